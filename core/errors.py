@@ -1,0 +1,47 @@
+"""The one application error type.
+
+Services raise these; the API exception handler and the page views turn them
+into responses (JSON with a status code, or a message on the page).
+"""
+
+
+class ApplicationError(Exception):
+    status_code = 400
+    code = "invalid"
+
+    def __init__(self, message: str, *, code: str | None = None, fields: dict | None = None):
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+        self.fields = fields or {}
+
+    def as_dict(self) -> dict:
+        body = {"error": self.code, "detail": str(self.message)}
+        if self.fields:
+            body["fields"] = self.fields
+        return body
+
+
+class InvalidInput(ApplicationError):
+    status_code = 400
+    code = "invalid"
+
+
+class Conflict(ApplicationError):
+    """The request is valid but the object's current state does not allow it."""
+
+    status_code = 409
+    code = "conflict"
+
+
+class Forbidden(ApplicationError):
+    status_code = 403
+    code = "forbidden"
+
+
+class NotFound(ApplicationError):
+    """Also used for objects the caller may not see, so as not to reveal they exist."""
+
+    status_code = 404
+    code = "not_found"

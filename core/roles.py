@@ -1,0 +1,48 @@
+"""Role names. Roles are auth groups created by a migration (core 0001)."""
+
+from django.utils.translation import gettext_lazy as _
+
+AGENT = "agent"
+DISPATCHER = "dispatcher"
+TECHNICIAN = "technician"
+PARTNER_TECHNICIAN = "partner_technician"
+MANAGER = "manager"
+
+# Actors that are not logged-in users.
+SYSTEM = "system"
+CUSTOMER = "customer"
+
+STAFF_ROLES = (AGENT, DISPATCHER, TECHNICIAN, PARTNER_TECHNICIAN, MANAGER)
+OFFICE_ROLES = frozenset({AGENT, DISPATCHER, MANAGER})
+FIELD_ROLES = frozenset({TECHNICIAN, PARTNER_TECHNICIAN})
+
+LABELS = {
+    AGENT: _("Agent"),
+    DISPATCHER: _("Dispatcher"),
+    TECHNICIAN: _("Technician"),
+    PARTNER_TECHNICIAN: _("Partner technician"),
+    MANAGER: _("Manager"),
+    SYSTEM: _("System"),
+    CUSTOMER: _("Customer"),
+}
+
+
+def roles_of(user) -> frozenset[str]:
+    """The role names of a user, read once per user object."""
+    if user is None or not user.is_authenticated:
+        return frozenset()
+    cached = getattr(user, "_role_names", None)
+    if cached is None:
+        cached = frozenset(user.groups.values_list("name", flat=True))
+        user._role_names = cached
+    return cached
+
+
+def has_role(user, *names: str) -> bool:
+    if user is not None and user.is_authenticated and user.is_superuser:
+        return True
+    return bool(roles_of(user) & set(names))
+
+
+def is_office(user) -> bool:
+    return has_role(user, *OFFICE_ROLES)

@@ -1,0 +1,33 @@
+from django.db import connection
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+
+from . import roles as R
+
+
+def home(request):
+    """Send each person to where their work is."""
+    user = request.user
+    if not user.is_authenticated:
+        return redirect("intake:request")
+    if R.is_office(user):
+        return redirect("staff:list")
+    if R.has_role(user, R.TECHNICIAN, R.PARTNER_TECHNICIAN):
+        return redirect("staff:list")
+    return render(request, "core/no_role.html", status=403)
+
+
+def healthz(request):
+    """Liveness and database reachability, for the container health check."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"ok": True})
+
+
+def ratelimited(request, exception=None):
+    return render(request, "core/ratelimited.html", status=429)
+
+
+def app_error_response(request, exc, *, template="core/error.html"):
+    """A page for an ApplicationError raised by a service."""
+    return render(request, template, {"error": exc}, status=exc.status_code)

@@ -1,0 +1,44 @@
+from django.contrib import admin
+
+from .models import Customer, Equipment, Site
+
+
+class SiteInline(admin.TabularInline):
+    model = Site
+    extra = 0
+
+
+class EquipmentInline(admin.TabularInline):
+    model = Equipment
+    extra = 0
+    autocomplete_fields = ["site"]
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = ["name", "phone", "email", "tier", "language", "created_at"]
+    list_filter = ["tier", "language"]
+    search_fields = ["name", "phone", "email"]
+    show_full_result_count = False
+    inlines = [SiteInline, EquipmentInline]
+
+
+@admin.register(Site)
+class SiteAdmin(admin.ModelAdmin):
+    list_display = ["address", "label", "city", "customer", "latitude", "longitude"]
+    list_filter = ["city"]
+    search_fields = ["address", "label", "customer__name", "customer__phone"]
+    list_select_related = ["customer"]
+    autocomplete_fields = ["customer"]
+    show_full_result_count = False
+
+
+@admin.register(Equipment)
+class EquipmentAdmin(admin.ModelAdmin):
+    list_display = ["serial", "brand", "model", "customer", "install_date", "warranty_end"]
+    list_filter = ["brand", "warranty_end"]
+    search_fields = ["serial", "model", "brand", "customer__name", "customer__phone"]
+    list_select_related = ["customer"]
+    autocomplete_fields = ["customer", "site"]
+    date_hierarchy = "install_date"
+    show_full_result_count = False

@@ -1,0 +1,90 @@
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Customer(models.Model):
+    class Tier(models.TextChoices):
+        STANDARD = "standard", _("Standard")
+        SILVER = "silver", _("Silver")
+        GOLD = "gold", _("Gold")
+        VIP = "vip", _("VIP")
+
+    name = models.CharField(_("name"), max_length=120)
+    # E.164 form (+8613812345678): a repeat caller is recognised by this number.
+    phone = models.CharField(_("mobile phone"), max_length=20, unique=True)
+    email = models.EmailField(_("email"), blank=True)
+    tier = models.CharField(_("tier"), max_length=16, choices=Tier.choices, default=Tier.STANDARD)
+    language = models.CharField(_("language"), max_length=10, default="zh-hans")
+    notes = models.TextField(_("notes"), blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        ordering = ["name"]
+
+    def __str__(self):
+        return f"{self.name} ({self.phone})"
+
+
+class Site(models.Model):
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="sites", verbose_name=_("customer"))
+    label = models.CharField(_("label"), max_length=80, blank=True)
+    address = models.CharField(_("address"), max_length=255)
+    city = models.CharField(_("city"), max_length=80, blank=True)
+    latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("site")
+        verbose_name_plural = _("sites")
+        ordering = ["customer", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(latitude__isnull=True) | Q(latitude__gte=-90, latitude__lte=90),
+                name="site_latitude_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(longitude__isnull=True) | Q(longitude__gte=-180, longitude__lte=180),
+                name="site_longitude_range",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.label or self.address}"
+
+
+class Equipment(models.Model):
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="equipment", verbose_name=_("customer")
+    )
+    site = models.ForeignKey(
+        Site, on_delete=models.SET_NULL, null=True, blank=True, related_name="equipment", verbose_name=_("site")
+    )
+    serial = models.CharField(_("serial number"), max_length=64, unique=True)
+    brand = models.CharField(_("brand"), max_length=64, blank=True)
+    model = models.CharField(_("model"), max_length=64)
+    install_date = models.DateField(_("install date"), null=True, blank=True)
+    warranty_end = models.DateField(_("warranty end"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("equipment")
+        verbose_name_plural = _("equipment")
+        ordering = ["customer", "serial"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(install_date__isnull=True)
+                | Q(warranty_end__isnull=True)
+                | Q(warranty_end__gte=F("install_date")),
+                name="equipment_warranty_after_install",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.brand} {self.model} #{self.serial}".strip()
+
+    @property
+    def under_warranty(self) -> bool:
+        return bool(self.warranty_end and self.warranty_end >= timezone.localdate())

@@ -1,0 +1,99 @@
+"""The work-order lifecycle: the one table of allowed transitions.
+
+Pages, the API, admin actions and Celery tasks all go through
+``workorders.services.workorder_transition``, which reads this table; nothing
+else sets ``WorkOrder.status``. Tests are driven from the same table.
+"""
+
+from dataclasses import dataclass
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from core import roles as R
+
+
+class Status(models.TextChoices):
+    NEW = "new", _("New")  # 待受理
+    ASSIGNED = "assigned", _("Assigned")  # 已派单
+    ACCEPTED = "accepted", _("Accepted")  # 已接单
+    EN_ROUTE = "en_route", _("On the way")  # 已出发
+    IN_PROGRESS = "in_progress", _("In progress")  # 服务中
+    ON_HOLD = "on_hold", _("On hold")  # 挂起
+    RESOLVED = "resolved", _("Resolved")  # 已解决
+    FOLLOW_UP = "follow_up", _("Follow-up")  # 待回访
+    CLOSED = "closed", _("Closed")  # 已关闭
+    CANCELLED = "cancelled", _("Cancelled")  # 已取消
+
+
+# Plain words for the customer's tracking page.
+CUSTOMER_WORDING = {
+    Status.NEW: _("We have received your request and will assign a technician soon."),
+    Status.ASSIGNED: _("A technician has been assigned to your request."),
+    Status.ACCEPTED: _("Your technician has confirmed the job."),
+    Status.EN_ROUTE: _("Your technician is on the way."),
+    Status.IN_PROGRESS: _("Your technician is working on site."),
+    Status.ON_HOLD: _("The work is paused for now; we will be in touch."),
+    Status.RESOLVED: _("The work is done."),
+    Status.FOLLOW_UP: _("The work is done. We would like to hear how it went."),
+    Status.CLOSED: _("This request is closed. Thank you."),
+    Status.CANCELLED: _("This request was cancelled."),
+}
+
+OPEN_STATES = frozenset(
+    {Status.NEW, Status.ASSIGNED, Status.ACCEPTED, Status.EN_ROUTE, Status.IN_PROGRESS, Status.ON_HOLD}
+)
+FINAL_STATES = frozenset({Status.CLOSED, Status.CANCELLED})
+
+# A special target: resume returns to the state the order was in before the hold.
+PREVIOUS = "previous"
+
+OFFICE = frozenset({R.AGENT, R.DISPATCHER, R.MANAGER})
+FIELD = frozenset({R.TECHNICIAN, R.PARTNER_TECHNICIAN})
+
+
+@dataclass(frozen=True)
+class Transition:
+    action: str
+    label: str
+    sources: frozenset
+    target: str
+    roles: frozenset
+    reason_required: bool = False
+    needs_technician: bool = False
+
+
+def _t(action, label, sources, target, roles, **kw):
+    return Transition(action, label, frozenset(sources), target, frozenset(roles), **kw)
+
+
+TRANSITIONS: dict[str, Transition] = {
+    t.action: t
+    for t in [
+        _t("assign", _("Assign"), {Status.NEW}, Status.ASSIGNED, {R.DISPATCHER, R.MANAGER, R.SYSTEM},
+           needs_technician=True),
+        _t("reassign", _("Re-assign"), {Status.ASSIGNED, Status.ACCEPTED}, Status.ASSIGNED,
+           {R.DISPATCHER, R.MANAGER, R.SYSTEM}, needs_technician=True),
+        _t("unassign", _("Un-assign"), {Status.ASSIGNED, Status.ACCEPTED}, Status.NEW,
+           {R.DISPATCHER, R.MANAGER}),
+        _t("reject", _("Reject"), {Status.ASSIGNED}, Status.NEW, FIELD, reason_required=True),
+        _t("accept", _("Accept"), {Status.ASSIGNED}, Status.ACCEPTED, FIELD),
+        _t("depart", _("Depart"), {Status.ACCEPTED}, Status.EN_ROUTE, FIELD),
+        _t("arrive", _("Arrive"), {Status.EN_ROUTE}, Status.IN_PROGRESS, FIELD),
+        _t("hold", _("Put on hold"), {Status.ACCEPTED, Status.EN_ROUTE, Status.IN_PROGRESS}, Status.ON_HOLD,
+           FIELD | {R.DISPATCHER, R.MANAGER}, reason_required=True),
+        _t("resume", _("Resume"), {Status.ON_HOLD}, PREVIOUS, FIELD | {R.DISPATCHER, R.MANAGER}),
+        _t("complete", _("Complete"), {Status.IN_PROGRESS}, Status.RESOLVED, FIELD),
+        _t("follow_up", _("Send for follow-up"), {Status.RESOLVED}, Status.FOLLOW_UP, {R.SYSTEM, R.MANAGER}),
+        _t("close", _("Close"), {Status.FOLLOW_UP}, Status.CLOSED, {R.CUSTOMER, R.MANAGER, R.SYSTEM}),
+        _t("reopen", _("Reopen"), {Status.FOLLOW_UP, Status.CLOSED}, Status.NEW, {R.MANAGER, R.AGENT},
+           reason_required=True),
+        _t("cancel", _("Cancel"), OPEN_STATES, Status.CANCELLED, OFFICE, reason_required=True),
+    ]
+}
+
+
+def available_actions(status: str, role_names) -> list[Transition]:
+    """Transitions a holder of ``role_names`` could fire from ``status`` (object scope aside)."""
+    names = set(role_names)
+    return [t for t in TRANSITIONS.values() if status in t.sources and (t.roles & names)]

@@ -1,0 +1,37 @@
+"""On PostgreSQL, the work-order event log refuses UPDATE and DELETE.
+
+The audit trail is the record managers rely on ("who did what, at which step"),
+so the database itself keeps it append-only, whatever code runs against it.
+"""
+
+from django.db import migrations
+
+CREATE = """
+CREATE OR REPLACE FUNCTION workorders_event_append_only() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION 'work-order events are append-only (% refused)', TG_OP;
+END;
+$$ LANGUAGE plpgsql;
+CREATE TRIGGER workorders_event_append_only
+    BEFORE UPDATE OR DELETE ON workorders_workorderevent
+    FOR EACH ROW EXECUTE FUNCTION workorders_event_append_only();
+"""
+DROP = """
+DROP TRIGGER IF EXISTS workorders_event_append_only ON workorders_workorderevent;
+DROP FUNCTION IF EXISTS workorders_event_append_only();
+"""
+
+
+def forwards(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(CREATE, params=None)
+
+
+def backwards(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(DROP, params=None)
+
+
+class Migration(migrations.Migration):
+    dependencies = [("workorders", "0001_initial")]
+    operations = [migrations.RunPython(forwards, backwards)]

@@ -1,0 +1,336 @@
+"""Every change to a work order goes through a function in this module.
+
+Each function is one transaction: it validates, changes the rows, writes the
+audit event, and leaves nothing half-done when it raises.
+"""
+
+import uuid
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core import roles as R
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.validation import CheckedImage
+from customers.models import Customer, Equipment, Site
+from customers.services import customer_get_or_create_by_phone, site_for_address
+from technicians.models import Technician
+
+from .lifecycle import PREVIOUS, TRANSITIONS, Status
+from .models import Attachment, ServiceType, WorkOrder, WorkOrderEvent
+from .selectors import workorder_is_visible_to
+
+DESCRIPTION_MAX = 4000
+
+
+def _check_window(start, end, *, field: str):
+    if (start is None) != (end is None):
+        message = _("Give both the start and the end of the time window.")
+        raise InvalidInput(message, fields={field: [message]})
+    if start is not None and end <= start:
+        message = _("The end of the time window must be after its start.")
+        raise InvalidInput(message, fields={field: [message]})
+
+
+def _check_position(latitude, longitude):
+    if latitude is None and longitude is None:
+        return None, None
+    try:
+        lat, lng = Decimal(str(latitude)), Decimal(str(longitude))
+    except (InvalidOperation, ValueError, TypeError):
+        lat = lng = None
+    if lat is None or lng is None or not (-90 <= lat <= 90 and -180 <= lng <= 180):
+        message = _("The position is not a valid latitude and longitude.")
+        raise InvalidInput(message, fields={"position": [message]})
+    return lat.quantize(Decimal("0.000001")), lng.quantize(Decimal("0.000001"))
+
+
+def workorder_create(
+    *,
+    channel: str,
+    contact_name: str,
+    contact_phone: str,
+    address: str,
+    service_type: ServiceType,
+    description: str,
+    contact_email: str = "",
+    priority: int = WorkOrder.Priority.NORMAL,
+    preferred_start=None,
+    preferred_end=None,
+    language: str = "",
+    photos: list[CheckedImage] = (),
+    created_by=None,
+    actor_role: str = R.CUSTOMER,
+    submission_key: uuid.UUID | None = None,
+    customer: Customer | None = None,
+    site: Site | None = None,
+    equipment: Equipment | None = None,
+) -> tuple[WorkOrder, bool]:
+    """Create a work order with its creation event and photos.
+
+    ``contact_phone`` is already normalised (E.164). The customer is found by
+    that number or created. Returns ``(work_order, created)``: a replay of the
+    same ``submission_key`` returns the first work order and ``False``.
+    """
+    description = (description or "").strip()
+    if not description:
+        raise InvalidInput(_("Describe the problem."), fields={"description": [_("This field is required.")]})
+    if len(description) > DESCRIPTION_MAX:
+        message = _("Keep the description under %(n)d characters.") % {"n": DESCRIPTION_MAX}
+        raise InvalidInput(message, fields={"description": [message]})
+    if not (address or "").strip() and site is None:
+        raise InvalidInput(_("The address is required."), fields={"address": [_("This field is required.")]})
+    if not service_type.active:
+        message = _("This service type is not offered any more.")
+        raise InvalidInput(message, fields={"service_type": [message]})
+    if priority not in WorkOrder.Priority.values:
+        raise InvalidInput(_("Unknown priority."), fields={"priority": [_("Unknown priority.")]})
+    if len(photos) > settings.PUBLIC_FORM_MAX_PHOTOS:
+        message = _("Attach at most %(n)d photos.") % {"n": settings.PUBLIC_FORM_MAX_PHOTOS}
+        raise InvalidInput(message, fields={"photos": [message]})
+    _check_window(preferred_start, preferred_end, field="preferred_end")
+    if customer is not None:
+        if site is not None and site.customer_id != customer.pk:
+            raise InvalidInput(_("That site belongs to another customer."), fields={"site": [_("Not this customer's site.")]})
+        if equipment is not None and equipment.customer_id != customer.pk:
+            raise InvalidInput(
+                _("That equipment belongs to another customer."), fields={"equipment": [_("Not this customer's equipment.")]}
+            )
+    language = language or settings.LANGUAGE_CODE
+
+    try:
+        with transaction.atomic():
+            if customer is None:
+                customer = customer_get_or_create_by_phone(
+                    phone=contact_phone, name=contact_name, email=contact_email, language=language
+                )
+            if site is None:
+                site = site_for_address(customer=customer, address=address)
+            now = timezone.now()
+            work_order = WorkOrder.objects.create(
+                channel=channel,
+                customer=customer,
+                site=site,
+                equipment=equipment,
+                service_type=service_type,
+                contact_name=contact_name.strip(),
+                contact_phone=contact_phone,
+                contact_email=contact_email,
+                address=(address or site.address).strip(),
+                description=description,
+                priority=priority,
+                preferred_start=preferred_start,
+                preferred_end=preferred_end,
+                language=language,
+                submission_key=submission_key,
+                created_by=created_by if created_by and created_by.is_authenticated else None,
+                created_at=now,
+            )
+            WorkOrderEvent.objects.create(
+                work_order=work_order,
+                action="create",
+                from_status="",
+                to_status=Status.NEW,
+                actor=work_order.created_by,
+                actor_role=actor_role,
+                data={"channel": channel},
+                created_at=now,
+            )
+            for photo in photos:
+                Attachment.objects.create(
+                    work_order=work_order,
+                    kind=Attachment.Kind.CUSTOMER_PHOTO,
+                    file=photo.file,
+                    content_type=photo.content_type,
+                    size=photo.size,
+                    width=photo.width,
+                    height=photo.height,
+                    original_name=photo.name,
+                )
+    except IntegrityError:
+        # A replayed submission (double click, retry after a timeout): the
+        # unique submission key lets the first one win; answer with it.
+        if submission_key is not None:
+            existing = WorkOrder.objects.filter(submission_key=submission_key).first()
+            if existing is not None:
+                return existing, False
+        raise
+    return work_order, True
+
+
+def _acting_role(*, actor, actor_role: str | None, transition, work_order: WorkOrder) -> str:
+    """The role in which ``actor`` fires ``transition``, or an error saying why not."""
+    if actor is None or not actor.is_authenticated:
+        if actor_role in (R.SYSTEM, R.CUSTOMER) and actor_role in transition.roles:
+            return actor_role
+        raise Forbidden(_("You may not %(action)s this work order.") % {"action": transition.label.lower()})
+    if not workorder_is_visible_to(actor, work_order):
+        raise NotFound(_("No such work order."))
+    if actor.is_superuser:
+        return actor_role or "admin"
+    allowed = sorted(transition.roles & R.roles_of(actor))
+    if actor_role:
+        if actor_role not in allowed:
+            raise Forbidden(_("You may not %(action)s this work order.") % {"action": transition.label.lower()})
+        return actor_role
+    if not allowed:
+        raise Forbidden(_("Your role may not %(action)s a work order.") % {"action": transition.label.lower()})
+    return allowed[0]
+
+
+def _state_conflict(transition, work_order: WorkOrder) -> Conflict:
+    current = Status(work_order.status).label
+    if transition.action == "assign" and work_order.technician_id:
+        message = _("%(number)s is already assigned to %(tech)s.") % {
+            "number": work_order.number,
+            "tech": work_order.technician,
+        }
+    else:
+        message = _("Cannot %(action)s %(number)s: it is %(status)s.") % {
+            "action": transition.label.lower(),
+            "number": work_order.number,
+            "status": str(current).lower(),
+        }
+    return Conflict(message, code="transition_not_allowed")
+
+
+def workorder_transition(
+    *,
+    work_order_id: int,
+    action: str,
+    actor=None,
+    actor_role: str | None = None,
+    note: str = "",
+    latitude=None,
+    longitude=None,
+    technician_id: int | None = None,
+    appointment_start=None,
+    appointment_end=None,
+    data: dict | None = None,
+) -> WorkOrder:
+    """Fire one lifecycle transition (see ``lifecycle.TRANSITIONS``).
+
+    Raises InvalidInput (bad arguments), NotFound (no such work order, or not
+    one the actor may see), Forbidden (the actor's role may not fire it) or
+    Conflict (the work order is not in a state this transition leaves from).
+    In every error case nothing changes.
+    """
+    transition = TRANSITIONS.get(action)
+    if transition is None:
+        raise InvalidInput(_("Unknown action %(action)s.") % {"action": action}, fields={"action": [_("Unknown action.")]})
+    note = (note or "").strip()
+    if transition.reason_required and not note:
+        message = _("A reason is required.")
+        raise InvalidInput(message, fields={"note": [message]})
+    if len(note) > 2000:
+        raise InvalidInput(_("Keep the note under 2000 characters."), fields={"note": [_("Too long.")]})
+    latitude, longitude = _check_position(latitude, longitude)
+    technician = None
+    if transition.needs_technician:
+        if not technician_id:
+            message = _("Choose a technician.")
+            raise InvalidInput(message, fields={"technician": [message]})
+        _check_window(appointment_start, appointment_end, field="appointment_end")
+
+    with transaction.atomic():
+        # Lock the work order's row for the rest of the transaction: when two
+        # people act on one order at once, the second waits here and then sees
+        # the first one's result, so it gets a clear conflict, never a lost update.
+        # No joins in the locking query: after waiting for the lock, PostgreSQL
+        # re-reads the locked row but not rows joined to it, so joined columns
+        # could be stale. Related rows load after the lock is held.
+        work_order = WorkOrder.objects.select_for_update().filter(pk=work_order_id).first()
+        if work_order is None:
+            raise NotFound(_("No such work order."))
+        role = _acting_role(actor=actor, actor_role=actor_role, transition=transition, work_order=work_order)
+        if work_order.status not in transition.sources:
+            raise _state_conflict(transition, work_order)
+
+        now = timezone.now()
+        from_status = work_order.status
+        event_data = dict(data or {})
+        changed = ["status", "updated_at"]
+
+        if transition.needs_technician:
+            technician = Technician.objects.select_related("user").filter(pk=technician_id).first()
+            if technician is None:
+                raise InvalidInput(_("No such technician."), fields={"technician": [_("No such technician.")]})
+            if not technician.active:
+                message = _("%(tech)s is not active.") % {"tech": technician}
+                raise InvalidInput(message, fields={"technician": [message]})
+            if transition.action == "reassign" and technician.pk == work_order.technician_id:
+                raise Conflict(
+                    _("%(number)s is already assigned to %(tech)s.") % {"number": work_order.number, "tech": technician},
+                    code="transition_not_allowed",
+                )
+            event_data.update(
+                {
+                    "technician": technician.pk,
+                    "technician_name": str(technician),
+                    "previous_technician": work_order.technician_id,
+                }
+            )
+            if appointment_start is not None:
+                event_data["appointment"] = [appointment_start.isoformat(), appointment_end.isoformat()]
+            work_order.technician = technician
+            work_order.appointment_start = appointment_start
+            work_order.appointment_end = appointment_end
+            work_order.assigned_at = now
+            work_order.accepted_at = None
+            changed += ["technician", "appointment_start", "appointment_end", "assigned_at", "accepted_at"]
+        elif transition.action in ("unassign", "reject", "reopen"):
+            if work_order.technician_id:
+                event_data["previous_technician"] = work_order.technician_id
+            work_order.technician = None
+            work_order.appointment_start = work_order.appointment_end = None
+            changed += ["technician", "appointment_start", "appointment_end"]
+
+        if transition.target == PREVIOUS:
+            target = work_order.hold_return_status or Status.ASSIGNED
+            work_order.hold_return_status = ""
+            changed.append("hold_return_status")
+        else:
+            target = transition.target
+        if transition.action == "hold":
+            work_order.hold_return_status = from_status
+            changed.append("hold_return_status")
+        elif transition.action == "accept":
+            work_order.accepted_at = now
+            changed.append("accepted_at")
+        elif transition.action == "arrive" and work_order.arrived_at is None:
+            work_order.arrived_at = now
+            changed.append("arrived_at")
+        elif transition.action == "complete":
+            work_order.resolved_at = now
+            changed.append("resolved_at")
+        elif transition.action in ("close", "cancel"):
+            work_order.closed_at = now
+            changed.append("closed_at")
+        elif transition.action == "reopen":
+            work_order.resolved_at = work_order.closed_at = work_order.arrived_at = work_order.accepted_at = None
+            changed += ["resolved_at", "closed_at", "arrived_at", "accepted_at"]
+
+        work_order.status = target
+        work_order.save(update_fields=sorted(set(changed)))
+        WorkOrderEvent.objects.create(
+            work_order=work_order,
+            action=transition.action,
+            from_status=from_status,
+            to_status=target,
+            actor=actor if actor is not None and actor.is_authenticated else None,
+            actor_role=role,
+            note=note,
+            latitude=latitude,
+            longitude=longitude,
+            data=event_data,
+            created_at=now,
+        )
+        if latitude is not None and role in R.FIELD_ROLES:
+            # The technician's last known position, for the dispatch board.
+            Technician.objects.filter(user=actor).update(
+                last_latitude=latitude, last_longitude=longitude, last_seen_at=now
+            )
+    return work_order
