@@ -1,3 +1,7 @@
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
+from django.utils.translation import gettext as _
+from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -5,7 +9,25 @@ from .errors import ApplicationError
 
 
 def exception_handler(exc, context):
-    """Application errors become JSON with their status; the rest is DRF's."""
+    """Every API error is JSON {"error", "detail", "fields"?} with its status.
+
+    Application errors carry their own; DRF's (validation, authentication,
+    permission, not found, ...) are put in the same shape, so that a client
+    reads one kind of error body everywhere.
+    """
     if isinstance(exc, ApplicationError):
         return Response(exc.as_dict(), status=exc.status_code)
-    return drf_exception_handler(exc, context)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None or not isinstance(exc, exceptions.APIException):
+        return response
+    if isinstance(exc, exceptions.ValidationError):
+        fields = response.data if isinstance(response.data, dict) else {"non_field_errors": response.data}
+        response.data = {"error": "invalid", "detail": _("Some fields are not valid."), "fields": fields}
+    else:
+        code = getattr(exc.detail, "code", None) or exc.default_code
+        response.data = {"error": code, "detail": str(exc.detail)}
+    return response

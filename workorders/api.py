@@ -1,5 +1,641 @@
-from rest_framework import viewsets
+"""REST API for work orders, under /api/v1/work-orders/.
+
+Thin, like the pages: parse and validate the request, call a selector or a
+service, render. Business rules live in ``services.py``; visibility in
+``selectors.py``; the transition table in ``lifecycle.py``.
+
+The output serializers declare their fields (that is what the OpenAPI schema
+shows) but build each row by hand in ``to_representation``: a list page of 200
+rows then costs a few dictionary writes per row instead of a field object per
+value. ``tests/workorders/test_api_schema.py`` checks that the two agree.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.pagination import BasePagination
+from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
+
+from core import roles as R
+from core.errors import Forbidden, InvalidInput, NotFound
+from core.pagination import SORTS, keyset_page
+from core.validation import normalize_phone
+from customers.selectors import customer_find_by_phone
+
+from .filters import WorkOrderFilter
+from .lifecycle import TRANSITIONS, Status, available_actions
+from .models import Attachment, ServiceType, WorkOrder
+from .selectors import LIST_RELATED, workorder_detail, workorder_list
+from .services import DESCRIPTION_MAX, workorder_create, workorder_transition
+
+# --------------------------------------------------------------------------
+# Pagination: keyset, never a COUNT(*).
+# --------------------------------------------------------------------------
 
 
+class KeysetPagination(BasePagination):
+    """Cursor pages over ``core.pagination.keyset_page``: ?cursor=&sort=&page_size=."""
+
+    cursor_query_param = "cursor"
+    sort_query_param = "sort"
+    page_size_query_param = "page_size"
+    page_size = 50
+    max_page_size = 200
+    default_sort = "-id"
+
+    def get_page_size(self, request) -> int:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw in (None, ""):
+            return self.page_size
+        try:
+            size = int(raw)
+        except ValueError:
+            size = 0
+        if size < 1:
+            message = _("Give a whole number of at least 1.")
+            raise InvalidInput(message, fields={self.page_size_query_param: [message]})
+        return min(size, self.max_page_size)
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.request = request
+        self.page = keyset_page(
+            queryset,
+            sort=request.query_params.get(self.sort_query_param) or self.default_sort,
+            cursor=request.query_params.get(self.cursor_query_param) or None,
+            size=self.get_page_size(request),
+        )
+        return self.page.items
+
+    def _link(self, cursor):
+        if cursor is None:
+            return None
+        url = self.request.build_absolute_uri()
+        return replace_query_param(url, self.cursor_query_param, cursor)
+
+    def get_next_link(self):
+        return self._link(self.page.next_cursor)
+
+    def get_previous_link(self):
+        return self._link(self.page.prev_cursor)
+
+    def get_paginated_response(self, data):
+        return Response({"next": self.get_next_link(), "previous": self.get_previous_link(), "results": data})
+
+    def get_paginated_response_schema(self, schema):
+        link = {"type": "string", "nullable": True, "format": "uri"}
+        return {
+            "type": "object",
+            "required": ["next", "previous", "results"],
+            "properties": {
+                "next": {**link, "description": "The next page, or null on the last page."},
+                "previous": {**link, "description": "The previous page, or null on the first page."},
+                "results": schema,
+            },
+        }
+
+    def get_schema_operation_parameters(self, view):
+        return [
+            {
+                "name": self.cursor_query_param,
+                "required": False,
+                "in": "query",
+                "description": "Opaque cursor from a `next` or `previous` link.",
+                "schema": {"type": "string"},
+            },
+            {
+                "name": self.sort_query_param,
+                "required": False,
+                "in": "query",
+                "description": "Sort order (default `-id`, newest first).",
+                "schema": {"type": "string", "enum": list(SORTS), "default": self.default_sort},
+            },
+            {
+                "name": self.page_size_query_param,
+                "required": False,
+                "in": "query",
+                "description": f"Rows per page (default {self.page_size}, at most {self.max_page_size}).",
+                "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size, "default": self.page_size},
+            },
+        ]
+
+
+# --------------------------------------------------------------------------
+# Output
+# --------------------------------------------------------------------------
+
+
+def _dt(value):
+    return None if value is None else timezone.localtime(value).isoformat()
+
+
+def _float(value):
+    return None if value is None else float(value)
+
+
+STATUS_LABELS = dict(Status.choices)
+PRIORITY_LABELS = dict(WorkOrder.Priority.choices)
+
+
+class ActionsByStatus(dict):
+    """The transitions a user may offer, per status: computed once per status per request."""
+
+    def __init__(self, user):
+        super().__init__()
+        superuser = bool(user and user.is_authenticated and user.is_superuser)
+        self.roles = frozenset(R.STAFF_ROLES) if superuser else R.roles_of(user)
+
+    def __missing__(self, status):
+        value = [
+            {
+                "action": t.action,
+                "label": str(t.label),
+                "reason_required": t.reason_required,
+                "needs_technician": t.needs_technician,
+            }
+            for t in available_actions(status, self.roles)
+        ]
+        self[status] = value
+        return value
+
+
+def _actions_of(context) -> ActionsByStatus:
+    actions = context.get("actions")
+    if actions is None:
+        request = context.get("request")
+        actions = context["actions"] = ActionsByStatus(getattr(request, "user", None))
+    return actions
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The body of every error answer."""
+
+    error = serializers.CharField(help_text="A stable code: invalid, conflict, transition_not_allowed, forbidden, "
+                                  "not_found, not_authenticated, ...")
+    detail = serializers.CharField(help_text="A sentence for a person, in the request's language.")
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="Present for bad input: the messages for each field, by field name.",
+    )
+
+
+class AvailableActionSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=sorted(TRANSITIONS))
+    label = serializers.CharField()
+    reason_required = serializers.BooleanField(help_text="The `note` must give a reason.")
+    needs_technician = serializers.BooleanField(help_text="The `technician` must be given.")
+
+
+class CustomerRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    phone = serializers.CharField()
+    tier = serializers.CharField()
+
+
+class ServiceTypeRefSerializer(serializers.Serializer):
+    code = serializers.SlugField()
+    name = serializers.CharField()
+
+
+class TechnicianRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    username = serializers.CharField()
+    partner_company = serializers.IntegerField(allow_null=True)
+
+
+# The columns WorkOrderSerializer reads: the list loads only these (a work-order
+# row is wide, and a page of 200 rows with four joined tables adds up). Reading
+# another column in to_representation without adding it here would cost a query
+# per row; the query-count test in tests/workorders/test_api.py would fail.
+LIST_FIELDS = (
+    "id", "status", "priority", "channel", "site", "equipment", "contact_name", "contact_phone", "contact_email",
+    "address", "description", "language", "preferred_start", "preferred_end", "appointment_start", "appointment_end",
+    "created_at", "updated_at", "assigned_at", "accepted_at", "arrived_at", "resolved_at", "closed_at",
+    "customer__id", "customer__name", "customer__phone", "customer__tier",
+    "service_type__id", "service_type__code", "service_type__name",
+    "technician__id", "technician__partner_company", "technician__user__id", "technician__user__username",
+    "technician__user__first_name", "technician__user__last_name",
+)
+
+
+class WorkOrderSerializer(serializers.Serializer):
+    """A work order as the list, the create answer and the transition answer show it."""
+
+    id = serializers.IntegerField()
+    number = serializers.CharField(help_text="Human-facing number, e.g. WO-2026-000123.")
+    status = serializers.ChoiceField(choices=Status.choices)
+    status_label = serializers.CharField()
+    priority = serializers.ChoiceField(choices=WorkOrder.Priority.choices)
+    priority_label = serializers.CharField()
+    channel = serializers.ChoiceField(choices=WorkOrder.Channel.choices)
+    customer = CustomerRefSerializer()
+    site = serializers.IntegerField(allow_null=True, help_text="Site id.")
+    equipment = serializers.IntegerField(allow_null=True, help_text="Equipment id.")
+    service_type = ServiceTypeRefSerializer()
+    technician = TechnicianRefSerializer(allow_null=True)
+    contact_name = serializers.CharField()
+    contact_phone = serializers.CharField()
+    contact_email = serializers.EmailField(allow_blank=True)
+    address = serializers.CharField()
+    description = serializers.CharField()
+    language = serializers.CharField()
+    preferred_start = serializers.DateTimeField(allow_null=True)
+    preferred_end = serializers.DateTimeField(allow_null=True)
+    appointment_start = serializers.DateTimeField(allow_null=True)
+    appointment_end = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    assigned_at = serializers.DateTimeField(allow_null=True)
+    accepted_at = serializers.DateTimeField(allow_null=True)
+    arrived_at = serializers.DateTimeField(allow_null=True)
+    resolved_at = serializers.DateTimeField(allow_null=True)
+    closed_at = serializers.DateTimeField(allow_null=True)
+    available_actions = AvailableActionSerializer(
+        many=True, help_text="Transitions the caller's roles may fire from the current status."
+    )
+
+    def to_representation(self, wo):
+        customer = wo.customer
+        service_type = wo.service_type
+        tech = wo.technician if wo.technician_id else None
+        return {
+            "id": wo.pk,
+            "number": wo.number,
+            "status": wo.status,
+            "status_label": str(STATUS_LABELS.get(wo.status, wo.status)),
+            "priority": wo.priority,
+            "priority_label": str(PRIORITY_LABELS.get(wo.priority, wo.priority)),
+            "channel": wo.channel,
+            "customer": {"id": customer.pk, "name": customer.name, "phone": customer.phone, "tier": customer.tier},
+            "site": wo.site_id,
+            "equipment": wo.equipment_id,
+            "service_type": {"code": service_type.code, "name": service_type.name},
+            "technician": None
+            if tech is None
+            else {
+                "id": tech.pk,
+                "name": str(tech),
+                "username": tech.user.username,
+                "partner_company": tech.partner_company_id,
+            },
+            "contact_name": wo.contact_name,
+            "contact_phone": wo.contact_phone,
+            "contact_email": wo.contact_email,
+            "address": wo.address,
+            "description": wo.description,
+            "language": wo.language,
+            "preferred_start": _dt(wo.preferred_start),
+            "preferred_end": _dt(wo.preferred_end),
+            "appointment_start": _dt(wo.appointment_start),
+            "appointment_end": _dt(wo.appointment_end),
+            "created_at": _dt(wo.created_at),
+            "updated_at": _dt(wo.updated_at),
+            "assigned_at": _dt(wo.assigned_at),
+            "accepted_at": _dt(wo.accepted_at),
+            "arrived_at": _dt(wo.arrived_at),
+            "resolved_at": _dt(wo.resolved_at),
+            "closed_at": _dt(wo.closed_at),
+            "available_actions": _actions_of(self.context)[wo.status],
+        }
+
+
+def _event(event) -> dict:
+    return {
+        "id": event.pk,
+        "action": event.action,
+        "from_status": event.from_status,
+        "to_status": event.to_status,
+        "actor": event.actor.username if event.actor_id else None,
+        "actor_role": event.actor_role,
+        "note": event.note,
+        "latitude": _float(event.latitude),
+        "longitude": _float(event.longitude),
+        "created_at": _dt(event.created_at),
+    }
+
+
+def _attachment(att) -> dict:
+    return {
+        "id": att.pk,
+        "kind": att.kind,
+        "content_type": att.content_type,
+        "size": att.size,
+        "width": att.width,
+        "height": att.height,
+        "original_name": att.original_name,
+        "created_at": _dt(att.created_at),
+    }
+
+
+class EventSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    action = serializers.CharField(help_text="create, or a transition from the lifecycle table.")
+    from_status = serializers.CharField(allow_blank=True, help_text="Empty for the creation.")
+    to_status = serializers.CharField()
+    actor = serializers.CharField(allow_null=True, help_text="Username; null for the customer or the system.")
+    actor_role = serializers.CharField(allow_blank=True)
+    note = serializers.CharField(allow_blank=True)
+    latitude = serializers.FloatField(allow_null=True)
+    longitude = serializers.FloatField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+    def to_representation(self, event):
+        return _event(event)
+
+
+class AttachmentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=Attachment.Kind.choices)
+    content_type = serializers.CharField()
+    size = serializers.IntegerField(help_text="Bytes.")
+    width = serializers.IntegerField(allow_null=True)
+    height = serializers.IntegerField(allow_null=True)
+    original_name = serializers.CharField(allow_blank=True)
+    created_at = serializers.DateTimeField()
+
+    def to_representation(self, attachment):
+        return _attachment(attachment)
+
+
+class WorkOrderDetailSerializer(WorkOrderSerializer):
+    """One work order with its audit trail and its attachments' metadata."""
+
+    events = EventSerializer(many=True)
+    attachments = AttachmentSerializer(many=True)
+
+    def to_representation(self, wo):
+        body = super().to_representation(wo)
+        body["events"] = [_event(e) for e in wo.events.all()]
+        body["attachments"] = [_attachment(a) for a in wo.attachments.all()]
+        return body
+
+
+# --------------------------------------------------------------------------
+# Input
+# --------------------------------------------------------------------------
+
+
+class WorkOrderCreateSerializer(serializers.Serializer):
+    contact_name = serializers.CharField(max_length=120)
+    contact_phone = serializers.CharField(max_length=40, help_text="Mobile number; stored in E.164 form.")
+    contact_email = serializers.EmailField(required=False, allow_blank=True, default="")
+    address = serializers.CharField(
+        max_length=255, required=False, allow_blank=True, default="", help_text="Required unless `site` is given."
+    )
+    service_type = serializers.SlugRelatedField(
+        slug_field="code", queryset=ServiceType.objects.all(), help_text="Service type code."
+    )
+    description = serializers.CharField(max_length=DESCRIPTION_MAX)
+    priority = serializers.ChoiceField(choices=WorkOrder.Priority.choices, default=WorkOrder.Priority.NORMAL)
+    preferred_start = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    preferred_end = serializers.DateTimeField(
+        required=False, allow_null=True, default=None, help_text="After `preferred_start`; give both or neither."
+    )
+    language = serializers.ChoiceField(
+        choices=[code for code, _name in settings.LANGUAGES], required=False, allow_blank=True, default=""
+    )
+    site = serializers.IntegerField(
+        required=False, allow_null=True, default=None, min_value=1,
+        help_text="Id of a site of the customer with this phone number.",
+    )
+    equipment = serializers.IntegerField(
+        required=False, allow_null=True, default=None, min_value=1,
+        help_text="Id of equipment of the customer with this phone number.",
+    )
+
+    def validate_contact_phone(self, value):
+        try:
+            return normalize_phone(value, field="contact_phone")
+        except InvalidInput as exc:
+            raise serializers.ValidationError(exc.message) from None
+
+
+class TransitionSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=[(name, t.label) for name, t in TRANSITIONS.items()])
+    note = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=2000,
+        help_text="Required (a reason) for reject, hold, reopen and cancel.",
+    )
+    latitude = serializers.FloatField(required=False, allow_null=True, default=None, min_value=-90, max_value=90)
+    longitude = serializers.FloatField(required=False, allow_null=True, default=None, min_value=-180, max_value=180)
+    technician = serializers.IntegerField(
+        required=False, allow_null=True, default=None, min_value=1,
+        help_text="Technician id; for assign and reassign.",
+    )
+    appointment_start = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    appointment_end = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+    def validate(self, attrs):
+        lat, lng = attrs.get("latitude"), attrs.get("longitude")
+        if (lat is None) != (lng is None):
+            missing = "longitude" if lng is None else "latitude"
+            raise serializers.ValidationError({missing: [_("Give both the latitude and the longitude.")]})
+        return attrs
+
+
+# --------------------------------------------------------------------------
+# Views
+# --------------------------------------------------------------------------
+
+ERRORS = {
+    400: OpenApiResponse(ErrorSerializer, description="Bad input; `fields` names each field with its messages."),
+    401: OpenApiResponse(ErrorSerializer, description="Not authenticated."),
+    403: OpenApiResponse(ErrorSerializer, description="The caller's role may not do this."),
+    404: OpenApiResponse(ErrorSerializer, description="No such work order, or not one the caller may see."),
+    409: OpenApiResponse(ErrorSerializer, description="Not allowed from the work order's current status."),
+}
+
+
+def _errors(*codes):
+    return {code: ERRORS[code] for code in codes}
+
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    name="Idempotency-Key",
+    type=OpenApiTypes.UUID,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="A UUID chosen by the client. Sending the same key again returns the work order the first "
+    "request created (200) instead of creating another.",
+)
+
+
+ID_PATH = OpenApiParameter(
+    name="id", type=OpenApiTypes.INT, location=OpenApiParameter.PATH, description="Work order id."
+)
+
+
+def _idempotency_key(request) -> uuid.UUID | None:
+    raw = request.headers.get("Idempotency-Key")
+    if raw is None or not raw.strip():
+        return None
+    try:
+        return uuid.UUID(raw.strip())
+    except ValueError:
+        message = _("The Idempotency-Key header must be a UUID.")
+        raise InvalidInput(message, fields={"Idempotency-Key": [message]}) from None
+
+
+def _office_role(user) -> str:
+    names = R.roles_of(user)
+    for role in (R.AGENT, R.DISPATCHER, R.MANAGER):
+        if role in names:
+            return role
+    return "admin"  # a superuser without a role group, as in services._acting_role
+
+
+def _customer_items(*, phone: str, site_id, equipment_id):
+    """The customer with ``phone`` and their site and equipment by id; each must be theirs."""
+    customer = customer_find_by_phone(phone=phone)
+    errors = {}
+    site = equipment = None
+    if site_id is not None:
+        site = next((s for s in customer.sites.all() if s.pk == site_id), None) if customer else None
+        if site is None:
+            errors["site"] = [_("Not a site of the customer with this phone number.")]
+    if equipment_id is not None:
+        equipment = next((e for e in customer.equipment.all() if e.pk == equipment_id), None) if customer else None
+        if equipment is None:
+            errors["equipment"] = [_("Not equipment of the customer with this phone number.")]
+    if errors:
+        raise InvalidInput(_("The site or equipment belongs to another customer."), fields=errors)
+    return customer, site, equipment
+
+
+@extend_schema(tags=["work orders"])
 class WorkOrderViewSet(viewsets.GenericViewSet):
-    """Placeholder until the API lands."""
+    """Work orders: list, read, create, and move through the lifecycle."""
+
+    queryset = WorkOrder.objects.none()  # for introspection; get_queryset scopes by user
+    serializer_class = WorkOrderSerializer
+    pagination_class = KeysetPagination
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = WorkOrderFilter
+    lookup_value_regex = "[0-9]+"
+
+    def get_queryset(self):
+        return workorder_list(user=self.request.user).only(*LIST_FIELDS)
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        context["actions"] = ActionsByStatus(self.request.user)
+        return context
+
+    def _render(self, work_order, *, status=200, headers=None):
+        body = WorkOrderSerializer(work_order, context=self.get_serializer_context()).data
+        return Response(body, status=status, headers=headers)
+
+    @extend_schema(
+        summary="List work orders",
+        description="Work orders the caller may see (technicians: their own; partner technicians: their "
+        "company's; office roles: all), filtered, in keyset pages: follow `next` to walk on. No total count.",
+        responses={200: WorkOrderSerializer(many=True), **_errors(400, 401)},
+    )
+    def list(self, request):
+        queryset = self.filter_queryset(self.get_queryset())
+        rows = self.paginate_queryset(queryset)
+        data = WorkOrderSerializer(rows, many=True, context=self.get_serializer_context()).data
+        return self.get_paginated_response(data)
+
+    @extend_schema(
+        summary="Read one work order",
+        description="With its events (the audit trail) and its attachments' metadata.",
+        parameters=[ID_PATH],
+        responses={200: WorkOrderDetailSerializer, **_errors(401, 404)},
+    )
+    def retrieve(self, request, pk=None):
+        work_order = workorder_detail(user=request.user, pk=int(pk))
+        if work_order is None:
+            raise NotFound(_("No such work order."))
+        return Response(WorkOrderDetailSerializer(work_order, context=self.get_serializer_context()).data)
+
+    @extend_schema(
+        summary="Create a work order",
+        description="For agents, dispatchers and managers. The customer is found by the phone number or "
+        "created. With an `Idempotency-Key`, a replay answers 200 with the first work order.",
+        request=WorkOrderCreateSerializer,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={
+            201: OpenApiResponse(WorkOrderSerializer, description="Created."),
+            200: OpenApiResponse(WorkOrderSerializer, description="A replay: the work order this key created."),
+            **_errors(400, 401, 403),
+        },
+    )
+    def create(self, request):
+        user = request.user
+        if not R.is_office(user):
+            raise Forbidden(_("Only agents, dispatchers and managers may create work orders."))
+        key = _idempotency_key(request)
+        serializer = WorkOrderCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        customer = site = equipment = None
+        if data["site"] is not None or data["equipment"] is not None:
+            customer, site, equipment = _customer_items(
+                phone=data["contact_phone"], site_id=data["site"], equipment_id=data["equipment"]
+            )
+        work_order, created = workorder_create(
+            channel=WorkOrder.Channel.API,
+            contact_name=data["contact_name"],
+            contact_phone=data["contact_phone"],
+            contact_email=data["contact_email"],
+            address=data["address"],
+            service_type=data["service_type"],
+            description=data["description"],
+            priority=data["priority"],
+            preferred_start=data["preferred_start"],
+            preferred_end=data["preferred_end"],
+            language=data["language"],
+            created_by=user,
+            actor_role=_office_role(user),
+            submission_key=key,
+            customer=customer,
+            site=site,
+            equipment=equipment,
+        )
+        if not created:
+            work_order = workorder_list(user=user).get(pk=work_order.pk)
+        location = reverse("workorder-detail", args=[work_order.pk])
+        return self._render(work_order, status=201 if created else 200, headers={"Location": location})
+
+    @extend_schema(
+        summary="Fire a lifecycle transition",
+        description="assign, reassign, unassign, reject, accept, depart, arrive, hold, resume, complete, "
+        "follow_up, close, reopen or cancel, as the lifecycle table allows for the caller's role and the "
+        "work order's status. Each writes an event.",
+        request=TransitionSerializer,
+        parameters=[ID_PATH],
+        responses={200: WorkOrderSerializer, **_errors(400, 401, 403, 404, 409)},
+    )
+    @action(detail=True, methods=["post"], url_path="transitions")
+    def transitions(self, request, pk=None):
+        serializer = TransitionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        work_order = workorder_transition(
+            work_order_id=int(pk),
+            action=data["action"],
+            actor=request.user,
+            note=data["note"],
+            latitude=data["latitude"],
+            longitude=data["longitude"],
+            technician_id=data["technician"],
+            appointment_start=data["appointment_start"],
+            appointment_end=data["appointment_end"],
+        )
+        # Read back with what a row shows. Not through the caller's visibility:
+        # after a reject the technician no longer sees the order, yet the
+        # answer to their own request is the order as they left it.
+        work_order = WorkOrder.objects.select_related(*LIST_RELATED).get(pk=work_order.pk)
+        return self._render(work_order)

@@ -10,8 +10,12 @@ from .models import ServiceType, WorkOrder, parse_number
 
 
 class WorkOrderFilter(django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=Status.choices, label=_("Status"))
-    priority = django_filters.MultipleChoiceFilter(choices=WorkOrder.Priority.choices, label=_("Priority"))
+    # distinct=False: these filter columns of the work order itself (no joins that
+    # could repeat rows); a SELECT DISTINCT would defeat the keyset index scan.
+    status = django_filters.MultipleChoiceFilter(choices=Status.choices, label=_("Status"), distinct=False)
+    priority = django_filters.MultipleChoiceFilter(
+        choices=WorkOrder.Priority.choices, label=_("Priority"), distinct=False
+    )
     service_type = django_filters.ModelChoiceFilter(queryset=ServiceType.objects.all(), label=_("Service type"))
     technician = django_filters.ModelChoiceFilter(
         queryset=Technician.objects.select_related("user"), label=_("Technician")

@@ -1,2 +1,10 @@
+from django.urls import path
+
+from . import views_staff
+
 app_name = "staff"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views_staff.workorder_list_page, name="list"),
+    path("<int:pk>/", views_staff.workorder_detail_page, name="detail"),
+    path("<int:pk>/transition/", views_staff.workorder_transition_page, name="transition"),
+]

@@ -1,0 +1,403 @@
+"""Intake pages: the public request form, the customer's tracking page, the agents' phone intake.
+
+Views stay thin: a form parses and checks, ``workorder_create`` changes state,
+and these functions render the result.
+"""
+
+from functools import wraps
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.http import FileResponse, Http404, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+from django_ratelimit.decorators import ratelimit
+
+from core import roles as R
+from core.errors import Forbidden, InvalidInput
+from core.validation import normalize_phone
+from core.views import app_error_response, ratelimited
+from customers.selectors import customer_find_by_phone
+from technicians.models import Technician
+
+from .forms import PhoneLookupForm, PublicRequestForm, StaffIntakeForm, equipment_label, site_label
+from .lifecycle import Status
+from .models import Attachment, WorkOrder
+from .selectors import workorder_for_tracking, workorder_visible_to
+from .services import workorder_create
+
+# ---------------------------------------------------------------------------
+# Helpers
+
+
+def _public_form_rate(group, request):
+    # Read at request time, so that tests and the benchmark can change it.
+    return settings.PUBLIC_FORM_RATE
+
+
+def _apply_service_errors(form, exc: InvalidInput):
+    """Put a service's field errors beside the form's fields (the rest on top)."""
+    placed = False
+    for field, messages in (exc.fields or {}).items():
+        target = field if field in form.fields else None
+        for message in messages:
+            form.add_error(target, str(message))
+            placed = True
+    if not placed:
+        form.add_error(None, str(exc.message))
+
+
+def _file_response(attachment: Attachment):
+    try:
+        handle = attachment.file.open("rb")
+    except (FileNotFoundError, ValueError):
+        raise Http404(_("The file is missing.")) from None
+    response = FileResponse(handle, content_type=attachment.content_type)
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+def _acting_office_role(user) -> str:
+    """The office role in which ``user`` takes a request (agent first)."""
+    names = R.roles_of(user)
+    for role in (R.AGENT, R.DISPATCHER, R.MANAGER):
+        if role in names:
+            return role
+    return "admin" if user.is_superuser else R.AGENT
+
+
+def office_required(view=None, *, json=False):
+    """Agents, dispatchers and managers (and superusers); anonymous users log in first."""
+
+    def decorator(fn):
+        @wraps(fn)
+        def wrapper(request, *args, **kwargs):
+            user = request.user
+            if not user.is_authenticated:
+                if json:
+                    return JsonResponse({"error": "not_authenticated", "detail": _("Log in first.")}, status=401)
+                return redirect_to_login(request.get_full_path())
+            if not R.is_office(user):
+                error = Forbidden(_("Only agents, dispatchers and managers may take requests."))
+                if json:
+                    return JsonResponse(error.as_dict(), status=403)
+                return app_error_response(request, error)
+            return fn(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator(view) if view is not None else decorator
+
+
+# ---------------------------------------------------------------------------
+# The public request form
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@ratelimit(key="ip", rate=_public_form_rate, method="POST", block=False)
+def request_create(request):
+    """``/request/``: anyone asks for service; no login."""
+    if getattr(request, "limited", False):
+        return ratelimited(request)
+    status = 200
+    if request.method == "POST":
+        form = PublicRequestForm(request.POST, request.FILES)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                work_order, _created = workorder_create(
+                    channel=WorkOrder.Channel.WEB,
+                    contact_name=data["contact_name"],
+                    contact_phone=data["contact_phone"],
+                    contact_email=data["contact_email"],
+                    address=data["address"],
+                    service_type=data["service_type"],
+                    description=data["description"],
+                    priority=data["priority"],
+                    preferred_start=data["preferred_start"],
+                    preferred_end=data["preferred_end"],
+                    photos=data["photos"],
+                    language=request.LANGUAGE_CODE,
+                    actor_role=R.CUSTOMER,
+                    submission_key=data["submission_key"],
+                )
+            except InvalidInput as exc:
+                _apply_service_errors(form, exc)
+            else:
+                return redirect("intake:request-done", token=work_order.public_token)
+        status = 400
+    else:
+        form = PublicRequestForm()
+    return render(request, "workorders/intake/request_form.html", {"form": form}, status=status)
+
+
+@require_GET
+def request_done(request, token):
+    """``/request/done/<token>/``: the number and the private tracking link."""
+    work_order = WorkOrder.objects.only("id", "created_at", "public_token").filter(public_token=token).first()
+    if work_order is None:
+        raise Http404(_("No such request."))
+    track_url = request.build_absolute_uri(reverse("intake:track", args=[work_order.public_token]))
+    response = render(request, "workorders/intake/request_done.html", {"work_order": work_order, "track_url": track_url})
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+# ---------------------------------------------------------------------------
+# Tracking
+
+
+def _technician_first_names(work_order, events) -> dict:
+    """First names of the technicians named in assignment events (one query at most)."""
+    names = {}
+    if work_order.technician_id and work_order.technician:
+        names[work_order.technician_id] = work_order.technician.user.first_name
+    wanted = {e.data.get("technician") for e in events if isinstance(e.data, dict)} - set(names) - {None}
+    if wanted:
+        for tech_id, first_name in Technician.objects.filter(pk__in=wanted).values_list("pk", "user__first_name"):
+            names[tech_id] = first_name
+    return names
+
+
+def _customer_history(work_order) -> list[dict]:
+    """The events a customer may see, in plain words.
+
+    A whitelist: events not named here (internal notes, escalations, a
+    technician's rejection reason) are left out. Staff are never named, except
+    the technician by first name. Notes are shown only where they explain
+    something to the customer (why work is paused, why it was cancelled).
+    """
+    events = list(work_order.events.all())
+    names = _technician_first_names(work_order, events)
+    rows = []
+    for event in events:
+        data = event.data if isinstance(event.data, dict) else {}
+        first_name = names.get(data.get("technician"), "") if data.get("technician") else ""
+        text = None
+        note = ""
+        action = event.action
+        if action == "create":
+            text = _("We received your request.")
+        elif action in ("assign", "reassign"):
+            if first_name:
+                text = _("Technician %(name)s was assigned to your request.") % {"name": first_name}
+            else:
+                text = _("A technician was assigned to your request.")
+        elif action in ("unassign", "reject"):
+            text = _("We are arranging a technician for you.")
+        elif action == "accept":
+            text = _("Your technician confirmed the job.")
+        elif action == "depart":
+            text = _("Your technician is on the way.")
+        elif action == "arrive":
+            text = _("Your technician arrived and started work.")
+        elif action == "hold":
+            text = _("The work was paused.")
+            note = event.note
+        elif action == "resume":
+            text = _("The work resumed.")
+        elif action == "complete":
+            text = _("The work was completed.")
+        elif action == "follow_up":
+            text = _("We asked how the service went.")
+        elif action == "close":
+            text = _("Your request was closed.")
+        elif action == "reopen":
+            text = _("Your request was reopened.")
+        elif action == "cancel":
+            text = _("Your request was cancelled.")
+            note = event.note
+        if text is not None:
+            rows.append({"time": event.created_at, "text": text, "note": note, "status": event.to_status})
+    return rows
+
+
+@never_cache
+@require_GET
+def track(request, token):
+    """``/track/<token>/``: where one request stands, for the customer who holds its link."""
+    work_order = workorder_for_tracking(token=token)
+    if work_order is None:
+        raise Http404(_("No such request."))
+    photos = list(
+        work_order.attachments.filter(kind=Attachment.Kind.CUSTOMER_PHOTO).only("id", "work_order_id", "original_name")
+    )
+    technician_name = ""
+    if work_order.technician_id and work_order.status not in (Status.NEW, Status.CANCELLED):
+        technician_name = work_order.technician.user.first_name
+    context = {
+        "work_order": work_order,
+        "history": _customer_history(work_order),
+        "photos": photos,
+        "technician_name": technician_name,
+    }
+    response = render(request, "workorders/intake/track.html", context)
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+@require_GET
+def track_photo(request, token, pk):
+    """One of the customer's own photos, only through their tracking link."""
+    if not token or len(token) > 64:
+        raise Http404
+    attachment = Attachment.objects.filter(
+        pk=pk, work_order__public_token=token, kind=Attachment.Kind.CUSTOMER_PHOTO
+    ).first()
+    if attachment is None:
+        raise Http404(_("No such photo."))
+    return _file_response(attachment)
+
+
+@login_required
+@require_GET
+def attachment(request, pk):
+    """Any attachment of a work order the user may see; otherwise 404 (not revealing it exists)."""
+    found = Attachment.objects.filter(pk=pk, work_order__in=workorder_visible_to(request.user)).first()
+    if found is None:
+        raise Http404(_("No such attachment."))
+    return _file_response(found)
+
+
+# ---------------------------------------------------------------------------
+# Phone intake for agents
+
+
+def _caller(raw_phone: str):
+    """(normalised phone, the customer with that phone or None, the phone's error or None)."""
+    try:
+        phone = normalize_phone(raw_phone, field="contact_phone")
+    except InvalidInput as exc:
+        return None, None, exc
+    return phone, customer_find_by_phone(phone=phone), None
+
+
+def _detail_url(pk: int) -> str:
+    try:
+        return reverse("staff:detail", args=[pk])
+    except NoReverseMatch:  # the staff pages are not mounted (yet)
+        return f"/staff/work-orders/{pk}/"
+
+
+def _lookup_form(typed: dict, customer, phone_error):
+    """Re-show what was typed, with the caller's details and choices filled in.
+
+    Only the phone can be wrong at this step: the other fields are still being
+    filled in, so they show no errors yet.
+    """
+    initial = {key: value for key, value in typed.items() if key in StaffIntakeForm.base_fields}
+    if customer is not None:
+        initial["contact_name"] = initial.get("contact_name") or customer.name
+        initial["contact_email"] = initial.get("contact_email") or customer.email
+        sites = list(customer.sites.all())
+        if not initial.get("site") and not initial.get("address") and len(sites) == 1:
+            initial["site"] = sites[0].pk
+    form = StaffIntakeForm(initial=initial, customer=customer)
+    if phone_error is not None:
+        messages = phone_error.fields.get("contact_phone") or [phone_error.message]
+        form.errors["contact_phone"] = form.error_class([str(m) for m in messages])
+    return form
+
+
+@office_required
+@require_http_methods(["GET", "POST"])
+def staff_intake(request):
+    """``/staff/work-orders/new/``: an agent takes a request by phone.
+
+    "Look up" (a POST with ``lookup``, or ``?phone=`` in the address) re-shows
+    the form with the caller's sites and equipment; any other POST saves.
+    """
+    if request.method == "POST" and "lookup" not in request.POST:
+        _phone, customer, _error = _caller(request.POST.get("contact_phone", ""))
+        form = StaffIntakeForm(request.POST, customer=customer)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                work_order, _created = workorder_create(
+                    channel=WorkOrder.Channel.PHONE,
+                    contact_name=data["contact_name"],
+                    contact_phone=data["contact_phone"],
+                    contact_email=data["contact_email"],
+                    address=data["address"] if data["site"] is None else data["site"].address,
+                    service_type=data["service_type"],
+                    description=data["description"],
+                    priority=data["priority"],
+                    preferred_start=data["preferred_start"],
+                    preferred_end=data["preferred_end"],
+                    language=customer.language if customer else settings.LANGUAGE_CODE,
+                    created_by=request.user,
+                    actor_role=_acting_office_role(request.user),
+                    submission_key=data["submission_key"],
+                    customer=customer,
+                    site=data["site"],
+                    equipment=data["equipment"],
+                )
+            except InvalidInput as exc:
+                _apply_service_errors(form, exc)
+            else:
+                return redirect(_detail_url(work_order.pk))
+        context = {"form": form, "customer": customer, "looked_up": True}
+        return render(request, "workorders/intake/staff_intake.html", context, status=400)
+
+    if request.method == "POST":
+        typed = {"contact_phone": "", **request.POST.dict()}
+    else:
+        typed = {"contact_phone": request.GET.get("phone", "")}
+    # A "Look up" press always checks the phone; a plain visit only when one is given.
+    looked_up = request.method == "POST" or bool(typed["contact_phone"].strip())
+    customer = phone_error = None
+    if looked_up:
+        _phone, customer, phone_error = _caller(typed["contact_phone"])
+    form = _lookup_form(typed, customer, phone_error)
+    context = {"form": form, "customer": customer, "looked_up": looked_up}
+    return render(request, "workorders/intake/staff_intake.html", context)
+
+
+@office_required(json=True)
+@require_GET
+def customer_lookup(request):
+    """``/staff/customers/lookup/?phone=...``: a repeat caller's details, sites and equipment, as JSON."""
+    form = PhoneLookupForm(request.GET)
+    if not form.is_valid():
+        return JsonResponse(
+            {
+                "error": "invalid",
+                "detail": _("Enter a valid mobile phone number."),
+                "fields": {name: [str(m) for m in errors] for name, errors in form.errors.items()},
+            },
+            status=400,
+        )
+    phone = form.cleaned_data["phone"]
+    customer = customer_find_by_phone(phone=phone)
+    if customer is None:
+        return JsonResponse(
+            {"found": False, "phone": phone, "message": _("New caller: a customer record will be created.")}
+        )
+    sites = list(customer.sites.all())
+    equipment = list(customer.equipment.all())
+    return JsonResponse(
+        {
+            "found": True,
+            "phone": phone,
+            "message": _("Repeat caller: %(name)s (%(tier)s), %(sites)d site(s), %(equipment)d piece(s) of equipment.")
+            % {
+                "name": customer.name,
+                "tier": customer.get_tier_display(),
+                "sites": len(sites),
+                "equipment": len(equipment),
+            },
+            "customer": {
+                "id": customer.pk,
+                "name": customer.name,
+                "email": customer.email,
+                "tier": customer.tier,
+            },
+            "sites": [{"id": s.pk, "label": site_label(s)} for s in sites],
+            "equipment": [{"id": e.pk, "label": equipment_label(e), "site": e.site_id} for e in equipment],
+        }
+    )
