@@ -5,6 +5,7 @@ environment. With nothing set, the system runs on embedded defaults: SQLite
 and Celery's filesystem transport under ./var, so a newcomer needs no server.
 """
 
+import importlib.util
 from pathlib import Path
 
 import dj_database_url
@@ -48,6 +49,7 @@ INSTALLED_APPS = [
     "dispatch",
     "knowledge",
     "reports",
+    "inventory",
 ]
 
 MIDDLEWARE = [
@@ -124,6 +126,11 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Leaflet for the dispatch board's map, served locally from the django-leaflet
+# package (static/leaflet/); found without importing it (it reads settings).
+_leaflet = importlib.util.find_spec("leaflet")
+if _leaflet is not None and _leaflet.origin:
+    STATICFILES_DIRS.append(Path(_leaflet.origin).parent / "static")
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 STORAGES = {
@@ -174,20 +181,77 @@ SPECTACULAR_SETTINGS = {
 _BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    for sub in ("queue", "processed"):
+    for sub in ("queue", "processed", "control"):
         (_BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_BROKER_DIR / "queue"),
         "data_folder_out": str(_BROKER_DIR / "queue"),
         "processed_folder": str(_BROKER_DIR / "processed"),
+        "control_folder": str(_BROKER_DIR / "control"),
         "store_processed": False,
     }
+else:
+    # Fail fast when Redis is down: a request that enqueues after commit must not
+    # hang (the outbox sweep delivers later). Unacked tasks come back after an hour.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "socket_connect_timeout": env_int("CELERY_BROKER_CONNECT_TIMEOUT", 2),
+        "socket_timeout": env_int("CELERY_BROKER_SOCKET_TIMEOUT", 10),
+        "visibility_timeout": 3600,
+    }
+CELERY_BROKER_CONNECTION_TIMEOUT = env_int("CELERY_BROKER_CONNECT_TIMEOUT", 2)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE: dict = {}
+
+# SLA escalations, the outbox and the surveys run on beat's sweeps; nothing waits
+# in the broker with a countdown. A sweep that could not start in time expires
+# instead of piling up behind a stopped worker.
+SLA_SWEEP_SECONDS = env_int("SLA_SWEEP_SECONDS", 60)
+SLA_SWEEP_BATCH = env_int("SLA_SWEEP_BATCH", 500)
+SLA_SWEEP_MAX_ROUNDS = env_int("SLA_SWEEP_MAX_ROUNDS", 20)
+OUTBOX_SWEEP_SECONDS = env_int("OUTBOX_SWEEP_SECONDS", 60)
+SURVEY_SWEEP_SECONDS = env_int("SURVEY_SWEEP_SECONDS", 300)
+CELERY_BEAT_SCHEDULE: dict = {
+    "sla-escalation-sweep": {
+        "task": "workorders.tasks.sla_escalation_sweep",
+        "schedule": float(SLA_SWEEP_SECONDS),
+        "options": {"expires": float(SLA_SWEEP_SECONDS)},
+    },
+    "notifications-sweep": {
+        "task": "workorders.tasks.notifications_sweep",
+        "schedule": float(OUTBOX_SWEEP_SECONDS),
+        "options": {"expires": float(OUTBOX_SWEEP_SECONDS)},
+    },
+    "survey-sweep": {
+        "task": "workorders.tasks.survey_sweep",
+        "schedule": float(SURVEY_SWEEP_SECONDS),
+        "options": {"expires": float(SURVEY_SWEEP_SECONDS)},
+    },
+}
+
+# Notifications (workorders/notifications.py). Links in messages start with PUBLIC_BASE_URL.
+PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://localhost:8000")
+# An HTTP SMS provider: POST JSON {"to", "text", "sign"} with "Authorization: Bearer <key>".
+# Empty: SMS are written to the log (a laptop).
+SMS_API_URL = env_str("SMS_API_URL", "")
+SMS_API_KEY = env_str("SMS_API_KEY", "")
+SMS_SIGN = env_str("SMS_SIGN", "")
+# A WeCom or DingTalk group robot for escalations and call-backs; empty: none.
+NOTIFY_WEBHOOK_URL = env_str("NOTIFY_WEBHOOK_URL", "")
+NOTIFY_HTTP_TIMEOUT = env_int("NOTIFY_HTTP_TIMEOUT", 10)
+OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 6)
+OUTBOX_RETRY_BASE_SECONDS = env_int("OUTBOX_RETRY_BASE_SECONDS", 60)  # 1, 2, 4, 8, 16 min ...
+OUTBOX_RETRY_MAX_SECONDS = env_int("OUTBOX_RETRY_MAX_SECONDS", 3600)
+OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 300)  # a send that takes longer is retried
+OUTBOX_SWEEP_GRACE_SECONDS = env_int("OUTBOX_SWEEP_GRACE_SECONDS", 30)  # leave fresh rows to the on-commit task
+OUTBOX_ENQUEUE_ON_COMMIT = env_bool("OUTBOX_ENQUEUE_ON_COMMIT", True)  # off: the sweep alone delivers
+# Satisfaction survey.
+SURVEY_VALID_DAYS = env_int("SURVEY_VALID_DAYS", 14)
+SURVEY_REMINDER_HOURS = env_int("SURVEY_REMINDER_HOURS", 48)
 
 # Email
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
@@ -202,6 +266,32 @@ PUBLIC_FORM_MAX_PHOTOS = 5
 PHOTO_MAX_BYTES = env_int("PHOTO_MAX_BYTES", 10 * 1024 * 1024)
 STAFF_PAGE_SIZE = 50
 RATELIMIT_VIEW = "core.views.ratelimited"
+
+# Dispatch: the board and automatic assignment (the cost is explained in dispatch/scoring.py).
+# How many open jobs (assigned .. on hold) one technician may hold at once.
+DISPATCH_CAPACITY = env_int("DISPATCH_CAPACITY", 6)
+DISPATCH_WEIGHT_DISTANCE = float(env_str("DISPATCH_WEIGHT_DISTANCE", "1.0"))  # per km
+DISPATCH_WEIGHT_LOAD = float(env_str("DISPATCH_WEIGHT_LOAD", "4.0"))  # per open job
+DISPATCH_WEIGHT_SKILL = float(env_str("DISPATCH_WEIGHT_SKILL", "2.0"))  # per level above the required one
+DISPATCH_WEIGHT_WINDOW = float(env_str("DISPATCH_WEIGHT_WINDOW", "10.0"))  # a window squeezed next to another booking
+DISPATCH_WEIGHT_URGENCY = float(env_str("DISPATCH_WEIGHT_URGENCY", "0.5"))  # extra distance weight per priority step
+DISPATCH_TRAVEL_BUFFER_MINUTES = float(env_str("DISPATCH_TRAVEL_BUFFER_MINUTES", "60"))
+DISPATCH_UNKNOWN_DISTANCE_KM = float(env_str("DISPATCH_UNKNOWN_DISTANCE_KM", "50"))
+DISPATCH_POSITION_MAX_AGE_HOURS = float(env_str("DISPATCH_POSITION_MAX_AGE_HOURS", "12"))
+# Map tiles, e.g. https://tile.example.com/{z}/{x}/{y}.png; empty: markers on a blank background.
+DISPATCH_TILE_URL = env_str("DISPATCH_TILE_URL", "")
+DISPATCH_TILE_ATTRIBUTION = env_str("DISPATCH_TILE_ATTRIBUTION", "")
+DISPATCH_MAP_CENTER = (31.2304, 121.4737)
+DISPATCH_REFRESH_SECONDS = env_int("DISPATCH_REFRESH_SECONDS", 10)
+DISPATCH_TIMELINE_HOURS = (7, 21)
+# Automatic assignment on a schedule (the board's button works either way).
+DISPATCH_AUTO_ASSIGN_ENABLED = env_bool("DISPATCH_AUTO_ASSIGN_ENABLED", False)
+DISPATCH_AUTO_ASSIGN_EVERY_SECONDS = env_int("DISPATCH_AUTO_ASSIGN_EVERY_SECONDS", 300)
+if DISPATCH_AUTO_ASSIGN_ENABLED:
+    CELERY_BEAT_SCHEDULE["dispatch-auto-assign"] = {
+        "task": "dispatch.tasks.dispatch_auto_assign",
+        "schedule": float(DISPATCH_AUTO_ASSIGN_EVERY_SECONDS),
+    }
 
 LOGGING = {
     "version": 1,

@@ -17,6 +17,12 @@ urlpatterns = [
     # Public pages (/request/, /track/<token>/) and the agents' phone intake.
     path("", include("workorders.urls_intake")),
     path("staff/work-orders/", include("workorders.urls_staff")),
+    path("dispatch/", include("dispatch.urls")),
+    path("tech/", include("technicians.urls")),
+    path("", include("workorders.urls_completion")),  # reviews, service report PDFs
+    path("survey/", include("workorders.urls_survey")),  # the customer's satisfaction survey
+    path("staff/escalations/", include("workorders.urls_escalations")),  # open escalations, call-backs
+    path("kb/", include("knowledge.urls")),
     path("api/v1/", include("config.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

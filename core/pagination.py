@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from django.db.models import F
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
+from django.utils.translation import gettext as _
 
 from .errors import InvalidInput
 
@@ -45,13 +46,16 @@ def _decode(cursor: str, width: int):
             raise ValueError
         return direction, values
     except (ValueError, TypeError, json.JSONDecodeError, UnicodeDecodeError):
-        raise InvalidInput("The page cursor is not valid.", fields={"cursor": ["Not a valid cursor."]}) from None
+        raise InvalidInput(_("The page cursor is not valid."), fields={"cursor": [_("Not a valid cursor.")]}) from None
 
 
 def keyset_page(queryset, *, sort: str = "-id", cursor: str | None = None, size: int = 50) -> Page:
     """One page of ``queryset`` in ``sort`` order, after (or before) ``cursor``."""
     if sort not in SORTS:
-        raise InvalidInput(f"Unknown sort {sort!r}.", fields={"sort": [f"Choose one of {', '.join(SORTS)}."]})
+        raise InvalidInput(
+            _("Unknown sort %(sort)s.") % {"sort": sort},
+            fields={"sort": [_("Choose one of %(sorts)s.") % {"sorts": ", ".join(SORTS)}]},
+        )
     fields = SORTS[sort]
     names = [f.lstrip("-") for f in fields]
     descending = fields[0].startswith("-")

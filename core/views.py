@@ -13,7 +13,7 @@ def home(request):
     if R.is_office(user):
         return redirect("staff:list")
     if R.has_role(user, R.TECHNICIAN, R.PARTNER_TECHNICIAN):
-        return redirect("staff:list")
+        return redirect("tech:jobs")
     return render(request, "core/no_role.html", status=403)
 
 

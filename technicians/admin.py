@@ -1,11 +1,27 @@
 from django.contrib import admin
 
-from .models import PartnerCompany, Skill, Technician, TechnicianSkill
+from .models import PartnerCompany, PartnerScope, Shift, Skill, Technician, TechnicianSkill
 
 
 class TechnicianSkillInline(admin.TabularInline):
     model = TechnicianSkill
     extra = 1
+
+
+class ShiftInline(admin.TabularInline):
+    """Weekly windows (weekday) and one-off dates; no rows at all = always available."""
+
+    model = Shift
+    extra = 1
+    fields = ["weekday", "date", "start", "end", "available"]
+
+
+class PartnerScopeInline(admin.TabularInline):
+    """What the partner may be given; no rows = any work."""
+
+    model = PartnerScope
+    extra = 1
+    autocomplete_fields = ["service_type"]
 
 
 @admin.register(Technician)
@@ -15,7 +31,7 @@ class TechnicianAdmin(admin.ModelAdmin):
     search_fields = ["user__username", "user__first_name", "user__last_name", "phone"]
     list_select_related = ["user", "partner_company"]
     autocomplete_fields = ["user"]
-    inlines = [TechnicianSkillInline]
+    inlines = [TechnicianSkillInline, ShiftInline]
 
 
 @admin.register(PartnerCompany)
@@ -23,6 +39,7 @@ class PartnerCompanyAdmin(admin.ModelAdmin):
     list_display = ["name", "contact_phone", "active"]
     list_filter = ["active"]
     search_fields = ["name", "contact_phone"]
+    inlines = [PartnerScopeInline]
 
 
 @admin.register(Skill)

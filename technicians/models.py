@@ -83,3 +83,110 @@ class TechnicianSkill(models.Model):
 
     def __str__(self):
         return f"{self.skill} L{self.level}"
+
+
+class Shift(models.Model):
+    """When a technician works: a weekly window (weekday) or a window on one date.
+
+    For a given day, the technician works in the windows of that date's rows
+    if there are any (an override: an extra day, a short day), else in the
+    windows of that weekday's rows. Rows with ``available`` unticked are
+    absences (leave, a doctor's visit): they are taken out of that day's
+    windows, and without times they take out the whole day.
+
+    A technician with no rows at all has no schedule and is treated as always
+    available (small teams that do not keep rotas).
+    """
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, _("Monday")
+        TUESDAY = 1, _("Tuesday")
+        WEDNESDAY = 2, _("Wednesday")
+        THURSDAY = 3, _("Thursday")
+        FRIDAY = 4, _("Friday")
+        SATURDAY = 5, _("Saturday")
+        SUNDAY = 6, _("Sunday")
+
+    technician = models.ForeignKey(
+        Technician, on_delete=models.CASCADE, related_name="shifts", verbose_name=_("technician")
+    )
+    weekday = models.PositiveSmallIntegerField(
+        _("weekday"), choices=Weekday.choices, null=True, blank=True, help_text=_("Every week on this day.")
+    )
+    date = models.DateField(_("date"), null=True, blank=True, help_text=_("Only on this date."))
+    start = models.TimeField(_("from"), null=True, blank=True)
+    end = models.TimeField(_("until"), null=True, blank=True)
+    available = models.BooleanField(
+        _("working"), default=True, help_text=_("Untick for an absence on this date (leave, training).")
+    )
+
+    class Meta:
+        verbose_name = _("shift")
+        verbose_name_plural = _("shifts")
+        ordering = ["technician", "date", "weekday", "start"]
+        indexes = [
+            # The dispatch board and the eligibility check read one day's rows per technician.
+            models.Index(fields=["technician", "date"], name="shift_technician_date"),
+            models.Index(fields=["technician", "weekday"], name="shift_technician_weekday"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(weekday__isnull=False) & Q(date__isnull=True))
+                | (Q(weekday__isnull=True) & Q(date__isnull=False)),
+                name="shift_weekday_or_date",
+            ),
+            models.CheckConstraint(
+                condition=Q(weekday__isnull=True) | Q(weekday__gte=0, weekday__lte=6), name="shift_weekday_0_6"
+            ),
+            # A working window has both times; an absence may have none (the whole day).
+            models.CheckConstraint(
+                condition=(Q(start__isnull=False) & Q(end__isnull=False) & Q(end__gt=models.F("start")))
+                | (Q(available=False) & Q(start__isnull=True) & Q(end__isnull=True)),
+                name="shift_window_order",
+            ),
+            # Absences are for one date; the weekly pattern only says when someone works.
+            models.CheckConstraint(condition=Q(available=True) | Q(date__isnull=False), name="shift_absence_on_date"),
+        ]
+
+    def __str__(self):
+        when = self.date.isoformat() if self.date else self.get_weekday_display()
+        if self.start is None:
+            return f"{when}: {_('absent')}"
+        times = f"{self.start:%H:%M}–{self.end:%H:%M}"
+        return f"{when} {times}" if self.available else f"{when} {times}: {_('absent')}"
+
+
+class PartnerScope(models.Model):
+    """Work a partner company may be given: a service type, an area (city), or both.
+
+    A work order is in a partner's scope when one row matches it (an empty
+    field matches anything). A partner company with no rows may be given any
+    work, as before scopes existed.
+    """
+
+    partner_company = models.ForeignKey(
+        PartnerCompany, on_delete=models.CASCADE, related_name="scopes", verbose_name=_("partner company")
+    )
+    service_type = models.ForeignKey(
+        "workorders.ServiceType",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("service type"),
+        help_text=_("Empty: any service type."),
+    )
+    city = models.CharField(_("area (city)"), max_length=80, blank=True, help_text=_("Empty: any area."))
+
+    class Meta:
+        verbose_name = _("partner scope")
+        verbose_name_plural = _("partner scopes")
+        ordering = ["partner_company", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(service_type__isnull=False) | ~Q(city=""), name="partner_scope_not_empty"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.service_type or _('any service')} @ {self.city or _('any area')}"

@@ -1,5 +1,7 @@
 import pytest
 from django.db import connection
+from django.test import Client
+from django.utils import translation
 
 from core import roles as R
 
@@ -26,6 +28,29 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _outbox_without_broker(settings):
+    """Notifications are written to the outbox but not handed to a broker after commit
+    (no stray tasks in a developer's queue); tests/celery/ turns it back on."""
+    settings.OUTBOX_ENQUEUE_ON_COMMIT = False
+
+
+@pytest.fixture
+def client():
+    """A browser that asks for English pages. Chinese is the default language; most tests read
+    English text, and tests/core/test_i18n.py asks for Chinese explicitly."""
+    return Client(HTTP_ACCEPT_LANGUAGE="en")
+
+
+@pytest.fixture(autouse=True)
+def _english_messages(settings):
+    """Services' messages (errors, notifications) in English outside a request, as above; the
+    default language too, for code that runs in threads of its own (they start with the default)."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -80,3 +105,14 @@ def service_type(db):
 @pytest.fixture
 def on_postgres():
     return connection.vendor == "postgresql"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_reference_caches():
+    """Each test starts without the reference data another test left in this process
+    (core/refcache.py): a rolled-back test transaction sends no signal to drop it."""
+    from core.refcache import clear_all_local
+
+    clear_all_local()
+    yield
+    clear_all_local()

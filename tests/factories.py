@@ -125,3 +125,107 @@ class WorkOrderFactory(factory.django.DjangoModelFactory):
     def created_event(self, create, extracted, **kwargs):
         if create:
             WorkOrderEvent.objects.create(work_order=self, action="create", to_status=Status.NEW, actor_role="customer")
+
+
+# --- Parts catalog and checklists (issue 4) ----------------------------------
+
+from inventory.models import Part  # noqa: E402
+from workorders.models import ChecklistItem  # noqa: E402
+
+
+class PartFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Part
+
+    part_number = factory.Sequence(lambda n: f"P-{n:05d}")
+    name = factory.Sequence(lambda n: f"Part {n}")
+    unit = "pcs"
+    unit_price = 25
+
+
+class ChecklistItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ChecklistItem
+
+    service_type = factory.SubFactory(ServiceTypeFactory)
+    text = factory.Sequence(lambda n: f"Step {n}")
+    position = factory.Sequence(lambda n: n)
+    mandatory = False
+
+
+# --- SLA calendars, policies, escalation matrices (issue 5) ----------------------------
+
+import datetime as _dt  # noqa: E402
+
+from workorders.models import (  # noqa: E402
+    BusinessCalendar,
+    EscalationLevel,
+    EscalationMatrix,
+    SlaPolicy,
+    WorkingHours,
+)
+
+
+class BusinessCalendarFactory(factory.django.DjangoModelFactory):
+    """Monday to Friday, 09:00-18:00, Asia/Shanghai (``hours=[(wd, start, end), ...]`` to change)."""
+
+    class Meta:
+        model = BusinessCalendar
+        skip_postgeneration_save = True
+
+    code = factory.Sequence(lambda n: f"cal-{n}")
+    name = factory.LazyAttribute(lambda o: o.code)
+    always_open = False
+
+    @factory.post_generation
+    def hours(self, create, extracted, **kwargs):
+        if not create or self.always_open:
+            return
+        spans = extracted if extracted is not None else [(wd, _dt.time(9), _dt.time(18)) for wd in range(5)]
+        for weekday, start, end in spans:
+            WorkingHours.objects.create(calendar=self, weekday=weekday, start=start, end=end)
+
+
+class EscalationMatrixFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = EscalationMatrix
+
+    name = factory.Sequence(lambda n: f"Matrix {n}")
+
+
+class EscalationLevelFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = EscalationLevel
+
+    matrix = factory.SubFactory(EscalationMatrixFactory)
+    name = factory.LazyAttribute(lambda o: f"{o.percent}% level")
+    percent = 100
+    notify_roles = "manager"
+
+
+class SlaPolicyFactory(factory.django.DjangoModelFactory):
+    """Matches every order unless narrowed; 24x7 unless given a calendar."""
+
+    class Meta:
+        model = SlaPolicy
+
+    name = factory.Sequence(lambda n: f"Policy {n}")
+    calendar = factory.SubFactory(BusinessCalendarFactory, always_open=True)
+    first_response_minutes = 60
+    arrival_minutes = 240
+    resolution_minutes = 480
+
+
+def workorder_via_service(*, customer=None, service_type=None, priority=2, language="", email="", **kw):
+    """A new work order created through ``workorder_create``, so its SLA deadlines are computed."""
+    from workorders.services import workorder_create
+
+    customer = customer or CustomerFactory()
+    site = SiteFactory(customer=customer)
+    work_order, _created = workorder_create(
+        channel=WorkOrder.Channel.PHONE, contact_name=customer.name, contact_phone=customer.phone,
+        contact_email=email, address=site.address, service_type=service_type or ServiceTypeFactory(),
+        description="The air conditioner drips water.", priority=priority, language=language,
+        customer=customer, site=site, actor_role="agent", **kw,
+    )
+    return work_order

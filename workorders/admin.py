@@ -88,3 +88,217 @@ class WorkOrderAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# --- Completion reports and checklists (issue 4) ----------------------------
+
+from .models_completion import ChecklistAnswer, ChecklistItem, CompletionReport, PartUsage, ReportPhoto  # noqa: E402
+
+
+class ChecklistItemInline(admin.TabularInline):
+    model = ChecklistItem
+    extra = 1
+    fields = ["position", "text", "mandatory", "active"]
+
+
+# The checklist (SOP) is edited on its service type's page.
+ServiceTypeAdmin.inlines = [*ServiceTypeAdmin.inlines, ChecklistItemInline]
+
+
+@admin.register(ChecklistItem)
+class ChecklistItemAdmin(admin.ModelAdmin):
+    list_display = ["text", "service_type", "mandatory", "position", "active"]
+    list_filter = ["service_type", "mandatory", "active"]
+    list_editable = ["mandatory", "position", "active"]
+    search_fields = ["text"]
+
+
+class _ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class ChecklistAnswerInline(_ReadOnlyInline):
+    model = ChecklistAnswer
+    fields = ["item_text", "mandatory", "answer", "note"]
+    readonly_fields = fields
+
+
+class PartUsageInline(_ReadOnlyInline):
+    model = PartUsage
+    fields = ["part_number", "name", "quantity", "unit", "unit_price", "amount"]
+    readonly_fields = fields
+
+
+class ReportPhotoInline(_ReadOnlyInline):
+    model = ReportPhoto
+    fields = ["attachment", "latitude", "longitude", "taken_at"]
+    readonly_fields = fields
+
+
+@admin.register(CompletionReport)
+class CompletionReportAdmin(admin.ModelAdmin):
+    """Reports are written by technicians and reviewed on /staff/reviews/; here they are read."""
+
+    list_display = ["work_order", "technician", "signer_name", "total_amount", "review_status", "created_at"]
+    list_filter = ["review_status", "needs_second_visit", "work_order__service_type"]
+    search_fields = ["=work_order__id", "signer_name", "technician__user__username"]
+    list_select_related = ["work_order", "technician__user"]
+    readonly_fields = [
+        "work_order", "technician", "submitted_by", "submission_key", "work_done", "labour_minutes", "labour_rate",
+        "callout_fee", "labour_amount", "parts_amount", "total_amount", "signer_name", "signature", "signed_at",
+        "latitude", "longitude", "needs_second_visit", "second_visit_reason", "follow_up_work_order",
+        "review_status", "review_comment", "reviewed_by", "reviewed_at", "revision_note", "revised_at", "created_at",
+    ]
+    inlines = [ChecklistAnswerInline, PartUsageInline, ReportPhotoInline]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# --- SLA, escalations, notifications, surveys (issue 5) ---------------------------------
+
+from .models import (  # noqa: E402
+    BusinessCalendar,
+    CalendarDay,
+    Escalation,
+    EscalationLevel,
+    EscalationMatrix,
+    Notification,
+    SlaPolicy,
+    Survey,
+    WorkingHours,
+)
+from .notifications import notification_retry  # noqa: E402
+
+# The SLA clock is kept by the service layer; admin shows it and never edits it.
+WorkOrderAdmin.readonly_fields = [
+    *WorkOrderAdmin.readonly_fields,
+    "sla_policy", "sla_started_at", "first_response_due", "first_response_met_at", "arrival_due", "arrival_met_at",
+    "resolution_due", "resolution_met_at", "sla_paused_at", "sla_pause_reason", "sla_paused_seconds",
+]
+
+
+class WorkingHoursInline(admin.TabularInline):
+    model = WorkingHours
+    extra = 0
+
+
+class CalendarDayInline(admin.TabularInline):
+    model = CalendarDay
+    extra = 1
+    ordering = ["-date"]
+    fields = ["date", "kind", "name", "start", "end", "source"]
+    readonly_fields = ["source"]
+
+
+@admin.register(BusinessCalendar)
+class BusinessCalendarAdmin(admin.ModelAdmin):
+    list_display = ["name", "code", "always_open", "time_zone"]
+    search_fields = ["name", "code"]
+    inlines = [WorkingHoursInline, CalendarDayInline]
+
+
+@admin.register(CalendarDay)
+class CalendarDayAdmin(admin.ModelAdmin):
+    """Holidays and make-up working days; the official ones come from `manage.py sla_load_holidays`."""
+
+    list_display = ["date", "calendar", "kind", "name", "source"]
+    list_filter = ["calendar", "kind", "source"]
+    date_hierarchy = "date"
+
+
+class EscalationLevelInline(admin.TabularInline):
+    model = EscalationLevel
+    extra = 1
+    fields = ["percent", "target", "name", "notify_roles", "extra_recipients", "notify_webhook", "raise_priority"]
+
+
+@admin.register(EscalationMatrix)
+class EscalationMatrixAdmin(admin.ModelAdmin):
+    list_display = ["name"]
+    inlines = [EscalationLevelInline]
+
+
+@admin.register(SlaPolicy)
+class SlaPolicyAdmin(admin.ModelAdmin):
+    list_display = [
+        "name", "active", "is_default", "priority", "customer_tier", "service_type", "no_sla", "calendar",
+        "first_response_minutes", "arrival_minutes", "resolution_minutes", "escalation_matrix",
+    ]
+    list_filter = ["active", "is_default", "no_sla", "priority", "customer_tier"]
+    list_select_related = ["service_type", "calendar", "escalation_matrix"]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "customer_tier":
+            from django import forms
+
+            from customers.models import Customer
+
+            return forms.ChoiceField(
+                label=db_field.verbose_name, required=False,
+                choices=[("", _("any"))] + list(Customer.Tier.choices),
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+
+@admin.register(Escalation)
+class EscalationAdmin(admin.ModelAdmin):
+    list_display = ["work_order", "target", "percent", "level", "due_at", "fired_at", "acknowledged_at"]
+    list_filter = ["target", "percent", ("acknowledged_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["work_order", "level"]
+    raw_id_fields = ["work_order"]
+    readonly_fields = ["work_order", "cycle", "target", "level", "percent", "due_at", "fired_at",
+                       "acknowledged_at", "acknowledged_by"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    """The outbox. Failed rows (after the last retry) show here; "send again" retries them."""
+
+    list_display = ["id", "template", "channel", "recipient", "status", "attempts", "next_attempt_at", "sent_at",
+                    "last_error", "work_order"]
+    list_filter = ["status", "channel", "template"]
+    search_fields = ["=recipient", "=work_order__id"]
+    raw_id_fields = ["work_order"]
+    show_full_result_count = False
+    readonly_fields = ["work_order", "channel", "recipient", "template", "language", "payload", "status", "attempts",
+                       "next_attempt_at", "last_error", "created_at", "sent_at"]
+    actions = ["send_again"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description=_("Send the failed ones again"))
+    def send_again(self, request, queryset):
+        count = notification_retry(notification_ids=queryset.values_list("pk", flat=True))
+        self.message_user(request, _("%(n)d notifications queued again.") % {"n": count}, messages.SUCCESS)
+
+
+@admin.register(Survey)
+class SurveyAdmin(admin.ModelAdmin):
+    list_display = ["work_order", "status", "created_at", "expires_at", "satisfaction", "solved", "recommend",
+                    "needs_callback", "callback_at"]
+    list_filter = ["status", "needs_callback", "satisfaction", "solved"]
+    raw_id_fields = ["work_order"]
+    readonly_fields = [
+        "work_order", "language", "status", "created_at", "expires_at", "reminder_sent_at", "answered_at",
+        "satisfaction", "solved", "recommend", "comment", "needs_callback", "callback_at", "callback_by",
+        "callback_note", "callback_outcome",
+    ]
+
+    def has_add_permission(self, request):
+        return False

@@ -34,7 +34,7 @@ from customers.selectors import customer_find_by_phone
 from .filters import WorkOrderFilter
 from .lifecycle import TRANSITIONS, Status, available_actions
 from .models import Attachment, ServiceType, WorkOrder
-from .selectors import LIST_RELATED, workorder_detail, workorder_list
+from .selectors import LIST_RELATED, service_type_by_code, workorder_detail, workorder_list
 from .services import DESCRIPTION_MAX, workorder_create, workorder_transition
 
 # --------------------------------------------------------------------------
@@ -386,6 +386,18 @@ class WorkOrderDetailSerializer(WorkOrderSerializer):
 # --------------------------------------------------------------------------
 
 
+class CachedServiceTypeField(serializers.SlugRelatedField):
+    """A service type by its code, looked up in the process's copy (no query)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, (str, int)):
+            self.fail("invalid")
+        found = service_type_by_code(str(data))
+        if found is None:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=str(data))
+        return found
+
+
 class WorkOrderCreateSerializer(serializers.Serializer):
     contact_name = serializers.CharField(max_length=120)
     contact_phone = serializers.CharField(max_length=40, help_text="Mobile number; stored in E.164 form.")
@@ -393,7 +405,7 @@ class WorkOrderCreateSerializer(serializers.Serializer):
     address = serializers.CharField(
         max_length=255, required=False, allow_blank=True, default="", help_text="Required unless `site` is given."
     )
-    service_type = serializers.SlugRelatedField(
+    service_type = CachedServiceTypeField(
         slug_field="code", queryset=ServiceType.objects.all(), help_text="Service type code."
     )
     description = serializers.CharField(max_length=DESCRIPTION_MAX)

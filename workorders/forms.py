@@ -16,6 +16,7 @@ from core.validation import check_image, normalize_phone
 from customers.models import Equipment, Site
 
 from .models import ServiceType, WorkOrder
+from .selectors import service_type_by_pk, service_types_active
 from .services import DESCRIPTION_MAX
 
 
@@ -37,6 +38,46 @@ class MultiplePhotoField(forms.FileField):
         if isinstance(data, (list, tuple)):
             return [single(item, initial) for item in data if item]
         return [single(data, initial)] if data else []
+
+
+class _CachedServiceTypeIterator(forms.models.ModelChoiceIterator):
+    """The active service types from the process's copy (workorders.selectors): no query."""
+
+    def _types(self):
+        return service_types_active()
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for service_type in self._types():
+            yield self.choice(service_type)
+
+    def __len__(self):
+        return len(self._types()) + (self.field.empty_label is not None)
+
+    def __bool__(self):
+        return self.field.empty_label is not None or bool(self._types())
+
+
+class ServiceTypeChoiceField(forms.ModelChoiceField):
+    """An active service type, chosen by id; looked up without a query."""
+
+    iterator = _CachedServiceTypeIterator
+
+    def __init__(self, **kwargs):
+        super().__init__(queryset=ServiceType.objects.filter(active=True), **kwargs)
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if isinstance(value, ServiceType):
+            value = value.pk
+        found = service_type_by_pk(value)
+        if found is None or not found.active:
+            raise forms.ValidationError(
+                self.error_messages["invalid_choice"], code="invalid_choice", params={"value": value}
+            )
+        return found
 
 
 class DateTimeLocalInput(forms.DateTimeInput):
@@ -90,10 +131,7 @@ class PublicRequestForm(_WindowMixin, forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "street-address"}),
         help_text=_("Where should the technician come? Include building, floor and room."),
     )
-    service_type = forms.ModelChoiceField(
-        label=_("Service needed"), queryset=ServiceType.objects.filter(active=True),
-        empty_label=_("Choose a service"),
-    )
+    service_type = ServiceTypeChoiceField(label=_("Service needed"), empty_label=_("Choose a service"))
     description = forms.CharField(
         label=_("What is wrong?"), max_length=DESCRIPTION_MAX,
         widget=forms.Textarea(attrs={"rows": 4}),
@@ -178,10 +216,7 @@ class StaffIntakeForm(_WindowMixin, forms.Form):
         label=_("Equipment"), queryset=Equipment.objects.none(), required=False,
         empty_label=_("None or not on record"),
     )
-    service_type = forms.ModelChoiceField(
-        label=_("Service type"), queryset=ServiceType.objects.filter(active=True),
-        empty_label=_("Choose a service"),
-    )
+    service_type = ServiceTypeChoiceField(label=_("Service type"), empty_label=_("Choose a service"))
     description = forms.CharField(
         label=_("Problem description"), max_length=DESCRIPTION_MAX, widget=forms.Textarea(attrs={"rows": 4})
     )

@@ -1,9 +1,11 @@
+import datetime
 import secrets
 
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from .lifecycle import CUSTOMER_WORDING, Status
@@ -120,6 +122,34 @@ class WorkOrder(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
 
+    # SLA clock (workorders/sla.py keeps these up to date on every transition).
+    sla_policy = models.ForeignKey(
+        "workorders.SlaPolicy", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("SLA policy"), db_index=False, editable=False,
+    )
+    # Where the clock started (creation, or the last reopen) and which run of it this is.
+    sla_started_at = models.DateTimeField(_("SLA clock started"), null=True, blank=True, editable=False)
+    sla_cycle = models.PositiveSmallIntegerField(default=1, editable=False)
+    first_response_due = models.DateTimeField(
+        _("first response due"), null=True, blank=True, editable=False, db_index=True
+    )
+    arrival_due = models.DateTimeField(
+        _("arrival due"), null=True, blank=True, editable=False, db_index=True
+    )
+    resolution_due = models.DateTimeField(
+        _("resolution due"), null=True, blank=True, editable=False, db_index=True
+    )
+    first_response_met_at = models.DateTimeField(_("first response made"), null=True, blank=True, editable=False)
+    arrival_met_at = models.DateTimeField(_("arrived"), null=True, blank=True, editable=False)
+    resolution_met_at = models.DateTimeField(_("resolution made"), null=True, blank=True, editable=False)
+    # Time on hold does not count: business seconds spent paused so far, and the current pause.
+    sla_paused_seconds = models.PositiveIntegerField(_("business time on hold (s)"), default=0, editable=False)
+    sla_paused_at = models.DateTimeField(_("SLA clock paused at"), null=True, blank=True, editable=False)
+    sla_pause_reason = models.CharField(_("pause reason"), max_length=200, blank=True, editable=False)
+    # The earliest moment an escalation level is due; NULL when nothing can escalate
+    # (no SLA, paused, every target met, or the order is no longer open).
+    next_escalation_at = models.DateTimeField(null=True, blank=True, editable=False)
+
     class Meta:
         verbose_name = _("work order")
         verbose_name_plural = _("work orders")
@@ -134,6 +164,14 @@ class WorkOrder(models.Model):
             models.Index(fields=["created_at"], name="wo_created_at"),
             # A technician's own jobs.
             models.Index(fields=["technician", "status"], name="wo_technician_status"),
+            # The escalation sweep (workorders.sla.escalation_sweep):
+            #   WHERE next_escalation_at <= now ORDER BY next_escalation_at FOR UPDATE SKIP LOCKED
+            # Only orders with something left to escalate are in it, so the sweep's cost
+            # follows what is due, not the size of the table.
+            models.Index(
+                fields=["next_escalation_at"], name="wo_next_escalation_due",
+                condition=Q(next_escalation_at__isnull=False),
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -172,6 +210,13 @@ class WorkOrder(models.Model):
         from .lifecycle import OPEN_STATES
 
         return self.status in OPEN_STATES
+
+    @cached_property
+    def sla_targets(self) -> list:
+        """Each SLA target's state (on track, at risk, breached, met...), see ``workorders.sla.target_states``."""
+        from .sla import target_states
+
+        return target_states(self)
 
 
 def parse_number(text: str) -> int | None:
@@ -255,3 +300,368 @@ class Attachment(models.Model):
     @property
     def extension(self) -> str:
         return self.EXTENSIONS.get(self.content_type, "bin")
+
+
+from .models_completion import *  # noqa
+
+
+# --- SLA: calendars, policies, escalations (workorders/sla.py) ---------------------------
+
+
+class BusinessCalendar(models.Model):
+    """When the SLA clock runs: working hours per weekday, holidays and make-up working days."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=80)
+    always_open = models.BooleanField(
+        _("open 24×7"), default=False, help_text=_("The clock always runs; working hours and days are ignored.")
+    )
+    time_zone = models.CharField(_("time zone"), max_length=40, default="Asia/Shanghai")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("business calendar")
+        verbose_name_plural = _("business calendars")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class WorkingHours(models.Model):
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, _("Monday")
+        TUESDAY = 1, _("Tuesday")
+        WEDNESDAY = 2, _("Wednesday")
+        THURSDAY = 3, _("Thursday")
+        FRIDAY = 4, _("Friday")
+        SATURDAY = 5, _("Saturday")
+        SUNDAY = 6, _("Sunday")
+
+    calendar = models.ForeignKey(BusinessCalendar, on_delete=models.CASCADE, related_name="hours")
+    weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
+    start = models.TimeField(_("from"))
+    end = models.TimeField(_("until"), help_text=_("00:00 means midnight at the end of the day."))
+
+    class Meta:
+        verbose_name = _("working hours")
+        verbose_name_plural = _("working hours")
+        ordering = ["calendar", "weekday", "start"]
+        constraints = [
+            models.CheckConstraint(condition=Q(weekday__gte=0, weekday__lte=6), name="working_hours_weekday"),
+            models.CheckConstraint(
+                condition=Q(end__gt=F("start")) | Q(end=datetime.time(0, 0)), name="working_hours_end_after_start"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_weekday_display()} {self.start:%H:%M}–{self.end:%H:%M}"
+
+
+class CalendarDay(models.Model):
+    """A day that differs from the usual week: a public holiday, or a make-up working day (调休)."""
+
+    class Kind(models.TextChoices):
+        HOLIDAY = "holiday", _("Holiday (no work)")
+        WORKDAY = "workday", _("Working day")
+
+    class Source(models.TextChoices):
+        MANUAL = "manual", _("Entered by hand")
+        CN_OFFICIAL = "cn", _("Mainland China official schedule")
+
+    calendar = models.ForeignKey(BusinessCalendar, on_delete=models.CASCADE, related_name="days")
+    date = models.DateField(_("date"))
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    name = models.CharField(_("name"), max_length=80, blank=True)
+    start = models.TimeField(_("from"), null=True, blank=True, help_text=_("Working days only; empty: Monday's hours."))
+    end = models.TimeField(_("until"), null=True, blank=True)
+    source = models.CharField(_("source"), max_length=8, choices=Source.choices, default=Source.MANUAL)
+
+    class Meta:
+        verbose_name = _("holiday or working day")
+        verbose_name_plural = _("holidays and working days")
+        ordering = ["calendar", "date"]
+        constraints = [
+            models.UniqueConstraint(fields=["calendar", "date"], name="calendar_day_once"),
+            models.CheckConstraint(
+                condition=(Q(start__isnull=True) & Q(end__isnull=True))
+                | (
+                    Q(start__isnull=False) & Q(end__isnull=False)
+                    & (Q(end__gt=F("start")) | Q(end=datetime.time(0, 0)))
+                ),
+                name="calendar_day_hours",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.date} {self.get_kind_display()} {self.name}".strip()
+
+
+class SlaTarget(models.TextChoices):
+    FIRST_RESPONSE = "first_response", _("First response")
+    ARRIVAL = "arrival", _("Arrival")
+    RESOLUTION = "resolution", _("Resolution")
+
+
+class EscalationMatrix(models.Model):
+    name = models.CharField(_("name"), max_length=80, unique=True)
+
+    class Meta:
+        verbose_name = _("escalation matrix")
+        verbose_name_plural = _("escalation matrices")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class EscalationLevel(models.Model):
+    """One step of a matrix: at a share of a target's time, whom to tell and what to do."""
+
+    matrix = models.ForeignKey(EscalationMatrix, on_delete=models.CASCADE, related_name="levels")
+    name = models.CharField(_("name"), max_length=80, help_text=_("For example: warn the dispatcher."))
+    target = models.CharField(
+        _("target"), max_length=16, choices=SlaTarget.choices, blank=True, help_text=_("Empty: every target.")
+    )
+    # xgettext:no-python-format
+    percent = models.PositiveSmallIntegerField(_("at % of the target"), help_text=_("75, 100, 150 ..."))
+    notify_roles = models.CharField(
+        _("notify roles"), max_length=120, blank=True,
+        help_text=_("Comma-separated role names, e.g. dispatcher,manager (their users' email)."),
+    )
+    extra_recipients = models.TextField(
+        _("other recipients"), blank=True,
+        help_text=_("One per line: an email address, a mobile number (+86...) or a webhook URL."),
+    )
+    notify_webhook = models.BooleanField(_("post to the group robot"), default=False)
+    raise_priority = models.BooleanField(_("raise the priority"), default=False)
+
+    class Meta:
+        verbose_name = _("escalation level")
+        verbose_name_plural = _("escalation levels")
+        ordering = ["matrix", "percent", "target"]
+        constraints = [
+            models.UniqueConstraint(fields=["matrix", "target", "percent"], name="escalation_level_once"),
+            models.CheckConstraint(condition=Q(percent__gte=1, percent__lte=1000), name="escalation_level_percent"),
+        ]
+
+    def __str__(self):
+        return f"{self.percent}% {self.name}"
+
+    @property
+    def role_names(self) -> list[str]:
+        return [r.strip() for r in self.notify_roles.split(",") if r.strip()]
+
+
+class SlaPolicy(models.Model):
+    """Targets for the work orders it matches (priority, customer tier, service type; empty = any)."""
+
+    name = models.CharField(_("name"), max_length=80)
+    active = models.BooleanField(_("active"), default=True)
+    is_default = models.BooleanField(
+        _("default policy"), default=False, help_text=_("Used for work orders that no other policy matches.")
+    )
+    priority = models.PositiveSmallIntegerField(
+        _("priority"), choices=WorkOrder.Priority.choices, null=True, blank=True
+    )
+    customer_tier = models.CharField(_("customer tier"), max_length=16, blank=True)
+    service_type = models.ForeignKey(
+        ServiceType, on_delete=models.CASCADE, null=True, blank=True, related_name="sla_policies",
+        verbose_name=_("service type"),
+    )
+    no_sla = models.BooleanField(_("no SLA"), default=False, help_text=_("Matching work orders have no deadlines."))
+    calendar = models.ForeignKey(
+        BusinessCalendar, on_delete=models.PROTECT, null=True, blank=True, related_name="policies",
+        verbose_name=_("calendar"),
+    )
+    first_response_minutes = models.PositiveIntegerField(_("first response (business minutes)"), null=True, blank=True)
+    arrival_minutes = models.PositiveIntegerField(_("arrival (business minutes)"), null=True, blank=True)
+    resolution_minutes = models.PositiveIntegerField(_("resolution (business minutes)"), null=True, blank=True)
+    at_risk_percent = models.PositiveSmallIntegerField(
+        # xgettext:no-python-format
+        _("at risk from (% of the target)"), default=75
+    )
+    escalation_matrix = models.ForeignKey(
+        EscalationMatrix, on_delete=models.PROTECT, null=True, blank=True, related_name="policies",
+        verbose_name=_("escalation matrix"),
+    )
+
+    class Meta:
+        verbose_name = _("SLA policy")
+        verbose_name_plural = _("SLA policies")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["is_default"], condition=Q(is_default=True), name="sla_policy_one_default"),
+            models.CheckConstraint(condition=Q(no_sla=True) | Q(calendar__isnull=False), name="sla_policy_calendar"),
+            models.CheckConstraint(
+                condition=Q(at_risk_percent__gte=1, at_risk_percent__lte=99), name="sla_policy_at_risk_percent"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def target_minutes(self, target: str) -> int | None:
+        if self.no_sla:
+            return None
+        return getattr(self, f"{target}_minutes")
+
+
+class Escalation(models.Model):
+    """One escalation level fired for one target of one work order; never twice (unique)."""
+
+    work_order = models.ForeignKey(WorkOrder, on_delete=models.CASCADE, related_name="escalations")
+    cycle = models.PositiveSmallIntegerField(default=1)
+    target = models.CharField(_("target"), max_length=16, choices=SlaTarget.choices)
+    level = models.ForeignKey(EscalationLevel, on_delete=models.PROTECT, related_name="+", verbose_name=_("level"))
+    percent = models.PositiveSmallIntegerField(_("at %"))
+    due_at = models.DateTimeField(_("due at"))
+    fired_at = models.DateTimeField(_("fired at"), default=timezone.now)
+    acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
+    )
+
+    class Meta:
+        verbose_name = _("escalation")
+        verbose_name_plural = _("escalations")
+        ordering = ["-fired_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["work_order", "cycle", "target", "level"], name="escalation_once"),
+        ]
+        indexes = [
+            # The managers' list of open (unacknowledged) escalations, newest first.
+            models.Index(fields=["-fired_at"], name="escalation_open", condition=Q(acknowledged_at__isnull=True)),
+        ]
+
+    def __str__(self):
+        return f"{self.work_order} {self.get_target_display()} {self.percent}%"
+
+
+# --- Notifications: the outbox (workorders/notifications.py) ------------------------------
+
+
+class Notification(models.Model):
+    """One message to send, written in the same transaction as the change that causes it."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("Email")
+        SMS = "sms", _("SMS")
+        WEBHOOK = "webhook", _("Group robot (webhook)")
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    work_order = models.ForeignKey(
+        WorkOrder, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications", db_index=False
+    )
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    recipient = models.CharField(
+        _("recipient"), max_length=254, blank=True,
+        help_text=_("Email, phone number or webhook URL; empty: the configured group robot."),
+    )
+    template = models.CharField(_("template"), max_length=40)
+    language = models.CharField(_("language"), max_length=10, default="zh-hans")
+    payload = models.JSONField(default=dict, blank=True)
+    status = models.CharField(_("status"), max_length=8, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    # Pending: when to try (again). Sending: when the claim lapses (a worker died mid-send).
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    # Makes a repeat of the same message a no-op (e.g. one survey reminder).
+    dedupe_key = models.CharField(max_length=80, null=True, blank=True, unique=True, editable=False)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-id"]
+        indexes = [
+            # The retry sweep: WHERE status IN ('pending','sending') AND next_attempt_at <= now.
+            models.Index(
+                fields=["next_attempt_at"], name="notification_due",
+                condition=Q(status__in=["pending", "sending"]),
+            ),
+            models.Index(fields=["work_order", "id"], name="notification_work_order"),
+        ]
+
+    def __str__(self):
+        return f"{self.template} → {self.get_channel_display()} {self.recipient}"
+
+
+# --- Satisfaction survey (workorders/survey.py) -------------------------------------------
+
+
+def new_survey_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Survey(models.Model):
+    class State(models.TextChoices):
+        OPEN = "open", _("Waiting for an answer")
+        ANSWERED = "answered", _("Answered")
+        EXPIRED = "expired", _("Expired")
+        VOID = "void", _("Replaced")
+
+    class Outcome(models.TextChoices):
+        CLOSED = "close", _("Closed")
+        REOPENED = "reopen", _("Reopened")
+
+    work_order = models.ForeignKey(WorkOrder, on_delete=models.CASCADE, related_name="surveys")
+    token = models.CharField(max_length=48, unique=True, default=new_survey_token, editable=False)
+    language = models.CharField(_("language"), max_length=10, default="zh-hans")
+    status = models.CharField(_("status"), max_length=8, choices=State.choices, default=State.OPEN)
+    created_at = models.DateTimeField(_("sent"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires"))
+    reminder_sent_at = models.DateTimeField(_("reminder sent"), null=True, blank=True)
+    answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
+    satisfaction = models.PositiveSmallIntegerField(_("satisfaction (1–5)"), null=True, blank=True)
+    solved = models.BooleanField(_("problem solved"), null=True, blank=True)
+    recommend = models.PositiveSmallIntegerField(_("would recommend (0–10)"), null=True, blank=True)
+    comment = models.TextField(_("comment"), blank=True)
+    # A low answer puts the order in front of a manager for a call-back.
+    needs_callback = models.BooleanField(_("needs a call-back"), default=False)
+    callback_at = models.DateTimeField(_("called back"), null=True, blank=True)
+    callback_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False,
+        verbose_name=_("called back by"),
+    )
+    callback_note = models.TextField(_("call-back note"), blank=True)
+    callback_outcome = models.CharField(_("outcome"), max_length=8, choices=Outcome.choices, blank=True)
+
+    class Meta:
+        verbose_name = _("satisfaction survey")
+        verbose_name_plural = _("satisfaction surveys")
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(satisfaction__isnull=True) | Q(satisfaction__gte=1, satisfaction__lte=5),
+                name="survey_satisfaction_1_5",
+            ),
+            models.CheckConstraint(
+                condition=Q(recommend__isnull=True) | Q(recommend__gte=0, recommend__lte=10),
+                name="survey_recommend_0_10",
+            ),
+        ]
+        indexes = [
+            # The survey sweep: expiry and the one reminder, over open surveys only.
+            models.Index(fields=["expires_at"], name="survey_open_expiry", condition=Q(status="open")),
+            models.Index(
+                fields=["created_at"], name="survey_open_no_reminder",
+                condition=Q(status="open", reminder_sent_at__isnull=True),
+            ),
+            # Managers' call-back list.
+            models.Index(fields=["answered_at"], name="survey_callback_due",
+                         condition=Q(needs_callback=True, callback_at__isnull=True)),
+        ]
+
+    def __str__(self):
+        return f"{self.work_order} ({self.get_status_display()})"
+
+    @property
+    def is_low(self) -> bool:
+        return self.satisfaction is not None and (self.satisfaction <= 2 or self.solved is False)

@@ -1,10 +1,12 @@
 """Reads of work orders for pages, the API and services."""
 
 from django.db.models import Prefetch, QuerySet
+from django.db.models.signals import post_delete, post_save
 
 from core import roles as R
+from core.refcache import VersionedCache, receiver_for
 
-from .models import WorkOrder, WorkOrderEvent
+from .models import ServiceType, WorkOrder, WorkOrderEvent
 
 
 def _technician_of(user):
@@ -87,3 +89,36 @@ def workorder_for_tracking(*, token: str) -> WorkOrder | None:
         .filter(public_token=token)
         .first()
     )
+
+
+# --- Service types, kept per process -------------------------------------------------------
+# Every creation and every queue page reads them; they change in Django admin a few
+# times a year. A save or delete drops every process's copy within a second
+# (core/refcache.py). The instances are shared: read them, never change them.
+
+SERVICE_TYPES = VersionedCache("service_types")
+post_save.connect(receiver_for(SERVICE_TYPES), sender=ServiceType, dispatch_uid="refcache-service-type-save")
+post_delete.connect(receiver_for(SERVICE_TYPES), sender=ServiceType, dispatch_uid="refcache-service-type-delete")
+
+
+def service_types_all() -> list[ServiceType]:
+    """Every service type, active or not, in display order (by name)."""
+    return SERVICE_TYPES.get("all", lambda: list(ServiceType.objects.order_by("name", "pk")))
+
+
+def service_types_active() -> list[ServiceType]:
+    """The service types customers may ask for, in display order."""
+    return SERVICE_TYPES.get("active", lambda: [st for st in service_types_all() if st.active])
+
+
+def service_type_by_code(code) -> ServiceType | None:
+    by_code = SERVICE_TYPES.get("by_code", lambda: {st.code: st for st in service_types_all()})
+    return by_code.get(code) if isinstance(code, str) else None
+
+
+def service_type_by_pk(pk) -> ServiceType | None:
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        return None
+    return SERVICE_TYPES.get("by_pk", lambda: {st.pk: st for st in service_types_all()}).get(pk)

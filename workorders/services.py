@@ -21,7 +21,10 @@ from technicians.models import Technician
 
 from .lifecycle import PREVIOUS, TRANSITIONS, Status
 from .models import Attachment, ServiceType, WorkOrder, WorkOrderEvent
+from .notifications import on_transition as notify_on_transition
 from .selectors import workorder_is_visible_to
+from .sla import sla_fields_for_new, sla_on_transition
+from .survey import survey_start, survey_void_open, workorder_send_survey
 
 DESCRIPTION_MAX = 4000
 
@@ -128,6 +131,10 @@ def workorder_create(
                 submission_key=submission_key,
                 created_by=created_by if created_by and created_by.is_authenticated else None,
                 created_at=now,
+                # The SLA policy and deadlines (workorders/sla.py).
+                **sla_fields_for_new(
+                    priority=priority, customer_tier=customer.tier, service_type_id=service_type.pk, now=now
+                ),
             )
             WorkOrderEvent.objects.create(
                 work_order=work_order,
@@ -255,7 +262,13 @@ def workorder_transition(
         changed = ["status", "updated_at"]
 
         if transition.needs_technician:
-            technician = Technician.objects.select_related("user").filter(pk=technician_id).first()
+            # Lock the technician's row too, ALWAYS AFTER the work order's row
+            # (every path that takes both takes them in this order, so two
+            # transactions never deadlock): two assignments to one technician
+            # (two dispatchers, or a dispatcher and automatic assignment) then
+            # run one after the other, and the second sees the first's booking
+            # and load in its check. No join in the locking query (see above).
+            technician = Technician.objects.select_for_update().filter(pk=technician_id).first()
             if technician is None:
                 raise InvalidInput(_("No such technician."), fields={"technician": [_("No such technician.")]})
             if not technician.active:
@@ -266,6 +279,16 @@ def workorder_transition(
                     _("%(number)s is already assigned to %(tech)s.") % {"number": work_order.number, "tech": technician},
                     code="transition_not_allowed",
                 )
+            # Skills, partner scope, shift, overlapping bookings, capacity: refused with the reason.
+            from dispatch.services import technician_check_assignable  # dispatch imports this module
+
+            technician_check_assignable(
+                work_order=work_order,
+                technician=technician,
+                appointment_start=appointment_start,
+                appointment_end=appointment_end,
+                now=now,
+            )
             event_data.update(
                 {
                     "technician": technician.pk,
@@ -314,7 +337,20 @@ def workorder_transition(
             changed += ["resolved_at", "closed_at", "arrived_at", "accepted_at"]
 
         work_order.status = target
-        work_order.save(update_fields=sorted(set(changed)))
+        # The SLA clock: targets met, pause on hold, resume, restart on reopen; new deadlines.
+        changed += sla_on_transition(work_order, action=transition.action, now=now, note=note)
+        try:
+            work_order.save(update_fields=sorted(set(changed)))
+        except IntegrityError as exc:
+            # PostgreSQL's exclusion constraint: the technician's windows overlap
+            # (the locked check above normally says so first, with the order's number).
+            if "wo_no_double_booking" not in str(exc):
+                raise
+            raise Conflict(
+                _("%(tech)s is already booked at an overlapping time.") % {"tech": technician},
+                code="double_booked",
+                fields={"appointment_end": [_("Overlaps another booking.")]},
+            ) from exc
         WorkOrderEvent.objects.create(
             work_order=work_order,
             action=transition.action,
@@ -333,4 +369,13 @@ def workorder_transition(
             Technician.objects.filter(user=actor).update(
                 last_latitude=latitude, last_longitude=longitude, last_seen_at=now
             )
+        # Messages go through the outbox, written in this transaction, sent after commit.
+        notify_on_transition(work_order, action=transition.action, now=now)
+        if transition.action == "follow_up":
+            survey_start(work_order=work_order, now=now)
+        elif transition.action == "reopen":
+            survey_void_open(work_order=work_order)
+        if transition.action == "complete" and not work_order.service_type.requires_review:
+            # No manager's review asked for: straight on to follow-up, which sends the survey.
+            work_order = workorder_send_survey(work_order_id=work_order.pk)
     return work_order

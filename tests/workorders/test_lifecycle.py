@@ -40,8 +40,10 @@ def test_transition_allowed_exactly_as_the_table_says(action, role):
         # The order is assigned to whoever acts in a field role, so that only
         # the table (not visibility) decides.
         assignee = partner_technician if role == R.PARTNER_TECHNICIAN else technician
+        # A service type with a manager's review, so that complete stops at resolved
+        # (without one, the service moves straight on to follow_up: test_survey.py).
         wo = WorkOrderFactory(status=status, technician=assignee, hold_return_status=Status.IN_PROGRESS
-                              if status == Status.ON_HOLD else "")
+                              if status == Status.ON_HOLD else "", service_type__requires_review=True)
         allowed = status in transition.sources and role in transition.roles
         kwargs = dict(work_order_id=wo.pk, action=action, actor=actor, note="because", technician_id=new_technician.pk)
         if actor is None:
@@ -64,7 +66,7 @@ def test_transition_allowed_exactly_as_the_table_says(action, role):
 
 @pytest.mark.django_db
 def test_happy_path_leaves_a_complete_audit_trail(dispatcher, technician, manager):
-    wo = WorkOrderFactory()
+    wo = WorkOrderFactory(service_type__requires_review=True)
     steps = [
         (dispatcher, "assign", {"technician_id": technician.pk}),
         (technician.user, "accept", {}),

@@ -1,0 +1,472 @@
+"""Reads for dispatch: the facts the rules need, the board, the candidates.
+
+Every function here issues a fixed number of queries however many
+technicians, work orders or shifts there are: technicians come with their
+user and partner company joined, and skills, shifts, open jobs and partner
+scopes come in one query each (never one per technician).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from customers.models import Site
+from technicians.models import PartnerCompany, PartnerScope, Shift, Technician, TechnicianSkill
+from workorders.lifecycle import Status
+from workorders.models import ServiceType, ServiceTypeSkill, WorkOrder
+
+from . import rules
+from .rules import ACTIVE_STATES, Booking, OrderFacts, ShiftRow, TechFacts
+from .scoring import Weights, pair_parts, technician_position
+
+
+def workorder_number(pk: int, created_at, tz=None) -> str:
+    """``WorkOrder.number`` (WO-<year created>-<id>) without building a model instance.
+
+    The board formats a thousand of these per request (passing the time zone
+    ``tz`` saves looking it up each time); a test checks both agree.
+    """
+    if created_at is None:
+        return f"WO-{timezone.now().year}-{pk:06d}"
+    return f"WO-{created_at.astimezone(tz or timezone.get_current_timezone()).year}-{pk:06d}"
+
+
+def technician_name(username: str, first_name: str, last_name: str) -> str:
+    """``str(technician)`` from the user's columns (a test checks both agree)."""
+    return f"{first_name} {last_name}".strip() or username
+
+
+def _float(value):
+    return None if value is None else float(value)
+
+
+def _pair(lat, lng):
+    return None if lat is None or lng is None else (float(lat), float(lng))
+
+
+@dataclass
+class OpenJob:
+    """One open work order of a technician: the board's timeline bar, a booking for the rules."""
+
+    id: int
+    number: str
+    technician_id: int
+    status: str
+    priority: int
+    start: dt.datetime | None
+    end: dt.datetime | None
+    service_type: str
+    address: str
+    latitude: float | None
+    longitude: float | None
+
+    @property
+    def status_label(self):
+        return Status(self.status).label
+
+
+@dataclass
+class TechnicianData:
+    facts: list[TechFacts]
+    jobs: dict[int, list[OpenJob]] = field(default_factory=dict)
+    skill_names: dict[int, list[tuple[str, int]]] = field(default_factory=dict)
+
+
+def technician_data(technicians: QuerySet, *, days=()) -> TechnicianData:
+    """Facts for the technicians in ``technicians`` (a queryset), in five queries.
+
+    ``days``: the local dates whose dated shift rows are needed (weekly rows
+    always come). Rows come as values, not model instances: building model
+    objects is what would make hundreds of technicians slow.
+    """
+    rows = list(
+        technicians.annotate(has_shifts=Exists(Shift.objects.filter(technician=OuterRef("pk"))))
+        .order_by("user__username", "pk")
+        .values(
+            "pk", "active", "partner_company_id", "partner_company__name", "partner_company__active",
+            "user__username", "user__first_name", "user__last_name", "home_latitude", "home_longitude",
+            "last_latitude", "last_longitude", "last_seen_at", "has_shifts",
+        )
+    )
+    data = TechnicianData(facts=[])
+    if not rows:
+        return data
+    ids = technicians.values("pk")
+    by_id: dict[int, TechFacts] = {}
+    for row in rows:
+        facts = TechFacts(
+            id=row["pk"],
+            name=technician_name(row["user__username"], row["user__first_name"], row["user__last_name"]),
+            active=row["active"],
+            partner_company_id=row["partner_company_id"],
+            partner_name=row["partner_company__name"] or "",
+            partner_active=row["partner_company__active"] if row["partner_company_id"] else True,
+            home=_pair(row["home_latitude"], row["home_longitude"]),
+            last=_pair(row["last_latitude"], row["last_longitude"]),
+            last_seen_at=row["last_seen_at"],
+            scheduled=row["has_shifts"],
+        )
+        by_id[facts.id] = facts
+        data.facts.append(facts)
+        data.jobs[facts.id] = []
+        data.skill_names[facts.id] = []
+
+    for tech_id, skill_id, level, name in (
+        TechnicianSkill.objects.filter(technician__in=ids)
+        .order_by("skill__name")
+        .values_list("technician_id", "skill_id", "level", "skill__name")
+    ):
+        by_id[tech_id].skills[skill_id] = level
+        data.skill_names[tech_id].append((name, level))
+
+    shift_filter = Q(date__isnull=True)
+    if days:
+        shift_filter |= Q(date__in=sorted(set(days)))
+    for tech_id, weekday, date, start, end, available in (
+        Shift.objects.filter(shift_filter, technician__in=ids)
+        .order_by()
+        .values_list("technician_id", "weekday", "date", "start", "end", "available")
+    ):
+        by_id[tech_id].shifts.append(ShiftRow(weekday, date, start, end, available))
+
+    tz = timezone.get_current_timezone()
+    for row in (
+        WorkOrder.objects.filter(technician__in=ids, status__in=ACTIVE_STATES)
+        .order_by("appointment_start", "pk")
+        .values(
+            "pk", "created_at", "technician_id", "status", "priority", "appointment_start", "appointment_end",
+            "service_type__name", "address", "site__latitude", "site__longitude",
+        )
+    ):
+        number = workorder_number(row["pk"], row["created_at"], tz)
+        facts = by_id[row["technician_id"]]
+        facts.open_job_ids.add(row["pk"])
+        if row["appointment_start"] is not None and row["appointment_end"] is not None:
+            facts.bookings.append(Booking(row["pk"], number, row["appointment_start"], row["appointment_end"]))
+        data.jobs[row["technician_id"]].append(
+            OpenJob(
+                id=row["pk"],
+                number=number,
+                technician_id=row["technician_id"],
+                status=row["status"],
+                priority=row["priority"],
+                start=row["appointment_start"],
+                end=row["appointment_end"],
+                service_type=row["service_type__name"],
+                address=row["address"],
+                latitude=_float(row["site__latitude"]),
+                longitude=_float(row["site__longitude"]),
+            )
+        )
+
+    partner_ids = {f.partner_company_id for f in data.facts if f.partner_company_id}
+    if partner_ids:
+        scopes: dict[int, list] = {}
+        for partner_id, service_type_id, city in PartnerScope.objects.filter(
+            partner_company_id__in=partner_ids
+        ).values_list("partner_company_id", "service_type_id", "city"):
+            scopes.setdefault(partner_id, []).append((service_type_id, city))
+        for facts in data.facts:
+            if facts.partner_company_id:
+                facts.scopes = scopes.get(facts.partner_company_id, [])
+    return data
+
+
+def technician_facts_for_check(technician: Technician, *, days, need_skills: bool = True) -> TechFacts:
+    """The facts about one (locked) technician, in as few queries as the case needs.
+
+    Two or three queries for our own staff (skills only when the service type
+    needs some), two more for a partner's technician. ``technician.user`` is
+    read once and stays cached on the object for the caller.
+    """
+    facts = TechFacts(
+        id=technician.pk,
+        name=str(technician),
+        active=technician.active,
+        partner_company_id=technician.partner_company_id,
+        home=_pair(technician.home_latitude, technician.home_longitude),
+        last=_pair(technician.last_latitude, technician.last_longitude),
+        last_seen_at=technician.last_seen_at,
+    )
+    if technician.partner_company_id:
+        partner = PartnerCompany.objects.filter(pk=technician.partner_company_id).values("name", "active").first()
+        facts.partner_name, facts.partner_active = partner["name"], partner["active"]
+        facts.scopes = list(
+            PartnerScope.objects.filter(partner_company_id=technician.partner_company_id).values_list(
+                "service_type_id", "city"
+            )
+        )
+    if need_skills:
+        facts.skills = dict(TechnicianSkill.objects.filter(technician=technician).values_list("skill_id", "level"))
+    # The day's rows and the weekly ones, plus any one row at all: whether the
+    # technician keeps a schedule (no rows = always available).
+    any_row = Shift.objects.filter(technician=technician).values("pk")[:1]
+    facts.shifts = [
+        ShiftRow(weekday, date, start, end, available)
+        for weekday, date, start, end, available in Shift.objects.filter(technician=technician)
+        .filter(Q(date__isnull=True) | Q(date__in=sorted(set(days))) | Q(pk__in=any_row))
+        .values_list("weekday", "date", "start", "end", "available")
+    ]
+    facts.scheduled = bool(facts.shifts)
+    for pk, created_at, start, end in WorkOrder.objects.filter(
+        technician=technician, status__in=ACTIVE_STATES
+    ).values_list("pk", "created_at", "appointment_start", "appointment_end"):
+        facts.open_job_ids.add(pk)
+        if start is not None and end is not None:
+            facts.bookings.append(Booking(pk, workorder_number(pk, created_at), start, end))
+    return facts
+
+
+def site_city(site_id) -> str:
+    return (Site.objects.filter(pk=site_id).values_list("city", flat=True).first() or "") if site_id else ""
+
+
+def service_type_name(pk) -> str:
+    return ServiceType.objects.filter(pk=pk).values_list("name", flat=True).first() or ""
+
+
+def required_skills(service_type_ids) -> dict[int, dict[int, tuple[int, str]]]:
+    """service type id -> {skill id: (minimum level, skill name)}, in one query."""
+    required: dict[int, dict[int, tuple[int, str]]] = {pk: {} for pk in service_type_ids}
+    for type_id, skill_id, min_level, name in ServiceTypeSkill.objects.filter(
+        service_type_id__in=list(required)
+    ).values_list("service_type_id", "skill_id", "min_level", "skill__name"):
+        required[type_id][skill_id] = (min_level, name)
+    return required
+
+
+def order_facts(orders: list[WorkOrder], *, required=None) -> list[OrderFacts]:
+    """Facts for loaded work orders (with ``site`` and ``service_type`` joined); window left empty."""
+    if required is None:
+        required = required_skills({o.service_type_id for o in orders})
+    facts = []
+    for order in orders:
+        site = order.site
+        facts.append(
+            OrderFacts(
+                id=order.pk,
+                number=order.number,
+                service_type_id=order.service_type_id,
+                service_type_name=order.service_type.name,
+                required=required.get(order.service_type_id, {}),
+                city=(site.city if site else "") or "",
+                position=_pair(site.latitude, site.longitude) if site else None,
+                priority=order.priority,
+                created_at=order.created_at,
+            )
+        )
+    return facts
+
+
+ORDER_FACT_FIELDS = (
+    "pk", "created_at", "priority", "service_type_id", "service_type__name", "site__city", "site__latitude",
+    "site__longitude", "preferred_start", "preferred_end",
+)
+
+
+def order_facts_from_rows(rows: list[dict], *, required=None) -> list[OrderFacts]:
+    """Facts for work orders read as ``values(*ORDER_FACT_FIELDS)``; window left empty."""
+    if required is None:
+        required = required_skills({r["service_type_id"] for r in rows})
+    return [
+        OrderFacts(
+            id=row["pk"],
+            number=workorder_number(row["pk"], row["created_at"]),
+            service_type_id=row["service_type_id"],
+            service_type_name=row["service_type__name"],
+            required=required.get(row["service_type_id"], {}),
+            city=row["site__city"] or "",
+            position=_pair(row["site__latitude"], row["site__longitude"]),
+            priority=row["priority"],
+            created_at=row["created_at"],
+        )
+        for row in rows
+    ]
+
+
+def unassigned_orders() -> QuerySet:
+    """Work orders waiting for a technician."""
+    return WorkOrder.objects.filter(status=Status.NEW, technician__isnull=True)
+
+
+# The SLA's first-response deadline, where the work-order model has it (workorders/sla.py).
+_SLA_DUE = "first_response_due" if any(f.name == "first_response_due" for f in WorkOrder._meta.fields) else None
+
+
+def unassigned_queue(*, service_type_id=None, city: str = "", priority=None) -> QuerySet:
+    """The unassigned queue, most urgent first: priority, then the time left on
+    the SLA's first-response deadline (orders without one after those with
+    one), then age (oldest first).
+    """
+    qs = unassigned_orders().select_related("site", "service_type")
+    if service_type_id:
+        qs = qs.filter(service_type_id=service_type_id)
+    if city:
+        qs = qs.filter(site__city__iexact=city)
+    if priority:
+        qs = qs.filter(priority=priority)
+    keys = [F("priority").desc()]
+    if _SLA_DUE:
+        keys.append(F(_SLA_DUE).asc(nulls_last=True))
+    return qs.order_by(*keys, "created_at", "pk")
+
+
+def board_service_types() -> list[tuple[int, str]]:
+    return list(ServiceType.objects.filter(active=True).order_by("name").values_list("pk", "name"))
+
+
+def queue_areas() -> list[str]:
+    """The areas (site cities) of the orders in the unassigned queue, for the filter."""
+    return list(
+        unassigned_orders()
+        .exclude(site__city="")
+        .exclude(site__city__isnull=True)
+        .order_by("site__city")
+        .values_list("site__city", flat=True)
+        .distinct()
+    )
+
+
+def _day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    start = timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+    return start, start + dt.timedelta(days=1)
+
+
+QUEUE_LIMIT = 200
+
+
+@dataclass
+class BoardTechnician:
+    facts: TechFacts
+    skills: list[tuple[str, int]]
+    state: str
+    jobs: list[OpenJob]
+    today_jobs: list[OpenJob]
+    booked_minutes: int
+    position: tuple[float, float] | None
+    position_from: str
+    shifts_today: list[tuple[dt.datetime, dt.datetime]] | None
+
+
+@dataclass
+class Board:
+    now: dt.datetime
+    day_start: dt.datetime
+    queue: list[dict]
+    queue_total: int
+    technicians: list[BoardTechnician]
+    capacity: int
+
+
+def dispatch_board(*, now=None, service_type_id=None, city: str = "", priority=None, limit: int = QUEUE_LIMIT) -> Board:
+    """Everything the dispatch board shows, in a fixed number of queries.
+
+    The queue (and its count when longer than ``limit``), the active
+    technicians with their skills, today's shifts, open jobs and partner
+    scopes (one query each). Rows come as values: no model instances on this
+    path, which is what keeps hundreds of technicians fast.
+    """
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    day_start, day_end = _day_bounds(today)
+    fields = ["pk", "created_at", "priority", "address", "preferred_start", "preferred_end",
+              "service_type__name", "site__city", "site__latitude", "site__longitude"]
+    if _SLA_DUE:
+        fields.append(_SLA_DUE)
+    queue_qs = unassigned_queue(service_type_id=service_type_id, city=city, priority=priority)
+    queue = list(queue_qs.values(*fields)[:limit])
+    tz = timezone.get_current_timezone()
+    for row in queue:
+        row["number"] = workorder_number(row["pk"], row["created_at"], tz)
+        row["due"] = row.get(_SLA_DUE) if _SLA_DUE else None
+    total = len(queue) if len(queue) < limit else queue_qs.count()
+    data = technician_data(Technician.objects.filter(active=True), days=[today])
+    weights = Weights.from_settings()
+    technicians = []
+    for facts in data.facts:
+        jobs = data.jobs[facts.id]
+        today_jobs = [j for j in jobs if j.start is None or (j.start < day_end and j.end > day_start)]
+        booked = sum(
+            int((min(j.end, day_end) - max(j.start, day_start)).total_seconds() // 60)
+            for j in today_jobs
+            if j.start is not None
+        )
+        position, source = technician_position(facts, now=now, weights=weights)
+        windows = rules.working_windows(facts, today)
+        technicians.append(
+            BoardTechnician(
+                facts=facts,
+                skills=data.skill_names[facts.id],
+                state=rules.technician_state(
+                    facts, now=now, statuses={j.status for j in jobs}, today_windows=windows
+                ),
+                jobs=jobs,
+                today_jobs=today_jobs,
+                booked_minutes=booked,
+                position=position,
+                position_from=source,
+                shifts_today=windows,
+            )
+        )
+    return Board(
+        now=now,
+        day_start=day_start,
+        queue=queue,
+        queue_total=total,
+        technicians=technicians,
+        capacity=settings.DISPATCH_CAPACITY,
+    )
+
+
+@dataclass
+class Candidate:
+    technician: TechFacts
+    score: float | None = None
+    parts: dict | None = None
+    reasons: list = field(default_factory=list)
+
+    @property
+    def eligible(self) -> bool:
+        return not self.reasons
+
+
+def workorder_candidates(*, work_order: WorkOrder, window=None, now=None) -> tuple[list[Candidate], list[Candidate]]:
+    """(eligible technicians ranked by score, lowest first; the others with their reasons).
+
+    ``window``: the appointment window to judge by (start, end), or None.
+    """
+    now = now or timezone.now()
+    days = [timezone.localdate(now)]
+    if window is not None:
+        days.append(timezone.localdate(window[0]))
+    data = technician_data(Technician.objects.all(), days=days)
+    order = order_facts([work_order])[0]
+    order.window = window
+    weights = Weights.from_settings()
+    capacity = settings.DISPATCH_CAPACITY
+    eligible, excluded = [], []
+    for facts in data.facts:
+        if facts.id == work_order.technician_id:
+            continue  # the current technician: re-assigning to them changes nothing
+        reasons = rules.exclusion_reasons(facts, order, now=now, capacity=capacity)
+        if reasons:
+            excluded.append(Candidate(technician=facts, reasons=reasons))
+            continue
+        scored = pair_parts(facts, order, open_jobs=rules.open_jobs_besides(facts, order), now=now, weights=weights)
+        eligible.append(Candidate(technician=facts, score=scored["score"], parts=scored["parts"]))
+    eligible.sort(key=lambda c: (c.score, c.technician.name))
+    excluded.sort(key=lambda c: (not c.technician.active, c.technician.name))
+    return eligible, excluded
+
+
+def workorder_for_dispatch(pk: int) -> WorkOrder | None:
+    return (
+        WorkOrder.objects.select_related("site", "service_type", "customer", "technician__user")
+        .filter(pk=pk)
+        .first()
+    )

@@ -1,0 +1,454 @@
+"""The dispatch board: thin views over dispatch.selectors and the lifecycle service.
+
+Only dispatchers, managers and superusers may use these pages; anyone else
+who is logged in gets 403.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import json
+from functools import wraps
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.timesince import timesince
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+from django.views.decorators.http import require_GET, require_POST
+
+from core import roles as R
+from core.errors import ApplicationError, Forbidden
+from workorders.lifecycle import Status
+from workorders.models import WorkOrder
+from workorders.services import workorder_transition
+
+from . import selectors
+from .services import dispatch_auto_assign, parse_window
+
+STATE_LABELS = {
+    "off_shift": gettext_lazy("Off shift"),
+    "available": gettext_lazy("Available"),
+    "en_route": gettext_lazy("En route"),
+    "on_site": gettext_lazy("On site"),
+}
+
+
+def dispatcher_required(view):
+    """Logged in, and a dispatcher, a manager or a superuser; 403 for anyone else."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not R.has_role(request.user, R.DISPATCHER, R.MANAGER):
+            error = Forbidden(_("The dispatch board is for dispatchers and managers."))
+            return render(request, "core/error.html", {"error": error}, status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+class QueueFilterForm(forms.Form):
+    service_type = forms.TypedChoiceField(label=gettext_lazy("Service type"), required=False, coerce=int, empty_value=None)
+    area = forms.ChoiceField(label=gettext_lazy("Area"), required=False)
+    priority = forms.TypedChoiceField(
+        label=gettext_lazy("Priority"),
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=[("", gettext_lazy("Any"))] + [(v, label) for v, label in reversed(WorkOrder.Priority.choices)],
+    )
+
+    def __init__(self, *args, service_types=(), areas=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["service_type"].choices = [("", _("Any"))] + [(pk, name) for pk, name in service_types]
+        self.fields["area"].choices = [("", _("Any"))] + [(a, a) for a in areas]
+
+
+def _filters(request) -> dict:
+    """The queue filters from the query string; a bad value is ignored, not an error page."""
+    params = request.GET
+    out = {"service_type_id": None, "city": "", "priority": None}
+    try:
+        out["service_type_id"] = int(params.get("service_type") or 0) or None
+    except ValueError:
+        pass
+    try:
+        priority = int(params.get("priority") or 0)
+        out["priority"] = priority if priority in WorkOrder.Priority.values else None
+    except ValueError:
+        pass
+    out["city"] = (params.get("area") or "").strip()[:80]
+    return out
+
+
+def _detail_url(pk: int) -> str:
+    try:
+        return reverse("staff:detail", args=[pk])
+    except NoReverseMatch:
+        return ""
+
+
+# Stands for a work order's id in the link patterns sent to the browser.
+ID_PLACEHOLDER = "987654321"
+
+
+def _url_pattern(name: str) -> str:
+    """The address of ``name`` for any id (ID_PLACEHOLDER marks where the id goes); '' if none."""
+    try:
+        return reverse(name, args=[int(ID_PLACEHOLDER)])
+    except NoReverseMatch:
+        return ""
+
+
+def _hhmm(value, tz) -> str:
+    local = value.astimezone(tz)
+    return f"{local.hour:02d}:{local.minute:02d}"
+
+
+def _window_label(start, end, tz) -> str:
+    if start is None:
+        return ""
+    local = start.astimezone(tz)
+    return f"{local.month:02d}-{local.day:02d} {_hhmm(start, tz)}–{_hhmm(end, tz)}"
+
+
+class _Ago:
+    """'5 minutes' / '3 hours' / '2 days' since a moment, with each phrase translated once per request."""
+
+    UNITS = ((86400, "day"), (3600, "hour"), (60, "minute"))
+
+    def __init__(self, now):
+        self.now = now
+        self.cache: dict[tuple[str, int], str] = {}
+
+    def __call__(self, then) -> str:
+        if then is None:
+            return ""
+        seconds = max(0, int((self.now - then).total_seconds()))
+        for size, unit in self.UNITS:
+            if seconds >= size or unit == "minute":
+                count = seconds // size
+                key = (unit, count)
+                if key not in self.cache:
+                    self.cache[key] = timesince(self.now - dt.timedelta(seconds=count * size), self.now, depth=1)
+                return self.cache[key]
+        return ""
+
+
+def _board_payload(request) -> dict:
+    """What the board shows, as plain data: the page embeds it, board.json refreshes it.
+
+    The browser only places these strings (board.js); every word is chosen and
+    translated here, so the page needs no language logic of its own.
+    """
+    filters = _filters(request)
+    board = selectors.dispatch_board(**filters)
+    now = board.now
+    first_hour, last_hour = settings.DISPATCH_TIMELINE_HOURS
+    axis_start = board.day_start + dt.timedelta(hours=first_hour)
+    axis_end = board.day_start + dt.timedelta(hours=last_hour)
+    for tech in board.technicians:
+        for job in tech.today_jobs:
+            if job.start is not None:
+                axis_start = min(axis_start, max(job.start, board.day_start))
+                axis_end = max(axis_end, min(job.end, board.day_start + dt.timedelta(days=1)))
+    t0, span = axis_start.timestamp(), (axis_end - axis_start).total_seconds() or 1.0
+
+    def pct(value) -> float:
+        return round(min(100.0, max(0.0, (value.timestamp() - t0) / span * 100.0)), 2)
+
+    # Looked up once: on this path, per-row lookups of the time zone and of
+    # translations are what would cost the most.
+    tz = timezone.get_current_timezone()
+    _ago = _Ago(now)
+    priority_labels = {value: str(label) for value, label in WorkOrder.Priority.choices}
+    status_labels = {value: str(label) for value, label in Status.choices}
+    state_labels = {key: str(label) for key, label in STATE_LABELS.items()}
+    any_time, no_appointment = _("any time"), _("no appointment")
+    at_position = _("at %(lat).4f, %(lng).4f, seen %(ago)s ago")
+    at_home = _("home base %(lat).4f, %(lng).4f")
+    last_seen = _("last seen %(ago)s ago")
+    unknown_position = _("position unknown")
+    no_skills = _("no skills recorded")
+    open_of = _("%(n)d/%(cap)d open")
+    load_words: dict[int, str] = {}
+
+    @functools.cache
+    def jobs_words(n: int) -> str:
+        return ngettext("%(n)d open job", "%(n)d open jobs", n) % {"n": n}
+    # Links are built in the browser from the patterns in "links".
+    queue = []
+    for row in board.queue:
+        lat, lng = row["site__latitude"], row["site__longitude"]
+        queue.append(
+            {
+                "id": row["pk"],
+                "number": row["number"],
+                "priority": row["priority"],
+                "priority_label": priority_labels.get(row["priority"], str(row["priority"])),
+                "service": row["service_type__name"],
+                "city": row["site__city"] or "",
+                "address": row["address"][:60],
+                "waited": _ago(row["created_at"]),
+                "due": (_("respond by %(time)s") % {"time": row["due"].astimezone(tz).strftime("%m-%d %H:%M")})
+                if row["due"]
+                else "",
+                "window": _window_label(row["preferred_start"], row["preferred_end"], tz) or any_time,
+                "pos": [float(lat), float(lng)] if lat is not None and lng is not None else None,
+            }
+        )
+    technicians = []
+    for tech in board.technicians:
+        facts = tech.facts
+        if tech.position_from == "last":
+            where = at_position % {
+                "lat": tech.position[0], "lng": tech.position[1], "ago": _ago(facts.last_seen_at)}
+        elif tech.position_from == "home":
+            where = at_home % {"lat": tech.position[0], "lng": tech.position[1]}
+            if facts.last_seen_at:
+                where += " · " + last_seen % {"ago": _ago(facts.last_seen_at)}
+        else:
+            where = unknown_position
+        n_today = len(tech.today_jobs)
+        if n_today not in load_words:
+            load_words[n_today] = ngettext(
+                "%(n)d job today, %(hours)s h booked", "%(n)d jobs today, %(hours)s h booked", n_today
+            )
+        load = load_words[n_today] % {"n": n_today, "hours": f"{tech.booked_minutes / 60:.1f}"}
+        load += " · " + open_of % {"n": len(tech.jobs), "cap": board.capacity}
+        today_ids = {job.id for job in tech.today_jobs}
+        jobs = []
+        for job in tech.jobs:
+            item = {
+                "id": job.id,
+                "number": job.number,
+                "status": job.status,
+                "status_label": status_labels.get(job.status, job.status),
+                "priority": job.priority,
+                "when": _window_label(job.start, job.end, tz) or no_appointment,
+                "service": job.service_type,
+                "unassign": job.status in (Status.ASSIGNED, Status.ACCEPTED),
+            }
+            if job.start is not None and job.id in today_ids:
+                left = pct(job.start)
+                item["bar"] = [left, max(round(pct(job.end) - left, 2), 0.8)]
+            jobs.append(item)
+        technicians.append(
+            {
+                "id": facts.id,
+                "name": facts.name,
+                "partner": facts.partner_name,
+                "state": tech.state,
+                "state_label": state_labels[tech.state],
+                "skills": " · ".join(f"{name} L{level}" for name, level in tech.skills) or no_skills,
+                "load": load,
+                "where": where,
+                "pos": list(tech.position) if tech.position is not None else None,
+                "all_day": tech.shifts_today is None,
+                "bands": [[pct(a), round(pct(b) - pct(a), 2)] for a, b in (tech.shifts_today or [])],
+                "jobs": jobs,
+                "jobs_label": jobs_words(len(jobs)),
+            }
+        )
+    hours = []
+    step = dt.timedelta(hours=2) if (axis_end - axis_start) > dt.timedelta(hours=16) else dt.timedelta(hours=1)
+    mark = timezone.localtime(axis_start).replace(minute=0, second=0, microsecond=0)
+    if mark < axis_start:
+        mark += dt.timedelta(hours=1)
+    while mark <= axis_end:
+        hours.append({"label": f"{mark:%H}", "left": pct(mark)})
+        mark += step
+    return {
+        "queue": {
+            "total": board.queue_total,
+            "summary": ngettext("%(n)d work order waiting", "%(n)d work orders waiting", board.queue_total)
+            % {"n": board.queue_total}
+            + (
+                " · " + _("the %(shown)d most urgent shown") % {"shown": len(queue)}
+                if board.queue_total > len(queue)
+                else ""
+            ),
+            "rows": queue,
+        },
+        "axis": {"hours": hours, "now": pct(now)},
+        "technicians": technicians,
+        "links": {
+            "placeholder": ID_PLACEHOLDER,
+            "candidates": _url_pattern("dispatch:candidates"),
+            "detail": _url_pattern("staff:detail"),
+            "assign": _url_pattern("dispatch:assign"),
+        },
+    }
+
+
+BOARD_WORDS = {
+    "candidates": gettext_lazy("Candidates"),
+    "reassign": gettext_lazy("Re-assign"),
+    "unassign": gettext_lazy("Un-assign"),
+    "nothing_waiting": gettext_lazy("Nothing is waiting for a technician."),
+    "no_technicians": gettext_lazy("No active technicians."),
+}
+
+
+@dispatcher_required
+@require_GET
+def board_page(request):
+    """The board's frame: filters, the auto-assign button, empty panels that board.js fills from board.json."""
+    context = {
+        "words": {key: str(value) for key, value in BOARD_WORDS.items()},
+        "form": QueueFilterForm(
+            request.GET or None, service_types=selectors.board_service_types(), areas=selectors.queue_areas()
+        ),
+        "filter_query": request.GET.urlencode(),
+        "tile_url": settings.DISPATCH_TILE_URL,
+        "tile_attribution": settings.DISPATCH_TILE_ATTRIBUTION,
+        "map_center": list(settings.DISPATCH_MAP_CENTER),
+        "refresh_seconds": settings.DISPATCH_REFRESH_SECONDS,
+    }
+    return render(request, "dispatch/board.html", context)
+
+
+@dispatcher_required
+@require_GET
+def board_data(request):
+    """The board as data, for the page to refresh itself without a reload.
+
+    ``?version=`` is the fingerprint the page has; when nothing changed, the
+    answer is just ``{"changed": false}``.
+    """
+    payload = _board_payload(request)
+    body = json.dumps(payload, cls=DjangoJSONEncoder)
+    version = hashlib.sha1(body.encode()).hexdigest()[:16]
+    if request.GET.get("version") == version:
+        return JsonResponse({"changed": False, "version": version})
+    return HttpResponse(
+        '{"changed": true, "version": "%s", "board": %s}' % (version, body), content_type="application/json"
+    )
+
+
+def _local_input(value) -> str:
+    return timezone.localtime(value).strftime("%Y-%m-%dT%H:%M") if value else ""
+
+
+def _back(request, fallback: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=False):
+        return target
+    return fallback
+
+
+@dispatcher_required
+@require_GET
+def candidates_page(request, pk: int):
+    work_order = selectors.workorder_for_dispatch(pk)
+    if work_order is None:
+        raise Http404(_("No such work order."))
+    params = request.GET
+    window = None
+    error = None
+    if "start" in params or "end" in params:
+        try:
+            start, end = parse_window(params.get("start"), params.get("end"))
+        except ApplicationError as exc:
+            error, start, end = exc.message, None, None
+        if start is not None and end <= start:
+            error, start, end = _("The end of the time window must be after its start."), None, None
+    else:
+        start = work_order.appointment_start or work_order.preferred_start
+        end = work_order.appointment_end or work_order.preferred_end
+    if start is not None:
+        window = (start, end)
+    eligible, excluded = selectors.workorder_candidates(work_order=work_order, window=window)
+    required = {}
+    if eligible or excluded:
+        from .selectors import required_skills
+
+        required = required_skills([work_order.service_type_id]).get(work_order.service_type_id, {})
+    for candidate in eligible:
+        levels = candidate.parts["skill_levels"]
+        candidate.skill_rows = [
+            {"name": name, "level": levels.get(str(skill_id), [0, 0])[0], "min": min_level}
+            for skill_id, (min_level, name) in sorted(required.items(), key=lambda item: item[1][1])
+        ]
+    can_assign = work_order.status in (Status.NEW, Status.ASSIGNED, Status.ACCEPTED)
+    context = {
+        "wo": work_order,
+        "detail_url": _detail_url(work_order.pk),
+        "eligible": eligible,
+        "excluded": excluded,
+        "start": _local_input(start),
+        "end": _local_input(end),
+        "window_error": error,
+        "required": sorted(required.values(), key=lambda r: r[1]),
+        "action": "assign" if work_order.status == Status.NEW else "reassign",
+        "can_assign": can_assign,
+        "can_unassign": work_order.status in (Status.ASSIGNED, Status.ACCEPTED),
+        "capacity": settings.DISPATCH_CAPACITY,
+        "next": _back(request, reverse("dispatch:board")),
+    }
+    return render(request, "dispatch/candidates.html", context)
+
+
+@dispatcher_required
+@require_POST
+def assign_action(request, pk: int):
+    """Assign, re-assign or un-assign from the board or the candidates page."""
+    action = request.POST.get("action", "")
+    back = _back(request, reverse("dispatch:board"))
+    if action not in ("assign", "reassign", "unassign"):
+        messages.error(request, _("Unknown action."))
+        return redirect(back)
+    try:
+        technician_id = None
+        start = end = None
+        if action != "unassign":
+            try:
+                technician_id = int(request.POST.get("technician") or 0) or None
+            except ValueError:
+                technician_id = None
+            start, end = parse_window(request.POST.get("appointment_start"), request.POST.get("appointment_end"))
+        work_order = workorder_transition(
+            work_order_id=pk,
+            action=action,
+            actor=request.user,
+            note=request.POST.get("note", ""),
+            technician_id=technician_id,
+            appointment_start=start,
+            appointment_end=end,
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        if request.headers.get("Accept", "").startswith("application/json"):
+            return JsonResponse(exc.as_dict(), status=exc.status_code)
+        return redirect(back)
+    if action == "unassign":
+        text = _("%(number)s is back in the queue.") % {"number": work_order.number}
+    else:
+        text = _("%(number)s assigned to %(tech)s.") % {"number": work_order.number, "tech": work_order.technician}
+    messages.success(request, text)
+    if request.headers.get("Accept", "").startswith("application/json"):
+        return JsonResponse({"ok": True, "detail": text})
+    return redirect(back)
+
+
+@dispatcher_required
+@require_POST
+def auto_assign_action(request):
+    result = dispatch_auto_assign(actor=request.user)
+    messages.success(request, result.summary())
+    for item in result.conflicts[:10]:
+        messages.warning(request, f"{item['number']}: {item['reason']}")
+    if not result.optimal:
+        messages.info(request, _("The search was cut short on a large problem; the result is good but not proven best."))
+    return redirect(_back(request, reverse("dispatch:board")))

@@ -1,0 +1,203 @@
+// The dispatch board. The server sends the board as data (strings already
+// chosen and translated); this script places it: the queue, the technicians
+// with their day timelines, and a Leaflet map. Every few seconds it asks
+// board.json again and redraws only when something changed.
+(function () {
+  "use strict";
+  var root = document.getElementById("dispatch-board");
+  if (!root) return;
+
+  function readJSON(id) {
+    var el = document.getElementById(id);
+    return el ? JSON.parse(el.textContent) : null;
+  }
+  var words = readJSON("dispatch-words") || {};
+  var links = {};
+  function url(kind, id) {
+    return links[kind] ? links[kind].replace(links.placeholder, String(id)) : "";
+  }
+
+  // Build an element: el("td", {className: "x"}, [children or text]).
+  function el(tag, props, children) {
+    var node = document.createElement(tag);
+    Object.keys(props || {}).forEach(function (key) {
+      if (key === "style") node.setAttribute("style", props[key]);
+      else if (key.indexOf("data-") === 0 || key === "title" || key === "href") node.setAttribute(key, props[key]);
+      else node[key] = props[key];
+    });
+    (children || []).forEach(function (child) {
+      if (child === null || child === undefined || child === "") return;
+      node.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
+    });
+    return node;
+  }
+  function link(href, text, className) {
+    return href ? el("a", { href: href, className: className || "" }, [text]) : el("span", {}, [text]);
+  }
+
+  // --- queue -------------------------------------------------------------
+  function renderQueue(queue) {
+    document.getElementById("queue-summary").textContent = queue.summary;
+    var body = document.getElementById("queue-rows");
+    body.textContent = "";
+    if (!queue.rows.length) {
+      body.appendChild(el("tr", {}, [el("td", { colSpan: 7 }, [words.nothing_waiting])]));
+      return;
+    }
+    queue.rows.forEach(function (r) {
+      body.appendChild(el("tr", { "data-work-order": r.id }, [
+        el("td", {}, [link(url("detail", r.id), r.number)]),
+        el("td", {}, [el("span", { className: "prio-" + r.priority }, [r.priority_label])]),
+        el("td", {}, [r.service]),
+        el("td", {}, [r.city ? el("strong", {}, [r.city]) : null, r.city ? " · " : "", r.address]),
+        el("td", {}, [r.waited, r.due ? el("div", { className: "help" }, [r.due]) : null]),
+        el("td", {}, [r.window]),
+        el("td", {}, [link(url("candidates", r.id), words.candidates, "button")])
+      ]));
+    });
+  }
+
+  // --- technicians and their day ------------------------------------------
+  function unassignForm(jobId) {
+    var form = document.getElementById("unassign-template").cloneNode(true);
+    form.removeAttribute("id");
+    form.hidden = false;
+    form.action = url("assign", jobId);
+    form.appendChild(el("button", { type: "submit", className: "link" }, [words.unassign]));
+    return form;
+  }
+
+  function renderTechnicians(board) {
+    var axis = document.getElementById("timeline-axis");
+    axis.textContent = "";
+    board.axis.hours.forEach(function (h) {
+      axis.appendChild(el("span", { style: "left:" + h.left + "%" }, [h.label]));
+    });
+    var list = document.getElementById("technician-rows");
+    var open = {};
+    list.querySelectorAll("li[data-technician] details[open]").forEach(function (d) {
+      open[d.closest("li").getAttribute("data-technician")] = true;
+    });
+    list.textContent = "";
+    if (!board.technicians.length) {
+      list.appendChild(el("li", {}, [words.no_technicians]));
+      return;
+    }
+    var fragment = document.createDocumentFragment();
+    board.technicians.forEach(function (t) {
+      var track = el("div", { className: "tl-track" }, []);
+      if (t.all_day) track.appendChild(el("span", { className: "tl-band tl-band-all" }, []));
+      t.bands.forEach(function (b) {
+        track.appendChild(el("span", { className: "tl-band", style: "left:" + b[0] + "%;width:" + b[1] + "%" }, []));
+      });
+      track.appendChild(el("span", { className: "tl-now", style: "left:" + board.axis.now + "%" }, []));
+      t.jobs.forEach(function (j) {
+        if (!j.bar) return;
+        var times = j.when.slice(6);  // "11-23 09:00–11:00" -> "09:00–11:00"
+        track.appendChild(el("a", {
+          className: "tl-bar status-" + j.status + " prio-bar-" + j.priority, href: url("candidates", j.id),
+          title: j.number + " · " + times + " · " + j.service + " · " + j.status_label,
+          style: "left:" + j.bar[0] + "%;width:" + j.bar[1] + "%", "data-work-order": j.id
+        }, [j.number.slice(-6) + " " + times]));
+      });
+      var info = el("div", { className: "tl-info" }, [
+        el("div", { className: "tech-name" }, [
+          el("strong", {}, [t.name]), t.partner ? " " : "", t.partner ? el("span", { className: "badge" }, [t.partner]) : null,
+          " ", el("span", { className: "badge state-badge state-" + t.state }, [t.state_label])
+        ]),
+        el("div", { className: "help" }, [t.skills]),
+        el("div", { className: "help" }, [t.load]),
+        el("div", { className: "help" }, [t.where])
+      ]);
+      var row = el("li", { className: "tech-row state-" + t.state, "data-technician": t.id }, [info, track]);
+      if (t.jobs.length) {
+        var items = t.jobs.map(function (j) {
+          return el("li", {}, [
+            link(url("candidates", j.id), j.number), " ",
+            el("span", { className: "badge status-" + j.status }, [j.status_label]),
+            " " + j.when + " · " + j.service + " ",
+            j.unassign ? link(url("candidates", j.id), words.reassign) : null, j.unassign ? " " : "",
+            j.unassign ? unassignForm(j.id) : null
+          ]);
+        });
+        var details = el("details", { className: "tech-jobs" }, [
+          el("summary", {}, [t.jobs_label]), el("ul", {}, items)
+        ]);
+        details.open = !!open[t.id];
+        row.appendChild(details);
+      }
+      fragment.appendChild(row);
+    });
+    list.appendChild(fragment);
+  }
+
+  // --- map ----------------------------------------------------------------
+  var map = null, layer = null;
+  var mapEl = document.getElementById("dispatch-map");
+  if (mapEl && window.L) {
+    map = L.map(mapEl).setView(readJSON("dispatch-center") || [31.23, 121.47], 11);
+    var tiles = document.getElementById("dispatch-tiles");
+    var tileUrl = tiles ? tiles.getAttribute("data-url") : "";
+    // No tile server configured (or none reachable): the markers still show on a blank background.
+    if (tileUrl) {
+      L.tileLayer(tileUrl, { maxZoom: 19, attribution: tiles.getAttribute("data-attribution") || "" }).addTo(map);
+    }
+    layer = L.layerGroup().addTo(map);
+  }
+  var PRIORITY_COLOURS = { 1: "#868e96", 2: "#f08c00", 3: "#e8590c", 4: "#c92a2a" };
+  var STATE_COLOURS = { available: "#0b62c4", en_route: "#a15c00", on_site: "#137333", off_shift: "#868e96" };
+
+  function drawMarkers(board, fit) {
+    if (!map) return;
+    layer.clearLayers();
+    var points = [];
+    board.queue.rows.forEach(function (o) {
+      if (!o.pos) return;
+      var m = L.circleMarker(o.pos, {
+        radius: 6 + o.priority, color: PRIORITY_COLOURS[o.priority] || "#d9480f", weight: 2, fillOpacity: 0.6
+      }).bindTooltip(o.number + " · " + o.service + " · " + o.priority_label);
+      m.on("click", function () { window.location.href = url("candidates", o.id); });
+      m.addTo(layer);
+      points.push(o.pos);
+    });
+    board.technicians.forEach(function (t) {
+      if (!t.pos) return;
+      L.circleMarker(t.pos, {
+        radius: 7, color: "#ffffff", weight: 2, fillColor: STATE_COLOURS[t.state] || "#0b62c4", fillOpacity: 1
+      }).bindTooltip(t.name + " · " + t.state_label).addTo(layer);
+      points.push(t.pos);
+    });
+    if (fit && points.length) map.fitBounds(points, { padding: [20, 20], maxZoom: 14 });
+  }
+
+  function render(board, first) {
+    links = board.links;
+    renderQueue(board.queue);
+    renderTechnicians(board);
+    drawMarkers(board, first);
+  }
+  var drawn = false;
+
+  // --- refresh --------------------------------------------------------------
+  var seconds = parseInt(root.getAttribute("data-refresh"), 10) || 10;
+  var version = "";
+  function refresh() {
+    if (document.hidden) return schedule();
+    var query = root.getAttribute("data-query");
+    var url = root.getAttribute("data-url") + "?" + (query ? query + "&" : "") + "version=" + encodeURIComponent(version);
+    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+      .then(function (data) {
+        version = data.version;
+        root.classList.remove("board-stale");
+        if (data.changed) {
+          render(data.board, !drawn);
+          drawn = true;
+        }
+      })
+      .catch(function () { root.classList.add("board-stale"); })
+      .then(schedule);
+  }
+  function schedule() { window.setTimeout(refresh, seconds * 1000); }
+  refresh();  // the first drawing, then every few seconds
+})();

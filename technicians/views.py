@@ -1,0 +1,241 @@
+"""The technicians' mobile pages: my jobs, the job page, status taps, the completion report.
+
+Thin: parse the request, call a selector or a service, render. A work order the
+user may not see is a 404, whether or not it exists.
+"""
+
+from functools import wraps
+from urllib.parse import quote
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from core import roles as R
+from core.errors import ApplicationError, NotFound
+from inventory.selectors import part_active_list
+from workorders.lifecycle import TRANSITIONS, Status, available_actions
+from workorders.models import ChecklistAnswer
+from workorders.selectors_completion import checklist_for
+from workorders.services import workorder_transition
+from workorders.services_completion import completion_revise, completion_submit, labour_rate
+
+from . import selectors
+from .forms import (
+    FIELD_ACTIONS,
+    CompletionForm,
+    HoldReason,
+    ReviseForm,
+    StatusForm,
+    checklist_answers,
+    part_lines,
+    photo_uploads,
+)
+
+PART_ROWS = 3
+OTHER_EVENT_LABELS = {
+    "create": gettext_lazy("Created"),
+    "report_approved": gettext_lazy("Report approved"),
+    "report_sent_back": gettext_lazy("Report sent back"),
+    "report_revised": gettext_lazy("Report revised"),
+}
+
+
+def field_role_required(view):
+    """Logged in, as a technician or a partner technician (a superuser too)."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(request, *args, **kwargs):
+        if not R.has_role(request.user, R.TECHNICIAN, R.PARTNER_TECHNICIAN):
+            return render(request, "core/no_role.html", status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def attachment_url(pk: int) -> str:
+    try:
+        return reverse("intake:attachment", args=[pk])
+    except NoReverseMatch:  # the intake pages are not mounted
+        return f"/attachments/{pk}/"
+
+
+def _maps_links(work_order) -> dict:
+    """A geo: link (opens the phone's navigation app) and a web map link, for the site."""
+    site = work_order.site
+    address = work_order.address or (site.address if site else "")
+    if site is not None and site.latitude is not None and site.longitude is not None:
+        lat, lng = site.latitude, site.longitude
+        return {
+            "geo": f"geo:{lat},{lng}?q={lat},{lng}({quote(address)})",
+            "web": f"https://uri.amap.com/marker?position={lng},{lat}&name={quote(address)}",
+        }
+    return {
+        "geo": f"geo:0,0?q={quote(address)}",
+        "web": f"https://uri.amap.com/search?keyword={quote(address)}",
+    }
+
+
+def _event_label(action: str) -> str:
+    transition = TRANSITIONS.get(action)
+    if transition is not None:
+        return str(transition.label)
+    return str(OTHER_EVENT_LABELS.get(action, action))
+
+
+def _job_or_404(request, pk):
+    work_order = selectors.tech_job_detail(user=request.user, pk=pk)
+    if work_order is None:
+        raise Http404(_("No such work order."))
+    return work_order
+
+
+@field_role_required
+def job_list(request):
+    technician = selectors.technician_of(request.user)
+    jobs = selectors.tech_job_list(technician=technician) if technician else None
+    return render(request, "technicians/job_list.html", {"jobs": jobs, "technician": technician})
+
+
+@field_role_required
+def job_detail(request, pk):
+    work_order = _job_or_404(request, pk)
+    roles = R.roles_of(request.user) or ({R.TECHNICIAN} if request.user.is_superuser else set())
+    allowed = {t.action for t in available_actions(work_order.status, roles)}
+    actions = [TRANSITIONS[a] for a in FIELD_ACTIONS if a in allowed]
+    report = selectors.tech_latest_report(work_order=work_order)
+    context = {
+        "wo": work_order,
+        "actions": actions,
+        "can_complete": "complete" in allowed,
+        "hold_reasons": HoldReason.CHOICES,
+        "maps": _maps_links(work_order),
+        "history": selectors.equipment_history(work_order=work_order),
+        "checklist": checklist_for(service_type_id=work_order.service_type_id),
+        "photos": [(a, attachment_url(a.pk)) for a in work_order.customer_photos],
+        "report": report,
+        "events": [(event, _event_label(event.action)) for event in work_order.events.all()],
+        "follow_up_of": getattr(getattr(work_order, "follow_up_of_report", None), "work_order", None),
+    }
+    return render(request, "technicians/job_detail.html", context)
+
+
+@require_POST
+@field_role_required
+def job_status(request, pk):
+    form = StatusForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            messages.error(request, errors[0])
+            break
+        return redirect("tech:job", pk=pk)
+    try:
+        workorder_transition(work_order_id=pk, actor=request.user, **form.transition_kwargs())
+    except NotFound:
+        raise Http404(_("No such work order.")) from None
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("tech:job", pk=pk)
+    action = TRANSITIONS[form.cleaned_data["action"]]
+    messages.success(request, _("Done: %(action)s.") % {"action": action.label})
+    if action.action == "reject":
+        return redirect("tech:jobs")
+    return redirect("tech:job", pk=pk)
+
+
+def _completion_context(work_order, form, checklist, *, answers=None, parts=None, errors=None, error=None):
+    catalog = list(part_active_list().only("part_number", "name", "unit", "unit_price"))
+    rows = list(parts or [])
+    rows += [("", "")] * max(PART_ROWS - len(rows), 0)
+    return {
+        "wo": work_order,
+        "form": form,
+        "checklist": [(item, *(answers or {}).get(item.pk, ("", ""))) for item in checklist],
+        "answer_choices": ChecklistAnswer.Answer.choices,
+        "catalog": catalog,
+        "part_rows": rows,
+        "callout_fee": work_order.service_type.callout_fee,
+        "labour_rate": labour_rate(),
+        "errors": errors or {},
+        "error": error,
+    }
+
+
+@field_role_required
+def job_complete(request, pk):
+    work_order = _job_or_404(request, pk)
+    checklist = checklist_for(service_type_id=work_order.service_type_id)
+    if request.method != "POST":
+        if work_order.status != Status.IN_PROGRESS:
+            messages.error(request, _("Only a job in progress can be completed."))
+            return redirect("tech:job", pk=pk)
+        holds = [e for e in work_order.events.all() if e.action == "hold"]
+        second_visit = bool(holds) and holds[-1].data.get("reason") == HoldReason.SECOND_VISIT
+        form = CompletionForm(initial={"submission_key": CompletionForm.new_key(), "needs_second_visit": second_visit})
+        return render(request, "technicians/complete.html", _completion_context(work_order, form, checklist))
+
+    form = CompletionForm(request.POST)
+    answers = checklist_answers(request.POST, checklist)
+    parts = part_lines(request.POST)
+    if not form.is_valid():
+        errors = {name: list(errs) for name, errs in form.errors.items()}
+        context = _completion_context(work_order, form, checklist, answers=answers, parts=parts, errors=errors,
+                                      error=_("Please correct the marked fields."))
+        return render(request, "technicians/complete.html", context, status=400)
+    data = form.cleaned_data
+    try:
+        report, created = completion_submit(
+            work_order_id=work_order.pk,
+            actor=request.user,
+            submission_key=data["submission_key"],
+            work_done=data["work_done"],
+            labour_minutes=data["labour_minutes"] if data["labour_minutes"] is not None else "",
+            signer_name=data["signer_name"],
+            signature=data["signature"],
+            checklist=answers,
+            parts=parts,
+            photos=photo_uploads(request.FILES.getlist("photos"), request.POST.get("photo_meta", "")),
+            needs_second_visit=data["needs_second_visit"],
+            second_visit_reason=data["second_visit_reason"],
+            latitude=data["latitude"],
+            longitude=data["longitude"],
+        )
+    except NotFound:
+        raise Http404(_("No such work order.")) from None
+    except ApplicationError as exc:
+        context = _completion_context(work_order, form, checklist, answers=answers, parts=parts,
+                                      errors=exc.fields, error=exc.message)
+        return render(request, "technicians/complete.html", context, status=exc.status_code)
+    if created:
+        messages.success(request, _("Report saved. %(number)s is resolved.") % {"number": work_order.number})
+        if report.follow_up_work_order_id:
+            messages.info(request, _("A second-visit work order %(number)s was created.")
+                          % {"number": report.follow_up_work_order.number})
+    else:
+        messages.info(request, _("This report was already submitted."))
+    return redirect("tech:job", pk=pk)
+
+
+@require_POST
+@field_role_required
+def report_revise(request, pk):
+    report = selectors.tech_latest_report(work_order=_job_or_404(request, pk))
+    if report is None:
+        raise Http404(_("No completion report."))
+    form = ReviseForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Write your reply to the manager's comment."))
+        return redirect("tech:job", pk=pk)
+    try:
+        completion_revise(report_id=report.pk, actor=request.user, **form.cleaned_data)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Sent for review again."))
+    return redirect("tech:job", pk=pk)

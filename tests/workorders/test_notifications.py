@@ -1,0 +1,201 @@
+"""The notification outbox: rows written with the change, delivered by channels, retried, never lost."""
+
+import logging
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core import mail
+from django.utils import timezone
+from kombu.exceptions import OperationalError
+
+from tests.celery.support import ProviderStub
+from tests.factories import (
+    CustomerFactory,
+    EscalationLevelFactory,
+    SlaPolicyFactory,
+    TechnicianFactory,
+    UserFactory,
+    workorder_via_service,
+)
+from workorders import tasks
+from workorders.lifecycle import Status
+from workorders.models import Notification, SlaPolicy, WorkOrder
+from workorders.notifications import notification_deliver, notification_retry, notifications_deliver_due
+from workorders.services import workorder_transition
+from workorders.sla import escalation_sweep
+
+
+@pytest.fixture
+def provider(settings):
+    stub = ProviderStub()
+    settings.SMS_API_URL = f"{stub.url}/sms"
+    settings.SMS_API_KEY = "sms-secret"
+    settings.NOTIFY_WEBHOOK_URL = f"{stub.url}/robot?key=abc"
+    settings.PUBLIC_BASE_URL = "https://service.example.com"
+    yield stub
+    stub.close()
+
+
+@pytest.fixture
+def no_policies(db):
+    SlaPolicy.objects.all().delete()
+
+
+def _assign(wo, tech):
+    return workorder_transition(work_order_id=wo.pk, action="assign", actor_role="system", technician_id=tech.pk)
+
+
+def test_assigned_technician_gets_an_sms_through_the_provider(provider, no_policies):
+    tech = TechnicianFactory(phone="+8613700000009")
+    wo = workorder_via_service()
+    _assign(wo, tech)
+
+    row = Notification.objects.get(work_order=wo)
+    assert (row.channel, row.recipient, row.template, row.status) == ("sms", "+8613700000009",
+                                                                      "technician_assigned", "pending")
+    assert notification_deliver(notification_id=row.pk) == "sent"
+
+    [sms] = provider.on("/sms")
+    assert sms["json"]["to"] == "+8613700000009"
+    assert wo.number in sms["json"]["text"] and f"https://service.example.com/tech/jobs/{wo.pk}/" in sms["json"]["text"]
+    assert sms["headers"]["Authorization"] == "Bearer sms-secret"
+    row.refresh_from_db()
+    assert row.status == "sent" and row.sent_at is not None and row.attempts == 1
+
+
+def test_customer_is_told_when_the_technician_departs_with_the_tracking_link_in_their_language(provider, no_policies):
+    tech = TechnicianFactory()
+    wo = workorder_via_service(customer=CustomerFactory(language="en"), language="en", email="ann@example.com")
+    _assign(wo, tech)
+    workorder_transition(work_order_id=wo.pk, action="accept", actor=tech.user)
+    workorder_transition(work_order_id=wo.pk, action="depart", actor=tech.user)
+
+    rows = Notification.objects.filter(work_order=wo, template="technician_departed")
+    assert sorted(rows.values_list("channel", "recipient", "language")) == [
+        ("email", "ann@example.com", "en"), ("sms", wo.contact_phone, "en"),
+    ]
+    assert notifications_deliver_due(now=timezone.now() + timedelta(minutes=5)) == {"sent": 3, "retry": 0, "failed": 0}
+    link = f"https://service.example.com/track/{wo.public_token}/"
+    [sms] = provider.on("/sms")[-1:]
+    assert "on the way" in sms["json"]["text"] and link in sms["json"]["text"]
+    [email] = mail.outbox
+    assert email.to == ["ann@example.com"] and link in email.body
+    assert email.subject == "Your technician is on the way"
+
+
+def test_a_chinese_customer_gets_the_message_in_chinese(provider, no_policies):
+    wo = workorder_via_service(customer=CustomerFactory(language="zh-hans"), language="zh-hans")
+    tech = TechnicianFactory()
+    _assign(wo, tech)
+    workorder_transition(work_order_id=wo.pk, action="accept", actor=tech.user)
+    workorder_transition(work_order_id=wo.pk, action="depart", actor=tech.user)
+    assert Notification.objects.get(work_order=wo, template="technician_departed").language == "zh-hans"
+
+
+def test_escalations_go_to_the_group_robot_as_json(provider, no_policies):
+    level = EscalationLevelFactory(percent=100, notify_roles="", notify_webhook=True, name="Tell the manager")
+    SlaPolicyFactory(is_default=True, escalation_matrix=level.matrix, first_response_minutes=30)
+    wo = workorder_via_service()
+    escalation_sweep(now=wo.next_escalation_at)
+    row = Notification.objects.get(work_order=wo, template="escalation")
+    assert (row.channel, row.recipient) == ("webhook", "")  # the configured robot; its key stays in settings
+
+    notification_deliver(notification_id=row.pk)
+    [post] = provider.on("/robot")
+    assert post["json"]["msgtype"] == "text"
+    assert wo.number in post["json"]["text"]["content"] and "Tell the manager" in post["json"]["text"]["content"]
+
+
+def test_a_provider_error_code_is_a_failed_attempt(provider, no_policies):
+    provider.body = {"errcode": 93000, "errmsg": "invalid webhook url"}
+    wo = workorder_via_service()
+    _assign(wo, TechnicianFactory())
+    row = Notification.objects.get(work_order=wo)
+    assert notification_deliver(notification_id=row.pk) == "retry"
+    row.refresh_from_db()
+    assert row.status == "pending" and "93000" in row.last_error
+
+
+def test_failed_sends_are_retried_with_backoff_then_marked_failed_and_shown_in_admin(provider, no_policies, client,
+                                                                                     settings):
+    settings.OUTBOX_MAX_ATTEMPTS = 4
+    provider.status = 500
+    start = timezone.now()
+    with time_machine.travel(start, tick=False) as clock:
+        wo = workorder_via_service()
+        _assign(wo, TechnicianFactory())
+        row = Notification.objects.get(work_order=wo)
+        assert notification_deliver(notification_id=row.pk) == "retry"
+        waits = []
+        for _attempt in range(3):
+            row.refresh_from_db()
+            waits.append(row.next_attempt_at - timezone.now())
+            clock.move_to(row.next_attempt_at - timedelta(seconds=1))
+            assert notifications_deliver_due() == {"sent": 0, "retry": 0, "failed": 0}  # not yet
+            clock.move_to(row.next_attempt_at)
+            notifications_deliver_due()
+    # 1, 2, then 4 minutes between attempts; the fourth failure is the last.
+    assert waits == [timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=4)]
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == ("failed", 4)
+    assert "HTTP 500" in row.last_error
+    assert len(provider.on("/sms")) == 4
+
+    admin = UserFactory(username="root", is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    page = client.get("/admin/workorders/notification/?status__exact=failed")
+    assert page.status_code == 200 and "HTTP 500" in page.content.decode()
+
+    # Fixed at the provider; an administrator sends it again.
+    provider.status = 200
+    assert notification_retry(notification_ids=[row.pk]) == 1
+    assert notification_deliver(notification_id=row.pk) == "sent"
+
+
+def test_the_task_and_the_sweep_never_both_send_one_row(provider, no_policies):
+    wo = workorder_via_service()
+    _assign(wo, TechnicianFactory())
+    row = Notification.objects.get(work_order=wo)
+    tasks.deliver_notifications([row.pk])
+    tasks.deliver_notifications([row.pk])  # the broker redelivers the task
+    assert notifications_deliver_due(now=timezone.now() + timedelta(hours=1))["sent"] == 0
+    assert len(provider.on("/sms")) == 1
+
+
+def test_a_send_interrupted_by_a_dead_worker_is_picked_up_when_its_claim_lapses(provider, no_policies):
+    wo = workorder_via_service()
+    _assign(wo, TechnicianFactory())
+    row = Notification.objects.get(work_order=wo)
+    # A worker claimed it and died before sending.
+    Notification.objects.filter(pk=row.pk).update(status="sending", attempts=1,
+                                                  next_attempt_at=timezone.now() + timedelta(minutes=5))
+    assert notifications_deliver_due(now=timezone.now() + timedelta(minutes=1))["sent"] == 0
+    assert notifications_deliver_due(now=timezone.now() + timedelta(minutes=6))["sent"] == 1
+    assert len(provider.on("/sms")) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_the_broker_down_the_change_commits_and_the_sweep_delivers_it_once(provider, monkeypatch, caplog,
+                                                                                settings):
+    SlaPolicy.objects.all().delete()
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    settings.OUTBOX_ENQUEUE_ON_COMMIT = True
+    monkeypatch.setattr(tasks.deliver_notifications, "apply_async", broker_down)
+    wo = workorder_via_service()
+    tech = TechnicianFactory()
+    with caplog.at_level(logging.WARNING, logger="workorders.notifications"):
+        _assign(wo, tech)
+
+    assert WorkOrder.objects.get(pk=wo.pk).status == Status.ASSIGNED  # committed all the same
+    assert "the outbox sweep will send them" in caplog.text
+    row = Notification.objects.get(work_order=wo)
+    assert row.status == "pending" and provider.requests == []
+
+    later = timezone.now() + timedelta(seconds=settings.OUTBOX_SWEEP_GRACE_SECONDS)
+    assert notifications_deliver_due(now=later)["sent"] == 1
+    assert notifications_deliver_due(now=later + timedelta(hours=1))["sent"] == 0
+    assert len(provider.on("/sms")) == 1

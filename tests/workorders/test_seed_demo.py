@@ -1,0 +1,126 @@
+"""Demo data: ``manage.py seed_demo`` builds a believable, consistent world."""
+
+import io
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import CommandError, call_command
+
+from core import roles as R
+from customers.models import Customer
+from workorders.lifecycle import PREVIOUS, TRANSITIONS, Status
+from workorders.models import ServiceType, WorkOrder, WorkOrderEvent
+from workorders.services import workorder_create
+
+pytestmark = pytest.mark.django_db
+
+NEEDS_TECHNICIAN = {
+    Status.ASSIGNED, Status.ACCEPTED, Status.EN_ROUTE, Status.IN_PROGRESS, Status.ON_HOLD,
+    Status.RESOLVED, Status.FOLLOW_UP, Status.CLOSED,
+}
+
+
+def seed(n, **options):
+    out = io.StringIO()
+    call_command("seed_demo", work_orders=n, seed=7, no_progress=True, stdout=out, **options)
+    return out.getvalue()
+
+
+@pytest.fixture
+def seeded():
+    return seed(120)
+
+
+def test_every_role_gets_a_demo_login_that_works(seeded):
+    # Given a freshly seeded database
+    # Then each role has a user who can sign in with the demo password
+    expected = {
+        "agent": R.AGENT, "dispatcher": R.DISPATCHER, "technician": R.TECHNICIAN,
+        "partner": R.PARTNER_TECHNICIAN, "manager": R.MANAGER,
+    }
+    for username, role in expected.items():
+        user = User.objects.get(username=username)
+        assert user.check_password("demo12345")
+        assert role in R.roles_of(user)
+        assert user.is_staff == (role in R.OFFICE_ROLES)
+    admin = User.objects.get(username="admin")
+    assert admin.is_superuser and admin.is_staff and admin.check_password("demo12345")
+    # The partner technician works for a partner company; the technician for us.
+    assert User.objects.get(username="partner").technician.partner_company is not None
+    assert User.objects.get(username="technician").technician.partner_company is None
+    # And the command tells the person running it how to log in
+    for username in [*expected, "admin"]:
+        assert username in seeded
+    assert "demo12345" in seeded
+
+
+def test_work_orders_cover_every_state_with_master_data_behind_them(seeded):
+    assert set(WorkOrder.objects.values_list("status", flat=True)) == set(Status.values)
+    assert WorkOrder.objects.count() == 120
+    assert ServiceType.objects.filter(required_skills__isnull=False).distinct().count() >= 5
+    assert Customer.objects.exclude(tier=Customer.Tier.STANDARD).exists()
+    # Sites lie in Shanghai.
+    for wo in WorkOrder.objects.select_related("site")[:50]:
+        assert 31.0 <= float(wo.site.latitude) <= 31.4 and 121.2 <= float(wo.site.longitude) <= 121.7
+
+
+def test_each_work_orders_history_follows_the_lifecycle_table(seeded):
+    events = {}
+    for event in WorkOrderEvent.objects.order_by("work_order_id", "id"):
+        events.setdefault(event.work_order_id, []).append(event)
+    for wo in WorkOrder.objects.all():
+        history = events[wo.pk]
+        first = history[0]
+        assert (first.action, first.from_status, first.to_status) == ("create", "", Status.NEW)
+        assert first.created_at == wo.created_at
+        held_from = None
+        for before, event in zip(history, history[1:]):
+            transition = TRANSITIONS[event.action]
+            assert event.from_status == before.to_status, (wo.pk, event.action)
+            assert event.from_status in transition.sources, (wo.pk, event.action, event.from_status)
+            expected = held_from if transition.target == PREVIOUS else transition.target
+            assert event.to_status == expected, (wo.pk, event.action)
+            held_from = event.from_status if event.action == "hold" else held_from
+            assert before.created_at <= event.created_at
+            if transition.reason_required:
+                assert event.note
+        assert history[-1].to_status == wo.status
+        assert wo.updated_at == history[-1].created_at
+        if wo.status in NEEDS_TECHNICIAN:
+            assert wo.technician_id is not None, (wo.pk, wo.status)
+        if wo.status == Status.NEW:
+            assert wo.technician_id is None
+        if wo.status == Status.ON_HOLD:
+            assert wo.hold_return_status == history[-1].from_status
+            assert wo.hold_return_status in TRANSITIONS["hold"].sources
+        else:
+            assert wo.hold_return_status == ""
+
+
+def test_ids_follow_creation_time_and_new_requests_number_after_the_demo_ones(seeded, service_type):
+    created = list(WorkOrder.objects.order_by("id").values_list("created_at", flat=True))
+    assert created == sorted(created)
+    # When a customer sends a request after seeding
+    last = WorkOrder.objects.order_by("-id").first()
+    wo, _ = workorder_create(
+        channel="web", contact_name="王芳", contact_phone="+8613900000001", address="上海市徐汇区虹桥路 1 号",
+        service_type=service_type, description="空调不制冷",
+    )
+    # Then it gets the next number, and its creation event the next event id
+    assert wo.pk > last.pk
+    assert wo.events.get().pk > WorkOrderEvent.objects.exclude(work_order=wo).order_by("-id").first().pk
+
+
+def test_if_empty_leaves_an_existing_database_alone(seeded):
+    before = (WorkOrder.objects.count(), WorkOrderEvent.objects.count(), Customer.objects.count())
+    out = seed(50, if_empty=True)
+    assert (WorkOrder.objects.count(), WorkOrderEvent.objects.count(), Customer.objects.count()) == before
+    assert "nothing to seed" in out
+
+
+def test_seeding_over_existing_data_needs_an_explicit_flush(seeded):
+    with pytest.raises(CommandError, match="--flush"):
+        seed(10)
+    seed(30, flush=True)
+    assert WorkOrder.objects.count() == 30
+    assert User.objects.filter(username="agent").count() == 1

@@ -1,0 +1,181 @@
+"""Completion reports: what the technician did, what it cost, and the customer's signature.
+
+Imported at the bottom of ``workorders/models.py`` so that Django sees these
+models as part of the ``workorders`` app.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+__all__ = ["ChecklistItem", "CompletionReport", "ChecklistAnswer", "PartUsage", "ReportPhoto"]
+
+
+class ChecklistItem(models.Model):
+    """One step of a service type's checklist (SOP), answered in every completion report."""
+
+    service_type = models.ForeignKey(
+        "workorders.ServiceType", on_delete=models.CASCADE, related_name="checklist_items",
+        verbose_name=_("service type"),
+    )
+    text = models.CharField(_("item"), max_length=200)
+    mandatory = models.BooleanField(_("mandatory"), default=False, help_text=_("A report cannot be sent without it."))
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("checklist item")
+        verbose_name_plural = _("checklist items")
+        ordering = ["service_type", "position", "id"]
+
+    def __str__(self):
+        return self.text
+
+
+class CompletionReport(models.Model):
+    """The technician's report that resolves a work order (完工报告).
+
+    Prices, names and checklist wording are copied in, so the report reads the
+    same after the catalog or the checklist changes.
+    """
+
+    class Review(models.TextChoices):
+        PENDING = "pending", _("Awaiting review")
+        APPROVED = "approved", _("Approved")
+        SENT_BACK = "sent_back", _("Sent back")
+
+    work_order = models.ForeignKey(
+        "workorders.WorkOrder", on_delete=models.PROTECT, related_name="completion_reports",
+        verbose_name=_("work order"),
+    )
+    technician = models.ForeignKey(
+        "technicians.Technician", on_delete=models.PROTECT, related_name="completion_reports",
+        verbose_name=_("technician"),
+    )
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    # Set by the form when it is drawn: a double tap or a replayed request finds
+    # the first report instead of making a second one.
+    submission_key = models.UUIDField(unique=True, editable=False)
+
+    work_done = models.TextField(_("work done"))
+    labour_minutes = models.PositiveIntegerField(_("labour (minutes)"))
+    labour_rate = models.DecimalField(_("labour rate per hour"), max_digits=10, decimal_places=2)
+    callout_fee = models.DecimalField(_("call-out fee"), max_digits=10, decimal_places=2)
+    labour_amount = models.DecimalField(_("labour"), max_digits=10, decimal_places=2)
+    parts_amount = models.DecimalField(_("parts"), max_digits=12, decimal_places=2)
+    total_amount = models.DecimalField(_("total"), max_digits=12, decimal_places=2)
+
+    signer_name = models.CharField(_("signed by"), max_length=120)
+    signature = models.OneToOneField(
+        "workorders.Attachment", on_delete=models.PROTECT, related_name="signed_report", verbose_name=_("signature")
+    )
+    signed_at = models.DateTimeField(_("signed at"), default=timezone.now)
+    latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+
+    # "Needs a second visit": the new work order made for it (its own history
+    # starts there; this one's stays as it is).
+    needs_second_visit = models.BooleanField(_("needs a second visit"), default=False)
+    second_visit_reason = models.CharField(_("why a second visit"), max_length=500, blank=True)
+    follow_up_work_order = models.OneToOneField(
+        "workorders.WorkOrder", on_delete=models.PROTECT, null=True, blank=True, related_name="follow_up_of_report",
+        verbose_name=_("second-visit work order"),
+    )
+
+    review_status = models.CharField(_("review"), max_length=12, choices=Review.choices, default=Review.PENDING)
+    review_comment = models.TextField(_("review comment"), blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+    )
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    # The technician's answer to a report sent back.
+    revision_note = models.TextField(_("technician's reply"), blank=True)
+    revised_at = models.DateTimeField(_("revised at"), null=True, blank=True)
+
+    created_at = models.DateTimeField(_("submitted"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("completion report")
+        verbose_name_plural = _("completion reports")
+        ordering = ["-id"]
+        indexes = [
+            # The managers' review queue: reports in one review state, newest first.
+            models.Index(fields=["review_status", "id"], name="report_review_id"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(labour_minutes__lte=24 * 60), name="report_labour_within_a_day"),
+            models.CheckConstraint(condition=Q(total_amount__gte=0), name="report_total_not_negative"),
+            models.CheckConstraint(condition=Q(review_status__in=["pending", "approved", "sent_back"]),
+                                   name="report_review_known"),
+        ]
+
+    def __str__(self):
+        return f"{self.work_order_id}: {self.signer_name}"
+
+
+class ChecklistAnswer(models.Model):
+    class Answer(models.TextChoices):
+        DONE = "done", _("Done")
+        PROBLEM = "problem", _("Problem found")
+        NOT_APPLICABLE = "na", _("Not applicable")
+
+    report = models.ForeignKey(CompletionReport, on_delete=models.CASCADE, related_name="answers")
+    item = models.ForeignKey(ChecklistItem, on_delete=models.PROTECT, related_name="answers")
+    item_text = models.CharField(_("item"), max_length=200)
+    mandatory = models.BooleanField(_("mandatory"), default=False)
+    answer = models.CharField(_("answer"), max_length=8, choices=Answer.choices)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("checklist answer")
+        verbose_name_plural = _("checklist answers")
+        ordering = ["report", "id"]
+        constraints = [models.UniqueConstraint(fields=["report", "item"], name="report_answer_once")]
+
+    def __str__(self):
+        return f"{self.item_text}: {self.answer}"
+
+
+class PartUsage(models.Model):
+    """One line of parts used."""
+
+    report = models.ForeignKey(CompletionReport, on_delete=models.CASCADE, related_name="parts")
+    part = models.ForeignKey("inventory.Part", on_delete=models.PROTECT, related_name="usages")
+    part_number = models.CharField(_("part number"), max_length=40)
+    name = models.CharField(_("name"), max_length=120)
+    unit = models.CharField(_("unit"), max_length=16)
+    quantity = models.DecimalField(_("quantity"), max_digits=10, decimal_places=2)
+    unit_price = models.DecimalField(_("unit price"), max_digits=10, decimal_places=2)
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("part used")
+        verbose_name_plural = _("parts used")
+        ordering = ["report", "id"]
+        constraints = [models.CheckConstraint(condition=Q(quantity__gt=0), name="part_usage_quantity_positive")]
+
+    def __str__(self):
+        return f"{self.part_number} × {self.quantity}"
+
+
+class ReportPhoto(models.Model):
+    """An on-site photo of a report, with where and when it was taken.
+
+    The stored image is re-encoded without its EXIF block; the position and time
+    it carried (or that the phone reported) are kept here as data.
+    """
+
+    report = models.ForeignKey(CompletionReport, on_delete=models.CASCADE, related_name="photos")
+    attachment = models.OneToOneField("workorders.Attachment", on_delete=models.PROTECT, related_name="report_photo")
+    latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    taken_at = models.DateTimeField(_("taken at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("report photo")
+        verbose_name_plural = _("report photos")
+        ordering = ["report", "id"]

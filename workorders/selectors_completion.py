@@ -1,0 +1,61 @@
+"""Reads of completion reports: for the job page, the review queue and the PDF."""
+
+from django.db.models import Prefetch, QuerySet
+
+from .models import WorkOrder
+from .models_completion import ChecklistItem, CompletionReport, ReportPhoto
+from .selectors import workorder_visible_to
+
+REPORT_RELATED = ("work_order__service_type", "work_order__customer", "technician__user", "signature", "reviewed_by")
+
+
+def _with_lines(qs: QuerySet) -> QuerySet:
+    return qs.select_related(*REPORT_RELATED).prefetch_related(
+        "answers",
+        "parts",
+        Prefetch("photos", queryset=ReportPhoto.objects.select_related("attachment")),
+    )
+
+
+def checklist_for(*, service_type_id: int) -> list[ChecklistItem]:
+    """The active checklist (SOP) of a service type, in order."""
+    return list(ChecklistItem.objects.filter(service_type_id=service_type_id, active=True))
+
+
+def completion_report_latest(*, work_order: WorkOrder) -> CompletionReport | None:
+    """The newest report of a work order (a reopened order may have had an earlier one)."""
+    return _with_lines(CompletionReport.objects.filter(work_order=work_order)).order_by("-id").first()
+
+
+def completion_report_for_user(*, user, work_order_id: int) -> CompletionReport | None:
+    """The newest report of a work order that ``user`` may see."""
+    return (
+        _with_lines(CompletionReport.objects.filter(work_order_id=work_order_id,
+                                                    work_order__in=workorder_visible_to(user)))
+        .order_by("-id")
+        .first()
+    )
+
+
+def completion_report_detail(*, pk: int) -> CompletionReport | None:
+    return _with_lines(CompletionReport.objects.filter(pk=pk)).first()
+
+
+def completion_review_queue(*, review_status: str = CompletionReport.Review.PENDING, limit: int = 100) -> list:
+    """Reports in one review state for the managers' queue: those whose service type asks for a review first,
+    then the oldest first (they have waited longest)."""
+    qs = (
+        CompletionReport.objects.filter(review_status=review_status)
+        .select_related("work_order__service_type", "work_order__customer", "technician__user")
+        .order_by("-work_order__service_type__requires_review", "id")
+    )
+    if review_status != CompletionReport.Review.PENDING:
+        qs = qs.order_by("-id")
+    return list(qs[:limit])
+
+
+def completion_report_for_token(*, token: str) -> CompletionReport | None:
+    """The newest report of the work order behind a customer's tracking link."""
+    if not token or len(token) > 64:
+        return None
+    return _with_lines(CompletionReport.objects.filter(work_order__public_token=token)).order_by("-id").first()

@@ -1,0 +1,578 @@
+"""Completion reports: submit (resolving the work order), review, revise.
+
+Every function here is one transaction. The lifecycle itself still goes through
+``workorders.services.workorder_transition``; this module adds what a completion
+carries (checklist answers, parts, labour, photos, signature) around it.
+"""
+
+import io
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from PIL import Image, ImageOps
+
+from core import roles as R
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.validation import check_image
+from inventory.models import Part
+
+from .lifecycle import Status
+from .models import Attachment, WorkOrder, WorkOrderEvent
+from .models_completion import ChecklistAnswer, ChecklistItem, CompletionReport, PartUsage, ReportPhoto
+from .selectors import workorder_visible_to
+from .services import _check_position, workorder_create, workorder_transition
+
+CENT = Decimal("0.01")
+WORK_DONE_MAX = 4000
+MAX_PHOTOS = 10
+MAX_PART_LINES = 30
+MAX_QUANTITY = Decimal("9999")
+MAX_LABOUR_MINUTES = 24 * 60
+# Stored photos are at most this many pixels on their longer side (the phone
+# already resizes; this protects against uploads that skipped it).
+PHOTO_MAX_SIDE = 2000
+DEFAULT_LABOUR_RATE = "120.00"
+
+
+def labour_rate() -> Decimal:
+    """The labour rate per hour: ``settings.LABOUR_RATE_PER_HOUR`` (default 120.00)."""
+    return Decimal(str(getattr(settings, "LABOUR_RATE_PER_HOUR", DEFAULT_LABOUR_RATE))).quantize(CENT)
+
+
+# --- charges -----------------------------------------------------------------
+
+
+@dataclass
+class PartLine:
+    part: Part
+    quantity: Decimal
+
+    @property
+    def amount(self) -> Decimal:
+        return (self.part.unit_price * self.quantity).quantize(CENT, ROUND_HALF_UP)
+
+
+@dataclass
+class Charges:
+    callout_fee: Decimal
+    labour_minutes: int
+    labour_rate: Decimal
+    labour_amount: Decimal
+    parts_amount: Decimal
+    total: Decimal
+    lines: list = field(default_factory=list)
+
+
+def completion_charges(*, service_type, labour_minutes: int, lines: list[PartLine]) -> Charges:
+    """Call-out fee of the service type + labour at the hourly rate + parts (the same sum the page shows)."""
+    rate = labour_rate()
+    callout = Decimal(service_type.callout_fee).quantize(CENT)
+    labour = (rate * Decimal(labour_minutes) / Decimal(60)).quantize(CENT, ROUND_HALF_UP)
+    parts = sum((line.amount for line in lines), Decimal("0.00"))
+    return Charges(callout, labour_minutes, rate, labour, parts, callout + labour + parts, list(lines))
+
+
+# --- input checks ------------------------------------------------------------
+
+
+def _invalid(field_name: str, message: str) -> InvalidInput:
+    return InvalidInput(message, fields={field_name: [message]})
+
+
+def _check_labour(labour_minutes) -> int:
+    try:
+        minutes = int(labour_minutes)
+    except (TypeError, ValueError):
+        raise _invalid("labour_minutes", _("Enter the labour time in minutes.")) from None
+    if not 0 <= minutes <= MAX_LABOUR_MINUTES:
+        message = _("Labour time must be between 0 and %(n)d minutes.") % {"n": MAX_LABOUR_MINUTES}
+        raise _invalid("labour_minutes", message)
+    return minutes
+
+
+def _check_parts(parts) -> list[PartLine]:
+    """``parts`` is a list of (part number, quantity); each part active, each quantity positive."""
+    parts = [(str(number or "").strip(), qty) for number, qty in parts or ()]
+    parts = [(number, qty) for number, qty in parts if number or str(qty or "").strip()]
+    if len(parts) > MAX_PART_LINES:
+        raise _invalid("parts", _("Enter at most %(n)d lines of parts.") % {"n": MAX_PART_LINES})
+    numbers = {number for number, _qty in parts if number}
+    catalog = {p.part_number: p for p in Part.objects.filter(part_number__in=numbers)} if numbers else {}
+    lines = []
+    for number, raw in parts:
+        if not number:
+            raise _invalid("parts", _("Choose a part for every line with a quantity."))
+        part = catalog.get(number)
+        if part is None:
+            raise _invalid("parts", _("There is no part %(number)s in the catalog.") % {"number": number})
+        if not part.active:
+            raise _invalid("parts", _("Part %(part)s is no longer in use; choose another.") % {"part": part})
+        try:
+            quantity = Decimal(str(raw).strip().replace(",", "."))
+        except (InvalidOperation, ValueError):
+            quantity = None
+        if quantity is None or not quantity.is_finite() or quantity <= 0:
+            raise _invalid("parts", _("The quantity of %(part)s must be more than zero.") % {"part": part})
+        if quantity > MAX_QUANTITY or quantity != quantity.quantize(CENT):
+            raise _invalid("parts", _("The quantity of %(part)s is not a valid amount.") % {"part": part})
+        lines.append(PartLine(part, quantity.quantize(CENT)))
+    return lines
+
+
+def _check_checklist(items: list[ChecklistItem], answers: dict) -> list[tuple[ChecklistItem, str, str]]:
+    """Answers for the service type's items; every mandatory item done or reported as a problem."""
+    valid = set(ChecklistAnswer.Answer.values)
+    result, missing = [], []
+    for item in items:
+        raw = answers.get(item.pk) or answers.get(str(item.pk)) or ""
+        answer, note = (raw if isinstance(raw, tuple) else (raw, ""))
+        answer = (answer or "").strip()
+        if answer and answer not in valid:
+            raise _invalid(f"check_{item.pk}", _("Unknown answer for “%(item)s”.") % {"item": item.text})
+        if item.mandatory and answer not in (ChecklistAnswer.Answer.DONE, ChecklistAnswer.Answer.PROBLEM):
+            missing.append(item)
+            continue
+        if answer:
+            result.append((item, answer, (note or "").strip()[:300]))
+    if missing:
+        separator = "、" if (get_language() or "").startswith("zh") else ", "
+        names = separator.join(f"“{item.text}”" for item in missing)
+        message = _("Answer the mandatory checklist items: %(items)s.") % {"items": names}
+        fields = {"checklist": [message]}
+        fields.update({f"check_{item.pk}": [_("This item is mandatory.")] for item in missing})
+        raise InvalidInput(message, fields=fields)
+    return result
+
+
+# --- images ------------------------------------------------------------------
+
+
+@dataclass
+class PhotoUpload:
+    """An on-site photo as uploaded, with the position and time the phone reported (if any)."""
+
+    file: object
+    latitude: object = None
+    longitude: object = None
+    taken_at: datetime | None = None
+
+
+@dataclass
+class CleanImage:
+    content: ContentFile
+    content_type: str
+    width: int
+    height: int
+    name: str
+    latitude: Decimal | None = None
+    longitude: Decimal | None = None
+    taken_at: datetime | None = None
+
+
+def _ratio(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError, ZeroDivisionError):
+        num, den = value
+        return float(num) / float(den)
+
+
+def _exif_position_time(exif) -> tuple:
+    """(latitude, longitude, taken_at) from a photo's EXIF block, where it has them."""
+    lat = lng = taken = None
+    try:
+        gps = exif.get_ifd(0x8825)
+        if gps and 2 in gps and 4 in gps:
+            lat = sum(_ratio(v) / 60**i for i, v in enumerate(gps[2]))
+            lng = sum(_ratio(v) / 60**i for i, v in enumerate(gps[4]))
+            if str(gps.get(1, "N")).upper().startswith("S"):
+                lat = -lat
+            if str(gps.get(3, "E")).upper().startswith("W"):
+                lng = -lng
+    except Exception:  # a malformed GPS block is ignored, not fatal
+        lat = lng = None
+    try:
+        raw = exif.get_ifd(0x8769).get(36867) or exif.get(306)
+        if raw:
+            taken = timezone.make_aware(datetime.strptime(str(raw).strip("\x00 "), "%Y:%m:%d %H:%M:%S"))
+    except Exception:
+        taken = None
+    return lat, lng, taken
+
+
+def _reencode(upload, *, field_name: str, as_png: bool = False, max_side: int = PHOTO_MAX_SIDE) -> CleanImage:
+    """Check an image by content and size, then store a fresh copy without EXIF (orientation applied)."""
+    checked = check_image(upload, field=field_name)
+    upload.seek(0)
+    try:
+        with Image.open(upload) as original:
+            fmt = original.format
+            lat, lng, taken = _exif_position_time(original.getexif())
+            image = ImageOps.exif_transpose(original)
+            image.thumbnail((max_side, max_side))
+            out_format = "PNG" if as_png else ("JPEG" if fmt == "JPEG" else fmt)
+            if out_format == "JPEG" and image.mode not in ("RGB", "L"):
+                image = image.convert("RGB")
+            # A new image from the pixels alone: no EXIF, no XMP, no comments.
+            clean = Image.new(image.mode, image.size)
+            clean.paste(image)
+            if image.mode == "P":
+                clean.putpalette(image.getpalette())
+            buffer = io.BytesIO()
+            options = {"quality": 85, "optimize": True} if out_format == "JPEG" else {}
+            clean.save(buffer, out_format, **options)
+    except (OSError, ValueError, Image.DecompressionBombError):
+        message = _("%(name)s could not be read as an image.") % {"name": checked.name}
+        raise _invalid(field_name, message) from None
+    content_type = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}[out_format]
+    return CleanImage(ContentFile(buffer.getvalue()), content_type, clean.width, clean.height, checked.name,
+                      lat, lng, taken)
+
+
+def _is_blank(image_bytes: bytes) -> bool:
+    with Image.open(io.BytesIO(image_bytes)) as image:
+        if image.mode in ("RGBA", "LA") or "transparency" in image.info:
+            return image.convert("RGBA").getchannel("A").getbbox() is None
+        # No alpha: blank when every pixel is (near) white.
+        return ImageOps.invert(image.convert("L")).point(lambda v: 255 if v > 16 else 0).getbbox() is None
+
+
+def _check_signature(signature) -> CleanImage:
+    if signature is None or (isinstance(signature, bytes | bytearray) and not signature):
+        raise _invalid("signature", _("The customer's signature is required."))
+    if isinstance(signature, bytes | bytearray):
+        signature = ContentFile(bytes(signature), name="signature.png")
+    clean = _reencode(signature, field_name="signature", as_png=True, max_side=1200)
+    if _is_blank(clean.content.read()):
+        raise _invalid("signature", _("The customer's signature is required."))
+    clean.content.seek(0)
+    return clean
+
+
+def _check_photos(photos: list[PhotoUpload]) -> list[CleanImage]:
+    if len(photos) > MAX_PHOTOS:
+        raise _invalid("photos", _("Attach at most %(n)d photos.") % {"n": MAX_PHOTOS})
+    cleaned = []
+    for photo in photos:
+        clean = _reencode(photo.file, field_name="photos")
+        # What the phone reported wins (its resized copy has no EXIF left); else the EXIF's own.
+        if photo.latitude not in (None, "") and photo.longitude not in (None, ""):
+            try:
+                clean.latitude, clean.longitude = _check_position(photo.latitude, photo.longitude)
+            except InvalidInput:
+                clean.latitude = clean.longitude = None
+        elif clean.latitude is not None:
+            try:
+                clean.latitude, clean.longitude = _check_position(clean.latitude, clean.longitude)
+            except InvalidInput:
+                clean.latitude = clean.longitude = None
+        if photo.taken_at is not None:
+            clean.taken_at = photo.taken_at
+        cleaned.append(clean)
+    return cleaned
+
+
+def _save_attachment(work_order: WorkOrder, image: CleanImage, kind: str) -> Attachment:
+    attachment = Attachment(
+        work_order=work_order,
+        kind=kind,
+        content_type=image.content_type,
+        size=image.content.size,
+        width=image.width,
+        height=image.height,
+        original_name=image.name[:200],
+    )
+    # The storage name comes from attachment_path, which reads the content type.
+    attachment.file.save("upload", image.content, save=False)
+    attachment.save()
+    return attachment
+
+
+# --- submit ------------------------------------------------------------------
+
+
+def _field_role(actor) -> str:
+    names = R.roles_of(actor)
+    if R.PARTNER_TECHNICIAN in names:
+        return R.PARTNER_TECHNICIAN
+    return R.TECHNICIAN
+
+
+def _existing(submission_key, work_order_id: int) -> CompletionReport | None:
+    report = CompletionReport.objects.filter(submission_key=submission_key).select_related("work_order").first()
+    if report is not None and report.work_order_id != work_order_id:
+        raise Conflict(_("This form was already used for another work order."), code="submission_key_reused")
+    return report
+
+
+def completion_submit(
+    *,
+    work_order_id: int,
+    actor,
+    submission_key: uuid.UUID,
+    work_done: str,
+    labour_minutes,
+    signer_name: str,
+    signature,
+    checklist: dict | None = None,
+    parts: list | None = None,
+    photos: list[PhotoUpload] = (),
+    needs_second_visit: bool = False,
+    second_visit_reason: str = "",
+    latitude=None,
+    longitude=None,
+) -> tuple[CompletionReport, bool]:
+    """Record the completion report and resolve the work order, in one transaction.
+
+    ``signature`` is the PNG of the customer's signature (bytes or a file).
+    ``checklist`` maps checklist item ids to an answer (or an (answer, note)
+    pair); ``parts`` is a list of (part number, quantity). Returns
+    ``(report, created)``: a replay of ``submission_key`` returns the first
+    report and ``False``, with no second transition.
+    """
+    if not isinstance(submission_key, uuid.UUID):
+        try:
+            submission_key = uuid.UUID(str(submission_key))
+        except (TypeError, ValueError):
+            raise _invalid("submission_key", _("The form has expired; open it again.")) from None
+    # The work order first: someone who may not see it learns nothing more.
+    work_order = (
+        workorder_visible_to(actor).select_related("service_type", "technician").filter(pk=work_order_id).first()
+    )
+    if work_order is None:
+        raise NotFound(_("No such work order."))
+    if not R.has_role(actor, R.TECHNICIAN, R.PARTNER_TECHNICIAN):
+        raise Forbidden(_("Only a technician can complete a work order."))
+    existing = _existing(submission_key, work_order.pk)
+    if existing is not None:
+        return existing, False
+    if work_order.status != Status.IN_PROGRESS:
+        raise Conflict(
+            _("%(number)s cannot be completed: it is %(status)s.")
+            % {"number": work_order.number, "status": str(Status(work_order.status).label).lower()},
+            code="transition_not_allowed",
+        )
+
+    work_done = (work_done or "").strip()
+    if not work_done:
+        raise _invalid("work_done", _("Describe the work done."))
+    if len(work_done) > WORK_DONE_MAX:
+        raise _invalid("work_done", _("Keep the description under %(n)d characters.") % {"n": WORK_DONE_MAX})
+    items = list(ChecklistItem.objects.filter(service_type_id=work_order.service_type_id, active=True))
+    answers = _check_checklist(items, checklist or {})
+    lines = _check_parts(parts)
+    minutes = _check_labour(labour_minutes)
+    signer_name = (signer_name or "").strip()
+    if not signer_name:
+        raise _invalid("signer_name", _("Type the name of the person who signs."))
+    if len(signer_name) > 120:
+        raise _invalid("signer_name", _("Keep the name under 120 characters."))
+    second_visit_reason = (second_visit_reason or "").strip()
+    if needs_second_visit and not second_visit_reason:
+        raise _invalid("second_visit_reason", _("Say why a second visit is needed."))
+    if len(second_visit_reason) > 500:
+        raise _invalid("second_visit_reason", _("Keep the reason under 500 characters."))
+    lat, lng = _check_position(latitude, longitude)
+    # Images are decoded and re-encoded before the row lock is taken.
+    clean_photos = _check_photos(list(photos))
+    clean_signature = _check_signature(signature)
+    charges = completion_charges(service_type=work_order.service_type, labour_minutes=minutes, lines=lines)
+    technician = getattr(actor, "technician", None) or work_order.technician
+
+    try:
+        with transaction.atomic():
+            # Locks the work order and checks state, role and scope again.
+            work_order = workorder_transition(
+                work_order_id=work_order.pk,
+                action="complete",
+                actor=actor,
+                note=work_done[:2000],
+                latitude=lat,
+                longitude=lng,
+                data={"submission_key": str(submission_key), "total": str(charges.total),
+                      "second_visit": bool(needs_second_visit)},
+            )
+            now = work_order.resolved_at or timezone.now()
+            signature_file = _save_attachment(work_order, clean_signature, Attachment.Kind.SIGNATURE)
+            report = CompletionReport.objects.create(
+                work_order=work_order,
+                technician=technician,
+                submitted_by=actor,
+                submission_key=submission_key,
+                work_done=work_done,
+                labour_minutes=minutes,
+                labour_rate=charges.labour_rate,
+                callout_fee=charges.callout_fee,
+                labour_amount=charges.labour_amount,
+                parts_amount=charges.parts_amount,
+                total_amount=charges.total,
+                signer_name=signer_name,
+                signature=signature_file,
+                signed_at=now,
+                latitude=lat,
+                longitude=lng,
+                needs_second_visit=bool(needs_second_visit),
+                second_visit_reason=second_visit_reason if needs_second_visit else "",
+                created_at=now,
+            )
+            ChecklistAnswer.objects.bulk_create(
+                ChecklistAnswer(report=report, item=item, item_text=item.text, mandatory=item.mandatory,
+                                answer=answer, note=note)
+                for item, answer, note in answers
+            )
+            PartUsage.objects.bulk_create(
+                PartUsage(report=report, part=line.part, part_number=line.part.part_number, name=line.part.name,
+                          unit=line.part.unit, quantity=line.quantity, unit_price=line.part.unit_price,
+                          amount=line.amount)
+                for line in lines
+            )
+            for clean in clean_photos:
+                attachment = _save_attachment(work_order, clean, Attachment.Kind.ONSITE_PHOTO)
+                ReportPhoto.objects.create(report=report, attachment=attachment, latitude=clean.latitude,
+                                           longitude=clean.longitude, taken_at=clean.taken_at)
+            if needs_second_visit:
+                report.follow_up_work_order = _second_visit(work_order, actor=actor, reason=second_visit_reason)
+                report.save(update_fields=["follow_up_work_order"])
+    except IntegrityError:
+        # Two submissions with one key raced past the first check: the first won.
+        existing = _existing(submission_key, work_order.pk)
+        if existing is not None:
+            return existing, False
+        raise
+    except Conflict:
+        # A replay that waited for the first one's row lock finds the order
+        # resolved: answer with the report the first one made.
+        existing = _existing(submission_key, work_order.pk)
+        if existing is not None:
+            return existing, False
+        raise
+    return report, True
+
+
+def _second_visit(work_order: WorkOrder, *, actor, reason: str) -> WorkOrder:
+    """A new work order for the same customer, site and equipment, linked to this one."""
+    intro = _("Second visit for %(number)s: %(reason)s") % {"number": work_order.number, "reason": reason}
+    description = f"{intro}\n\n{work_order.description}"[:4000]
+    follow_up, _created = workorder_create(
+        channel=work_order.channel,
+        contact_name=work_order.contact_name,
+        contact_phone=work_order.contact_phone,
+        contact_email=work_order.contact_email,
+        address=work_order.address,
+        service_type=work_order.service_type,
+        description=description,
+        priority=work_order.priority,
+        language=work_order.language,
+        created_by=actor,
+        actor_role=_field_role(actor),
+        customer=work_order.customer,
+        site=work_order.site,
+        equipment=work_order.equipment,
+    )
+    return follow_up
+
+
+# --- review ------------------------------------------------------------------
+
+
+def _review_event(report: CompletionReport, *, action: str, actor, role: str, note: str):
+    work_order = report.work_order
+    WorkOrderEvent.objects.create(
+        work_order=work_order,
+        action=action,
+        from_status=work_order.status,
+        to_status=work_order.status,
+        actor=actor,
+        actor_role=role,
+        note=note,
+        data={"report": report.pk},
+    )
+
+
+APPROVE = "approve"
+SEND_BACK = "send_back"
+
+
+def completion_review(*, report_id: int, actor, decision: str, comment: str = "") -> CompletionReport:
+    """A manager approves a report or sends it back to the technician with a comment.
+
+    Approving the report of a service type that asks for a review moves the
+    resolved work order on to follow-up (the survey).
+    """
+    if not R.has_role(actor, R.MANAGER):
+        raise Forbidden(_("Only a manager can review completion reports."))
+    if decision not in (APPROVE, SEND_BACK):
+        raise _invalid("decision", _("Choose approve or send back."))
+    comment = (comment or "").strip()
+    if decision == SEND_BACK and not comment:
+        raise _invalid("comment", _("Say what needs changing when sending a report back."))
+    if len(comment) > 2000:
+        raise _invalid("comment", _("Keep the comment under 2000 characters."))
+    with transaction.atomic():
+        # Locked so that two managers reviewing at once give one decision.
+        report = CompletionReport.objects.select_for_update().filter(pk=report_id).first()
+        if report is None:
+            raise NotFound(_("No such completion report."))
+        if report.review_status != CompletionReport.Review.PENDING:
+            raise Conflict(
+                _("This report was already reviewed (%(status)s).")
+                % {"status": str(report.get_review_status_display()).lower()},
+                code="already_reviewed",
+            )
+        report = CompletionReport.objects.select_related("work_order__service_type").get(pk=report.pk)
+        report.review_status = (
+            CompletionReport.Review.APPROVED if decision == APPROVE else CompletionReport.Review.SENT_BACK
+        )
+        report.review_comment = comment
+        report.reviewed_by = actor
+        report.reviewed_at = timezone.now()
+        report.save(update_fields=["review_status", "review_comment", "reviewed_by", "reviewed_at"])
+        _review_event(report, action=f"report_{report.review_status}", actor=actor, role=R.MANAGER, note=comment)
+        work_order = report.work_order
+        if decision == APPROVE and work_order.service_type.requires_review and work_order.status == Status.RESOLVED:
+            # The survey goes out now that the report is approved (survey.py, issue 5).
+            from .survey import workorder_send_survey
+
+            report.work_order = workorder_send_survey(work_order_id=work_order.pk, actor=actor, actor_role=R.MANAGER)
+    return report
+
+
+def completion_revise(*, report_id: int, actor, reply: str, work_done: str = "") -> CompletionReport:
+    """The technician answers a report sent back: a reply (and corrected work notes); it awaits review again."""
+    reply = (reply or "").strip()
+    if not reply:
+        raise _invalid("reply", _("Write what you changed or your answer to the comment."))
+    if len(reply) > 2000:
+        raise _invalid("reply", _("Keep the reply under 2000 characters."))
+    work_done = (work_done or "").strip()
+    if len(work_done) > WORK_DONE_MAX:
+        raise _invalid("work_done", _("Keep the description under %(n)d characters.") % {"n": WORK_DONE_MAX})
+    if not R.has_role(actor, R.TECHNICIAN, R.PARTNER_TECHNICIAN):
+        raise Forbidden(_("Only a technician can revise a completion report."))
+    with transaction.atomic():
+        report = (
+            CompletionReport.objects.select_for_update()
+            .filter(pk=report_id, work_order__in=workorder_visible_to(actor))
+            .first()
+        )
+        if report is None:
+            raise NotFound(_("No such completion report."))
+        if report.review_status != CompletionReport.Review.SENT_BACK:
+            raise Conflict(_("Only a report sent back can be revised."), code="not_sent_back")
+        report.revision_note = reply
+        if work_done:
+            report.work_done = work_done
+        report.revised_at = timezone.now()
+        report.review_status = CompletionReport.Review.PENDING
+        report.save(update_fields=["revision_note", "work_done", "revised_at", "review_status"])
+        report = CompletionReport.objects.select_related("work_order").get(pk=report.pk)
+        _review_event(report, action="report_revised", actor=actor, role=_field_role(actor), note=reply)
+    return report

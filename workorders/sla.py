@@ -1,0 +1,696 @@
+"""SLA clocks in business time: calendars, policies, deadlines, target states, escalations.
+
+Three targets run from the moment the clock starts (creation, or the last reopen):
+first response (until the technician accepts), arrival (until work starts on site)
+and resolution (until resolved). Each is a number of *business* minutes in the
+policy's calendar; time on hold does not count.
+
+Deadlines are stored on the work order (``first_response_due`` ...), recomputed by
+``sla_on_transition`` inside ``workorder_transition``'s transaction. The moment the
+next escalation level is due is stored too (``next_escalation_at``), so the sweep
+that runs every minute is one range scan over a small partial index:
+
+    SELECT ... FROM workorders_workorder
+    WHERE next_escalation_at <= now ORDER BY next_escalation_at
+    LIMIT n FOR UPDATE SKIP LOCKED
+
+Deadline arithmetic, with a paused clock:
+    elapsed(t) = business_seconds(started, t) - paused_seconds
+    due        = the t where elapsed(t) = target   = add_business(started, target + paused_seconds)
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models.signals import post_delete, post_save
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from core import roles as R
+from core.errors import Conflict, Forbidden, NotFound
+from core.refcache import VersionedCache, receiver_for
+
+from .lifecycle import OPEN_STATES, Status
+from .models import (
+    BusinessCalendar,
+    CalendarDay,
+    Escalation,
+    EscalationLevel,
+    EscalationMatrix,
+    SlaPolicy,
+    SlaTarget,
+    WorkOrder,
+    WorkOrderEvent,
+    WorkingHours,
+)
+
+logger = logging.getLogger(__name__)
+
+TARGETS = (SlaTarget.FIRST_RESPONSE, SlaTarget.ARRIVAL, SlaTarget.RESOLUTION)
+MIDNIGHT = time(0, 0)
+# Far enough for any sane target; a calendar with no working time at all fails loudly.
+MAX_DAYS = 3 * 366
+
+
+class NoWorkingTime(ValueError):
+    pass
+
+
+# --- Business-time arithmetic ---------------------------------------------------------------
+
+
+class Calendar:
+    """A business calendar in memory, so the arithmetic needs no database.
+
+    ``weekly`` maps a weekday (0 = Monday) to its working spans ``[(start, end), ...]``
+    (an end of 00:00 means midnight at the end of the day). ``days`` maps a date that
+    differs from the usual week to its spans: ``[]`` for a holiday, the spans of a
+    make-up working day otherwise.
+    """
+
+    def __init__(self, *, tz="Asia/Shanghai", always_open=False, weekly=None, days=None):
+        self.tz = ZoneInfo(tz) if isinstance(tz, str) else tz
+        self.always_open = always_open
+        self.weekly = {wd: sorted(spans) for wd, spans in (weekly or {}).items() if spans}
+        self.days = {d: sorted(spans) for d, spans in (days or {}).items()}
+
+    @classmethod
+    def from_model(cls, calendar: BusinessCalendar, *, since: date | None = None) -> "Calendar":
+        """Load a calendar's hours and exception days (two queries; none for a 24×7 calendar)."""
+        if calendar.always_open:
+            return cls(tz=calendar.time_zone, always_open=True)
+        weekly: dict[int, list] = {}
+        for wd, start, end in calendar.hours.values_list("weekday", "start", "end"):
+            weekly.setdefault(wd, []).append((start, end))
+        standard = next((weekly[wd] for wd in range(7) if weekly.get(wd)), [])
+        days_qs = CalendarDay.objects.filter(calendar=calendar)
+        if since is not None:
+            days_qs = days_qs.filter(date__gte=since)
+        days = {}
+        for day, kind, start, end in days_qs.values_list("date", "kind", "start", "end"):
+            if kind == CalendarDay.Kind.HOLIDAY:
+                days[day] = []
+            else:
+                days[day] = [(start, end)] if start is not None else list(standard)
+        return cls(tz=calendar.time_zone, weekly=weekly, days=days)
+
+    def hours_on(self, day: date) -> list[tuple[time, time]]:
+        if day in self.days:
+            return self.days[day]
+        return self.weekly.get(day.weekday(), [])
+
+    def spans(self, day: date) -> list[tuple[datetime, datetime]]:
+        """The working spans of one local day, as aware UTC datetimes."""
+        out = []
+        for start, end in self.hours_on(day):
+            s = datetime.combine(day, start, tzinfo=self.tz)
+            e = datetime.combine(day + timedelta(days=1) if end == MIDNIGHT else day, end, tzinfo=self.tz)
+            out.append((s.astimezone(UTC), e.astimezone(UTC)))
+        return out
+
+    def add(self, start: datetime, seconds: float) -> datetime:
+        """The moment ``seconds`` of business time after ``start``."""
+        start = start.astimezone(UTC)
+        if self.always_open or seconds <= 0:
+            return start + timedelta(seconds=seconds) if seconds > 0 else start
+        remaining = float(seconds)
+        day = start.astimezone(self.tz).date() - timedelta(days=1)  # a span may start the day before (night shift)
+        for _i in range(MAX_DAYS):
+            for s, e in self.spans(day):
+                if e <= start:
+                    continue
+                s = max(s, start)
+                available = (e - s).total_seconds()
+                if remaining <= available:
+                    return s + timedelta(seconds=remaining)
+                remaining -= available
+            day += timedelta(days=1)
+        raise NoWorkingTime("the calendar has no working time in the next three years")
+
+    def between(self, start: datetime, end: datetime) -> int:
+        """Business seconds in [start, end) (0 if end is not after start)."""
+        start, end = start.astimezone(UTC), end.astimezone(UTC)
+        if end <= start:
+            return 0
+        if self.always_open:
+            return int((end - start).total_seconds())
+        total = 0.0
+        day = start.astimezone(self.tz).date() - timedelta(days=1)
+        last = end.astimezone(self.tz).date()
+        while day <= last:
+            for s, e in self.spans(day):
+                lo, hi = max(s, start), min(e, end)
+                if hi > lo:
+                    total += (hi - lo).total_seconds()
+            day += timedelta(days=1)
+        return int(total)
+
+
+# --- Policies -------------------------------------------------------------------------------
+
+
+# Policies, calendars and escalation levels are read by every creation and every
+# page that shows a clock, and change a few times a year: each process keeps them
+# (core/refcache.py), and any save or delete of one of these models, in any worker,
+# drops every process's copy within a second (the receivers at the end of this module).
+REFDATA = VersionedCache("sla")
+
+
+def _policies_by_id() -> dict[int, SlaPolicy]:
+    return REFDATA.get(
+        "policies", lambda: {p.pk: p for p in SlaPolicy.objects.select_related("calendar").order_by("pk")}
+    )
+
+
+def _active_policies() -> list[SlaPolicy]:
+    return REFDATA.get("active", lambda: [p for p in _policies_by_id().values() if p.active])
+
+
+def policy_for(*, priority: int, customer_tier: str, service_type_id: int | None) -> SlaPolicy | None:
+    """The most specific active policy matching the order, else the default policy, else None.
+
+    Specificity: a service type counts most, then the customer tier, then the priority;
+    ties go to the older policy.
+    """
+    best, best_key = None, None
+    for policy in _active_policies():
+        if policy.is_default:
+            key = (-1, 0)
+        elif (
+            (policy.priority is None or policy.priority == priority)
+            and (not policy.customer_tier or policy.customer_tier == customer_tier)
+            and (policy.service_type_id is None or policy.service_type_id == service_type_id)
+        ):
+            key = (4 * (policy.service_type_id is not None) + 2 * bool(policy.customer_tier)
+                   + (policy.priority is not None), -policy.pk)
+        else:
+            continue
+        if best_key is None or key > best_key:
+            best, best_key = policy, key
+    return best
+
+
+class _Cache:
+    """Policies, calendars and levels for one sweep or page (drawn from the process's copy)."""
+
+    def __init__(self):
+        self.policies: dict[int, SlaPolicy | None] = {}
+
+    def policy(self, policy_id):
+        if policy_id is None:
+            return None
+        if policy_id in self.policies:
+            return self.policies[policy_id]
+        return _policies_by_id().get(policy_id)
+
+    def preload_policies(self, ids):
+        """Kept for callers: every policy is loaded at once (there are a handful)."""
+
+    def calendar(self, policy: SlaPolicy) -> Calendar:
+        return REFDATA.get(("calendar", policy.calendar_id), lambda: Calendar.from_model(policy.calendar))
+
+    def levels_for(self, policy: SlaPolicy) -> list[EscalationLevel]:
+        mid = policy.escalation_matrix_id
+        if mid is None:
+            return []
+        return REFDATA.get(
+            ("levels", mid), lambda: list(EscalationLevel.objects.filter(matrix_id=mid).order_by("percent", "id"))
+        )
+
+
+def _met_at(wo: WorkOrder, target: str):
+    return getattr(wo, f"{target}_met_at")
+
+
+def _threshold(cal: Calendar, wo: WorkOrder, minutes: int, percent: int) -> datetime:
+    return cal.add(wo.sla_started_at, round(minutes * 60 * percent / 100) + wo.sla_paused_seconds)
+
+
+def _pending_levels(wo: WorkOrder, policy: SlaPolicy, cache: _Cache, fired: set) -> list[tuple]:
+    """(due, percent, target, level) for every level not yet fired on an unmet target, in order."""
+    if wo.status not in OPEN_STATES or wo.sla_paused_at is not None or policy is None or policy.no_sla:
+        return []
+    levels = cache.levels_for(policy)
+    if not levels:
+        return []
+    cal = cache.calendar(policy)
+    out = []
+    for target in TARGETS:
+        minutes = policy.target_minutes(target)
+        if minutes is None or _met_at(wo, target) is not None:
+            continue
+        for level in levels:
+            if level.target and level.target != target:
+                continue
+            if (target, level.pk) in fired:
+                continue
+            out.append((_threshold(cal, wo, minutes, level.percent), level.percent, target, level))
+    out.sort(key=lambda x: (x[0], x[1], TARGETS.index(x[2]), x[3].pk))
+    return out
+
+
+def _fired(wo: WorkOrder) -> set:
+    if wo.pk is None:
+        return set()
+    return set(Escalation.objects.filter(work_order_id=wo.pk, cycle=wo.sla_cycle).values_list("target", "level_id"))
+
+
+def _recompute(wo: WorkOrder, policy: SlaPolicy | None, cache: _Cache, fired: set | None = None) -> None:
+    """Set the due columns and next_escalation_at from the clock's ingredients (in memory)."""
+    for target in TARGETS:
+        field = f"{target}_due"
+        minutes = policy.target_minutes(target) if policy is not None else None
+        if minutes is None:
+            setattr(wo, field, None)
+        elif _met_at(wo, target) is not None:
+            # Met: the deadline it was measured against stays as it was.
+            if getattr(wo, field) is None:
+                setattr(wo, field, cache.calendar(policy).add(wo.sla_started_at, minutes * 60 + wo.sla_paused_seconds))
+        elif wo.sla_paused_at is not None:
+            setattr(wo, field, None)  # paused: no deadline until the clock runs again
+        else:
+            setattr(wo, field, cache.calendar(policy).add(wo.sla_started_at, minutes * 60 + wo.sla_paused_seconds))
+    pending = []
+    if policy is not None and policy.escalation_matrix_id and wo.status in OPEN_STATES and wo.sla_paused_at is None:
+        pending = _pending_levels(wo, policy, cache, _fired(wo) if fired is None else fired)
+    wo.next_escalation_at = pending[0][0] if pending else None
+
+
+SLA_FIELDS = [
+    "sla_policy", "sla_started_at", "sla_cycle", "first_response_due", "arrival_due", "resolution_due",
+    "first_response_met_at", "arrival_met_at", "resolution_met_at", "sla_paused_seconds", "sla_paused_at",
+    "sla_pause_reason", "next_escalation_at",
+]
+
+
+def sla_fields_for_new(*, priority: int, customer_tier: str, service_type_id: int, now: datetime) -> dict:
+    """The SLA columns of a work order about to be created (``WorkOrder.objects.create(**these)``)."""
+    policy = policy_for(priority=priority, customer_tier=customer_tier, service_type_id=service_type_id)
+    wo = WorkOrder(
+        status=Status.NEW, priority=priority, sla_policy=policy, sla_started_at=now, sla_cycle=1, sla_paused_seconds=0
+    )
+    _recompute(wo, policy, _Cache(), fired=set())
+    return {name: getattr(wo, name) for name in SLA_FIELDS}
+
+
+# The transitions that move the clock. The others (assign, reassign, unassign, reject,
+# depart, follow_up, close, cancel) leave every deadline where it is; the ones that
+# take the order out of the open states also take it out of the escalation sweep.
+CLOCK_ACTIONS = frozenset({"accept", "arrive", "complete", "hold", "resume", "reopen"})
+
+
+def sla_on_transition(work_order: WorkOrder, *, action: str, now: datetime, note: str = "") -> list[str]:
+    """Move the clock for a transition that has just set ``work_order.status`` (not yet saved).
+
+    Marks targets met (accept = first response, arrive = arrival, complete =
+    resolution), pauses on hold and resumes on resume (keeping the reason),
+    restarts on reopen, and recomputes the deadlines and the next escalation.
+    Returns the fields to save (none when the clock runs on unchanged).
+    """
+    wo = work_order
+    cache = _Cache()
+    policy = None
+    fresh = wo.sla_started_at is None
+    if fresh:
+        # An order from before SLAs were configured: its clock starts at creation.
+        wo.sla_started_at = wo.created_at
+        policy = policy_for(priority=wo.priority, customer_tier=wo.customer.tier, service_type_id=wo.service_type_id)
+        wo.sla_policy = policy
+        cache.policies[wo.sla_policy_id] = policy
+    elif action not in CLOCK_ACTIONS:
+        if wo.status in OPEN_STATES:
+            return []
+        wo.next_escalation_at = None
+        return ["next_escalation_at"]
+
+    if action == "accept":
+        wo.first_response_met_at = wo.first_response_met_at or now
+    elif action == "arrive":
+        wo.first_response_met_at = wo.first_response_met_at or now
+        wo.arrival_met_at = wo.arrival_met_at or now
+    elif action == "complete":
+        wo.resolution_met_at = wo.resolution_met_at or now
+    elif action == "hold":
+        wo.sla_paused_at = now
+        wo.sla_pause_reason = (note or "")[:200]
+    elif action == "resume" and wo.sla_paused_at is not None:
+        policy = cache.policy(wo.sla_policy_id)
+        if policy is not None and not policy.no_sla:
+            wo.sla_paused_seconds += cache.calendar(policy).between(wo.sla_paused_at, now)
+        wo.sla_paused_at = None
+    elif action == "reopen":
+        # Not fixed after all: a new run of the clock, with its own escalations.
+        wo.sla_cycle += 1
+        wo.sla_started_at = now
+        wo.first_response_met_at = wo.arrival_met_at = wo.resolution_met_at = None
+        wo.first_response_due = wo.arrival_due = wo.resolution_due = None
+        wo.sla_paused_seconds, wo.sla_paused_at, wo.sla_pause_reason = 0, None, ""
+        policy = policy_for(priority=wo.priority, customer_tier=wo.customer.tier, service_type_id=wo.service_type_id)
+        wo.sla_policy = policy
+        cache.policies[wo.sla_policy_id] = policy
+
+    if wo.status not in OPEN_STATES or wo.sla_paused_at is not None:
+        # Resolved, closed, cancelled or on hold: nothing can escalate, and an unmet
+        # target has no deadline while the clock stands still (met ones keep theirs).
+        if wo.sla_paused_at is not None:
+            for target in TARGETS:
+                if _met_at(wo, target) is None:
+                    setattr(wo, f"{target}_due", None)
+        wo.next_escalation_at = None
+        if not fresh:
+            return SLA_FIELDS
+    _recompute(wo, policy if policy is not None else cache.policy(wo.sla_policy_id), cache)
+    return SLA_FIELDS
+
+
+# --- Target states, for every page that shows a work order -----------------------------------
+
+STATE_LABELS = {
+    "on_track": _("On track"),
+    "at_risk": _("At risk"),
+    "breached": _("Breached"),
+    "met": _("Met"),
+    "met_late": _("Met late"),
+    "paused": _("Paused"),
+    "stopped": _("Stopped"),
+}
+
+
+@dataclass(frozen=True)
+class TargetState:
+    target: str
+    state: str  # on_track, at_risk, breached, met, met_late, paused, stopped
+    due: datetime | None
+    met_at: datetime | None
+    # Time left (positive) or over (negative): wall-clock seconds to the deadline;
+    # for a met target, how early (positive) or late (negative) it was met; while
+    # paused, the business seconds left when the clock stopped.
+    seconds: int
+
+    @property
+    def label(self):
+        return SlaTarget(self.target).label
+
+    @property
+    def state_label(self):
+        return STATE_LABELS[self.state]
+
+    @property
+    def is_over(self) -> bool:
+        return self.seconds < 0
+
+    @property
+    def duration_text(self) -> str:
+        """"2 h 05 min left", "35 min over" ..."""
+        minutes = abs(self.seconds) // 60
+        days, rest = divmod(minutes, 24 * 60)
+        hours, mins = divmod(rest, 60)
+        if days:
+            amount = _("%(d)d d %(h)d h") % {"d": days, "h": hours}
+        elif hours:
+            amount = _("%(h)d h %(m)02d min") % {"h": hours, "m": mins}
+        else:
+            amount = _("%(m)d min") % {"m": mins}
+        if self.state in ("met", "met_late", "stopped"):
+            return str(amount)
+        return str((_("%(t)s over") if self.seconds < 0 else _("%(t)s left")) % {"t": amount})
+
+
+def target_states(
+    work_order: WorkOrder, *, now: datetime | None = None, _cache: _Cache | None = None
+) -> list[TargetState]:
+    """Each SLA target of the order with its state and time left or over (empty: no SLA)."""
+    wo = work_order
+    cache = _cache or _Cache()
+    policy = cache.policy(wo.sla_policy_id)
+    if policy is None or policy.no_sla or wo.sla_started_at is None:
+        return []
+    now = now or timezone.now()
+    out = []
+    for target in TARGETS:
+        minutes = policy.target_minutes(target)
+        if minutes is None:
+            continue
+        due, met = getattr(wo, f"{target}_due"), _met_at(wo, target)
+        if met is not None:
+            seconds = int((due - met).total_seconds()) if due else 0
+            out.append(TargetState(target, "met" if seconds >= 0 else "met_late", due, met, seconds))
+        elif wo.status not in OPEN_STATES:
+            out.append(TargetState(target, "stopped", due, None, 0))  # cancelled before it was met
+        elif wo.sla_paused_at is not None:
+            cal = cache.calendar(policy)
+            used = cal.between(wo.sla_started_at, wo.sla_paused_at) - wo.sla_paused_seconds
+            out.append(TargetState(target, "paused", None, None, minutes * 60 - used))
+        elif due is None:
+            out.append(TargetState(target, "stopped", due, None, 0))
+        elif now >= due:
+            out.append(TargetState(target, "breached", due, None, -int((now - due).total_seconds())))
+        else:
+            left = cache.calendar(policy).between(now, due)
+            risky = left <= minutes * 60 * (100 - policy.at_risk_percent) / 100
+            state = "at_risk" if risky else "on_track"
+            out.append(TargetState(target, state, due, None, int((due - now).total_seconds())))
+    return out
+
+
+def target_states_many(work_orders, *, now: datetime | None = None) -> dict[int, list[TargetState]]:
+    """``target_states`` for a page of orders, loading each policy and calendar once."""
+    cache = _Cache()
+    cache.preload_policies({wo.sla_policy_id for wo in work_orders})
+    now = now or timezone.now()
+    return {wo.pk: target_states(wo, now=now, _cache=cache) for wo in work_orders}
+
+
+# --- The escalation sweep ---------------------------------------------------------------------
+
+_SWEEP_FIELDS = (
+    "id", "status", "priority", "customer_id", "service_type_id", "sla_policy_id", "sla_started_at", "sla_cycle",
+    "sla_paused_seconds", "sla_paused_at", "first_response_met_at", "arrival_met_at", "resolution_met_at",
+    "first_response_due", "arrival_due", "resolution_due", "next_escalation_at", "created_at",
+)
+
+
+def _insert_escalations(rows: list[tuple], now: datetime) -> set[tuple]:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING: the (work order, target, level) rows that are new.
+
+    The unique constraint (work order, cycle, target, level) makes a repeat a no-op,
+    whoever repeats it; only the rows this call inserted fire their actions.
+    """
+    if not rows:
+        return set()
+    ops = connection.ops
+    table = connection.ops.quote_name(Escalation._meta.db_table)
+    values, params = [], []
+    for wo_id, cycle, target, level_id, percent, due in rows:
+        values.append("(%s, %s, %s, %s, %s, %s, %s)")
+        params += [wo_id, cycle, target, level_id, percent, ops.adapt_datetimefield_value(due),
+                   ops.adapt_datetimefield_value(now)]
+    sql = (
+        f"INSERT INTO {table} (work_order_id, cycle, target, level_id, percent, due_at, fired_at) "
+        f"VALUES {', '.join(values)} "
+        "ON CONFLICT (work_order_id, cycle, target, level_id) DO NOTHING "
+        "RETURNING work_order_id, target, level_id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {tuple(r) for r in cursor.fetchall()}
+
+
+def _update_orders(orders: list[WorkOrder]) -> None:
+    """One UPDATE ... FROM (VALUES ...) for the swept orders' next escalation and priority.
+
+    (Django's bulk_update builds a CASE per row and column, which costs more Python
+    time than the whole rest of a sweep of a hundred orders.)
+    """
+    ops = connection.ops
+    table = ops.quote_name(WorkOrder._meta.db_table)
+    if connection.vendor != "postgresql":
+        for wo in orders:
+            WorkOrder.objects.filter(pk=wo.pk).update(next_escalation_at=wo.next_escalation_at, priority=wo.priority)
+        return
+    rows = ", ".join(["(%s, %s::timestamptz, %s)"] * len(orders))
+    params = []
+    for wo in orders:
+        params += [wo.pk, wo.next_escalation_at, wo.priority]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS wo SET next_escalation_at = v.next_at, priority = v.priority "
+            f"FROM (VALUES {rows}) AS v(id, next_at, priority) WHERE wo.id = v.id",
+            params,
+        )
+
+
+def escalation_sweep(*, now: datetime | None = None, batch: int | None = None, rounds: int | None = None) -> int:
+    """Fire every escalation level that is due, once each and in order. Returns how many fired.
+
+    Claims due work orders with ``FOR UPDATE SKIP LOCKED`` so two sweeps (two
+    workers, or beat firing twice) share the work instead of repeating it; the
+    unique constraint on escalations is the backstop. Levels of one target fire
+    in order, never skipped: if several thresholds have passed, each fires now.
+    Each batch is one transaction; another batch follows while batches come back full.
+    """
+    now = now or timezone.now()
+    batch = batch or settings.SLA_SWEEP_BATCH
+    fired = 0
+    for _round in range(rounds or settings.SLA_SWEEP_MAX_ROUNDS):
+        claimed, count = _sweep_batch(now=now, batch=batch)
+        fired += count
+        if claimed < batch:
+            break
+    return fired
+
+
+def _sweep_batch(*, now: datetime, batch: int) -> tuple[int, int]:
+    from .notifications import bulk_insert, escalation_notifications, notifications_add
+
+    with transaction.atomic():
+        orders = list(
+            WorkOrder.objects.select_for_update(skip_locked=True)
+            .filter(next_escalation_at__lte=now)
+            .order_by("next_escalation_at")
+            .only(*_SWEEP_FIELDS)[:batch]
+        )
+        if not orders:
+            return 0, 0
+        cache = _Cache()
+        cache.preload_policies({wo.sla_policy_id for wo in orders})
+        fired_by_order: dict[int, set] = {wo.pk: set() for wo in orders}
+        for wo_id, cycle, target, level_id in Escalation.objects.filter(work_order_id__in=fired_by_order).values_list(
+            "work_order_id", "cycle", "target", "level_id"
+        ):
+            fired_by_order[wo_id].add((cycle, target, level_id))
+        planned = []  # (wo, target, level, due) in firing order
+        for wo in orders:
+            policy = cache.policy(wo.sla_policy_id)
+            fired = {(t, lv) for c, t, lv in fired_by_order[wo.pk] if c == wo.sla_cycle}
+            try:
+                pending = _pending_levels(wo, policy, cache, fired)
+            except NoWorkingTime:
+                logger.exception("SLA calendar of policy %s has no working time", wo.sla_policy_id)
+                pending = []
+            # Every level whose moment has passed fires now, in order; the first one
+            # still ahead is the order's next escalation (nothing ahead: it leaves the index).
+            wo.next_escalation_at = None
+            for due, percent, target, level in pending:
+                if due > now:
+                    wo.next_escalation_at = due
+                    break
+                planned.append((wo, target, level, due))
+        inserted = _insert_escalations(
+            [(wo.pk, wo.sla_cycle, t, lv.pk, lv.percent, due) for wo, t, lv, due in planned], now
+        )
+        events, notes, recipients = [], [], {}
+        for wo, target, level, due in planned:
+            if (wo.pk, target, level.pk) not in inserted:
+                continue
+            old_priority = wo.priority
+            if level.raise_priority and wo.priority < WorkOrder.Priority.URGENT:
+                wo.priority += 1
+            events.append(
+                WorkOrderEvent(
+                    work_order_id=wo.pk, action="escalate", from_status=wo.status, to_status=wo.status,
+                    actor_role=R.SYSTEM, note=level.name, created_at=now,
+                    data={"target": target, "percent": level.percent, "level": level.pk, "cycle": wo.sla_cycle,
+                          "due": due.isoformat(), "priority": [old_priority, wo.priority]},
+                )
+            )
+            notes += escalation_notifications(work_order=wo, target=target, level=level, due=due, now=now,
+                                              cache=recipients)
+        _update_orders(orders)
+        bulk_insert(events)
+        notifications_add(notes)
+    if inserted:
+        logger.info("SLA sweep fired %d escalation(s) on %d work order(s)", len(inserted), len(orders))
+    return len(orders), len(inserted)
+
+
+def escalation_acknowledge(*, escalation_id: int, actor) -> Escalation:
+    """A dispatcher or manager has seen an escalation: it leaves the open list."""
+    if not R.has_role(actor, R.MANAGER, R.DISPATCHER):
+        raise Forbidden(_("Only dispatchers and managers handle escalations."))
+    with transaction.atomic():
+        esc = Escalation.objects.select_for_update().filter(pk=escalation_id).first()
+        if esc is None:
+            raise NotFound(_("No such escalation."))
+        if esc.acknowledged_at is not None:
+            raise Conflict(_("This escalation was already acknowledged."))
+        esc.acknowledged_at = timezone.now()
+        esc.acknowledged_by = actor
+        esc.save(update_fields=["acknowledged_at", "acknowledged_by"])
+    return esc
+
+
+# --- Official holidays ----------------------------------------------------------------------
+
+
+CN_HOLIDAY_NAMES = {
+    "New Year's Day": "元旦",
+    "Spring Festival": "春节",
+    "Tomb-sweeping Day": "清明节",
+    "Labour Day": "劳动节",
+    "Dragon Boat Festival": "端午节",
+    "Mid-autumn Festival": "中秋节",
+    "National Day": "国庆节",
+    "Anti-Fascist 70th Day": "抗战胜利纪念日",
+}
+
+
+def calendar_load_official_days(*, calendar: BusinessCalendar, years=None) -> tuple[int, int]:
+    """Fill a calendar with Mainland China's public holidays and make-up working days.
+
+    From the ``chinese_calendar`` package (updated every year after the State
+    Council publishes the next year's schedule). Days entered by hand are kept.
+    Years: those given, else last year onwards. Returns (holidays, working days) written.
+    """
+    import chinese_calendar
+
+    wanted = set(years) if years else None
+    if wanted is None:
+        first = timezone.localdate().year - 1
+        wanted = {d.year for d in chinese_calendar.holidays if d.year >= first}
+    manual = set(
+        CalendarDay.objects.filter(calendar=calendar, source=CalendarDay.Source.MANUAL).values_list("date", flat=True)
+    )
+    counts = [0, 0]
+    with transaction.atomic():
+        for source, kind, idx in (
+            (chinese_calendar.holidays, CalendarDay.Kind.HOLIDAY, 0),
+            (chinese_calendar.workdays, CalendarDay.Kind.WORKDAY, 1),
+        ):
+            for day, name in sorted(source.items()):
+                if (wanted and day.year not in wanted) or day in manual:
+                    continue
+                label = str(getattr(name, "value", name) or "")
+                label = f"{CN_HOLIDAY_NAMES.get(label, '')} {label}".strip()
+                CalendarDay.objects.update_or_create(
+                    calendar=calendar, date=day,
+                    defaults={"kind": kind, "name": label[:80], "start": None, "end": None,
+                              "source": CalendarDay.Source.CN_OFFICIAL},
+                )
+                counts[idx] += 1
+        BusinessCalendar.objects.filter(pk=calendar.pk).update(updated_at=timezone.now())
+    REFDATA.bump()  # the update() above sends no signal
+    return counts[0], counts[1]
+
+
+def escalations_open(*, limit: int = 200):
+    """Escalations nobody has acknowledged, on orders still being worked on, newest first."""
+    from .lifecycle import FINAL_STATES
+
+    return (
+        Escalation.objects.filter(acknowledged_at__isnull=True)
+        .exclude(work_order__status__in=list(FINAL_STATES))
+        .select_related("work_order__customer", "work_order__technician__user", "level")
+        .order_by("-fired_at", "-id")[:limit]
+    )
+
+
+# Any change to what the cached SLA data is made of drops it in every process.
+_bump_sla = receiver_for(REFDATA)
+for _model in (SlaPolicy, BusinessCalendar, WorkingHours, CalendarDay, EscalationMatrix, EscalationLevel):
+    post_save.connect(_bump_sla, sender=_model, dispatch_uid=f"sla-refdata-save-{_model.__name__}")
+    post_delete.connect(_bump_sla, sender=_model, dispatch_uid=f"sla-refdata-delete-{_model.__name__}")

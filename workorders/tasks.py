@@ -1,0 +1,34 @@
+"""Celery tasks: a few lines each, calling a service; running one twice does no harm.
+
+Beat runs the sweeps (config/settings.py CELERY_BEAT_SCHEDULE). No task waits with
+a long countdown or ETA: deadlines live in the database and the sweeps find them.
+"""
+
+from celery import shared_task
+
+from . import notifications, sla, survey
+
+
+@shared_task(ignore_result=True)
+def deliver_notifications(notification_ids: list[int]) -> None:
+    """Send outbox rows just committed (each is claimed first, so a repeat sends nothing)."""
+    for notification_id in notification_ids:
+        notifications.notification_deliver(notification_id=notification_id)
+
+
+@shared_task(ignore_result=True)
+def notifications_sweep() -> dict:
+    """Retry what is still pending (broker or provider outage), with backoff."""
+    return notifications.notifications_deliver_due()
+
+
+@shared_task(ignore_result=True)
+def sla_escalation_sweep() -> int:
+    """Fire due escalation levels, each once, in order."""
+    return sla.escalation_sweep()
+
+
+@shared_task(ignore_result=True)
+def survey_sweep() -> dict:
+    """One reminder after 48 hours without an answer; close orders whose survey expired."""
+    return {"reminded": survey.survey_send_reminders(), "closed": survey.survey_expire_due()}

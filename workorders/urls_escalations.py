@@ -1,0 +1,12 @@
+"""The managers' escalation list and survey call-backs, mounted at /staff/escalations/."""
+
+from django.urls import path
+
+from . import views_escalations as views
+
+app_name = "escalations"
+urlpatterns = [
+    path("", views.escalation_list, name="list"),
+    path("<int:pk>/acknowledge/", views.escalation_acknowledge_page, name="acknowledge"),
+    path("callbacks/<int:pk>/", views.survey_callback_page, name="callback"),
+]
