@@ -54,6 +54,7 @@ def main(argv=None):
     import django
 
     django.setup()
+    import config.wsgi  # noqa: F401  (as in production: the URLconf loaded, long-lived objects frozen)
     from django.conf import settings
     from django.db import connection
 

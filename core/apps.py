@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
+from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
 
 
 # Model permissions each role gets in Django admin (master data).
@@ -49,3 +49,20 @@ class CoreConfig(AppConfig):
 
     def ready(self):
         post_migrate.connect(grant_role_permissions, dispatch_uid="core.grant_role_permissions")
+        connect_role_cache()
+
+
+def connect_role_cache():
+    """Drop the cached role names (core.roles.ROLE_CACHE) when memberships or groups change."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    from .refcache import receiver_for
+    from .roles import ROLE_CACHE
+
+    user_model = get_user_model()
+    bump = receiver_for(ROLE_CACHE)
+    m2m_changed.connect(bump, sender=user_model.groups.through, weak=False, dispatch_uid="core.roles.membership")
+    post_save.connect(bump, sender=Group, weak=False, dispatch_uid="core.roles.group-save")
+    post_delete.connect(bump, sender=Group, weak=False, dispatch_uid="core.roles.group-delete")
+    post_delete.connect(bump, sender=user_model, weak=False, dispatch_uid="core.roles.user-delete")

@@ -76,6 +76,9 @@ def keyset_page(queryset, *, sort: str = "-id", cursor: str | None = None, size:
         rows.reverse()
 
     def key_of(obj):
+        # Rows are model instances, or dicts from ``.values()``.
+        if isinstance(obj, dict):
+            return [obj[n] for n in names]
         return [getattr(obj, n) for n in names]
 
     next_cursor = prev_cursor = None

@@ -19,12 +19,15 @@ shared by all workers) says when to drop them:
 Cached objects are shared by the requests of a process: read them, never change them.
 """
 
+import logging
 import threading
 import time
 import uuid
 
 from django.core.cache import cache
 from django.db import transaction
+
+logger = logging.getLogger(__name__)
 
 CHECK_SECONDS = 1.0
 MAX_AGE_SECONDS = 300.0
@@ -53,7 +56,8 @@ class VersionedCache:
                 if not cache.add(self.key, version, None):
                     version = cache.get(self.key) or version
             return version
-        except Exception:  # the cache is down: fall back on the age limit
+        except Exception:  # any cache backend's error: the cache is down, the age limit still holds
+            logger.warning("refcache %s: cannot read the version from the cache", self.name, exc_info=True)
             return self._version
 
     def _fresh(self) -> None:
@@ -98,8 +102,8 @@ class VersionedCache:
     def _write_token(self) -> None:
         try:
             cache.set(self.key, uuid.uuid4().hex, None)
-        except Exception:
-            pass
+        except Exception:  # any cache backend's error: other workers catch up within MAX_AGE_SECONDS
+            logger.warning("refcache %s: cannot write the version to the cache", self.name, exc_info=True)
         self.clear_local()
 
 

@@ -2,6 +2,8 @@
 
 from django.utils.translation import gettext_lazy as _
 
+from .refcache import VersionedCache
+
 AGENT = "agent"
 DISPATCHER = "dispatcher"
 TECHNICIAN = "technician"
@@ -27,13 +29,22 @@ LABELS = {
 }
 
 
+# Role names by user id, kept per process (core/refcache.py): every staff request asks.
+# Any change of group membership (either side of the relation), a group renamed or
+# deleted, or a user deleted drops every process's copy within a second (receivers
+# connected in core.apps).
+ROLE_CACHE = VersionedCache("roles")
+
+
 def roles_of(user) -> frozenset[str]:
-    """The role names of a user, read once per user object."""
+    """The role names of a user, read once per user object (and kept per process, see above)."""
     if user is None or not user.is_authenticated:
         return frozenset()
     cached = getattr(user, "_role_names", None)
     if cached is None:
-        cached = frozenset(user.groups.values_list("name", flat=True))
+        if user.pk is None:
+            return frozenset()
+        cached = ROLE_CACHE.get(user.pk, lambda: frozenset(user.groups.values_list("name", flat=True)))
         user._role_names = cached
     return cached
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -155,6 +156,27 @@ def auto_assign_problem(*, now, weights: Weights, capacity: int, work_order_ids=
     return Problem(orders, techs, eligible, pair_cost, slot_cost, penalty, skipped)
 
 
+@contextmanager
+def _commits_without_waiting_for_disk():
+    """On PostgreSQL, let this connection's commits return before the disk write.
+
+    A crash in the following fraction of a second loses at most the last few
+    automatic assignments whole (each with its event and notification; the
+    orders stay in the queue for the next run), never half of one. Set for
+    the session during the run and reset after, so no other work is affected.
+    """
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO OFF")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET synchronous_commit")
+
+
 def dispatch_auto_assign(*, now=None, actor=None, work_order_ids=None) -> AutoAssignResult:
     """Assign all unassigned work orders at once, by a minimum-cost assignment.
 
@@ -190,24 +212,17 @@ def dispatch_auto_assign(*, now=None, actor=None, work_order_ids=None) -> AutoAs
     order_index = sorted(
         solution.assignment, key=lambda i: (-problem.orders[i].priority, problem.orders[i].created_at or now)
     )
-    for i in order_index:
-        order = problem.orders[i]
-        tech = problem.techs[solution.assignment[i][0]]
-        load = len(tech.open_job_ids) + given.get(tech.id, 0)
-        scored = pair_parts(tech, order, open_jobs=load, now=now, weights=weights)
-        data = {"score": scored["score"], "parts": scored["parts"], "auto_assign": True}
-        if actor is not None and actor.is_authenticated:
-            data["requested_by"] = actor.pk
-        try:
-            # One transaction per assignment, through the locked service.
-            with transaction.atomic():
-                if connection.vendor == "postgresql":
-                    # Do not wait for the disk at each of these commits: a crash in
-                    # the next fraction of a second loses at most the last few
-                    # automatic assignments (the orders stay in the queue for the
-                    # next run), never half of one.
-                    with connection.cursor() as cursor:
-                        cursor.execute("SET LOCAL synchronous_commit TO OFF")
+    with _commits_without_waiting_for_disk():
+        for i in order_index:
+            order = problem.orders[i]
+            tech = problem.techs[solution.assignment[i][0]]
+            load = len(tech.open_job_ids) + given.get(tech.id, 0)
+            scored = pair_parts(tech, order, open_jobs=load, now=now, weights=weights)
+            data = {"score": scored["score"], "parts": scored["parts"], "auto_assign": True}
+            if actor is not None and actor.is_authenticated:
+                data["requested_by"] = actor.pk
+            try:
+                # One transaction per assignment, through the locked service.
                 workorder_transition(
                     work_order_id=order.id,
                     action="assign",
@@ -217,20 +232,20 @@ def dispatch_auto_assign(*, now=None, actor=None, work_order_ids=None) -> AutoAs
                     appointment_end=order.window[1] if order.window else None,
                     data=data,
                 )
-        except ApplicationError as exc:
-            result.conflicts.append({"work_order": order.id, "number": order.number, "reason": exc.message})
-            continue
-        given[tech.id] = given.get(tech.id, 0) + 1
-        result.assigned.append(
-            {
-                "work_order": order.id,
-                "number": order.number,
-                "technician": tech.id,
-                "technician_name": tech.name,
-                "score": scored["score"],
-                "parts": scored["parts"],
-            }
-        )
+            except ApplicationError as exc:
+                result.conflicts.append({"work_order": order.id, "number": order.number, "reason": exc.message})
+                continue
+            given[tech.id] = given.get(tech.id, 0) + 1
+            result.assigned.append(
+                {
+                    "work_order": order.id,
+                    "number": order.number,
+                    "technician": tech.id,
+                    "technician_name": tech.name,
+                    "score": scored["score"],
+                    "parts": scored["parts"],
+                }
+            )
     assigned = set(solution.assignment)
     for i, order in enumerate(problem.orders):
         if i in assigned:

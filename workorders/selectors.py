@@ -1,10 +1,14 @@
 """Reads of work orders for pages, the API and services."""
 
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
 from django.db.models import Prefetch, QuerySet
 from django.db.models.signals import post_delete, post_save
 
 from core import roles as R
 from core.refcache import VersionedCache, receiver_for
+from technicians.models import Technician
 
 from .models import ServiceType, WorkOrder, WorkOrderEvent
 
@@ -63,20 +67,56 @@ def workorder_list(*, user) -> QuerySet:
     return workorder_visible_to(user).select_related(*LIST_RELATED)
 
 
+# What a row of the staff queue shows, read as plain values (no model instances). The
+# service type and the technician come from the process's copies (below), so the query
+# joins only the customer: planning a five-table join cost PostgreSQL more than running it.
+QUEUE_ROW_FIELDS = (
+    "id", "status", "priority", "address", "created_at", "appointment_start", "appointment_end",
+    "service_type_id", "customer__name", "technician_id",
+)
+
+
+def workorder_queue_rows(queryset) -> QuerySet:
+    """``queryset`` (from ``workorder_visible_to``, filtered) as the staff queue's row values."""
+    return queryset.values(*QUEUE_ROW_FIELDS)
+
+
 def workorder_detail(*, user, pk: int) -> WorkOrder | None:
-    """One work order with its events and attachments, if ``user`` may see it."""
-    return (
+    """One work order with its attachments and its history (``work_order.history``,
+    see ``workorder_history``), if ``user`` may see it.
+
+    Not one query joining all eight tables: PostgreSQL spent ~2 ms (more under load)
+    planning that join, twenty times what running it took. The technician (with their
+    user and company) comes in a small query of its own when there is one, and the
+    service type from the process's copy.
+    """
+    work_order = (
         workorder_visible_to(user)
-        .select_related(
-            "customer", "site", "equipment", "service_type", "technician__user", "technician__partner_company"
-        )
+        .select_related("customer", "site", "equipment")
         .prefetch_related(
-            Prefetch("events", queryset=WorkOrderEvent.objects.select_related("actor").order_by("id")),
+            Prefetch("technician", queryset=Technician.objects.select_related("user", "partner_company")),
             "attachments",
         )
         .filter(pk=pk)
         .first()
     )
+    if work_order is not None:
+        work_order.service_type = service_types_by_pk({work_order.service_type_id})[work_order.service_type_id]
+        work_order.history = workorder_history(work_order_id=work_order.pk)
+    return work_order
+
+
+# An event as the history shows it: its columns and the actor's names (plain values:
+# a history of 50 events would otherwise build 100 model instances).
+EVENT_VALUES = (
+    "id", "action", "from_status", "to_status", "actor_id", "actor_role", "note", "latitude", "longitude",
+    "data", "created_at", "actor__username", "actor__first_name", "actor__last_name",
+)
+
+
+def workorder_history(*, work_order_id: int) -> list[dict]:
+    """The work order's events, oldest first, as dicts of ``EVENT_VALUES``."""
+    return list(WorkOrderEvent.objects.filter(work_order_id=work_order_id).order_by("id").values(*EVENT_VALUES))
 
 
 def workorder_for_tracking(*, token: str) -> WorkOrder | None:
@@ -97,8 +137,12 @@ def workorder_for_tracking(*, token: str) -> WorkOrder | None:
 # (core/refcache.py). The instances are shared: read them, never change them.
 
 SERVICE_TYPES = VersionedCache("service_types")
-post_save.connect(receiver_for(SERVICE_TYPES), sender=ServiceType, dispatch_uid="refcache-service-type-save")
-post_delete.connect(receiver_for(SERVICE_TYPES), sender=ServiceType, dispatch_uid="refcache-service-type-delete")
+post_save.connect(
+    receiver_for(SERVICE_TYPES), sender=ServiceType, weak=False, dispatch_uid="refcache-service-type-save"
+)
+post_delete.connect(
+    receiver_for(SERVICE_TYPES), sender=ServiceType, weak=False, dispatch_uid="refcache-service-type-delete"
+)
 
 
 def service_types_all() -> list[ServiceType]:
@@ -122,3 +166,76 @@ def service_type_by_pk(pk) -> ServiceType | None:
     except (TypeError, ValueError):
         return None
     return SERVICE_TYPES.get("by_pk", lambda: {st.pk: st for st in service_types_all()}).get(pk)
+
+
+# --- Technicians by id, kept per process ---------------------------------------------------
+# The queue's filter lists every technician (hundreds of options), and list rows name
+# their technician: both read these instead of joining two more tables into each page's
+# query. Dropped when a technician is added or removed, or a name, username or partner
+# company changes (positions and other columns do not matter here).
+
+TECHNICIAN_CHOICES = VersionedCache("technician_choices")
+_WATCHED = {
+    "Technician": frozenset({"user", "user_id", "partner_company", "partner_company_id"}),
+    "User": frozenset({"first_name", "last_name", "username"}),
+}
+
+
+@dataclass(frozen=True)
+class TechnicianRef:
+    pk: int
+    name: str  # as str(technician): the full name, else the username
+    username: str
+    partner_company_id: int | None
+
+
+def _technician_names_changed(sender, created=False, update_fields=None, **kwargs):
+    watched = _WATCHED["Technician" if sender is Technician else "User"]
+    if created or update_fields is None or watched & set(update_fields):
+        TECHNICIAN_CHOICES.bump()
+
+
+def _technician_removed(sender, **kwargs):
+    TECHNICIAN_CHOICES.bump()
+
+
+for _sender in (Technician, get_user_model()):
+    post_save.connect(_technician_names_changed, sender=_sender, dispatch_uid=f"refcache-tech-save-{_sender.__name__}")
+    post_delete.connect(_technician_removed, sender=_sender, dispatch_uid=f"refcache-tech-delete-{_sender.__name__}")
+
+
+def _technician_refs_by_username() -> list[TechnicianRef]:
+    def load():
+        rows = Technician.objects.order_by("user__username", "pk").values_list(
+            "pk", "user__first_name", "user__last_name", "user__username", "partner_company_id"
+        )
+        return [
+            TechnicianRef(pk, f"{first} {last}".strip() or username, username, company)
+            for pk, first, last, username, company in rows
+        ]
+
+    return TECHNICIAN_CHOICES.get("refs", load)
+
+
+def technician_choices() -> list[tuple[int, str]]:
+    """(id, name) of every technician, active or not, by username (as ``str(technician)`` shows them)."""
+    return TECHNICIAN_CHOICES.get("choices", lambda: [(t.pk, t.name) for t in _technician_refs_by_username()])
+
+
+def technician_refs(ids=()) -> dict[int, TechnicianRef]:
+    """Every technician by id; reloaded once if one of ``ids`` is missing (added a moment
+    ago in another worker, before its change reached this one)."""
+    refs = TECHNICIAN_CHOICES.get("by_pk", lambda: {t.pk: t for t in _technician_refs_by_username()})
+    if any(pk is not None and pk not in refs for pk in ids):
+        TECHNICIAN_CHOICES.clear_local()
+        refs = TECHNICIAN_CHOICES.get("by_pk", lambda: {t.pk: t for t in _technician_refs_by_username()})
+    return refs
+
+
+def service_types_by_pk(ids=()) -> dict[int, ServiceType]:
+    """Every service type by id; reloaded once if one of ``ids`` is missing (as above)."""
+    by_pk = SERVICE_TYPES.get("by_pk", lambda: {st.pk: st for st in service_types_all()})
+    if any(pk not in by_pk for pk in ids):
+        SERVICE_TYPES.clear_local()
+        by_pk = SERVICE_TYPES.get("by_pk", lambda: {st.pk: st for st in service_types_all()})
+    return by_pk

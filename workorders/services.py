@@ -16,7 +16,7 @@ from core import roles as R
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.validation import CheckedImage
 from customers.models import Customer, Equipment, Site
-from customers.services import customer_get_or_create_by_phone, site_for_address
+from customers.services import customer_upsert_by_phone, site_for_address
 from technicians.models import Technician
 
 from .lifecycle import PREVIOUS, TRANSITIONS, Status
@@ -106,12 +106,13 @@ def workorder_create(
 
     try:
         with transaction.atomic():
+            customer_is_new = False
             if customer is None:
-                customer = customer_get_or_create_by_phone(
+                customer, customer_is_new = customer_upsert_by_phone(
                     phone=contact_phone, name=contact_name, email=contact_email, language=language
                 )
             if site is None:
-                site = site_for_address(customer=customer, address=address)
+                site = site_for_address(customer=customer, address=address, customer_is_new=customer_is_new)
             now = timezone.now()
             work_order = WorkOrder.objects.create(
                 channel=channel,

@@ -43,9 +43,9 @@ from .models import (
     EscalationMatrix,
     SlaPolicy,
     SlaTarget,
+    WorkingHours,
     WorkOrder,
     WorkOrderEvent,
-    WorkingHours,
 )
 
 logger = logging.getLogger(__name__)

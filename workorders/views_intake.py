@@ -235,6 +235,8 @@ def track(request, token):
         "history": _customer_history(work_order),
         "photos": photos,
         "technician_name": technician_name,
+        # The signed service report, once the technician has completed the job.
+        "has_report": work_order.resolved_at is not None and work_order.completion_reports.exists(),
     }
     response = render(request, "workorders/intake/track.html", context)
     response["X-Robots-Tag"] = "noindex, nofollow"

@@ -104,3 +104,18 @@ def test_the_customer_gets_it_in_their_language(client, reported):
     text = _text(client.get(reverse("completion:track-report", args=[wo.public_token])))
     assert "Service report" in text and "Signed by 王芳" in text
     assert Attachment.objects.filter(work_order=wo, kind=Attachment.Kind.SIGNATURE).count() == 1
+
+
+def test_the_tracking_page_and_the_staff_page_link_to_the_report(client, dispatcher, reported):
+    wo, _ = reported
+    track = client.get(reverse("intake:track", args=[wo.public_token]))
+    assert reverse("completion:track-report", args=[wo.public_token]) in track.content.decode()
+    client.force_login(dispatcher)
+    detail = client.get(reverse("staff:detail", args=[wo.pk]))
+    assert reverse("completion:report-pdf", args=[wo.pk]) in detail.content.decode()
+
+
+def test_no_report_link_before_completion(client, technician):
+    wo = job_for(technician)
+    track = client.get(reverse("intake:track", args=[wo.public_token]))
+    assert "report.pdf" not in track.content.decode()
