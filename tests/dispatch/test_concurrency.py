@@ -14,6 +14,7 @@ from core.errors import ApplicationError, Conflict
 from dispatch import services as dispatch_services
 from dispatch.rules import ACTIVE_STATES
 from dispatch.services import dispatch_auto_assign
+from tests.concurrency import race
 from tests.factories import SiteFactory, TechnicianFactory, UserFactory, WorkOrderFactory
 from workorders.lifecycle import Status
 from workorders.models import WorkOrder, WorkOrderEvent
@@ -30,30 +31,6 @@ MONDAY = dt.date(2026, 11, 23)
 def monday_ten_am():
     with time_machine.travel(at(MONDAY, 10), tick=False):
         yield
-
-
-def race(calls):
-    """Run each call in its own thread (its own connection), released together."""
-    from django.db import connection
-
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(i, fn):
-        try:
-            barrier.wait()
-            results[i] = fn()
-        except ApplicationError as exc:
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, fn)) for i, fn in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return results
 
 
 def assign(actor, wo, tech, start=None, end=None):

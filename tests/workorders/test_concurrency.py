@@ -1,11 +1,10 @@
 """Two people acting on one work order at the same moment, on PostgreSQL."""
 
-import threading
 
 import pytest
-from django.db import connection
 
 from core.errors import ApplicationError, Conflict
+from tests.concurrency import race
 from tests.factories import TechnicianFactory, UserFactory, WorkOrderFactory
 from workorders.lifecycle import Status
 from workorders.models import WorkOrderEvent
@@ -14,33 +13,11 @@ from workorders.services import workorder_transition
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
-def _race(calls):
-    """Run each call in its own thread (its own connection), released together."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(i, fn):
-        try:
-            barrier.wait()
-            results[i] = fn()
-        except ApplicationError as exc:
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, fn)) for i, fn in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    return results
-
-
 def test_two_dispatchers_assign_at_once_one_wins_the_other_is_told_who():
     first, second = UserFactory(roles=["dispatcher"]), UserFactory(roles=["dispatcher"])
     tech_a, tech_b = TechnicianFactory(), TechnicianFactory()
     wo = WorkOrderFactory()
-    results = _race([
+    results = race([
         lambda: workorder_transition(work_order_id=wo.pk, action="assign", actor=first, technician_id=tech_a.pk),
         lambda: workorder_transition(work_order_id=wo.pk, action="assign", actor=second, technician_id=tech_b.pk),
     ])
@@ -58,7 +35,7 @@ def test_technician_accepts_while_dispatcher_cancels_exactly_one_happens():
     tech = TechnicianFactory()
     dispatcher = UserFactory(roles=["dispatcher"])
     wo = WorkOrderFactory(status=Status.ASSIGNED, technician=tech)
-    results = _race([
+    results = race([
         lambda: workorder_transition(work_order_id=wo.pk, action="accept", actor=tech.user),
         lambda: workorder_transition(work_order_id=wo.pk, action="cancel", actor=dispatcher, note="customer called"),
     ])
@@ -75,7 +52,7 @@ def test_technician_accepts_while_dispatcher_cancels_exactly_one_happens():
 def test_two_technician_taps_on_accept_give_one_event():
     tech = TechnicianFactory()
     wo = WorkOrderFactory(status=Status.ASSIGNED, technician=tech)
-    results = _race([lambda: workorder_transition(work_order_id=wo.pk, action="accept", actor=tech.user)] * 2)
+    results = race([lambda: workorder_transition(work_order_id=wo.pk, action="accept", actor=tech.user)] * 2)
     assert sum(isinstance(r, Conflict) for r in results) == 1
     assert WorkOrderEvent.objects.filter(work_order=wo, action="accept").count() == 1
 
