@@ -14,14 +14,20 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e ".[test]"
 	touch $@
 
-install: $(BIN)/.installed
+# Front-end libraries (chart.js; axe-core for the browser tests) from the npm registry,
+# served locally by Django from node_modules/ (never committed, never a CDN).
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
-run: $(BIN)/.installed
+install: $(BIN)/.installed node_modules/.installed
+
+run: install
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	DEBUG=1 $(BIN)/python manage.py seed_demo --work-orders 300 --if-empty
 	DEBUG=1 VENV=$(VENV) bash scripts/run-local.sh
 
-test: $(BIN)/.installed
+test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(BIN)/.installed
