@@ -3,11 +3,20 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_dispatch \\
         .venv/bin/python bench/dispatch_bench.py [--work-orders 1000000] [--keep]
 
+    # automatic assignment only (about a minute): seven runs and their medians
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_dispatch \\
+        .venv/bin/python bench/dispatch_bench.py --skip-board --runs 7
+
 1. Automatic assignment: 1,000 unassigned orders over 200 technicians with
    capacity 5 (a third of the orders with appointment windows, a few skills,
-   some shifts and partner scopes), end to end: load, solve, write (one locked
-   transition per assignment). Repeated ``--runs`` times on fresh technicians
-   and orders; prints each run's load / solve / write / total seconds.
+   some shifts and partner scopes; orders made as intake makes them, with
+   their SLA clock running, and technicians with a phone, so each assignment
+   writes its event and its outbox message), end to end: load, solve, write
+   (``workorders_assign_many``: lock, check the rules again, write; its split
+   is shown too). Repeated ``--runs`` times on fresh technicians and orders;
+   prints each run's seconds and queries, then the medians.
+   ``--no-sla-clock`` makes the orders without an SLA clock (as if created
+   before SLAs were configured), so the assignment also starts every clock.
 2. The dispatch board with ``--work-orders`` work orders (mostly closed) and
    500 technicians in the database: the number of SQL queries of one request,
    and p50 / p95 server time over ``--requests`` requests (django.test.Client,
@@ -42,7 +51,8 @@ def main(argv=None):
     parser.add_argument("--orders", type=int, default=1000)
     parser.add_argument("--technicians", type=int, default=200)
     parser.add_argument("--capacity", type=int, default=5)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--no-sla-clock", action="store_true", help="orders without a running SLA clock")
     parser.add_argument("--work-orders", type=int, default=1_000_000)
     parser.add_argument("--board-technicians", type=int, default=500)
     parser.add_argument("--requests", type=int, default=60)
@@ -127,6 +137,7 @@ def _make_technicians(count, *, prefix, skills, partner, rng, today):
                 partner_company=partner if i % 10 == 0 else None,
                 home_latitude=round(31.0 + rng.random() * 0.6, 6),
                 home_longitude=round(121.2 + rng.random() * 0.6, 6),
+                phone=f"+861380000{i:04d}",
             )
             for i, u in enumerate(users)
         ]
@@ -142,8 +153,10 @@ def _make_technicians(count, *, prefix, skills, partner, rng, today):
     return techs
 
 
-def _new_orders(count, *, types, customer, sites, rng, now, status="new", techs=None, windows=True):
+def _new_orders(count, *, types, customer, sites, rng, now, status="new", techs=None, windows=True, sla_clock=False):
+    """Work orders in bulk; ``sla_clock``: with the SLA columns intake sets (workorders.sla)."""
     from workorders.models import WorkOrder
+    from workorders.sla import sla_fields_for_new
 
     objs = []
     for i in range(count):
@@ -152,13 +165,19 @@ def _new_orders(count, *, types, customer, sites, rng, now, status="new", techs=
         if windows and i % 3 == 0:
             start = (now + dt.timedelta(hours=rng.randint(1, 8))).replace(minute=0, second=0, microsecond=0)
             end = start + dt.timedelta(hours=2)
+        priority, service_type = rng.randint(1, 4), types[rng.randrange(len(types))]
+        created_at = now - dt.timedelta(minutes=rng.randint(1, 3000))
+        clock = {}
+        if sla_clock:
+            clock = sla_fields_for_new(
+                priority=priority, customer_tier=customer.tier, service_type_id=service_type.pk, now=created_at
+            )
         objs.append(
             WorkOrder(
-                status=status, priority=rng.randint(1, 4), customer=customer, site=site,
-                service_type=types[rng.randrange(len(types))], contact_name="Bench", contact_phone=customer.phone,
+                status=status, priority=priority, customer=customer, site=site,
+                service_type=service_type, contact_name="Bench", contact_phone=customer.phone,
                 address=site.address, description="bench", preferred_start=start, preferred_end=end,
-                created_at=now - dt.timedelta(minutes=rng.randint(1, 3000)),
-                technician=techs[i % len(techs)] if techs else None,
+                created_at=created_at, technician=techs[i % len(techs)] if techs else None, **clock,
             )
         )
     return WorkOrder.objects.bulk_create(objs, batch_size=5000)
@@ -190,29 +209,54 @@ def bench_auto_assign(args):
 
     from dispatch.services import dispatch_auto_assign
     from technicians.models import Technician
+    from workorders.models import Notification, WorkOrder, WorkOrderEvent
 
     rng = random.Random(1)
     now = timezone.now()
     skills, types, partner, customer, sites = _setup_reference()
-    log(f"\n## Automatic assignment: {args.orders} orders × {args.technicians} technicians, capacity {args.capacity}\n")
-    log("| run | assigned | left | conflicts | optimal | load s | solve s | write s | total s | queries |")
-    log("|---|---|---|---|---|---|---|---|---|---|")
+    clock = "without SLA clocks" if args.no_sla_clock else "with SLA clocks running"
+    log(f"\n## Automatic assignment: {args.orders} orders ({clock}) × {args.technicians} technicians, "
+        f"capacity {args.capacity}\n")
+    log("| run | assigned | left | conflicts | optimal | load s | solve s | write s | total s | queries "
+        "| in SQL s | Python CPU s | write: lock s | check s | update+insert+commit s | events | outbox |")
+    log("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    rows = []
     for run in range(args.runs):
         Technician.objects.update(active=False)  # previous runs' technicians are full
         _make_technicians(args.technicians, prefix=f"r{run}-", skills=skills, partner=partner, rng=rng,
                           today=timezone.localdate(now))
-        _new_orders(args.orders, types=types, customer=customer, sites=sites, rng=rng, now=now)
-        counter = _QueryCounter()
+        _new_orders(args.orders, types=types, customer=customer, sites=sites, rng=rng, now=now,
+                    sla_clock=not args.no_sla_clock)
+        with connection.cursor() as cursor:
+            # Statistics, as autovacuum keeps them on a live table (a brand-new one has none).
+            cursor.execute("ANALYZE workorders_workorder")
+        events_before, outbox_before = WorkOrderEvent.objects.count(), Notification.objects.count()
+        counter = _QueryCounter(timed=True)
+        cpu = time.process_time()
         with connection.execute_wrapper(counter):
             result = dispatch_auto_assign()
+        cpu = time.process_time() - cpu
+        in_sql = sum(ms for ms, _sql in counter.timings) / 1000
+        events = WorkOrderEvent.objects.count() - events_before
+        outbox = Notification.objects.count() - outbox_before
         t = result.timings
+        w = t["write_parts"]  # workorders_assign_many's own split of the write
+        rows.append((t, w, counter.count, in_sql, cpu))
         log(f"| {run + 1} | {len(result.assigned)} | {len(result.unassigned)} | {len(result.conflicts)} | "
             f"{result.optimal} | {t['load']:.3f} | {t['solve']:.3f} | {t['write']:.3f} | {t['total']:.3f} | "
-            f"{counter.count} |")
+            f"{counter.count} | {in_sql:.3f} | {cpu:.3f} | {w['lock']:.3f} | {w['check']:.3f} | {w['write']:.3f} | "
+            f"{events} | {outbox} |")
         # What is left goes before the next run's orders: close it so each run starts with a clean queue.
-        from workorders.models import WorkOrder
-
         WorkOrder.objects.filter(status="new").update(status="cancelled")
+    med = statistics.median
+    log(f"| median | | | | | {med(r[0]['load'] for r in rows):.3f} | {med(r[0]['solve'] for r in rows):.3f} | "
+        f"{med(r[0]['write'] for r in rows):.3f} | {med(r[0]['total'] for r in rows):.3f} | "
+        f"{med(r[2] for r in rows):.0f} | {med(r[3] for r in rows):.3f} | {med(r[4] for r in rows):.3f} | "
+        f"{med(r[1]['lock'] for r in rows):.3f} | "
+        f"{med(r[1]['check'] for r in rows):.3f} | {med(r[1]['write'] for r in rows):.3f} | | |")
+    log("\nslowest statements of the last run:")
+    for ms, sql in sorted(counter.timings, reverse=True)[:6]:
+        log(f"    {ms:6.1f} ms  {sql[:110]}")
 
 
 # --------------------------------------------------------------- 2. the board

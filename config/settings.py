@@ -101,7 +101,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # form's rate limit holds across processes); otherwise process-local memory.
 REDIS_URL = env_str("REDIS_URL", "")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Django's Redis backend, reusing its Redis client (core/cache.py).
+    CACHES = {"default": {"BACKEND": "core.cache.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Sessions are read on every staff request: from the cache (no query), written through
@@ -114,6 +115,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Django's ModelBackend, with the user behind each session read from memory (core/auth.py:
+# a deactivated or deleted user is refused within a second, 30 s at most).
+AUTHENTICATION_BACKENDS = ["core.auth.CachedModelBackend"]
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
@@ -134,6 +138,11 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 _leaflet = importlib.util.find_spec("leaflet")
 if _leaflet is not None and _leaflet.origin:
     STATICFILES_DIRS.append(Path(_leaflet.origin).parent / "static")
+# Chart.js for the reports dashboard, from node_modules (`make install` runs npm ci), served
+# as static/chartjs/; without it the dashboard shows its tables only.
+_chartjs = BASE_DIR / "node_modules" / "chart.js" / "dist"
+if (_chartjs / "chart.umd.min.js").is_file():
+    STATICFILES_DIRS.append(("chartjs", _chartjs))
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 STORAGES = {
@@ -162,7 +171,7 @@ X_FRAME_OPTIONS = "DENY"
 # REST API
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "core.auth.CachedTokenAuthentication",  # DRF's TokenAuthentication, rows from memory
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -218,6 +227,7 @@ SLA_SWEEP_BATCH = env_int("SLA_SWEEP_BATCH", 500)
 SLA_SWEEP_MAX_ROUNDS = env_int("SLA_SWEEP_MAX_ROUNDS", 20)
 OUTBOX_SWEEP_SECONDS = env_int("OUTBOX_SWEEP_SECONDS", 60)
 SURVEY_SWEEP_SECONDS = env_int("SURVEY_SWEEP_SECONDS", 300)
+REPORTS_SWEEP_SECONDS = env_int("REPORTS_SWEEP_SECONDS", 60)
 CELERY_BEAT_SCHEDULE: dict = {
     "sla-escalation-sweep": {
         "task": "workorders.tasks.sla_escalation_sweep",
@@ -233,6 +243,12 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "workorders.tasks.survey_sweep",
         "schedule": float(SURVEY_SWEEP_SECONDS),
         "options": {"expires": float(SURVEY_SWEEP_SECONDS)},
+    },
+    # Reports: figures of orders with new events (a backstop for the refresh after each commit).
+    "reports-facts-sweep": {
+        "task": "reports.tasks.reports_facts_sweep",
+        "schedule": float(REPORTS_SWEEP_SECONDS),
+        "options": {"expires": float(REPORTS_SWEEP_SECONDS)},
     },
 }
 
@@ -252,6 +268,13 @@ OUTBOX_RETRY_MAX_SECONDS = env_int("OUTBOX_RETRY_MAX_SECONDS", 3600)
 OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 300)  # a send that takes longer is retried
 OUTBOX_SWEEP_GRACE_SECONDS = env_int("OUTBOX_SWEEP_GRACE_SECONDS", 30)  # leave fresh rows to the on-commit task
 OUTBOX_ENQUEUE_ON_COMMIT = env_bool("OUTBOX_ENQUEUE_ON_COMMIT", True)  # off: the sweep alone delivers
+# After commit, delivery tasks are published from a background thread, at most one per
+# this many milliseconds per process, each with every row committed since the last
+# (0: one task per transaction, published inside the request).
+OUTBOX_ENQUEUE_BATCH_MS = env_int("OUTBOX_ENQUEUE_BATCH_MS", 1000)
+# For benchmarks only (bench/outbox_throughput.py): 0 writes no notification rows at all,
+# so nothing is ever sent. Production keeps the default.
+OUTBOX_WRITE_ENABLED = env_bool("OUTBOX_WRITE_ENABLED", True)
 # Satisfaction survey.
 SURVEY_VALID_DAYS = env_int("SURVEY_VALID_DAYS", 14)
 SURVEY_REMINDER_HOURS = env_int("SURVEY_REMINDER_HOURS", 48)

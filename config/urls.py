@@ -23,6 +23,7 @@ urlpatterns = [
     path("survey/", include("workorders.urls_survey")),  # the customer's satisfaction survey
     path("staff/escalations/", include("workorders.urls_escalations")),  # open escalations, call-backs
     path("kb/", include("knowledge.urls")),
+    path("reports/", include("reports.urls")),  # managers' KPI dashboard and exports
     path("api/v1/", include("config.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

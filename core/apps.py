@@ -50,6 +50,9 @@ class CoreConfig(AppConfig):
     def ready(self):
         post_migrate.connect(grant_role_permissions, dispatch_uid="core.grant_role_permissions")
         connect_role_cache()
+        from .auth import connect_auth_cache
+
+        connect_auth_cache()
 
 
 def connect_role_cache():

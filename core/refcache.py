@@ -14,7 +14,8 @@ shared by all workers) says when to drop them:
   instead of one query per request;
 - whatever happens to the token (Redis flushed, an ``update()`` that sends no
   signal, no shared cache at all on a laptop), a local copy is never older than
-  ``MAX_AGE_SECONDS`` (5 min).
+  ``MAX_AGE_SECONDS`` (5 min; a cache may set a shorter ``max_age``, as the
+  users and API tokens of ``core/auth.py`` do).
 
 Cached objects are shared by the requests of a process: read them, never change them.
 """
@@ -38,8 +39,10 @@ _registry: dict[str, "VersionedCache"] = {}
 class VersionedCache:
     """Values computed from the database, kept per process under one shared version token."""
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, *, max_age: float = MAX_AGE_SECONDS, max_entries: int | None = None):
         self.name = name
+        self.max_age = max_age  # seconds a local copy may be kept with no announced change
+        self.max_entries = max_entries  # more parts than this: start again (a bound on memory)
         self.key = f"refcache:{name}:version"
         self._lock = threading.Lock()
         self._values: dict = {}
@@ -62,7 +65,7 @@ class VersionedCache:
 
     def _fresh(self) -> None:
         now = time.monotonic()
-        if now - self._loaded_at > MAX_AGE_SECONDS:
+        if now - self._loaded_at > self.max_age:
             self._values = {}
             self._loaded_at = now
         if now - self._checked_at < CHECK_SECONDS:
@@ -82,9 +85,11 @@ class VersionedCache:
             return values[part]
         except KeyError:
             pass
-        value = loader()
+        value = loader()  # an exception stores nothing
         with self._lock:
             if values is self._values:
+                if self.max_entries is not None and len(values) >= self.max_entries:
+                    values = self._values = {}
                 values[part] = value
         return value
 

@@ -378,6 +378,10 @@ def dispatch_board(*, now=None, service_type_id=None, city: str = "", priority=N
               "service_type__name", "site__city", "site__latitude", "site__longitude"]
     if _SLA_DUE:
         fields.append(_SLA_DUE)
+        # Each row's SLA targets (workorders/sla.py target_states_rows), for the queue's badges.
+        from workorders.sla import SLA_STATE_FIELDS
+
+        fields += [f for f in SLA_STATE_FIELDS if f not in fields]
     queue_qs = unassigned_queue(service_type_id=service_type_id, city=city, priority=priority)
     queue = list(queue_qs.values(*fields)[:limit])
     tz = timezone.get_current_timezone()

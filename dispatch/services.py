@@ -1,8 +1,10 @@
 """Dispatch changes: the eligibility check inside assignment, and automatic assignment.
 
-Assignments themselves are lifecycle transitions: they go through
+Assignments themselves are lifecycle transitions: one by hand goes through
 ``workorders.services.workorder_transition`` (which locks the work order and
-then the technician, and calls ``technician_check_assignable`` below).
+then the technician, and calls ``technician_check_assignable`` below); the
+automatic assignment's go through ``workorders.services_assign.workorders_assign_many``
+(the same locks for all of them at once, then ``technicians_check_assignable_many``).
 """
 
 from __future__ import annotations
@@ -10,20 +12,20 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
 from django.conf import settings
-from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core import roles as R
 from core.errors import ApplicationError, Conflict, InvalidInput
+from customers.models import Site
 from technicians.models import Technician
 from workorders.models import WorkOrder
+from workorders.selectors import service_types_by_pk
 
 from . import rules, solver
 from .scoring import Weights, pair_cost_matrix, pair_parts, unassigned_penalty
@@ -79,10 +81,76 @@ def technician_check_assignable(
         return
     # Refused: name the service type in the messages that mention it.
     order.service_type_name = service_type_name(work_order.service_type_id)
-    reasons = rules.exclusion_reasons(tech, order, now=now, capacity=capacity)
+    raise _refusal(rules.exclusion_reasons(tech, order, now=now, capacity=capacity))
+
+
+def _refusal(reasons: list[rules.Reason]) -> ApplicationError:
+    """The error for a refused pair: every reason; Conflict when all are about other bookings."""
     messages = [reason.message for reason in reasons]
     error = Conflict if all(r.code in rules.CONFLICT_CODES for r in reasons) else InvalidInput
-    raise error(" ".join(messages), code=reasons[0].code, fields={"technician": messages})
+    return error(" ".join(messages), code=reasons[0].code, fields={"technician": messages})
+
+
+def technicians_check_assignable_many(*, pairs, now=None) -> tuple[dict[int, dict], dict[int, ApplicationError]]:
+    """``technician_check_assignable`` for many pairs at once, in a fixed number of queries.
+
+    ``pairs``: (work order, technician id, window or None), most urgent first.
+    Called by ``workorders.services_assign.workorders_assign_many`` with the
+    work orders and the technicians locked, so the bookings and loads read
+    here cannot change before the assignments commit. Each accepted pair
+    counts for the ones after it (its window becomes a booking, its order an
+    open job), as if they were assigned one by one.
+
+    Returns (accepted: order id -> {"score", "parts"} at the load the
+    technician had when given it; refused: order id -> the error the
+    one-order check raises, with every reason).
+    """
+    now = now or timezone.now()
+    if not pairs:
+        return {}, {}
+    capacity = settings.DISPATCH_CAPACITY
+    weights = Weights.from_settings()
+    days = {timezone.localdate(now)} | {timezone.localdate(window[0]) for _wo, _t, window in pairs if window}
+    tech_ids = {tech_id for _wo, tech_id, _w in pairs}
+    techs = {f.id: f for f in technician_data(Technician.objects.filter(pk__in=tech_ids), days=days).facts}
+    required = required_skills({wo.service_type_id for wo, _t, _w in pairs})
+    site_ids = {wo.site_id for wo, _t, _w in pairs if wo.site_id}
+    sites = {
+        pk: (city, lat, lng)
+        for pk, city, lat, lng in Site.objects.filter(pk__in=site_ids).values_list("pk", "city", "latitude", "longitude")
+    }
+    service_types = service_types_by_pk({wo.service_type_id for wo, _t, _w in pairs})
+    type_names = {pk: st.name for pk, st in service_types.items()}
+    accepted: dict[int, dict] = {}
+    refused: dict[int, ApplicationError] = {}
+    for wo, tech_id, window in pairs:
+        tech = techs.get(tech_id)
+        if tech is None:
+            refused[wo.pk] = InvalidInput(_("No such technician."), fields={"technician": [_("No such technician.")]})
+            continue
+        city, lat, lng = sites.get(wo.site_id, ("", None, None))
+        order = rules.OrderFacts(
+            id=wo.pk,
+            number=wo.number,
+            service_type_id=wo.service_type_id,
+            service_type_name=type_names.get(wo.service_type_id, ""),
+            required=required[wo.service_type_id],
+            city=city or "",
+            position=None if lat is None or lng is None else (float(lat), float(lng)),
+            priority=wo.priority,
+            created_at=wo.created_at,
+            window=window,
+        )
+        reasons = rules.exclusion_reasons(tech, order, now=now, capacity=capacity)
+        if reasons:
+            refused[wo.pk] = _refusal(reasons)
+            continue
+        load = rules.open_jobs_besides(tech, order)
+        accepted[wo.pk] = pair_parts(tech, order, open_jobs=load, now=now, weights=weights)
+        tech.open_job_ids.add(wo.pk)
+        if window is not None:
+            tech.bookings.append(rules.Booking(wo.pk, order.number, window[0], window[1]))
+    return accepted, refused
 
 
 @dataclass
@@ -156,40 +224,21 @@ def auto_assign_problem(*, now, weights: Weights, capacity: int, work_order_ids=
     return Problem(orders, techs, eligible, pair_cost, slot_cost, penalty, skipped)
 
 
-@contextmanager
-def _commits_without_waiting_for_disk():
-    """On PostgreSQL, let this connection's commits return before the disk write.
-
-    A crash in the following fraction of a second loses at most the last few
-    automatic assignments whole (each with its event and notification; the
-    orders stay in the queue for the next run), never half of one. Set for
-    the session during the run and reset after, so no other work is affected.
-    """
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SET synchronous_commit TO OFF")
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("RESET synchronous_commit")
-
-
 def dispatch_auto_assign(*, now=None, actor=None, work_order_ids=None) -> AutoAssignResult:
     """Assign all unassigned work orders at once, by a minimum-cost assignment.
 
     Hard rules (``dispatch.rules``) exclude pairs; the cost (``dispatch.scoring``)
     weighs distance, load, skill level and window fit; when capacity is short
-    the most urgent orders are served first. Each assignment is then written
-    through ``workorder_transition`` in its own transaction, with the score
-    and its parts in the event, as the system (``actor`` is recorded in the
-    event data when a dispatcher pressed the button). If someone else changed
-    an order or a technician meanwhile, that one assignment is refused by the
-    locked service and reported; the others go ahead.
+    the most urgent orders are served first. The assignments are then written
+    together by ``workorders.services_assign.workorders_assign_many``, as the
+    system (``actor`` is recorded in the event data when a dispatcher pressed
+    the button): one transaction, a fixed number of queries, the rules checked
+    again with the orders and technicians locked, and each event with the
+    score and its parts. An order someone else took or is changing meanwhile,
+    or a technician who filled up meanwhile, is refused and reported; the
+    others go ahead.
     """
-    from workorders.services import workorder_transition  # workorders.services imports this module
+    from workorders.services_assign import Assignment, workorders_assign_many  # workorders imports this module
 
     now = now or timezone.now()
     weights = Weights.from_settings()
@@ -207,45 +256,27 @@ def dispatch_auto_assign(*, now=None, actor=None, work_order_ids=None) -> AutoAs
     result.optimal = solution.optimal
     solved = time.perf_counter()
 
-    # Write the most urgent first; each technician's load counts the ones given before.
-    given: dict[int, int] = {}
+    # Most urgent first: if a technician filled up meanwhile, the less urgent orders are the ones refused.
     order_index = sorted(
         solution.assignment, key=lambda i: (-problem.orders[i].priority, problem.orders[i].created_at or now)
     )
-    with _commits_without_waiting_for_disk():
-        for i in order_index:
-            order = problem.orders[i]
-            tech = problem.techs[solution.assignment[i][0]]
-            load = len(tech.open_job_ids) + given.get(tech.id, 0)
-            scored = pair_parts(tech, order, open_jobs=load, now=now, weights=weights)
-            data = {"score": scored["score"], "parts": scored["parts"], "auto_assign": True}
-            if actor is not None and actor.is_authenticated:
-                data["requested_by"] = actor.pk
-            try:
-                # One transaction per assignment, through the locked service.
-                workorder_transition(
-                    work_order_id=order.id,
-                    action="assign",
-                    actor_role=R.SYSTEM,
-                    technician_id=tech.id,
-                    appointment_start=order.window[0] if order.window else None,
-                    appointment_end=order.window[1] if order.window else None,
-                    data=data,
-                )
-            except ApplicationError as exc:
-                result.conflicts.append({"work_order": order.id, "number": order.number, "reason": exc.message})
-                continue
-            given[tech.id] = given.get(tech.id, 0) + 1
-            result.assigned.append(
-                {
-                    "work_order": order.id,
-                    "number": order.number,
-                    "technician": tech.id,
-                    "technician_name": tech.name,
-                    "score": scored["score"],
-                    "parts": scored["parts"],
-                }
+    planned = []
+    for i in order_index:
+        order = problem.orders[i]
+        planned.append(
+            Assignment(
+                work_order_id=order.id,
+                technician_id=problem.techs[solution.assignment[i][0]].id,
+                appointment_start=order.window[0] if order.window else None,
+                appointment_end=order.window[1] if order.window else None,
             )
+        )
+    data = {"auto_assign": True}
+    if actor is not None and actor.is_authenticated:
+        data["requested_by"] = actor.pk
+    written = workorders_assign_many(assignments=planned, actor_role=R.SYSTEM, data=data, now=now)
+    result.assigned = written.written
+    result.conflicts = written.refused
     assigned = set(solution.assignment)
     for i, order in enumerate(problem.orders):
         if i in assigned:
@@ -261,6 +292,7 @@ def dispatch_auto_assign(*, now=None, actor=None, work_order_ids=None) -> AutoAs
         "solve": round(solved - loaded, 4),
         "write": round(finished - solved, 4),
         "total": round(finished - started, 4),
+        "write_parts": written.timings,  # lock, check (the rules again, locked), write (and commit)
     }
     logger.info(
         "auto-assign: %d assigned, %d unassigned, %d conflicts, optimal=%s, %s",

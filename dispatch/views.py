@@ -32,6 +32,7 @@ from core.errors import ApplicationError, Forbidden
 from workorders.lifecycle import Status
 from workorders.models import WorkOrder
 from workorders.services import workorder_transition
+from workorders.sla import target_states_rows
 
 from . import selectors
 from .services import dispatch_auto_assign, parse_window
@@ -189,7 +190,8 @@ def _board_payload(request) -> dict:
         return ngettext("%(n)d open job", "%(n)d open jobs", n) % {"n": n}
     # Links are built in the browser from the patterns in "links".
     queue = []
-    for row in board.queue:
+    sla = target_states_rows(board.queue, now=board.now) if board.queue and "sla_policy_id" in board.queue[0] else []
+    for i, row in enumerate(board.queue):
         lat, lng = row["site__latitude"], row["site__longitude"]
         queue.append(
             {
@@ -206,6 +208,12 @@ def _board_payload(request) -> dict:
                 else "",
                 "window": _window_label(row["preferred_start"], row["preferred_end"], tz) or any_time,
                 "pos": [float(lat), float(lng)] if lat is not None and lng is not None else None,
+                # SLA targets: state (on_track, at_risk, breached ...) and "First response: At risk · 20 min left".
+                "sla": [
+                    {"state": s.state, "text": f"{s.label}: {s.state_label}"
+                     + ("" if s.state in ("met", "stopped") else f" · {s.duration_text}")}
+                    for s in (sla[i] if sla else [])
+                ],
             }
         )
     technicians = []

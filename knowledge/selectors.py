@@ -1,15 +1,15 @@
 """Reads of articles: who may see which, browse, search and suggestions."""
 
 from django.contrib.postgres.search import SearchRank
-from django.db.models import Case, F, FloatField, IntegerField, Q, QuerySet, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import Case, Count, F, FloatField, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce, Greatest
 from django.utils.translation import gettext as _
 
 from core import roles as R
 from core.errors import NotFound
 
 from . import search
-from .models import Article, Audience, Category
+from .models import Article, Audience, Category, SuggestionOutcome
 
 SEARCH_LIMIT = 20
 SUGGEST_LIMIT = 5
@@ -156,3 +156,36 @@ def article_suggestions_for_work_order(work_order, audience: str, *, limit: int 
         ordering.append("-text_rank")
     ordering += ["-helpful_yes", "-id"]
     return list(_list_columns(candidates).order_by(*ordering)[:limit])
+
+
+def _outcome_count(through) -> Coalesce:
+    """How many submitted requests' suggestion outcomes name the outer article in ``through``."""
+    per_article = (
+        through.objects.filter(article_id=OuterRef("pk")).order_by().values("article_id").annotate(n=Count("*"))
+    )
+    return Coalesce(Subquery(per_article.values("n")[:1]), Value(0), output_field=IntegerField())
+
+
+def article_suggestion_outcomes() -> QuerySet:
+    """Public articles with what suggesting them on the request form led to (one query).
+
+    Each article is annotated with
+    ``shown_submitted``: requests submitted after the form showed it;
+    ``opened_submitted``: requests submitted after the customer opened it from the suggestion;
+    ``opened_not_submitted``: customers who opened it from a suggestion and did not submit
+    (``suggestion_opens``, counted once per browser for readers without an account, minus
+    ``opened_submitted``, never below 0): as far as the site can tell, it answered them.
+    The form learns of an open from the link's click: one opened from the context menu is
+    counted by the article page but not by the form, so it shows here as not submitted.
+    """
+    opened_submitted = _outcome_count(SuggestionOutcome.opened.through)
+    return (
+        Article.objects.filter(audience=Audience.PUBLIC)
+        .annotate(shown_submitted=_outcome_count(SuggestionOutcome.shown.through), opened_submitted=opened_submitted)
+        .annotate(
+            opened_not_submitted=Greatest(F("suggestion_opens") - F("opened_submitted"), Value(0),
+                                          output_field=IntegerField())
+        )
+        .only("id", "title", "suggestion_opens")
+        .order_by("-opened_not_submitted", "-id")
+    )

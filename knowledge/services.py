@@ -251,15 +251,32 @@ def article_count_suggestion_open(*, article_id: int) -> None:
     Article.objects.filter(pk=article_id).update(suggestion_opens=F("suggestion_opens") + 1)
 
 
-def _parse_ids(raw) -> list[int]:
+# An article id as the suggestion script writes it: ASCII digits within the
+# range of the primary key (str.isdigit would also accept "²", which int() refuses).
+_ARTICLE_ID = re.compile(r"[0-9]{1,10}")
+_ARTICLE_ID_MAX = 2**31 - 1
+
+
+def suggestion_ids_parse(raw) -> list[int]:
+    """The first ``MAX_SUGGESTION_IDS`` distinct article ids in ``raw``, skipping anything else.
+
+    ``raw`` is a list of ids or the comma-separated text of a form's hidden
+    ``kb_shown`` / ``kb_opened`` field, which anyone can fill with anything:
+    junk is skipped, never an error, and the work stays linear in its length.
+    """
     if isinstance(raw, str):
         raw = raw.split(",")
     ids: list[int] = []
     for item in raw or ():
         item = str(item).strip()
-        if item.isdigit() and int(item) not in ids:
-            ids.append(int(item))
-    return ids[:MAX_SUGGESTION_IDS]
+        if not _ARTICLE_ID.fullmatch(item):
+            continue
+        value = int(item)
+        if 0 < value <= _ARTICLE_ID_MAX and value not in ids:
+            ids.append(value)
+            if len(ids) == MAX_SUGGESTION_IDS:
+                break
+    return ids
 
 
 def suggestion_outcome_record(*, work_order, shown, opened=()) -> SuggestionOutcome | None:
@@ -271,8 +288,8 @@ def suggestion_outcome_record(*, work_order, shown, opened=()) -> SuggestionOutc
     Returns None when nothing was shown. Calling it twice for one work order
     keeps the first record.
     """
-    shown_ids = _parse_ids(shown)
-    opened_ids = _parse_ids(opened)
+    shown_ids = suggestion_ids_parse(shown)
+    opened_ids = suggestion_ids_parse(opened)
     shown_ids += [i for i in opened_ids if i not in shown_ids]
     public = Article.objects.filter(published=True, audience=Audience.PUBLIC)
     shown_articles = list(public.filter(pk__in=shown_ids).values_list("pk", flat=True))

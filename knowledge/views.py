@@ -86,7 +86,12 @@ def article_detail(request, pk: int):
         article = selectors.article_get_for(user=request.user, article_id=pk)
     except NotFound:
         raise Http404(_("No such article.")) from None
-    if request.GET.get("from") == "suggest":
+    # Customers have no accounts: an agent opening a suggestion on the phone
+    # intake (or staff trying the public form) is not counted, so that
+    # ``suggestion_opens`` minus the opens recorded with submitted requests is
+    # what customers read and then did not ask for a visit
+    # (``selectors.article_suggestion_outcomes``).
+    if request.GET.get("from") == "suggest" and not request.user.is_authenticated:
         opened = request.session.get(OPENED_KEY, [])
         if article.pk not in opened:
             services.article_count_suggestion_open(article_id=article.pk)

@@ -19,6 +19,8 @@ from django.views.decorators.http import require_POST
 from core import roles as R
 from core.errors import ApplicationError, NotFound
 from inventory.selectors import part_active_list
+from knowledge.models import Audience
+from knowledge.selectors import article_suggestions_for_work_order
 from workorders.lifecycle import TRANSITIONS, Status, available_actions
 from workorders.models import ChecklistAnswer
 from workorders.selectors_completion import checklist_for
@@ -118,6 +120,8 @@ def job_detail(request, pk):
         "maps": _maps_links(work_order),
         "history": selectors.equipment_history(work_order=work_order),
         "checklist": checklist_for(service_type_id=work_order.service_type_id),
+        # Technician and public articles for the service type and equipment model (one query).
+        "articles": article_suggestions_for_work_order(work_order, Audience.TECHNICIAN),
         "photos": [(a, attachment_url(a.pk)) for a in work_order.customer_photos],
         "report": report,
         "events": [(event, _event_label(event.action)) for event in work_order.events.all()],

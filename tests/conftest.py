@@ -25,6 +25,24 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):  # noqa: F811 (a second hook implementation, run last)
+    """Tests that flush the database (transactional ones, live_server) run after the others.
+
+    pytest-django sorts them last, but pytest's grouping of session-scoped parametrized
+    fixtures (the browser tests' ``browser_name``) can move them forward again; a flush
+    empties what the migrations wrote (role groups, the default SLA policy), which the
+    ordinary tests rely on. So sort once more, keeping each group's order."""
+
+    def transactional(item):
+        marker = item.get_closest_marker("django_db")
+        flagged = bool(marker and (marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences")))
+        names = getattr(item, "fixturenames", ())
+        return flagged or "transactional_db" in names or "live_server" in names
+
+    items.sort(key=transactional)
+
+
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -33,7 +33,7 @@ from customers.selectors import customer_find_by_phone
 
 from .filters import WorkOrderFilter
 from .lifecycle import TRANSITIONS, Status, available_actions
-from .models import Attachment, ServiceType, WorkOrder
+from .models import Attachment, ServiceType, SlaTarget, WorkOrder
 from .selectors import (
     LIST_RELATED,
     service_type_by_code,
@@ -44,6 +44,8 @@ from .selectors import (
     workorder_visible_to,
 )
 from .services import DESCRIPTION_MAX, workorder_create, workorder_transition
+from .sla import SLA_STATE_FIELDS, target_states, target_states_json, target_states_rows
+from .sla import STATE_LABELS as SLA_STATE_LABELS
 
 # --------------------------------------------------------------------------
 # Pagination: keyset, never a COUNT(*).
@@ -222,6 +224,19 @@ class TechnicianRefSerializer(serializers.Serializer):
     partner_company = serializers.IntegerField(allow_null=True)
 
 
+class SlaTargetSerializer(serializers.Serializer):
+    target = serializers.ChoiceField(choices=SlaTarget.choices)
+    label = serializers.CharField()
+    state = serializers.ChoiceField(choices=sorted(SLA_STATE_LABELS))
+    state_label = serializers.CharField()
+    due = serializers.DateTimeField(allow_null=True, help_text="The deadline; null while the clock is paused.")
+    met_at = serializers.DateTimeField(allow_null=True)
+    seconds = serializers.IntegerField(
+        help_text="Time left (positive) or over (negative); for a met target, how early (positive) or late "
+        "(negative); while paused, the business seconds left."
+    )
+
+
 # The columns WorkOrderSerializer reads: the list loads only these (a work-order
 # row is wide, and a page of 200 rows with four joined tables adds up). Reading
 # another column in to_representation without adding it here would cost a query
@@ -234,6 +249,7 @@ LIST_FIELDS = (
     "service_type__id", "service_type__code", "service_type__name",
     "technician__id", "technician__partner_company", "technician__user__id", "technician__user__username",
     "technician__user__first_name", "technician__user__last_name",
+    *(f for f in SLA_STATE_FIELDS if f != "status"),
 )
 
 
@@ -272,6 +288,7 @@ class WorkOrderSerializer(serializers.Serializer):
     available_actions = AvailableActionSerializer(
         many=True, help_text="Transitions the caller's roles may fire from the current status."
     )
+    sla = SlaTargetSerializer(many=True, help_text="Each SLA target's state; empty when the order has no SLA.")
 
     def to_representation(self, wo):
         customer = wo.customer
@@ -315,6 +332,7 @@ class WorkOrderSerializer(serializers.Serializer):
             "resolved_at": _dt(wo.resolved_at),
             "closed_at": _dt(wo.closed_at),
             "available_actions": _actions_of(self.context)[wo.status],
+            "sla": target_states_json(target_states(wo), _dt),
         }
 
 
@@ -326,6 +344,7 @@ LIST_VALUES = (
     "address", "description", "language", "preferred_start", "preferred_end", "appointment_start", "appointment_end",
     "created_at", "updated_at", "assigned_at", "accepted_at", "arrived_at", "resolved_at", "closed_at",
     "customer__id", "customer__name", "customer__phone", "customer__tier", "service_type_id", "technician_id",
+    *(f for f in SLA_STATE_FIELDS if f != "status"),
 )
 
 
@@ -343,9 +362,13 @@ def _rows_from_values(rows, actions: "ActionsByStatus") -> list[dict]:
     def dt(value):
         return None if value is None else value.astimezone(tz).isoformat()
 
-    return [
-        _row_from_values(r, actions, status_labels, priority_labels, dt, service_types, technicians) for r in rows
-    ]
+    sla = target_states_rows(rows)
+    out = []
+    for r, states in zip(rows, sla, strict=True):
+        row = _row_from_values(r, actions, status_labels, priority_labels, dt, service_types, technicians)
+        row["sla"] = target_states_json(states, dt)  # the last key, as in to_representation
+        out.append(row)
+    return out
 
 
 def _row_from_values(r: dict, actions, status_labels, priority_labels, dt, service_types, technicians) -> dict:
@@ -493,7 +516,8 @@ class WorkOrderDetailSerializer(WorkOrderSerializer):
                 return None if value is None else value.astimezone(tz).isoformat()
 
             body["events"] = [_event_from_values(e, dt) for e in history]
-        body["attachments"] = [_attachment(a) for a in wo.attachments.all()]
+        attachments = getattr(wo, "attachment_list", None)  # from selectors.workorder_detail
+        body["attachments"] = [_attachment(a) for a in (wo.attachments.all() if attachments is None else attachments)]
         return body
 
 
@@ -541,6 +565,12 @@ class WorkOrderCreateSerializer(serializers.Serializer):
         required=False, allow_null=True, default=None, min_value=1,
         help_text="Id of equipment of the customer with this phone number.",
     )
+
+    def get_fields(self):
+        # DRF deep-copies every declared field's arguments for each new serializer (the
+        # service type's queryset among them); none of these arguments is ever changed,
+        # so each field is built afresh from them as they are.
+        return {name: field.__class__(*field._args, **field._kwargs) for name, field in self._declared_fields.items()}
 
     def validate_contact_phone(self, value):
         try:

@@ -6,13 +6,14 @@ import django_filters
 from django.forms import ModelChoiceField, NullBooleanSelect, Select
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from technicians.models import Technician
 
 from .lifecycle import Status
 from .models import ServiceType, WorkOrder, parse_number
-from .selectors import TECHNICIAN_CHOICES, service_types_all, technician_choices
+from .selectors import SERVICE_TYPES, TECHNICIAN_CHOICES, service_types_all, technician_choices
 
 
 class WorkOrderFilter(django_filters.FilterSet):
@@ -50,8 +51,23 @@ class WorkOrderFilter(django_filters.FilterSet):
     def get_form_class(self):
         cls = type(self)
         if cls.__dict__.get("_form_class") is None:
-            cls._form_class = super().get_form_class()
+            form_class = super().get_form_class()
+            form_class.base_fields = _ChoicesCopiedShallowly(form_class.base_fields)
+            cls._form_class = form_class
         return cls._form_class
+
+
+class _ChoicesCopiedShallowly(dict):
+    """A form's ``base_fields`` whose deep copy (every form instance makes one) is Django's,
+    except that each choice list is copied as a list, not element by element: its entries
+    are tuples of values and (lazy) labels that nothing changes in place."""
+
+    def __deepcopy__(self, memo):
+        for field in self.values():
+            choices = getattr(field, "_choices", None)
+            if type(choices) is list:
+                memo[id(choices)] = list(choices)
+        return {name: copy.deepcopy(field, memo) for name, field in self.items()}
 
 
 class _ShallowCopies(dict):
@@ -97,6 +113,22 @@ def _technician_options_html() -> str:
     return TECHNICIAN_CHOICES.get("options_html", lambda: _options_html(technician_choices()))
 
 
+# Options of the fixed choice lists (status, priority, yes/no) by field, values and
+# language: the labels are translated once per process, not once per request.
+_FIXED_OPTIONS: dict = {}
+
+
+def _fixed_options_html(name: str, choices) -> str:
+    choices = list(choices)
+    key = (name, tuple(value for value, _label in choices), get_language())
+    html = _FIXED_OPTIONS.get(key)
+    if html is None:
+        if len(_FIXED_OPTIONS) > 100:
+            _FIXED_OPTIONS.clear()
+        html = _FIXED_OPTIONS[key] = _options_html(choices)
+    return html
+
+
 def _select_html(bf, attrs: dict, values: list[str], multiple: bool) -> str:
     field = bf.field
     if isinstance(field, ModelChoiceField):
@@ -104,9 +136,12 @@ def _select_html(bf, attrs: dict, values: list[str], multiple: bool) -> str:
         if bf.name == "technician":
             options = _options_html(empty) + _technician_options_html()
         else:
-            options = _options_html(empty + [(st.pk, str(st)) for st in service_types_all()])
+            options = SERVICE_TYPES.get(
+                ("options_html", str(field.empty_label), get_language()),
+                lambda: _options_html(empty + [(st.pk, str(st)) for st in service_types_all()]),
+            )
     else:
-        options = _options_html(bf.field.widget.choices)
+        options = _fixed_options_html(bf.name, bf.field.widget.choices)
     for value in values if multiple else values[:1]:
         needle = f'<option value="{escape(value)}">'
         options = options.replace(needle, needle[:-1] + " selected>", 1)

@@ -8,6 +8,7 @@ import uuid
 
 from django import forms
 from django.conf import settings
+from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy as _
 
@@ -109,6 +110,18 @@ class _WindowMixin:
             self.add_error("preferred_end", _("This time has already passed; choose a time in the future."))
 
 
+def _suggest_attrs(label, **extra) -> dict:
+    """The description box's attributes for static/knowledge/suggest.js: knowledge-base articles
+    that match what is typed (and the chosen service type) appear under it as the person types."""
+    return {
+        "data-kb-suggest": True,
+        "data-kb-suggest-url": reverse_lazy("knowledge:suggest"),
+        "data-kb-suggest-label": label,
+        "data-kb-service-type": "service_type",
+        **extra,
+    }
+
+
 class PublicRequestForm(_WindowMixin, forms.Form):
     """What a customer fills in on ``/request/``."""
 
@@ -134,7 +147,7 @@ class PublicRequestForm(_WindowMixin, forms.Form):
     service_type = ServiceTypeChoiceField(label=_("Service needed"), empty_label=_("Choose a service"))
     description = forms.CharField(
         label=_("What is wrong?"), max_length=DESCRIPTION_MAX,
-        widget=forms.Textarea(attrs={"rows": 4}),
+        widget=forms.Textarea(attrs={"rows": 4, **_suggest_attrs(_("These may solve it:"))}),
         help_text=_("For example: the air conditioner drips water and makes a loud noise."),
     )
     priority = forms.TypedChoiceField(
@@ -218,7 +231,10 @@ class StaffIntakeForm(_WindowMixin, forms.Form):
     )
     service_type = ServiceTypeChoiceField(label=_("Service type"), empty_label=_("Choose a service"))
     description = forms.CharField(
-        label=_("Problem description"), max_length=DESCRIPTION_MAX, widget=forms.Textarea(attrs={"rows": 4})
+        label=_("Problem description"), max_length=DESCRIPTION_MAX,
+        widget=forms.Textarea(
+            attrs={"rows": 4, **_suggest_attrs(_("Articles that may help:"), **{"data-kb-suggest-audience": "staff"})}
+        ),
     )
     priority = forms.TypedChoiceField(
         label=_("Priority"), choices=WorkOrder.Priority.choices, coerce=int, initial=WorkOrder.Priority.NORMAL

@@ -21,7 +21,7 @@ from technicians.models import Technician
 
 from .lifecycle import PREVIOUS, TRANSITIONS, Status
 from .models import Attachment, ServiceType, WorkOrder, WorkOrderEvent
-from .notifications import on_transition as notify_on_transition
+from .notifications import transition_event_add
 from .selectors import workorder_is_visible_to
 from .sla import sla_fields_for_new, sla_on_transition
 from .survey import survey_start, survey_void_open, workorder_send_survey
@@ -205,6 +205,30 @@ def _state_conflict(transition, work_order: WorkOrder) -> Conflict:
     return Conflict(message, code="transition_not_allowed")
 
 
+def give_to_technician(work_order: WorkOrder, *, technician, appointment_start, appointment_end, now,
+                       event_data: dict) -> list[str]:
+    """Set what assign and re-assign change on the (locked) order and say it in the event's data.
+
+    Returns the fields to save. Shared by ``workorder_transition`` and the bulk
+    ``workorders.services_assign.workorders_assign_many``.
+    """
+    event_data.update(
+        {
+            "technician": technician.pk,
+            "technician_name": str(technician),
+            "previous_technician": work_order.technician_id,
+        }
+    )
+    if appointment_start is not None:
+        event_data["appointment"] = [appointment_start.isoformat(), appointment_end.isoformat()]
+    work_order.technician = technician
+    work_order.appointment_start = appointment_start
+    work_order.appointment_end = appointment_end
+    work_order.assigned_at = now
+    work_order.accepted_at = None
+    return ["technician", "appointment_start", "appointment_end", "assigned_at", "accepted_at"]
+
+
 def workorder_transition(
     *,
     work_order_id: int,
@@ -290,21 +314,14 @@ def workorder_transition(
                 appointment_end=appointment_end,
                 now=now,
             )
-            event_data.update(
-                {
-                    "technician": technician.pk,
-                    "technician_name": str(technician),
-                    "previous_technician": work_order.technician_id,
-                }
+            changed += give_to_technician(
+                work_order,
+                technician=technician,
+                appointment_start=appointment_start,
+                appointment_end=appointment_end,
+                now=now,
+                event_data=event_data,
             )
-            if appointment_start is not None:
-                event_data["appointment"] = [appointment_start.isoformat(), appointment_end.isoformat()]
-            work_order.technician = technician
-            work_order.appointment_start = appointment_start
-            work_order.appointment_end = appointment_end
-            work_order.assigned_at = now
-            work_order.accepted_at = None
-            changed += ["technician", "appointment_start", "appointment_end", "assigned_at", "accepted_at"]
         elif transition.action in ("unassign", "reject", "reopen"):
             if work_order.technician_id:
                 event_data["previous_technician"] = work_order.technician_id
@@ -352,7 +369,7 @@ def workorder_transition(
                 code="double_booked",
                 fields={"appointment_end": [_("Overlaps another booking.")]},
             ) from exc
-        WorkOrderEvent.objects.create(
+        event = WorkOrderEvent(
             work_order=work_order,
             action=transition.action,
             from_status=from_status,
@@ -365,13 +382,15 @@ def workorder_transition(
             data=event_data,
             created_at=now,
         )
+        # The event, and the messages the transition causes (to the technician, the
+        # customer) in the outbox, written in this transaction (one statement) and
+        # sent after commit.
+        transition_event_add(event, work_order, action=transition.action, now=now)
         if latitude is not None and role in R.FIELD_ROLES:
             # The technician's last known position, for the dispatch board.
             Technician.objects.filter(user=actor).update(
                 last_latitude=latitude, last_longitude=longitude, last_seen_at=now
             )
-        # Messages go through the outbox, written in this transaction, sent after commit.
-        notify_on_transition(work_order, action=transition.action, now=now)
         if transition.action == "follow_up":
             survey_start(work_order=work_order, now=now)
         elif transition.action == "reopen":

@@ -21,6 +21,7 @@ Deadline arithmetic, with a paused clock:
 
 import logging
 from dataclasses import dataclass
+from html import escape
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -28,6 +29,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from core import roles as R
@@ -77,6 +79,7 @@ class Calendar:
         self.always_open = always_open
         self.weekly = {wd: sorted(spans) for wd, spans in (weekly or {}).items() if spans}
         self.days = {d: sorted(spans) for d, spans in (days or {}).items()}
+        self._spans: dict[date, list] = {}  # spans() by day: a page of clocks asks for the same days
 
     @classmethod
     def from_model(cls, calendar: BusinessCalendar, *, since: date | None = None) -> "Calendar":
@@ -104,12 +107,18 @@ class Calendar:
         return self.weekly.get(day.weekday(), [])
 
     def spans(self, day: date) -> list[tuple[datetime, datetime]]:
-        """The working spans of one local day, as aware UTC datetimes."""
+        """The working spans of one local day, as aware UTC datetimes (kept: read, never change)."""
+        out = self._spans.get(day)
+        if out is not None:
+            return out
         out = []
         for start, end in self.hours_on(day):
             s = datetime.combine(day, start, tzinfo=self.tz)
             e = datetime.combine(day + timedelta(days=1) if end == MIDNIGHT else day, end, tzinfo=self.tz)
             out.append((s.astimezone(UTC), e.astimezone(UTC)))
+        if len(self._spans) >= 10_000:
+            self._spans = {}
+        self._spans[day] = out
         return out
 
     def add(self, start: datetime, seconds: float) -> datetime:
@@ -131,13 +140,18 @@ class Calendar:
             day += timedelta(days=1)
         raise NoWorkingTime("the calendar has no working time in the next three years")
 
-    def between(self, start: datetime, end: datetime) -> int:
-        """Business seconds in [start, end) (0 if end is not after start)."""
+    def between(self, start: datetime, end: datetime, *, stop_above: float | None = None) -> int:
+        """Business seconds in [start, end) (0 if end is not after start).
+
+        With ``stop_above``, counting stops as soon as the answer is known to be more than
+        that: the result is then some number above ``stop_above`` (not the full count).
+        """
         start, end = start.astimezone(UTC), end.astimezone(UTC)
         if end <= start:
             return 0
         if self.always_open:
             return int((end - start).total_seconds())
+        enough = None if stop_above is None else stop_above + 1
         total = 0.0
         day = start.astimezone(self.tz).date() - timedelta(days=1)
         last = end.astimezone(self.tz).date()
@@ -146,6 +160,8 @@ class Calendar:
                 lo, hi = max(s, start), min(e, end)
                 if hi > lo:
                     total += (hi - lo).total_seconds()
+                    if enough is not None and total >= enough:
+                        return int(total)
             day += timedelta(days=1)
         return int(total)
 
@@ -199,19 +215,33 @@ class _Cache:
 
     def __init__(self):
         self.policies: dict[int, SlaPolicy | None] = {}
+        self.calendars: dict[int, Calendar] = {}  # by calendar id, for this sweep or page
 
     def policy(self, policy_id):
         if policy_id is None:
             return None
         if policy_id in self.policies:
             return self.policies[policy_id]
-        return _policies_by_id().get(policy_id)
+        found = _policies_by_id().get(policy_id)
+        if found is None:
+            # Created a moment ago in another process, before the change reached this
+            # one's copy: read again rather than treat the order as having no SLA (the
+            # sweep would take it out of its index, and it would never escalate).
+            REFDATA.clear_local()
+            found = _policies_by_id().get(policy_id)
+        self.policies[policy_id] = found
+        return found
 
     def preload_policies(self, ids):
         """Kept for callers: every policy is loaded at once (there are a handful)."""
 
     def calendar(self, policy: SlaPolicy) -> Calendar:
-        return REFDATA.get(("calendar", policy.calendar_id), lambda: Calendar.from_model(policy.calendar))
+        calendar = self.calendars.get(policy.calendar_id)
+        if calendar is None:
+            calendar = self.calendars[policy.calendar_id] = REFDATA.get(
+                ("calendar", policy.calendar_id), lambda: Calendar.from_model(policy.calendar)
+            )
+        return calendar
 
     def levels_for(self, policy: SlaPolicy) -> list[EscalationLevel]:
         mid = policy.escalation_matrix_id
@@ -303,13 +333,17 @@ def sla_fields_for_new(*, priority: int, customer_tier: str, service_type_id: in
 CLOCK_ACTIONS = frozenset({"accept", "arrive", "complete", "hold", "resume", "reopen"})
 
 
-def sla_on_transition(work_order: WorkOrder, *, action: str, now: datetime, note: str = "") -> list[str]:
+def sla_on_transition(
+    work_order: WorkOrder, *, action: str, now: datetime, note: str = "", fired: set | None = None
+) -> list[str]:
     """Move the clock for a transition that has just set ``work_order.status`` (not yet saved).
 
     Marks targets met (accept = first response, arrive = arrival, complete =
     resolution), pauses on hold and resumes on resume (keeping the reason),
     restarts on reopen, and recomputes the deadlines and the next escalation.
     Returns the fields to save (none when the clock runs on unchanged).
+    ``fired``: the order's escalations of this cycle, as (target, level id), when
+    the caller has read them already (a bulk assignment reads all at once).
     """
     wo = work_order
     cache = _Cache()
@@ -363,7 +397,7 @@ def sla_on_transition(work_order: WorkOrder, *, action: str, now: datetime, note
         wo.next_escalation_at = None
         if not fresh:
             return SLA_FIELDS
-    _recompute(wo, policy if policy is not None else cache.policy(wo.sla_policy_id), cache)
+    _recompute(wo, policy if policy is not None else cache.policy(wo.sla_policy_id), cache, fired)
     return SLA_FIELDS
 
 
@@ -406,18 +440,41 @@ class TargetState:
     @property
     def duration_text(self) -> str:
         """"2 h 05 min left", "35 min over" ..."""
+        return self.duration_text_in(_duration_formats())
+
+    def duration_text_in(self, formats: dict) -> str:
+        """``duration_text`` with the formats of ``_duration_formats()`` (fetched once per page)."""
         minutes = abs(self.seconds) // 60
         days, rest = divmod(minutes, 24 * 60)
         hours, mins = divmod(rest, 60)
         if days:
-            amount = _("%(d)d d %(h)d h") % {"d": days, "h": hours}
+            amount = formats["days"] % {"d": days, "h": hours}
         elif hours:
-            amount = _("%(h)d h %(m)02d min") % {"h": hours, "m": mins}
+            amount = formats["hours"] % {"h": hours, "m": mins}
         else:
-            amount = _("%(m)d min") % {"m": mins}
+            amount = formats["minutes"] % {"m": mins}
         if self.state in ("met", "met_late", "stopped"):
-            return str(amount)
-        return str((_("%(t)s over") if self.seconds < 0 else _("%(t)s left")) % {"t": amount})
+            return amount
+        return (formats["over"] if self.seconds < 0 else formats["left"]) % {"t": amount}
+
+
+_FORMATS: dict = {}
+
+
+def _duration_formats() -> dict:
+    """The formats of ``TargetState.duration_text`` in the current language, translated once per
+    process (a queue page formats 150 durations)."""
+    language = get_language()
+    formats = _FORMATS.get(language)
+    if formats is None:
+        formats = _FORMATS[language] = {
+            "days": gettext("%(d)d d %(h)d h"),
+            "hours": gettext("%(h)d h %(m)02d min"),
+            "minutes": gettext("%(m)d min"),
+            "over": gettext("%(t)s over"),
+            "left": gettext("%(t)s left"),
+        }
+    return formats
 
 
 def target_states(
@@ -450,8 +507,13 @@ def target_states(
         elif now >= due:
             out.append(TargetState(target, "breached", due, None, -int((now - due).total_seconds())))
         else:
-            left = cache.calendar(policy).between(now, due)
-            risky = left <= minutes * 60 * (100 - policy.at_risk_percent) / 100
+            limit = minutes * 60 * (100 - policy.at_risk_percent) / 100
+            # Business time left is never more than the wall-clock time left: when that is
+            # already within the limit, the calendar need not be asked.
+            risky = (
+                (due - now).total_seconds() <= limit
+                or cache.calendar(policy).between(now, due, stop_above=limit) <= limit
+            )
             state = "at_risk" if risky else "on_track"
             out.append(TargetState(target, state, due, None, int((due - now).total_seconds())))
     return out
@@ -463,6 +525,76 @@ def target_states_many(work_orders, *, now: datetime | None = None) -> dict[int,
     cache.preload_policies({wo.sla_policy_id for wo in work_orders})
     now = now or timezone.now()
     return {wo.pk: target_states(wo, now=now, _cache=cache) for wo in work_orders}
+
+
+# The columns ``target_states`` reads: list pages and the API load these with their rows.
+SLA_STATE_FIELDS = (
+    "status", "sla_policy_id", "sla_started_at", "sla_paused_at", "sla_paused_seconds",
+    "first_response_due", "arrival_due", "resolution_due",
+    "first_response_met_at", "arrival_met_at", "resolution_met_at",
+)
+
+
+class _ValuesRow:
+    """A ``values()`` row read through the attribute names ``target_states`` uses."""
+
+    __slots__ = ("row",)
+
+    def __init__(self, row: dict):
+        self.row = row
+
+    def __getattr__(self, name):
+        try:
+            return self.row[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def target_states_rows(rows, *, now: datetime | None = None) -> list[list[TargetState]]:
+    """``target_states`` for rows read with ``values(*SLA_STATE_FIELDS, ...)``, in their order."""
+    cache = _Cache()
+    now = now or timezone.now()
+    return [target_states(_ValuesRow(row), now=now, _cache=cache) for row in rows]
+
+
+_LABELS: dict = {}
+
+
+def _labels(*, escaped: bool = False) -> tuple[dict, dict]:
+    """Target and state labels in the current language (HTML-escaped if asked), translated
+    once per process (lists of orders show three per row)."""
+    key = (get_language(), escaped)
+    labels = _LABELS.get(key)
+    if labels is None:
+        shown = escape if escaped else str
+        labels = _LABELS[key] = (
+            {value: shown(str(label)) for value, label in SlaTarget.choices},
+            {k: shown(str(label)) for k, label in STATE_LABELS.items()},
+        )
+    return labels
+
+
+def target_states_json(states: list[TargetState], dt) -> list[dict]:
+    """The API's ``sla`` field; ``dt`` formats a datetime (or None)."""
+    target_labels, state_labels = _labels()
+    return [
+        {"target": s.target, "label": target_labels[s.target], "state": s.state,
+         "state_label": state_labels[s.state], "due": dt(s.due), "met_at": dt(s.met_at), "seconds": s.seconds}
+        for s in states
+    ]
+
+
+def target_states_html(states: list[TargetState]) -> str:
+    """The badges of one order's targets, escaped, for rows built as HTML (the staff queue)."""
+    target_labels, state_labels = _labels(escaped=True)
+    formats = _duration_formats()
+    return "".join(
+        f'<span class="badge sla-{s.state}" title="{target_labels[s.target]}">'
+        f"{target_labels[s.target]}: {state_labels[s.state]}"
+        + ("" if s.state in ("met", "stopped") else f" · {escape(s.duration_text_in(formats))}")
+        + "</span> "
+        for s in states
+    )
 
 
 # --- The escalation sweep ---------------------------------------------------------------------
@@ -478,49 +610,56 @@ def _insert_escalations(rows: list[tuple], now: datetime) -> set[tuple]:
     """INSERT ... ON CONFLICT DO NOTHING RETURNING: the (work order, target, level) rows that are new.
 
     The unique constraint (work order, cycle, target, level) makes a repeat a no-op,
-    whoever repeats it; only the rows this call inserted fire their actions.
+    whoever repeats it; only the rows this call inserted fire their actions. On
+    PostgreSQL the rows travel as one JSON parameter (see ``notifications.bulk_insert``).
     """
+    from .notifications import json_rows
+
     if not rows:
         return set()
     ops = connection.ops
-    table = connection.ops.quote_name(Escalation._meta.db_table)
-    values, params = [], []
-    for wo_id, cycle, target, level_id, percent, due in rows:
-        values.append("(%s, %s, %s, %s, %s, %s, %s)")
-        params += [wo_id, cycle, target, level_id, percent, ops.adapt_datetimefield_value(due),
-                   ops.adapt_datetimefield_value(now)]
-    sql = (
-        f"INSERT INTO {table} (work_order_id, cycle, target, level_id, percent, due_at, fired_at) "
-        f"VALUES {', '.join(values)} "
-        "ON CONFLICT (work_order_id, cycle, target, level_id) DO NOTHING "
-        "RETURNING work_order_id, target, level_id"
-    )
+    table = ops.quote_name(Escalation._meta.db_table)
+    head = f"INSERT INTO {table} (work_order_id, cycle, target, level_id, percent, due_at, fired_at) "
+    tail = ("ON CONFLICT (work_order_id, cycle, target, level_id) DO NOTHING "
+            "RETURNING work_order_id, target, level_id")
+    if connection.vendor == "postgresql":
+        sql = (head + "SELECT w, c, t, l, p, d, %s FROM jsonb_to_recordset(%s::jsonb) "
+               "AS r(w bigint, c integer, t text, l bigint, p integer, d timestamptz) " + tail)
+        params = [now, json_rows([{"w": w, "c": c, "t": t, "l": lv, "p": p, "d": due}
+                                  for w, c, t, lv, p, due in rows])]
+    else:
+        values, params = [], []
+        for wo_id, cycle, target, level_id, percent, due in rows:
+            values.append("(%s, %s, %s, %s, %s, %s, %s)")
+            params += [wo_id, cycle, target, level_id, percent, ops.adapt_datetimefield_value(due),
+                       ops.adapt_datetimefield_value(now)]
+        sql = head + f"VALUES {', '.join(values)} " + tail
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return {tuple(r) for r in cursor.fetchall()}
 
 
 def _update_orders(orders: list[WorkOrder]) -> None:
-    """One UPDATE ... FROM (VALUES ...) for the swept orders' next escalation and priority.
+    """One UPDATE ... FROM for the swept orders' next escalation and priority.
 
     (Django's bulk_update builds a CASE per row and column, which costs more Python
     time than the whole rest of a sweep of a hundred orders.)
     """
+    from .notifications import json_rows
+
     ops = connection.ops
     table = ops.quote_name(WorkOrder._meta.db_table)
     if connection.vendor != "postgresql":
         for wo in orders:
             WorkOrder.objects.filter(pk=wo.pk).update(next_escalation_at=wo.next_escalation_at, priority=wo.priority)
         return
-    rows = ", ".join(["(%s, %s::timestamptz, %s)"] * len(orders))
-    params = []
-    for wo in orders:
-        params += [wo.pk, wo.next_escalation_at, wo.priority]
+    rows = json_rows([{"id": wo.pk, "next_at": wo.next_escalation_at, "priority": wo.priority} for wo in orders])
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} AS wo SET next_escalation_at = v.next_at, priority = v.priority "
-            f"FROM (VALUES {rows}) AS v(id, next_at, priority) WHERE wo.id = v.id",
-            params,
+            "FROM jsonb_to_recordset(%s::jsonb) AS v(id bigint, next_at timestamptz, priority smallint) "
+            "WHERE wo.id = v.id",
+            [rows],
         )
 
 
@@ -545,7 +684,7 @@ def escalation_sweep(*, now: datetime | None = None, batch: int | None = None, r
 
 
 def _sweep_batch(*, now: datetime, batch: int) -> tuple[int, int]:
-    from .notifications import bulk_insert, escalation_notifications, notifications_add
+    from .notifications import bulk_insert, escalation_messages_add, escalation_payload
 
     with transaction.atomic():
         orders = list(
@@ -556,6 +695,14 @@ def _sweep_batch(*, now: datetime, batch: int) -> tuple[int, int]:
         )
         if not orders:
             return 0, 0
+        if connection.vendor == "postgresql":
+            # Commit without waiting for the WAL to reach the disk (a few ms to tens of
+            # ms on a busy disk). Safe here: if PostgreSQL crashes in the ~second before
+            # the flush, this whole transaction is lost together, escalations and
+            # messages with the orders' next_escalation_at, and the next sweep fires
+            # them again. Nothing is lost, only delayed; nothing fires twice.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
         cache = _Cache()
         cache.preload_policies({wo.sla_policy_id for wo in orders})
         fired_by_order: dict[int, set] = {wo.pk: set() for wo in orders}
@@ -583,7 +730,7 @@ def _sweep_batch(*, now: datetime, batch: int) -> tuple[int, int]:
         inserted = _insert_escalations(
             [(wo.pk, wo.sla_cycle, t, lv.pk, lv.percent, due) for wo, t, lv, due in planned], now
         )
-        events, notes, recipients = [], [], {}
+        events, messages, recipients = [], [], {}
         for wo, target, level, due in planned:
             if (wo.pk, target, level.pk) not in inserted:
                 continue
@@ -598,11 +745,11 @@ def _sweep_batch(*, now: datetime, batch: int) -> tuple[int, int]:
                           "due": due.isoformat(), "priority": [old_priority, wo.priority]},
                 )
             )
-            notes += escalation_notifications(work_order=wo, target=target, level=level, due=due, now=now,
-                                              cache=recipients)
+            # The message says the priority as it is now (a later level in this sweep may raise it again).
+            messages.append((wo, level, escalation_payload(work_order=wo, target=target, level=level, due=due)))
         _update_orders(orders)
         bulk_insert(events)
-        notifications_add(notes)
+        escalation_messages_add(messages, now=now, cache=recipients)
     if inserted:
         logger.info("SLA sweep fired %d escalation(s) on %d work order(s)", len(inserted), len(orders))
     return len(orders), len(inserted)

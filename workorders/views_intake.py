@@ -4,11 +4,13 @@ Views stay thin: a form parses and checks, ``workorder_create`` changes state,
 and these functions render the result.
 """
 
+import logging
 from functools import wraps
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
+from django.db import DatabaseError, transaction
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -22,6 +24,7 @@ from core.errors import Forbidden, InvalidInput
 from core.validation import normalize_phone
 from core.views import app_error_response, ratelimited
 from customers.selectors import customer_find_by_phone
+from knowledge.services import suggestion_ids_parse, suggestion_outcome_record
 from technicians.models import Technician
 
 from .forms import PhoneLookupForm, PublicRequestForm, StaffIntakeForm, equipment_label, site_label
@@ -29,6 +32,16 @@ from .lifecycle import Status
 from .models import Attachment, WorkOrder
 from .selectors import workorder_for_tracking, workorder_visible_to
 from .services import workorder_create
+
+logger = logging.getLogger(__name__)
+
+# The fields both intake forms pass to ``workorder_create`` as they are.
+_FORM_TO_SERVICE = (
+    "contact_name", "contact_phone", "contact_email", "service_type", "description", "priority",
+    "preferred_start", "preferred_end", "submission_key",
+)
+# Hidden fields kept by static/knowledge/suggest.js: the articles it showed and those opened.
+SUGGESTION_FIELDS = ("kb_shown", "kb_opened")
 
 # ---------------------------------------------------------------------------
 # Helpers
@@ -49,6 +62,39 @@ def _apply_service_errors(form, exc: InvalidInput):
             placed = True
     if not placed:
         form.add_error(None, str(exc.message))
+
+
+def _create_from_form(form, **kwargs):
+    """The work order made from a valid intake form (with ``kwargs`` for what differs by page),
+    or None with the service's errors put on the form."""
+    data = form.cleaned_data
+    try:
+        work_order, _created = workorder_create(**{name: data[name] for name in _FORM_TO_SERVICE}, **kwargs)
+    except InvalidInput as exc:
+        _apply_service_errors(form, exc)
+        return None
+    return work_order
+
+
+def _suggestions_typed(post) -> dict:
+    """The suggestion script's hidden fields as sent, reduced to article ids, to show again."""
+    return {name: ",".join(map(str, suggestion_ids_parse(post.get(name, "")))) for name in SUGGESTION_FIELDS}
+
+
+def _record_suggestions(post, work_order) -> None:
+    """Record which articles the form suggested and the customer opened before still submitting.
+
+    The hidden fields come from the browser: ``suggestion_outcome_record`` keeps
+    only ids of published public articles and skips the rest. The request is
+    already made, so a failure here is logged and the customer still gets it.
+    """
+    try:
+        with transaction.atomic():
+            suggestion_outcome_record(
+                work_order=work_order, shown=post.get("kb_shown", ""), opened=post.get("kb_opened", "")
+            )
+    except DatabaseError:
+        logger.exception("Could not record the suggestions shown for work order %s", work_order.pk)
 
 
 def _file_response(attachment: Attachment):
@@ -105,35 +151,27 @@ def request_create(request):
     if getattr(request, "limited", False):
         return ratelimited(request)
     status = 200
+    suggestions = dict.fromkeys(SUGGESTION_FIELDS, "")
     if request.method == "POST":
         form = PublicRequestForm(request.POST, request.FILES)
         if form.is_valid():
-            data = form.cleaned_data
-            try:
-                work_order, _created = workorder_create(
-                    channel=WorkOrder.Channel.WEB,
-                    contact_name=data["contact_name"],
-                    contact_phone=data["contact_phone"],
-                    contact_email=data["contact_email"],
-                    address=data["address"],
-                    service_type=data["service_type"],
-                    description=data["description"],
-                    priority=data["priority"],
-                    preferred_start=data["preferred_start"],
-                    preferred_end=data["preferred_end"],
-                    photos=data["photos"],
-                    language=request.LANGUAGE_CODE,
-                    actor_role=R.CUSTOMER,
-                    submission_key=data["submission_key"],
-                )
-            except InvalidInput as exc:
-                _apply_service_errors(form, exc)
-            else:
+            work_order = _create_from_form(
+                form,
+                channel=WorkOrder.Channel.WEB,
+                address=form.cleaned_data["address"],
+                photos=form.cleaned_data["photos"],
+                language=request.LANGUAGE_CODE,
+                actor_role=R.CUSTOMER,
+            )
+            if work_order is not None:
+                _record_suggestions(request.POST, work_order)
                 return redirect("intake:request-done", token=work_order.public_token)
         status = 400
+        suggestions = _suggestions_typed(request.POST)
     else:
         form = PublicRequestForm()
-    return render(request, "workorders/intake/request_form.html", {"form": form}, status=status)
+    context = {"form": form, "suggestions": suggestions}
+    return render(request, "workorders/intake/request_form.html", context, status=status)
 
 
 @require_GET
@@ -318,30 +356,19 @@ def staff_intake(request):
         _phone, customer, _error = _caller(request.POST.get("contact_phone", ""))
         form = StaffIntakeForm(request.POST, customer=customer)
         if form.is_valid():
-            data = form.cleaned_data
-            try:
-                work_order, _created = workorder_create(
-                    channel=WorkOrder.Channel.PHONE,
-                    contact_name=data["contact_name"],
-                    contact_phone=data["contact_phone"],
-                    contact_email=data["contact_email"],
-                    address=data["address"] if data["site"] is None else data["site"].address,
-                    service_type=data["service_type"],
-                    description=data["description"],
-                    priority=data["priority"],
-                    preferred_start=data["preferred_start"],
-                    preferred_end=data["preferred_end"],
-                    language=customer.language if customer else settings.LANGUAGE_CODE,
-                    created_by=request.user,
-                    actor_role=_acting_office_role(request.user),
-                    submission_key=data["submission_key"],
-                    customer=customer,
-                    site=data["site"],
-                    equipment=data["equipment"],
-                )
-            except InvalidInput as exc:
-                _apply_service_errors(form, exc)
-            else:
+            site = form.cleaned_data["site"]
+            work_order = _create_from_form(
+                form,
+                channel=WorkOrder.Channel.PHONE,
+                address=form.cleaned_data["address"] if site is None else site.address,
+                language=customer.language if customer else settings.LANGUAGE_CODE,
+                created_by=request.user,
+                actor_role=_acting_office_role(request.user),
+                customer=customer,
+                site=site,
+                equipment=form.cleaned_data["equipment"],
+            )
+            if work_order is not None:
                 return redirect(_detail_url(work_order.pk))
         context = {"form": form, "customer": customer, "looked_up": True}
         return render(request, "workorders/intake/staff_intake.html", context, status=400)

@@ -16,7 +16,7 @@ from django.shortcuts import redirect, render
 from django.template.defaultfilters import linebreaksbr
 from django.urls import NoReverseMatch, reverse
 from django.utils import formats, timezone
-from django.utils.html import format_html
+from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -25,20 +25,23 @@ from django.views.decorators.http import require_POST
 from core import roles as R
 from core.errors import ApplicationError, InvalidInput, NotFound
 from core.pagination import SORTS, keyset_page
+from core.refcache import VersionedCache
 from technicians.models import Technician
 
 from .filters import WorkOrderFilter, filter_controls
 from .lifecycle import TRANSITIONS, Status, available_actions
-from .models import Attachment, WorkOrder
+from .models import Attachment, SlaTarget, WorkOrder
 from .selectors import (
     service_types_by_pk,
     technician_refs,
     workorder_detail,
     workorder_is_visible_to,
     workorder_queue_rows,
+    workorder_scope_key,
     workorder_visible_to,
 )
 from .services import workorder_transition
+from .sla import target_states_html, target_states_rows
 
 SORT_LABELS = {
     "-id": gettext_lazy("Newest first"),
@@ -51,9 +54,22 @@ SORT_CHOICES = [(key, SORT_LABELS.get(key, key)) for key in SORTS]
 # The queue shows how many rows match up to this many, then "1,000+":
 # counting further would cost a scan of the table on every request.
 COUNT_CAP = 1000
+# "1,000+" is kept per process for a few seconds for each scope and filter (a busy
+# queue is opened many times a second, and each count reads 1,001 index entries).
+# Smaller counts are always exact; "1,000+" may show for up to this long after the
+# matching orders fell to 1,000 or fewer.
+SATURATED_COUNT_SECONDS = 10.0
+SATURATED_COUNTS = VersionedCache("queue_saturated_counts", max_age=SATURATED_COUNT_SECONDS, max_entries=1000)
 
 # Events that are not transitions.
-EVENT_LABELS = {"create": gettext_lazy("Created")}
+EVENT_LABELS = {
+    "create": gettext_lazy("Created"),
+    "escalate": gettext_lazy("SLA escalation"),
+    "survey": gettext_lazy("Survey answered"),
+    "report_approved": gettext_lazy("Report approved"),
+    "report_sent_back": gettext_lazy("Report sent back"),
+    "report_revised": gettext_lazy("Report revised"),
+}
 
 # Filters a field role does not need (they only see their own or their company's jobs).
 FIELD_HIDDEN_FILTERS = ("technician", "unassigned")
@@ -88,7 +104,7 @@ QUEUE_ROW_HTML = (
     '<td><span class="badge status-{status}">{status_label}</span></td>'
     '<td class="prio-{priority}">{priority_label}</td>'
     "<td>{service_type}</td><td>{customer}</td><td>{address}</td><td>{technician}</td>"
-    "<td>{created}</td><td>{appointment}</td></tr>"
+    "<td>{created}</td><td>{appointment}</td><td>{sla}</td></tr>"
 )
 
 
@@ -103,8 +119,9 @@ def _queue_rows(items) -> list[dict]:
     technicians = technician_refs({r["technician_id"] for r in items})
     escaped_labels = {key: html_escape(label) for key, label in [*status_labels.items(), *priority_labels.items()]}
     escaped_types = {pk: html_escape(st.name) for pk, st in service_types.items()}
+    sla_states = target_states_rows(items)
     rows = []
-    for r in items:
+    for r, states in zip(items, sla_states, strict=True):
         pk = r["id"]
         created = r["created_at"].astimezone(tz)
         start, end = r["appointment_start"], r["appointment_end"]
@@ -134,6 +151,7 @@ def _queue_rows(items) -> list[dict]:
             "technician": technician,
             "created": f"{created:%Y-%m-%d %H:%M}",
             "appointment": appointment,
+            "sla": states,
         }
         shown = {
             **row,
@@ -145,10 +163,74 @@ def _queue_rows(items) -> list[dict]:
             "customer": html_escape(row["customer"]),
             "address": html_escape(row["address"]),
             "technician": unassigned if technician is None else html_escape(technician),
+            "sla": target_states_html(states),
         }
         row["html"] = mark_safe(QUEUE_ROW_HTML.format(**shown))  # every value escaped above
         rows.append(row)
     return rows
+
+
+class _Exact(Exception):
+    """A count under the cap: used, not kept."""
+
+
+def _matching_count(qs, *, user, params) -> int:
+    """How many orders match, up to ``COUNT_CAP + 1`` (at most that many index entries read)."""
+
+    def count():
+        matched = qs.order_by().values("pk")[: COUNT_CAP + 1].count()
+        if matched <= COUNT_CAP:
+            raise _Exact(matched)
+        return matched
+
+    filters = tuple(sorted((k, tuple(params.getlist(k))) for k in params if k not in ("cursor", "sort")))
+    try:
+        return SATURATED_COUNTS.get((workorder_scope_key(user), filters), count)
+    except _Exact as exact:
+        return exact.args[0]
+
+
+FILTER_HTML = '\n    <div>\n      <label for="{id}">{label}</label>\n      {html}\n      {errors}\n    </div>'
+NUMBER_FILTER_HTML = (
+    '<div>\n      <label for="{id}">{label}</label>\n      <input type="search" name="{name}" id="{id}" '
+    'value="{value}" placeholder="WO-2026-000123">\n      {errors}\n    </div>'
+)
+SORT_HTML = (
+    '\n    <div>\n      <label for="id_sort">{label}</label>\n      <select name="sort" id="id_sort">\n        '
+    "{options}\n      </select>\n    </div>"
+)
+
+
+def _filters_html(form, controls, sort) -> str:
+    """The filter form's controls (the number, each filter, the sort order), escaped, as the
+    queue shows them: built here rather than field by field in the template."""
+    number = form["number"]
+    value = number.value()
+    parts = [
+        NUMBER_FILTER_HTML.format(
+            id=conditional_escape(number.id_for_label),
+            label=html_escape(_("Work-order number")),
+            name=conditional_escape(number.html_name),
+            value=conditional_escape("" if value is None else value),
+            errors=number.errors or "",
+        )
+    ]
+    for control in controls:
+        if control["name"] != "number":
+            parts.append(
+                FILTER_HTML.format(
+                    id=conditional_escape(control["id"]),
+                    label=conditional_escape(control["label"]),
+                    html=control["html"],  # built escaped (filters.filter_controls)
+                    errors=control["errors"] or "",
+                )
+            )
+    options = "".join(
+        f'<option value="{html_escape(key)}"{" selected" if key == sort else ""}>{html_escape(str(label))}</option>'
+        for key, label in SORT_CHOICES
+    )
+    parts.append(SORT_HTML.format(label=html_escape(_("Sort")), options=options))
+    return "".join(parts)
 
 
 @login_required
@@ -188,15 +270,16 @@ def workorder_list_page(request):
         except InvalidInput:
             errors.append(_("That page link is no longer valid; showing the first page."))
             page = keyset_page(rows_qs, sort=sort, size=settings.STAFF_PAGE_SIZE)
-        # A capped count: at most COUNT_CAP + 1 index entries are read.
-        matched = qs.order_by().values("pk")[: COUNT_CAP + 1].count()
+        matched = _matching_count(qs, user=user, params=params)
         shown_count = f"{COUNT_CAP:,}+" if matched > COUNT_CAP else f"{matched:,}"
 
     rows = _queue_rows(page.items) if page else []
+    filter_fields = filter_controls(filterset.form)
     context = {
         "filter": filterset,
         "form": filterset.form,
-        "filter_fields": filter_controls(filterset.form),
+        "filter_fields": filter_fields,
+        "filters_html": mark_safe(_filters_html(filterset.form, filter_fields, sort)),  # escaped there
         "page": page,
         "rows": rows,
         "rows_html": mark_safe("\n".join(row["html"] for row in rows)),  # each row built escaped
@@ -267,6 +350,16 @@ def _history(events: list[dict]) -> None:
         if technician_name:
             text = _("technician: %(name)s") % {"name": technician_name}
             extra += f"\n      · {html_escape(text)}"
+        if event["action"] == "escalate" and isinstance(data, dict) and data.get("target") in SlaTarget.values:
+            # Which target, how much of it was used, and the priority it raised.
+            text = _("%(target)s at %(percent)s%%") % {"target": SlaTarget(data["target"]).label,
+                                                      "percent": data.get("percent")}
+            extra += f"\n      · {html_escape(text)}"
+            priority = data.get("priority")  # [before, after]
+            if isinstance(priority, list) and len(priority) == 2 and priority[0] != priority[1] \
+                    and priority[1] in WorkOrder.Priority.values:
+                text = _("priority raised to %(priority)s") % {"priority": WorkOrder.Priority(priority[1]).label}
+                extra += f"\n      · {html_escape(text)}"
         if event["latitude"] is not None:
             extra += (
                 f"\n      · {position} {html_escape(str(formats.localize(event['latitude'])))}, "
@@ -297,7 +390,7 @@ def workorder_detail_page(request, pk: int):
         raise Http404(_("No such work order."))
 
     photos = []
-    for attachment in work_order.attachments.all():
+    for attachment in work_order.attachment_list:
         if attachment.kind == Attachment.Kind.CUSTOMER_PHOTO:
             attachment.url = _attachment_url(attachment.pk)
             photos.append(attachment)
@@ -314,6 +407,7 @@ def workorder_detail_page(request, pk: int):
     context = {
         "wo": work_order,
         "events": events,
+        "history_html": mark_safe("\n".join(event["html"] for event in events)),  # each built escaped
         "photos": photos,
         "actions": actions,
         "technicians": technicians,

@@ -50,7 +50,9 @@
         el("td", {}, [el("span", { className: "prio-" + r.priority }, [r.priority_label])]),
         el("td", {}, [r.service]),
         el("td", {}, [r.city ? el("strong", {}, [r.city]) : null, r.city ? " · " : "", r.address]),
-        el("td", {}, [r.waited, r.due ? el("div", { className: "help" }, [r.due]) : null]),
+        el("td", {}, [r.waited, r.due ? el("div", { className: "help" }, [r.due]) : null].concat(
+          (r.sla || []).map(function (s) { return el("div", {}, [el("span", { className: "badge sla-" + s.state }, [s.text])]); })
+        )),
         el("td", {}, [r.window]),
         el("td", {}, [link(url("candidates", r.id), words.candidates, "button")])
       ]));

@@ -88,6 +88,10 @@
         link.addEventListener("click", function () {
           if (opened) remember(opened, item.id);
         });
+        link.addEventListener("auxclick", function (event) {
+          // The middle button opens a new tab without a "click" (the right one only a menu).
+          if (opened && event.button === 1) remember(opened, item.id);
+        });
         li.appendChild(link);
         if (item.summary) {
           var summary = document.createElement("small");

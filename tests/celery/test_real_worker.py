@@ -131,6 +131,58 @@ def test_a_deadline_passes_and_its_escalation_fires_once(worker, provider, publi
     assert wo.next_escalation_at is None  # its one level has fired
 
 
+def test_two_workers_sweeping_at_once_fire_each_escalation_once(shared_redis, provider, publish_links, tmp_path):
+    from django.conf import settings
+
+    from workorders.models import WorkOrderEvent
+    from workorders.tasks import sla_escalation_sweep
+
+    level = EscalationLevelFactory(percent=100, notify_roles="", notify_webhook=True, name="Tell the manager")
+    SlaPolicyFactory(is_default=True, escalation_matrix=level.matrix, first_response_minutes=30,
+                     arrival_minutes=None, resolution_minutes=None)
+    # Forty orders whose first-response deadline has just passed, before any worker runs.
+    with time_machine.travel(timezone.now() - timedelta(minutes=31), tick=False):
+        orders = [workorder_via_service() for _ in range(40)]
+    queue = f"test-{uuid.uuid4().hex[:12]}"
+    # Small batches: each sweep claims two orders at a time, so the two workers'
+    # sweeps interleave over the same rows.
+    procs = CeleryProcesses(
+        broker=shared_redis, queue=queue, database=database_url(settings.DATABASES["default"]), tmp_path=tmp_path,
+        env={"NOTIFY_WEBHOOK_URL": f"{provider.url}/robot", "SLA_SWEEP_BATCH": "2", "SLA_SWEEP_MAX_ROUNDS": "50"},
+    )
+    old = _point_app_at(shared_redis, queue)
+    try:
+        # Sweeps waiting in the queue before the workers start: both take one at once.
+        for _ in range(6):
+            sla_escalation_sweep.apply_async()
+        procs.start()
+        procs._spawn("worker2", ["worker", "--pool=solo", "-Q", queue, "-n", f"{queue}-2@%h", "--without-gossip",
+                                 "--without-mingle", "--without-heartbeat", "--loglevel=INFO"])
+        procs.wait_ready()
+        wait_until(lambda: " ready." in procs.log("worker2"), timeout=30, what="the second worker", logs=procs.logs)
+        ids = [wo.pk for wo in orders]
+        wait_until(lambda: Escalation.objects.filter(work_order_id__in=ids).count() >= 40, timeout=60,
+                   what="forty escalations", logs=procs.logs)
+        sweeps = procs.log("beat").count("sla-escalation-sweep")
+        wait_until(lambda: procs.log("beat").count("sla-escalation-sweep") >= sweeps + 3, timeout=15,
+                   what="three more sweeps", logs=procs.logs)
+        wait_until(lambda: len(provider.on("/robot")) >= 40, timeout=30, what="the robot messages",
+                   logs=procs.logs)
+
+        # Both workers swept ...
+        for name in ("worker", "worker2"):
+            assert "sla_escalation_sweep" in procs.log(name), procs.logs()
+        # ... and each escalation fired once: one row, one event, one message per order.
+        assert Escalation.objects.filter(work_order_id__in=ids).count() == 40
+        assert WorkOrderEvent.objects.filter(work_order_id__in=ids, action="escalate").count() == 40
+        for wo in orders:
+            assert [wo.number in p["json"]["text"]["content"] for p in provider.on("/robot")].count(True) == 1
+    finally:
+        procs.stop()
+        _restore_app(old)
+        _drop_queue(shared_redis, queue)
+
+
 def test_the_survey_message_is_delivered_after_resolve(worker, provider, publish_links):
     tech = TechnicianFactory()
     wo = workorder_via_service()

@@ -9,6 +9,8 @@ from django.contrib.staticfiles import finders
 from django.urls import reverse
 from django.utils import timezone
 
+from knowledge.models import Audience
+from knowledge.services import article_create
 from tests.factories import ChecklistItemFactory, EquipmentFactory, PartFactory, WorkOrderFactory
 from workorders.lifecycle import Status
 from workorders.models import WorkOrderEvent
@@ -37,7 +39,8 @@ def _transferred(client, url) -> tuple[int, list[str]]:
 
 @pytest.fixture
 def busy_day(technician):
-    """30 open jobs, one with 60 events, 15 earlier visits and 20 checklist items; 500 parts in the catalog."""
+    """30 open jobs, one with 60 events, 15 earlier visits and 20 checklist items; 500 parts in the catalog;
+    8 knowledge-base articles with long titles and summaries for the job's service type."""
     equipment = EquipmentFactory()
     jobs = [
         job_for(technician, status=Status.ACCEPTED, appointment_start=timezone.now() + timedelta(hours=i),
@@ -57,6 +60,9 @@ def busy_day(technician):
     for i in range(20):
         ChecklistItemFactory(service_type=wo.service_type, text=f"检查项目 {i} 压力与密封", mandatory=i % 2 == 0)
     PartFactory.create_batch(500, name="铜管接头 Copper fitting 1/2 inch")
+    for i in range(8):
+        article_create(actor=None, title=f"{i} 号故障：压缩机不启动的检查步骤 " * 8, summary="先断电，检查电容与接线。" * 25,
+                       body="x", audience=Audience.TECHNICIAN, service_types=[wo.service_type], published=True)
     return jobs, wo
 
 

@@ -195,3 +195,20 @@ def test_managers_see_open_escalations_with_the_sla_state_and_acknowledge_them(p
     assert wo.number not in client.get("/staff/escalations/").content.decode()
     # The event history keeps it.
     assert WorkOrderEvent.objects.filter(work_order=wo, action="escalate").exists()
+
+
+def test_an_order_whose_policy_this_process_has_not_seen_yet_still_escalates(policy, matrix):
+    """A policy saved in another process a moment ago: this one's copy of the policies
+    (core/refcache.py) does not know it yet, and the sweep must not drop the order."""
+    wo = new_order()
+    escalation_sweep(now=minutes(1))  # this process now holds the policies it knows
+    [newer] = SlaPolicy.objects.bulk_create([  # bulk_create: no signal, as from another process
+        SlaPolicy(name="Newer", calendar=policy.calendar, escalation_matrix=matrix, first_response_minutes=20,
+                  arrival_minutes=None, resolution_minutes=None)
+    ])
+    WorkOrder.objects.filter(pk=wo.pk).update(sla_policy=newer, next_escalation_at=minutes(15))
+
+    escalation_sweep(now=minutes(16))  # 75% of 20 minutes: 15
+    assert fired(wo) == [("first_response", 75)]
+    wo.refresh_from_db()
+    assert wo.next_escalation_at == minutes(20)  # and the 100% level is next

@@ -1,6 +1,7 @@
 """The notification outbox: rows written with the change, delivered by channels, retried, never lost."""
 
 import logging
+import time
 from datetime import timedelta
 
 import pytest
@@ -21,7 +22,7 @@ from tests.factories import (
 from workorders import tasks
 from workorders.lifecycle import Status
 from workorders.models import Notification, SlaPolicy, WorkOrder
-from workorders.notifications import notification_deliver, notification_retry, notifications_deliver_due
+from workorders.notifications import PUBLISHER, notification_deliver, notification_retry, notifications_deliver_due
 from workorders.services import workorder_transition
 from workorders.sla import escalation_sweep
 
@@ -189,6 +190,7 @@ def test_with_the_broker_down_the_change_commits_and_the_sweep_delivers_it_once(
     tech = TechnicianFactory()
     with caplog.at_level(logging.WARNING, logger="workorders.notifications"):
         _assign(wo, tech)
+        PUBLISHER.flush()  # the after-commit publish runs in a thread of its own
 
     assert WorkOrder.objects.get(pk=wo.pk).status == Status.ASSIGNED  # committed all the same
     assert "the outbox sweep will send them" in caplog.text
@@ -199,3 +201,42 @@ def test_with_the_broker_down_the_change_commits_and_the_sweep_delivers_it_once(
     assert notifications_deliver_due(now=later)["sent"] == 1
     assert notifications_deliver_due(now=later + timedelta(hours=1))["sent"] == 0
     assert len(provider.on("/sms")) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rows_committed_close_together_are_handed_to_the_broker_in_one_task(provider, monkeypatch, settings):
+    SlaPolicy.objects.all().delete()
+    published = []
+    monkeypatch.setattr(tasks.deliver_notifications, "apply_async",
+                        lambda args, **kw: published.append(list(args[0])))
+    settings.OUTBOX_ENQUEUE_ON_COMMIT = True
+    settings.OUTBOX_ENQUEUE_BATCH_MS = 60_000  # nothing leaves before the flush below
+    PUBLISHER.flush()
+    PUBLISHER._last = time.monotonic()  # as if a task had just been published
+    tech = TechnicianFactory()
+    orders = [workorder_via_service() for _ in range(3)]
+    for wo in orders:
+        _assign(wo, tech)  # three transactions, three commits
+
+    assert published == []  # the commits did not wait for the broker
+    PUBLISHER.flush()
+    rows = list(Notification.objects.filter(work_order__in=orders).order_by("id").values_list("id", flat=True))
+    assert published == [rows]  # one task for all three
+    PUBLISHER._last = 0.0
+    # The task sends each row once, however often it runs.
+    tasks.deliver_notifications(published[0])
+    tasks.deliver_notifications(published[0])
+    assert len(provider.on("/sms")) == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_no_batching_each_commit_publishes_at_once(provider, monkeypatch, settings):
+    SlaPolicy.objects.all().delete()
+    published = []
+    monkeypatch.setattr(tasks.deliver_notifications, "apply_async",
+                        lambda args, **kw: published.append(list(args[0])))
+    settings.OUTBOX_ENQUEUE_ON_COMMIT = True
+    settings.OUTBOX_ENQUEUE_BATCH_MS = 0
+    wo = workorder_via_service()
+    _assign(wo, TechnicianFactory())
+    assert published == [[Notification.objects.get(work_order=wo).pk]]

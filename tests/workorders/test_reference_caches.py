@@ -6,6 +6,8 @@ edit (what Django admin does: a model save) is seen by the very next request, an
 that another worker's edit is seen within a second.
 """
 
+import uuid
+
 import pytest
 from django.contrib.auth.models import Group
 from django.core.cache import cache
@@ -108,7 +110,7 @@ def test_another_workers_change_is_seen_within_a_second_and_nothing_is_older_tha
     assert shared.get("value", load) == 1
     assert shared.get("value", load) == 1  # kept: no second load
 
-    cache.set(shared.key, "bumped-by-another-worker", None)
+    cache.set(shared.key, f"bumped-by-another-worker-{uuid.uuid4().hex}", None)  # new in every run
     assert shared.get("value", load) == 1  # not looked at again within the second
     clock[0] += refcache.CHECK_SECONDS + 0.1
     assert shared.get("value", load) == 2  # seen

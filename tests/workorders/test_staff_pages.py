@@ -153,6 +153,47 @@ def test_list_shows_a_capped_count_never_a_full_count(client, dispatcher, servic
     ), "an uncapped COUNT(*) ran"
 
 
+def test_a_kept_1000_plus_count_lasts_seconds_and_small_counts_are_always_exact(
+    client, dispatcher, service_type, monkeypatch
+):
+    from core import refcache
+    from workorders import views_staff
+
+    clock = [1000.0]
+    monkeypatch.setattr(refcache.time, "monotonic", lambda: clock[0])
+    customers = CustomerFactory.create_batch(2)
+    _bulk_orders(1001, service_type=service_type, customers=customers)
+    client.force_login(dispatcher)
+    assert "1,000+ matching" in client.get(LIST_URL, {"status": "new"}).content.decode()
+
+    # Most of them are taken: the queue may go on saying "1,000+" for a few seconds ...
+    WorkOrder.objects.filter(pk__in=list(WorkOrder.objects.values_list("pk", flat=True)[:990])).update(
+        status=Status.CANCELLED
+    )
+    with CaptureQueriesContext(connection) as ctx:
+        assert "1,000+ matching" in client.get(LIST_URL, {"status": "new"}).content.decode()
+    assert not any("COUNT(" in q["sql"].upper() for q in ctx.captured_queries)
+    # ... but never longer than SATURATED_COUNT_SECONDS, and other filters count afresh.
+    assert "990 matching" in client.get(LIST_URL, {"status": "cancelled"}).content.decode()
+    clock[0] += views_staff.SATURATED_COUNT_SECONDS + 1
+    assert "11 matching" in client.get(LIST_URL, {"status": "new"}).content.decode()
+
+    # Under the cap nothing is kept: the next order shows at once.
+    _bulk_orders(1, service_type=service_type, customers=customers)
+    assert "12 matching" in client.get(LIST_URL, {"status": "new"}).content.decode()
+
+
+def test_a_kept_count_is_not_shown_to_someone_who_sees_other_orders(client, dispatcher, service_type):
+    tech = TechnicianFactory()
+    customers = CustomerFactory.create_batch(2)
+    _bulk_orders(1001, service_type=service_type, customers=customers)
+    _bulk_orders(2, service_type=service_type, customers=customers, technicians=[tech])
+    client.force_login(dispatcher)
+    assert "1,000+ matching" in client.get(LIST_URL).content.decode()
+    client.force_login(tech.user)
+    assert "2 matching" in client.get(LIST_URL).content.decode()
+
+
 def test_list_rows_show_what_staff_need(client, agent):
     tech = TechnicianFactory(user__first_name="Wei", user__last_name="Li")
     wo = WorkOrderFactory(

@@ -1,0 +1,62 @@
+"""``{% rolefragment %}…{% endrolefragment %}``: markup rendered once per role set and language.
+
+The navigation bar of every page is a dozen ``{% url %}`` and ``{% translate %}``
+tags whose output depends only on who is asking (their roles, staff and
+superuser flags), the language and the URL configuration. This tag renders its
+content once for each such combination and keeps the result in the template
+node (so a template reloaded in development starts afresh).
+
+The content may read only what the key covers: ``user.is_authenticated``,
+``user.is_staff``, ``user.is_superuser``, the variables of
+``core.context_processors.roles`` (``user_roles``, ``is_office``, ...) and the
+language. Anything that varies by request (``{% csrf_token %}``, the username,
+the current path, messages) goes outside the fragment.
+"""
+
+from django import template
+from django.urls import get_script_prefix, get_urlconf
+from django.utils import translation
+
+register = template.Library()
+
+# What core.context_processors.roles sets.
+ROLE_VARIABLES = ("user_roles", "is_office", "is_field", "is_manager", "is_dispatcher")
+MAX_VARIANTS = 256  # a bound on memory; role sets × languages are a handful in practice
+
+
+class RoleFragmentNode(template.Node):
+    def __init__(self, nodelist):
+        self.nodelist = nodelist
+        self.rendered = {}
+
+    def key(self, context):
+        user = context.get("user")
+        if user is None or not user.is_authenticated:
+            who = None
+        else:
+            who = (user.is_superuser, user.is_staff)
+        # The flags as this context has them (a page rendered without the roles context
+        # processor has none, and gets a fragment of its own).
+        flags = tuple(context.get(name) for name in ROLE_VARIABLES)
+        return who, flags, translation.get_language(), get_urlconf(), get_script_prefix()
+
+    def render(self, context):
+        key = self.key(context)
+        try:
+            return self.rendered[key]
+        except KeyError:
+            pass
+        html = self.nodelist.render(context)
+        if len(self.rendered) >= MAX_VARIANTS:
+            self.rendered = {}
+        self.rendered[key] = html
+        return html
+
+
+@register.tag
+def rolefragment(parser, token):
+    if len(token.split_contents()) != 1:
+        raise template.TemplateSyntaxError("rolefragment takes no arguments")
+    nodelist = parser.parse(("endrolefragment",))
+    parser.delete_first_token()
+    return RoleFragmentNode(nodelist)

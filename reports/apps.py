@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_save
+from django.utils.translation import gettext_lazy as _
+
+
+class ReportsConfig(AppConfig):
+    name = "reports"
+    verbose_name = _("Reports")
+
+    def ready(self):
+        from workorders.models import WorkOrderEvent
+
+        from .facts import on_event_saved
+
+        # Each event (transition, survey answer, review) refreshes its order's figures after commit.
+        post_save.connect(on_event_saved, sender=WorkOrderEvent, dispatch_uid="reports-fact-on-event")

@@ -1,0 +1,125 @@
+"""The reports' summary table: one row per work order, with its measured intervals.
+
+The dashboard aggregates these rows in PostgreSQL. They exist because two things
+cannot be computed cheaply from the raw tables for a million orders at page time:
+the business-time length of each interval (it needs the SLA calendar, which is
+Python code in ``workorders/sla.py``) and the milestones buried in the event log
+(first accept, first arrival, first completion, a reopen). ``reports/facts.py``
+derives each row from the raw data and keeps it current; see docs/reports.md.
+"""
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from workorders.lifecycle import OPEN_STATES
+
+
+class WorkOrderFact(models.Model):
+    work_order = models.OneToOneField(
+        "workorders.WorkOrder", on_delete=models.CASCADE, primary_key=True, related_name="report_fact"
+    )
+    # Dimensions: when (local creation day), what, who.
+    created_at = models.DateTimeField()
+    created_day = models.DateField()
+    status = models.CharField(max_length=16)
+    priority = models.PositiveSmallIntegerField()
+    service_type_id = models.BigIntegerField()
+    # The technician the order counts for: who resolved it first, else who has it now.
+    technician_id = models.BigIntegerField(null=True)
+    # Whose calendar the appointment window is booked in (the order's technician now).
+    booked_technician_id = models.BigIntegerField(null=True)
+    appointment_start = models.DateTimeField(null=True)
+    appointment_end = models.DateTimeField(null=True)
+    booked_s = models.IntegerField(null=True)  # the window's length in seconds
+
+    # First run of the clock, from creation: first response (accept), arrival, resolution.
+    first_response_at = models.DateTimeField(null=True)
+    arrived_at = models.DateTimeField(null=True)
+    resolved_at = models.DateTimeField(null=True)
+    # Wall-clock seconds from creation to each milestone.
+    first_response_clock_s = models.IntegerField(null=True)
+    arrival_clock_s = models.IntegerField(null=True)
+    resolution_clock_s = models.IntegerField(null=True)
+    # Business seconds (the SLA policy's calendar, time on hold left out).
+    first_response_business_s = models.IntegerField(null=True)
+    arrival_business_s = models.IntegerField(null=True)
+    resolution_business_s = models.IntegerField(null=True)
+    # SLA per target: the deadline (while the target runs or once met) and whether it was met.
+    first_response_due = models.DateTimeField(null=True)
+    arrival_due = models.DateTimeField(null=True)
+    resolution_due = models.DateTimeField(null=True)
+    first_response_met = models.BooleanField(null=True)
+    arrival_met = models.BooleanField(null=True)
+    resolution_met = models.BooleanField(null=True)
+
+    # Quality: a completion that asked for a second visit; a reopen within the window.
+    second_visit = models.BooleanField(default=False)
+    reopened = models.BooleanField(default=False)
+    # Resolved on the first visit and not reopened in time (NULL: not resolved yet).
+    first_time_fix = models.BooleanField(null=True)
+    # The latest answered survey.
+    satisfaction = models.PositiveSmallIntegerField(null=True)
+    recommend = models.PositiveSmallIntegerField(null=True)
+
+    # The newest event of the order this row was built from: a refresh that read older
+    # data never overwrites a newer one (facts.py, the upsert's WHERE).
+    source_event_id = models.BigIntegerField(default=0)
+    refreshed_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("work-order figures")
+        verbose_name_plural = _("work-order figures")
+        indexes = [
+            # Every dashboard query: WHERE created_day BETWEEN from AND to (rows follow creation
+            # order). Volume per day and status and the leaderboard's jobs read the index alone.
+            models.Index(
+                fields=["created_day"], name="report_fact_day",
+                include=["status", "service_type_id", "technician_id", "first_time_fix", "satisfaction"],
+            ),
+            # One technician's orders (the technician filter).
+            models.Index(fields=["technician_id", "created_day"], name="report_fact_tech_day"),
+            # Backlog by age: the open orders only, read from the index alone (selectors.backlog).
+            models.Index(
+                fields=["created_at"], name="report_fact_open_age", condition=Q(status__in=sorted(OPEN_STATES)),
+                include=["status", "service_type_id", "technician_id"],
+            ),
+            # Utilisation: booked windows overlapping the range, read from the index alone
+            # (selectors.leaderboard, CTE "booked").
+            models.Index(
+                fields=["appointment_start"], name="report_fact_booked",
+                condition=Q(appointment_start__isnull=False),
+                include=["appointment_end", "booked_s", "booked_technician_id", "status", "service_type_id"],
+            ),
+        ] + [
+            # The 90th percentiles walk these from the top (selectors._p90s), filtering on the
+            # included columns without visiting the table.
+            models.Index(
+                fields=[f"{target}_{kind}_s"], name=f"report_fact_p90_{short}_{kind}",
+                condition=Q(**{f"{target}_{kind}_s__isnull": False}),
+                include=["created_day", "service_type_id", "technician_id"],
+            )
+            for target, short in (("first_response", "fr"), ("arrival", "arr"), ("resolution", "res"))
+            for kind in ("clock", "business")
+        ]
+
+    def __str__(self):
+        return f"figures of work order {self.work_order_id}"
+
+
+class RefreshState(models.Model):
+    """Where the periodic refresh got to in the event log (one row, name="facts")."""
+
+    name = models.CharField(max_length=40, primary_key=True)
+    # Every event up to here has been read twice, a sweep apart (facts.facts_sweep).
+    done_event_id = models.BigIntegerField(default=0)
+    # The newest event the last sweep read once.
+    seen_event_id = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("report refresh state")
+        verbose_name_plural = _("report refresh states")
+
+    def __str__(self):
+        return f"{self.name}: {self.done_event_id}"

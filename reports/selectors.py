@@ -1,0 +1,453 @@
+"""The dashboard's figures, each an aggregate computed by PostgreSQL over ``WorkOrderFact``.
+
+Five queries make the whole page, however many orders there are: summary (times,
+SLA, quality), the 90th percentiles, volume (status, per day, per week), backlog,
+leaderboard (with utilisation from shifts and booked windows). Python only shapes
+the rows the database returns into tables; it never adds up, averages or ranks anything.
+
+Who counts: orders *created* in the date range (local days, ``created_day``) that
+match the filters. The backlog is the exception: it is the open orders now,
+whatever their creation date (the other filters apply). See docs/reports.md.
+"""
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from technicians.models import PartnerCompany, Shift, Technician
+from workorders.lifecycle import OPEN_STATES, Status
+
+from .forms import OWN_STAFF, Filters
+from .models import WorkOrderFact
+
+STATUSES = list(Status.values)
+OPEN = [s for s in STATUSES if s in OPEN_STATES]  # in lifecycle order
+# (code, label, lower bound in days, upper bound in days or None)
+BACKLOG_BUCKETS = [
+    ("lt1d", _("Under 1 day"), 0, 1),
+    ("1to3d", _("1–3 days"), 1, 3),
+    ("3to7d", _("3–7 days"), 3, 7),
+    ("7to14d", _("7–14 days"), 7, 14),
+    ("14to30d", _("14–30 days"), 14, 30),
+    ("gt30d", _("Over 30 days"), 30, None),
+]
+TARGET_LABELS = {
+    "first_response": _("First response"),
+    "arrival": _("Arrival"),
+    "resolution": _("Resolution"),
+}
+TARGETS = list(TARGET_LABELS)
+# A booked window is found by its start; none is longer than this (see the leaderboard query).
+MAX_BOOKING = timedelta(days=7)
+LEADERBOARD_ROWS = 100
+
+
+@contextmanager
+def tuned():
+    """Run the dashboard's queries in one transaction with settings that suit them.
+
+    - ``jit = off``: each query takes a few hundred milliseconds at most; compiling it
+      (PostgreSQL's default above a cost of 100,000) costs 100 ms or more by itself.
+    - ``work_mem``: a small cohort's percentiles sort in memory (the default 4 MB spills
+      a sort of a few hundred thousand values to temporary files).
+    - no parallel workers: starting them costs more than they save on queries this short,
+      and on a busy web server they take the cores other requests need (measured:
+      bench/reports_bench.py, slower with them under load).
+    - one snapshot (REPEATABLE READ) when the transaction is ours: the page's figures then
+      agree with each other (the percentiles' ranks use the summary's counts) even while
+      orders move.
+    """
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                ("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY; " if outermost else "")
+                + "SET LOCAL jit = off; SET LOCAL work_mem = '64MB'; SET LOCAL max_parallel_workers_per_gather = 0"
+            )
+        yield
+
+
+def _t(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _rows(sql: str, params) -> list[dict]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [c.name for c in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def _where(f: Filters, *, dates: bool = True, technician_column: str = "f.technician_id",
+           prefix: str = "w") -> tuple[str, dict]:
+    """The WHERE clause for the filters over the fact table aliased ``f`` (named parameters)."""
+    parts, params = [], {}
+    if dates:
+        parts.append(f"f.created_day BETWEEN %({prefix}_from)s AND %({prefix}_to)s")
+        params.update({f"{prefix}_from": f.date_from, f"{prefix}_to": f.date_to})
+    if f.service_type_id:
+        parts.append(f"f.service_type_id = %({prefix}_st)s")
+        params[f"{prefix}_st"] = f.service_type_id
+    if f.technician_id:
+        parts.append(f"{technician_column} = %({prefix}_tech)s")
+        params[f"{prefix}_tech"] = f.technician_id
+    if f.partner == OWN_STAFF:
+        parts.append(f"{technician_column} IN (SELECT id FROM {_t(Technician)} WHERE partner_company_id IS NULL)")
+    elif f.partner:
+        parts.append(
+            f"{technician_column} IN (SELECT id FROM {_t(Technician)} WHERE partner_company_id = %({prefix}_pc)s)"
+        )
+        params[f"{prefix}_pc"] = f.partner
+    return (" AND ".join(parts) or "TRUE"), params
+
+
+def _range_bounds(f: Filters) -> tuple[datetime, datetime]:
+    """The range as aware datetimes: local midnight of the first day, local midnight after the last."""
+    tz = timezone.get_current_timezone()
+    start = timezone.make_aware(datetime.combine(f.date_from, time.min), tz)
+    end = timezone.make_aware(datetime.combine(f.date_to + timedelta(days=1), time.min), tz)
+    return start, end
+
+
+# --- Summary: times, SLA compliance, first-time fix, satisfaction ----------------------------
+
+
+def _summary_sql(where: str) -> str:
+    measures = []
+    for target in TARGETS:
+        for kind in ("clock", "business"):
+            col = f"f.{target}_{kind}_s"
+            measures += [
+                f"count({col}) AS {target}_{kind}_n",
+                f"round(avg({col}), 1) AS {target}_{kind}_avg",
+            ]
+        measures += [
+            f"count(*) FILTER (WHERE f.{target}_met) AS {target}_met",
+            # Missed: met late, or still open with its deadline passed.
+            f"count(*) FILTER (WHERE NOT f.{target}_met OR (f.{target}_met IS NULL AND f.{target}_due < %(now)s))"
+            f" AS {target}_missed",
+        ]
+    return f"""
+SELECT count(*) AS total,
+       {", ".join(measures)},
+       count(f.first_time_fix) AS resolved,
+       count(*) FILTER (WHERE f.first_time_fix) AS first_time_fixed,
+       count(*) FILTER (WHERE f.second_visit) AS second_visits,
+       count(*) FILTER (WHERE f.reopened) AS reopened,
+       count(f.satisfaction) AS answers,
+       avg(f.satisfaction) AS satisfaction_avg,
+       count(f.recommend) AS recommend_answers,
+       count(*) FILTER (WHERE f.recommend >= 9) AS promoters,
+       count(*) FILTER (WHERE f.recommend BETWEEN 7 AND 8) AS passives,
+       count(*) FILTER (WHERE f.recommend <= 6) AS detractors
+FROM {_t(WorkOrderFact)} f
+WHERE {where}
+"""
+
+
+# The 90th percentiles. percentile_cont sorts every value of the cohort, six times over
+# (three intervals, clock and business): for a 90-day range of a million orders that is
+# most of the page's time. Each duration column has an index in value order that also
+# carries the filter columns (reports/models.py), so PostgreSQL can instead walk it from
+# the largest value down, skipping rows outside the cohort, to the two values either side
+# of the 90th percentile's rank, and interpolate exactly as percentile_cont does:
+#     k = 0.9 × (n − 1) in float8;  p90 = v[floor k] + (k − floor k) × (v[ceil k] − v[floor k])
+# where v is in ascending order and n is the cohort's count from the summary query. The
+# walk passes about a tenth of the whole index (the values above the cohort's 90th
+# percentile), whatever the range, so it is used for large cohorts; small ones sort.
+P90 = 0.9
+WALK_FROM = 20_000
+DURATIONS = [f"{t}_{kind}_s" for t in TARGETS for kind in ("clock", "business")]
+
+
+def _p90s(f: Filters, counts: dict) -> dict:
+    """{column: 90th percentile} for the six duration columns, given their counts in the cohort."""
+    where, params = _where(f)
+    parts, small = [], []
+    for col in DURATIONS:
+        n = counts[col]
+        params[f"n_{col}"] = n
+        if not n:
+            parts.append(f"NULL::float8 AS {col}")
+        elif n < WALK_FROM:
+            # Sorted, together with the other small ones, in one pass over the cohort.
+            small.append(f"percentile_cont({P90}) WITHIN GROUP (ORDER BY f.{col}) AS {col}")
+            parts.append(f"small.{col}")
+        else:
+            rank = f"({P90}::float8 * (%(n_{col})s - 1))"
+            parts.append(
+                f"(SELECT min(x.v) + ({rank} - floor({rank})) * (max(x.v) - min(x.v)) FROM ("
+                f"SELECT f.{col} AS v FROM {_t(WorkOrderFact)} f WHERE f.{col} IS NOT NULL AND {where} "
+                f"ORDER BY f.{col} DESC OFFSET (%(n_{col})s - 1 - ceil({rank}))::bigint "
+                f"LIMIT (ceil({rank}) - floor({rank}) + 1)::bigint) x) AS {col}"
+            )
+    with_small = (
+        f"WITH small AS (SELECT {', '.join(small)} FROM {_t(WorkOrderFact)} f WHERE {where}) " if small else ""
+    )
+    return _rows(f"{with_small}SELECT {', '.join(parts)}{' FROM small' if small else ''}", params)[0]
+
+
+@dataclass
+class Summary:
+    total: int
+    times: list[dict]  # per target: n, avg and p90 in clock and business seconds
+    sla: list[dict]  # per target: met, missed, compliance %
+    quality: dict  # resolved, first-time fix, second visits, reopened, satisfaction, NPS
+
+
+def summary(f: Filters, *, now=None) -> Summary:
+    where, params = _where(f)
+    params["now"] = now or timezone.now()
+    row = _rows(
+        f"""
+WITH s AS ({_summary_sql(where)})
+SELECT s.*,
+       round(100.0 * s.first_time_fixed / nullif(s.resolved, 0), 1) AS first_time_fix_rate,
+       round(s.satisfaction_avg, 2) AS satisfaction_avg_2,
+       round(100.0 * (s.promoters - s.detractors) / nullif(s.recommend_answers, 0), 1) AS nps,
+       {", ".join(
+           f"round(100.0 * s.{t}_met / nullif(s.{t}_met + s.{t}_missed, 0), 1) AS {t}_compliance" for t in TARGETS
+       )}
+FROM s
+""",
+        params,
+    )[0]
+    p90 = _p90s(f, {col: row[col.removesuffix("_s") + "_n"] for col in DURATIONS})
+    times = [
+        {
+            "target": t, "label": TARGET_LABELS[t],
+            "clock_n": row[f"{t}_clock_n"], "business_n": row[f"{t}_business_n"],
+            "clock_avg": row[f"{t}_clock_avg"], "clock_p90": p90[f"{t}_clock_s"],
+            "business_avg": row[f"{t}_business_avg"], "business_p90": p90[f"{t}_business_s"],
+        }
+        for t in TARGETS
+    ]
+    sla = [
+        {"target": t, "label": TARGET_LABELS[t], "met": row[f"{t}_met"], "missed": row[f"{t}_missed"],
+         "compliance": row[f"{t}_compliance"]}
+        for t in TARGETS
+    ]
+    quality = {
+        "resolved": row["resolved"], "first_time_fixed": row["first_time_fixed"],
+        "first_time_fix_rate": row["first_time_fix_rate"], "second_visits": row["second_visits"],
+        "reopened": row["reopened"], "answers": row["answers"], "satisfaction_avg": row["satisfaction_avg_2"],
+        "recommend_answers": row["recommend_answers"], "promoters": row["promoters"], "passives": row["passives"],
+        "detractors": row["detractors"], "nps": row["nps"],
+    }
+    return Summary(total=row["total"], times=times, sla=sla, quality=quality)
+
+
+# --- Volume: by status, per day, per week ---------------------------------------------------
+
+
+@dataclass
+class Volume:
+    by_status: list[dict]  # status, label, count
+    daily: list[dict]  # day, total, one key per status
+    weekly: list[dict]  # week (Monday), total, one key per status
+
+
+def volume(f: Filters) -> Volume:
+    where, params = _where(f)
+    per_status = ", ".join(f"coalesce(sum(c.n) FILTER (WHERE c.status = '{s}'), 0)::int AS {s}" for s in STATUSES)
+    sums = ", ".join(f"sum({s})::int AS {s}" for s in STATUSES)
+    rows = _rows(
+        f"""
+WITH c AS (
+    SELECT f.created_day, f.status, count(*) AS n
+    FROM {_t(WorkOrderFact)} f WHERE {where}
+    GROUP BY f.created_day, f.status
+), daily AS (
+    -- every day of the range, with or without orders, so the trend has no gaps
+    SELECT g::date AS day, coalesce(sum(c.n), 0)::int AS total, {per_status}
+    FROM generate_series(%(first)s::date, %(last)s::date, interval '1 day') g
+    LEFT JOIN c ON c.created_day = g::date
+    GROUP BY g
+)
+SELECT 'day' AS grain, day, total, {", ".join(STATUSES)} FROM daily
+UNION ALL
+SELECT 'week', date_trunc('week', day)::date, sum(total)::int, {sums} FROM daily GROUP BY 2
+UNION ALL
+SELECT 'all', NULL, sum(total)::int, {sums} FROM daily
+ORDER BY 1, 2
+""",
+        {**params, "first": f.date_from, "last": f.date_to},
+    )
+    overall = next(r for r in rows if r["grain"] == "all")
+    return Volume(
+        by_status=[{"status": s, "label": Status(s).label, "count": overall[s] or 0} for s in STATUSES],
+        daily=[r for r in rows if r["grain"] == "day"],
+        weekly=[r for r in rows if r["grain"] == "week"],
+    )
+
+
+# --- Backlog: the open orders now, by age -----------------------------------------------------
+
+
+def backlog(f: Filters, *, now=None) -> list[dict]:
+    where, params = _where(f, dates=False)
+    params["now"] = now or timezone.now()
+    columns = []
+    for code, _label, low, high in BACKLOG_BUCKETS:
+        # The bucket's bounds as moments (created at or before "now - low days" ...), given as
+        # parameters so that PostgreSQL compares timestamps instead of subtracting per row.
+        params[f"older_{code}"] = params["now"] - timedelta(days=low)
+        cond = f"f.created_at <= %(older_{code})s"
+        if high is not None:
+            params[f"younger_{code}"] = params["now"] - timedelta(days=high)
+            cond += f" AND f.created_at > %(younger_{code})s"
+        columns.append(f"count(*) FILTER (WHERE {cond}) AS b_{code}")
+    open_list = ", ".join(f"'{s}'" for s in sorted(OPEN))  # the partial index report_fact_open's predicate
+    rows = _rows(
+        f"""
+SELECT f.status, count(*) AS total, {", ".join(columns)}
+FROM {_t(WorkOrderFact)} f
+WHERE f.status IN ({open_list}) AND {where}
+GROUP BY ROLLUP (f.status)
+""",
+        params,
+    )
+    by_status = {r["status"]: r for r in rows}
+    out = []
+    for status in OPEN + [None]:
+        r = by_status.get(status) or {}
+        out.append({
+            "status": status or "total",
+            "label": Status(status).label if status else _("All open"),
+            "total": r.get("total") or 0,
+            "buckets": [r.get(f"b_{code}") or 0 for code, *_ in BACKLOG_BUCKETS],
+        })
+    return out
+
+
+# --- Technician leaderboard ---------------------------------------------------------------
+
+
+def leaderboard(f: Filters, *, limit: int | None = LEADERBOARD_ROWS) -> tuple[list[dict], int]:
+    """Per technician: completed jobs, first-time fix, satisfaction, booked and shift hours, utilisation.
+
+    Returns (rows, how many technicians in all). Utilisation is booked hours / shift hours
+    in the range (docs/reports.md): booked = the appointment windows of the technician's
+    orders that are not cancelled, cut to the range; shift = the working windows the
+    technician's shifts give each day of the range (a dated row replaces that weekday's
+    pattern, absences are cut out), as ``dispatch.rules.working_windows`` reads them.
+    """
+    where, params = _where(f)
+    booked_where, booked_params = _where(f, dates=False, technician_column="f.booked_technician_id", prefix="b")
+    start, end = _range_bounds(f)
+    sql = f"""
+WITH jobs AS (
+    SELECT f.technician_id AS tid,
+           count(f.first_time_fix) AS completed,  -- set exactly when the order was resolved
+           count(*) FILTER (WHERE f.first_time_fix) AS first_time_fixed,
+           round(100.0 * count(*) FILTER (WHERE f.first_time_fix) / nullif(count(f.first_time_fix), 0), 1)
+               AS first_time_fix_rate,
+           round(avg(f.satisfaction), 2) AS satisfaction_avg,
+           count(f.satisfaction) AS answers
+    FROM {_t(WorkOrderFact)} f
+    WHERE f.technician_id IS NOT NULL AND {where}
+    GROUP BY f.technician_id
+), booked AS (
+    SELECT f.booked_technician_id AS tid,
+           sum(CASE WHEN f.appointment_start >= %(start)s AND f.appointment_end <= %(end)s THEN f.booked_s
+                    -- a window across either end of the range counts only inside it
+                    ELSE extract(epoch FROM least(f.appointment_end, %(end)s) - greatest(f.appointment_start, %(start)s))
+               END) AS seconds
+    FROM {_t(WorkOrderFact)} f
+    WHERE f.appointment_start >= %(earliest)s AND f.appointment_start < %(end)s AND f.appointment_end > %(start)s
+      AND f.status <> 'cancelled' AND f.booked_technician_id IS NOT NULL AND {booked_where}
+    GROUP BY f.booked_technician_id
+), techs AS (
+    SELECT tid FROM jobs UNION SELECT tid FROM booked
+), days AS (
+    -- how many Mondays, Tuesdays ... the range has
+    SELECT extract(isodow FROM g)::int - 1 AS wd, count(*) AS n
+    FROM generate_series(%(first)s::date, %(last)s::date, interval '1 day') g
+    GROUP BY 1
+), weekly AS (
+    -- the weekly pattern: working seconds per technician and weekday (overlapping rows merged)
+    SELECT w.tid, w.wd,
+           (SELECT coalesce(sum(extract(epoch FROM upper(r) - lower(r))), 0) FROM unnest(w.spans) r) AS seconds
+    FROM (SELECT s.technician_id AS tid, s.weekday AS wd,
+                 range_agg(tsrange(date '2000-01-03' + s.start, date '2000-01-03' + s."end")) AS spans
+          FROM {_t(Shift)} s JOIN techs ON techs.tid = s.technician_id
+          WHERE s.date IS NULL AND s.available
+          GROUP BY s.technician_id, s.weekday) w
+), usual AS (
+    -- every day of the range as its weekday's pattern has it
+    SELECT wk.tid, sum(wk.seconds * d.n) AS seconds FROM weekly wk JOIN days d ON d.wd = wk.wd GROUP BY wk.tid
+), special AS (
+    -- the days with dated rows (an extra or short day, an absence) are worked out one by one
+    SELECT DISTINCT s.technician_id AS tid, s.date AS day, extract(isodow FROM s.date)::int - 1 AS wd
+    FROM {_t(Shift)} s JOIN techs ON techs.tid = s.technician_id
+    WHERE s.date BETWEEN %(first)s AND %(last)s
+), rows AS (
+    SELECT sp.tid, sp.day, sp.wd, s.available, s.date IS NOT NULL AS dated,
+           tsrange(sp.day + s.start, sp.day + s."end") AS span
+    FROM special sp
+    JOIN {_t(Shift)} s ON s.technician_id = sp.tid AND (s.date = sp.day OR (s.date IS NULL AND s.weekday = sp.wd))
+), per_day AS (
+    SELECT tid, day, wd,
+           -- working rows for the date replace the weekday's pattern
+           coalesce(range_agg(span) FILTER (WHERE available AND dated),
+                    range_agg(span) FILTER (WHERE available AND NOT dated)) AS working,
+           bool_or(NOT available AND span IS NULL) AS absent_all_day,
+           coalesce(range_agg(span) FILTER (WHERE NOT available AND span IS NOT NULL), '{{}}'::tsmultirange)
+               AS absent
+    FROM rows GROUP BY tid, day, wd
+), corrections AS (
+    -- what those days give, instead of what their weekday's pattern gave
+    SELECT p.tid,
+           sum(CASE WHEN p.absent_all_day OR p.working IS NULL THEN 0 ELSE
+                   (SELECT coalesce(sum(extract(epoch FROM upper(r) - lower(r))), 0)
+                    FROM unnest(p.working - p.absent) r) END
+               - coalesce(wk.seconds, 0)) AS seconds
+    FROM per_day p LEFT JOIN weekly wk ON wk.tid = p.tid AND wk.wd = p.wd
+    GROUP BY p.tid
+), shift AS (
+    SELECT tid, sum(seconds) AS seconds
+    FROM (SELECT tid, seconds FROM usual UNION ALL SELECT tid, seconds FROM corrections) x
+    GROUP BY tid
+), scheduled AS (
+    SELECT DISTINCT s.technician_id AS tid FROM {_t(Shift)} s JOIN techs ON techs.tid = s.technician_id
+)
+SELECT t.id AS technician_id, coalesce(nullif(trim(u.first_name || ' ' || u.last_name), ''), u.username) AS name,
+       pc.name AS partner,
+       coalesce(j.completed, 0) AS completed, coalesce(j.first_time_fixed, 0) AS first_time_fixed,
+       j.first_time_fix_rate, j.satisfaction_avg, coalesce(j.answers, 0) AS answers,
+       round(coalesce(b.seconds, 0) / 3600.0, 2) AS booked_hours,
+       CASE WHEN sc.tid IS NULL THEN NULL ELSE round(coalesce(sh.seconds, 0) / 3600.0, 2) END AS shift_hours,
+       round(100.0 * coalesce(b.seconds, 0) / nullif(sh.seconds, 0), 1) AS utilisation,
+       count(*) OVER () AS technicians
+FROM techs
+JOIN {_t(Technician)} t ON t.id = techs.tid
+JOIN auth_user u ON u.id = t.user_id
+LEFT JOIN {_t(PartnerCompany)} pc ON pc.id = t.partner_company_id
+LEFT JOIN jobs j ON j.tid = techs.tid
+LEFT JOIN booked b ON b.tid = techs.tid
+LEFT JOIN shift sh ON sh.tid = techs.tid
+LEFT JOIN scheduled sc ON sc.tid = techs.tid
+ORDER BY completed DESC, j.first_time_fix_rate DESC NULLS LAST, j.satisfaction_avg DESC NULLS LAST, name, t.id
+{"LIMIT %(limit)s" if limit else ""}
+"""
+    rows = _rows(sql, {
+        **params, **booked_params, "start": start, "end": end, "earliest": start - MAX_BOOKING,
+        "first": f.date_from, "last": f.date_to, "limit": limit,
+    })
+    total = rows[0]["technicians"] if rows else 0
+    return rows, total
+
+
+def dashboard(f: Filters, *, now=None) -> dict:
+    """Everything the page shows, in five queries (and one to set them up)."""
+    now = now or timezone.now()
+    with tuned():
+        s = summary(f, now=now)
+        v = volume(f)
+        board, technicians = leaderboard(f)
+        waiting = backlog(f, now=now)
+    return {"summary": s, "volume": v, "backlog": waiting, "leaderboard": board, "technician_count": technicians}

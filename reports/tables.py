@@ -1,0 +1,80 @@
+"""The dashboard's tables as plain (headers, rows), shared by the page's exports (CSV, XLSX).
+
+The figures in them are the database's (``reports.selectors``); this module only
+picks columns and turns seconds into hours for people reading a spreadsheet.
+"""
+
+from django.utils.translation import gettext as _
+
+from . import selectors
+from .forms import Filters
+from .selectors import BACKLOG_BUCKETS, STATUSES
+
+TABLES = ("status", "daily", "weekly", "times", "sla", "quality", "backlog", "leaderboard")
+
+
+def _hours(seconds):
+    return None if seconds is None else round(float(seconds) / 3600, 2)
+
+
+def _num(value):
+    """Decimals from the database as plain floats for a spreadsheet (None stays empty)."""
+    return None if value is None else float(value)
+
+
+def table(name: str, f: Filters) -> tuple[list[str], list[list]]:
+    from workorders.lifecycle import Status
+
+    if name == "status":
+        v = selectors.volume(f)
+        return [_("Status"), _("Work orders")], [[str(r["label"]), r["count"]] for r in v.by_status]
+    if name in ("daily", "weekly"):
+        v = selectors.volume(f)
+        rows = v.daily if name == "daily" else v.weekly
+        head = [_("Day") if name == "daily" else _("Week (Monday)"), _("Total")]
+        head += [str(Status(s).label) for s in STATUSES]
+        return head, [[r["day"], r["total"], *[r[s] for s in STATUSES]] for r in rows]
+    if name == "times":
+        s = selectors.summary(f)
+        head = [_("Interval"), _("Orders"), _("Average, business hours"), _("90th percentile, business hours"),
+                _("Average, clock hours"), _("90th percentile, clock hours")]
+        return head, [
+            [str(t["label"]), t["clock_n"], _hours(t["business_avg"]), _hours(t["business_p90"]),
+             _hours(t["clock_avg"]), _hours(t["clock_p90"])]
+            for t in s.times
+        ]
+    if name == "sla":
+        s = selectors.summary(f)
+        head = [_("Target"), _("Met"), _("Missed"), _("Compliance %")]
+        return head, [[str(r["label"]), r["met"], r["missed"], _num(r["compliance"])] for r in s.sla]
+    if name == "quality":
+        q = selectors.summary(f).quality
+        return [_("Measure"), _("Value")], [
+            [_("Resolved orders"), q["resolved"]],
+            [_("Fixed the first time"), q["first_time_fixed"]],
+            [_("First-time fix rate %"), _num(q["first_time_fix_rate"])],
+            [_("Second visits needed"), q["second_visits"]],
+            [_("Reopened within 14 days"), q["reopened"]],
+            [_("Survey answers"), q["answers"]],
+            [_("Average satisfaction (1–5)"), _num(q["satisfaction_avg"])],
+            [_("Recommendation answers"), q["recommend_answers"]],
+            [_("Promoters (9–10)"), q["promoters"]],
+            [_("Passives (7–8)"), q["passives"]],
+            [_("Detractors (0–6)"), q["detractors"]],
+            [_("NPS"), _num(q["nps"])],
+        ]
+    if name == "backlog":
+        head = [_("Status"), _("Open")] + [str(label) for _code, label, *_rest in BACKLOG_BUCKETS]
+        return head, [[str(r["label"]), r["total"], *r["buckets"]] for r in selectors.backlog(f)]
+    if name == "leaderboard":
+        rows, _total = selectors.leaderboard(f, limit=None)
+        head = [_("Technician"), _("Partner company"), _("Completed jobs"), _("Fixed the first time"),
+                _("First-time fix rate %"), _("Average satisfaction"), _("Survey answers"), _("Booked hours"),
+                _("Shift hours"), _("Utilisation %")]
+        return head, [
+            [r["name"], r["partner"] or "", r["completed"], r["first_time_fixed"], _num(r["first_time_fix_rate"]),
+             _num(r["satisfaction_avg"]), r["answers"], _num(r["booked_hours"]), _num(r["shift_hours"]),
+             _num(r["utilisation"])]
+            for r in rows
+        ]
+    raise KeyError(name)

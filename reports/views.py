@@ -1,0 +1,137 @@
+"""The managers' reports: the KPI dashboard and the export of each of its tables."""
+
+import csv
+import io
+from functools import wraps
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from core import roles as R
+from core.errors import Forbidden
+from workorders.lifecycle import Status
+
+from . import selectors
+from .facts import supported
+from .forms import OWN_STAFF, DashboardFilterForm
+from .selectors import BACKLOG_BUCKETS, STATUSES
+from .tables import TABLES, table
+
+
+def manager_required(view):
+    @wraps(view)
+    @login_required
+    def wrapped(request, *args, **kwargs):
+        if not R.has_role(request.user, R.MANAGER):
+            error = Forbidden(_("Reports are for managers."))
+            return render(request, "core/error.html", {"error": error}, status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _charts_available() -> bool:
+    """Whether chart.js is among the static files (config/settings.py adds it when npm ci has run)."""
+    return any(isinstance(entry, tuple) and entry[0] == "chartjs" for entry in settings.STATICFILES_DIRS)
+
+
+def _hours(seconds):
+    return None if seconds is None else round(float(seconds) / 3600, 2)
+
+
+def _chart_data(data) -> dict:
+    """What the charts draw: the same figures as the tables beside them."""
+    volume, summary = data["volume"], data["summary"]
+    return {
+        "statuses": [{"code": s, "label": str(Status(s).label)} for s in STATUSES],
+        "daily": {"labels": [r["day"].isoformat() for r in volume.daily],
+                  "series": {s: [r[s] for r in volume.daily] for s in STATUSES}},
+        "weekly": {"labels": [r["day"].isoformat() for r in volume.weekly],
+                   "series": {s: [r[s] for r in volume.weekly] for s in STATUSES}},
+        "times": {
+            "labels": [str(t["label"]) for t in summary.times],
+            "business_avg": [_hours(t["business_avg"]) for t in summary.times],
+            "business_p90": [_hours(t["business_p90"]) for t in summary.times],
+            "clock_avg": [_hours(t["clock_avg"]) for t in summary.times],
+            "clock_p90": [_hours(t["clock_p90"]) for t in summary.times],
+        },
+        "sla": {"labels": [str(r["label"]) for r in summary.sla],
+                "met": [r["met"] for r in summary.sla], "missed": [r["missed"] for r in summary.sla]},
+        "backlog": {"labels": [str(label) for _code, label, *_rest in BACKLOG_BUCKETS],
+                    "counts": data["backlog"][-1]["buckets"]},
+        "text": {"met": _("Met"), "missed": _("Missed"), "hours": _("hours"),
+                 "business_avg": _("Average, business time"), "business_p90": _("90th percentile, business time"),
+                 "clock_avg": _("Average, clock time"), "clock_p90": _("90th percentile, clock time"),
+                 "open": _("Open orders")},
+    }
+
+
+@require_GET
+@manager_required
+def dashboard(request):
+    form = DashboardFilterForm.from_query(request.GET)
+    context = {"form": form, "charts": _charts_available(), "supported": supported(), "own_staff": OWN_STAFF,
+               "query": request.GET, "tables": TABLES}
+    context.update(form.choices())
+    if not context["supported"]:
+        return render(request, "reports/dashboard.html", context, status=503)
+    if not form.is_valid():
+        return render(request, "reports/dashboard.html", context, status=400)
+    filters = form.filters()
+    data = selectors.dashboard(filters)
+    context.update(data)
+    context.update({
+        "filters": filters,
+        "export_query": "&".join(f"{k}={v}" for k, v in filters.query().items()),
+        "chart_data": _chart_data(data),
+        "backlog_buckets": BACKLOG_BUCKETS,
+        "statuses": [(s, Status(s).label) for s in STATUSES],
+        "backlog_total": data["backlog"][-1]["total"],
+    })
+    return render(request, "reports/dashboard.html", context)
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@require_GET
+@manager_required
+def export(request, name: str, fmt: str):
+    if name not in TABLES or fmt not in ("csv", "xlsx"):
+        raise Http404
+    if not supported():
+        return HttpResponse(_("Reports need PostgreSQL."), status=503, content_type="text/plain; charset=utf-8")
+    form = DashboardFilterForm.from_query(request.GET)
+    if not form.is_valid():
+        lines = [f"{form.fields[field].label if field in form.fields else field}: {' '.join(errors)}"
+                 for field, errors in form.errors.items()]
+        return HttpResponse("\n".join(lines), status=400, content_type="text/plain; charset=utf-8")
+    filters = form.filters()
+    with selectors.tuned():
+        head, rows = table(name, filters)
+    filename = f"report-{name}-{filters.date_from:%Y%m%d}-{filters.date_to:%Y%m%d}.{fmt}"
+    if fmt == "csv":
+        buffer = io.StringIO()
+        # A byte-order mark so that Excel reads the Chinese names as UTF-8.
+        buffer.write("\ufeff")
+        writer = csv.writer(buffer)
+        writer.writerow(head)
+        writer.writerows(["" if v is None else v for v in row] for row in rows)
+        response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    else:
+        from openpyxl import Workbook
+
+        workbook = Workbook(write_only=True)
+        sheet = workbook.create_sheet(title=name)
+        sheet.append(head)
+        for row in rows:
+            sheet.append(row)
+        out = io.BytesIO()
+        workbook.save(out)
+        response = HttpResponse(out.getvalue(), content_type=XLSX)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

@@ -1,0 +1,325 @@
+"""Many assignments in one go: the ``assign`` transition, set-based (automatic assignment).
+
+``workorders.services.workorder_transition`` fires one transition on one order
+in about a dozen queries. Automatic assignment gives a thousand orders at once;
+``workorders_assign_many`` fires ``assign`` on all of them in one transaction
+with a fixed number of queries, and keeps every guarantee of the one-order path:
+
+1. The transition table (``lifecycle.TRANSITIONS["assign"]``) says which states
+   the orders must be in, which state they go to and which roles may fire it;
+   this module reads it and repeats none of it.
+2. Locks, in the one-order path's order, so the two never deadlock: first the
+   work orders (``FOR UPDATE SKIP LOCKED``, only those still in a source state
+   and without a technician), then their technicians (``FOR UPDATE``, by id).
+   An order someone is changing at this very moment is skipped, not waited
+   for, and reported; it stays in the queue for the next run.
+3. With both locked, dispatch's rules are checked again on fresh rows
+   (``dispatch.services.technicians_check_assignable_many``: skills, scope,
+   shift, overlapping bookings, capacity), each assignment counting for the
+   ones after it, so a dispatcher's assignment made a moment earlier is seen
+   and nobody is double-booked or over capacity. A refused pair is reported
+   with the same message the one-order path gives; the others go ahead.
+4. The writes are set-based: one ``UPDATE ... FROM (VALUES ...)`` per set of
+   changed columns, guarded again by the source states; one multi-row INSERT
+   of the lifecycle events (each with its score and parts) and one of the
+   outbox rows (the technician's "new job" message). The SLA clock moves as
+   ``workorders.sla.sla_on_transition`` says (for ``assign`` it only starts a
+   clock that never started).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass, field
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.errors import ApplicationError, InvalidInput, NotFound
+from customers.models import Customer
+from technicians.models import Technician
+
+from .lifecycle import TRANSITIONS
+from .models import Escalation, WorkOrder, WorkOrderEvent
+from .notifications import bulk_insert, notifications_add, transition_notifications
+from .selectors import service_types_by_pk
+from .services import _acting_role, _check_window, _state_conflict, give_to_technician
+from .sla import sla_on_transition
+
+ACTION = "assign"
+BUSY = "busy"
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """One work order for one technician, with an appointment window or none."""
+
+    work_order_id: int
+    technician_id: int
+    appointment_start: dt.datetime | None = None
+    appointment_end: dt.datetime | None = None
+
+
+@dataclass
+class AssignManyResult:
+    # {"work_order", "number", "technician", "technician_name", "score", "parts"}, in the order given.
+    written: list[dict] = field(default_factory=list)
+    # {"work_order", "number", "code", "reason"}: not assigned, and why.
+    refused: list[dict] = field(default_factory=list)
+    # Seconds spent: locking, checking the rules, writing (for benchmarks and the log).
+    timings: dict = field(default_factory=dict)
+
+
+def workorders_assign_many(
+    *, assignments: list[Assignment], actor=None, actor_role: str | None = None, data: dict | None = None, now=None
+) -> AssignManyResult:
+    """Fire ``assign`` for each of ``assignments``, most urgent first, in one transaction.
+
+    ``data`` goes into every event (with the technician, the window and the
+    score of the pair). Bad input (no technician, a broken window, one order
+    twice) raises InvalidInput and changes nothing; a role that may not
+    assign raises Forbidden. Orders that cannot be given as asked (taken
+    meanwhile, being changed right now, technician now full or booked) are
+    listed in ``refused`` with the reason; the rest are written.
+    """
+    transition = TRANSITIONS[ACTION]
+    seen = set()
+    for item in assignments:
+        if not item.technician_id:
+            message = _("Choose a technician.")
+            raise InvalidInput(message, fields={"technician": [message]})
+        _check_window(item.appointment_start, item.appointment_end, field="appointment_end")
+        if item.work_order_id in seen:
+            message = _("Work order %(id)s is given more than once.") % {"id": item.work_order_id}
+            raise InvalidInput(message, fields={"work_order": [message]})
+        seen.add(item.work_order_id)
+    result = AssignManyResult(timings={"lock": 0.0, "check": 0.0, "write": 0.0})
+    if not assignments:
+        return result
+    now = now or timezone.now()
+    clock = [time.perf_counter()]
+
+    with transaction.atomic():
+        ids = [item.work_order_id for item in assignments]
+        # 1. The orders, still waiting for a technician. SKIP LOCKED: an order a dispatcher
+        # is assigning right now is left alone (reported below), so this run never waits on a
+        # person, and since it holds no technician yet, nobody can be waiting on it either.
+        # No joins in the locking query (see workorder_transition).
+        locked = {
+            wo.pk: wo
+            for wo in WorkOrder.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=ids, status__in=transition.sources, technician__isnull=True)
+            .order_by("pk")
+        }
+        refused: dict[int, dict] = {}
+        roles: dict[int, str] = {}
+        for wo in locked.values():
+            try:
+                roles[wo.pk] = _acting_role(actor=actor, actor_role=actor_role, transition=transition, work_order=wo)
+            except NotFound as exc:
+                refused[wo.pk] = _refusal(wo.pk, wo.number, exc)
+        _explain_missing([pk for pk in ids if pk not in locked], transition, refused)
+
+        # 2. Their technicians, after the orders (the one-order path's order), by id.
+        tech_ids = sorted({item.technician_id for item in assignments if item.work_order_id in roles})
+        list(Technician.objects.select_for_update().filter(pk__in=tech_ids).order_by("pk").values_list("pk"))
+
+        clock.append(time.perf_counter())
+
+        # 3. The rules on fresh rows, with everything locked.
+        from dispatch.services import technicians_check_assignable_many  # dispatch imports workorders
+
+        todo = [item for item in assignments if item.work_order_id in roles]
+        accepted, rejected = technicians_check_assignable_many(
+            pairs=[
+                (locked[item.work_order_id], item.technician_id,
+                 (item.appointment_start, item.appointment_end) if item.appointment_start is not None else None)
+                for item in todo
+            ],
+            now=now,
+        )
+        for pk, error in rejected.items():
+            refused[pk] = _refusal(pk, locked[pk].number, error)
+        todo = [item for item in todo if item.work_order_id in accepted]
+
+        clock.append(time.perf_counter())
+
+        # 4. Write.
+        written = _write(todo, locked, accepted, roles, transition, actor, data, now, refused)
+    clock.append(time.perf_counter())
+    result.timings = {
+        name: round(clock[i + 1] - clock[i], 4) for i, name in enumerate(("lock", "check", "write"))
+    }
+
+    by_id = {item.work_order_id: item for item in assignments}
+    for pk in ids:
+        if pk in written:
+            wo, scored = written[pk], accepted[pk]
+            result.written.append(
+                {
+                    "work_order": pk,
+                    "number": wo.number,
+                    "technician": by_id[pk].technician_id,
+                    "technician_name": str(wo.technician),
+                    "score": scored["score"],
+                    "parts": scored["parts"],
+                }
+            )
+        elif pk in refused:
+            result.refused.append(refused[pk])
+    return result
+
+
+def _refusal(pk: int, number: str, error: ApplicationError) -> dict:
+    return {"work_order": pk, "number": number, "code": error.code, "reason": error.message}
+
+
+def _explain_missing(missing: list[int], transition, refused: dict) -> None:
+    """Why orders were not locked: gone, no longer waiting (the one-order path's conflict), or busy."""
+    if not missing:
+        return
+    found = {wo.pk: wo for wo in WorkOrder.objects.select_related("technician__user").filter(pk__in=missing)}
+    for pk in missing:
+        wo = found.get(pk)
+        if wo is None:
+            refused[pk] = _refusal(pk, str(pk), NotFound(_("No such work order.")))
+        elif wo.status not in transition.sources or wo.technician_id is not None:
+            refused[pk] = _refusal(pk, wo.number, _state_conflict(transition, wo))
+        else:
+            message = _("%(number)s is being changed by someone else at this moment; it stays in the queue.") % {
+                "number": wo.number
+            }
+            refused[pk] = {"work_order": pk, "number": wo.number, "code": BUSY, "reason": message}
+
+
+def _write(todo, locked, accepted, roles, transition, actor, data, now, refused) -> dict[int, WorkOrder]:
+    """Set the fields, move the SLA clock, UPDATE per set of changed columns, INSERT events and messages."""
+    if not todo:
+        return {}
+    techs = Technician.objects.select_related("user").in_bulk({item.technician_id for item in todo})
+    service_types = service_types_by_pk({locked[item.work_order_id].service_type_id for item in todo})
+    # Orders whose SLA clock never started (made before SLAs were configured, or imported):
+    # sla_on_transition starts it, which reads the customer's tier and the escalations
+    # already fired; read those for all of them at once rather than per order.
+    fresh_clock = [locked[item.work_order_id] for item in todo if locked[item.work_order_id].sla_started_at is None]
+    fired: dict[int, set] = {}
+    if fresh_clock:
+        customers = Customer.objects.in_bulk({wo.customer_id for wo in fresh_clock})
+        for wo in fresh_clock:
+            wo.customer = customers[wo.customer_id]
+            fired[wo.pk] = set()
+        cycles = {wo.pk: wo.sla_cycle for wo in fresh_clock}
+        for pk, cycle, target, level_id in Escalation.objects.filter(work_order_id__in=list(cycles)).values_list(
+            "work_order_id", "cycle", "target", "level_id"
+        ):
+            if cycle == cycles[pk]:
+                fired[pk].add((target, level_id))
+
+    groups: dict[tuple[str, ...], list[WorkOrder]] = {}
+    events: dict[int, WorkOrderEvent] = {}
+    for item in todo:
+        wo = locked[item.work_order_id]
+        wo.service_type = service_types[wo.service_type_id]
+        from_status = wo.status
+        event_data = dict(data or {})
+        event_data.update(accepted[wo.pk])  # the score and its parts
+        changed = ["status", "updated_at"] + give_to_technician(
+            wo,
+            technician=techs[item.technician_id],
+            appointment_start=item.appointment_start,
+            appointment_end=item.appointment_end,
+            now=now,
+            event_data=event_data,
+        )
+        wo.status = transition.target
+        wo.updated_at = now
+        changed += sla_on_transition(wo, action=transition.action, now=now, fired=fired.get(wo.pk))
+        groups.setdefault(tuple(sorted(set(changed))), []).append(wo)
+        events[wo.pk] = WorkOrderEvent(
+            work_order=wo,
+            action=transition.action,
+            from_status=from_status,
+            to_status=transition.target,
+            actor=actor if actor is not None and actor.is_authenticated else None,
+            actor_role=roles[wo.pk],
+            note="",
+            data=event_data,
+            created_at=now,
+        )
+
+    written: set[int] = set()
+    for fields, rows in groups.items():
+        written |= _update(rows, fields, sources=transition.sources, refused=refused)
+    order = [item.work_order_id for item in todo if item.work_order_id in written]
+    # The guard cannot miss a row this transaction holds locked; should it ever, say why, never drop it.
+    lost = [item.work_order_id for item in todo if item.work_order_id not in written]
+    _explain_missing([pk for pk in lost if pk not in refused], transition, refused)
+    bulk_insert([events[pk] for pk in order], chunk=1000)
+    notifications_add(
+        [row for pk in order for row in transition_notifications(locked[pk], action=transition.action, now=now)]
+    )
+    return {pk: locked[pk] for pk in order}
+
+
+def _update(rows: list[WorkOrder], fields: tuple[str, ...], *, sources, refused: dict) -> set[int]:
+    """``UPDATE ... FROM (VALUES ...)`` of ``fields`` for ``rows``, only where the order still waits.
+
+    Returns the ids written. PostgreSQL's exclusion constraint is the last word
+    on overlapping bookings: if it refuses the statement (a booking made
+    without the technician's lock, which no code path here does), the rows are
+    written one by one so that only the overlapping ones are refused.
+    """
+    try:
+        with transaction.atomic():
+            written = set()
+            # At most ~30,000 parameters per statement (PostgreSQL allows 65,535, SQLite 32,766).
+            size = max(1, 30000 // (len(fields) + 1))
+            for start in range(0, len(rows), size):
+                written |= _update_statement(rows[start:start + size], fields, sources)
+            return written
+    except IntegrityError as exc:
+        if "wo_no_double_booking" not in str(exc):
+            raise
+    written = set()
+    for wo in rows:
+        try:
+            with transaction.atomic():
+                written |= _update_statement([wo], fields, sources)
+        except IntegrityError as exc:
+            if "wo_no_double_booking" not in str(exc):
+                raise
+            message = _("%(tech)s is already booked at an overlapping time.") % {"tech": wo.technician}
+            refused[wo.pk] = {"work_order": wo.pk, "number": wo.number, "code": "double_booked", "reason": message}
+    return written
+
+
+def _update_statement(rows: list[WorkOrder], fields: tuple[str, ...], sources) -> set[int]:
+    meta = WorkOrder._meta
+    columns = [meta.pk] + [meta.get_field(name) for name in fields]
+    qn = connection.ops.quote_name
+    table = qn(meta.db_table)
+    if connection.vendor == "postgresql":
+        # Typed placeholders: a column whose values are all NULL would otherwise be text.
+        cells = [f"CAST(%s AS {f.db_type(connection)})" for f in columns]
+    else:
+        cells = ["%s"] * len(columns)
+    row_sql = "(" + ", ".join(cells) + ")"
+    names = ", ".join(qn(f.column) for f in columns)
+    assignments = ", ".join(f"{qn(f.column)} = v.{qn(f.column)}" for f in columns[1:])
+    status = qn(meta.get_field("status").column)
+    technician = qn(meta.get_field("technician").column)
+    pk = qn(meta.pk.column)
+    sql = (
+        f"WITH v ({names}) AS (VALUES {', '.join([row_sql] * len(rows))}) "
+        f"UPDATE {table} SET {assignments} FROM v "
+        f"WHERE {table}.{pk} = v.{pk} AND {table}.{status} IN ({', '.join(['%s'] * len(sources))}) "
+        f"AND {table}.{technician} IS NULL RETURNING {table}.{pk}"
+    )
+    params = [f.get_db_prep_save(getattr(wo, f.attname), connection) for wo in rows for f in columns]
+    params += [str(source) for source in sorted(sources)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {pk for (pk,) in cursor.fetchall()}
+
