@@ -117,6 +117,9 @@ def _range_bounds(f: Filters) -> tuple[datetime, datetime]:
 
 
 def _summary_sql(where: str) -> str:
+    # Every column read here (and the filters' columns) is in the index report_fact_summary
+    # (migration reports/0002): the query reads that index alone. A column added here
+    # belongs there too, or PostgreSQL goes back to visiting every row of the cohort.
     measures = []
     for target in TARGETS:
         for kind in ("clock", "business"):
@@ -353,10 +356,12 @@ WITH jobs AS (
     GROUP BY f.technician_id
 ), booked AS (
     SELECT f.booked_technician_id AS tid,
-           sum(CASE WHEN f.appointment_start >= %(start)s AND f.appointment_end <= %(end)s THEN f.booked_s
-                    -- a window across either end of the range counts only inside it
-                    ELSE extract(epoch FROM least(f.appointment_end, %(end)s) - greatest(f.appointment_start, %(start)s))
-               END) AS seconds
+           -- Two sums, not one over a CASE: extract() gives numeric, and a CASE with it would make
+           -- PostgreSQL add every window in numeric; the windows inside the range add as integers.
+           coalesce(sum(f.booked_s) FILTER (WHERE f.appointment_start >= %(start)s AND f.appointment_end <= %(end)s), 0)
+           -- a window across either end of the range counts only inside it
+           + coalesce(sum(extract(epoch FROM least(f.appointment_end, %(end)s) - greatest(f.appointment_start, %(start)s)))
+                      FILTER (WHERE f.appointment_start < %(start)s OR f.appointment_end > %(end)s), 0) AS seconds
     FROM {_t(WorkOrderFact)} f
     WHERE f.appointment_start >= %(earliest)s AND f.appointment_start < %(end)s AND f.appointment_end > %(start)s
       AND f.status <> 'cancelled' AND f.booked_technician_id IS NOT NULL AND {booked_where}
