@@ -43,6 +43,18 @@ def pytest_collection_modifyitems(items):  # noqa: F811 (a second hook implement
     items.sort(key=transactional)
 
 
+@pytest.fixture
+def fresh_rate_limits(settings):
+    """No rate-limit counts left from earlier requests (every test request comes from
+    127.0.0.1), and the public form's limit raised out of the way."""
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.PUBLIC_FORM_RATE = "1000/m"
+    yield
+    cache.clear()
+
+
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -21,7 +21,6 @@ from django.test.utils import CaptureQueriesContext
 from core import roles as R
 from core.errors import Forbidden, InvalidInput
 from dispatch import services as dispatch_services
-from dispatch.rules import ACTIVE_STATES
 from dispatch.services import dispatch_auto_assign
 from tests.concurrency import race
 from tests.factories import SiteFactory, TechnicianFactory, UserFactory, WorkOrderFactory
@@ -31,6 +30,7 @@ from workorders.services import workorder_transition
 from workorders.services_assign import Assignment, workorders_assign_many
 
 from .factories import at, booked
+from tests.dispatch.invariants import assert_nobody_double_booked_or_over_capacity
 
 MONDAY = dt.date(2026, 11, 23)
 
@@ -253,17 +253,6 @@ class PausedAssignment:
 
         # Only the one-order path calls this; the bulk path checks with technicians_check_assignable_many.
         monkeypatch.setattr(dispatch_services, "technician_check_assignable", check_then_wait)
-
-
-def assert_nobody_double_booked_or_over_capacity(capacity):
-    by_tech = {}
-    for wo in WorkOrder.objects.filter(status__in=ACTIVE_STATES, technician__isnull=False):
-        by_tech.setdefault(wo.technician_id, []).append(wo)
-    for orders in by_tech.values():
-        assert len(orders) <= capacity
-        windows = sorted((o.appointment_start, o.appointment_end) for o in orders if o.appointment_start)
-        for (_s1, e1), (s2, _e2) in zip(windows, windows[1:]):
-            assert e1 <= s2, "overlapping bookings"
 
 
 @pytest.mark.postgres

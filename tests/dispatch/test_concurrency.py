@@ -12,7 +12,6 @@ import time_machine
 from core import roles as R
 from core.errors import ApplicationError, Conflict
 from dispatch import services as dispatch_services
-from dispatch.rules import ACTIVE_STATES
 from dispatch.services import dispatch_auto_assign
 from tests.concurrency import race
 from tests.factories import SiteFactory, TechnicianFactory, UserFactory, WorkOrderFactory
@@ -21,6 +20,7 @@ from workorders.models import WorkOrder, WorkOrderEvent
 from workorders.services import workorder_transition
 
 from .factories import at, booked
+from tests.dispatch.invariants import assert_nobody_double_booked_or_over_capacity
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -38,17 +38,6 @@ def assign(actor, wo, tech, start=None, end=None):
         work_order_id=wo.pk, action="assign", actor=actor, technician_id=tech.pk,
         appointment_start=start, appointment_end=end,
     )
-
-
-def assert_nobody_double_booked_or_over_capacity(capacity):
-    by_tech = {}
-    for wo in WorkOrder.objects.filter(status__in=ACTIVE_STATES, technician__isnull=False):
-        by_tech.setdefault(wo.technician_id, []).append(wo)
-    for orders in by_tech.values():
-        assert len(orders) <= capacity
-        windows = sorted((o.appointment_start, o.appointment_end) for o in orders if o.appointment_start)
-        for (_s1, e1), (s2, _e2) in zip(windows, windows[1:]):
-            assert e1 <= s2, "overlapping bookings"
 
 
 def assert_each_order_assigned_at_most_once():

@@ -5,7 +5,6 @@ import os
 import shutil
 
 import pytest
-from django.core.cache import cache
 from pytest_django.live_server_helper import LiveServer
 
 from knowledge.models import Article, Audience, SuggestionOutcome
@@ -30,11 +29,8 @@ def _chromium():
 
 
 @pytest.fixture(autouse=True)
-def _fresh_rate_limits(settings):
-    cache.clear()
-    settings.PUBLIC_FORM_RATE = "1000/m"
-    yield
-    cache.clear()
+def _fresh_rate_limits(fresh_rate_limits):
+    """Every test request comes from 127.0.0.1: start each test with no count."""
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from html import unescape
 
 import pytest
 from django.contrib.staticfiles import finders
-from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -29,12 +28,8 @@ STAFF_URL = "/staff/work-orders/new/"
 
 
 @pytest.fixture(autouse=True)
-def _fresh_rate_limits(settings):
-    # Every test request comes from 127.0.0.1: start with no count on the form or the suggest endpoint.
-    cache.clear()
-    settings.PUBLIC_FORM_RATE = "1000/m"
-    yield
-    cache.clear()
+def _fresh_rate_limits(fresh_rate_limits):
+    """Every test request comes from 127.0.0.1: start each test with no count."""
 
 
 @pytest.fixture

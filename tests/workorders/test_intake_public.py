@@ -29,12 +29,8 @@ def client():
 
 
 @pytest.fixture(autouse=True)
-def _fresh_rate_limit(settings):
-    # Every request in the tests comes from 127.0.0.1: start each test with no count.
-    cache.clear()
-    settings.PUBLIC_FORM_RATE = "1000/m"
-    yield
-    cache.clear()
+def _fresh_rate_limit(fresh_rate_limits):
+    """Every test request comes from 127.0.0.1: start each test with no count."""
 
 
 def image_upload(fmt="PNG", name=None, size=(40, 30), noise=False):
