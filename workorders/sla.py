@@ -695,14 +695,6 @@ def _sweep_batch(*, now: datetime, batch: int) -> tuple[int, int]:
         )
         if not orders:
             return 0, 0
-        if connection.vendor == "postgresql":
-            # Commit without waiting for the WAL to reach the disk (a few ms to tens of
-            # ms on a busy disk). Safe here: if PostgreSQL crashes in the ~second before
-            # the flush, this whole transaction is lost together, escalations and
-            # messages with the orders' next_escalation_at, and the next sweep fires
-            # them again. Nothing is lost, only delayed; nothing fires twice.
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
         cache = _Cache()
         cache.preload_policies({wo.sla_policy_id for wo in orders})
         fired_by_order: dict[int, set] = {wo.pk: set() for wo in orders}
