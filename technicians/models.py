@@ -3,6 +3,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core.choices import Weekday
+
 
 class PartnerCompany(models.Model):
     name = models.CharField(_("name"), max_length=120, unique=True)
@@ -98,14 +100,7 @@ class Shift(models.Model):
     available (small teams that do not keep rotas).
     """
 
-    class Weekday(models.IntegerChoices):
-        MONDAY = 0, _("Monday")
-        TUESDAY = 1, _("Tuesday")
-        WEDNESDAY = 2, _("Wednesday")
-        THURSDAY = 3, _("Thursday")
-        FRIDAY = 4, _("Friday")
-        SATURDAY = 5, _("Saturday")
-        SUNDAY = 6, _("Sunday")
+    Weekday = Weekday  # also reachable as <Model>.Weekday
 
     technician = models.ForeignKey(
         Technician, on_delete=models.CASCADE, related_name="shifts", verbose_name=_("technician")

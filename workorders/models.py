@@ -8,6 +8,8 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
+from core.choices import Weekday
+
 from .lifecycle import CUSTOMER_WORDING, Status
 
 
@@ -329,14 +331,7 @@ class BusinessCalendar(models.Model):
 
 
 class WorkingHours(models.Model):
-    class Weekday(models.IntegerChoices):
-        MONDAY = 0, _("Monday")
-        TUESDAY = 1, _("Tuesday")
-        WEDNESDAY = 2, _("Wednesday")
-        THURSDAY = 3, _("Thursday")
-        FRIDAY = 4, _("Friday")
-        SATURDAY = 5, _("Saturday")
-        SUNDAY = 6, _("Sunday")
+    Weekday = Weekday  # also reachable as <Model>.Weekday
 
     calendar = models.ForeignKey(BusinessCalendar, on_delete=models.CASCADE, related_name="hours")
     weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
