@@ -51,8 +51,11 @@ sys.path.insert(0, str(ROOT))
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/bench"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/14"
 LUA = BENCH / "lua" / "request.lua"
-DETAIL_KEY = uuid.uuid5(uuid.NAMESPACE_URL, "fieldservice-bench:detail-50-events")
-DETAIL_EVENTS = 50
+DETAIL_KEY = uuid.uuid5(uuid.NAMESPACE_URL, "fieldservice-bench:detail-50-events-accepted")
+# The detail work order's transitions after its creation (50 events with it), ending accepted, where
+# a dispatcher is offered re-assign (a choice of every active technician), un-assign, hold
+# and cancel. (The order of the first version, en route, offered no technician choice.)
+DETAIL_PLAN = ("assign", "accept", "unassign", "assign", "accept") + ("hold", "resume") * 22
 CPU_SAMPLES = 30  # requests per round
 CPU_ROUNDS = 3  # the least disturbed round counts: other load only ever adds
 QUERY_SAMPLES = 5  # requests whose fewest queries are reported
@@ -267,14 +270,10 @@ def prepare(ctx):
             description="空调不制冷，外机有异响。", submission_key=DETAIL_KEY, created_by=agent, actor_role="agent",
         )
     tech = Technician.objects.select_related("user").get(user__username="technician")
-    steps = {"new": ("assign", dispatcher), "assigned": ("accept", tech.user), "accepted": ("depart", tech.user),
-             "en_route": ("hold", dispatcher), "on_hold": ("resume", dispatcher)}
-    while wo.events.count() < DETAIL_EVENTS:
-        if wo.status not in steps:
-            raise RuntimeError(f"the detail work order is {wo.status}; remove it or reseed")
-        action, actor = steps[wo.status]
+    for action in DETAIL_PLAN[wo.events.count() - 1:]:
         wo = workorder_transition(
-            work_order_id=wo.pk, action=action, actor=actor, technician_id=tech.pk if action == "assign" else None,
+            work_order_id=wo.pk, action=action, actor=tech.user if action == "accept" else dispatcher,
+            technician_id=tech.pk if action == "assign" else None,
             note="等待配件 Waiting for parts" if action == "hold" else "",
         )
     ctx.detail_pk = wo.pk

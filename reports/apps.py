@@ -9,8 +9,11 @@ class ReportsConfig(AppConfig):
 
     def ready(self):
         from workorders.models import WorkOrderEvent
+        from workorders.services import work_order_inserting
 
-        from .facts import on_event_saved
+        from .facts import new_order_row, on_event_saved
 
         # Each event (transition, survey answer, review) refreshes its order's figures after commit.
         post_save.connect(on_event_saved, sender=WorkOrderEvent, dispatch_uid="reports-fact-on-event")
+        # A new order's figures are written by the statement that creates it (PostgreSQL).
+        work_order_inserting.connect(new_order_row, dispatch_uid="reports-fact-on-new-order")

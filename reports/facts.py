@@ -21,6 +21,9 @@ Every figure on the dashboard is then an aggregate over these rows in PostgreSQL
 
 How the rows stay current:
 
+0. At creation: the statement that writes a new order and its creation event writes
+   its row too (``new_order_row``, answering workorders' ``work_order_inserting``);
+   that event sends no ``post_save``, so nothing runs after the creation's commit.
 1. Live: every ``WorkOrderEvent`` written with ``save()`` (every transition, survey
    answer and review goes through ``workorder_transition`` or writes one) schedules a
    refresh of its order right after the transaction commits (``reports.apps``). Code
@@ -44,6 +47,7 @@ from datetime import timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core.inserts import Insert
 from customers.models import Customer
 from technicians.models import Technician
 from workorders.lifecycle import OPEN_STATES
@@ -323,6 +327,32 @@ def refresh_after_commit(*, work_order_ids) -> None:
             logger.exception("reports: refreshing the figures of %d work order(s) failed", len(ids))
 
     transaction.on_commit(refresh)
+
+
+# --- A new order's row, written with the order ----------------------------------------------
+
+
+def new_order_row(sender, *, work_order: WorkOrder, customer_tier: str, order: str, event: str,
+                  **kwargs) -> Insert | None:
+    """Receiver of ``workorders.services.work_order_inserting``: the new order's summary row,
+    written by the statement that writes the order and its creation event.
+
+    A new order has one event (its creation) and nothing else yet, so its source row is
+    known without reading it back: the row is exactly what a refresh right after commit
+    would build (``_fact`` builds both), with ``source_event_id`` the creation event's id.
+    Written in the same statement, it costs no second transaction after commit.
+    """
+    if not supported():
+        return None
+    wo = work_order
+    source = (
+        None, wo.status, wo.priority, wo.service_type_id, wo.technician_id, wo.created_at,
+        wo.appointment_start, wo.appointment_end, wo.sla_policy_id, customer_tier,
+        None, None, None, None, None, None, None, None, None, None, False,
+    )
+    values = dict(zip(_COLUMNS, _fact(source, _Cache(), timezone.now())))
+    return Insert("f", WorkOrderFact, values, links={"work_order_id": order, "source_event_id": event},
+                  returning=False)
 
 
 def on_event_saved(sender, instance: WorkOrderEvent, created: bool, raw: bool = False, **kwargs) -> None:

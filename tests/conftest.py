@@ -13,7 +13,7 @@ from .factories import (
 )
 
 
-def pytest_collection_modifyitems(config, items):
+def _skip_postgres_only_on_sqlite(items):
     """Postgres-only tests skip, with their reason shown, when running on SQLite."""
     from django.conf import settings
 
@@ -26,8 +26,9 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(items):  # noqa: F811 (a second hook implementation, run last)
-    """Tests that flush the database (transactional ones, live_server) run after the others.
+def pytest_collection_modifyitems(items):
+    """Postgres-only tests skip on SQLite, and tests that flush the database
+    (transactional ones, live_server) run after the others.
 
     pytest-django sorts them last, but pytest's grouping of session-scoped parametrized
     fixtures (the browser tests' ``browser_name``) can move them forward again; a flush
@@ -40,6 +41,7 @@ def pytest_collection_modifyitems(items):  # noqa: F811 (a second hook implement
         names = getattr(item, "fixturenames", ())
         return flagged or "transactional_db" in names or "live_server" in names
 
+    _skip_postgres_only_on_sqlite(items)
     items.sort(key=transactional)
 
 

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
+from django_filters.utils import translate_validation
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, viewsets
@@ -27,24 +28,26 @@ from rest_framework.utils.urls import replace_query_param
 
 from core import roles as R
 from core.errors import Forbidden, InvalidInput, NotFound
-from core.pagination import SORTS, keyset_page
+from core.pagination import SORTS, keyset_page, keyset_page_compiled
 from core.validation import normalize_phone
 from customers.selectors import customer_find_by_phone
 
-from .filters import WorkOrderFilter
+from .filters import WorkOrderFilter, filters_key
 from .lifecycle import TRANSITIONS, Status, available_actions
 from .models import Attachment, ServiceType, SlaTarget, WorkOrder
 from .selectors import (
     LIST_RELATED,
+    WorkOrderDetail,
     service_type_by_code,
     service_types_by_pk,
     technician_refs,
     workorder_detail,
     workorder_list,
+    workorder_scope_key,
     workorder_visible_to,
 )
 from .services import DESCRIPTION_MAX, workorder_create, workorder_transition
-from .sla import SLA_STATE_FIELDS, target_states, target_states_json, target_states_rows
+from .sla import SLA_STATE_FIELDS, target_states, target_states_json, target_states_json_rows, target_states_rows
 from .sla import STATE_LABELS as SLA_STATE_LABELS
 
 # --------------------------------------------------------------------------
@@ -79,6 +82,19 @@ class KeysetPagination(BasePagination):
         self.request = request
         self.page = keyset_page(
             queryset,
+            sort=request.query_params.get(self.sort_query_param) or self.default_sort,
+            cursor=request.query_params.get(self.cursor_query_param) or None,
+            size=self.get_page_size(request),
+        )
+        return self.page.items
+
+    def paginate_compiled(self, key, build, request):
+        """``paginate_queryset(build())`` with the page's SQL kept per process under ``key``
+        (``core.pagination.keyset_page_compiled``)."""
+        self.request = request
+        self.page = keyset_page_compiled(
+            key,
+            build,
             sort=request.query_params.get(self.sort_query_param) or self.default_sort,
             cursor=request.query_params.get(self.cursor_query_param) or None,
             size=self.get_page_size(request),
@@ -349,78 +365,72 @@ LIST_VALUES = (
 
 
 def _rows_from_values(rows, actions: "ActionsByStatus") -> list[dict]:
-    """``WorkOrderSerializer``'s answer for rows read with ``.values(*LIST_VALUES)``.
+    """``WorkOrderSerializer``'s answer for rows read with ``.values(*LIST_VALUES)``: the same
+    keys in the same order, the same values.
 
-    The labels are translated and the time zone looked up once for the page, not per row.
+    The labels are translated, the time zone looked up and each service type's and
+    technician's part built once for the page, not per row.
     """
     status_labels = {value: str(label) for value, label in STATUS_LABELS.items()}
     priority_labels = {value: str(label) for value, label in PRIORITY_LABELS.items()}
     tz = timezone.get_current_timezone()
     service_types = service_types_by_pk({r["service_type_id"] for r in rows})
     technicians = technician_refs({r["technician_id"] for r in rows})
+    type_parts = {pk: {"code": st.code, "name": st.name} for pk, st in service_types.items()}
+    technician_parts: dict = {}
 
     def dt(value):
         return None if value is None else value.astimezone(tz).isoformat()
 
-    sla = target_states_rows(rows)
+    sla = target_states_json_rows(target_states_rows(rows), dt)
     out = []
-    for r, states in zip(rows, sla, strict=True):
-        row = _row_from_values(r, actions, status_labels, priority_labels, dt, service_types, technicians)
-        row["sla"] = target_states_json(states, dt)  # the last key, as in to_representation
-        out.append(row)
+    for r, sla_part in zip(rows, sla, strict=True):
+        tech_id = r["technician_id"]
+        technician = None if tech_id is None else technician_parts.get(tech_id)
+        if technician is None and tech_id is not None:
+            ref = technicians[tech_id]
+            technician = technician_parts[tech_id] = {
+                "id": tech_id, "name": ref.name, "username": ref.username, "partner_company": ref.partner_company_id,
+            }
+        created = dt(r["created_at"])  # ISO 8601 in local time: the year comes first
+        status, priority = r["status"], r["priority"]
+        out.append({
+            "id": r["id"],
+            "number": f"WO-{created[:4]}-{r['id']:06d}",
+            "status": status,
+            "status_label": status_labels.get(status, status),
+            "priority": priority,
+            "priority_label": priority_labels.get(priority, str(priority)),
+            "channel": r["channel"],
+            "customer": {
+                "id": r["customer__id"], "name": r["customer__name"], "phone": r["customer__phone"],
+                "tier": r["customer__tier"],
+            },
+            "site": r["site"],
+            "equipment": r["equipment"],
+            "service_type": type_parts[r["service_type_id"]],
+            "technician": technician,
+            "contact_name": r["contact_name"],
+            "contact_phone": r["contact_phone"],
+            "contact_email": r["contact_email"],
+            "address": r["address"],
+            "description": r["description"],
+            "language": r["language"],
+            "preferred_start": dt(r["preferred_start"]),
+            "preferred_end": dt(r["preferred_end"]),
+            "appointment_start": dt(r["appointment_start"]),
+            "appointment_end": dt(r["appointment_end"]),
+            "created_at": created,
+            "updated_at": dt(r["updated_at"]),
+            "assigned_at": dt(r["assigned_at"]),
+            "accepted_at": dt(r["accepted_at"]),
+            "arrived_at": dt(r["arrived_at"]),
+            "resolved_at": dt(r["resolved_at"]),
+            "closed_at": dt(r["closed_at"]),
+            "available_actions": actions[status],
+            "sla": sla_part,  # the last key, as in to_representation
+        })
     return out
-
-
-def _row_from_values(r: dict, actions, status_labels, priority_labels, dt, service_types, technicians) -> dict:
-    """One row: the same keys and values as ``WorkOrderSerializer.to_representation``."""
-    tech_id = r["technician_id"]
-    technician = None
-    if tech_id is not None:
-        ref = technicians[tech_id]
-        technician = {
-            "id": tech_id,
-            "name": ref.name,
-            "username": ref.username,
-            "partner_company": ref.partner_company_id,
-        }
-    service_type = service_types[r["service_type_id"]]
-    created = dt(r["created_at"])  # ISO 8601 in local time: the year comes first
-    status, priority = r["status"], r["priority"]
-    return {
-        "id": r["id"],
-        "number": f"WO-{created[:4]}-{r['id']:06d}",
-        "status": status,
-        "status_label": status_labels.get(status, status),
-        "priority": priority,
-        "priority_label": priority_labels.get(priority, str(priority)),
-        "channel": r["channel"],
-        "customer": {
-            "id": r["customer__id"], "name": r["customer__name"], "phone": r["customer__phone"],
-            "tier": r["customer__tier"],
-        },
-        "site": r["site"],
-        "equipment": r["equipment"],
-        "service_type": {"code": service_type.code, "name": service_type.name},
-        "technician": technician,
-        "contact_name": r["contact_name"],
-        "contact_phone": r["contact_phone"],
-        "contact_email": r["contact_email"],
-        "address": r["address"],
-        "description": r["description"],
-        "language": r["language"],
-        "preferred_start": dt(r["preferred_start"]),
-        "preferred_end": dt(r["preferred_end"]),
-        "appointment_start": dt(r["appointment_start"]),
-        "appointment_end": dt(r["appointment_end"]),
-        "created_at": created,
-        "updated_at": dt(r["updated_at"]),
-        "assigned_at": dt(r["assigned_at"]),
-        "accepted_at": dt(r["accepted_at"]),
-        "arrived_at": dt(r["arrived_at"]),
-        "resolved_at": dt(r["resolved_at"]),
-        "closed_at": dt(r["closed_at"]),
-        "available_actions": actions[status],
-    }
 
 
 def _event(event) -> dict:
@@ -505,20 +515,38 @@ class WorkOrderDetailSerializer(WorkOrderSerializer):
     attachments = AttachmentSerializer(many=True)
 
     def to_representation(self, wo):
+        if isinstance(wo, WorkOrderDetail):  # from selectors.workorder_detail: plain values
+            return _detail_from_values(wo, _actions_of(self.context))
         body = super().to_representation(wo)
-        history = getattr(wo, "history", None)  # from selectors.workorder_detail
-        if history is None:
-            body["events"] = [_event(e) for e in wo.events.all()]
-        else:
-            tz = timezone.get_current_timezone()
-
-            def dt(value):
-                return None if value is None else value.astimezone(tz).isoformat()
-
-            body["events"] = [_event_from_values(e, dt) for e in history]
-        attachments = getattr(wo, "attachment_list", None)  # from selectors.workorder_detail
-        body["attachments"] = [_attachment(a) for a in (wo.attachments.all() if attachments is None else attachments)]
+        body["events"] = [_event(e) for e in wo.events.order_by("id")]
+        body["attachments"] = [_attachment(a) for a in wo.attachments.order_by("id")]
         return body
+
+
+def _detail_from_values(detail: WorkOrderDetail, actions: ActionsByStatus) -> dict:
+    """``WorkOrderDetailSerializer``'s answer for a ``selectors.workorder_detail``: the list's
+    row (``_rows_from_values``), then the events and the attachments."""
+    body = _rows_from_values([detail.row], actions)[0]
+    tz = timezone.get_current_timezone()
+
+    def dt(value):
+        return None if value is None else value.astimezone(tz).isoformat()
+
+    body["events"] = [_event_from_values(e, dt) for e in detail.history]
+    body["attachments"] = [
+        {
+            "id": a["id"],
+            "kind": a["kind"],
+            "content_type": a["content_type"],
+            "size": a["size"],
+            "width": a["width"],
+            "height": a["height"],
+            "original_name": a["original_name"],
+            "created_at": dt(a["created_at"]),
+        }
+        for a in detail.attachments
+    ]
+    return body
 
 
 # --------------------------------------------------------------------------
@@ -569,7 +597,9 @@ class WorkOrderCreateSerializer(serializers.Serializer):
     def get_fields(self):
         # DRF deep-copies every declared field's arguments for each new serializer (the
         # service type's queryset among them); none of these arguments is ever changed,
-        # so each field is built afresh from them as they are.
+        # so each field is built afresh from them as they are. (Not shared between
+        # serializers: a validator's message is formatted once, in the first request's
+        # language; tests/workorders/test_create_writes.py.)
         return {name: field.__class__(*field._args, **field._kwargs) for name, field in self._declared_fields.items()}
 
     def validate_contact_phone(self, value):
@@ -701,9 +731,23 @@ class WorkOrderViewSet(viewsets.GenericViewSet):
         responses={200: WorkOrderSerializer(many=True), **_errors(400, 401)},
     )
     def list(self, request):
-        # Plain values, not model instances: a page of 200 rows would build 800 of them.
-        queryset = self.filter_queryset(workorder_visible_to(request.user))
-        rows = self.paginate_queryset(queryset.values(*LIST_VALUES))
+        # The filters as DjangoFilterBackend applies them (a 400 names each bad one), then
+        # the page from SQL kept per visibility scope and filters: the queryset is built
+        # only the first time. Plain values, not model instances: a page of 200 rows
+        # would build 800 of them.
+        user = request.user
+        filterset = DjangoFilterBackend().get_filterset(request, workorder_visible_to(user), self)
+        if not filterset.is_valid():
+            raise translate_validation(filterset.errors)
+        filters = filters_key(filterset.form)
+
+        def build():
+            return filterset.qs.values(*LIST_VALUES)
+
+        if filters is None:
+            rows = self.paginate_queryset(build())
+        else:
+            rows = self.paginator.paginate_compiled(("api-list", workorder_scope_key(user), filters), build, request)
         actions = _actions_of(self.get_serializer_context())
         return self.get_paginated_response(_rows_from_values(rows, actions))
 
@@ -714,10 +758,10 @@ class WorkOrderViewSet(viewsets.GenericViewSet):
         responses={200: WorkOrderDetailSerializer, **_errors(401, 404)},
     )
     def retrieve(self, request, pk=None):
-        work_order = workorder_detail(user=request.user, pk=int(pk))
-        if work_order is None:
+        detail = workorder_detail(user=request.user, pk=int(pk))
+        if detail is None:
             raise NotFound(_("No such work order."))
-        return Response(WorkOrderDetailSerializer(work_order, context=self.get_serializer_context()).data)
+        return Response(_detail_from_values(detail, _actions_of(self.get_serializer_context())))
 
     @extend_schema(
         summary="Create a work order",

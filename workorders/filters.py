@@ -1,10 +1,13 @@
 """Work-order filters, shared by the staff queue page and the API list."""
 
 import copy
+from datetime import datetime
+from decimal import Decimal
+from html import escape as html_escape
 
 import django_filters
+from django.db.models import Model
 from django.forms import ModelChoiceField, NullBooleanSelect, Select
-from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -45,29 +48,58 @@ class WorkOrderFilter(django_filters.FilterSet):
         return queryset.filter(pk=pk) if pk is not None else queryset.none()
 
     # Built once per process, not once per request: the form class (from the filters'
-    # fields) never changes. Its fields are deep-copied into each form as usual.
+    # fields) never changes. Its fields are shared by every form (``_SharedFields``).
     _form_class = None
 
     def get_form_class(self):
         cls = type(self)
         if cls.__dict__.get("_form_class") is None:
             form_class = super().get_form_class()
-            form_class.base_fields = _ChoicesCopiedShallowly(form_class.base_fields)
+            form_class.base_fields = _SharedFields(form_class.base_fields)
             cls._form_class = form_class
         return cls._form_class
 
 
-class _ChoicesCopiedShallowly(dict):
-    """A form's ``base_fields`` whose deep copy (every form instance makes one) is Django's,
-    except that each choice list is copied as a list, not element by element: its entries
-    are tuples of values and (lazy) labels that nothing changes in place."""
+def filters_key(form) -> tuple | None:
+    """What a valid filter form asks for, as a hashable key: equal keys filter alike (a
+    model choice by its id, a datetime with its offset). None for a value of a kind not
+    known here. The lists key their compiled SQL by it (core.pagination.keyset_page_compiled)."""
+    parts = []
+    for name, value in sorted(form.cleaned_data.items()):
+        frozen = _frozen(value)
+        if frozen is None:
+            return None
+        parts.append((name, frozen))
+    return tuple(parts)
+
+
+def _frozen(value):
+    if value is None or type(value) in (str, bool, int):
+        return (type(value).__name__, value)
+    if isinstance(value, Decimal):
+        return ("Decimal", str(value))
+    if isinstance(value, datetime):
+        return ("datetime", value.isoformat())
+    if isinstance(value, Model) and value.pk is not None:
+        return ("model", value._meta.label, value.pk)
+    if type(value) in (list, tuple):
+        items = tuple(_frozen(item) for item in value)
+        return None if None in items else ("list", items)
+    return None
+
+
+class _SharedFields(dict):
+    """A filter form's ``base_fields`` that every form instance shares instead of deep-copying
+    them (Django copies them so that one form may change its fields; the copy of twelve
+    fields with their choices and querysets cost more than validating them).
+
+    Nothing changes one of these fields or widgets after the class is built: a form may
+    drop fields from its own ``fields`` (a dict of its own), and the queue passes its
+    placeholders to ``filter_controls`` rather than setting them on a widget. Validation
+    reads the fields only; a model choice is looked up with a new queryset each time."""
 
     def __deepcopy__(self, memo):
-        for field in self.values():
-            choices = getattr(field, "_choices", None)
-            if type(choices) is list:
-                memo[id(choices)] = list(choices)
-        return {name: copy.deepcopy(field, memo) for name, field in self.items()}
+        return dict(self)
 
 
 class _ShallowCopies(dict):
@@ -95,6 +127,12 @@ WorkOrderFilter.base_filters = _ShallowCopies(WorkOrderFilter.base_filters)
 # copy (selectors.technician_choices) as one cached string.
 
 
+def escape(value) -> str:
+    """As ``django.utils.html.escape`` (the same text), without its lazy-string wrapper: these
+    controls are escaped once, whole, and marked safe at the end."""
+    return html_escape(str(value))
+
+
 def _attrs_html(attrs: dict) -> str:
     parts = []
     for name, value in attrs.items():
@@ -113,20 +151,20 @@ def _technician_options_html() -> str:
     return TECHNICIAN_CHOICES.get("options_html", lambda: _options_html(technician_choices()))
 
 
-# Options of the fixed choice lists (status, priority, yes/no) by field, values and
-# language: the labels are translated once per process, not once per request.
+# Options of the fixed choice lists (status, priority, yes/no) by field and language: the
+# labels are translated once per process, not once per request. The filter form's fields
+# are built once per process (filters._SharedFields): each is kept with its options.
 _FIXED_OPTIONS: dict = {}
 
 
-def _fixed_options_html(name: str, choices) -> str:
-    choices = list(choices)
-    key = (name, tuple(value for value, _label in choices), get_language())
-    html = _FIXED_OPTIONS.get(key)
-    if html is None:
+def _fixed_options_html(field) -> str:
+    key = (id(field), get_language())
+    kept = _FIXED_OPTIONS.get(key)
+    if kept is None or kept[0] is not field:
         if len(_FIXED_OPTIONS) > 100:
             _FIXED_OPTIONS.clear()
-        html = _FIXED_OPTIONS[key] = _options_html(choices)
-    return html
+        kept = _FIXED_OPTIONS[key] = (field, _options_html(list(field.widget.choices)))
+    return kept[1]
 
 
 def _select_html(bf, attrs: dict, values: list[str], multiple: bool) -> str:
@@ -141,19 +179,24 @@ def _select_html(bf, attrs: dict, values: list[str], multiple: bool) -> str:
                 lambda: _options_html(empty + [(st.pk, str(st)) for st in service_types_all()]),
             )
     else:
-        options = _fixed_options_html(bf.name, bf.field.widget.choices)
+        options = _fixed_options_html(field)
     for value in values if multiple else values[:1]:
         needle = f'<option value="{escape(value)}">'
         options = options.replace(needle, needle[:-1] + " selected>", 1)
     return f'<select name="{escape(bf.html_name)}"{_attrs_html(attrs)}{" multiple" if multiple else ""}>{options}</select>'
 
 
-def filter_controls(form) -> list[dict]:
-    """Each field of the filter form: ``{"name", "id", "label", "html", "errors"}``."""
+def filter_controls(form, *, placeholders: dict | None = None) -> list[dict]:
+    """Each field of the filter form: ``{"name", "id", "label", "html", "errors"}``;
+    ``placeholders``: a placeholder attribute for some fields, by name (after the widget's own attributes)."""
+    placeholders = placeholders or {}
     out = []
     for bf in form:
         widget = bf.field.widget
-        attrs = bf.build_widget_attrs(dict(widget.attrs), widget)
+        attrs = dict(widget.attrs)
+        if bf.name in placeholders:
+            attrs["placeholder"] = placeholders[bf.name]
+        attrs = bf.build_widget_attrs(attrs, widget)
         if bf.auto_id and "id" not in widget.attrs:
             attrs.setdefault("id", bf.auto_id)
         value = bf.value()

@@ -3,12 +3,15 @@
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.db.models import Prefetch, QuerySet
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import Case, JSONField, Prefetch, QuerySet, When
+from django.db.models.fields.json import KeyTextTransform
 from django.db.models.signals import post_delete, post_save
+from django.utils import timezone
 
 from core import roles as R
 from core.refcache import VersionedCache, receiver_for
-from technicians.models import Technician
+from technicians.models import PartnerCompany, Technician
 
 from .models import Attachment, ServiceType, WorkOrder, WorkOrderEvent
 
@@ -22,22 +25,19 @@ def _technician_of(user):
 
 def workorder_visible_to(user) -> QuerySet:
     """The work orders ``user`` may see: office roles all, field roles their own scope."""
-    qs = WorkOrder.objects.all()
-    if user is None or not user.is_authenticated:
-        return qs.none()
-    if user.is_superuser:
-        return qs
-    names = R.roles_of(user)
-    if names & R.OFFICE_ROLES:
-        return qs
-    tech = _technician_of(user)
-    if tech is None:
-        return qs.none()
-    if R.PARTNER_TECHNICIAN in names and tech.partner_company_id:
-        return qs.filter(technician__partner_company_id=tech.partner_company_id)
-    if R.TECHNICIAN in names or R.PARTNER_TECHNICIAN in names:
-        return qs.filter(technician_id=tech.pk)
-    return qs.none()
+    return _in_scope(WorkOrder.objects.all(), workorder_scope_key(user))
+
+
+def _in_scope(queryset: QuerySet, scope: tuple) -> QuerySet:
+    """``queryset`` narrowed to the work orders of ``scope`` (a ``workorder_scope_key``)."""
+    kind = scope[0]
+    if kind == "all":
+        return queryset
+    if kind == "partner":
+        return queryset.filter(technician__partner_company_id=scope[1])
+    if kind == "technician":
+        return queryset.filter(technician_id=scope[1])
+    return queryset.none()
 
 
 def workorder_scope_key(user) -> tuple:
@@ -102,41 +102,179 @@ def workorder_queue_rows(queryset) -> QuerySet:
     return queryset.values(*QUEUE_ROW_FIELDS)
 
 
-def workorder_detail(*, user, pk: int) -> WorkOrder | None:
-    """One work order with its attachments (``work_order.attachment_list``) and its history
-    (``work_order.history``, see ``workorder_history``), if ``user`` may see it.
+class CompiledValues:
+    """A ``values()`` query compiled to SQL once per process, then run with new parameters.
 
-    Not one query joining all eight tables: PostgreSQL spent ~2 ms (more under load)
-    planning that join, twenty times what running it took. The technician (with their
-    user and company) comes in a small query of its own when there is one, the
-    attachments in another (plain queries: ``prefetch_related`` cost more CPU than the
-    queries themselves), and the service type from the process's copy.
+    Django compiles a queryset to SQL on every evaluation; for the detail page's small
+    queries (one row, a few dozen events) that cost far more CPU than running them.
+    ``build`` gets a stand-in integer for each parameter named in ``params`` and returns
+    the ``values()`` queryset; its SQL, where each parameter goes and each column's
+    converters (dates on SQLite, JSON) are kept per database vendor, so each run only
+    puts the parameters in. Only integer parameters that appear once in the SQL.
     """
-    work_order = workorder_visible_to(user).select_related("customer", "site", "equipment").filter(pk=pk).first()
-    if work_order is None:
-        return None
-    if work_order.technician_id is not None:
-        # None if the technician was removed a moment ago: the page then shows no one.
-        work_order.technician = (
-            Technician.objects.select_related("user", "partner_company").filter(pk=work_order.technician_id).first()
+
+    _STAND_IN = -1_987_654_321  # no real id: negative, and within any integer column's range
+
+    def __init__(self, build, *params: str):
+        self.build = build
+        self.params = params
+        self._compiled: dict = {}
+
+    def _compile(self, connection):
+        stand_ins = {name: self._STAND_IN - i for i, name in enumerate(self.params)}
+        query = self.build(**stand_ins).query
+        compiler = query.get_compiler(connection=connection)
+        sql, values = compiler.as_sql()
+        values = list(values)
+        slots = []
+        for name, stand_in in stand_ins.items():
+            found = [i for i, value in enumerate(values) if type(value) is int and value == stand_in]
+            if len(found) != 1:
+                raise ValueError(f"parameter {name!r} appears {len(found)} times in the query")
+            slots.append((name, found[0]))
+        names = list(query.selected) if query.selected else [
+            *query.extra_select, *query.values_select, *query.annotation_select
+        ]
+        columns = [column[0] for column in compiler.select[: compiler.col_count]]
+        converters = list(compiler.get_converters(columns).items())
+        return sql, values, slots, names, converters
+
+    def rows(self, **params) -> list[dict]:
+        connection = connections[DEFAULT_DB_ALIAS]
+        key = (connection.alias, connection.vendor)
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            compiled = self._compiled[key] = self._compile(connection)
+        sql, values, slots, names, converters = compiled
+        values = list(values)
+        for name, index in slots:
+            values[index] = params[name]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, values)
+            rows = cursor.fetchall()
+        if converters:
+            rows = [list(row) for row in rows]
+            for row in rows:
+                for position, (functions, expression) in converters:
+                    value = row[position]
+                    for function in functions:
+                        value = function(value, expression, connection)
+                    row[position] = value
+        return [dict(zip(names, row)) for row in rows]
+
+
+# What the detail page and the API's detail show of the order, its customer, site and
+# equipment, read as plain values in one query (a superset of api.LIST_VALUES: the API
+# builds its answer with the list's code). The service type and the technician come
+# from the process's copies (below).
+DETAIL_VALUES = (
+    "id", "status", "priority", "channel", "site", "equipment", "service_type_id", "technician_id",
+    "contact_name", "contact_phone", "contact_email", "address", "description", "language",
+    "preferred_start", "preferred_end", "appointment_start", "appointment_end",
+    "created_at", "updated_at", "assigned_at", "accepted_at", "arrived_at", "resolved_at", "closed_at",
+    "sla_policy_id", "sla_started_at", "sla_paused_at", "sla_paused_seconds", "first_response_due", "arrival_due",
+    "resolution_due", "first_response_met_at", "arrival_met_at", "resolution_met_at",
+    "customer__id", "customer__name", "customer__phone", "customer__tier",
+    "site__label", "site__address", "site__city", "site__latitude", "site__longitude",
+    "equipment__brand", "equipment__model", "equipment__serial", "equipment__warranty_end",
+)
+
+# The detail's query per kind of visibility scope ("all", "technician", "partner"):
+# workorder_visible_to's rule, with the scope's id as a parameter.
+_DETAIL_QUERIES = {
+    "all": CompiledValues(lambda pk: WorkOrder.objects.filter(pk=pk).order_by().values(*DETAIL_VALUES), "pk"),
+    **{
+        kind: CompiledValues(
+            lambda pk, scope_id, kind=kind: _in_scope(WorkOrder.objects.filter(pk=pk), (kind, scope_id))
+            .order_by()
+            .values(*DETAIL_VALUES),
+            "pk", "scope_id",
         )
-    work_order.attachment_list = list(Attachment.objects.filter(work_order_id=work_order.pk))
-    work_order.service_type = service_types_by_pk({work_order.service_type_id})[work_order.service_type_id]
-    work_order.history = workorder_history(work_order_id=work_order.pk)
-    return work_order
+        for kind in ("technician", "partner")
+    },
+}
+
+ATTACHMENT_VALUES = ("id", "kind", "content_type", "size", "width", "height", "original_name", "created_at")
+_ATTACHMENTS = CompiledValues(
+    lambda work_order_id: Attachment.objects.filter(work_order_id=work_order_id)
+    .order_by("id")
+    .values(*ATTACHMENT_VALUES),
+    "work_order_id",
+)
+
+
+@dataclass
+class WorkOrderDetail:
+    """One work order as its detail page and the API show it: plain values, no model instances."""
+
+    row: dict  # DETAIL_VALUES
+    service_type: ServiceType  # the process's copy: read it, never change it
+    technician: "TechnicianRef | None"  # None: unassigned, or the technician was removed a moment ago
+    attachments: list[dict]  # ATTACHMENT_VALUES, oldest first
+    history: list[dict]  # EVENT_VALUES and EVENT_DATA, oldest first (workorder_history)
+
+    @property
+    def pk(self) -> int:
+        return self.row["id"]
+
+    @property
+    def number(self) -> str:
+        """As ``WorkOrder.number``: WO-<year of creation, local time>-<id>."""
+        return f"WO-{timezone.localtime(self.row['created_at']).year}-{self.row['id']:06d}"
+
+
+def workorder_detail(*, user, pk: int) -> WorkOrderDetail | None:
+    """One work order with its attachments and its history, if ``user`` may see it.
+
+    Three small queries, each compiled once per process (``CompiledValues``): the
+    order joined with its customer, site and equipment; its attachments; its events
+    with their actors' names. Not one query joining all of them: PostgreSQL spent
+    ~2 ms (more under load) planning such a join, twenty times what running it took.
+    The service type and the technician (name, company, phone) come from the
+    process's copies.
+    """
+    scope = workorder_scope_key(user)
+    query = _DETAIL_QUERIES.get(scope[0])
+    if query is None or not 0 < pk < 2**63:  # beyond any id: the database would refuse the number
+        return None
+    rows = query.rows(pk=pk) if scope[0] == "all" else query.rows(pk=pk, scope_id=scope[1])
+    if not rows:
+        return None
+    row = rows[0]
+    technician_id = row["technician_id"]
+    technician = technician_refs({technician_id}).get(technician_id) if technician_id is not None else None
+    return WorkOrderDetail(
+        row=row,
+        service_type=service_types_by_pk({row["service_type_id"]})[row["service_type_id"]],
+        technician=technician,
+        attachments=_ATTACHMENTS.rows(work_order_id=pk),
+        history=workorder_history(work_order_id=pk),
+    )
 
 
 # An event as the history shows it: its columns and the actor's names (plain values:
-# a history of 50 events would otherwise build 100 model instances).
+# a history of 50 events would otherwise build 100 model instances). Of its data, only
+# what the history names: the technician (assign, re-assign) and an escalation's details;
+# decoding every event's JSON cost more than the rest of the row.
 EVENT_VALUES = (
     "id", "action", "from_status", "to_status", "actor_id", "actor_role", "note", "latitude", "longitude",
-    "data", "created_at", "actor__username", "actor__first_name", "actor__last_name",
+    "created_at", "actor__username", "actor__first_name", "actor__last_name",
+)
+EVENT_DATA = {
+    "technician_name": KeyTextTransform("technician_name", "data"),  # text or None
+    "escalation": Case(When(action="escalate", then="data"), output_field=JSONField()),  # the data, or None
+}
+_HISTORY = CompiledValues(
+    lambda work_order_id: WorkOrderEvent.objects.filter(work_order_id=work_order_id)
+    .order_by("id")
+    .values(*EVENT_VALUES, **EVENT_DATA),
+    "work_order_id",
 )
 
 
 def workorder_history(*, work_order_id: int) -> list[dict]:
-    """The work order's events, oldest first, as dicts of ``EVENT_VALUES``."""
-    return list(WorkOrderEvent.objects.filter(work_order_id=work_order_id).order_by("id").values(*EVENT_VALUES))
+    """The work order's events, oldest first, as dicts of ``EVENT_VALUES`` and ``EVENT_DATA``."""
+    return _HISTORY.rows(work_order_id=work_order_id)
 
 
 def workorder_for_tracking(*, token: str) -> WorkOrder | None:
@@ -189,14 +327,15 @@ def service_type_by_pk(pk) -> ServiceType | None:
 
 
 # --- Technicians by id, kept per process ---------------------------------------------------
-# The queue's filter lists every technician (hundreds of options), and list rows name
-# their technician: both read these instead of joining two more tables into each page's
-# query. Dropped when a technician is added or removed, or a name, username or partner
-# company changes (positions and other columns do not matter here).
+# The queue's filter lists every technician (hundreds of options), list rows name their
+# technician, the detail page shows the order's technician and offers the active ones
+# when assigning: all read these instead of joining more tables into each page's query.
+# Dropped when a technician is added or removed, or a name, username, phone, active flag,
+# partner company or a company's name changes (positions and other columns do not matter here).
 
 TECHNICIAN_CHOICES = VersionedCache("technician_choices")
 _WATCHED = {
-    "Technician": frozenset({"user", "user_id", "partner_company", "partner_company_id"}),
+    "Technician": frozenset({"user", "user_id", "partner_company", "partner_company_id", "phone", "active"}),
     "User": frozenset({"first_name", "last_name", "username"}),
 }
 
@@ -207,6 +346,9 @@ class TechnicianRef:
     name: str  # as str(technician): the full name, else the username
     username: str
     partner_company_id: int | None
+    partner_company_name: str = ""  # empty: not a partner's technician
+    phone: str = ""
+    active: bool = True
 
 
 def _technician_names_changed(sender, created=False, update_fields=None, **kwargs):
@@ -222,16 +364,22 @@ def _technician_removed(sender, **kwargs):
 for _sender in (Technician, get_user_model()):
     post_save.connect(_technician_names_changed, sender=_sender, dispatch_uid=f"refcache-tech-save-{_sender.__name__}")
     post_delete.connect(_technician_removed, sender=_sender, dispatch_uid=f"refcache-tech-delete-{_sender.__name__}")
+post_save.connect(receiver_for(TECHNICIAN_CHOICES), sender=PartnerCompany, weak=False,
+                  dispatch_uid="refcache-tech-company-save")
+post_delete.connect(receiver_for(TECHNICIAN_CHOICES), sender=PartnerCompany, weak=False,
+                    dispatch_uid="refcache-tech-company-delete")
 
 
 def _technician_refs_by_username() -> list[TechnicianRef]:
     def load():
         rows = Technician.objects.order_by("user__username", "pk").values_list(
-            "pk", "user__first_name", "user__last_name", "user__username", "partner_company_id"
+            "pk", "user__first_name", "user__last_name", "user__username", "partner_company_id",
+            "partner_company__name", "phone", "active",
         )
         return [
-            TechnicianRef(pk, f"{first} {last}".strip() or username, username, company)
-            for pk, first, last, username, company in rows
+            TechnicianRef(pk, f"{first} {last}".strip() or username, username, company, company_name or "", phone,
+                          active)
+            for pk, first, last, username, company, company_name, phone, active in rows
         ]
 
     return TECHNICIAN_CHOICES.get("refs", load)

@@ -444,36 +444,44 @@ class TargetState:
 
     def duration_text_in(self, formats: dict) -> str:
         """``duration_text`` with the formats of ``_duration_formats()`` (fetched once per page)."""
-        minutes = abs(self.seconds) // 60
-        days, rest = divmod(minutes, 24 * 60)
-        hours, mins = divmod(rest, 60)
-        if days:
-            amount = formats["days"] % {"d": days, "h": hours}
-        elif hours:
-            amount = formats["hours"] % {"h": hours, "m": mins}
-        else:
-            amount = formats["minutes"] % {"m": mins}
-        if self.state in ("met", "met_late", "stopped"):
-            return amount
-        return (formats["over"] if self.seconds < 0 else formats["left"]) % {"t": amount}
+        return _duration_text(self.state, self.seconds, formats)
+
+
+def _duration_text(state: str, seconds: int, formats: dict) -> str:
+    minutes = abs(seconds) // 60
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        amount = formats["days"] % {"d": days, "h": hours}
+    elif hours:
+        amount = formats["hours"] % {"h": hours, "m": mins}
+    else:
+        amount = formats["minutes"] % {"m": mins}
+    if state in ("met", "met_late", "stopped"):
+        return amount
+    return (formats["over"] if seconds < 0 else formats["left"]) % {"t": amount}
 
 
 _FORMATS: dict = {}
 
 
-def _duration_formats() -> dict:
+def _duration_formats(*, escaped: bool = False) -> dict:
     """The formats of ``TargetState.duration_text`` in the current language, translated once per
-    process (a queue page formats 150 durations)."""
-    language = get_language()
-    formats = _FORMATS.get(language)
+    process (a queue page formats 150 durations). Escaped, they give escaped text: escaping
+    works character by character, touches no ``%`` and no digit."""
+    key = (get_language(), escaped)
+    formats = _FORMATS.get(key)
     if formats is None:
-        formats = _FORMATS[language] = {
+        formats = {
             "days": gettext("%(d)d d %(h)d h"),
             "hours": gettext("%(h)d h %(m)02d min"),
             "minutes": gettext("%(m)d min"),
             "over": gettext("%(t)s over"),
             "left": gettext("%(t)s left"),
         }
+        if escaped:
+            formats = {name: escape(text) for name, text in formats.items()}
+        _FORMATS[key] = formats
     return formats
 
 
@@ -550,11 +558,135 @@ class _ValuesRow:
             raise AttributeError(name) from None
 
 
+class _BusinessTimeFrom:
+    """``Calendar.between(start, end)`` for one ``start`` and many ends: a list page's clocks
+    all count from the same now, to deadlines a few days apart.
+
+    The working time of each whole day is added once for the page, in the order and with
+    the float operations of ``between``, so every answer is exactly ``between``'s (without
+    ``stop_above``): the sum up to the end's day, then that day's spans cut at the end.
+    """
+
+    __slots__ = ("cal", "start", "next_day", "total", "latest_end", "before", "last_spans")
+
+    def __init__(self, cal: Calendar, start: datetime):
+        self.cal = cal
+        self.start = start.astimezone(UTC)
+        self.next_day = self.start.astimezone(cal.tz).date() - timedelta(days=1)  # where ``between`` starts
+        self.total = 0.0  # business seconds of the days before ``next_day``
+        self.latest_end = None  # the latest end of their spans
+        self.before: dict[date, tuple] = {}  # day -> (total, latest_end) of the days before it
+        self.last_spans: dict[date, list] = {}  # day -> its spans as (max(start, span start), span end)
+
+    def until(self, end: datetime) -> int:
+        cal, start = self.cal, self.start
+        end = end.astimezone(UTC)
+        if end <= start:
+            return 0
+        if cal.always_open:
+            return int((end - start).total_seconds())
+        last = end.astimezone(cal.tz).date()
+        day = self.next_day
+        if day <= last:
+            before, total, latest_end = self.before, self.total, self.latest_end
+            one_day = timedelta(days=1)
+            while day <= last:
+                before[day] = (total, latest_end)
+                for s, e in cal.spans(day):
+                    lo = max(s, start)
+                    if e > lo:
+                        total += (e - lo).total_seconds()
+                    if latest_end is None or e > latest_end:
+                        latest_end = e
+                day += one_day
+            self.next_day, self.total, self.latest_end = day, total, latest_end
+        total, latest_end = self.before[last]
+        if latest_end is not None and latest_end > end:
+            # A span of an earlier day ends after ``end`` (no calendar made of days' hours
+            # does that): the earlier days' sums do not apply, count the long way.
+            return cal.between(start, end)
+        spans = self.last_spans.get(last)
+        if spans is None:
+            spans = self.last_spans[last] = [(max(s, start), e) for s, e in cal.spans(last)]
+        for lo, e in spans:
+            hi = min(e, end)
+            if hi > lo:
+                total += (hi - lo).total_seconds()
+        return int(total)
+
+
+_NOT_PLANNED = object()
+
+
+def _page_plan(cache: _Cache, policy_id):
+    """A policy's targets as a page's rows read them: (target, minutes, due column, met
+    column, at-risk limit in seconds); None for no SLA."""
+    policy = cache.policy(policy_id)
+    if policy is None or policy.no_sla:
+        return None
+    targets = []
+    for target in TARGETS:
+        minutes = policy.target_minutes(target)
+        if minutes is not None:
+            limit = minutes * 60 * (100 - policy.at_risk_percent) / 100
+            targets.append((target, minutes, f"{target}_due", f"{target}_met_at", limit))
+    return policy, targets
+
+
 def target_states_rows(rows, *, now: datetime | None = None) -> list[list[TargetState]]:
-    """``target_states`` for rows read with ``values(*SLA_STATE_FIELDS, ...)``, in their order."""
+    """``target_states`` for rows read with ``values(*SLA_STATE_FIELDS, ...)``, in their order.
+
+    The same answers, with the work done once per page where it can be: each policy's
+    targets and limits, and the business time from now to the deadlines (``_BusinessTimeFrom``).
+    """
     cache = _Cache()
     now = now or timezone.now()
-    return [target_states(_ValuesRow(row), now=now, _cache=cache) for row in rows]
+    plans: dict = {}
+    counters: dict = {}  # calendar id -> _BusinessTimeFrom(now)
+    open_states = OPEN_STATES
+    out = []
+    for row in rows:
+        policy_id = row["sla_policy_id"]
+        plan = plans.get(policy_id, _NOT_PLANNED)
+        if plan is _NOT_PLANNED:
+            plan = plans[policy_id] = _page_plan(cache, policy_id)
+        started = row["sla_started_at"]
+        if plan is None or started is None:
+            out.append([])
+            continue
+        policy, targets = plan
+        is_open = row["status"] in open_states
+        paused_at = row["sla_paused_at"]
+        used = None
+        states = []
+        for target, minutes, due_field, met_field, limit in targets:
+            due, met = row[due_field], row[met_field]
+            if met is not None:
+                seconds = int((due - met).total_seconds()) if due else 0
+                states.append(TargetState(target, "met" if seconds >= 0 else "met_late", due, met, seconds))
+            elif not is_open:
+                states.append(TargetState(target, "stopped", due, None, 0))  # cancelled before it was met
+            elif paused_at is not None:
+                if used is None:
+                    used = cache.calendar(policy).between(started, paused_at) - row["sla_paused_seconds"]
+                states.append(TargetState(target, "paused", None, None, minutes * 60 - used))
+            elif due is None:
+                states.append(TargetState(target, "stopped", due, None, 0))
+            elif now >= due:
+                states.append(TargetState(target, "breached", due, None, -int((now - due).total_seconds())))
+            else:
+                # As target_states: wall-clock time left within the limit needs no calendar.
+                risky = (due - now).total_seconds() <= limit
+                if not risky:
+                    counter = counters.get(policy.calendar_id)
+                    if counter is None:
+                        counter = counters[policy.calendar_id] = _BusinessTimeFrom(cache.calendar(policy), now)
+                    risky = counter.until(due) <= limit
+                states.append(
+                    TargetState(target, "at_risk" if risky else "on_track", due, None, int((due - now).total_seconds()))
+                )
+        out.append(states)
+    return out
 
 
 _LABELS: dict = {}
@@ -576,25 +708,50 @@ def _labels(*, escaped: bool = False) -> tuple[dict, dict]:
 
 def target_states_json(states: list[TargetState], dt) -> list[dict]:
     """The API's ``sla`` field; ``dt`` formats a datetime (or None)."""
+    return target_states_json_rows([states], dt)[0]
+
+
+def target_states_json_rows(states_by_row: list[list[TargetState]], dt) -> list[list[dict]]:
+    """``target_states_json`` for each row of a page (the labels looked up once)."""
     target_labels, state_labels = _labels()
     return [
-        {"target": s.target, "label": target_labels[s.target], "state": s.state,
-         "state_label": state_labels[s.state], "due": dt(s.due), "met_at": dt(s.met_at), "seconds": s.seconds}
-        for s in states
+        [
+            {"target": s.target, "label": target_labels[s.target], "state": s.state,
+             "state_label": state_labels[s.state], "due": dt(s.due), "met_at": dt(s.met_at), "seconds": s.seconds}
+            for s in states
+        ]
+        for states in states_by_row
     ]
 
 
 def target_states_html(states: list[TargetState]) -> str:
     """The badges of one order's targets, escaped, for rows built as HTML (the staff queue)."""
+    return target_states_html_rows([states])[0]
+
+
+def target_states_html_rows(states_by_row: list[list[TargetState]]) -> list[str]:
+    """``target_states_html`` for each row of a page (labels and formats looked up once)."""
     target_labels, state_labels = _labels(escaped=True)
-    formats = _duration_formats()
-    return "".join(
-        f'<span class="badge sla-{s.state}" title="{target_labels[s.target]}">'
-        f"{target_labels[s.target]}: {state_labels[s.state]}"
-        + ("" if s.state in ("met", "stopped") else f" · {escape(s.duration_text_in(formats))}")
-        + "</span> "
-        for s in states
-    )
+    formats = _duration_formats(escaped=True)
+    heads: dict = {}  # (target, state) -> the badge up to its time, for this page
+    out = []
+    for states in states_by_row:
+        parts = []
+        for s in states:
+            state = s.state
+            head = heads.get((s.target, state))
+            if head is None:
+                label = target_labels[s.target]
+                head = heads[(s.target, state)] = (
+                    f'<span class="badge sla-{state}" title="{label}">{label}: {state_labels[state]}'
+                )
+            if state in ("met", "stopped"):
+                parts.append(f"{head}</span> ")
+            else:
+                # The formats are escaped and the numbers need none: the text comes out escaped.
+                parts.append(f"{head} · {_duration_text(state, s.seconds, formats)}</span> ")
+        out.append("".join(parts))
+    return out
 
 
 # --- The escalation sweep ---------------------------------------------------------------------

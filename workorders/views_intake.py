@@ -87,7 +87,10 @@ def _record_suggestions(post, work_order) -> None:
     The hidden fields come from the browser: ``suggestion_outcome_record`` keeps
     only ids of published public articles and skips the rest. The request is
     already made, so a failure here is logged and the customer still gets it.
+    Most requests saw no suggestion: then there is nothing to record or look up.
     """
+    if not any(suggestion_ids_parse(post.get(name, "")) for name in SUGGESTION_FIELDS):
+        return
     try:
         with transaction.atomic():
             suggestion_outcome_record(

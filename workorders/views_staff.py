@@ -12,26 +12,28 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
-from django.template.defaultfilters import linebreaksbr
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils import formats, timezone
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from core import roles as R
 from core.errors import ApplicationError, InvalidInput, NotFound
-from core.pagination import SORTS, keyset_page
+from core.pagination import SORTS, keyset_page, keyset_page_compiled
 from core.refcache import VersionedCache
-from technicians.models import Technician
+from customers.models import Customer
 
-from .filters import WorkOrderFilter, filter_controls
+from .filters import WorkOrderFilter, filter_controls, filters_key
 from .lifecycle import TRANSITIONS, Status, available_actions
 from .models import Attachment, SlaTarget, WorkOrder
 from .selectors import (
+    TECHNICIAN_CHOICES,
     service_types_by_pk,
     technician_refs,
     workorder_detail,
@@ -41,7 +43,8 @@ from .selectors import (
     workorder_visible_to,
 )
 from .services import workorder_transition
-from .sla import target_states_html, target_states_rows
+from .sla import STATE_LABELS as SLA_STATE_LABELS
+from .sla import target_states_html_rows, target_states_rows
 
 SORT_LABELS = {
     "-id": gettext_lazy("Newest first"),
@@ -73,6 +76,8 @@ EVENT_LABELS = {
 
 # Filters a field role does not need (they only see their own or their company's jobs).
 FIELD_HIDDEN_FILTERS = ("technician", "unassigned")
+# The date filters show an example of what to type.
+DATE_PLACEHOLDERS = dict.fromkeys(("created_after", "created_before", "due_after", "due_before"), "2026-01-31")
 
 
 def _has_staff_role(user) -> bool:
@@ -97,76 +102,103 @@ def _page_query(params, **changes) -> str:
     return query.urlencode()
 
 
-# One row of the queue. Rendered here, not cell by cell in the template: with 50 rows
-# the template's per-variable cost was most of the page's time. Every value is escaped.
-QUEUE_ROW_HTML = (
-    '<tr><td><a href="{url}">{number}</a></td>'
-    '<td><span class="badge status-{status}">{status_label}</span></td>'
-    '<td class="prio-{priority}">{priority_label}</td>'
-    "<td>{service_type}</td><td>{customer}</td><td>{address}</td><td>{technician}</td>"
-    "<td>{created}</td><td>{appointment}</td><td>{sla}</td></tr>"
-)
+# One row of the queue (_queue_rows): rendered in the view, not cell by cell in the
+# template (with 50 rows the template's per-variable cost was most of the page's time):
+#   <tr><td><a href="{detail}">{number}</a></td><td><span class="badge status-{status}">{status label}</span></td>
+#   <td class="prio-{priority}">{priority label}</td><td>{service type}</td><td>{customer}</td>
+#   <td>{address}</td><td>{technician or "Unassigned"}</td><td>{created}</td><td>{appointment}</td>
+#   <td>{SLA badges}</td></tr>
+# (one line, no spaces between the cells). Every value is escaped.
 
 
-def _queue_rows(items) -> list[dict]:
-    """What each row of the queue shows, formatted once, and the row's HTML."""
-    status_labels = {value: str(label) for value, label in Status.choices}
-    priority_labels = {value: str(label) for value, label in WorkOrder.Priority.choices}
-    unassigned = format_html('<span class="help">{}</span>', _("Unassigned"))
+# What the queue shows the same on every page, per language: labels, translated and
+# escaped once per process rather than once per row or per request (each translation
+# lookup reads the request's language from thread- and task-local storage).
+_QUEUE_TEXTS: dict = {}
+
+
+def _queue_texts() -> dict:
+    language = get_language()
+    texts = _QUEUE_TEXTS.get(language)
+    if texts is None:
+        texts = _QUEUE_TEXTS[language] = {
+            "status": {value: html_escape(str(label)) for value, label in Status.choices},
+            "priority": {value: html_escape(str(label)) for value, label in WorkOrder.Priority.choices},
+            "unassigned": format_html('<span class="help">{}</span>', _("Unassigned")),
+            "number": html_escape(_("Work-order number")),
+            "sort": html_escape(_("Sort")),
+            "sort_options": [(key, html_escape(key), html_escape(str(label))) for key, label in SORT_CHOICES],
+            "labels": {},  # filter name -> its label, escaped (_filters_html)
+        }
+    return texts
+
+
+def _detail_url_format() -> str:
+    """The detail page's address with ``{}`` for the id (for the urlconf, prefix and language in use)."""
+    key = (get_urlconf(), get_script_prefix(), get_language())
+    found = _DETAIL_URLS.get(key)
+    if found is None:
+        if len(_DETAIL_URLS) > 16:
+            _DETAIL_URLS.clear()
+        found = _DETAIL_URLS[key] = reverse("staff:detail", args=[999999999]).replace("999999999", "{}")
+    return found
+
+
+_DETAIL_URLS: dict = {}
+
+
+def _minute(value) -> str:
+    """A local datetime as "2026-01-31 09:05" (as ``f"{value:%Y-%m-%d %H:%M}"``, at a third of its cost)."""
+    return value.isoformat(" ", "minutes")[:16]
+
+
+def _queue_rows(items) -> list[str]:
+    """Each row of the queue as its HTML (above), every value escaped (the page marks the
+    rows safe once, joined).
+
+    What repeats from row to row (labels, service type and technician names, the SLA
+    badges' labels) is looked up and escaped once for the page.
+    """
+    texts = _queue_texts()
+    status_labels, priority_labels = texts["status"], texts["priority"]
     tz = timezone.get_current_timezone()
-    detail_url = reverse("staff:detail", args=[999999999]).replace("999999999", "{}")
+    detail_before, detail_after = _detail_url_format().split("{}")
     service_types = service_types_by_pk({r["service_type_id"] for r in items})
     technicians = technician_refs({r["technician_id"] for r in items})
-    escaped_labels = {key: html_escape(label) for key, label in [*status_labels.items(), *priority_labels.items()]}
-    escaped_types = {pk: html_escape(st.name) for pk, st in service_types.items()}
-    sla_states = target_states_rows(items)
+    type_names = {pk: html_escape(st.name) for pk, st in service_types.items()}
+    technician_names = {None: texts["unassigned"]}
+    sla_html = target_states_html_rows(target_states_rows(items))
     rows = []
-    for r, states in zip(items, sla_states, strict=True):
+    for r, sla in zip(items, sla_html, strict=True):
         pk = r["id"]
         created = r["created_at"].astimezone(tz)
-        start, end = r["appointment_start"], r["appointment_end"]
+        start = r["appointment_start"]
         appointment = ""
         if start:
-            start = start.astimezone(tz)
-            end = end.astimezone(tz) if end else None
+            start = _minute(start.astimezone(tz))
+            end = r["appointment_end"]
             if end is None:
                 shown_end = ""
-            elif end.date() == start.date():
-                shown_end = f"{end:%H:%M}"
             else:
-                shown_end = f"{end:%Y-%m-%d %H:%M}"
-            appointment = f"{start:%Y-%m-%d %H:%M}–{shown_end}"
-        technician = technicians[r["technician_id"]].name if r["technician_id"] else None
-        row = {
-            "pk": pk,
-            "url": detail_url.format(pk),
-            "number": f"WO-{created.year}-{pk:06d}",
-            "status": r["status"],
-            "status_label": status_labels.get(r["status"], r["status"]),
-            "priority": r["priority"],
-            "priority_label": priority_labels.get(r["priority"], str(r["priority"])),
-            "service_type": service_types[r["service_type_id"]].name,
-            "customer": r["customer__name"],
-            "address": r["address"],
-            "technician": technician,
-            "created": f"{created:%Y-%m-%d %H:%M}",
-            "appointment": appointment,
-            "sla": states,
-        }
-        shown = {
-            **row,
-            # Generated values (number, status code, dates) need no escaping; text does
-            # (the labels and service type names are escaped once for the page).
-            "status_label": escaped_labels.get(r["status"]) or html_escape(row["status_label"]),
-            "priority_label": escaped_labels.get(r["priority"]) or html_escape(row["priority_label"]),
-            "service_type": escaped_types.get(r["service_type_id"]) or html_escape(row["service_type"]),
-            "customer": html_escape(row["customer"]),
-            "address": html_escape(row["address"]),
-            "technician": unassigned if technician is None else html_escape(technician),
-            "sla": target_states_html(states),
-        }
-        row["html"] = mark_safe(QUEUE_ROW_HTML.format(**shown))  # every value escaped above
-        rows.append(row)
+                end = _minute(end.astimezone(tz))
+                shown_end = end[11:] if end[:10] == start[:10] else end
+            appointment = f"{start}–{shown_end}"
+        technician_id = r["technician_id"]
+        technician = technician_names.get(technician_id)
+        if technician is None:
+            technician = technician_names[technician_id] = html_escape(technicians[technician_id].name)
+        status, priority = r["status"], r["priority"]
+        status_label = status_labels[status] if status in status_labels else html_escape(status)
+        priority_label = priority_labels[priority] if priority in priority_labels else html_escape(str(priority))
+        # Every value escaped: text here, labels and names above; the rest is generated.
+        rows.append(
+            f'<tr><td><a href="{detail_before}{pk}{detail_after}">WO-{created.year}-{pk:06d}</a></td>'
+            f'<td><span class="badge status-{status}">{status_label}</span></td>'
+            f'<td class="prio-{priority}">{priority_label}</td>'
+            f"<td>{type_names[r['service_type_id']]}</td><td>{html_escape(r['customer__name'])}</td>"
+            f"<td>{html_escape(r['address'])}</td><td>{technician}</td>"
+            f"<td>{_minute(created)}</td><td>{appointment}</td><td>{sla}</td></tr>"
+        )
     return rows
 
 
@@ -174,11 +206,12 @@ class _Exact(Exception):
     """A count under the cap: used, not kept."""
 
 
-def _matching_count(qs, *, user, params) -> int:
-    """How many orders match, up to ``COUNT_CAP + 1`` (at most that many index entries read)."""
+def _matching_count(build, *, user, params) -> int:
+    """How many orders match ``build()`` (the filtered queryset, built only when counted),
+    up to ``COUNT_CAP + 1`` (at most that many index entries read)."""
 
     def count():
-        matched = qs.order_by().values("pk")[: COUNT_CAP + 1].count()
+        matched = build().order_by().values("pk")[: COUNT_CAP + 1].count()
         if matched <= COUNT_CAP:
             raise _Exact(matched)
         return matched
@@ -204,32 +237,38 @@ SORT_HTML = (
 def _filters_html(form, controls, sort) -> str:
     """The filter form's controls (the number, each filter, the sort order), escaped, as the
     queue shows them: built here rather than field by field in the template."""
+    texts = _queue_texts()
+    labels = texts["labels"]
     number = form["number"]
     value = number.value()
     parts = [
         NUMBER_FILTER_HTML.format(
             id=conditional_escape(number.id_for_label),
-            label=html_escape(_("Work-order number")),
+            label=texts["number"],
             name=conditional_escape(number.html_name),
             value=conditional_escape("" if value is None else value),
             errors=number.errors or "",
         )
     ]
     for control in controls:
-        if control["name"] != "number":
+        name = control["name"]
+        if name != "number":
+            label = labels.get(name)
+            if label is None:
+                label = labels[name] = conditional_escape(control["label"])  # the filter's, fixed per language
             parts.append(
                 FILTER_HTML.format(
                     id=conditional_escape(control["id"]),
-                    label=conditional_escape(control["label"]),
+                    label=label,
                     html=control["html"],  # built escaped (filters.filter_controls)
                     errors=control["errors"] or "",
                 )
             )
     options = "".join(
-        f'<option value="{html_escape(key)}"{" selected" if key == sort else ""}>{html_escape(str(label))}</option>'
-        for key, label in SORT_CHOICES
+        f'<option value="{key}"{" selected" if raw == sort else ""}>{label}</option>'
+        for raw, key, label in texts["sort_options"]
     )
-    parts.append(SORT_HTML.format(label=html_escape(_("Sort")), options=options))
+    parts.append(SORT_HTML.format(label=texts["sort"], options=options))
     return "".join(parts)
 
 
@@ -246,9 +285,6 @@ def workorder_list_page(request):
     if field_role:
         for name in FIELD_HIDDEN_FILTERS:
             filterset.form.fields.pop(name, None)
-    for name in ("created_after", "created_before", "due_after", "due_before"):
-        if name in filterset.form.fields:
-            filterset.form.fields[name].widget.attrs.update({"placeholder": "2026-01-31"})
 
     sort = params.get("sort") or "-id"
     if sort not in SORTS:
@@ -262,19 +298,29 @@ def workorder_list_page(request):
         # rather than a list that silently ignores part of what was asked.
         pass
     else:
-        qs = filterset.qs
-        rows_qs = workorder_queue_rows(qs)
-        cursor = params.get("cursor") or None
+        # The page's SQL is kept per process for each visibility scope and set of filters
+        # (core.pagination.keyset_page_compiled): the queryset is built only the first time.
+        filters = filters_key(filterset.form) if filterset.is_bound else ()
+        key = None if filters is None else ("staff-queue", workorder_scope_key(user), filters)
+
+        def rows_qs():
+            return workorder_queue_rows(filterset.qs)
+
+        def page_after(cursor):
+            if key is None:
+                return keyset_page(rows_qs(), sort=sort, cursor=cursor, size=settings.STAFF_PAGE_SIZE)
+            return keyset_page_compiled(key, rows_qs, sort=sort, cursor=cursor, size=settings.STAFF_PAGE_SIZE)
+
         try:
-            page = keyset_page(rows_qs, sort=sort, cursor=cursor, size=settings.STAFF_PAGE_SIZE)
+            page = page_after(params.get("cursor") or None)
         except InvalidInput:
             errors.append(_("That page link is no longer valid; showing the first page."))
-            page = keyset_page(rows_qs, sort=sort, size=settings.STAFF_PAGE_SIZE)
-        matched = _matching_count(qs, user=user, params=params)
+            page = page_after(None)
+        matched = _matching_count(lambda: filterset.qs, user=user, params=params)
         shown_count = f"{COUNT_CAP:,}+" if matched > COUNT_CAP else f"{matched:,}"
 
     rows = _queue_rows(page.items) if page else []
-    filter_fields = filter_controls(filterset.form)
+    filter_fields = filter_controls(filterset.form, placeholders=DATE_PLACEHOLDERS)
     context = {
         "filter": filterset,
         "form": filterset.form,
@@ -282,7 +328,7 @@ def workorder_list_page(request):
         "filters_html": mark_safe(_filters_html(filterset.form, filter_fields, sort)),  # escaped there
         "page": page,
         "rows": rows,
-        "rows_html": mark_safe("\n".join(row["html"] for row in rows)),  # each row built escaped
+        "rows_html": mark_safe("\n".join(rows)),  # each row built escaped
         "sort": sort,
         "sort_choices": SORT_CHOICES,
         "shown_count": shown_count,
@@ -313,6 +359,43 @@ def _local_input(value) -> str:
     return timezone.localtime(value).strftime("%Y-%m-%dT%H:%M") if value else ""
 
 
+# The detail page's labels in one language, translated and HTML-escaped once per process
+# (a page with 50 events and four actions would otherwise translate ~100 of them).
+_DETAIL_LABELS: dict[str, dict] = {}
+
+
+def _detail_labels() -> dict:
+    language = get_language()
+    labels = _DETAIL_LABELS.get(language)
+    if labels is None:
+        actions = {key: str(t.label) for key, t in TRANSITIONS.items()}
+        actions.update((key, str(label)) for key, label in EVENT_LABELS.items())
+        labels = {
+            "status": {value: str(label) for value, label in Status.choices},
+            "priority": {value: str(label) for value, label in WorkOrder.Priority.choices},
+            "channel": {value: str(label) for value, label in WorkOrder.Channel.choices},
+            "tier": {value: str(label) for value, label in Customer.Tier.choices},
+            "role": {key: str(label) for key, label in R.LABELS.items()},
+            "action": actions,
+            "sla_target": {value: str(label) for value, label in SlaTarget.choices},
+            "sla_state": {key: str(label) for key, label in SLA_STATE_LABELS.items()},
+        }
+        escaped = {name: {key: html_escape(text) for key, text in texts.items()} for name, texts in labels.items()}
+        labels["escaped"] = escaped
+        escaped.update(
+            position=html_escape(_("position")),
+            technician=html_escape(_("Technician")),
+            appointment_start=html_escape(_("Appointment from")),
+            appointment_end=html_escape(_("Appointment until")),
+            reason=html_escape(_("Reason (required)")),
+            note=html_escape(_("Note (optional)")),
+            due=html_escape(_("due")),
+        )
+        labels["technician_named"] = _("technician: %(name)s")
+        _DETAIL_LABELS[language] = labels
+    return labels
+
+
 # One entry of the history. Rendered here, not in the template: a detail page with 50
 # events spent most of its time on the template's per-variable work. Values are escaped.
 EVENT_HTML = (
@@ -321,36 +404,40 @@ EVENT_HTML = (
 )
 
 
-def _history(events: list[dict]) -> None:
-    """Label each event (from ``selectors.workorder_history``) and give it its HTML
-    (``event["html"]``), formatted once per page."""
-    status_labels = {value: str(label) for value, label in Status.choices}
-    role_labels = {key: str(label) for key, label in R.LABELS.items()}
-    action_labels = {key: str(t.label) for key, t in TRANSITIONS.items()}
-    action_labels.update((key, str(label)) for key, label in EVENT_LABELS.items())
-    position = html_escape(_("position"))
+def _history(events: list[dict]) -> str:
+    """Label each event (from ``selectors.workorder_history``), give it its HTML
+    (``event["html"]``, escaped) and return the history's HTML, formatted once per page."""
+    labels = _detail_labels()
+    status_labels, role_labels, action_labels = labels["status"], labels["role"], labels["action"]
+    escaped = labels["escaped"]
+    escaped_status, escaped_role, escaped_action = escaped["status"], escaped["role"], escaped["action"]
+    position, technician_named = escaped["position"], labels["technician_named"]
     tz = timezone.get_current_timezone()
+    people: dict = {}  # (actor, role) -> who, escaped: the same few people act again and again
     for event in events:
-        event["action_label"] = action_label = action_labels.get(event["action"], event["action"])
-        event["role_label"] = role_label = role_labels.get(event["actor_role"], event["actor_role"])
+        action, role = event["action"], event["actor_role"]
+        event["action_label"] = action_labels.get(action, action)
+        event["role_label"] = role_label = role_labels.get(role, role)
         to_status, from_status = event["to_status"], event["from_status"]
-        states = html_escape(status_labels.get(to_status, to_status))
+        states = escaped_status.get(to_status) or html_escape(to_status)
         if from_status:
-            states = f"{html_escape(status_labels.get(from_status, from_status))} → {states}"
-        who = ""
-        if event["actor_id"]:
-            # As User.get_full_name(), else the username.
-            full_name = f"{event['actor__first_name']} {event['actor__last_name']}".strip()
-            who = html_escape(full_name or event["actor__username"])
-        if role_label:
-            who += f" ({html_escape(role_label)})"
+            states = f"{escaped_status.get(from_status) or html_escape(from_status)} → {states}"
+        who = people.get((event["actor_id"], role))
+        if who is None:
+            who = ""
+            if event["actor_id"]:
+                # As User.get_full_name(), else the username.
+                full_name = f"{event['actor__first_name']} {event['actor__last_name']}".strip()
+                who = html_escape(full_name or event["actor__username"])
+            if role_label:
+                who += f" ({escaped_role.get(role) or html_escape(role_label)})"
+            people[(event["actor_id"], role)] = who
         extra = ""
-        data = event["data"]
-        technician_name = data.get("technician_name") if isinstance(data, dict) else None
+        technician_name = event["technician_name"]
         if technician_name:
-            text = _("technician: %(name)s") % {"name": technician_name}
-            extra += f"\n      · {html_escape(text)}"
-        if event["action"] == "escalate" and isinstance(data, dict) and data.get("target") in SlaTarget.values:
+            extra += f"\n      · {html_escape(technician_named % {'name': technician_name})}"
+        data = event["escalation"]
+        if isinstance(data, dict) and data.get("target") in SlaTarget.values:
             # Which target, how much of it was used, and the priority it raised.
             text = _("%(target)s at %(percent)s%%") % {"target": SlaTarget(data["target"]).label,
                                                       "percent": data.get("percent")}
@@ -365,19 +452,176 @@ def _history(events: list[dict]) -> None:
                 f"\n      · {position} {html_escape(str(formats.localize(event['latitude'])))}, "
                 f"{html_escape(str(formats.localize(event['longitude'])))}"
             )
-        created = event["created_at"].astimezone(tz)
+        iso = event["created_at"].astimezone(tz).isoformat()  # 2026-05-01T09:30:00[.123456]+08:00
         note = event["note"]
-        event["html"] = mark_safe(  # every value escaped
-            EVENT_HTML.format(
-                iso=created.isoformat(),
-                when=f"{created:%Y-%m-%d %H:%M:%S}",
-                action=html_escape(str(action_label)),
-                states=states,
-                who=who,
-                extra=extra,
-                note=f"<br>{linebreaksbr(note, autoescape=True)}" if note else "",
-            )
+        if note:  # as the linebreaksbr filter: escaped, each line break a <br>
+            note = "<br>" + html_escape(note).replace("\r\n", "\n").replace("\r", "\n").replace("\n", "<br>")
+        event["html"] = EVENT_HTML.format(  # every value escaped
+            iso=iso,
+            when=f"{iso[:10]} {iso[11:19]}",
+            action=escaped_action.get(action) or html_escape(action),
+            states=states,
+            who=who,
+            extra=extra,
+            note=note,
         )
+    return mark_safe("\n".join(event["html"] for event in events))  # each built escaped
+
+
+def _technician_options_html() -> str:
+    """The options of the technician choice for assign and re-assign: every active technician
+    by username, with their partner company, escaped. Built once per process from the
+    technicians kept in memory (selectors.technician_refs), dropped with them."""
+
+    def build():
+        return "".join(
+            f'<option value="{t.pk}">{html_escape(t.name)}'
+            + (f" ({html_escape(t.partner_company_name)})" if t.partner_company_name else "")
+            + "</option>"
+            for t in sorted(technician_refs().values(), key=lambda t: (t.username, t.pk))
+            if t.active
+        )
+
+    return TECHNICIAN_CHOICES.get("assign_options_html", build)
+
+
+# One transition form. Built here, not in the template: four forms, and a choice of
+# every active technician (hundreds) for assign and re-assign. Values are escaped.
+ACTION_HTML = (
+    '\n    <form method="post" action="{url}" class="transition"{geo}>\n'
+    '      <input type="hidden" name="csrfmiddlewaretoken" value="{csrf}">\n'
+    '      <input type="hidden" name="action" value="{action}">\n'
+    '      <input type="hidden" name="latitude" value="">\n'
+    '      <input type="hidden" name="longitude" value="">\n'
+    "{technician}"
+    '      <label for="note-{action}">{note_label}</label>\n'
+    '      <textarea name="note" id="note-{action}" rows="2" maxlength="2000"{required}></textarea>\n'
+    '      <p><button type="submit" class="{button}">{label}</button></p>\n'
+    "    </form>"
+)
+ACTION_TECHNICIAN_HTML = (
+    '      <label for="tech-{action}">{technician_label}</label>\n'
+    '      <select name="technician" id="tech-{action}" required>\n'
+    '        <option value="">—</option>\n'
+    "        {options}\n"
+    "      </select>\n"
+    '      <div class="grid grid-2">\n'
+    '        <div><label for="start-{action}">{start_label}</label>\n'
+    '          <input type="datetime-local" name="appointment_start" id="start-{action}" value="{start}"></div>\n'
+    '        <div><label for="end-{action}">{end_label}</label>\n'
+    '          <input type="datetime-local" name="appointment_end" id="end-{action}" value="{end}"></div>\n'
+    "      </div>\n"
+)
+
+
+def _actions_html(request, detail, actions, *, field_role: bool) -> str:
+    """The forms of the transitions ``actions`` on the order, escaped."""
+    if not actions:
+        return ""
+    labels = _detail_labels()["escaped"]
+    row = detail.row
+    url = reverse("staff:transition", args=[detail.pk])
+    csrf = html_escape(get_token(request))
+    options = ""
+    if any(t.needs_technician for t in actions):
+        options = _technician_options_html()
+        if row["technician_id"] is not None:  # re-assign: to someone else
+            current = f'<option value="{row["technician_id"]}">'
+            options = options.replace(current, f'{current[:-1]} disabled>', 1)
+    start = _local_input(row["appointment_start"] or row["preferred_start"])
+    end = _local_input(row["appointment_end"] or row["preferred_end"])
+    forms_html = []
+    for t in actions:
+        action = html_escape(t.action)
+        technician = ""
+        if t.needs_technician:
+            technician = ACTION_TECHNICIAN_HTML.format(
+                action=action, technician_label=labels["technician"], options=options,
+                start_label=labels["appointment_start"], start=start, end_label=labels["appointment_end"], end=end,
+            )
+        forms_html.append(ACTION_HTML.format(
+            url=url, geo=" data-geo" if field_role else "", csrf=csrf, action=action, technician=technician,
+            note_label=labels["reason"] if t.reason_required else labels["note"],
+            required=" required" if t.reason_required else "",
+            button="danger" if t.action in ("cancel", "reject") else "primary",
+            label=labels["action"].get(t.action) or html_escape(str(t.label)),
+        ))
+    return "".join(forms_html)
+
+
+def _sla_html(states) -> str:
+    """The order's SLA targets as workorders/_sla.html shows them (state, time left or over,
+    the deadline in the title), escaped."""
+    if not states:
+        return ""
+    escaped = _detail_labels()["escaped"]
+    target_labels, state_labels, due = escaped["sla_target"], escaped["sla_state"], escaped["due"]
+    tz = timezone.get_current_timezone()
+    parts = []
+    for s in states:
+        label = target_labels[s.target]
+        title = label if s.due is None else f"{label} · {due} {s.due.astimezone(tz):%Y-%m-%d %H:%M}"
+        text = f"{label}: {state_labels[s.state]}"
+        if s.state not in ("met", "stopped"):
+            text += f" · {html_escape(s.duration_text)}"
+        parts.append(f'<span class="badge sla-{s.state}" title="{title}">{text}</span> ')
+    return f'<span class="sla-targets">{"".join(parts)}</span>'
+
+
+def _shown(detail) -> dict:
+    """What the detail page shows of the order, its customer, site, equipment and technician,
+    formatted (dates in the current time zone); the template escapes it."""
+    labels = _detail_labels()
+    row = detail.row
+    tz = timezone.get_current_timezone()
+
+    def when(value):
+        return f"{value.astimezone(tz):%Y-%m-%d %H:%M}" if value else ""
+
+    status, priority = row["status"], row["priority"]
+    site = equipment = None
+    if row["site"] is not None:
+        site = {"name": row["site__label"] or row["site__address"], "city": row["site__city"],
+                "latitude": row["site__latitude"], "longitude": row["site__longitude"]}
+    if row["equipment"] is not None:
+        warranty_end = row["equipment__warranty_end"]
+        equipment = {
+            "brand": row["equipment__brand"], "model": row["equipment__model"], "serial": row["equipment__serial"],
+            "warranty_end": f"{warranty_end:%Y-%m-%d}" if warranty_end else "",
+            "under_warranty": bool(warranty_end and warranty_end >= timezone.localdate()),
+        }
+    return {
+        "pk": detail.pk,
+        "number": detail.number,
+        "status": status,
+        "status_label": labels["status"].get(status, status),
+        "priority": priority,
+        "priority_label": labels["priority"].get(priority, priority),
+        "channel_label": labels["channel"].get(row["channel"], row["channel"]),
+        "service_type": detail.service_type.name,
+        "description": row["description"],
+        "preferred_start": when(row["preferred_start"]),
+        "preferred_end": when(row["preferred_end"]),
+        "created": when(row["created_at"]),
+        "updated": when(row["updated_at"]),
+        "sla_html": mark_safe(_sla_html(target_states_rows([row])[0])),  # escaped there
+        "assigned": when(row["assigned_at"]),
+        "accepted": when(row["accepted_at"]),
+        "arrived": when(row["arrived_at"]),
+        "resolved": when(row["resolved_at"]),
+        "closed": when(row["closed_at"]),
+        "customer": {"name": row["customer__name"], "phone": row["customer__phone"],
+                     "tier": labels["tier"].get(row["customer__tier"], row["customer__tier"])},
+        "contact_name": row["contact_name"],
+        "contact_phone": row["contact_phone"],
+        "contact_email": row["contact_email"],
+        "address": row["address"],
+        "site": site,
+        "equipment": equipment,
+        "technician": detail.technician,
+        "appointment_start": when(row["appointment_start"]),
+        "appointment_end": when(row["appointment_end"]),
+    }
 
 
 @login_required
@@ -385,35 +629,31 @@ def workorder_detail_page(request, pk: int):
     user = request.user
     if not _has_staff_role(user):
         return _no_role(request)
-    work_order = workorder_detail(user=user, pk=pk)
-    if work_order is None:
+    detail = workorder_detail(user=user, pk=pk)
+    if detail is None:
         raise Http404(_("No such work order."))
 
+    photo_url = None
     photos = []
-    for attachment in work_order.attachment_list:
-        if attachment.kind == Attachment.Kind.CUSTOMER_PHOTO:
-            attachment.url = _attachment_url(attachment.pk)
-            photos.append(attachment)
+    for attachment in detail.attachments:
+        if attachment["kind"] == Attachment.Kind.CUSTOMER_PHOTO:
+            if photo_url is None:
+                photo_url = _attachment_url(999999999).replace("999999999", "{}")
+            photos.append({"pk": attachment["id"], "url": photo_url.format(attachment["id"])})
 
-    events = work_order.history
-    _history(events)
+    events = detail.history
+    history_html = _history(events)
 
-    actions = _actions_for(user, work_order.status)
-    technicians = []
-    if any(t.needs_technician for t in actions):
-        technicians = list(
-            Technician.objects.filter(active=True).select_related("user", "partner_company").order_by("user__username")
-        )
+    field_role = _is_field(user)
+    actions = _actions_for(user, detail.row["status"])
     context = {
-        "wo": work_order,
+        "wo": _shown(detail),
         "events": events,
-        "history_html": mark_safe("\n".join(event["html"] for event in events)),  # each built escaped
+        "history_html": history_html,
         "photos": photos,
         "actions": actions,
-        "technicians": technicians,
-        "field_role": _is_field(user),
-        "appointment_start": _local_input(work_order.appointment_start or work_order.preferred_start),
-        "appointment_end": _local_input(work_order.appointment_end or work_order.preferred_end),
+        "actions_html": mark_safe(_actions_html(request, detail, actions, field_role=field_role)),  # escaped there
+        "field_role": field_role,
     }
     return render(request, "workorders/staff/detail.html", context)
 

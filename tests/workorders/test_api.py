@@ -675,3 +675,29 @@ def test_service_type_filter_uses_the_id(api, agent):
 
     assert ids(api(agent).get(LIST, {"service_type": heating.pk})) == [wo.pk]
 
+
+
+def test_the_same_filters_with_other_values_and_other_callers_get_their_own_rows(
+    api, dispatcher, technician, other_technician
+):
+    """The list's SQL is kept per process for each set of filters: a new value of a filter,
+    or another caller, still gets exactly the rows it asks for, on every page."""
+    new = [WorkOrderFactory(status=Status.NEW, priority=2) for _ in range(3)]
+    mine = [WorkOrderFactory(status=Status.ASSIGNED, technician=technician, priority=p) for p in (1, 3, 3)]
+    theirs = WorkOrderFactory(status=Status.ASSIGNED, technician=other_technician, priority=3)
+    office = api(dispatcher)
+
+    def walked(client, params):
+        return [pk for page in walk(client, LIST, {**params, "page_size": 2}) for pk in page]
+
+    for _round in range(2):
+        assert walked(office, {"status": "new"}) == sorted((wo.pk for wo in new), reverse=True)
+        assert walked(office, {"status": "assigned"}) == sorted((wo.pk for wo in [*mine, theirs]), reverse=True)
+        assert walked(office, {"technician": other_technician.pk}) == [theirs.pk]
+        assert walked(office, {"technician": technician.pk, "sort": "priority"}) == [
+            wo.pk for wo in sorted(mine, key=lambda wo: (wo.priority, wo.pk))
+        ]
+        assert walked(api(technician.user), {"status": "assigned"}) == sorted((wo.pk for wo in mine), reverse=True)
+        assert walked(api(other_technician.user), {"status": "assigned"}) == [theirs.pk]
+        assert walked(office, {"number": "not a number"}) == []
+        assert walked(office, {"number": new[0].number}) == [new[0].pk]

@@ -99,3 +99,29 @@ def test_anonymous_visitor_sees_nothing(client, orders):
         response = client.get(path)
         assert response.status_code == 302
         assert "/accounts/login/" in response["Location"]
+
+
+def test_field_users_opening_the_same_filtered_page_one_after_another_each_see_their_own(
+    client, technician, other_technician, partner_technician, orders, settings
+):
+    """The queue's SQL is kept per process for each filter set; who asks still decides the rows."""
+    settings.STAFF_PAGE_SIZE = 1
+    more_mine = WorkOrderFactory(status=Status.ASSIGNED, technician=technician)
+    more_partner = WorkOrderFactory(status=Status.ASSIGNED, technician=partner_technician)
+    expected = {
+        technician.user: [more_mine.pk, orders["mine"].pk],
+        other_technician.user: [orders["other"].pk],
+        partner_technician.user: [more_partner.pk, orders["colleague"].pk, orders["partner"].pk],
+    }
+    params = {"status": ["assigned", "accepted", "in_progress"]}
+    for _round in range(2):
+        for user, pks in expected.items():
+            client.force_login(user)
+            seen, response = [], client.get(LIST_URL, params)
+            while True:
+                seen += sorted(_listed_ids(response))
+                following = re.search(r'<a href="\?([^"]*)" rel="next">', response.content.decode())
+                if following is None:
+                    break
+                response = client.get(LIST_URL + "?" + following.group(1).replace("&amp;", "&"))
+            assert seen == pks, user.username

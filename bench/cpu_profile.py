@@ -1,8 +1,8 @@
 """Profile one benchmark scenario in this process (no server, no wrk).
 
-    .venv/bin/python bench/profile.py staff-list                 # CPU ms/request and queries
-    .venv/bin/python bench/profile.py staff-detail --pyinstrument  # where the time goes
-    .venv/bin/python bench/profile.py api-create --cprofile --n 300
+    .venv/bin/python bench/cpu_profile.py staff-list                 # CPU ms/request and queries
+    .venv/bin/python bench/cpu_profile.py staff-detail --pyinstrument  # where the time goes
+    .venv/bin/python bench/cpu_profile.py api-create --cprofile --n 300
 
 Uses the same database, settings, credentials and paths as ``bench/run.py``
 (the database must already be seeded, e.g. by one ``bench/run.py`` run), and
