@@ -23,7 +23,8 @@ then ``EXECUTE`` with the values): parsing, analysing and planning a statement t
 writes five tables cost PostgreSQL more than running it (pgbench, one client, the
 creation statement with ``synchronous_commit`` off: 0.65-0.8 ms unprepared,
 0.25-0.3 ms prepared).
-Prepared statements live as long as the connection and survive a rollback; if one
+Preparing is ``core.compiled.execute``'s (as for the lists' and the detail's reads):
+a prepared statement lives as long as the connection and survives a rollback; if one
 is gone all the same (``DEALLOCATE``), it is prepared again.
 
 Values go in as parameters exactly as Django's ``save()`` would send them
@@ -33,13 +34,13 @@ PostgreSQL takes each parameter's type from the column it is written to.
 No model signals are sent. PostgreSQL only.
 """
 
-import itertools
-import weakref
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import DatabaseError, connection, models
+from django.db import connection, models
 from django.db.models.fields import AutoFieldMixin
+
+from .compiled import Statement, execute
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ _PLAIN_FIELDS = (models.CharField, models.TextField, models.IntegerField, models
                  models.DateTimeField, models.ForeignKey)
 _PLAIN_VALUES = frozenset({str, int, bool, type(None)})
 _COLUMNS: dict = {}
-_SQL: dict = {}  # a statement's shape -> its name and text
+_SQL: dict = {}  # a statement's shape -> its Statement
 
 
 def _columns(model) -> list[tuple]:
@@ -108,14 +109,8 @@ def _insert_sql(part: Insert) -> str:
     return f"{part.alias} AS ({head}{body}{tail})"
 
 
-_NUMBERS = itertools.count(1)
-# The names prepared on each connection (the driver's connection object; a new one after
-# a reconnect starts with none).
-_PREPARED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
-def _statement(parts) -> tuple[str, str, int]:
-    """(name, the statement with $1...$n for ``PREPARE``, number of parameters) of this shape."""
+def _statement(parts) -> Statement:
+    """The statement of this shape (prepared once per connection by ``core.compiled.execute``)."""
     key = tuple(
         (p.alias, p.model, tuple(sorted(p.links.items())), p.on_conflict, p.returning) if isinstance(p, Insert)
         else (p.alias, p.sql)
@@ -126,30 +121,8 @@ def _statement(parts) -> tuple[str, str, int]:
         ctes = [_insert_sql(p) if isinstance(p, Insert) else f"{p.alias} AS ({p.sql})" for p in parts]
         answer = [p.alias for p in parts if isinstance(p, Insert) and p.returning]
         sql = f"WITH {', '.join(ctes)} SELECT {', '.join(f'{a}.id' for a in answer)} FROM {', '.join(answer)}"
-        pieces = sql.split("%s")
-        numbered = "".join(f"{piece}${i}" for i, piece in enumerate(pieces[:-1], 1)) + pieces[-1]
-        found = _SQL[key] = (f"linked_insert_{next(_NUMBERS)}", numbered, len(pieces) - 1)
+        found = _SQL[key] = Statement(sql, "linked_insert")
     return found
-
-
-def _execute(cursor, parts, params) -> None:
-    name, sql, count = _statement(parts)
-    assert count == len(params), (count, len(params))
-    prepared = _PREPARED.setdefault(connection.connection, set())
-    if name not in prepared:
-        cursor.execute(f"PREPARE {name} AS {sql}")
-        prepared.add(name)
-    execute = f"EXECUTE {name} ({', '.join(['%s'] * count)})" if count else f"EXECUTE {name}"
-    try:
-        cursor.execute(execute, params)
-    except DatabaseError as exc:
-        if getattr(exc.__cause__, "pgcode", None) != "26000" or connection.in_atomic_block:
-            raise
-        # "prepared statement does not exist": someone ran DEALLOCATE (or DISCARD ALL).
-        prepared.clear()
-        cursor.execute(f"PREPARE {name} AS {sql}")
-        prepared.add(name)
-        cursor.execute(execute, params)
 
 
 def _params(part: Insert) -> list:
@@ -177,7 +150,7 @@ def insert_linked(*parts) -> dict[str, int] | None:
     for p in parts:
         params += _params(p) if isinstance(p, Insert) else p.params
     with connection.cursor() as cursor:
-        _execute(cursor, parts, params)
+        execute(cursor, _statement(parts), params)
         row = cursor.fetchone()
     if row is None:
         return None

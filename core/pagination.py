@@ -8,20 +8,19 @@ after it in index order, found with a row-value comparison such as
 ``keyset_page_compiled`` is the same page for the busiest lists (the staff queue,
 the API list): their SQL is compiled once per process for each key (what decides
 the query: visibility scope, filters) and shape (sort, direction, size), and each
-request only puts its cursor into it.
+request only puts its cursor into it; on PostgreSQL it runs as a prepared statement
+(``core/compiled.py``).
 """
 
 import base64
 import json
 from dataclasses import dataclass
 
-from django.core.exceptions import EmptyResultSet
-from django.db import connections
 from django.db.models import F
-from django.db.models.query import ValuesIterable
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 from django.utils.translation import gettext as _
 
+from .compiled import EMPTY, NOT_COMPILED, STAND_IN, compile_values
 from .errors import InvalidInput
 
 # Each sort is a tuple of fields all in one direction, ending with the unique id.
@@ -117,22 +116,10 @@ def keyset_page(queryset, *, sort: str = "-id", cursor: str | None = None, size:
 # Building a filtered queryset and compiling it cost a list request more CPU than
 # PostgreSQL spends running the query. The compiled SQL depends only on what built
 # the queryset (the caller's key), the sort, the direction and the page size; the
-# cursor's key goes in as parameters, compiled once as stand-in integers whose
-# places in the parameters are then known.
+# cursor's key goes in as parameters (core/compiled.py), and on PostgreSQL the SQL
+# runs as a statement prepared once per connection.
 
-_STAND_IN = -7_301_946_285_113  # no key a cursor holds: negative, and within any integer column's range
-_EMPTY = "empty"  # the queryset is empty whatever the cursor (``.none()``): no query at all
-_NOT_COMPILED = "not compiled"  # a queryset this cannot run from SQL: always the long way
-
-
-@dataclass(frozen=True)
-class _Compiled:
-    alias: str
-    sql: str
-    params: tuple
-    slots: tuple  # (place in the parameters, index in the cursor's key) of each of the key's values
-    names: tuple  # the values() names of the columns
-    converters: tuple  # (column, functions, expression) of columns the database backend converts
+_STAND_IN = STAND_IN
 
 
 class CompiledPages:
@@ -144,57 +131,6 @@ class CompiledPages:
 
     def clear(self) -> None:
         self._entries = {}
-
-    def _compile(self, build, plan, size):
-        """The SQL of ``build()``'s page, compiled twice with two sets of stand-ins for the
-        cursor's key: the parameters that differ are the key's places (a backend without
-        row-value comparison names each more than once); all others must agree."""
-        fields, names, descending, direction, values = plan
-        compiled = []
-        for base in (_STAND_IN, _STAND_IN - 1000):
-            stand_ins = None if values is None else [base - i for i in range(len(values))]
-            qs = _page_queryset(build(), fields, names, descending, direction, stand_ins, size)
-            query = qs.query
-            if qs._iterable_class is not ValuesIterable or query.extra_select:
-                return _NOT_COMPILED
-            compiler = query.get_compiler(using=qs.db)
-            try:
-                sql, params = compiler.as_sql()
-                if not sql:
-                    raise EmptyResultSet
-            except EmptyResultSet:
-                return _EMPTY
-            compiled.append((qs, query, compiler, sql, tuple(params), stand_ins))
-            if values is None:
-                break
-        qs, query, compiler, sql, params, stand_ins = compiled[0]
-        slots = []
-        if values is not None:
-            _qs, _query, _compiler, other_sql, other_params, other_stand_ins = compiled[1]
-            if other_sql != sql or len(other_params) != len(params):
-                return _NOT_COMPILED
-            places = {}
-            for i, (one, other) in enumerate(zip(params, other_params)):
-                if one == other and type(one) is type(other):
-                    continue
-                if type(one) is not int or one not in stand_ins or other != other_stand_ins[stand_ins.index(one)]:
-                    return _NOT_COMPILED
-                places.setdefault(stand_ins.index(one), []).append(i)
-            if len(places) != len(stand_ins):
-                return _NOT_COMPILED
-            slots = [(i, place) for place in range(len(stand_ins)) for i in places[place]]
-        if query.selected:
-            columns_named = tuple(query.selected)
-        else:
-            columns_named = (*query.values_select, *query.annotation_select)
-        columns = [column[0] for column in compiler.select[: compiler.col_count]]
-        if len(columns) != len(columns_named):
-            return _NOT_COMPILED
-        converters = tuple(
-            (position, tuple(functions), expression)
-            for position, (functions, expression) in compiler.get_converters(columns).items()
-        )
-        return _Compiled(qs.db, sql, params, tuple(slots), columns_named, converters)
 
     def page(self, key, build, *, sort: str = "-id", cursor: str | None = None, size: int = 50) -> Page:
         """``keyset_page(build(), sort=sort, cursor=cursor, size=size)``, with the SQL kept.
@@ -209,31 +145,22 @@ class CompiledPages:
         shape = (key, sort, None if values is None else direction, size)
         entry = self._entries.get(shape)
         if entry is None:
-            entry = self._compile(build, plan, size)
+            entry = compile_values(
+                lambda stand_ins: _page_queryset(
+                    build(), fields, names, descending, direction,
+                    None if values is None else [stand_ins[i] for i in range(len(values))], size,
+                ),
+                () if values is None else range(len(values)),
+                "page",
+            )
             if len(self._entries) >= self.max_entries:
                 self._entries = {}
             self._entries[shape] = entry
-        if entry is _NOT_COMPILED:
+        if entry is NOT_COMPILED:
             return keyset_page(build(), sort=sort, cursor=cursor, size=size)
-        if entry is _EMPTY:
+        if entry is EMPTY:
             return _page([], names, direction, values, size, sort)
-        params = list(entry.params)
-        for place, index in entry.slots:
-            params[place] = values[index]
-        connection = connections[entry.alias]
-        with connection.cursor() as db_cursor:
-            db_cursor.execute(entry.sql, params)
-            rows = db_cursor.fetchall()
-        if entry.converters:
-            rows = [list(row) for row in rows]
-            for row in rows:
-                for position, functions, expression in entry.converters:
-                    value = row[position]
-                    for function in functions:
-                        value = function(value, expression, connection)
-                    row[position] = value
-        columns = entry.names
-        return _page([dict(zip(columns, row)) for row in rows], names, direction, values, size, sort)
+        return _page(entry.rows(values or ()), names, direction, values, size, sort)
 
 
 COMPILED_PAGES = CompiledPages()

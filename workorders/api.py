@@ -15,6 +15,7 @@ import uuid
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
 from django_filters.utils import translate_validation
@@ -29,6 +30,7 @@ from rest_framework.utils.urls import replace_query_param
 from core import roles as R
 from core.errors import Forbidden, InvalidInput, NotFound
 from core.pagination import SORTS, keyset_page, keyset_page_compiled
+from core.renderers import PlainBody
 from core.validation import normalize_phone
 from customers.selectors import customer_find_by_phone
 
@@ -113,8 +115,9 @@ class KeysetPagination(BasePagination):
     def get_previous_link(self):
         return self._link(self.page.prev_cursor)
 
-    def get_paginated_response(self, data):
-        return Response({"next": self.get_next_link(), "previous": self.get_previous_link(), "results": data})
+    def get_paginated_response(self, data, body_class=dict):
+        """``body_class``: ``core.renderers.PlainBody`` for rows of plain values (written by orjson)."""
+        return Response(body_class(next=self.get_next_link(), previous=self.get_previous_link(), results=data))
 
     def get_paginated_response_schema(self, schema):
         link = {"type": "string", "nullable": True, "format": "uri"}
@@ -364,39 +367,78 @@ LIST_VALUES = (
 )
 
 
-def _rows_from_values(rows, actions: "ActionsByStatus") -> list[dict]:
+_LABELS: dict = {}
+
+
+def _choice_labels() -> tuple[dict, dict]:
+    """The status and priority labels in the current language, translated once per process."""
+    key = get_language()
+    labels = _LABELS.get(key)
+    if labels is None:
+        labels = _LABELS[key] = (
+            {value: str(label) for value, label in STATUS_LABELS.items()},
+            {value: str(label) for value, label in PRIORITY_LABELS.items()},
+        )
+    return labels
+
+
+def _local_time_formatter(*, as_text: bool):
+    """A page's datetime formatter: None stays None, a datetime moves to the current time zone.
+
+    ``as_text``: as its ``isoformat()`` text. Otherwise the local datetime itself, for a
+    ``core.renderers.PlainBody`` (orjson writes the same text several times faster),
+    except where the zone's offset then had seconds (local mean time before 1901 and the
+    like): orjson rounds those to the minute, so they go as ``isoformat()`` text."""
+    tz = timezone.get_current_timezone()
+    if as_text:
+        def dt(value):
+            return None if value is None else value.astimezone(tz).isoformat()
+    else:
+        def dt(value):
+            if value is None:
+                return None
+            local = value.astimezone(tz)
+            return local.isoformat() if local.utcoffset().seconds % 60 else local
+    return dt
+
+
+def _rows_from_values(rows, actions: "ActionsByStatus", *, times_as_text: bool = True) -> list[dict]:
     """``WorkOrderSerializer``'s answer for rows read with ``.values(*LIST_VALUES)``: the same
     keys in the same order, the same values.
 
     The labels are translated, the time zone looked up and each service type's and
-    technician's part built once for the page, not per row.
+    technician's part built once for the page, not per row. ``times_as_text=False``: the
+    datetimes for a ``core.renderers.PlainBody`` (``_local_time_formatter``).
     """
-    status_labels = {value: str(label) for value, label in STATUS_LABELS.items()}
-    priority_labels = {value: str(label) for value, label in PRIORITY_LABELS.items()}
-    tz = timezone.get_current_timezone()
+    status_labels, priority_labels = _choice_labels()
     service_types = service_types_by_pk({r["service_type_id"] for r in rows})
     technicians = technician_refs({r["technician_id"] for r in rows})
     type_parts = {pk: {"code": st.code, "name": st.name} for pk, st in service_types.items()}
     technician_parts: dict = {}
-
-    def dt(value):
-        return None if value is None else value.astimezone(tz).isoformat()
+    dt = _local_time_formatter(as_text=times_as_text)
 
     sla = target_states_json_rows(target_states_rows(rows), dt)
+    # Below, a time that is None (most of a new order's) is not passed to dt: half the calls.
     out = []
+    append = out.append
     for r, sla_part in zip(rows, sla, strict=True):
         tech_id = r["technician_id"]
-        technician = None if tech_id is None else technician_parts.get(tech_id)
-        if technician is None and tech_id is not None:
-            ref = technicians[tech_id]
-            technician = technician_parts[tech_id] = {
-                "id": tech_id, "name": ref.name, "username": ref.username, "partner_company": ref.partner_company_id,
-            }
-        created = dt(r["created_at"])  # ISO 8601 in local time: the year comes first
-        status, priority = r["status"], r["priority"]
-        out.append({
-            "id": r["id"],
-            "number": f"WO-{created[:4]}-{r['id']:06d}",
+        if tech_id is None:
+            technician = None
+        else:
+            technician = technician_parts.get(tech_id)
+            if technician is None:
+                ref = technicians[tech_id]
+                technician = technician_parts[tech_id] = {
+                    "id": tech_id, "name": ref.name, "username": ref.username,
+                    "partner_company": ref.partner_company_id,
+                }
+        created = dt(r["created_at"])
+        year = created.year if type(created) is not str else created[:4]  # ISO 8601: the year comes first
+        status, priority, pk = r["status"], r["priority"], r["id"]
+        append({
+            "id": pk,
+            "number": f"WO-{year:0>4}-{pk:06d}",
             "status": status,
             "status_label": status_labels.get(status, status),
             "priority": priority,
@@ -416,17 +458,17 @@ def _rows_from_values(rows, actions: "ActionsByStatus") -> list[dict]:
             "address": r["address"],
             "description": r["description"],
             "language": r["language"],
-            "preferred_start": dt(r["preferred_start"]),
-            "preferred_end": dt(r["preferred_end"]),
-            "appointment_start": dt(r["appointment_start"]),
-            "appointment_end": dt(r["appointment_end"]),
+            "preferred_start": None if (v := r["preferred_start"]) is None else dt(v),
+            "preferred_end": None if (v := r["preferred_end"]) is None else dt(v),
+            "appointment_start": None if (v := r["appointment_start"]) is None else dt(v),
+            "appointment_end": None if (v := r["appointment_end"]) is None else dt(v),
             "created_at": created,
-            "updated_at": dt(r["updated_at"]),
-            "assigned_at": dt(r["assigned_at"]),
-            "accepted_at": dt(r["accepted_at"]),
-            "arrived_at": dt(r["arrived_at"]),
-            "resolved_at": dt(r["resolved_at"]),
-            "closed_at": dt(r["closed_at"]),
+            "updated_at": None if (v := r["updated_at"]) is None else dt(v),
+            "assigned_at": None if (v := r["assigned_at"]) is None else dt(v),
+            "accepted_at": None if (v := r["accepted_at"]) is None else dt(v),
+            "arrived_at": None if (v := r["arrived_at"]) is None else dt(v),
+            "resolved_at": None if (v := r["resolved_at"]) is None else dt(v),
+            "closed_at": None if (v := r["closed_at"]) is None else dt(v),
             "available_actions": actions[status],
             "sla": sla_part,  # the last key, as in to_representation
         })
@@ -701,6 +743,30 @@ def _customer_items(*, phone: str, site_id, equipment_id):
     return customer, site, equipment
 
 
+# The list's filters with choices fixed in the code (valid or not whatever the database
+# holds, for every user): a query of only these, once found valid, skips the filter form
+# and reuses its key (filters.filters_key). Not the others: a technician or a service
+# type is valid while it exists.
+_CHOICE_FILTER_NAMES = frozenset({"status", "priority"})
+_PAGE_PARAMS = frozenset({KeysetPagination.cursor_query_param, KeysetPagination.sort_query_param,
+                          KeysetPagination.page_size_query_param})
+_CHOICE_FILTERS: dict = {}  # the query's choice filters -> filters_key of the valid form
+
+
+def _choice_filters(request) -> tuple | None:
+    """The request's filters as a key for ``_CHOICE_FILTERS``; None if it has others."""
+    params = request.query_params
+    key = []
+    for name in params:
+        if name in _PAGE_PARAMS:
+            continue
+        if name not in _CHOICE_FILTER_NAMES:
+            return None
+        key.append((name, tuple(params.getlist(name))))
+    key.sort()
+    return tuple(key)
+
+
 @extend_schema(tags=["work orders"])
 class WorkOrderViewSet(viewsets.GenericViewSet):
     """Work orders: list, read, create, and move through the lifecycle."""
@@ -731,25 +797,40 @@ class WorkOrderViewSet(viewsets.GenericViewSet):
         responses={200: WorkOrderSerializer(many=True), **_errors(400, 401)},
     )
     def list(self, request):
-        # The filters as DjangoFilterBackend applies them (a 400 names each bad one), then
+        # The filters as DjangoFilterBackend applies them (a 400 names each bad one; a
+        # query of status and priority only, once valid, by its key: _CHOICE_FILTERS), then
         # the page from SQL kept per visibility scope and filters: the queryset is built
         # only the first time. Plain values, not model instances: a page of 200 rows
-        # would build 800 of them.
+        # would build 800 of them. The body is written by orjson (core.renderers.PlainBody).
         user = request.user
-        filterset = DjangoFilterBackend().get_filterset(request, workorder_visible_to(user), self)
-        if not filterset.is_valid():
-            raise translate_validation(filterset.errors)
-        filters = filters_key(filterset.form)
+        choices = _choice_filters(request)
+        filters = _CHOICE_FILTERS.get(choices) if choices is not None else None
+        filterset = None
+        if filters is None:
+            filterset = self._valid_filterset(request)
+            filters = filters_key(filterset.form)
+            if choices is not None and filters is not None:
+                if len(_CHOICE_FILTERS) >= 1000:
+                    _CHOICE_FILTERS.clear()
+                _CHOICE_FILTERS[choices] = filters
 
         def build():
-            return filterset.qs.values(*LIST_VALUES)
+            return (filterset if filterset is not None else self._valid_filterset(request)).qs.values(*LIST_VALUES)
 
         if filters is None:
             rows = self.paginate_queryset(build())
         else:
             rows = self.paginator.paginate_compiled(("api-list", workorder_scope_key(user), filters), build, request)
         actions = _actions_of(self.get_serializer_context())
-        return self.get_paginated_response(_rows_from_values(rows, actions))
+        body = _rows_from_values(rows, actions, times_as_text=False)
+        return self.paginator.get_paginated_response(body, PlainBody)
+
+    def _valid_filterset(self, request):
+        """The list's filters as DjangoFilterBackend applies them; a 400 names each bad one."""
+        filterset = DjangoFilterBackend().get_filterset(request, workorder_visible_to(request.user), self)
+        if not filterset.is_valid():
+            raise translate_validation(filterset.errors)
+        return filterset
 
     @extend_schema(
         summary="Read one work order",

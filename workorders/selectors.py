@@ -3,13 +3,13 @@
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Case, JSONField, Prefetch, QuerySet, When
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
 from core import roles as R
+from core.compiled import CompiledValues
 from core.refcache import VersionedCache, receiver_for
 from technicians.models import PartnerCompany, Technician
 
@@ -100,67 +100,6 @@ QUEUE_ROW_FIELDS = (
 def workorder_queue_rows(queryset) -> QuerySet:
     """``queryset`` (from ``workorder_visible_to``, filtered) as the staff queue's row values."""
     return queryset.values(*QUEUE_ROW_FIELDS)
-
-
-class CompiledValues:
-    """A ``values()`` query compiled to SQL once per process, then run with new parameters.
-
-    Django compiles a queryset to SQL on every evaluation; for the detail page's small
-    queries (one row, a few dozen events) that cost far more CPU than running them.
-    ``build`` gets a stand-in integer for each parameter named in ``params`` and returns
-    the ``values()`` queryset; its SQL, where each parameter goes and each column's
-    converters (dates on SQLite, JSON) are kept per database vendor, so each run only
-    puts the parameters in. Only integer parameters that appear once in the SQL.
-    """
-
-    _STAND_IN = -1_987_654_321  # no real id: negative, and within any integer column's range
-
-    def __init__(self, build, *params: str):
-        self.build = build
-        self.params = params
-        self._compiled: dict = {}
-
-    def _compile(self, connection):
-        stand_ins = {name: self._STAND_IN - i for i, name in enumerate(self.params)}
-        query = self.build(**stand_ins).query
-        compiler = query.get_compiler(connection=connection)
-        sql, values = compiler.as_sql()
-        values = list(values)
-        slots = []
-        for name, stand_in in stand_ins.items():
-            found = [i for i, value in enumerate(values) if type(value) is int and value == stand_in]
-            if len(found) != 1:
-                raise ValueError(f"parameter {name!r} appears {len(found)} times in the query")
-            slots.append((name, found[0]))
-        names = list(query.selected) if query.selected else [
-            *query.extra_select, *query.values_select, *query.annotation_select
-        ]
-        columns = [column[0] for column in compiler.select[: compiler.col_count]]
-        converters = list(compiler.get_converters(columns).items())
-        return sql, values, slots, names, converters
-
-    def rows(self, **params) -> list[dict]:
-        connection = connections[DEFAULT_DB_ALIAS]
-        key = (connection.alias, connection.vendor)
-        compiled = self._compiled.get(key)
-        if compiled is None:
-            compiled = self._compiled[key] = self._compile(connection)
-        sql, values, slots, names, converters = compiled
-        values = list(values)
-        for name, index in slots:
-            values[index] = params[name]
-        with connection.cursor() as cursor:
-            cursor.execute(sql, values)
-            rows = cursor.fetchall()
-        if converters:
-            rows = [list(row) for row in rows]
-            for row in rows:
-                for position, (functions, expression) in converters:
-                    value = row[position]
-                    for function in functions:
-                        value = function(value, expression, connection)
-                    row[position] = value
-        return [dict(zip(names, row)) for row in rows]
 
 
 # What the detail page and the API's detail show of the order, its customer, site and

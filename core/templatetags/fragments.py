@@ -10,10 +10,13 @@ The content may read only what the key covers: ``user.is_authenticated``,
 ``user.is_staff``, ``user.is_superuser``, the variables of
 ``core.context_processors.roles`` (``user_roles``, ``is_office``, ...) and the
 language. Anything that varies by request (``{% csrf_token %}``, the username,
-the current path, messages) goes outside the fragment.
+the current path, messages) goes outside the fragment, and so does any ``{% block %}``
+(refused). The role flags and the user are read once per rendering, by its first
+fragment: do not rebind them (``{% with %}``, ``{% for user in ... %}``) around a fragment.
 """
 
 from django import template
+from django.template.loader_tags import BlockNode
 from django.urls import get_script_prefix, get_urlconf
 from django.utils import translation
 
@@ -24,21 +27,42 @@ ROLE_VARIABLES = ("user_roles", "is_office", "is_field", "is_manager", "is_dispa
 MAX_VARIANTS = 256  # a bound on memory; role sets × languages are a handful in practice
 
 
+class _WhoKey:
+    """The render-context key under which a page's fragments share the part of their key that
+    cannot change during one rendering (a page has half a dozen fragments)."""
+
+
+WHO_KEY = _WhoKey()
+
+
 class RoleFragmentNode(template.Node):
+    # Not searched by get_nodes_by_type(): {% extends %} walks the parent template's nodes on
+    # every rendering looking for {% block %} tags, and there are none in a fragment (refused
+    # when the template is compiled, see rolefragment below).
+    child_nodelists = ()
+
     def __init__(self, nodelist):
         self.nodelist = nodelist
         self.rendered = {}
 
     def key(self, context):
-        user = context.get("user")
-        if user is None or not user.is_authenticated:
-            who = None
-        else:
-            who = (user.is_superuser, user.is_staff)
-        # The flags as this context has them (a page rendered without the roles context
-        # processor has none, and gets a fragment of its own).
-        flags = tuple(context.get(name) for name in ROLE_VARIABLES)
-        return who, flags, translation.get_language(), get_urlconf(), get_script_prefix()
+        # Who is asking, the role flags, the URL configuration and script prefix are the same
+        # for all the fragments of one rendering: worked out by the first and kept in the render
+        # context (which {% extends %} shares with the parent template, and an {% include %}d
+        # template gets afresh). The language is read each time ({% language %} may change it).
+        render_context = context.render_context
+        who = render_context.get(WHO_KEY)
+        if who is None:
+            user = context.get("user")
+            if user is None or not user.is_authenticated:
+                person = None
+            else:
+                person = (user.is_superuser, user.is_staff)
+            # The flags as this context has them (a page rendered without the roles context
+            # processor has none, and gets a fragment of its own).
+            flags = tuple(context.get(name) for name in ROLE_VARIABLES)
+            who = render_context[WHO_KEY] = (person, flags, get_urlconf(), get_script_prefix())
+        return who, translation.get_language()
 
     def render(self, context):
         key = self.key(context)
@@ -59,4 +83,6 @@ def rolefragment(parser, token):
         raise template.TemplateSyntaxError("rolefragment takes no arguments")
     nodelist = parser.parse(("endrolefragment",))
     parser.delete_first_token()
+    if nodelist.get_nodes_by_type(BlockNode):
+        raise template.TemplateSyntaxError("a {% block %} cannot be inside a rolefragment")
     return RoleFragmentNode(nodelist)
