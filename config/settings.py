@@ -100,6 +100,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # (core/compiled.py). Off behind a pooler that shares server sessions between
 # transactions (PgBouncer in transaction mode).
 DB_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", True)
+if DB_PREPARED_STATEMENTS and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Their plans: generic, made once per statement and connection (core/compiled.py says
+    # why). Set when the connection opens, so a rolled-back transaction cannot undo it.
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c plan_cache_mode=force_generic_plan"
 
 # Cache: Redis when REDIS_URL is set (shared by all web workers, so the public
 # form's rate limit holds across processes); otherwise process-local memory.

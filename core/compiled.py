@@ -18,8 +18,9 @@ queries, the creation statement) both are paid once:
 Plans: values that are the same on every run of a statement (a list's filter values,
 which are part of its key) are written into the prepared text as literals; only the
 values that change (the cursor's key, an id) are parameters. A connection that prepares
-statements plans them generically (``plan_cache_mode = force_generic_plan``, set with
-its first ``PREPARE``): once per statement and connection, not on every run. With
+statements plans them generically (``plan_cache_mode = force_generic_plan``: an
+option of the connection, config/settings.py, and sent again with its first ``PREPARE``
+for a connection opened without it): once per statement and connection, not on every run. With
 PostgreSQL's default (``auto``) a keyset page after a cursor was planned anew on every
 run, because the plan for the cursor's value looked cheaper than the generic one; the
 generic plans were the same plans (EXPLAIN on 1,000,000 orders, rare and common

@@ -129,3 +129,26 @@ def test_filter_values_with_quotes_and_percent_signs_find_the_same_rows():
     for _ in range(3):
         assert _walk(kept, ("name", tricky), build) == _long_way(build)
         assert [row["id"] for row in kept.page(("name", tricky), build).items] == [named.pk]
+
+
+def _plan_cache_mode() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW plan_cache_mode")
+        return cursor.fetchone()[0]
+
+
+def test_generic_plans_stay_after_the_first_statement_was_prepared_in_a_rolled_back_transaction(orders):
+    """The first PREPARE of a connection inside a transaction that is rolled back (a request
+    that failed afterwards) must not leave the connection planning every run anew."""
+    connection.close()
+
+    class Undo(Exception):
+        pass
+
+    with pytest.raises(Undo), transaction.atomic():
+        _walk(CompiledPages(), "new", _build)
+        raise Undo
+    assert _plan_cache_mode() == "force_generic_plan"
+    with connection.cursor() as cursor:
+        cursor.execute("DISCARD ALL")
+    assert _plan_cache_mode() == "force_generic_plan"
