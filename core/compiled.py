@@ -28,11 +28,13 @@ statuses, first and deep pages). The setting applies to the connection's prepare
 statements and PL/pgSQL functions only, not to Django's other queries.
 
 Prepared statements belong to one server session: behind a pooler that hands each
-transaction to any server connection (PgBouncer's transaction pooling before 1.21,
-which knows nothing of SQL-level ``PREPARE``) they must be switched off with the
-setting ``DB_PREPARED_STATEMENTS = False``.
+transaction to any server connection (PgBouncer in transaction mode, any version: it
+tracks only protocol-level prepared statements, not SQL ``PREPARE``) they must be
+switched off with the setting ``DB_PREPARED_STATEMENTS = False``. Statements are named
+by a hash of their text, so a name found prepared is always the same SQL.
 """
 
+import hashlib
 import itertools
 import re
 import weakref
@@ -48,7 +50,6 @@ from django.db.models.query import ValuesIterable
 
 MAX_PREPARED = 200  # per connection; a prepared list query holds some tens of kB in its backend
 
-_NUMBERS = itertools.count(1)
 _PLACEHOLDER = re.compile(r"%([%s])")
 # The statements prepared on each connection, least recently used first (keyed by the
 # driver's connection object: a new one after a reconnect starts with none).
@@ -58,6 +59,7 @@ _PREPARED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 # docstring). Sent with the connection's first PREPARE, in the same round trip.
 _GENERIC_PLANS = "SET plan_cache_mode = force_generic_plan"
 
+_UNCERTAIN = "uncertain"  # a statement whose preparing run failed: prepared or not
 _UNDEFINED = "26000"  # invalid_sql_statement_name: "prepared statement ... does not exist"
 _DUPLICATE = "42P05"  # duplicate_prepared_statement
 
@@ -91,7 +93,9 @@ class Statement:
         self.text = _PLACEHOLDER.sub(placeholder, sql)
         self.count = next(places)
         self.sent = tuple(sent)  # the parameters EXECUTE sends, by index
-        self.name = f"{prefix}_{next(_NUMBERS)}"
+        # Named by its text: the same name is always the same SQL, on any connection and in
+        # any process, so a statement found already prepared is the right one.
+        self.name = f"{prefix}_{hashlib.blake2b(self.text.encode(), digest_size=10).hexdigest()}"
 
 
 def _pgcode(exc) -> str | None:
@@ -120,6 +124,14 @@ def execute(cursor, statement: Statement, params) -> None:
         steps.append(_GENERIC_PLANS)
     run = f"EXECUTE {name} ({', '.join(['%s'] * len(params))})" if params else f"EXECUTE {name}"
     params = params or None  # no parameters: the SQL is not formatted, "%" stays itself
+    if prepared.get(name, None) is _UNCERTAIN:
+        # A run that would have prepared it failed: whether its PREPARE got through is
+        # asked once (this works inside a transaction too, where guessing wrong would not).
+        cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_prepared_statements WHERE name = %s)", [name])
+        if cursor.fetchone()[0]:
+            prepared[name] = None
+        else:
+            del prepared[name]
     if name in prepared:
         prepared.move_to_end(name)
         try:
@@ -140,9 +152,11 @@ def execute(cursor, statement: Statement, params) -> None:
         cursor.execute(f"{together if params is None else together.replace('%', '%%')}; {run}", params)
     except DatabaseError as exc:
         if _pgcode(exc) not in (_UNDEFINED, _DUPLICATE) or connection.in_atomic_block:
-            # PREPARE is not undone with the failed transaction: an error of the
-            # statement itself (a unique key taken) leaves it prepared.
-            prepared[name] = None
+            # PREPARE is not undone with a failed transaction, so an error of the statement
+            # itself (a unique key taken) leaves it prepared; an error before it (a lock
+            # timeout, a DEALLOCATE of a statement someone else removed) does not. Which
+            # one it was is asked on the next run.
+            prepared[name] = _UNCERTAIN
             raise
         # The connection is not as kept here (a statement deallocated, or prepared, by
         # someone else): step by step, taking it as it is.

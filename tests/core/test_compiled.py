@@ -152,3 +152,31 @@ def test_generic_plans_stay_after_the_first_statement_was_prepared_in_a_rolled_b
     with connection.cursor() as cursor:
         cursor.execute("DISCARD ALL")
     assert _plan_cache_mode() == "force_generic_plan"
+
+
+def test_a_first_run_that_failed_before_its_prepare_is_prepared_on_the_next_run(orders):
+    """A list page whose first run on a connection timed out waiting for a lock (someone
+    altering the table) did not get prepared; the next page, inside a transaction as a
+    request's would be, must still answer instead of "prepared statement does not exist"."""
+    import psycopg2
+    from django.db import OperationalError
+
+    connection.close()
+    settings_dict = connection.settings_dict
+    other = psycopg2.connect(
+        dbname=settings_dict["NAME"], user=settings_dict["USER"], host=settings_dict["HOST"] or None,
+        port=settings_dict["PORT"] or None, password=settings_dict["PASSWORD"] or None,
+    )
+    kept = CompiledPages()
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("BEGIN; LOCK TABLE workorders_workorder IN ACCESS EXCLUSIVE MODE")
+        with pytest.raises(OperationalError), transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '200ms'")
+            _walk(kept, "new", _build)
+    finally:
+        other.rollback()
+        other.close()
+    with transaction.atomic():
+        assert _walk(kept, "new", _build) == _long_way(_build)
