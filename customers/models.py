@@ -37,6 +37,11 @@ class Site(models.Model):
     latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
     longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
 
+    @staticmethod
+    def normalize_address(address: str) -> str:
+        """An address as a site keeps it: runs of spaces as one, none at the ends."""
+        return " ".join(address.split())
+
     class Meta:
         verbose_name = _("site")
         verbose_name_plural = _("sites")

@@ -1,6 +1,9 @@
 from django.db import connection
 
+from core.inserts import Insert, Part
+
 from .models import Customer, Site
+from .selectors import site_at_address
 
 
 def _insert_customer_unless_phone_taken(values: dict) -> int | None:
@@ -32,10 +35,7 @@ def customer_upsert_by_phone(
     Two first-time requests from one number at the same moment make one customer:
     the unique phone column decides, and the loser reads the winner's row.
     """
-    values = {
-        f.attname: f.get_default() for f in Customer._meta.concrete_fields if not f.primary_key
-    }
-    values.update(phone=phone, name=name, email=email, language=language or "zh-hans")
+    values = customer_insert(phone=phone, name=name, email=email, language=language).values
     new_id = _insert_customer_unless_phone_taken(values)
     if new_id is not None:
         customer = Customer(pk=new_id, **values)
@@ -60,10 +60,43 @@ def site_for_address(*, customer: Customer, address: str, customer_is_new: bool 
     ``customer_is_new``: the customer was created in this transaction, so they have no
     site yet and the lookup is skipped.
     """
-    address = " ".join(address.split())
-    site = None
-    if not customer_is_new:
-        site = Site.objects.filter(customer_id=customer.pk, address__iexact=address).order_by("id").first()
+    address = Site.normalize_address(address)
+    site = None if customer_is_new else site_at_address(customer_id=customer.pk, address=address)
     if site is None:
         site = Site.objects.create(customer=customer, address=address)
     return site
+
+
+# --- The same rules as parts of one statement (core/inserts.py) -------------------------------
+# A work order's creation writes the caller's customer record and site in the statement that
+# writes the order (workorders.services.workorder_create); these say what those parts are.
+
+
+def customer_insert(*, phone: str, name: str, email: str = "", language: str = "", created_at=None) -> Insert:
+    """The new customer with this phone number as part ``"c"`` of a linked insert: written
+    only if the number is not on file (then the statement writes nothing that links to it)."""
+    values = {f.attname: f.get_default() for f in Customer._meta.concrete_fields if not f.primary_key}
+    values.update(phone=phone, name=name, email=email, language=language or "zh-hans")
+    if created_at is not None:
+        values["created_at"] = created_at
+    return Insert("c", Customer, values, on_conflict="(phone) DO NOTHING")
+
+
+def site_insert(*, customer_id: int | None, address: str, links: dict) -> Insert:
+    """A new site at ``address`` as part ``"s"`` of a linked insert (``links``: the customer's
+    id from an earlier part, when the customer is new too)."""
+    site = Site(customer_id=customer_id, address=Site.normalize_address(address))
+    values = {f.attname: getattr(site, f.attname) for f in Site._meta.concrete_fields if not f.primary_key}
+    return Insert("s", Site, values, links=dict(links))
+
+
+_FILL_EMAIL_SQL = "UPDATE customers_customer SET email = %s WHERE id = %s AND email = ''"
+
+
+def customer_fill_email(customer: Customer, email: str) -> Part | None:
+    """A repeat caller keeps their record; an empty email on file is filled in (as a part of
+    the statement that writes their order), or None when there is nothing to fill."""
+    if not email or customer.email:
+        return None
+    customer.email = email
+    return Part("u", _FILL_EMAIL_SQL, (email, customer.pk))

@@ -10,17 +10,23 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import OuterRef, Subquery
 from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core import roles as R
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from core.inserts import Insert, Part, insert_linked
+from core.inserts import Insert, insert_linked
 from core.validation import CheckedImage
 from customers.models import Customer, Equipment, Site
-from customers.services import customer_upsert_by_phone, site_for_address
+from customers.selectors import customer_with_site_at, site_at_address
+from customers.services import (
+    customer_fill_email,
+    customer_insert,
+    customer_upsert_by_phone,
+    site_for_address,
+    site_insert,
+)
 from technicians.models import Technician
 
 from .lifecycle import PREVIOUS, TRANSITIONS, Status
@@ -190,38 +196,34 @@ def _saved(obj, pk) -> None:
     obj._state.db = connection.alias
 
 
-_FILL_EMAIL_SQL = "UPDATE customers_customer SET email = %s WHERE id = %s AND email = ''"
-
-
 def _insert_new_order(work_order: WorkOrder, event: WorkOrderEvent, *, caller: dict, address: str) -> None:
     """PostgreSQL: the customer found by phone or created, the site, the order, its creation
     event and the other apps' rows (``work_order_inserting``), in ONE statement (core/inserts.py).
+    The customer and site parts and their rules are the customers app's.
 
     A new number (most requests) takes that one statement. A number on file makes it
     write nothing; then one query reads the customer with their site at this address,
     and one statement writes the rest. Two first requests from one number at once:
     the unique phone column decides, the other one waits for it, then reads its row.
     """
-    site_address = " ".join(address.split())
     if work_order.customer_id is not None and work_order.site_id is None:
         # A known customer (phone intake): their site at this address, if they have one.
-        work_order.site_id = (
-            Site.objects.filter(customer_id=work_order.customer_id, address__iexact=site_address)
-            .order_by("id").values_list("id", flat=True).first()
-        )
+        known_site = site_at_address(customer_id=work_order.customer_id, address=address)
+        work_order.site_id = known_site.pk if known_site else None
     email_update = None
     for _attempt in range(3):
         parts = [] if email_update is None else [email_update]
         if work_order.customer_id is None:
-            new = Customer(**caller, created_at=work_order.created_at)
+            customer_part = customer_insert(**caller, created_at=work_order.created_at)
+            new = Customer(**customer_part.values)
             tier = new.tier
-            parts.append(Insert("c", Customer, _values(new), on_conflict="(phone) DO NOTHING"))
+            parts.append(customer_part)
             links = {"customer_id": "c"}
         else:
             new, tier, links = None, work_order.customer.tier, {}
         if work_order.site_id is None:
-            site = Site(customer_id=work_order.customer_id, address=site_address)
-            parts.append(Insert("s", Site, _values(site), links=dict(links)))
+            site_part = site_insert(customer_id=work_order.customer_id, address=address, links=links)
+            parts.append(site_part)
             links["site_id"] = "s"
         _set_sla(work_order, tier)
         parts.append(Insert("w", WorkOrder, _values(work_order), links=links))
@@ -237,6 +239,7 @@ def _insert_new_order(work_order: WorkOrder, event: WorkOrderEvent, *, caller: d
                 _saved(new, ids["c"])
                 work_order.customer = new
             if "s" in ids:
+                site = Site(**{**site_part.values, "customer_id": work_order.customer.pk})
                 site.customer = work_order.customer
                 _saved(site, ids["s"])
                 work_order.site = site
@@ -245,22 +248,12 @@ def _insert_new_order(work_order: WorkOrder, event: WorkOrderEvent, *, caller: d
             event.work_order = work_order
             return
         # The number is on file: a repeat caller. Their record, and their site at this address.
-        customer = (
-            Customer.objects.filter(phone=caller["phone"])
-            .annotate(site_here=Subquery(
-                Site.objects.filter(customer_id=OuterRef("pk"), address__iexact=site_address)
-                .order_by("id").values("id")[:1]
-            ))
-            .first()
-        )
+        customer = customer_with_site_at(phone=caller["phone"], address=address)
         if customer is None:
             continue  # removed in the meantime: create it after all
         work_order.customer = customer
         work_order.site_id = customer.site_here
-        if caller["email"] and not customer.email:
-            # A repeat caller keeps their record; an empty email on file is filled in.
-            customer.email = caller["email"]
-            email_update = Part("u", _FILL_EMAIL_SQL, (customer.email, customer.pk))
+        email_update = customer_fill_email(customer, caller["email"])
     raise IntegrityError("could not find or create the customer with this phone number")
 
 

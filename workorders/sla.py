@@ -724,26 +724,32 @@ def target_states_json_rows(states_by_row: list[list[TargetState]], dt) -> list[
     ]
 
 
-def target_states_html(states: list[TargetState]) -> str:
-    """The badges of one order's targets, escaped, for rows built as HTML (the staff queue)."""
-    return target_states_html_rows([states])[0]
+def target_states_html(states: list[TargetState], *, with_due: bool = False) -> str:
+    """The badges of one order's targets, escaped, as workorders/_sla.html shows them; with
+    ``with_due`` each badge's title names its deadline too (the detail page)."""
+    return target_states_html_rows([states], with_due=with_due)[0]
 
 
-def target_states_html_rows(states_by_row: list[list[TargetState]]) -> list[str]:
+def target_states_html_rows(states_by_row: list[list[TargetState]], *, with_due: bool = False) -> list[str]:
     """``target_states_html`` for each row of a page (labels and formats looked up once)."""
     target_labels, state_labels = _labels(escaped=True)
     formats = _duration_formats(escaped=True)
     heads: dict = {}  # (target, state) -> the badge up to its time, for this page
+    if with_due:
+        due_word, tz = escape(gettext("due")), timezone.get_current_timezone()
     out = []
     for states in states_by_row:
         parts = []
         for s in states:
             state = s.state
-            head = heads.get((s.target, state))
+            head = None if with_due else heads.get((s.target, state))
             if head is None:
                 label = target_labels[s.target]
+                title = label
+                if with_due and s.due is not None:
+                    title = f"{label} · {due_word} {s.due.astimezone(tz):%Y-%m-%d %H:%M}"
                 head = heads[(s.target, state)] = (
-                    f'<span class="badge sla-{state}" title="{label}">{label}: {state_labels[state]}'
+                    f'<span class="badge sla-{state}" title="{title}">{label}: {state_labels[state]}'
                 )
             if state in ("met", "stopped"):
                 parts.append(f"{head}</span> ")

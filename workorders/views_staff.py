@@ -43,8 +43,7 @@ from .selectors import (
     workorder_visible_to,
 )
 from .services import workorder_transition
-from .sla import STATE_LABELS as SLA_STATE_LABELS
-from .sla import target_states_html_rows, target_states_rows
+from .sla import target_states_html, target_states_html_rows, target_states_rows
 
 SORT_LABELS = {
     "-id": gettext_lazy("Newest first"),
@@ -377,8 +376,6 @@ def _detail_labels() -> dict:
             "tier": {value: str(label) for value, label in Customer.Tier.choices},
             "role": {key: str(label) for key, label in R.LABELS.items()},
             "action": actions,
-            "sla_target": {value: str(label) for value, label in SlaTarget.choices},
-            "sla_state": {key: str(label) for key, label in SLA_STATE_LABELS.items()},
         }
         escaped = {name: {key: html_escape(text) for key, text in texts.items()} for name, texts in labels.items()}
         labels["escaped"] = escaped
@@ -389,7 +386,6 @@ def _detail_labels() -> dict:
             appointment_end=html_escape(_("Appointment until")),
             reason=html_escape(_("Reason (required)")),
             note=html_escape(_("Note (optional)")),
-            due=html_escape(_("due")),
         )
         labels["technician_named"] = _("technician: %(name)s")
         _DETAIL_LABELS[language] = labels
@@ -550,22 +546,8 @@ def _actions_html(request, detail, actions, *, field_role: bool) -> str:
 
 
 def _sla_html(states) -> str:
-    """The order's SLA targets as workorders/_sla.html shows them (state, time left or over,
-    the deadline in the title), escaped."""
-    if not states:
-        return ""
-    escaped = _detail_labels()["escaped"]
-    target_labels, state_labels, due = escaped["sla_target"], escaped["sla_state"], escaped["due"]
-    tz = timezone.get_current_timezone()
-    parts = []
-    for s in states:
-        label = target_labels[s.target]
-        title = label if s.due is None else f"{label} · {due} {s.due.astimezone(tz):%Y-%m-%d %H:%M}"
-        text = f"{label}: {state_labels[s.state]}"
-        if s.state not in ("met", "stopped"):
-            text += f" · {html_escape(s.duration_text)}"
-        parts.append(f'<span class="badge sla-{s.state}" title="{title}">{text}</span> ')
-    return f'<span class="sla-targets">{"".join(parts)}</span>'
+    """The order's SLA targets as workorders/_sla.html shows them, deadlines in the titles, escaped."""
+    return f'<span class="sla-targets">{target_states_html(states, with_due=True)}</span>' if states else ""
 
 
 def _shown(detail) -> dict:
