@@ -112,6 +112,9 @@ class WorkOrder(models.Model):
     public_token = models.CharField(max_length=32, unique=True, default=new_public_token, editable=False)
     # Set by the public form and API clients: a replayed submission finds the first one.
     submission_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+    # What was submitted with the key (the API: a hash of the request's body), so that the key
+    # sent again with something else is refused rather than answered with this order.
+    submission_hash = models.CharField(max_length=64, blank=True, default="", db_default="", editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
         db_index=False,
