@@ -289,7 +289,10 @@ NOTIFY_HTTP_TIMEOUT = env_int("NOTIFY_HTTP_TIMEOUT", 10)
 OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 6)
 OUTBOX_RETRY_BASE_SECONDS = env_int("OUTBOX_RETRY_BASE_SECONDS", 60)  # 1, 2, 4, 8, 16 min ...
 OUTBOX_RETRY_MAX_SECONDS = env_int("OUTBOX_RETRY_MAX_SECONDS", 3600)
-OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 300)  # a send that takes longer is retried
+# How long a worker's claim on a message lasts (from the moment it sends it); if the worker
+# dies, the sweep sends the message again after this (with the same delivery key). Must be
+# at least 3 x the longest of NOTIFY_HTTP_TIMEOUT and EMAIL_TIMEOUT (check workorders.E001).
+OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 300)
 OUTBOX_SWEEP_GRACE_SECONDS = env_int("OUTBOX_SWEEP_GRACE_SECONDS", 30)  # leave fresh rows to the on-commit task
 OUTBOX_ENQUEUE_ON_COMMIT = env_bool("OUTBOX_ENQUEUE_ON_COMMIT", True)  # off: the sweep alone delivers
 # After commit, delivery tasks are published from a background thread, at most one per
@@ -306,6 +309,9 @@ SURVEY_REMINDER_HOURS = env_int("SURVEY_REMINDER_HOURS", 48)
 # Email
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "service@example.com")
+# Seconds an SMTP connection may block (Django's default waits forever); bounded, like the
+# HTTP timeout, so that a send ends before the outbox's claim on the message lapses.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
 
 # Business settings
 COMPANY_NAME = env_str("COMPANY_NAME", "Field Service Co.")

@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class WorkordersConfig(AppConfig):
     name = "workorders"
     verbose_name = _("Work orders")
+
+    def ready(self):
+        from . import checks  # noqa: F401 (registers them)

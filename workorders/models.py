@@ -1,7 +1,9 @@
 import datetime
 import secrets
+import uuid
 
 from django.conf import settings
+from django.contrib.postgres.functions import RandomUUID
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -578,6 +580,13 @@ class Notification(models.Model):
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     # Makes a repeat of the same message a no-op (e.g. one survey reminder).
     dedupe_key = models.CharField(max_length=80, null=True, blank=True, unique=True, editable=False)
+    # Sent with every attempt to deliver this message (the SMS provider's and the webhook's
+    # Idempotency-Key header, the email's Message-ID), so that a provider can recognise a
+    # message sent again after a worker died between its answer and our record of it.
+    # (Null in rows written before it existed: those use one derived from the id, notifications.py.)
+    delivery_key = models.UUIDField(
+        _("delivery key"), null=True, default=uuid.uuid4, db_default=RandomUUID(), editable=False
+    )
 
     class Meta:
         verbose_name = _("notification")
