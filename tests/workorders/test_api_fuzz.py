@@ -14,6 +14,8 @@ caller's customer), ``_follow_the_stated_rules`` makes the valid cases follow it
 invalid cases are left as generated.
 """
 
+import json
+import uuid
 import zlib
 
 import pytest
@@ -91,10 +93,10 @@ def _pick(value, choices):
 def _follow_the_stated_rules(case) -> None:
     """The rules the schema states in words (descriptions), not in JSON Schema."""
     query, body = case.query, case.body
-    if isinstance(case.path_parameters, dict) and "id" in case.path_parameters:
+    if case.path_parameters and "id" in case.path_parameters:
         ids = list(WORK_ORDER_IDS.values())
         case.path_parameters["id"] = _pick(case.path_parameters["id"], ids + [1])  # 1: no such order
-    if isinstance(query, dict):
+    if query:
         query.pop("cursor", None)  # opaque: only one from a `next` or `previous` link is valid
         if query.get("technician") not in (None, ""):  # an existing technician
             query["technician"] = _pick(query["technician"], TECHNICIAN_IDS)
@@ -130,6 +132,10 @@ def _follow_the_stated_rules(case) -> None:
             body["equipment"] = EQUIPMENT_ID if body.get("equipment") is not None else None
         if body.get("site") is None and not (body.get("address") or "").strip():
             body["address"] = "100 Century Avenue, Shanghai"  # required unless a site is given
+    if case.headers and case.headers.get("Idempotency-Key"):
+        # A key names one request: the same key with another body is refused (422).
+        text = json.dumps(body, sort_keys=True, default=str)
+        case.headers["Idempotency-Key"] = str(uuid.uuid5(uuid.NAMESPACE_URL, text))
 
 
 @pytest.fixture(autouse=True)
