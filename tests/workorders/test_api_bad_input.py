@@ -1,6 +1,7 @@
 """Whatever a client sends, the API answers in its error shape with a 4xx, never a 500,
 and changes nothing."""
 
+import base64
 import json
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -184,6 +185,32 @@ def test_unassigned_true_and_false_still_filter(office):
 
     assert [r["id"] for r in office.get(LIST, {"unassigned": "true"}).json()["results"]] == [free.pk]
     assert [r["id"] for r in office.get(LIST, {"unassigned": "false"}).json()["results"]] == [taken.pk]
+
+
+def _cursor(direction, values) -> str:
+    return base64.urlsafe_b64encode(json.dumps([direction, values]).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("sort, values", [
+    ("-id", [10**30]), ("id", [-(2**63) - 1]), ("-priority", [2, 2**63]), ("-id", [True]), ("id", [1.5]),
+])
+@pytest.mark.parametrize("direction", ["next", "prev"])
+def test_a_cursor_with_keys_no_row_can_have_is_refused_naming_it(office, sort, values, direction):
+    """A cursor is opaque, but a client can forge one: a key beyond 64 bits reached PostgreSQL (a 500)."""
+    WorkOrderFactory()
+
+    response = office.get(LIST, {"sort": sort, "cursor": _cursor(direction, values)})
+
+    assert_error_shape(response, 400, "invalid")
+    assert "cursor" in response.json()["fields"]
+
+
+def test_a_cursor_at_the_edge_of_64_bits_is_still_a_cursor(office):
+    WorkOrderFactory()
+
+    response = office.get(LIST, {"sort": "-id", "cursor": _cursor("next", [2**63 - 1])})
+
+    assert response.status_code == 200 and len(response.json()["results"]) == 1
 
 
 # --- Idempotency-Key -------------------------------------------------------------------------
