@@ -108,14 +108,38 @@ if DB_PREPARED_STATEMENTS and DATABASES["default"]["ENGINE"] == "django.db.backe
 
 # Cache: Redis when REDIS_URL is set (shared by all web workers, so the public
 # form's rate limit holds across processes); otherwise process-local memory.
+# Redis is a cache, never a dependency: core/cache.py answers every operation as a miss
+# while Redis is unreachable (sessions are then read from the database), leaves it alone
+# for CACHE_RETRY_SECONDS after a failure, and a Redis that does not answer within
+# CACHE_TIMEOUT_MS counts as unreachable.
 REDIS_URL = env_str("REDIS_URL", "")
+CACHE_TIMEOUT_MS = env_int("CACHE_TIMEOUT_MS", 500)
+CACHE_RETRY_SECONDS = env_int("CACHE_RETRY_SECONDS", 5)
 if REDIS_URL:
-    # Django's Redis backend, reusing its Redis client (core/cache.py).
-    CACHES = {"default": {"BACKEND": "core.cache.RedisCache", "LOCATION": REDIS_URL}}
+    _cache_options = {
+        "socket_connect_timeout": CACHE_TIMEOUT_MS / 1000,
+        "socket_timeout": CACHE_TIMEOUT_MS / 1000,
+        "retry_seconds": CACHE_RETRY_SECONDS,
+    }
+    CACHES = {
+        # Django's Redis backend, reusing its Redis client and failing soft (core/cache.py).
+        "default": {"BACKEND": "core.cache.RedisCache", "LOCATION": REDIS_URL, "OPTIONS": _cache_options},
+        # Rate limits: the same Redis; while it is down, counted in each process's memory.
+        "ratelimit": {
+            "BACKEND": "core.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {**_cache_options, "local_fallback": True},
+        },
+    }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # One store in this process's memory for both names.
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "ratelimit": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    }
 # Sessions are read on every staff request: from the cache (no query), written through
-# to the database so that a restart or a cache flush logs nobody out.
+# to the database so that a restart, a cache flush or a Redis outage logs nobody out
+# (while Redis is unreachable they are read from the database: one query per request).
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -307,6 +331,9 @@ PUBLIC_FORM_MAX_PHOTOS = 5
 PHOTO_MAX_BYTES = env_int("PHOTO_MAX_BYTES", 10 * 1024 * 1024)
 STAFF_PAGE_SIZE = 50
 RATELIMIT_VIEW = "core.views.ratelimited"
+RATELIMIT_USE_CACHE = "ratelimit"
+# Should even the in-memory count fail, a request goes through rather than being refused.
+RATELIMIT_FAIL_OPEN = True
 
 # Dispatch: the board and automatic assignment (the cost is explained in dispatch/scoring.py).
 # How many open jobs (assigned .. on hold) one technician may hold at once.
