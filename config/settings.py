@@ -6,6 +6,7 @@ and Celery's filesystem transport under ./var, so a newcomer needs no server.
 """
 
 import importlib.util
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -42,6 +43,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "core",
     "customers",
     "technicians",
@@ -62,6 +64,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Turns a refused login (too many failures) into the lockout page; does nothing on other requests.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -148,9 +152,30 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-# Django's ModelBackend, with the user behind each session read from memory (core/auth.py:
-# a deactivated or deleted user is refused within a second, 30 s at most).
-AUTHENTICATION_BACKENDS = ["core.auth.CachedModelBackend"]
+# First django-axes' check (refuses a login while its user and address are locked out; it
+# logs nobody in), then Django's ModelBackend, with the user behind each session read from
+# memory (core/auth.py: a deactivated or deleted user is refused within a second, 30 s at most).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "core.auth.CachedModelBackend"]
+# Login throttling (django-axes) on every login path: the login page, /admin/login/ and
+# /api/v1/auth/token/. After LOGIN_FAILURE_LIMIT failed attempts for one username from one
+# address, that pair is refused for LOGIN_LOCKOUT_MINUTES after the last failure (0: until an
+# administrator unlocks it in admin, "Access attempts"). Other users from that address, and
+# that user from other addresses, are not affected. Attempts live in the database, so the
+# lockout holds across processes and without Redis.
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15)
+# How many proxies in front of the web processes append to X-Forwarded-For (core/network.py);
+# 0: the connection's address is the client's (a spoofed header is ignored).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES) if LOGIN_LOCKOUT_MINUTES > 0 else None
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "core.network.client_ip"
+AXES_LOCKOUT_CALLABLE = "core.views.login_locked_out"
+AXES_RESET_ON_SUCCESS = True  # a successful login clears that pair's failures
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # the lockout runs from the failure that caused it
+AXES_DISABLE_ACCESS_LOG = True  # successful logins are not recorded (failures are)
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
@@ -332,6 +357,7 @@ PHOTO_MAX_BYTES = env_int("PHOTO_MAX_BYTES", 10 * 1024 * 1024)
 STAFF_PAGE_SIZE = 50
 RATELIMIT_VIEW = "core.views.ratelimited"
 RATELIMIT_USE_CACHE = "ratelimit"
+RATELIMIT_IP_META_KEY = "core.network.client_ip"  # the same address as the login lockout
 # Should even the in-memory count fail, a request goes through rather than being refused.
 RATELIMIT_FAIL_OPEN = True
 

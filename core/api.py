@@ -1,6 +1,8 @@
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -31,3 +33,27 @@ def exception_handler(exc, context):
         code = getattr(exc.detail, "code", None) or exc.default_code
         response.data = {"error": code, "detail": str(exc.detail)}
     return response
+
+
+class LoginLockedOut(exceptions.APIException):
+    """A login refused for too many failures (django-axes): 429, ``{"error": "locked_out", "detail"}``."""
+
+    status_code = 429
+    default_code = "locked_out"
+
+    def __init__(self):
+        minutes = settings.LOGIN_LOCKOUT_MINUTES
+        if minutes:
+            detail = ngettext(
+                "Too many failed logins for this user from your address. Try again in %(minutes)d minute, "
+                "or ask an administrator to unlock the account.",
+                "Too many failed logins for this user from your address. Try again in %(minutes)d minutes, "
+                "or ask an administrator to unlock the account.",
+                minutes,
+            ) % {"minutes": minutes}
+            self.wait = minutes * 60
+        else:
+            detail = _("Too many failed logins for this user from your address. Ask an administrator to unlock "
+                       "the account.")
+            self.wait = None
+        super().__init__(detail)
