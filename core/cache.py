@@ -72,6 +72,7 @@ class _Availability:
         self.down_since = None  # monotonic time of the first failure of this outage
         self.unsynced: set[str] = set()
         self.repaired = 0
+        self.overflowed = False  # more keys changed than remembered (logged once)
         self.lock = threading.Lock()
 
     def fail(self, exc: Exception, retry_seconds: float) -> None:
@@ -90,8 +91,10 @@ class _Availability:
             if len(self.unsynced) < MAX_UNSYNCED_KEYS:
                 self.unsynced.update(keys)
                 return
-        logger.error("Cache unreachable: more than %d keys changed meanwhile; some may be read stale "
-                     "from the cache once it is back", MAX_UNSYNCED_KEYS)
+            first, self.overflowed = not self.overflowed, True
+        if first:
+            logger.error("Cache unreachable: more than %d keys changed meanwhile; the others may be read stale "
+                         "from the cache once it is back", MAX_UNSYNCED_KEYS)
 
     def repair(self, client) -> None:
         """Delete the keys changed during the outage (raises RedisError when still down)."""
@@ -110,6 +113,7 @@ class _Availability:
         with self.lock:
             since, self.down_since = self.down_since, None
             repaired, self.repaired = self.repaired, 0
+            self.overflowed = False
             self.down_until = 0.0
         if since is not None:
             logger.warning("Cache reachable again after %.0f s; %d key(s) changed meanwhile were dropped from it",
