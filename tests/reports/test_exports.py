@@ -13,7 +13,7 @@ from reports.tables import TABLES
 from tests.reports.conftest import NOW
 from tests.reports.helpers import WEEK
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = pytest.mark.django_db
 
 
 def _get(client, name, fmt, **params):
