@@ -9,14 +9,23 @@ HOST="${HOST:-127.0.0.1}"
 PORT="${PORT:-8000}"
 mkdir -p var
 
-# Each service runs in a process group of its own (setsid), so that stopping it stops the
-# processes it started too (runserver's autoreloader child).
-GROUPS_STARTED=()
-start() { setsid "$@" & GROUPS_STARTED+=("$!"); }
+# On the way out (Ctrl-C, kill, or an error) stop every process this script started, and
+# what they started (runserver's autoreloader child), then the embedded PostgreSQL. Killed
+# outright with its process group, nothing here runs; the cluster, which runs in a session
+# of its own, survives, and the next `make run` finds and reuses it.
 stop_all() {
   trap - EXIT INT TERM
-  for group in "${GROUPS_STARTED[@]}"; do kill -TERM -- "-$group" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  "$BIN/python" - "$$" <<'PY' || true
+import sys, psutil
+me = psutil.Process().pid
+children = [c for c in psutil.Process(int(sys.argv[1])).children(recursive=True) if c.pid != me]
+for child in children:
+    try:
+        child.terminate()
+    except psutil.NoSuchProcess:
+        pass
+psutil.wait_procs(children, timeout=10)
+PY
   if [ -z "${DATABASE_URL:-}" ]; then
     "$BIN/python" -m config.embedded_db stop || true
   fi
@@ -29,9 +38,11 @@ if [ -z "${DATABASE_URL:-}" ]; then
 fi
 "$BIN/python" manage.py migrate --noinput
 "$BIN/python" manage.py seed_demo --work-orders 300 --if-empty
+# The reports' figures of what was just seeded (beat would catch up within two minutes).
+"$BIN/python" manage.py reports_refresh
 
-start "$BIN/celery" -A config worker --loglevel=INFO --concurrency=2 --pool=threads >var/worker.log 2>&1
-start "$BIN/celery" -A config beat --loglevel=INFO --schedule=var/celerybeat-schedule >var/beat.log 2>&1
+"$BIN/celery" -A config worker --loglevel=INFO --concurrency=2 --pool=threads >var/worker.log 2>&1 &
+"$BIN/celery" -A config beat --loglevel=INFO --schedule=var/celerybeat-schedule >var/beat.log 2>&1 &
 cat <<TXT
 
   Field service is running at http://$HOST:$PORT/
@@ -48,5 +59,5 @@ cat <<TXT
   PostgreSQL logs to var/postgres/log. Ctrl-C stops all of them.
 
 TXT
-start "$BIN/python" manage.py runserver "$HOST:$PORT"
-wait "${GROUPS_STARTED[-1]}"
+"$BIN/python" manage.py runserver "$HOST:$PORT" &
+wait $!
