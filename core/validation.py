@@ -17,6 +17,10 @@ def normalize_phone(raw: str, *, field: str = "phone") -> str:
     text = (raw or "").strip()
     if not text:
         raise InvalidInput(_("A mobile phone number is required."), fields={field: [_("This field is required.")]})
+    if any(char.isalpha() for char in text):
+        # phonenumbers would read letters as keypad digits ("138-CALL-NOW"): a typo or a trick, never a number.
+        message = _("Enter the phone number in digits; letters are not allowed.")
+        raise InvalidInput(message, fields={field: [message]})
     try:
         number = phonenumbers.parse(text, settings.PHONE_REGION)
     except phonenumbers.NumberParseException:
