@@ -194,8 +194,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "core.renderers.ContentNegotiation",
 }
+# The schema and the docs pages (/api/schema/, /api/docs/, /api/redoc/): staff only, unless this is set.
+API_DOCS_PUBLIC = env_bool("API_DOCS_PUBLIC", False)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Field service work orders API",
+    "SERVE_PERMISSIONS": ["core.api.ApiDocsPermission"],
     "DESCRIPTION": "Create, list and move work orders through their lifecycle.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
