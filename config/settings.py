@@ -308,6 +308,9 @@ PHONE_REGION = env_str("PHONE_REGION", "CN")
 PUBLIC_FORM_RATE = env_str("PUBLIC_FORM_RATE", "10/m")
 PUBLIC_FORM_MAX_PHOTOS = 5
 PHOTO_MAX_BYTES = env_int("PHOTO_MAX_BYTES", 10 * 1024 * 1024)
+# Uploaded images are refused above this many pixels, read from the header before decoding
+# (a small file can declare a huge picture). 40 MP is more than any phone camera takes.
+IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 40_000_000)
 STAFF_PAGE_SIZE = 50
 RATELIMIT_VIEW = "core.views.ratelimited"
 

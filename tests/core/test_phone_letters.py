@@ -18,7 +18,7 @@ from tests.workorders.test_api import request_body
 from tests.workorders.test_intake_public import form_data
 from workorders.models import WorkOrder
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limits")]
 
 LETTERS = "138-CALL-5678"
 MESSAGE = "Enter the phone number in digits; letters are not allowed."

@@ -9,7 +9,7 @@ from django.test import Client
 from django.utils import timezone
 from PIL import Image
 
-from core.validation import check_image
+from core.images import clean_image
 from tests.factories import TechnicianFactory, UserFactory, WorkOrderFactory
 from workorders.lifecycle import Status
 from workorders.models import Attachment, WorkOrder
@@ -38,7 +38,7 @@ def request_from(service_type, *, name, phone, description, address, photos=()):
         address=address,
         service_type=service_type,
         description=description,
-        photos=[check_image(p) for p in photos],
+        photos=[clean_image(p) for p in photos],
     )
     return work_order
 
