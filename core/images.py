@@ -14,6 +14,7 @@ photos, the customer's signature) goes through ``clean_image``:
 """
 
 import io
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -147,10 +148,11 @@ def clean_image(upload, *, field: str = "photos", as_png: bool = False, max_side
             fmt = original.format
             lat, lng, taken = exif_position_time(original.getexif())
             icc_profile = original.info.get("icc_profile")
-            if fmt == "JPEG":
+            scale = max_side / max(original.size)
+            if fmt == "JPEG" and scale < 1:
                 # Decode a large JPEG straight at a reduced scale (the decoder's own 1/2, 1/4, 1/8),
                 # no smaller than the result: less memory and time than decoding every pixel.
-                original.draft(None, (max_side, max_side))
+                original.draft(None, (math.ceil(original.width * scale), math.ceil(original.height * scale)))
             image = ImageOps.exif_transpose(original)
             image.thumbnail((max_side, max_side))
             out_format = "PNG" if as_png else fmt
