@@ -62,6 +62,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "core.middleware.CSPMiddleware",  # django-csp's, the header built once per process
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -188,6 +189,27 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
+# Content-Security-Policy (django-csp 4): everything comes from this site; no inline script,
+# no inline style, no eval. Pages keep their scripts and styles in static files. Exceptions,
+# each on its own view: the dispatch board adds the map tiles' host (DISPATCH_TILE_URL) to
+# img-src; ReDoc (/api/redoc/) needs inline styles and a blob: worker. data: images are
+# allowed for the small pictures libraries embed in their CSS (Leaflet, Swagger UI, the admin)
+# and blob: for the previews of photos chosen on a phone.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
 # REST API
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -205,8 +227,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "core.renderers.ContentNegotiation",
 }
+# The schema and the docs pages (/api/schema/, /api/docs/, /api/redoc/): staff only, unless this is set.
+API_DOCS_PUBLIC = env_bool("API_DOCS_PUBLIC", False)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Field service work orders API",
+    "SERVE_PERMISSIONS": ["core.api.ApiDocsPermission"],
     "DESCRIPTION": "Create, list and move work orders through their lifecycle.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -316,6 +341,9 @@ PHONE_REGION = env_str("PHONE_REGION", "CN")
 PUBLIC_FORM_RATE = env_str("PUBLIC_FORM_RATE", "10/m")
 PUBLIC_FORM_MAX_PHOTOS = 5
 PHOTO_MAX_BYTES = env_int("PHOTO_MAX_BYTES", 10 * 1024 * 1024)
+# Uploaded images are refused above this many pixels, read from the header before decoding
+# (a small file can declare a huge picture). 40 MP is more than any phone camera takes.
+IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 40_000_000)
 STAFF_PAGE_SIZE = 50
 RATELIMIT_VIEW = "core.views.ratelimited"
 

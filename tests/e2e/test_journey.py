@@ -49,7 +49,7 @@ from workorders.models import (
 )
 from workorders.services_completion import labour_rate
 
-from .support import foreign_requests, ink_bbox, jpeg_file, untranslated
+from .support import csp_violations, foreign_requests, ink_bbox, jpeg_file, untranslated
 
 pytestmark = pytest.mark.e2e
 
@@ -390,4 +390,5 @@ def test_a_request_goes_from_the_customers_phone_to_a_signed_report_a_survey_and
     assert not findings, "\n".join(findings)
     # and no page loaded anything from outside 127.0.0.1, and no page script failed
     assert foreign_requests(people.all) == []
+    assert csp_violations(people.all) == [], "the pages keep the site's Content-Security-Policy"
     assert [e for p in people.all for e in p.script_errors] == []
