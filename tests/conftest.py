@@ -1,5 +1,4 @@
 import pytest
-from django.db import connection
 from django.test import Client
 from django.utils import translation
 
@@ -13,22 +12,9 @@ from .factories import (
 )
 
 
-def _skip_postgres_only_on_sqlite(items):
-    """Postgres-only tests skip, with their reason shown, when running on SQLite."""
-    from django.conf import settings
-
-    if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
-        return
-    skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL); running on SQLite")
-    for item in items:
-        if "postgres" in item.keywords:
-            item.add_marker(skip)
-
-
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items):
-    """Postgres-only tests skip on SQLite, and tests that flush the database
-    (transactional ones, live_server) run after the others.
+    """Tests that flush the database (transactional ones, live_server) run after the others.
 
     pytest-django sorts them last, but pytest's grouping of session-scoped parametrized
     fixtures (the browser tests' ``browser_name``) can move them forward again; a flush
@@ -41,8 +27,15 @@ def pytest_collection_modifyitems(items):
         names = getattr(item, "fixturenames", ())
         return flagged or "transactional_db" in names or "live_server" in names
 
-    _skip_postgres_only_on_sqlite(items)
     items.sort(key=transactional)
+
+
+def pytest_sessionfinish(session):
+    """A session that started the embedded PostgreSQL (no DATABASE_URL) stops it again."""
+    from config import embedded_db
+
+    if embedded_db.started_here is not None:
+        embedded_db.stop(embedded_db.started_here)
 
 
 @pytest.fixture
@@ -153,11 +146,6 @@ def partner_technician(db):
 @pytest.fixture
 def service_type(db):
     return ServiceTypeFactory(code="ac-repair", name="Air conditioner repair")
-
-
-@pytest.fixture
-def on_postgres():
-    return connection.vendor == "postgresql"
 
 
 @pytest.fixture(autouse=True)

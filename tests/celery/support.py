@@ -97,6 +97,8 @@ def database_url(db_settings: dict) -> str:
     password = quote(db_settings.get("PASSWORD") or "")
     auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
     host = db_settings.get("HOST") or "127.0.0.1"
+    if host.startswith("/"):  # a Unix socket's folder (the embedded PostgreSQL), percent-encoded
+        host = quote(host, safe="")
     port = db_settings.get("PORT") or 5432
     return f"postgres://{auth}{host}:{port}/{db_settings['NAME']}"
 

@@ -5,8 +5,7 @@ production schedule says every minute), the on-commit delivery task, the outbox
 retry sweep. The test process controls the clock of what it creates; the workers
 run on the real clock, and the test polls the database and a local HTTP stub.
 
-Skipped, with the reason shown, on SQLite (a subprocess cannot see an in-memory
-test database) and when no Redis answers.
+Skipped, with the reason shown, when no Redis answers.
 """
 
 import uuid
@@ -14,7 +13,6 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.db import connection
 from django.utils import timezone
 
 from tests.factories import EscalationLevelFactory, SlaPolicyFactory, TechnicianFactory, workorder_via_service
@@ -35,7 +33,7 @@ from .support import (
     wait_until,
 )
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +46,6 @@ def provider():
 @pytest.fixture(scope="module")
 def shared_redis():
     url = redis_url()
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL: the worker is another process")
     if not redis_reachable(url):
         pytest.skip(f"no Redis reachable at {url}; start redis-server or set REDIS_URL")
     return url

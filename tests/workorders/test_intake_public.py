@@ -326,7 +326,6 @@ def test_one_address_is_limited_to_the_configured_rate_with_a_friendly_429(clien
     assert other.status_code == 302
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_double_click_arriving_at_the_same_moment_makes_one_work_order(service_type):
     # Given two copies of one submission, sent at the same instant on two connections
