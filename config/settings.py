@@ -7,6 +7,7 @@ server and runs the database production runs.
 """
 
 import importlib.util
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -42,6 +43,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "core",
     "customers",
     "technicians",
@@ -63,6 +65,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "core.middleware.CSPMiddleware",  # django-csp's, the header built once per process
+    # Turns a refused login (too many failures) into the lockout page; does nothing on other requests.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -120,14 +124,38 @@ if DB_PREPARED_STATEMENTS:
 
 # Cache: Redis when REDIS_URL is set (shared by all web workers, so the public
 # form's rate limit holds across processes); otherwise process-local memory.
+# Redis is a cache, never a dependency: core/cache.py answers every operation as a miss
+# while Redis is unreachable (sessions are then read from the database), leaves it alone
+# for CACHE_RETRY_SECONDS after a failure, and a Redis that does not answer within
+# CACHE_TIMEOUT_MS counts as unreachable.
 REDIS_URL = env_str("REDIS_URL", "")
+CACHE_TIMEOUT_MS = env_int("CACHE_TIMEOUT_MS", 500)
+CACHE_RETRY_SECONDS = env_int("CACHE_RETRY_SECONDS", 5)
 if REDIS_URL:
-    # Django's Redis backend, reusing its Redis client (core/cache.py).
-    CACHES = {"default": {"BACKEND": "core.cache.RedisCache", "LOCATION": REDIS_URL}}
+    _cache_options = {
+        "socket_connect_timeout": CACHE_TIMEOUT_MS / 1000,
+        "socket_timeout": CACHE_TIMEOUT_MS / 1000,
+        "retry_seconds": CACHE_RETRY_SECONDS,
+    }
+    CACHES = {
+        # Django's Redis backend, reusing its Redis client and failing soft (core/cache.py).
+        "default": {"BACKEND": "core.cache.RedisCache", "LOCATION": REDIS_URL, "OPTIONS": _cache_options},
+        # Rate limits: the same Redis; while it is down, counted in each process's memory.
+        "ratelimit": {
+            "BACKEND": "core.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {**_cache_options, "local_fallback": True},
+        },
+    }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # One store in this process's memory for both names.
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "ratelimit": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    }
 # Sessions are read on every staff request: from the cache (no query), written through
-# to the database so that a restart or a cache flush logs nobody out.
+# to the database so that a restart, a cache flush or a Redis outage logs nobody out
+# (while Redis is unreachable they are read from the database: one query per request).
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -136,9 +164,30 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-# Django's ModelBackend, with the user behind each session read from memory (core/auth.py:
-# a deactivated or deleted user is refused within a second, 30 s at most).
-AUTHENTICATION_BACKENDS = ["core.auth.CachedModelBackend"]
+# First django-axes' check (refuses a login while its user and address are locked out; it
+# logs nobody in), then Django's ModelBackend, with the user behind each session read from
+# memory (core/auth.py: a deactivated or deleted user is refused within a second, 30 s at most).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "core.auth.CachedModelBackend"]
+# Login throttling (django-axes) on every login path: the login page, /admin/login/ and
+# /api/v1/auth/token/. After LOGIN_FAILURE_LIMIT failed attempts for one username from one
+# address, that pair is refused for LOGIN_LOCKOUT_MINUTES after the last failure (0: until an
+# administrator unlocks it in admin, "Access attempts"). Other users from that address, and
+# that user from other addresses, are not affected. Attempts live in the database, so the
+# lockout holds across processes and without Redis.
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15)
+# How many proxies in front of the web processes append to X-Forwarded-For (core/network.py);
+# 0: the connection's address is the client's (a spoofed header is ignored).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES) if LOGIN_LOCKOUT_MINUTES > 0 else None
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "core.network.client_ip"
+AXES_LOCKOUT_CALLABLE = "core.views.login_locked_out"
+AXES_RESET_ON_SUCCESS = True  # a successful login clears that pair's failures
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # the lockout runs from the failure that caused it
+AXES_DISABLE_ACCESS_LOG = True  # successful logins are not recorded (failures are)
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
@@ -346,6 +395,10 @@ PHOTO_MAX_BYTES = env_int("PHOTO_MAX_BYTES", 10 * 1024 * 1024)
 IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 40_000_000)
 STAFF_PAGE_SIZE = 50
 RATELIMIT_VIEW = "core.views.ratelimited"
+RATELIMIT_USE_CACHE = "ratelimit"
+RATELIMIT_IP_META_KEY = "core.network.client_ip"  # the same address as the login lockout
+# Should even the in-memory count fail, a request goes through rather than being refused.
+RATELIMIT_FAIL_OPEN = True
 
 # Dispatch: the board and automatic assignment (the cost is explained in dispatch/scoring.py).
 # How many open jobs (assigned .. on hold) one technician may hold at once.

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from rest_framework import exceptions
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
@@ -54,3 +55,27 @@ def api_docs_allowed(user) -> bool:
     if user is None or not user.is_authenticated:
         return False
     return bool(user.is_staff or user.is_superuser or R.roles_of(user))
+
+
+class LoginLockedOut(exceptions.APIException):
+    """A login refused for too many failures (django-axes): 429, ``{"error": "locked_out", "detail"}``."""
+
+    status_code = 429
+    default_code = "locked_out"
+
+    def __init__(self):
+        minutes = settings.LOGIN_LOCKOUT_MINUTES
+        if minutes:
+            detail = ngettext(
+                "Too many failed logins for this user from your address. Try again in %(minutes)d minute, "
+                "or ask an administrator to unlock the account.",
+                "Too many failed logins for this user from your address. Try again in %(minutes)d minutes, "
+                "or ask an administrator to unlock the account.",
+                minutes,
+            ) % {"minutes": minutes}
+            self.wait = minutes * 60
+        else:
+            detail = _("Too many failed logins for this user from your address. Ask an administrator to unlock "
+                       "the account.")
+            self.wait = None
+        super().__init__(detail)

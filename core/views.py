@@ -1,10 +1,14 @@
 from functools import wraps
 
+from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
 
+from . import health
 from . import roles as R
 from .api import api_docs_allowed
 
@@ -28,8 +32,21 @@ def healthz(request):
     return JsonResponse({"ok": True})
 
 
+@never_cache
+@require_safe
+def readyz(request):
+    """The database, Redis and the broker, and the outbox's backlog (``core/health.py``); 503 when one is down."""
+    body = health.readiness()
+    return JsonResponse(body, status=200 if body["ok"] else 503)
+
+
 def ratelimited(request, exception=None):
     return render(request, "core/ratelimited.html", status=429)
+
+
+def login_locked_out(request, response=None, credentials=None):
+    """django-axes' answer to a login refused for too many failures (``AXES_LOCKOUT_CALLABLE``)."""
+    return render(request, "core/locked_out.html", {"minutes": settings.LOGIN_LOCKOUT_MINUTES}, status=429)
 
 
 def app_error_response(request, exc, *, template="core/error.html"):

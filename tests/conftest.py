@@ -42,12 +42,29 @@ def pytest_sessionfinish(session):
 def fresh_rate_limits(settings):
     """No rate-limit counts left from earlier requests (every test request comes from
     127.0.0.1), and the public form's limit raised out of the way."""
-    from django.core.cache import cache
+    from django.core.cache import caches
 
-    cache.clear()
+    for alias in ("default", "ratelimit"):
+        caches[alias].clear()
     settings.PUBLIC_FORM_RATE = "1000/m"
     yield
-    cache.clear()
+    for alias in ("default", "ratelimit"):
+        caches[alias].clear()
+
+
+@pytest.fixture
+def private_redis(tmp_path, settings):
+    """A redis-server of the test's own on a free port, which the test may stop, freeze and
+    start again; this process's caches (sessions, rate limits, refcache tokens) use it."""
+    from .celery.support import RedisServer, caches_on
+
+    server = RedisServer(tmp_path)
+    if server.binary is None:
+        pytest.skip("redis-server is not installed")
+    server.start()
+    settings.CACHES = caches_on(server.url)
+    yield server
+    server.stop()
 
 
 @pytest.fixture(autouse=True)
@@ -58,8 +75,12 @@ def _fast_passwords(settings):
 @pytest.fixture(autouse=True)
 def _outbox_without_broker(settings):
     """Notifications are written to the outbox but not handed to a broker after commit
-    (no stray tasks in a developer's queue); tests/celery/ turns it back on."""
+    (no stray tasks in a developer's queue); tests/celery/ turns it back on. No pause after
+    a broker failure carries over from an earlier test."""
+    from workorders.notifications import BROKER_PAUSE
+
     settings.OUTBOX_ENQUEUE_ON_COMMIT = False
+    BROKER_PAUSE.clear()
 
 
 @pytest.fixture

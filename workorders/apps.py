@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class WorkordersConfig(AppConfig):
     name = "workorders"
     verbose_name = _("Work orders")
+
+    def ready(self):
+        from core.health import register_report
+
+        from .selectors import outbox_backlog
+
+        register_report("outbox", outbox_backlog)

@@ -375,17 +375,47 @@ def _enqueue_delivery(ids: list[int]) -> None:
         PUBLISHER.add(ids)
 
 
+class _BrokerPause:
+    """After a failed publish, this process hands nothing to the broker for ``seconds``.
+
+    Publishing to a broker that is down costs up to ``CELERY_BROKER_CONNECT_TIMEOUT``
+    (2 s) per try; the retry sweep sends what was not handed over once it is back.
+    """
+
+    seconds = 10.0
+
+    def __init__(self):
+        self.until = 0.0  # monotonic
+
+    def active(self) -> bool:
+        return time.monotonic() < self.until
+
+    def start(self) -> None:
+        self.until = time.monotonic() + self.seconds
+
+    def clear(self) -> None:
+        self.until = 0.0
+
+
+BROKER_PAUSE = _BrokerPause()
+
+
 def _publish(ids: list[int]) -> None:
     """One delivery task per 200 rows. A broker outage must not fail anything: the sweep catches up."""
     from .tasks import deliver_notifications
 
+    if BROKER_PAUSE.active():
+        logger.debug("Broker unreachable a moment ago; notifications %s are left to the outbox sweep", ids)
+        return
     for start in range(0, len(ids), 200):
         part = ids[start:start + 200]
         try:
             deliver_notifications.apply_async(args=[part], retry=False)
         except Exception as exc:
+            BROKER_PAUSE.start()
             logger.warning("Could not enqueue delivery of notifications %s (%s); the outbox sweep will send them",
-                           part, exc)
+                           ids[start:], exc)
+            return
 
 
 class _BatchPublisher:
