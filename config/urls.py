@@ -1,15 +1,17 @@
+from csp.decorators import csp_update
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from core import views as core_views
 
 urlpatterns = [
     path("", core_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
+    path("readyz", core_views.readyz, name="readyz"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
@@ -25,9 +27,16 @@ urlpatterns = [
     path("kb/", include("knowledge.urls")),
     path("reports/", include("reports.urls")),  # managers' KPI dashboard and exports
     path("api/v1/", include("config.api_urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    # The API's description, for staff unless API_DOCS_PUBLIC (core.api.ApiDocsPermission). Swagger UI's
+    # start-up script comes from its own address (?script), not inline, so the page keeps the site's CSP.
+    path("api/schema/", core_views.api_docs_page(SpectacularAPIView.as_view()), name="api-schema"),
+    path("api/docs/", core_views.api_docs_page(SpectacularSwaggerSplitView.as_view(url_name="api-schema")),
+         name="api-docs"),
+    # ReDoc styles its page with <style> elements it writes at run time and parses the schema
+    # in a blob: worker; only this page's policy allows them (the rest of the site's does not).
+    path("api/redoc/", core_views.api_docs_page(
+        csp_update({"style-src": ["'unsafe-inline'"], "worker-src": ["blob:"]})(
+            SpectacularRedocView.as_view(url_name="api-schema"))), name="api-redoc"),
 ]
 
 # Under /api/ these answer in the API's error shape (core/views.py).

@@ -103,14 +103,14 @@ def _pgcode(exc) -> str | None:
 
 
 def execute(cursor, statement: Statement, params) -> None:
-    """Run ``statement`` with ``params`` on ``cursor`` (a Django cursor), prepared on PostgreSQL.
+    """Run ``statement`` with ``params`` on ``cursor`` (a Django cursor), prepared.
 
     The first run on a connection sends ``PREPARE`` and ``EXECUTE`` (and the
     ``DEALLOCATE`` of the least recently used statement beyond ``MAX_PREPARED``) in one
     round trip, one query; later runs send ``EXECUTE`` only.
     """
     connection = cursor.db
-    if connection.vendor != "postgresql" or not getattr(settings, "DB_PREPARED_STATEMENTS", True):
+    if not getattr(settings, "DB_PREPARED_STATEMENTS", True):
         cursor.execute(statement.sql, params)
         return
     assert statement.count == len(params), (statement.count, len(params))
@@ -264,14 +264,12 @@ def compile_values(build, keys=(), prefix: str = "q"):
         (position, tuple(functions), expression)
         for position, (functions, expression) in compiler.get_converters(columns).items()
     )
-    literals = None
     connection = connections[alias]
-    if connection.vendor == "postgresql":
-        varying = {place for place, _key in slots}
-        literals = {
-            place: connection.ops.compose_sql("%s", [value])
-            for place, value in enumerate(params) if place not in varying
-        }
+    varying = {place for place, _key in slots}
+    literals = {
+        place: connection.ops.compose_sql("%s", [value])
+        for place, value in enumerate(params) if place not in varying
+    }
     return Compiled(alias, Statement(sql, prefix, literals), params, tuple(slots), names, converters)
 
 
@@ -290,7 +288,7 @@ class CompiledValues:
 
     def rows(self, **values) -> list[dict]:
         connection = connections[DEFAULT_DB_ALIAS]
-        key = (connection.alias, connection.vendor)
+        key = connection.alias
         compiled = self._compiled.get(key)
         if compiled is None:
             compiled = compile_values(lambda stand_ins: self.build(**stand_ins), self.params, self.prefix)

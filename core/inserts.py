@@ -31,7 +31,7 @@ Values go in as parameters exactly as Django's ``save()`` would send them
 (``get_db_prep_save``), except plain strings, numbers, booleans, NULLs and aware
 datetimes, which go as they are (what that conversion would return for them).
 PostgreSQL takes each parameter's type from the column it is written to.
-No model signals are sent. PostgreSQL only.
+No model signals are sent.
 """
 
 from dataclasses import dataclass, field

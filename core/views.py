@@ -1,10 +1,18 @@
+from functools import wraps
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views import defaults
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
 
+from . import health
 from . import roles as R
+from .api import api_docs_allowed
 
 
 def home(request):
@@ -26,13 +34,41 @@ def healthz(request):
     return JsonResponse({"ok": True})
 
 
+@never_cache
+@require_safe
+def readyz(request):
+    """The database, Redis and the broker, and the outbox's backlog (``core/health.py``); 503 when one is down."""
+    body = health.readiness()
+    return JsonResponse(body, status=200 if body["ok"] else 503)
+
+
 def ratelimited(request, exception=None):
     return render(request, "core/ratelimited.html", status=429)
+
+
+def login_locked_out(request, response=None, credentials=None):
+    """django-axes' answer to a login refused for too many failures (``AXES_LOCKOUT_CALLABLE``)."""
+    return render(request, "core/locked_out.html", {"minutes": settings.LOGIN_LOCKOUT_MINUTES}, status=429)
 
 
 def app_error_response(request, exc, *, template="core/error.html"):
     """A page for an ApplicationError raised by a service."""
     return render(request, template, {"error": exc}, status=exc.status_code)
+
+
+def api_docs_page(view):
+    """The API's schema and docs (``core.api.ApiDocsPermission``): a visitor who is not logged in is
+    sent to log in first, unless the docs are public. The permission itself is checked by the view."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not request.user.is_authenticated and not api_docs_allowed(request.user):
+            # An API client with a token is not logged in to the site: let the API's own authentication answer it.
+            if "HTTP_AUTHORIZATION" not in request.META:
+                return redirect_to_login(request.get_full_path())
+        return view(request, *args, **kwargs)
+
+    return wrapped
 
 
 def _is_api(request) -> bool:

@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from core.admin import PhoneFieldsAdmin
+
 from .models import Customer, Equipment, Site
 
 
@@ -15,7 +17,8 @@ class EquipmentInline(admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(PhoneFieldsAdmin, admin.ModelAdmin):
+    phone_fields = ("phone",)
     list_display = ["name", "phone", "email", "tier", "language", "created_at"]
     list_filter = ["tier", "language"]
     search_fields = ["name", "phone", "email"]

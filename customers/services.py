@@ -9,7 +9,7 @@ from .selectors import site_at_address
 def _insert_customer_unless_phone_taken(values: dict) -> int | None:
     """INSERT ... ON CONFLICT (phone) DO NOTHING RETURNING id: the new id, or None if the
     number is already on file. One statement, no savepoint: a conflict does not abort the
-    transaction (PostgreSQL, and SQLite 3.35 or later). A concurrent first request from
+    transaction. A concurrent first request from
     the same number waits on the unique index, then finds the number taken."""
     meta = Customer._meta
     fields = [f for f in meta.concrete_fields if not f.primary_key]

@@ -10,6 +10,7 @@ import datetime as dt
 import functools
 import hashlib
 import json
+import re
 from functools import wraps
 
 from django import forms
@@ -324,7 +325,28 @@ def board_page(request):
         "map_center": list(settings.DISPATCH_MAP_CENTER),
         "refresh_seconds": settings.DISPATCH_REFRESH_SECONDS,
     }
-    return render(request, "dispatch/board.html", context)
+    response = render(request, "dispatch/board.html", context)
+    tiles = tile_source(settings.DISPATCH_TILE_URL)
+    if tiles:
+        # The map's tiles come from their own server: the one page that shows them allows it (django-csp).
+        response._csp_update = {"img-src": [tiles]}
+    return response
+
+
+def tile_source(url: str) -> str:
+    """The Content-Security-Policy source of a tile URL template: its scheme and host, a
+    ``{s}`` (sub-domain) placeholder in the host as a wildcard; "" for no or a malformed URL.
+
+    ``https://{s}.tile.example.com/{z}/{x}/{y}.png`` -> ``https://*.tile.example.com``
+    """
+    scheme, _sep, rest = (url or "").strip().partition("://")
+    host = rest.split("/", 1)[0]
+    if scheme not in ("http", "https") or not host:
+        return ""
+    host = re.sub(r"\{[^}]*\}", "*", host)
+    if not re.fullmatch(r"(\*\.)?[A-Za-z0-9.-]+(:\d+)?", host):
+        return ""
+    return f"{scheme}://{host}"
 
 
 @dispatcher_required

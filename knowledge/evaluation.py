@@ -66,11 +66,10 @@ def load_articles(*, actor=None) -> dict[str, Article]:
             equipment_models=item.get("equipment_models", ""),
             published=True,
         )
-    if search.is_postgres():
-        # Term statistics as autovacuum would leave them (see search.term_frequencies).
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE knowledge_article")
-        search.forget_term_frequencies()
+    # Term statistics as autovacuum would leave them (see search.term_frequencies).
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE knowledge_article")
+    search.forget_term_frequencies()
     return by_key
 
 

@@ -70,7 +70,7 @@ class Article(models.Model):
 
     # Search (PostgreSQL): the weighted tsvector of the jieba-segmented title and
     # tags (A), summary (B) and body (C), written by the service on every save
-    # (see knowledge/search.py). NULL on SQLite, which searches with icontains.
+    # (see knowledge/search.py); NULL until the first save.
     search_vector = SearchVectorField(null=True, editable=False)
 
     helpful_yes = models.PositiveIntegerField(_("helpful"), default=0, editable=False)
@@ -97,8 +97,8 @@ class Article(models.Model):
         indexes = [
             # Browse pages: published articles of the reader's audiences, newest first.
             models.Index(fields=["published", "audience", "id"], name="kb_article_pub_aud_id"),
-            # The GIN indexes for search (tsvector, trigram on title) are made by a
-            # PostgreSQL-only migration (0002); SQLite has no use for them.
+            # The GIN indexes for search (tsvector, trigram on title) are made in SQL by
+            # migration 0002.
         ]
         constraints = [
             models.CheckConstraint(condition=Q(audience__in=Audience.values), name="kb_article_audience_known"),

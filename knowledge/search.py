@@ -17,8 +17,7 @@ that finds too few (see ``search`` and docs/knowledge-search.md).
 
 Several approaches are kept side by side so that ``manage.py kb_search_eval``
 can compare them on the labelled set (knowledge/eval_data.py); ``CHOSEN`` is
-the one the site uses. On SQLite (development without a server) search falls
-back to ``icontains``.
+the one the site uses.
 """
 
 import logging
@@ -28,7 +27,7 @@ import unicodedata
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db import connection
-from django.db.models import BooleanField, Case, F, FloatField, IntegerField, Q, QuerySet, Value, When
+from django.db.models import BooleanField, F, FloatField, Q, QuerySet, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, Coalesce
 
@@ -99,10 +98,6 @@ def _get_jieba():
             jieba.add_word(word)
         _jieba = jieba
     return _jieba
-
-
-def is_postgres() -> bool:
-    return connection.vendor == "postgresql"
 
 
 # -- text to terms ----------------------------------------------------------------------
@@ -187,9 +182,9 @@ def refresh_vectors(items: list[tuple[int, dict[str, str]]]) -> None:
     """Write ``search_vector`` for ``(article_id, document_parts)`` pairs, one statement per 500.
 
     Used by the service for one article and by ``kb_reindex`` and the benchmark
-    for many. Does nothing on SQLite.
+    for many.
     """
-    if not is_postgres() or not items:
+    if not items:
         return
     sql = (
         "UPDATE knowledge_article AS a SET search_vector = "
@@ -356,21 +351,6 @@ def search_jieba_trigram(qs: QuerySet, q: str, *, chars: bool = False) -> QueryS
     return qs.filter(Q(search_vector=query) | Q(trigram_match)).annotate(rank=rank)
 
 
-def search_icontains(qs: QuerySet, q: str) -> QuerySet:
-    """The SQLite fallback: any query word in the title, summary or body; title hits first."""
-    terms = query_terms(q)[:6]
-    if not terms:
-        return _nothing(qs)
-    in_title = Q()
-    anywhere = Q()
-    for term in terms:
-        in_title |= Q(title__icontains=term)
-        anywhere |= Q(title__icontains=term) | Q(summary__icontains=term) | Q(body__icontains=term)
-    return qs.filter(anywhere).annotate(
-        rank=Case(When(in_title, then=Value(1)), default=Value(0), output_field=IntegerField())
-    )
-
-
 # (b) jieba approaches: name -> whether single Chinese characters are searched too.
 # They run in tiers (``search``); the others are one query each.
 JIEBA_APPROACHES = {"jieba": False, "jieba+chars": True}
@@ -403,8 +383,6 @@ def search(qs: QuerySet, q: str, *, limit: int, approach: str | None = None, pre
     costs an index look-up.
     """
     order = (*prefer, "-rank", "-id")
-    if not is_postgres():
-        return list(search_icontains(qs, q).order_by(*order)[:limit])
     name = approach or CHOSEN
     if name not in JIEBA_APPROACHES:
         return list(OTHER_APPROACHES[name](qs, q).order_by(*order)[:limit])

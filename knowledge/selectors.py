@@ -148,7 +148,7 @@ def article_suggestions_for_work_order(work_order, audience: str, *, limit: int 
         own_audience=Case(When(audience=audience, then=Value(1)), default=Value(0), output_field=IntegerField())
     )
     ordering.append("-own_audience")
-    if search.is_postgres() and search.query_terms(work_order.description):
+    if search.query_terms(work_order.description):
         query = search.tsquery_for(work_order.description)
         candidates = candidates.annotate(
             text_rank=Coalesce(SearchRank(F("search_vector"), query), Value(0.0), output_field=FloatField())

@@ -37,7 +37,6 @@ How the rows stay current:
 
 A refresh reads the raw rows and upserts; the upsert keeps a row built from newer
 events (``source_event_id``), so two refreshes racing can never leave an older picture.
-PostgreSQL only (the queries use LATERAL, FILTER and array aggregates).
 """
 
 import logging
@@ -61,10 +60,6 @@ logger = logging.getLogger(__name__)
 FIRST_TIME_FIX_DAYS = 14
 BATCH = 2000
 TARGETS = ("first_response", "arrival", "resolution")
-
-
-def supported() -> bool:
-    return connection.vendor == "postgresql"
 
 
 def _q(model) -> str:
@@ -223,8 +218,6 @@ def _refresh(ids) -> dict[int, int]:
 
 def facts_refresh(*, work_order_ids) -> int:
     """Rebuild the summary rows of these orders from the raw data. Returns how many rows were built."""
-    if not supported():
-        return 0
     return len(_refresh(work_order_ids))
 
 
@@ -233,8 +226,6 @@ def facts_rebuild(*, batch: int = 20_000, progress=None) -> int:
 
     Afterwards the sweep starts from the newest event, which this rebuild has read.
     """
-    if not supported():
-        return 0
     top_event = WorkOrderEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
     last = WorkOrder.objects.order_by("-id").values_list("id", flat=True).first() or 0
     built, low = 0, 0
@@ -259,8 +250,6 @@ def facts_sweep(*, max_events: int = 50_000) -> int:
     new (up to ``seen_event_id``), the second on the next sweep, after which it is done.
     Two sweeps at once: the second finds the state row locked and does nothing.
     """
-    if not supported():
-        return 0
     with transaction.atomic():
         RefreshState.objects.get_or_create(name="facts")
         state = RefreshState.objects.select_for_update(skip_locked=True).filter(name="facts").first()
@@ -293,9 +282,8 @@ def _refresh_live(ids) -> dict[int, int]:
     sweep (which reads every event range twice) rebuilds them from the committed events.
     """
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
         return _refresh(ids)
 
 
@@ -317,7 +305,7 @@ def refresh_after_commit(*, work_order_ids) -> None:
     Without it, the periodic sweep brings them up to date within a minute or two.
     """
     ids = sorted({int(i) for i in work_order_ids})
-    if not ids or not supported():
+    if not ids:
         return
 
     def refresh():
@@ -342,8 +330,6 @@ def new_order_row(sender, *, work_order: WorkOrder, customer_tier: str, order: s
     would build (``_fact`` builds both), with ``source_event_id`` the creation event's id.
     Written in the same statement, it costs no second transaction after commit.
     """
-    if not supported():
-        return None
     wo = work_order
     source = (
         None, wo.status, wo.priority, wo.service_type_id, wo.technician_id, wo.created_at,
@@ -357,6 +343,6 @@ def new_order_row(sender, *, work_order: WorkOrder, customer_tier: str, order: s
 
 def on_event_saved(sender, instance: WorkOrderEvent, created: bool, raw: bool = False, **kwargs) -> None:
     """post_save of WorkOrderEvent: refresh the order's row once the transaction commits."""
-    if not created or raw or not supported():
+    if not created or raw:
         return
     transaction.on_commit(lambda: _refresh_after_commit(instance.work_order_id, instance.pk))

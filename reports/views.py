@@ -1,7 +1,5 @@
 """The managers' reports: the KPI dashboard and the export of each of its tables."""
 
-import csv
-import io
 from functools import wraps
 
 from django.conf import settings
@@ -13,10 +11,11 @@ from django.views.decorators.http import require_GET
 
 from core import roles as R
 from core.errors import Forbidden
+from core.exports import FORMATS as EXPORT_FORMATS
+from core.exports import export_response
 from workorders.lifecycle import Status
 
 from . import selectors
-from .facts import supported
 from .forms import OWN_STAFF, DashboardFilterForm
 from .selectors import BACKLOG_BUCKETS, STATUSES
 from .tables import TABLES, table
@@ -74,11 +73,9 @@ def _chart_data(data) -> dict:
 @manager_required
 def dashboard(request):
     form = DashboardFilterForm.from_query(request.GET)
-    context = {"form": form, "charts": _charts_available(), "supported": supported(), "own_staff": OWN_STAFF,
+    context = {"form": form, "charts": _charts_available(), "own_staff": OWN_STAFF,
                "query": request.GET, "tables": TABLES}
     context.update(form.choices())
-    if not context["supported"]:
-        return render(request, "reports/dashboard.html", context, status=503)
     if not form.is_valid():
         return render(request, "reports/dashboard.html", context, status=400)
     filters = form.filters()
@@ -95,16 +92,11 @@ def dashboard(request):
     return render(request, "reports/dashboard.html", context)
 
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
 @require_GET
 @manager_required
 def export(request, name: str, fmt: str):
-    if name not in TABLES or fmt not in ("csv", "xlsx"):
+    if name not in TABLES or fmt not in EXPORT_FORMATS:
         raise Http404
-    if not supported():
-        return HttpResponse(_("Reports need PostgreSQL."), status=503, content_type="text/plain; charset=utf-8")
     form = DashboardFilterForm.from_query(request.GET)
     if not form.is_valid():
         lines = [f"{form.fields[field].label if field in form.fields else field}: {' '.join(errors)}"
@@ -114,24 +106,4 @@ def export(request, name: str, fmt: str):
     with selectors.tuned():
         head, rows = table(name, filters)
     filename = f"report-{name}-{filters.date_from:%Y%m%d}-{filters.date_to:%Y%m%d}.{fmt}"
-    if fmt == "csv":
-        buffer = io.StringIO()
-        # A byte-order mark so that Excel reads the Chinese names as UTF-8.
-        buffer.write("\ufeff")
-        writer = csv.writer(buffer)
-        writer.writerow(head)
-        writer.writerows(["" if v is None else v for v in row] for row in rows)
-        response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
-    else:
-        from openpyxl import Workbook
-
-        workbook = Workbook(write_only=True)
-        sheet = workbook.create_sheet(title=name)
-        sheet.append(head)
-        for row in rows:
-            sheet.append(row)
-        out = io.BytesIO()
-        workbook.save(out)
-        response = HttpResponse(out.getvalue(), content_type=XLSX)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return export_response(fmt, filename=filename, title=name, head=head, rows=rows)

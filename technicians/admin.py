@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from core.admin import PhoneFieldsAdmin
+
 from .models import PartnerCompany, PartnerScope, Shift, Skill, Technician, TechnicianSkill
 
 
@@ -25,7 +27,8 @@ class PartnerScopeInline(admin.TabularInline):
 
 
 @admin.register(Technician)
-class TechnicianAdmin(admin.ModelAdmin):
+class TechnicianAdmin(PhoneFieldsAdmin, admin.ModelAdmin):
+    phone_fields = ("phone",)
     list_display = ["__str__", "phone", "partner_company", "active", "last_seen_at"]
     list_filter = ["active", "partner_company", "skills"]
     search_fields = ["user__username", "user__first_name", "user__last_name", "phone"]
@@ -35,7 +38,8 @@ class TechnicianAdmin(admin.ModelAdmin):
 
 
 @admin.register(PartnerCompany)
-class PartnerCompanyAdmin(admin.ModelAdmin):
+class PartnerCompanyAdmin(PhoneFieldsAdmin, admin.ModelAdmin):
+    phone_fields = ("contact_phone",)
     list_display = ["name", "contact_phone", "active"]
     list_filter = ["active"]
     search_fields = ["name", "contact_phone"]

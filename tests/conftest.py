@@ -1,5 +1,4 @@
 import pytest
-from django.db import connection
 from django.test import Client
 from django.utils import translation
 
@@ -13,22 +12,9 @@ from .factories import (
 )
 
 
-def _skip_postgres_only_on_sqlite(items):
-    """Postgres-only tests skip, with their reason shown, when running on SQLite."""
-    from django.conf import settings
-
-    if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
-        return
-    skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL); running on SQLite")
-    for item in items:
-        if "postgres" in item.keywords:
-            item.add_marker(skip)
-
-
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items):
-    """Postgres-only tests skip on SQLite, and tests that flush the database
-    (transactional ones, live_server) run after the others.
+    """Tests that flush the database (transactional ones, live_server) run after the others.
 
     pytest-django sorts them last, but pytest's grouping of session-scoped parametrized
     fixtures (the browser tests' ``browser_name``) can move them forward again; a flush
@@ -41,20 +27,44 @@ def pytest_collection_modifyitems(items):
         names = getattr(item, "fixturenames", ())
         return flagged or "transactional_db" in names or "live_server" in names
 
-    _skip_postgres_only_on_sqlite(items)
     items.sort(key=transactional)
+
+
+def pytest_sessionfinish(session):
+    """A session that started the embedded PostgreSQL (no DATABASE_URL) stops it again."""
+    from config import embedded_db
+
+    if embedded_db.started_here is not None:
+        embedded_db.stop(embedded_db.started_here)
 
 
 @pytest.fixture
 def fresh_rate_limits(settings):
     """No rate-limit counts left from earlier requests (every test request comes from
     127.0.0.1), and the public form's limit raised out of the way."""
-    from django.core.cache import cache
+    from django.core.cache import caches
 
-    cache.clear()
+    for alias in ("default", "ratelimit"):
+        caches[alias].clear()
     settings.PUBLIC_FORM_RATE = "1000/m"
     yield
-    cache.clear()
+    for alias in ("default", "ratelimit"):
+        caches[alias].clear()
+
+
+@pytest.fixture
+def private_redis(tmp_path, settings):
+    """A redis-server of the test's own on a free port, which the test may stop, freeze and
+    start again; this process's caches (sessions, rate limits, refcache tokens) use it."""
+    from .celery.support import RedisServer, caches_on
+
+    server = RedisServer(tmp_path)
+    if server.binary is None:
+        pytest.skip("redis-server is not installed")
+    server.start()
+    settings.CACHES = caches_on(server.url)
+    yield server
+    server.stop()
 
 
 @pytest.fixture(autouse=True)
@@ -65,8 +75,12 @@ def _fast_passwords(settings):
 @pytest.fixture(autouse=True)
 def _outbox_without_broker(settings):
     """Notifications are written to the outbox but not handed to a broker after commit
-    (no stray tasks in a developer's queue); tests/celery/ turns it back on."""
+    (no stray tasks in a developer's queue); tests/celery/ turns it back on. No pause after
+    a broker failure carries over from an earlier test."""
+    from workorders.notifications import BROKER_PAUSE
+
     settings.OUTBOX_ENQUEUE_ON_COMMIT = False
+    BROKER_PAUSE.clear()
 
 
 @pytest.fixture
@@ -132,11 +146,6 @@ def partner_technician(db):
 @pytest.fixture
 def service_type(db):
     return ServiceTypeFactory(code="ac-repair", name="Air conditioner repair")
-
-
-@pytest.fixture
-def on_postgres():
-    return connection.vendor == "postgresql"
 
 
 @pytest.fixture(autouse=True)

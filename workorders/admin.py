@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
+from core.admin import PhoneFieldsAdmin
 from core.errors import ApplicationError
 
 from .models import Attachment, ServiceType, ServiceTypeSkill, WorkOrder, WorkOrderEvent
@@ -66,8 +67,10 @@ def _bulk_transition(action, label):
 
 
 @admin.register(WorkOrder)
-class WorkOrderAdmin(admin.ModelAdmin):
+class WorkOrderAdmin(PhoneFieldsAdmin, admin.ModelAdmin):
     """Work orders are changed through the lifecycle service, never by editing status."""
+
+    phone_fields = ("contact_phone",)
 
     list_display = ["number", "status", "priority", "service_type", "customer", "technician", "created_at"]
     list_filter = ["status", "priority", "service_type", "channel"]

@@ -7,4 +7,9 @@ class WorkordersConfig(AppConfig):
     verbose_name = _("Work orders")
 
     def ready(self):
+        from core.health import register_report
+
         from . import checks  # noqa: F401 (registers them)
+        from .selectors import outbox_backlog
+
+        register_report("outbox", outbox_backlog)

@@ -13,7 +13,8 @@ from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy as _
 
 from core.errors import InvalidInput
-from core.validation import check_image, normalize_phone
+from core.images import clean_image
+from core.validation import normalize_phone
 from customers.models import Equipment, Site
 
 from .models import ServiceType, WorkOrder
@@ -197,7 +198,8 @@ class PublicRequestForm(_WindowMixin, forms.Form):
         checked, errors = [], []
         for upload in photos:
             try:
-                checked.append(check_image(upload, field="photos"))
+                # Checked, and re-encoded without metadata (a phone photo's EXIF holds where it was taken).
+                checked.append(clean_image(upload, field="photos"))
             except InvalidInput as exc:
                 errors.append(str(exc.message))
         if errors:

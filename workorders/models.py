@@ -599,6 +599,10 @@ class Notification(models.Model):
                 condition=Q(status__in=["pending", "sending"]),
             ),
             models.Index(fields=["work_order", "id"], name="notification_work_order"),
+            # /readyz (workorders.selectors.outbox_backlog): how many are waiting and since when,
+            # and how many failed, without reading the sent ones.
+            models.Index(fields=["created_at"], name="notification_pending", condition=Q(status="pending")),
+            models.Index(fields=["created_at"], name="notification_failed", condition=Q(status="failed")),
         ]
 
     def __str__(self):

@@ -292,12 +292,6 @@ def with_messages_add(obj, rows: list[Notification]) -> list[Notification]:
     ``obj`` gets its pre_save and post_save signals, as ``obj.save()`` sends them.
     """
     rows = _to_write(rows)
-    if connection.vendor != "postgresql":
-        obj.save(force_insert=True)
-        if rows:
-            bulk_insert(rows, returning_pk=True)
-            _deliver_after_commit(rows)
-        return rows
     # With or without messages the object goes in the same way, so that what the outbox
     # costs is only the messages (bench/outbox_throughput.py compares the two).
     model, using = type(obj), connection.alias
@@ -363,31 +357,16 @@ def insert_together(*groups: list) -> None:
 def bulk_insert(objs: list, *, returning_pk: bool = False, chunk: int = 1000) -> None:
     """Multi-row INSERTs of unsaved instances of one model (sets ``pk`` when ``returning_pk``).
 
-    What ``bulk_create`` does, without its per-value expression machinery; on
-    PostgreSQL with the rows as one JSON parameter (``_pg_insert``).
+    What ``bulk_create`` does, without its per-value expression machinery, with the rows
+    as one JSON parameter (``_pg_insert``).
     """
     if not objs:
         return
-    if connection.vendor == "postgresql":
-        sql, fields = _pg_insert(type(objs[0]), returning=returning_pk)
-        for start in range(0, len(objs), chunk):
-            part = objs[start:start + chunk]
-            with connection.cursor() as cursor:
-                cursor.execute(sql, [json_rows([{f.column: getattr(obj, f.attname) for f in fields} for obj in part])])
-                if returning_pk:
-                    _set_pks(part, [r[0] for r in cursor.fetchall()])
-        return
-    meta = type(objs[0])._meta
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
-    qn = connection.ops.quote_name
-    head = f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) VALUES "
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    tail = f" RETURNING {qn(meta.pk.column)}" if returning_pk else ""
+    sql, fields = _pg_insert(type(objs[0]), returning=returning_pk)
     for start in range(0, len(objs), chunk):
         part = objs[start:start + chunk]
-        params = [f.get_db_prep_save(getattr(obj, f.attname), connection) for obj in part for f in fields]
         with connection.cursor() as cursor:
-            cursor.execute(head + ", ".join([row] * len(part)) + tail, params)
+            cursor.execute(sql, [json_rows([{f.column: getattr(obj, f.attname) for f in fields} for obj in part])])
             if returning_pk:
                 _set_pks(part, [r[0] for r in cursor.fetchall()])
 
@@ -415,17 +394,47 @@ def _enqueue_delivery(ids: list[int]) -> None:
         PUBLISHER.add(ids)
 
 
+class _BrokerPause:
+    """After a failed publish, this process hands nothing to the broker for ``seconds``.
+
+    Publishing to a broker that is down costs up to ``CELERY_BROKER_CONNECT_TIMEOUT``
+    (2 s) per try; the retry sweep sends what was not handed over once it is back.
+    """
+
+    seconds = 10.0
+
+    def __init__(self):
+        self.until = 0.0  # monotonic
+
+    def active(self) -> bool:
+        return time.monotonic() < self.until
+
+    def start(self) -> None:
+        self.until = time.monotonic() + self.seconds
+
+    def clear(self) -> None:
+        self.until = 0.0
+
+
+BROKER_PAUSE = _BrokerPause()
+
+
 def _publish(ids: list[int]) -> None:
     """One delivery task per 200 rows. A broker outage must not fail anything: the sweep catches up."""
     from .tasks import deliver_notifications
 
+    if BROKER_PAUSE.active():
+        logger.debug("Broker unreachable a moment ago; notifications %s are left to the outbox sweep", ids)
+        return
     for start in range(0, len(ids), 200):
         part = ids[start:start + 200]
         try:
             deliver_notifications.apply_async(args=[part], retry=False)
         except Exception as exc:
+            BROKER_PAUSE.start()
             logger.warning("Could not enqueue delivery of notifications %s (%s); the outbox sweep will send them",
-                           part, exc)
+                           ids[start:], exc)
+            return
 
 
 class _BatchPublisher:
@@ -648,16 +657,11 @@ def escalation_messages_add(items: list[tuple], *, now, cache: dict | None = Non
     ``notifications_add`` (delivered after commit); returns the new rows' ids.
 
     A sweep's hundred escalations are some five hundred messages, but only as many
-    recipient lists as levels: on PostgreSQL one INSERT ... SELECT joins the escalations
+    recipient lists as levels: one INSERT ... SELECT joins the escalations
     to their level's recipients, instead of building and sending five hundred rows.
     """
     if not items or not settings.OUTBOX_WRITE_ENABLED:
         return []
-    if connection.vendor != "postgresql":
-        rows = [notification_build(channel=channel, recipient=recipient, template="escalation", payload=payload,
-                                   work_order=wo, now=now)
-                for wo, level, payload in items for channel, recipient in escalation_recipients(level, cache)]
-        return [n.pk for n in notifications_add(rows)]
     recipients = {}
     for _wo, level, _payload in items:
         if level.pk not in recipients:

@@ -83,9 +83,14 @@ def _money(value) -> str:
     return f"¥{value:,.2f}"
 
 
-def service_report_pdf(report: CompletionReport) -> bytes:
+def service_report_pdf(report: CompletionReport, *, for_customer: bool = False, problem: str | None = None) -> bytes:
     """The PDF of one completion report: company, work order, customer, work done, checklist, parts,
-    charges, photos, signature and technician."""
+    charges, photos, signature and technician.
+
+    ``for_customer``: the copy behind the tracking link, without the technician's notes for the
+    office (checklist notes, the reason for a second visit); ``problem`` is then what the customer
+    asked for in their own words (a second visit's description opens with the technician's reason).
+    """
     styles = _styles()
     wo = report.work_order
     buffer = io.BytesIO()
@@ -114,10 +119,13 @@ def service_report_pdf(report: CompletionReport) -> bytes:
     ]
     story.append(_table(facts, [32 * mm, width - 32 * mm], styles, header=False))
 
-    story += [_p(_("Problem reported"), styles["h2"]), _p(wo.description, styles["body"])]
+    story += [_p(_("Problem reported"), styles["h2"]), _p(wo.description if problem is None else problem, styles["body"])]
     story += [_p(_("Work done"), styles["h2"]), _p(report.work_done, styles["body"])]
     if report.needs_second_visit:
-        text = _("A second visit is needed: %(reason)s") % {"reason": report.second_visit_reason}
+        if for_customer:
+            text = _("A second visit is needed; we will arrange it with you.")
+        else:
+            text = _("A second visit is needed: %(reason)s") % {"reason": report.second_visit_reason}
         if report.follow_up_work_order_id:
             text += f" ({report.follow_up_work_order.number})"
         story.append(_p(text, styles["body"]))
@@ -125,9 +133,13 @@ def service_report_pdf(report: CompletionReport) -> bytes:
     answers = list(report.answers.all())
     if answers:
         story.append(_p(_("Checklist"), styles["h2"]))
-        rows = [(_("Item"), _("Answer"), _("Note"))]
-        rows += [(a.item_text, a.get_answer_display(), a.note) for a in answers]
-        story.append(_table(rows, [width * 0.5, width * 0.2, width * 0.3], styles))
+        if for_customer:
+            rows = [(_("Item"), _("Answer"))] + [(a.item_text, a.get_answer_display()) for a in answers]
+            story.append(_table(rows, [width * 0.7, width * 0.3], styles))
+        else:
+            rows = [(_("Item"), _("Answer"), _("Note"))]
+            rows += [(a.item_text, a.get_answer_display(), a.note) for a in answers]
+            story.append(_table(rows, [width * 0.5, width * 0.2, width * 0.3], styles))
 
     parts = list(report.parts.all())
     story.append(_p(_("Parts used"), styles["h2"]))

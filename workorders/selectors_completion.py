@@ -59,3 +59,20 @@ def completion_report_for_token(*, token: str) -> CompletionReport | None:
     if not token or len(token) > 64:
         return None
     return _with_lines(CompletionReport.objects.filter(work_order__public_token=token)).order_by("-id").first()
+
+
+def workorder_customer_description(*, work_order: WorkOrder, max_depth: int = 10) -> tuple[str, str]:
+    """What the customer asked for, in their own words, and the number of the visit this one follows
+    ("" when it follows none), for the customer's pages.
+
+    A second visit's own description starts with the technician's reason for it (an internal
+    note); the customer's words are those of the first order of the chain.
+    """
+    origin, follows = work_order, ""
+    for _depth in range(max_depth):
+        earlier = CompletionReport.objects.filter(follow_up_work_order=origin).select_related("work_order").first()
+        if earlier is None:
+            break
+        origin = earlier.work_order
+        follows = follows or origin.number
+    return origin.description, follows

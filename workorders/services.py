@@ -4,27 +4,28 @@ Each function is one transaction: it validates, changes the rows, writes the
 audit event, and leaves nothing half-done when it raises.
 """
 
+import io
 import uuid
 from contextlib import nullcontext
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
 from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from PIL import Image
 
 from core import roles as R
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unprocessable
 from core.inserts import Insert, insert_linked
-from core.validation import CheckedImage
+from core.images import CleanImage, clean_image
 from customers.models import Customer, Equipment, Site
 from customers.selectors import customer_with_site_at, site_at_address
 from customers.services import (
     customer_fill_email,
     customer_insert,
-    customer_upsert_by_phone,
-    site_for_address,
     site_insert,
 )
 from technicians.models import Technician
@@ -74,7 +75,7 @@ def workorder_create(
     preferred_start=None,
     preferred_end=None,
     language: str = "",
-    photos: list[CheckedImage] = (),
+    photos: list[CleanImage] = (),
     created_by=None,
     actor_role: str = R.CUSTOMER,
     submission_key: uuid.UUID | None = None,
@@ -91,7 +92,7 @@ def workorder_create(
     ``submission_hash`` (the API: a hash of the request's body) is kept with the key;
     the key sent again with a different one is refused (``Unprocessable``, 422).
 
-    On PostgreSQL the customer, the site, the order, its event and the rows other
+    The customer, the site, the order, its event and the rows other
     apps add (``work_order_inserting``: the reports' figures) are written by one
     prepared statement (``_insert_new_order``), which outside a transaction block
     commits by itself: a request from a new number costs one round trip and one
@@ -151,17 +152,12 @@ def workorder_create(
     )
     caller = {"name": contact_name, "phone": contact_phone, "email": contact_email, "language": language}
     try:
-        if connection.vendor == "postgresql":
-            # One statement commits by itself; inside a caller's transaction (or with photos
-            # to save beside it) a savepoint lets a replay's IntegrityError undo only this.
-            block = transaction.atomic() if photos or connection.in_atomic_block else nullcontext()
-            with block:
-                _insert_new_order(work_order, event, caller=caller, address=address)
-                _add_photos(work_order, photos)
-        else:
-            with transaction.atomic():
-                _save_new_order(work_order, event, caller=caller, address=address)
-                _add_photos(work_order, photos)
+        # One statement commits by itself; inside a caller's transaction (or with photos
+        # to save beside it) a savepoint lets a replay's IntegrityError undo only this.
+        block = transaction.atomic() if photos or connection.in_atomic_block else nullcontext()
+        with block:
+            _insert_new_order(work_order, event, caller=caller, address=address)
+            _add_photos(work_order, photos)
     except IntegrityError:
         # A replayed submission (double click, retry after a timeout): the
         # unique submission key lets the first one win; answer with it.
@@ -265,33 +261,21 @@ def _insert_new_order(work_order: WorkOrder, event: WorkOrderEvent, *, caller: d
     raise IntegrityError("could not find or create the customer with this phone number")
 
 
-def _save_new_order(work_order: WorkOrder, event: WorkOrderEvent, *, caller: dict, address: str) -> None:
-    """The same with the ORM, a statement per row (SQLite; the reports need PostgreSQL)."""
-    if work_order.customer_id is None:
-        customer, customer_is_new = customer_upsert_by_phone(**caller)
-        work_order.customer = customer
-    else:
-        customer, customer_is_new = work_order.customer, False
-    if work_order.site_id is None:
-        work_order.site = site_for_address(customer=customer, address=address, customer_is_new=customer_is_new)
-    _set_sla(work_order, customer.tier)
-    work_order.save(force_insert=True)
-    event.work_order = work_order
-    event.save(force_insert=True)
-
-
-def _add_photos(work_order: WorkOrder, photos) -> None:
+def _add_photos(work_order: WorkOrder, photos: list[CleanImage]) -> None:
+    """The customer's photos, as re-encoded by ``core.images.clean_image`` (no metadata)."""
     for photo in photos:
-        Attachment.objects.create(
+        attachment = Attachment(
             work_order=work_order,
             kind=Attachment.Kind.CUSTOMER_PHOTO,
-            file=photo.file,
             content_type=photo.content_type,
             size=photo.size,
             width=photo.width,
             height=photo.height,
             original_name=photo.name,
         )
+        # The storage name comes from attachment_path, which reads the content type.
+        attachment.file.save("upload", photo.content, save=False)
+        attachment.save()
 
 
 def _acting_role(*, actor, actor_role: str | None, transition, work_order: WorkOrder) -> str:
@@ -524,3 +508,48 @@ def workorder_transition(
             # No manager's review asked for: straight on to follow-up, which sends the survey.
             work_order = workorder_send_survey(work_order_id=work_order.pk)
     return work_order
+
+
+def image_has_metadata(handle) -> bool:
+    """Whether a stored image file carries EXIF, XMP or comments (files stored before they were cleaned)."""
+    with Image.open(handle) as image:
+        info = image.info
+        return bool(image.getexif()) or any(key in info for key in ("exif", "xmp", "XML:com.adobe.xmp", "comment"))
+
+
+def attachment_strip_metadata(*, attachment_id: int) -> str:
+    """Re-encode one stored image without its metadata (``core.images.clean_image``), as uploads are now.
+
+    Answers ``"cleaned"``, ``"clean"`` (nothing to do), ``"missing"`` (no file) or ``"refused"``
+    (no longer passes the image checks; left as it is, for staff to look at).
+    """
+    with transaction.atomic():
+        attachment = Attachment.objects.select_for_update().filter(pk=attachment_id).first()
+        if attachment is None:
+            return "missing"
+        try:
+            with attachment.file.open("rb") as handle:
+                data = handle.read()
+        except (FileNotFoundError, ValueError):
+            return "missing"
+        try:
+            if not image_has_metadata(io.BytesIO(data)):
+                return "clean"
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+            return "refused"
+        upload = ContentFile(data, name=attachment.original_name or "photo")
+        try:
+            clean = clean_image(upload, field="file",
+                                as_png=attachment.kind == Attachment.Kind.SIGNATURE)
+        except InvalidInput:
+            return "refused"
+        old_name = attachment.file.name
+        attachment.content_type = clean.content_type
+        attachment.size = clean.size
+        attachment.width, attachment.height = clean.width, clean.height
+        attachment.file.save("upload", clean.content, save=False)
+        attachment.save(update_fields=["file", "content_type", "size", "width", "height"])
+        storage = attachment.file.storage
+        # The old file goes once the new name is committed (a rollback keeps the old one in use).
+        transaction.on_commit(lambda: storage.delete(old_name))
+    return "cleaned"

@@ -274,7 +274,7 @@ def _update(rows: list[WorkOrder], fields: tuple[str, ...], *, sources, refused:
     try:
         with transaction.atomic():
             written = set()
-            # At most ~30,000 parameters per statement (PostgreSQL allows 65,535, SQLite 32,766).
+            # At most ~30,000 parameters per statement (PostgreSQL allows 65,535).
             size = max(1, 30000 // (len(fields) + 1))
             for start in range(0, len(rows), size):
                 written |= _update_statement(rows[start:start + size], fields, sources)
@@ -300,11 +300,8 @@ def _update_statement(rows: list[WorkOrder], fields: tuple[str, ...], sources) -
     columns = [meta.pk] + [meta.get_field(name) for name in fields]
     qn = connection.ops.quote_name
     table = qn(meta.db_table)
-    if connection.vendor == "postgresql":
-        # Typed placeholders: a column whose values are all NULL would otherwise be text.
-        cells = [f"CAST(%s AS {f.db_type(connection)})" for f in columns]
-    else:
-        cells = ["%s"] * len(columns)
+    # Typed placeholders: a column whose values are all NULL would otherwise be text.
+    cells = [f"CAST(%s AS {f.db_type(connection)})" for f in columns]
     row_sql = "(" + ", ".join(cells) + ")"
     names = ", ".join(qn(f.column) for f in columns)
     assignments = ", ".join(f"{qn(f.column)} = v.{qn(f.column)}" for f in columns[1:])

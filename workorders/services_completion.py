@@ -21,7 +21,7 @@ from PIL import Image, ImageOps
 
 from core import roles as R
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from core.validation import check_image
+from core.images import CleanImage, clean_image
 from inventory.models import Part
 
 from .lifecycle import Status
@@ -36,9 +36,6 @@ MAX_PHOTOS = 10
 MAX_PART_LINES = 30
 MAX_QUANTITY = Decimal("9999")
 MAX_LABOUR_MINUTES = 24 * 60
-# Stored photos are at most this many pixels on their longer side (the phone
-# already resizes; this protects against uploads that skipped it).
-PHOTO_MAX_SIDE = 2000
 DEFAULT_LABOUR_RATE = "120.00"
 
 
@@ -165,78 +162,6 @@ class PhotoUpload:
     taken_at: datetime | None = None
 
 
-@dataclass
-class CleanImage:
-    content: ContentFile
-    content_type: str
-    width: int
-    height: int
-    name: str
-    latitude: Decimal | None = None
-    longitude: Decimal | None = None
-    taken_at: datetime | None = None
-
-
-def _ratio(value) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError, ZeroDivisionError):
-        num, den = value
-        return float(num) / float(den)
-
-
-def _exif_position_time(exif) -> tuple:
-    """(latitude, longitude, taken_at) from a photo's EXIF block, where it has them."""
-    lat = lng = taken = None
-    try:
-        gps = exif.get_ifd(0x8825)
-        if gps and 2 in gps and 4 in gps:
-            lat = sum(_ratio(v) / 60**i for i, v in enumerate(gps[2]))
-            lng = sum(_ratio(v) / 60**i for i, v in enumerate(gps[4]))
-            if str(gps.get(1, "N")).upper().startswith("S"):
-                lat = -lat
-            if str(gps.get(3, "E")).upper().startswith("W"):
-                lng = -lng
-    except Exception:  # a malformed GPS block is ignored, not fatal
-        lat = lng = None
-    try:
-        raw = exif.get_ifd(0x8769).get(36867) or exif.get(306)
-        if raw:
-            taken = timezone.make_aware(datetime.strptime(str(raw).strip("\x00 "), "%Y:%m:%d %H:%M:%S"))
-    except Exception:
-        taken = None
-    return lat, lng, taken
-
-
-def _reencode(upload, *, field_name: str, as_png: bool = False, max_side: int = PHOTO_MAX_SIDE) -> CleanImage:
-    """Check an image by content and size, then store a fresh copy without EXIF (orientation applied)."""
-    checked = check_image(upload, field=field_name)
-    upload.seek(0)
-    try:
-        with Image.open(upload) as original:
-            fmt = original.format
-            lat, lng, taken = _exif_position_time(original.getexif())
-            image = ImageOps.exif_transpose(original)
-            image.thumbnail((max_side, max_side))
-            out_format = "PNG" if as_png else ("JPEG" if fmt == "JPEG" else fmt)
-            if out_format == "JPEG" and image.mode not in ("RGB", "L"):
-                image = image.convert("RGB")
-            # A new image from the pixels alone: no EXIF, no XMP, no comments.
-            clean = Image.new(image.mode, image.size)
-            clean.paste(image)
-            if image.mode == "P":
-                clean.putpalette(image.getpalette())
-            buffer = io.BytesIO()
-            options = {"quality": 85, "optimize": True} if out_format == "JPEG" else {}
-            clean.save(buffer, out_format, **options)
-    except (OSError, ValueError, Image.DecompressionBombError):
-        message = _("%(name)s could not be read as an image.") % {"name": checked.name}
-        raise _invalid(field_name, message) from None
-    content_type = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}[out_format]
-    return CleanImage(ContentFile(buffer.getvalue()), content_type, clean.width, clean.height, checked.name,
-                      lat, lng, taken)
-
-
 def _is_blank(image_bytes: bytes) -> bool:
     with Image.open(io.BytesIO(image_bytes)) as image:
         if image.mode in ("RGBA", "LA") or "transparency" in image.info:
@@ -250,7 +175,7 @@ def _check_signature(signature) -> CleanImage:
         raise _invalid("signature", _("The customer's signature is required."))
     if isinstance(signature, bytes | bytearray):
         signature = ContentFile(bytes(signature), name="signature.png")
-    clean = _reencode(signature, field_name="signature", as_png=True, max_side=1200)
+    clean = clean_image(signature, field="signature", as_png=True, max_side=1200)
     if _is_blank(clean.content.read()):
         raise _invalid("signature", _("The customer's signature is required."))
     clean.content.seek(0)
@@ -262,7 +187,7 @@ def _check_photos(photos: list[PhotoUpload]) -> list[CleanImage]:
         raise _invalid("photos", _("Attach at most %(n)d photos.") % {"n": MAX_PHOTOS})
     cleaned = []
     for photo in photos:
-        clean = _reencode(photo.file, field_name="photos")
+        clean = clean_image(photo.file, field="photos")
         # What the phone reported wins (its resized copy has no EXIF left); else the EXIF's own.
         if photo.latitude not in (None, "") and photo.longitude not in (None, ""):
             try:

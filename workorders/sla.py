@@ -773,8 +773,8 @@ def _insert_escalations(rows: list[tuple], now: datetime) -> set[tuple]:
     """INSERT ... ON CONFLICT DO NOTHING RETURNING: the (work order, target, level) rows that are new.
 
     The unique constraint (work order, cycle, target, level) makes a repeat a no-op,
-    whoever repeats it; only the rows this call inserted fire their actions. On
-    PostgreSQL the rows travel as one JSON parameter (see ``notifications.bulk_insert``).
+    whoever repeats it; only the rows this call inserted fire their actions. The rows
+    travel as one JSON parameter (see ``notifications.bulk_insert``).
     """
     from .notifications import json_rows
 
@@ -785,18 +785,10 @@ def _insert_escalations(rows: list[tuple], now: datetime) -> set[tuple]:
     head = f"INSERT INTO {table} (work_order_id, cycle, target, level_id, percent, due_at, fired_at) "
     tail = ("ON CONFLICT (work_order_id, cycle, target, level_id) DO NOTHING "
             "RETURNING work_order_id, target, level_id")
-    if connection.vendor == "postgresql":
-        sql = (head + "SELECT w, c, t, l, p, d, %s FROM jsonb_to_recordset(%s::jsonb) "
-               "AS r(w bigint, c integer, t text, l bigint, p integer, d timestamptz) " + tail)
-        params = [now, json_rows([{"w": w, "c": c, "t": t, "l": lv, "p": p, "d": due}
-                                  for w, c, t, lv, p, due in rows])]
-    else:
-        values, params = [], []
-        for wo_id, cycle, target, level_id, percent, due in rows:
-            values.append("(%s, %s, %s, %s, %s, %s, %s)")
-            params += [wo_id, cycle, target, level_id, percent, ops.adapt_datetimefield_value(due),
-                       ops.adapt_datetimefield_value(now)]
-        sql = head + f"VALUES {', '.join(values)} " + tail
+    sql = (head + "SELECT w, c, t, l, p, d, %s FROM jsonb_to_recordset(%s::jsonb) "
+           "AS r(w bigint, c integer, t text, l bigint, p integer, d timestamptz) " + tail)
+    params = [now, json_rows([{"w": w, "c": c, "t": t, "l": lv, "p": p, "d": due}
+                              for w, c, t, lv, p, due in rows])]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return {tuple(r) for r in cursor.fetchall()}
@@ -812,10 +804,6 @@ def _update_orders(orders: list[WorkOrder]) -> None:
 
     ops = connection.ops
     table = ops.quote_name(WorkOrder._meta.db_table)
-    if connection.vendor != "postgresql":
-        for wo in orders:
-            WorkOrder.objects.filter(pk=wo.pk).update(next_escalation_at=wo.next_escalation_at, priority=wo.priority)
-        return
     rows = json_rows([{"id": wo.pk, "next_at": wo.next_escalation_at, "priority": wo.priority} for wo in orders])
     with connection.cursor() as cursor:
         cursor.execute(

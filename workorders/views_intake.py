@@ -31,6 +31,7 @@ from .forms import PhoneLookupForm, PublicRequestForm, StaffIntakeForm, equipmen
 from .lifecycle import Status
 from .models import Attachment, WorkOrder
 from .selectors import workorder_for_tracking, workorder_visible_to
+from .selectors_completion import workorder_customer_description
 from .services import workorder_create
 
 logger = logging.getLogger(__name__)
@@ -206,12 +207,12 @@ def _technician_first_names(work_order, events) -> dict:
 
 
 def _customer_history(work_order) -> list[dict]:
-    """The events a customer may see, in plain words.
+    """The events a customer may see, each in a fixed, translated sentence for its kind.
 
-    A whitelist: events not named here (internal notes, escalations, a
-    technician's rejection reason) are left out. Staff are never named, except
-    the technician by first name. Notes are shown only where they explain
-    something to the customer (why work is paused, why it was cancelled).
+    A whitelist: events not named here (escalations, reviews, call-backs) are left out.
+    No event's note is ever shown: hold and rejection reasons, cancellation reasons and
+    the technician's and dispatchers' notes are written for the office, not for the
+    customer. Staff are never named, except the technician by first name.
     """
     events = list(work_order.events.all())
     names = _technician_first_names(work_order, events)
@@ -220,7 +221,6 @@ def _customer_history(work_order) -> list[dict]:
         data = event.data if isinstance(event.data, dict) else {}
         first_name = names.get(data.get("technician"), "") if data.get("technician") else ""
         text = None
-        note = ""
         action = event.action
         if action == "create":
             text = _("We received your request.")
@@ -239,7 +239,6 @@ def _customer_history(work_order) -> list[dict]:
             text = _("Your technician arrived and started work.")
         elif action == "hold":
             text = _("The work was paused.")
-            note = event.note
         elif action == "resume":
             text = _("The work resumed.")
         elif action == "complete":
@@ -252,9 +251,8 @@ def _customer_history(work_order) -> list[dict]:
             text = _("Your request was reopened.")
         elif action == "cancel":
             text = _("Your request was cancelled.")
-            note = event.note
         if text is not None:
-            rows.append({"time": event.created_at, "text": text, "note": note, "status": event.to_status})
+            rows.append({"time": event.created_at, "text": text, "status": event.to_status})
     return rows
 
 
@@ -271,8 +269,12 @@ def track(request, token):
     technician_name = ""
     if work_order.technician_id and work_order.status not in (Status.NEW, Status.CANCELLED):
         technician_name = work_order.technician.user.first_name
+    # A second visit's own description opens with the technician's reason: the customer sees their words.
+    description, follows = workorder_customer_description(work_order=work_order)
     context = {
         "work_order": work_order,
+        "description": description,
+        "follows": follows,
         "history": _customer_history(work_order),
         "photos": photos,
         "technician_name": technician_name,

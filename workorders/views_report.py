@@ -6,11 +6,15 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from .report_pdf import service_report_pdf
-from .selectors_completion import completion_report_for_token, completion_report_for_user
+from .selectors_completion import (
+    completion_report_for_token,
+    completion_report_for_user,
+    workorder_customer_description,
+)
 
 
-def _pdf_response(report, *, download: bool) -> HttpResponse:
-    response = HttpResponse(service_report_pdf(report), content_type="application/pdf")
+def _pdf_response(report, *, download: bool, **options) -> HttpResponse:
+    response = HttpResponse(service_report_pdf(report, **options), content_type="application/pdf")
     disposition = "attachment" if download else "inline"
     response["Content-Disposition"] = f'{disposition}; filename="service-report-{report.work_order.number}.pdf"'
     response["Cache-Control"] = "private, no-store"
@@ -31,5 +35,7 @@ def track_report_pdf(request, token):
     report = completion_report_for_token(token=token)
     if report is None:
         raise Http404(_("No service report for this work order."))
+    # The customer's copy: no notes for the office, the problem in the customer's own words.
+    problem, _follows = workorder_customer_description(work_order=report.work_order)
     with translation.override(report.work_order.language or None):
-        return _pdf_response(report, download=bool(request.GET.get("download")))
+        return _pdf_response(report, download=bool(request.GET.get("download")), for_customer=True, problem=problem)

@@ -1,7 +1,4 @@
-"""PostgreSQL-only search support: pg_trgm and the GIN indexes.
-
-Nothing happens on SQLite, which searches with icontains.
-"""
+"""Search support: pg_trgm and the GIN indexes."""
 
 from django.db import migrations
 
@@ -26,17 +23,7 @@ BACKWARD = [
 ]
 
 
-def _run(statements):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor != "postgresql":
-            return
-        for sql in statements:
-            schema_editor.execute(sql)
-
-    return run
-
-
 class Migration(migrations.Migration):
     dependencies = [("knowledge", "0001_initial")]
 
-    operations = [migrations.RunPython(_run(FORWARD), _run(BACKWARD), elidable=False)]
+    operations = [migrations.RunSQL(FORWARD, BACKWARD, elidable=False)]

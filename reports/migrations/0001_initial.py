@@ -13,11 +13,6 @@ AUTOVACUUM = (
 )
 
 
-def vacuum_often(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(AUTOVACUUM)
-
-
 class Migration(migrations.Migration):
 
     initial = True
@@ -83,5 +78,5 @@ class Migration(migrations.Migration):
                 'indexes': [models.Index(fields=['created_day'], include=('status', 'service_type_id', 'technician_id', 'first_time_fix', 'satisfaction'), name='report_fact_day'), models.Index(fields=['technician_id', 'created_day'], name='report_fact_tech_day'), models.Index(condition=models.Q(('status__in', ['accepted', 'assigned', 'en_route', 'in_progress', 'new', 'on_hold'])), fields=['created_at'], include=('status', 'service_type_id', 'technician_id'), name='report_fact_open_age'), models.Index(condition=models.Q(('appointment_start__isnull', False)), fields=['appointment_start'], include=('appointment_end', 'booked_s', 'booked_technician_id', 'status', 'service_type_id'), name='report_fact_booked'), models.Index(condition=models.Q(('first_response_clock_s__isnull', False)), fields=['first_response_clock_s'], include=('created_day', 'service_type_id', 'technician_id'), name='report_fact_p90_fr_clock'), models.Index(condition=models.Q(('first_response_business_s__isnull', False)), fields=['first_response_business_s'], include=('created_day', 'service_type_id', 'technician_id'), name='report_fact_p90_fr_business'), models.Index(condition=models.Q(('arrival_clock_s__isnull', False)), fields=['arrival_clock_s'], include=('created_day', 'service_type_id', 'technician_id'), name='report_fact_p90_arr_clock'), models.Index(condition=models.Q(('arrival_business_s__isnull', False)), fields=['arrival_business_s'], include=('created_day', 'service_type_id', 'technician_id'), name='report_fact_p90_arr_business'), models.Index(condition=models.Q(('resolution_clock_s__isnull', False)), fields=['resolution_clock_s'], include=('created_day', 'service_type_id', 'technician_id'), name='report_fact_p90_res_clock'), models.Index(condition=models.Q(('resolution_business_s__isnull', False)), fields=['resolution_business_s'], include=('created_day', 'service_type_id', 'technician_id'), name='report_fact_p90_res_business')],
             },
         ),
-        migrations.RunPython(vacuum_often, migrations.RunPython.noop),
+        migrations.RunSQL(AUTOVACUUM, migrations.RunSQL.noop),
     ]

@@ -8,7 +8,7 @@ summary reads (and the filters' columns), so the query becomes an index-only sca
 neighbouring index pages (the table vacuums itself often, migration 0001, so its pages
 stay all-visible).
 
-PostgreSQL only, and created in SQL rather than in ``WorkOrderFact.Meta.indexes``: it
+Created in SQL rather than in ``WorkOrderFact.Meta.indexes``: it
 serves one query's plan and carries no meaning for the model.
 """
 
@@ -26,16 +26,6 @@ CREATE INDEX IF NOT EXISTS {NAME} ON reports_workorderfact (created_day) INCLUDE
 """
 
 
-def create(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(CREATE)
-
-
-def drop(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(f"DROP INDEX IF EXISTS {NAME}")
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -43,5 +33,5 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(create, drop),
+        migrations.RunSQL(CREATE, f"DROP INDEX IF EXISTS {NAME}"),
     ]

@@ -21,7 +21,8 @@
   function el(tag, props, children) {
     var node = document.createElement(tag);
     Object.keys(props || {}).forEach(function (key) {
-      if (key === "style") node.setAttribute("style", props[key]);
+      // Through the element's style object: a style attribute would break the site's CSP (no inline style).
+      if (key === "style") node.style.cssText = props[key];
       else if (key.indexOf("data-") === 0 || key === "title" || key === "href") node.setAttribute(key, props[key]);
       else node[key] = props[key];
     });

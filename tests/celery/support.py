@@ -115,12 +115,15 @@ class IdempotentSmsProvider:
 
 import os  # noqa: E402
 import shutil  # noqa: E402
+import signal  # noqa: E402
 import socket  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 from urllib.parse import quote, urlsplit  # noqa: E402
+
+from config.celery import app as celery_app  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -155,6 +158,8 @@ def database_url(db_settings: dict) -> str:
     password = quote(db_settings.get("PASSWORD") or "")
     auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
     host = db_settings.get("HOST") or "127.0.0.1"
+    if host.startswith("/"):  # a Unix socket's folder (the embedded PostgreSQL), percent-encoded
+        host = quote(host, safe="")
     port = db_settings.get("PORT") or 5432
     return f"postgres://{auth}{host}:{port}/{db_settings['NAME']}"
 
@@ -195,9 +200,29 @@ class RedisServer:
 
     def stop(self):
         if self.proc is not None:
+            self.proc.send_signal(signal.SIGCONT)  # a frozen server handles SIGTERM only once thawed
             self.proc.terminate()
             self.proc.wait(timeout=10)
             self.proc = None
+
+    def freeze(self):
+        """Stop answering but keep the data (as a network partition would): SIGSTOP."""
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def thaw(self):
+        self.proc.send_signal(signal.SIGCONT)
+        wait_until(lambda: redis_reachable(self.url), timeout=10, what="redis-server to answer again")
+
+
+def caches_on(url: str, *, retry_seconds: float = 0.2) -> dict:
+    """CACHES on the Redis at ``url``, as config/settings.py builds them, trying Redis again
+    ``retry_seconds`` after a failure (5 s in production) so that a test sees it come back quickly."""
+    options = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5, "retry_seconds": retry_seconds}
+    return {
+        "default": {"BACKEND": "core.cache.RedisCache", "LOCATION": url, "OPTIONS": options},
+        "ratelimit": {"BACKEND": "core.cache.RedisCache", "LOCATION": url,
+                      "OPTIONS": {**options, "local_fallback": True}},
+    }
 
 
 class CeleryProcesses:
@@ -258,3 +283,28 @@ class CeleryProcesses:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+def point_app_at(broker: str, queue: str):
+    """Make this process publish where the test's worker listens; returns the old settings."""
+    conf = celery_app.conf
+    old = (conf.broker_url, conf.broker_transport_options, conf.task_default_queue)
+    conf.broker_url = broker
+    conf.broker_transport_options = {"socket_connect_timeout": 1, "socket_timeout": 5, "visibility_timeout": 3600}
+    conf.task_default_queue = queue
+    celery_app._after_fork()  # drop pooled connections to the old broker
+    return old
+
+
+def restore_app(old):
+    conf = celery_app.conf
+    conf.broker_url, conf.broker_transport_options, conf.task_default_queue = old
+    celery_app._after_fork()
+
+
+def drop_queue(broker: str, queue: str):
+    import redis
+
+    client = redis.Redis.from_url(broker)
+    client.delete(queue, f"_kombu.binding.{queue}")
+    client.close()

@@ -5,8 +5,7 @@ production schedule says every minute), the on-commit delivery task, the outbox
 retry sweep. The test process controls the clock of what it creates; the workers
 run on the real clock, and the test polls the database and a local HTTP stub.
 
-Skipped, with the reason shown, on SQLite (a subprocess cannot see an in-memory
-test database) and when no Redis answers.
+Skipped, with the reason shown, when no Redis answers.
 """
 
 import uuid
@@ -14,10 +13,8 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.db import connection
 from django.utils import timezone
 
-from config.celery import app as celery_app
 from tests.factories import EscalationLevelFactory, SlaPolicyFactory, TechnicianFactory, workorder_via_service
 from workorders.lifecycle import Status
 from workorders.models import Escalation, Notification, SlaPolicy, Survey, WorkOrder
@@ -28,37 +25,15 @@ from .support import (
     ProviderStub,
     RedisServer,
     database_url,
+    drop_queue,
+    point_app_at,
     redis_reachable,
     redis_url,
+    restore_app,
     wait_until,
 )
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def _point_app_at(broker: str, queue: str):
-    """Make this process publish where the test's worker listens; returns the old settings."""
-    conf = celery_app.conf
-    old = (conf.broker_url, conf.broker_transport_options, conf.task_default_queue)
-    conf.broker_url = broker
-    conf.broker_transport_options = {"socket_connect_timeout": 1, "socket_timeout": 5, "visibility_timeout": 3600}
-    conf.task_default_queue = queue
-    celery_app._after_fork()  # drop pooled connections to the old broker
-    return old
-
-
-def _restore_app(old):
-    conf = celery_app.conf
-    conf.broker_url, conf.broker_transport_options, conf.task_default_queue = old
-    celery_app._after_fork()
-
-
-def _drop_queue(broker: str, queue: str):
-    import redis
-
-    client = redis.Redis.from_url(broker)
-    client.delete(queue, f"_kombu.binding.{queue}")
-    client.close()
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(scope="module")
@@ -71,8 +46,6 @@ def provider():
 @pytest.fixture(scope="module")
 def shared_redis():
     url = redis_url()
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL: the worker is another process")
     if not redis_reachable(url):
         pytest.skip(f"no Redis reachable at {url}; start redis-server or set REDIS_URL")
     return url
@@ -89,14 +62,14 @@ def worker(shared_redis, provider, django_db_setup, django_db_blocker, tmp_path_
         tmp_path=tmp_path_factory.mktemp("celery"),
         env={"SMS_API_URL": f"{provider.url}/sms", "NOTIFY_WEBHOOK_URL": f"{provider.url}/robot"},
     ).start()
-    old = _point_app_at(shared_redis, queue)
+    old = point_app_at(shared_redis, queue)
     try:
         procs.wait_ready()
         yield procs
     finally:
         procs.stop()
-        _restore_app(old)
-        _drop_queue(shared_redis, queue)
+        restore_app(old)
+        drop_queue(shared_redis, queue)
 
 
 @pytest.fixture
@@ -150,7 +123,7 @@ def test_two_workers_sweeping_at_once_fire_each_escalation_once(shared_redis, pr
         broker=shared_redis, queue=queue, database=database_url(settings.DATABASES["default"]), tmp_path=tmp_path,
         env={"NOTIFY_WEBHOOK_URL": f"{provider.url}/robot", "SLA_SWEEP_BATCH": "2", "SLA_SWEEP_MAX_ROUNDS": "50"},
     )
-    old = _point_app_at(shared_redis, queue)
+    old = point_app_at(shared_redis, queue)
     try:
         # Sweeps waiting in the queue before the workers start: both take one at once.
         for _ in range(6):
@@ -179,8 +152,8 @@ def test_two_workers_sweeping_at_once_fire_each_escalation_once(shared_redis, pr
             assert [wo.number in p["json"]["text"]["content"] for p in provider.on("/robot")].count(True) == 1
     finally:
         procs.stop()
-        _restore_app(old)
-        _drop_queue(shared_redis, queue)
+        restore_app(old)
+        drop_queue(shared_redis, queue)
 
 
 def test_the_survey_message_is_delivered_after_resolve(worker, provider, publish_links):
@@ -216,7 +189,7 @@ def test_with_the_broker_stopped_during_the_change_the_message_goes_out_once_it_
         broker=redis.url, queue=queue, database=database_url(settings.DATABASES["default"]), tmp_path=tmp_path,
         env={"SMS_API_URL": f"{provider.url}/sms"},
     ).start()
-    old = _point_app_at(redis.url, queue)
+    old = point_app_at(redis.url, queue)
     try:
         procs.wait_ready()
         tech = TechnicianFactory()
@@ -245,5 +218,5 @@ def test_with_the_broker_stopped_during_the_change_the_message_goes_out_once_it_
         assert departed.status == "sent" and departed.sent_at is not None
     finally:
         procs.stop()
-        _restore_app(old)
+        restore_app(old)
         redis.stop()

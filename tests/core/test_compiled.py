@@ -11,7 +11,7 @@ from tests.factories import WorkOrderFactory, workorder_via_service
 from workorders import selectors
 from workorders.models import WorkOrder
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 FIELDS = ("id", "priority", "status", "created_at", "customer__name")
 

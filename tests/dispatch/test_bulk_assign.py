@@ -255,7 +255,6 @@ class PausedAssignment:
         monkeypatch.setattr(dispatch_services, "technician_check_assignable", check_then_wait)
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_an_order_a_dispatcher_is_assigning_at_that_moment_is_skipped_reported_and_assigned_once(monkeypatch):
     dispatcher = UserFactory(roles=[R.DISPATCHER])
@@ -303,7 +302,6 @@ def test_an_order_a_dispatcher_is_assigning_at_that_moment_is_skipped_reported_a
     assert Notification.objects.filter(work_order=contested).count() == 1
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("clash", ["capacity", "window"])
 def test_a_technician_booked_by_hand_during_the_run_is_not_overbooked(monkeypatch, settings, clash):
@@ -356,7 +354,6 @@ def test_a_technician_booked_by_hand_during_the_run_is_not_overbooked(monkeypatc
     assert_nobody_double_booked_or_over_capacity(capacity=2)
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db
 def test_the_database_refuses_an_overlap_even_if_the_check_missed_it_and_the_rest_are_written(monkeypatch):
     tech = TechnicianFactory()

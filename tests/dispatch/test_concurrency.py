@@ -22,7 +22,7 @@ from workorders.services import workorder_transition
 from .factories import at, booked
 from tests.dispatch.invariants import assert_nobody_double_booked_or_over_capacity
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 MONDAY = dt.date(2026, 11, 23)
 

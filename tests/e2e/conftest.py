@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from .support import AXE_JS, BROWSER_LOCALES, DESKTOP, PHONE, Person, Screenshots, axe_serious, screenshots_root
+from .support import AXE_JS, BROWSER_LOCALES, CSP_LISTENER, DESKTOP, PHONE, Person, Screenshots, axe_serious, screenshots_root
 
 CHROMIUM = os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = [
@@ -151,10 +151,19 @@ def people(new_context, site):
             }
             context = new_context(**args)
             context.set_default_timeout(15_000)
+            context.add_init_script(CSP_LISTENER)
             page = context.new_page()
             person = Person(name=name, device=device, context=context, page=page)
             context.on("request", lambda request: person.requests.append(request.url))
             page.on("pageerror", lambda error: person.script_errors.append(f"{page.url}: {error}"))
+
+            def on_console(message):
+                # The page's own report (CSP_LISTENER), and Chromium's "Refused to ..." for what it blocked.
+                text = message.text
+                if text.startswith("CSP violation:") or "Content Security Policy" in text:
+                    person.csp_violations.append(f"{page.url}: {text}")
+
+            page.on("console", on_console)
             opened.append(person)
             return person
 

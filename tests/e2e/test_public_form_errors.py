@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from tests.factories import ServiceTypeFactory
 from workorders.models import Attachment, WorkOrder
 
-from .support import foreign_requests, oversized_png, untranslated
+from .support import csp_violations, foreign_requests, oversized_png, untranslated
 
 pytestmark = pytest.mark.e2e
 
@@ -91,4 +91,5 @@ def test_a_form_with_no_phone_and_a_photo_too_large_shows_both_errors_and_keeps_
     assert (order.contact_name, order.contact_phone, order.priority) == (
         typed["#id_contact_name"], "+8613812345678", WorkOrder.Priority.HIGH)
     assert foreign_requests(people.all) == []
+    assert csp_violations(people.all) == [], "the pages keep the site's Content-Security-Policy"
     assert customer.script_errors == []

@@ -56,7 +56,6 @@ def test_voting_needs_post(client, make_article):
     assert client.get(reverse("knowledge:helpful", args=[article.pk])).status_code == 405
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_votes_are_all_counted(make_article):
     article = make_article()

@@ -1,8 +1,7 @@
 """Search in Chinese and English.
 
-The quality figure is measured on the labelled set (knowledge/eval_data.py) on
-PostgreSQL, as ``manage.py kb_search_eval`` does; SQLite has a simple
-icontains fallback, tested here for what it promises.
+The quality figure is measured on the labelled set (knowledge/eval_data.py), as
+``manage.py kb_search_eval`` does.
 """
 
 import pytest
@@ -23,7 +22,6 @@ TOP3_FLOOR = 0.9
 HELDOUT_TOP3_FLOOR = 0.85
 
 
-@pytest.mark.postgres
 def test_chosen_approach_puts_the_expected_article_in_the_top_3_for_most_labelled_queries():
     by_key = load_articles()
     result = evaluate(search.CHOSEN, by_key)
@@ -32,7 +30,6 @@ def test_chosen_approach_puts_the_expected_article_in_the_top_3_for_most_labelle
     assert heldout.top3_share >= HELDOUT_TOP3_FLOOR, heldout.misses
 
 
-@pytest.mark.postgres
 def test_chosen_approach_beats_plain_postgres_full_text_on_chinese():
     by_key = load_articles()
     chinese = [(q, k) for q, k in QUERIES if search._CJK_RE.search(q)]
@@ -41,7 +38,6 @@ def test_chosen_approach_beats_plain_postgres_full_text_on_chinese():
     assert plain.top3_share < 0.5 < chosen.top3_share
 
 
-@pytest.mark.postgres
 def test_a_differently_worded_chinese_question_finds_the_article(make_article):
     make_article(title="空调不制冷或制冷效果差", body="出风还是不凉，请清洗滤网。")
     make_article(title="空调室内机漏水", body="排水管堵塞。")
@@ -49,7 +45,6 @@ def test_a_differently_worded_chinese_question_finds_the_article(make_article):
     assert found[0].title == "空调不制冷或制冷效果差"
 
 
-@pytest.mark.postgres
 def test_english_words_match_their_other_forms(make_article):
     make_article(title="Washing machine won't drain", body="Clean the drain pump filter.")
     make_article(title="Fridge noise", body="A low hum is normal.")
@@ -57,7 +52,6 @@ def test_english_words_match_their_other_forms(make_article):
     assert [a.title for a in found] == ["Washing machine won't drain"]
 
 
-@pytest.mark.postgres
 def test_search_after_analyze_still_finds_answers_behind_common_words(make_article):
     # Statistics make 空调 "common"; the first tier looks for the rarer 滴水 and
     # the answer must still come first.
@@ -73,9 +67,7 @@ def test_search_after_analyze_still_finds_answers_behind_common_words(make_artic
     assert found[0].title == "空调室内机滴水"
 
 
-def test_search_falls_back_to_icontains_in_chinese_and_english(make_article, on_postgres):
-    if on_postgres:
-        pytest.skip("the icontains fallback is for SQLite")
+def test_a_question_finds_its_article_in_chinese_and_in_english(make_article):
     make_article(title="燃气热水器打不着火", body="检查电池和燃气阀门。")
     make_article(title="Ice maker not making ice", body="Check the water supply valve.")
     assert [a.title for a in article_search(user=AnonymousUser(), q="热水器打不着火怎么办", limit=5)] == [
@@ -97,7 +89,6 @@ def test_query_terms_segment_chinese_and_drop_fillers():
     assert search.query_terms("How much is the call-out fee?") == ["much", "call-out", "fee"]
 
 
-@pytest.mark.postgres
 def test_kb_search_eval_prints_the_table_and_leaves_no_articles(capsys):
     from knowledge.models import Article
 

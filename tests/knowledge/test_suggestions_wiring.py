@@ -130,7 +130,6 @@ def test_junk_in_the_suggestion_fields_is_ignored_and_the_request_made_once(clie
     assert SuggestionOutcome.objects.count() == 1
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_double_click_at_the_same_moment_makes_one_request_and_one_record(aircon, articles):
     public, public2 = articles["public"], articles["public2"]

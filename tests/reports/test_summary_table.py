@@ -18,7 +18,7 @@ from workorders.lifecycle import OPEN_STATES
 from workorders.models import CompletionReport, Survey, WorkOrder, WorkOrderEvent
 from workorders.sla import _Cache, policy_for
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = pytest.mark.django_db
 
 FIELDS = [f.attname for f in WorkOrderFact._meta.fields if f.attname != "refreshed_at"]
 

@@ -5,17 +5,25 @@ import re
 import pytest
 from django.contrib.staticfiles import finders
 from django.core.management import call_command
+from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from tests.factories import WorkOrderFactory
+from tests.factories import UserFactory, WorkOrderFactory
 from workorders.api import WorkOrderDetailSerializer, WorkOrderSerializer
 from workorders.lifecycle import Status
 
 pytestmark = pytest.mark.django_db
 
 
-def test_the_schema_endpoint_describes_the_work_order_api():
-    response = APIClient().get("/api/schema/", {"format": "json"})
+@pytest.fixture
+def staff_api(agent):
+    client = APIClient()
+    client.force_login(agent)
+    return client
+
+
+def test_the_schema_endpoint_describes_the_work_order_api(staff_api):
+    response = staff_api.get("/api/schema/", {"format": "json"})
 
     assert response.status_code == 200
     schema = response.json()
@@ -51,8 +59,8 @@ def test_the_schema_validates_without_warnings(tmp_path):
 
 
 @pytest.mark.parametrize("url", ["/api/docs/", "/api/redoc/"])
-def test_the_docs_pages_load_only_local_assets(url):
-    response = APIClient().get(url)
+def test_the_docs_pages_load_only_local_assets(url, staff_api):
+    response = staff_api.get(url)
 
     assert response.status_code == 200
     html = response.content.decode()
@@ -60,9 +68,69 @@ def test_the_docs_pages_load_only_local_assets(url):
     assets = re.findall(r'(?:src|href)="([^"]+)"', html)
     assert assets, "the page loads its viewer"
     for asset in assets:
+        if asset.startswith(url + "?"):
+            continue  # Swagger UI's start-up script, from the page's own address (no inline script)
         assert asset.startswith("/static/"), asset
         assert finders.find(asset.removeprefix("/static/")), f"{asset} is not shipped"
+    if url == "/api/docs/":
+        script = staff_api.get(url, {"script": ""})
+        assert script.status_code == 200 and script["Content-Type"].startswith("application/javascript")
+        html += script.content.decode()
     assert "/api/schema/" in html
+
+
+# -- who may read the schema and the docs -------------------------------------------------------
+
+DOCS = ["/api/schema/", "/api/docs/", "/api/redoc/"]
+
+
+@pytest.mark.parametrize("url", DOCS)
+def test_a_visitor_who_is_not_logged_in_is_sent_to_log_in(url, client):
+    response = client.get(url)
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/?next=")
+
+
+def test_an_api_client_without_a_valid_token_gets_no_schema(client):
+    response = client.get("/api/schema/", HTTP_AUTHORIZATION="Token not-a-token")
+
+    assert response.status_code in (401, 403)
+    assert b"/api/v1/work-orders/" not in response.content
+
+
+@pytest.mark.parametrize("url", DOCS)
+def test_a_user_without_a_role_is_refused(url, client):
+    client.force_login(UserFactory(username="nobody"))
+
+    response = client.get(url)
+
+    assert response.status_code == 403
+    assert b"/api/v1/work-orders/" not in response.content
+
+
+@pytest.mark.parametrize("who", ["agent", "dispatcher", "manager", "technician"])
+def test_staff_read_the_schema_with_their_session_or_their_api_token(who, request):
+    user = request.getfixturevalue(who)
+    user = getattr(user, "user", user)
+    by_session, by_token = APIClient(), APIClient()
+    by_session.force_login(user)
+    by_token.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+
+    for client in (by_session, by_token):
+        response = client.get("/api/schema/", {"format": "json"})
+        assert response.status_code == 200
+        assert "/api/v1/work-orders/" in response.json()["paths"]
+    assert by_session.get("/api/docs/").status_code == 200
+
+
+@pytest.mark.parametrize("url", DOCS)
+def test_published_docs_are_open_to_anyone(url, client, settings):
+    settings.API_DOCS_PUBLIC = True
+
+    response = client.get(url)
+
+    assert response.status_code == 200
 
 
 def test_the_hand_built_representation_matches_the_declared_fields(agent, technician):
@@ -88,20 +156,20 @@ def test_the_hand_built_representation_matches_the_declared_fields(agent, techni
     assert set(detail["available_actions"][0]) == set(declared["available_actions"].child.fields)
 
 
-def _schema():
-    return APIClient().get("/api/schema/", {"format": "json"}).json()
+def _schema(client):
+    return client.get("/api/schema/", {"format": "json"}).json()
 
 
 def _resolve(schema, ref):
     return schema["components"]["schemas"][ref.rsplit("/", 1)[-1]]
 
 
-def test_each_transitions_request_says_what_that_action_needs():
+def test_each_transitions_request_says_what_that_action_needs(staff_api):
     """A reason for reject, hold, reopen and cancel; a technician for assign and reassign: what
     the lifecycle table asks, the schema requires (it once left all six optional)."""
     from workorders.lifecycle import TRANSITIONS
 
-    schema = _schema()
+    schema = _schema(staff_api)
     body = schema["paths"]["/api/v1/work-orders/{id}/transitions/"]["post"]["requestBody"]
     assert body["required"] is True
     one_of = _resolve(schema, body["content"]["application/json"]["schema"]["$ref"])
@@ -117,8 +185,8 @@ def test_each_transitions_request_says_what_that_action_needs():
             assert note["minLength"] == 1 and note["pattern"].startswith("^["), "not blank"
 
 
-def test_create_states_its_required_fields_formats_and_every_error_answer():
-    schema = _schema()
+def test_create_states_its_required_fields_formats_and_every_error_answer(staff_api):
+    schema = _schema(staff_api)
     create = schema["paths"]["/api/v1/work-orders/"]["post"]
     request = _resolve(schema, create["requestBody"]["content"]["application/json"]["schema"]["$ref"])
     assert set(request["required"]) == {"contact_name", "contact_phone", "service_type", "description"}
@@ -130,8 +198,8 @@ def test_create_states_its_required_fields_formats_and_every_error_answer():
             assert answer["content"]["application/json"]["schema"]["$ref"].endswith("/Error"), status
 
 
-def test_the_list_says_empty_parameters_are_ignored_and_which_offsets_it_takes():
-    listing = _schema()["paths"]["/api/v1/work-orders/"]["get"]
+def test_the_list_says_empty_parameters_are_ignored_and_which_offsets_it_takes(staff_api):
+    listing = _schema(staff_api)["paths"]["/api/v1/work-orders/"]["get"]
     params = {p["name"]: p for p in listing["parameters"]}
 
     assert "ignored" in listing["description"]

@@ -191,7 +191,6 @@ def test_a_replay_after_the_job_moved_on_returns_the_first_report(technician, jo
     assert again.pk == report.pk
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_simultaneous_submissions_give_one_report(technician):
     # Given one job and the same form submitted twice at the same moment (double tap on a slow network)

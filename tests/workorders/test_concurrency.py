@@ -10,7 +10,7 @@ from workorders.lifecycle import Status
 from workorders.models import WorkOrderEvent
 from workorders.services import workorder_transition
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_two_dispatchers_assign_at_once_one_wins_the_other_is_told_who():

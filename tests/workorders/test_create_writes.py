@@ -24,7 +24,6 @@ from tests.factories import CustomerFactory, ServiceTypeFactory, SiteFactory, Sl
 from workorders.models import WorkOrder, WorkOrderEvent
 from workorders.services import workorder_create
 
-pytestmark = pytest.mark.postgres
 
 FACT_FIELDS = [f.attname for f in WorkOrderFact._meta.fields if f.attname != "refreshed_at"]
 

@@ -11,7 +11,7 @@ from tests.factories import EscalationLevelFactory, SlaPolicyFactory, UserFactor
 from workorders.models import Escalation, Notification, SlaPolicy, WorkOrderEvent
 from workorders.sla import escalation_sweep
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _together(n, fn):

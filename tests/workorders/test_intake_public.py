@@ -6,7 +6,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import caches
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
@@ -310,7 +310,7 @@ def test_phone_spellings_find_the_same_customer(client, service_type):
 def test_one_address_is_limited_to_the_configured_rate_with_a_friendly_429(client, service_type, settings):
     # Given a limit of 3 submissions a minute
     settings.PUBLIC_FORM_RATE = "3/m"
-    cache.clear()
+    caches["ratelimit"].clear()
     # When one address posts four times
     answers = [client.post(URL, form_data(service_type)).status_code for _ in range(4)]
     # Then the first three go through and the fourth is refused with a friendly page
@@ -326,7 +326,6 @@ def test_one_address_is_limited_to_the_configured_rate_with_a_friendly_429(clien
     assert other.status_code == 302
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_double_click_arriving_at_the_same_moment_makes_one_work_order(service_type):
     # Given two copies of one submission, sent at the same instant on two connections

@@ -324,6 +324,34 @@ def test_with_the_broker_down_the_change_commits_and_the_sweep_delivers_it_once(
 
 
 @pytest.mark.django_db(transaction=True)
+def test_after_a_broker_failure_the_next_commits_do_not_wait_for_it_again(provider, monkeypatch, settings):
+    SlaPolicy.objects.all().delete()
+    tries = []
+
+    def broker_down(*args, **kwargs):
+        tries.append(args)
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    # Given each commit hands its rows to the broker inside the request, and the broker is down
+    settings.OUTBOX_ENQUEUE_ON_COMMIT = True
+    settings.OUTBOX_ENQUEUE_BATCH_MS = 0
+    monkeypatch.setattr(tasks.deliver_notifications, "apply_async", broker_down)
+    tech = TechnicianFactory()
+    orders = [workorder_via_service() for _ in range(3)]
+    # When three orders are assigned one after the other
+    for wo in orders:
+        _assign(wo, tech)
+    # Then the broker was tried once (a try costs up to the 2 s connect timeout), all three committed,
+    # and the sweep sends the three messages
+    assert len(tries) == 1
+    assert set(WorkOrder.objects.filter(pk__in=[o.pk for o in orders]).values_list("status", flat=True)) == {
+        Status.ASSIGNED}
+    later = timezone.now() + timedelta(seconds=settings.OUTBOX_SWEEP_GRACE_SECONDS)
+    assert notifications_deliver_due(now=later)["sent"] == 3
+    assert len(provider.on("/sms")) == 3
+
+
+@pytest.mark.django_db(transaction=True)
 def test_rows_committed_close_together_are_handed_to_the_broker_in_one_task(provider, monkeypatch, settings):
     SlaPolicy.objects.all().delete()
     published = []

@@ -1,4 +1,4 @@
-"""On PostgreSQL, the work-order event log refuses UPDATE and DELETE.
+"""The work-order event log refuses UPDATE and DELETE.
 
 The audit trail is the record managers rely on ("who did what, at which step"),
 so the database itself keeps it append-only, whatever code runs against it.
@@ -22,16 +22,6 @@ DROP FUNCTION IF EXISTS workorders_event_append_only();
 """
 
 
-def forwards(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(CREATE, params=None)
-
-
-def backwards(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP, params=None)
-
-
 class Migration(migrations.Migration):
     dependencies = [("workorders", "0001_initial")]
-    operations = [migrations.RunPython(forwards, backwards)]
+    operations = [migrations.RunSQL(CREATE, DROP)]

@@ -1,4 +1,4 @@
-"""On PostgreSQL, one technician's active appointments never overlap.
+"""One technician's active appointments never overlap.
 
 Two dispatchers (or a dispatcher and automatic assignment) booking one
 technician into overlapping windows at the same moment: the database refuses
@@ -21,16 +21,6 @@ ALTER TABLE workorders_workorder ADD CONSTRAINT wo_no_double_booking
 DROP = "ALTER TABLE workorders_workorder DROP CONSTRAINT IF EXISTS wo_no_double_booking;"
 
 
-def forwards(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(CREATE, params=None)
-
-
-def backwards(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP, params=None)
-
-
 class Migration(migrations.Migration):
     dependencies = [("workorders", "0002_event_append_only")]
-    operations = [migrations.RunPython(forwards, backwards)]
+    operations = [migrations.RunSQL(CREATE, DROP)]

@@ -11,12 +11,9 @@ from knowledge.models import Article
 
 
 class Command(BaseCommand):
-    help = "Rebuild the search vector of every article (PostgreSQL)."
+    help = "Rebuild the search vector of every article."
 
     def handle(self, *args, **options):
-        if not search.is_postgres():
-            self.stdout.write("SQLite searches with icontains; nothing to rebuild.")
-            return
         done = 0
         batch: list = []
         articles = Article.objects.prefetch_related("tags").only("id", "title", "summary", "body")

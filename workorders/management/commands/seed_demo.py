@@ -276,7 +276,6 @@ class _Writer:
     }
 
     def __init__(self):
-        self.postgres = connection.vendor == "postgresql"
         self._db_columns = {}
         self.trusted = None
         self.thread = None
@@ -285,10 +284,10 @@ class _Writer:
     def start(self):
         """Write in a background thread (its own connection) while the next batch is built.
 
-        Only on PostgreSQL outside a transaction: inside one (a test, say) the
-        rows must go through the caller's own connection.
+        Only outside a transaction: inside one (a test, say) the rows must go through
+        the caller's own connection.
         """
-        if self.postgres and not connection.in_atomic_block:
+        if not connection.in_atomic_block:
             self.queue = queue.Queue(maxsize=2)
             self.thread = threading.Thread(target=self._background, name="seed-writer", daemon=True)
             self.thread.start()
@@ -345,7 +344,7 @@ class _Writer:
         also silences ordinary triggers, so it is used only while no table
         written here has a trigger of its own that fires on INSERT.
         """
-        if not self.postgres or self.trusted is False:
+        if self.trusted is False:
             return
         if self.trusted is None and self._insert_triggers():
             self.trusted = False
@@ -414,28 +413,19 @@ class _Writer:
             fields, extra, line = fields + extra, [], None
         defaults = [f.get_default() for f in extra]
         with connection.cursor() as cursor:
-            if self.postgres:
-                tail = "".join("\t" + self._pg_text(v) for v in defaults)
-                text = self._pg_text
-                line = line or (lambda row: "\t".join(map(text, row)))
-                buf = io.StringIO()
-                buf.writelines(line(row) + tail + "\n" for row in rows)
-                buf.seek(0)
-                raw = cursor.cursor
-                sql = f"COPY {table} ({col_sql}) FROM STDIN"
-                if hasattr(raw, "copy_expert"):  # psycopg2
-                    raw.copy_expert(sql, buf)
-                else:  # psycopg 3
-                    with raw.copy(sql) as copy:
-                        copy.write(buf.getvalue())
-            else:
-                all_fields = fields + extra
-                prepped = [
-                    [f.get_db_prep_save(v, connection) for f, v in zip(all_fields, list(row) + defaults)]
-                    for row in rows
-                ]
-                marks = ", ".join(["%s"] * len(cols))
-                cursor.executemany(f"INSERT INTO {table} ({col_sql}) VALUES ({marks})", prepped)
+            tail = "".join("\t" + self._pg_text(v) for v in defaults)
+            text = self._pg_text
+            line = line or (lambda row: "\t".join(map(text, row)))
+            buf = io.StringIO()
+            buf.writelines(line(row) + tail + "\n" for row in rows)
+            buf.seek(0)
+            raw = cursor.cursor
+            sql = f"COPY {table} ({col_sql}) FROM STDIN"
+            if hasattr(raw, "copy_expert"):  # psycopg2
+                raw.copy_expert(sql, buf)
+            else:  # psycopg 3
+                with raw.copy(sql) as copy:
+                    copy.write(buf.getvalue())
 
 
 class Command(BaseCommand):
@@ -488,13 +478,12 @@ class Command(BaseCommand):
             self.writer.finish()
         # Sequences move past the ids written above, so the next request numbers after them.
         self._reset_sequences()
-        if self.writer.postgres:
-            # Fresh statistics for the planner, and (outside a transaction) the
-            # visibility map too, as autovacuum would leave it some time later.
-            command = "ANALYZE" if connection.in_atomic_block else "VACUUM (ANALYZE)"
-            with connection.cursor() as cursor:
-                for model in (Customer, Site, Equipment, WorkOrder, WorkOrderEvent):
-                    cursor.execute(f"{command} {connection.ops.quote_name(model._meta.db_table)}")
+        # Fresh statistics for the planner, and (outside a transaction) the
+        # visibility map too, as autovacuum would leave it some time later.
+        command = "ANALYZE" if connection.in_atomic_block else "VACUUM (ANALYZE)"
+        with connection.cursor() as cursor:
+            for model in (Customer, Site, Equipment, WorkOrder, WorkOrderEvent):
+                cursor.execute(f"{command} {connection.ops.quote_name(model._meta.db_table)}")
 
         elapsed = time.monotonic() - started
         self.stdout.write(
@@ -512,17 +501,11 @@ class Command(BaseCommand):
 
     def _flush(self):
         tables = [m._meta.db_table for m in (WorkOrderEvent, WorkOrder, Equipment, Site, Customer)]
-        if self.writer.postgres:
-            # TRUNCATE, not DELETE: events are append-only (a trigger refuses DELETE).
-            # CASCADE empties whatever else points at these rows (attachments, ...).
-            names = ", ".join(connection.ops.quote_name(t) for t in tables)
-            with connection.cursor() as cursor:
-                cursor.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
-        else:
-            with transaction.atomic():
-                WorkOrderEvent.objects.all().delete()
-                WorkOrder.objects.all().delete()
-                Customer.objects.all().delete()
+        # TRUNCATE, not DELETE: events are append-only (a trigger refuses DELETE).
+        # CASCADE empties whatever else points at these rows (attachments, ...).
+        names = ", ".join(connection.ops.quote_name(t) for t in tables)
+        with connection.cursor() as cursor:
+            cursor.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
 
     # ------------------------------------------------------------ master data
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('workorders', '0006_technician_queue_index'),
+        ('workorders', '0007_outbox_readiness_indexes'),
     ]
 
     operations = [

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     whole outbox table under a lock to fill in random values; new rows get one."""
 
     dependencies = [
-        ("workorders", "0007_workorder_submission_hash"),
+        ("workorders", "0008_workorder_submission_hash"),
     ]
 
     operations = [

@@ -1,0 +1,35 @@
+"""What the admin pages of several apps share."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.text import capfirst
+
+from .errors import InvalidInput
+from .validation import normalize_phone
+
+
+class PhoneFormField(forms.CharField):
+    """A phone number typed by staff, checked and stored as the rest of the system stores it (E.164)."""
+
+    def clean(self, value):
+        value = super().clean(value)
+        if not value:
+            return value
+        try:
+            return normalize_phone(value, field="phone")
+        except InvalidInput as exc:
+            raise ValidationError([str(m) for m in exc.fields.get("phone", [exc.message])]) from None
+
+
+class PhoneFieldsAdmin:
+    """A ModelAdmin mixin: the model fields named in ``phone_fields`` are checked as phone numbers."""
+
+    phone_fields: tuple[str, ...] = ()
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name in self.phone_fields:
+            return PhoneFormField(
+                label=capfirst(db_field.verbose_name), required=not db_field.blank, max_length=32,
+                help_text=db_field.help_text,
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
