@@ -5,8 +5,9 @@ from rest_framework import exceptions, serializers
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.routers import DefaultRouter
 
-from core.api import LoginLockedOut
-from workorders.api import ErrorSerializer, WorkOrderViewSet
+from core.api import LoginLockedOut, TextField
+from core.parsers import BoundedFormParser, BoundedJSONParser
+from workorders.api import ERRORS, ErrorSerializer, WorkOrderViewSet
 
 router = DefaultRouter()
 router.register("work-orders", WorkOrderViewSet, basename="workorder")
@@ -17,16 +18,22 @@ router.register("work-orders", WorkOrderViewSet, basename="workorder")
     summary="Get an API token",
     description="Exchange a username and password for a token; send it as `Authorization: Token <token>`.",
     auth=[],
+    request=inline_serializer("AuthToken", {"username": TextField(), "password": TextField(trim_whitespace=False)}),
     responses={
         200: inline_serializer("Token", {"token": serializers.CharField()}),
         400: OpenApiResponse(ErrorSerializer, description="Wrong username or password."),
+        413: ERRORS[413],
+        415: OpenApiResponse(ErrorSerializer, description="The body is neither JSON nor a form."),
         429: OpenApiResponse(ErrorSerializer, description="Too many failed logins for this username from this "
                                                           "address (`locked_out`); `Retry-After` says how long "
                                                           "at most."),
     },
 )
 class TokenView(ObtainAuthToken):
-    """DRF's token view under the login lockout (django-axes checks the attempt inside ``authenticate``)."""
+    """DRF's token view under the login lockout (django-axes checks the attempt inside ``authenticate``),
+    reading a form or JSON (bounded, core/parsers.py)."""
+
+    parser_classes = (BoundedFormParser, BoundedJSONParser)
 
     def post(self, request, *args, **kwargs):
         try:

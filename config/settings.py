@@ -267,6 +267,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # JSON only, bounded in size (DATA_UPLOAD_MAX_MEMORY_SIZE) and nesting (core/parsers.py).
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.BoundedJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.exception_handler",
     # DRF's two renderers; the JSON one writes the list's plain bodies with orjson (core/renderers.py).
@@ -283,6 +285,13 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["core.api.ApiDocsPermission"],
     "DESCRIPTION": "Create, list and move work orders through their lifecycle.",
     "VERSION": "1.0.0",
+    # Request bodies as components of their own (WorkOrderCreateRequest ...): what a request
+    # needs (required, not blank) is stated there, apart from what an answer shows.
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.api.require_discriminated_bodies",
+    ],
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -365,7 +374,10 @@ NOTIFY_HTTP_TIMEOUT = env_int("NOTIFY_HTTP_TIMEOUT", 10)
 OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 6)
 OUTBOX_RETRY_BASE_SECONDS = env_int("OUTBOX_RETRY_BASE_SECONDS", 60)  # 1, 2, 4, 8, 16 min ...
 OUTBOX_RETRY_MAX_SECONDS = env_int("OUTBOX_RETRY_MAX_SECONDS", 3600)
-OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 300)  # a send that takes longer is retried
+# How long a worker's claim on a message lasts (from the moment it sends it); if the worker
+# dies, the sweep sends the message again after this (with the same delivery key). Must be
+# at least 3 x the longest of NOTIFY_HTTP_TIMEOUT and EMAIL_TIMEOUT (check workorders.E001).
+OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 300)
 OUTBOX_SWEEP_GRACE_SECONDS = env_int("OUTBOX_SWEEP_GRACE_SECONDS", 30)  # leave fresh rows to the on-commit task
 OUTBOX_ENQUEUE_ON_COMMIT = env_bool("OUTBOX_ENQUEUE_ON_COMMIT", True)  # off: the sweep alone delivers
 # After commit, delivery tasks are published from a background thread, at most one per
@@ -382,6 +394,9 @@ SURVEY_REMINDER_HOURS = env_int("SURVEY_REMINDER_HOURS", 48)
 # Email
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "service@example.com")
+# Seconds an SMTP connection may block (Django's default waits forever); bounded, like the
+# HTTP timeout, so that a send ends before the outbox's claim on the message lapses.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
 
 # Business settings
 COMPANY_NAME = env_str("COMPANY_NAME", "Field Service Co.")

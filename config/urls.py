@@ -39,5 +39,10 @@ urlpatterns = [
             SpectacularRedocView.as_view(url_name="api-schema"))), name="api-redoc"),
 ]
 
+# Under /api/ these answer in the API's error shape (core/views.py).
+handler400 = "core.views.bad_request"
+handler404 = "core.views.not_found"
+handler500 = "core.views.server_error"
+
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -1,15 +1,22 @@
+import logging
+
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from rest_framework import exceptions
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from rest_framework import exceptions, serializers
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from . import roles as R
 from .errors import ApplicationError
+from .parsers import too_large
+
+security_logger = logging.getLogger("django.security")
 
 
 def exception_handler(exc, context):
@@ -21,7 +28,14 @@ def exception_handler(exc, context):
     """
     if isinstance(exc, ApplicationError):
         return Response(exc.as_dict(), status=exc.status_code)
-    if isinstance(exc, Http404):
+    if isinstance(exc, RequestDataTooBig):
+        exc = too_large()  # a body over DATA_UPLOAD_MAX_MEMORY_SIZE, read by Django
+    elif isinstance(exc, SuspiciousOperation):
+        # E.g. a form with more fields than DATA_UPLOAD_MAX_NUMBER_FIELDS: logged as Django
+        # logs it, answered in the API's shape instead of the HTML 400 page.
+        security_logger.warning("%s: %s", exc.__class__.__name__, exc)
+        exc = exceptions.ParseError(_("The request could not be read."))
+    elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
@@ -79,3 +93,57 @@ class LoginLockedOut(exceptions.APIException):
                        "the account.")
             self.wait = None
         super().__init__(detail)
+
+
+# --- Text fields whose schema states what they refuse ---------------------------------------
+
+# The characters ``str.strip()`` removes (``str.isspace()``): DRF's CharField trims them, so
+# text of only these is blank. Spelt out, since a schema's ``\s`` need not mean the same set.
+_WHITESPACE = (
+    "\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
+)
+# DRF's CharField refuses NUL (PostgreSQL cannot store it) and, unless blank is allowed,
+# text that is empty once trimmed. (A blank-allowed field's schema is "this pattern, or
+# empty": drf-spectacular adds the empty alternative, so the pattern itself needs a character.)
+TEXT_PATTERN = "^[^\\x00]*$"
+NON_EMPTY_TEXT_PATTERN = "^[^\\x00]+$"
+NOT_BLANK_TEXT_PATTERN = f"^[{_WHITESPACE}]*[^\\x00{_WHITESPACE}][^\\x00]*$"
+
+
+class TextField(serializers.CharField):
+    """DRF's ``CharField``; its schema also states that NUL is refused and, unless
+    ``allow_blank``, that the text must have a character other than whitespace.
+    A subclass may name a ``schema_format`` (a rule of its own, told by its help text)."""
+
+    schema_format = None
+
+
+class TextFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = TextField
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        if direction == "request":
+            schema["pattern"] = NON_EMPTY_TEXT_PATTERN if self.target.allow_blank else NOT_BLANK_TEXT_PATTERN
+        schema_format = getattr(self.target, "schema_format", None)
+        if schema_format:
+            schema["format"] = schema_format
+        return schema
+
+
+def require_discriminated_bodies(result, generator, request, public):
+    """drf-spectacular postprocessing hook: a request body that is one of several kinds told
+    apart by a property (``discriminator``) is required, since that property is. (drf-spectacular
+    marks a body required only when its own component lists required properties.)"""
+    schemas = result.get("components", {}).get("schemas", {})
+    for methods in result.get("paths", {}).values():
+        for operation in methods.values():
+            body = operation.get("requestBody") if isinstance(operation, dict) else None
+            if not body:
+                continue
+            for media in body.get("content", {}).values():
+                ref = media.get("schema", {}).get("$ref", "")
+                if "discriminator" in schemas.get(ref.rsplit("/", 1)[-1], {}):
+                    body["required"] = True
+    return result

@@ -45,3 +45,11 @@ class NotFound(ApplicationError):
 
     status_code = 404
     code = "not_found"
+
+
+class Unprocessable(ApplicationError):
+    """The request is well formed but cannot be carried out as it stands (e.g. an
+    idempotency key already used for a different request)."""
+
+    status_code = 422
+    code = "unprocessable"

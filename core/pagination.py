@@ -45,11 +45,20 @@ def _encode(values, direction: str) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+# The sort keys are bigint and smallint columns: a cursor's value beyond 64 bits would reach
+# PostgreSQL and fail there ("bigint out of range", a 500).
+_KEY_MIN, _KEY_MAX = -(2**63), 2**63 - 1
+
+
+def _is_key(value) -> bool:
+    return type(value) is int and _KEY_MIN <= value <= _KEY_MAX
+
+
 def _decode(cursor: str, width: int):
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         direction, values = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if direction not in ("next", "prev") or len(values) != width or not all(isinstance(v, int) for v in values):
+        if direction not in ("next", "prev") or len(values) != width or not all(_is_key(v) for v in values):
             raise ValueError
         return direction, values
     except (ValueError, TypeError, json.JSONDecodeError, UnicodeDecodeError):

@@ -5,6 +5,8 @@ from django.contrib.auth.views import redirect_to_login
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
@@ -67,3 +69,30 @@ def api_docs_page(view):
         return view(request, *args, **kwargs)
 
     return wrapped
+
+
+def _is_api(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def not_found(request, exception=None):
+    """404: under /api/ in the API's error shape (an address no route matches, such as
+    ``/api/v1/work-orders/abc/``), elsewhere Django's page."""
+    if _is_api(request):
+        return JsonResponse({"error": "not_found", "detail": _("Not found.")}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    """500: under /api/ in the API's error shape, elsewhere Django's page."""
+    if _is_api(request):
+        return JsonResponse({"error": "server_error", "detail": _("A server error occurred.")}, status=500)
+    return defaults.server_error(request)
+
+
+def bad_request(request, exception=None):
+    """400 for what Django refuses before a view runs (e.g. a suspicious request): under
+    /api/ in the API's error shape, elsewhere Django's page."""
+    if _is_api(request):
+        return JsonResponse({"error": "invalid", "detail": _("The request could not be read.")}, status=400)
+    return defaults.bad_request(request, exception)

@@ -279,7 +279,7 @@ class NotificationAdmin(admin.ModelAdmin):
     raw_id_fields = ["work_order"]
     show_full_result_count = False
     readonly_fields = ["work_order", "channel", "recipient", "template", "language", "payload", "status", "attempts",
-                       "next_attempt_at", "last_error", "created_at", "sent_at"]
+                       "next_attempt_at", "last_error", "created_at", "sent_at", "delivery_key"]
     actions = ["send_again"]
 
     def has_add_permission(self, request):

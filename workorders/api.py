@@ -10,6 +10,9 @@ rows then costs a few dictionary writes per row instead of a field object per
 value. ``tests/workorders/test_api_schema.py`` checks that the two agree.
 """
 
+import hashlib
+import json
+import re
 import uuid
 
 from django.conf import settings
@@ -20,7 +23,13 @@ from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
 from django_filters.utils import translate_validation
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.pagination import BasePagination
@@ -28,13 +37,14 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
 from core import roles as R
+from core.api import TEXT_PATTERN, TextField
 from core.errors import Forbidden, InvalidInput, NotFound
 from core.pagination import SORTS, keyset_page, keyset_page_compiled
 from core.renderers import PlainBody
 from core.validation import normalize_phone
 from customers.selectors import customer_find_by_phone
 
-from .filters import WorkOrderFilter, filters_key
+from .filters import DATETIME_PATTERN, WorkOrderFilter, filters_key
 from .lifecycle import TRANSITIONS, Status, available_actions
 from .models import Attachment, ServiceType, SlaTarget, WorkOrder
 from .selectors import (
@@ -55,6 +65,10 @@ from .sla import STATE_LABELS as SLA_STATE_LABELS
 # --------------------------------------------------------------------------
 # Pagination: keyset, never a COUNT(*).
 # --------------------------------------------------------------------------
+
+
+# An empty query parameter: the list ignores it, as if it were not given.
+EMPTY = {"type": "string", "maxLength": 0}
 
 
 class KeysetPagination(BasePagination):
@@ -137,22 +151,23 @@ class KeysetPagination(BasePagination):
                 "name": self.cursor_query_param,
                 "required": False,
                 "in": "query",
-                "description": "Opaque cursor from a `next` or `previous` link.",
-                "schema": {"type": "string"},
+                "description": "Opaque cursor from a `next` or `previous` link (another is refused, 400).",
+                "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]*$"},  # empty: the first page
             },
             {
                 "name": self.sort_query_param,
                 "required": False,
                 "in": "query",
                 "description": "Sort order (default `-id`, newest first).",
-                "schema": {"type": "string", "enum": list(SORTS), "default": self.default_sort},
+                "schema": {"oneOf": [{"type": "string", "enum": list(SORTS)}, EMPTY], "default": self.default_sort},
             },
             {
                 "name": self.page_size_query_param,
                 "required": False,
                 "in": "query",
-                "description": f"Rows per page (default {self.page_size}, at most {self.max_page_size}).",
-                "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size, "default": self.page_size},
+                "description": f"Rows per page (default {self.page_size}); more than {self.max_page_size} "
+                f"gives {self.max_page_size}.",
+                "schema": {"oneOf": [{"type": "integer", "minimum": 1}, EMPTY], "default": self.page_size},
             },
         ]
 
@@ -608,21 +623,33 @@ class CachedServiceTypeField(serializers.SlugRelatedField):
         return found
 
 
+class PhoneField(TextField):
+    """A mobile number as a person types it; stored in E.164 form. Its schema's format,
+    ``phone``, is a number ``phonenumbers`` finds valid for the site's region (``PHONE_REGION``)."""
+
+    schema_format = "phone"
+
+
 class WorkOrderCreateSerializer(serializers.Serializer):
-    contact_name = serializers.CharField(max_length=120)
-    contact_phone = serializers.CharField(max_length=40, help_text="Mobile number; stored in E.164 form.")
+    contact_name = TextField(max_length=120)
+    contact_phone = PhoneField(max_length=40, help_text="Mobile number (a valid number of `PHONE_REGION`, "
+                               "e.g. 138 1234 5678 or +8613812345678); stored in E.164 form.")
     contact_email = serializers.EmailField(required=False, allow_blank=True, default="")
-    address = serializers.CharField(
-        max_length=255, required=False, allow_blank=True, default="", help_text="Required unless `site` is given."
+    address = TextField(
+        max_length=255, required=False, allow_blank=True, default="",
+        help_text="Required (not blank) unless `site` is given.",
     )
     service_type = CachedServiceTypeField(
-        slug_field="code", queryset=ServiceType.objects.all(), help_text="Service type code."
+        slug_field="code", queryset=ServiceType.objects.all(), help_text="Code of an active service type."
     )
-    description = serializers.CharField(max_length=DESCRIPTION_MAX)
+    description = TextField(max_length=DESCRIPTION_MAX)
     priority = serializers.ChoiceField(choices=WorkOrder.Priority.choices, default=WorkOrder.Priority.NORMAL)
-    preferred_start = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    preferred_start = serializers.DateTimeField(
+        required=False, allow_null=True, default=None, help_text="Give both ends of the window or neither."
+    )
     preferred_end = serializers.DateTimeField(
-        required=False, allow_null=True, default=None, help_text="After `preferred_start`; give both or neither."
+        required=False, allow_null=True, default=None,
+        help_text="After `preferred_start`; give both ends of the window or neither.",
     )
     language = serializers.ChoiceField(
         choices=[code for code, _name in settings.LANGUAGES], required=False, allow_blank=True, default=""
@@ -652,8 +679,11 @@ class WorkOrderCreateSerializer(serializers.Serializer):
 
 
 class TransitionSerializer(serializers.Serializer):
+    """What a transition request may carry; which fields each action needs is stated per action
+    in the schema (``TRANSITION_REQUEST``) and checked by ``services.workorder_transition``."""
+
     action = serializers.ChoiceField(choices=[(name, t.label) for name, t in TRANSITIONS.items()])
-    note = serializers.CharField(
+    note = TextField(
         required=False, allow_blank=True, default="", max_length=2000,
         help_text="Required (a reason) for reject, hold, reopen and cancel.",
     )
@@ -674,6 +704,35 @@ class TransitionSerializer(serializers.Serializer):
         return attrs
 
 
+def _transition_request(transition) -> serializers.Serializer:
+    """The schema of one action's request, read from the lifecycle table: a reason is
+    required where the table says so, a technician for assign and reassign."""
+    position = "Where the caller is; give both `latitude` and `longitude` or neither."
+    fields = {
+        "action": serializers.ChoiceField(choices=[transition.action]),
+        "note": TextField(max_length=2000, help_text="The reason.") if transition.reason_required
+        else TextField(required=False, allow_blank=True, max_length=2000),
+        "latitude": serializers.FloatField(required=False, allow_null=True, min_value=-90, max_value=90,
+                                           help_text=position),
+        "longitude": serializers.FloatField(required=False, allow_null=True, min_value=-180, max_value=180,
+                                            help_text=position),
+    }
+    if transition.needs_technician:
+        window = "The appointment; give both ends or neither, the end after the start."
+        fields["technician"] = serializers.IntegerField(min_value=1, help_text="Id of an active technician.")
+        fields["appointment_start"] = serializers.DateTimeField(required=False, allow_null=True, help_text=window)
+        fields["appointment_end"] = serializers.DateTimeField(required=False, allow_null=True, help_text=window)
+    name = "".join(part.title() for part in transition.action.split("_"))
+    return inline_serializer(f"Transition{name}", fields)
+
+
+TRANSITION_REQUEST = PolymorphicProxySerializer(
+    component_name="Transition",
+    serializers={name: _transition_request(t) for name, t in TRANSITIONS.items()},
+    resource_type_field_name="action",
+)
+
+
 # --------------------------------------------------------------------------
 # Views
 # --------------------------------------------------------------------------
@@ -684,6 +743,11 @@ ERRORS = {
     403: OpenApiResponse(ErrorSerializer, description="The caller's role may not do this."),
     404: OpenApiResponse(ErrorSerializer, description="No such work order, or not one the caller may see."),
     409: OpenApiResponse(ErrorSerializer, description="Not allowed from the work order's current status."),
+    413: OpenApiResponse(ErrorSerializer, description="The body is larger than the server takes "
+                         "(`DATA_UPLOAD_MAX_MEMORY_SIZE`)."),
+    415: OpenApiResponse(ErrorSerializer, description="The body is not JSON (`Content-Type: application/json`)."),
+    422: OpenApiResponse(ErrorSerializer, description="The `Idempotency-Key` was already used with a different "
+                         "body (`idempotency_key_reused`)."),
 }
 
 
@@ -696,9 +760,54 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
     type=OpenApiTypes.UUID,
     location=OpenApiParameter.HEADER,
     required=False,
-    description="A UUID chosen by the client. Sending the same key again returns the work order the first "
-    "request created (200) instead of creating another.",
+    description="A UUID chosen by the client. Sending the same key again with the same body returns the work "
+    "order the first request created (200) instead of creating another; with a different body it is refused "
+    "(422).",
 )
+
+
+def _or_empty(schema: dict) -> dict:
+    """A list parameter's schema: the value, or empty (ignored, as if not given)."""
+    return {"oneOf": [schema, EMPTY]}
+
+
+def _param(name: str, schema: dict, description: str, **kw) -> OpenApiParameter:
+    return OpenApiParameter(name=name, location=OpenApiParameter.QUERY, required=False, type=_or_empty(schema),
+                            description=description, **kw)
+
+
+def _datetime_param(name: str, description: str) -> OpenApiParameter:
+    return _param(
+        name, {"type": "string", "format": "date-time", "pattern": DATETIME_PATTERN},
+        f"{description} ISO 8601, with an offset of at most 14:00 either way (none: the site's time zone); "
+        "another offset is refused (400).",
+    )
+
+
+def _choices_param(name: str, choices, kind: str, description: str) -> OpenApiParameter:
+    items = {"type": kind, "enum": [value for value, _label in choices]}
+    return OpenApiParameter(name=name, location=OpenApiParameter.QUERY, required=False,
+                            type={"type": "array", "items": {"oneOf": [items, EMPTY]}},
+                            description=description, explode=True, style="form")
+
+
+# The list's filters (workorders/filters.py), described here rather than by their labels
+# (which are the staff queue's). Every one may be given empty, and is then ignored.
+LIST_PARAMETERS = [
+    _choices_param("status", Status.choices, "string", "Any of these statuses (repeat the parameter)."),
+    _choices_param("priority", WorkOrder.Priority.choices, "integer", "Any of these priorities (1 low .. 4 urgent)."),
+    _datetime_param("created_after", "Created at or after this moment."),
+    _datetime_param("created_before", "Created before this moment."),
+    _datetime_param("due_after", "Appointment ending at or after this moment."),
+    _datetime_param("due_before", "Appointment ending before this moment."),
+    _param("customer", {"type": "integer"}, "Customer id."),
+    _param("service_type", {"type": "integer"}, "Id of an existing service type (another id is refused, 400)."),
+    _param("technician", {"type": "integer"}, "Id of an existing technician (another id is refused, 400)."),
+    _param("unassigned", {"type": "boolean"}, "true: only orders without a technician; false: only those with one."),
+    _param("phone", {"type": "string", "pattern": TEXT_PATTERN}, "The customer's phone number, in E.164 form."),
+    _param("number", {"type": "string", "pattern": TEXT_PATTERN},
+           "A work order's number, e.g. WO-2026-000123 (no match: an empty page)."),
+]
 
 
 ID_PATH = OpenApiParameter(
@@ -706,15 +815,26 @@ ID_PATH = OpenApiParameter(
 )
 
 
+_UUID_TEXT = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
 def _idempotency_key(request) -> uuid.UUID | None:
+    """The request's ``Idempotency-Key``: none, or a UUID in its usual form (an empty or other
+    value is refused, as the schema says)."""
     raw = request.headers.get("Idempotency-Key")
-    if raw is None or not raw.strip():
+    if raw is None:
         return None
-    try:
-        return uuid.UUID(raw.strip())
-    except ValueError:
+    if not _UUID_TEXT.fullmatch(raw.strip()):
         message = _("The Idempotency-Key header must be a UUID.")
-        raise InvalidInput(message, fields={"Idempotency-Key": [message]}) from None
+        raise InvalidInput(message, fields={"Idempotency-Key": [message]})
+    return uuid.UUID(raw.strip())
+
+
+def _body_hash(data) -> str:
+    """What a request's body says, as a hash: the same for the same JSON however it is spaced
+    or its keys ordered (kept with the Idempotency-Key, ``services.workorder_create``)."""
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _office_role(user) -> str:
@@ -793,7 +913,9 @@ class WorkOrderViewSet(viewsets.GenericViewSet):
     @extend_schema(
         summary="List work orders",
         description="Work orders the caller may see (technicians: their own; partner technicians: their "
-        "company's; office roles: all), filtered, in keyset pages: follow `next` to walk on. No total count.",
+        "company's; office roles: all), filtered, in keyset pages: follow `next` to walk on. No total count. "
+        "A parameter given empty (`?status=`) is ignored, as if it were not given.",
+        parameters=LIST_PARAMETERS,
         responses={200: WorkOrderSerializer(many=True), **_errors(400, 401)},
     )
     def list(self, request):
@@ -853,7 +975,7 @@ class WorkOrderViewSet(viewsets.GenericViewSet):
         responses={
             201: OpenApiResponse(WorkOrderSerializer, description="Created."),
             200: OpenApiResponse(WorkOrderSerializer, description="A replay: the work order this key created."),
-            **_errors(400, 401, 403),
+            **_errors(400, 401, 403, 413, 415, 422),
         },
     )
     def create(self, request):
@@ -861,6 +983,7 @@ class WorkOrderViewSet(viewsets.GenericViewSet):
         if not R.is_office(user):
             raise Forbidden(_("Only agents, dispatchers and managers may create work orders."))
         key = _idempotency_key(request)
+        body_hash = _body_hash(request.data) if key is not None else ""
         serializer = WorkOrderCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -884,6 +1007,7 @@ class WorkOrderViewSet(viewsets.GenericViewSet):
             created_by=user,
             actor_role=_office_role(user),
             submission_key=key,
+            submission_hash=body_hash,
             customer=customer,
             site=site,
             equipment=equipment,
@@ -898,9 +1022,9 @@ class WorkOrderViewSet(viewsets.GenericViewSet):
         description="assign, reassign, unassign, reject, accept, depart, arrive, hold, resume, complete, "
         "follow_up, close, reopen or cancel, as the lifecycle table allows for the caller's role and the "
         "work order's status. Each writes an event.",
-        request=TransitionSerializer,
+        request=TRANSITION_REQUEST,
         parameters=[ID_PATH],
-        responses={200: WorkOrderSerializer, **_errors(400, 401, 403, 404, 409)},
+        responses={200: WorkOrderSerializer, **_errors(400, 401, 403, 404, 409, 413, 415)},
     )
     @action(detail=True, methods=["post"], url_path="transitions")
     def transitions(self, request, pk=None):

@@ -9,6 +9,7 @@ class WorkordersConfig(AppConfig):
     def ready(self):
         from core.health import register_report
 
+        from . import checks  # noqa: F401 (registers them)
         from .selectors import outbox_backlog
 
         register_report("outbox", outbox_backlog)

@@ -1,7 +1,9 @@
 import datetime
 import secrets
+import uuid
 
 from django.conf import settings
+from django.contrib.postgres.functions import RandomUUID
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -112,6 +114,9 @@ class WorkOrder(models.Model):
     public_token = models.CharField(max_length=32, unique=True, default=new_public_token, editable=False)
     # Set by the public form and API clients: a replayed submission finds the first one.
     submission_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+    # What was submitted with the key (the API: a hash of the request's body), so that the key
+    # sent again with something else is refused rather than answered with this order.
+    submission_hash = models.CharField(max_length=64, blank=True, default="", db_default="", editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
         db_index=False,
@@ -575,6 +580,13 @@ class Notification(models.Model):
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     # Makes a repeat of the same message a no-op (e.g. one survey reminder).
     dedupe_key = models.CharField(max_length=80, null=True, blank=True, unique=True, editable=False)
+    # Sent with every attempt to deliver this message (the SMS provider's and the webhook's
+    # Idempotency-Key header, the email's Message-ID), so that a provider can recognise a
+    # message sent again after a worker died between its answer and our record of it.
+    # (Null in rows written before it existed: those use one derived from the id, notifications.py.)
+    delivery_key = models.UUIDField(
+        _("delivery key"), null=True, default=uuid.uuid4, db_default=RandomUUID(), editable=False
+    )
 
     class Meta:
         verbose_name = _("notification")

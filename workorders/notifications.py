@@ -5,11 +5,18 @@ change that causes it. After commit, a Celery task delivers it; if the broker is
 down at that moment the change still commits (the enqueue error is logged) and the
 retry sweep, which beat runs every minute, delivers it once the broker is back.
 
-Exactly once: a row is claimed before it is sent, either by a conditional update
-(``status='pending' -> 'sending'``; the task) or by ``SELECT ... FOR UPDATE SKIP
-LOCKED`` (the sweep), so the task and the sweep never both send it. A failed send
-goes back to pending with an exponential backoff, and after the last attempt it is
-marked failed, which admin shows (with an action to try again).
+Sent once: each row is claimed right before it is sent, by a conditional update
+(``pending``, or ``sending`` whose lease has lapsed -> ``sending`` with a new lease of
+``OUTBOX_LEASE_SECONDS``; the task and the sweep alike), so two workers never send it
+at the same time, and its outcome is recorded in a commit of its own as soon as the
+provider answers. A failed send goes back to pending with an exponential backoff, and
+after the last attempt it is marked failed, which admin shows (with an action to try
+again). What a crash can still do: a worker that dies after the provider accepted a
+message and before that record is committed leaves the row claimed; once the lease
+lapses the sweep sends it again. Every attempt carries the row's ``delivery_key``
+(the SMS provider's and the webhook's ``Idempotency-Key`` header, the email's
+``Message-ID``), by which a provider that supports it drops the repeat
+(docs/operations.md).
 
 Cheap enough to leave on (bench/outbox_throughput.py): a transition's messages are
 written in the same statement as its event (``with_messages_add``), and the hand-over
@@ -33,13 +40,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from datetime import time as dt_time
 from decimal import Decimal
-from uuid import UUID
+from uuid import UUID, uuid4, uuid5
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage
 from django.db import connection, transaction
-from django.db.models import F
 from django.db.models.signals import post_save, pre_save
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
@@ -120,6 +126,7 @@ class Message:
     recipient: str
     subject: str
     body: str
+    key: str = ""  # the same on every attempt to send this message (``Notification.delivery_key``)
 
 
 class Channel:
@@ -135,8 +142,12 @@ class EmailChannel(Channel):
     name = Notification.Channel.EMAIL
 
     def send(self, message: Message) -> None:
+        # The same Message-ID on every attempt: mail systems that see it twice keep one.
+        domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2].strip("<> ") or "localhost"
+        headers = {"Message-ID": f"<notification-{message.key}@{domain}>"} if message.key else {}
         try:
-            EmailMessage(message.subject, message.body, settings.DEFAULT_FROM_EMAIL, [message.recipient]).send()
+            EmailMessage(message.subject, message.body, settings.DEFAULT_FROM_EMAIL, [message.recipient],
+                         headers=headers).send()
         except Exception as exc:  # SMTP errors, connection refused ...
             raise DeliveryError(f"email: {exc}") from exc
 
@@ -155,8 +166,13 @@ def _post_json(url: str, body: dict, *, headers: dict | None = None) -> bytes:
         raise DeliveryError(f"{url.split('?')[0]}: {exc}") from exc
 
 
+def _idempotency_header(message: Message) -> dict:
+    return {"Idempotency-Key": message.key} if message.key else {}
+
+
 class SmsChannel(Channel):
-    """An HTTP SMS provider: POST {"to", "text", "sign"} as JSON with a bearer key.
+    """An HTTP SMS provider: POST {"to", "text", "sign"} as JSON with a bearer key, and the
+    message's ``Idempotency-Key`` header (the same on every attempt).
 
     With no ``SMS_API_URL`` configured (a laptop), messages are written to the log.
     """
@@ -167,7 +183,9 @@ class SmsChannel(Channel):
         if not settings.SMS_API_URL:
             logger.info("SMS (no provider configured) to %s: %s", message.recipient, message.body)
             return
-        headers = {"Authorization": f"Bearer {settings.SMS_API_KEY}"} if settings.SMS_API_KEY else {}
+        headers = _idempotency_header(message)
+        if settings.SMS_API_KEY:
+            headers["Authorization"] = f"Bearer {settings.SMS_API_KEY}"
         raw = _post_json(
             settings.SMS_API_URL,
             {"to": message.recipient, "text": message.body, "sign": settings.SMS_SIGN},
@@ -177,7 +195,8 @@ class SmsChannel(Channel):
 
 
 class WebhookChannel(Channel):
-    """A WeCom or DingTalk group robot: both take {"msgtype": "text", "text": {"content": ...}}."""
+    """A WeCom or DingTalk group robot: both take {"msgtype": "text", "text": {"content": ...}}
+    (sent with the message's ``Idempotency-Key`` header, for a relay that honours it)."""
 
     name = Notification.Channel.WEBHOOK
 
@@ -186,7 +205,7 @@ class WebhookChannel(Channel):
         if not url:
             raise DeliveryError("no webhook URL configured (NOTIFY_WEBHOOK_URL)")
         content = f"{message.subject}\n{message.body}" if message.subject else message.body
-        raw = _post_json(url, {"msgtype": "text", "text": {"content": content}})
+        raw = _post_json(url, {"msgtype": "text", "text": {"content": content}}, headers=_idempotency_header(message))
         _check_json_code(raw)
 
 
@@ -225,7 +244,7 @@ def notification_build(*, channel: str, recipient: str, template: str, payload: 
         "recipient": recipient, "template": template, "language": language or settings.LANGUAGE_CODE,
         "payload": payload, "status": Notification.State.PENDING, "attempts": 0,
         "next_attempt_at": _first_attempt_at(now), "last_error": "", "created_at": now, "sent_at": None,
-        "dedupe_key": dedupe_key,
+        "dedupe_key": dedupe_key, "delivery_key": uuid4(),
     }
     # Positional arguments, in column order, as Django builds instances read from the
     # database: a fifth of the time keyword arguments take, which adds up over the
@@ -680,62 +699,108 @@ def _lease(now):
     return now + timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
 
 
+# For rows written before delivery keys existed (their column is NULL).
+_DELIVERY_KEY_NAMESPACE = UUID("5f0c2d3e-9a41-4b8e-8a6f-2d1f0e7c4b19")
+
+
+def delivery_key(notification: Notification) -> str:
+    """The key every attempt to send ``notification`` carries."""
+    key = notification.delivery_key or uuid5(_DELIVERY_KEY_NAMESPACE, f"notification:{notification.pk}")
+    return str(key)
+
+
+_CLAIM_SQL: dict = {}
+
+
+def _claim(notification_id: int, *, now, lapsed_too: bool) -> Notification | None:
+    """Claim one row for sending, if it is still to be sent: ``pending`` (and due, for the
+    sweep), or, with ``lapsed_too``, ``sending`` under a claim whose lease has lapsed (its
+    worker died or hung). One conditional UPDATE that answers the claimed row: two workers
+    claiming at once give one winner; the other gets None. The claim counts an attempt and
+    holds the row for ``OUTBOX_LEASE_SECONDS`` from now, the moment it is sent."""
+    key = lapsed_too
+    if key not in _CLAIM_SQL:
+        qn = connection.ops.quote_name
+        columns = ", ".join(qn(f.column) for f in Notification._meta.concrete_fields)
+        due = "(status = %s AND next_attempt_at <= %s) OR (status = %s AND next_attempt_at <= %s)" if lapsed_too \
+            else "status = %s"
+        _CLAIM_SQL[key] = (
+            f"UPDATE {qn(Notification._meta.db_table)} SET status = %s, attempts = attempts + 1, "
+            f"next_attempt_at = %s WHERE id = %s AND ({due}) RETURNING {columns}"
+        )
+    params = [Notification.State.SENDING, _lease(now), notification_id]
+    if lapsed_too:
+        params += [Notification.State.PENDING, now, Notification.State.SENDING, now]
+    else:
+        params.append(Notification.State.PENDING)
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM_SQL[key], params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = [f.from_db_value(v, None, connection) if hasattr(f, "from_db_value") else v  # e.g. the JSON payload
+              for f, v in zip(Notification._meta.concrete_fields, row, strict=True)]
+    return Notification.from_db(connection.alias, _NOTIFICATION_COLUMNS, values)
+
+
 def _send_claimed(notification: Notification) -> str:
-    """Send a row this process has claimed (status 'sending'); record the outcome."""
+    """Send a row this worker has just claimed and record the outcome at once, each outcome
+    in its own statement (outside any transaction: it commits before the next row is claimed).
+
+    Sent: any claimant's success marks the row sent (the provider has it). A failure is
+    recorded only while the row is still under this claim (``attempts`` as claimed): a
+    worker whose lease lapsed while it hung must not undo the claim of the one that took
+    the row over."""
     now = timezone.now()
     try:
         channel = CHANNELS.get(notification.channel)
         if channel is None:
             raise DeliveryError(f"unknown channel {notification.channel!r}")
         subject, body = render(notification)
-        channel.send(Message(notification.recipient, subject, body))
+        channel.send(Message(notification.recipient, subject, body, delivery_key(notification)))
     except Exception as exc:
         error = str(exc)[:2000] or exc.__class__.__name__
+        mine = Notification.objects.filter(
+            pk=notification.pk, status=Notification.State.SENDING, attempts=notification.attempts
+        )
         if notification.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
-            Notification.objects.filter(pk=notification.pk, status=Notification.State.SENDING).update(
-                status=Notification.State.FAILED, last_error=error
-            )
+            mine.update(status=Notification.State.FAILED, last_error=error)
             logger.error("Notification %s failed after %d attempts: %s", notification.pk, notification.attempts, error)
             return "failed"
-        Notification.objects.filter(pk=notification.pk, status=Notification.State.SENDING).update(
+        mine.update(
             status=Notification.State.PENDING, last_error=error, next_attempt_at=now + _backoff(notification.attempts)
         )
         logger.warning("Notification %s attempt %d failed: %s", notification.pk, notification.attempts, error)
         return "retry"
     Notification.objects.filter(pk=notification.pk, status=Notification.State.SENDING).update(
-        status=Notification.State.SENT, sent_at=now, last_error=""
+        status=Notification.State.SENT, sent_at=timezone.now(), last_error=""
     )
     return "sent"
 
 
 def notification_deliver(*, notification_id: int) -> str:
     """Claim one pending row and send it; 'skipped' when someone else has it or it is done."""
-    now = timezone.now()
-    claimed = Notification.objects.filter(pk=notification_id, status=Notification.State.PENDING).update(
-        status=Notification.State.SENDING, attempts=F("attempts") + 1, next_attempt_at=_lease(now)
-    )
-    if not claimed:
+    claimed = _claim(notification_id, now=timezone.now(), lapsed_too=False)
+    if claimed is None:
         return "skipped"  # sent already, failed, or another worker or the sweep got there first
-    return _send_claimed(Notification.objects.get(pk=notification_id))
+    return _send_claimed(claimed)
 
 
 def notifications_deliver_due(*, now=None, batch: int = 100) -> dict:
-    """The retry sweep: claim due rows (pending, or sending with a lapsed claim) and send them."""
+    """The retry sweep: rows due (pending, or sending under a lapsed claim), each claimed
+    just before it is sent (so that a slow provider cannot let the claims of rows further
+    down the batch lapse while they wait), and skipped if another worker took it first."""
     now = now or timezone.now()
-    with transaction.atomic():
-        ids = list(
-            Notification.objects.select_for_update(skip_locked=True)
-            .filter(status__in=[Notification.State.PENDING, Notification.State.SENDING], next_attempt_at__lte=now)
-            .order_by("next_attempt_at")
-            .values_list("id", flat=True)[:batch]
-        )
-        if ids:
-            Notification.objects.filter(pk__in=ids).update(
-                status=Notification.State.SENDING, attempts=F("attempts") + 1, next_attempt_at=_lease(now)
-            )
+    ids = list(
+        Notification.objects.filter(
+            status__in=[Notification.State.PENDING, Notification.State.SENDING], next_attempt_at__lte=now
+        ).order_by("next_attempt_at").values_list("id", flat=True)[:batch]
+    )
     outcome = {"sent": 0, "retry": 0, "failed": 0}
-    for notification in Notification.objects.filter(pk__in=ids).order_by("id"):
-        outcome[_send_claimed(notification)] += 1
+    for notification_id in ids:
+        claimed = _claim(notification_id, now=max(now, timezone.now()), lapsed_too=True)
+        if claimed is not None:
+            outcome[_send_claimed(claimed)] += 1
     return outcome
 
 

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from PIL import Image
 
 from core import roles as R
-from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unprocessable
 from core.inserts import Insert, insert_linked
 from core.images import CleanImage, clean_image
 from customers.models import Customer, Equipment, Site
@@ -79,6 +79,7 @@ def workorder_create(
     created_by=None,
     actor_role: str = R.CUSTOMER,
     submission_key: uuid.UUID | None = None,
+    submission_hash: str = "",
     customer: Customer | None = None,
     site: Site | None = None,
     equipment: Equipment | None = None,
@@ -88,6 +89,8 @@ def workorder_create(
     ``contact_phone`` is already normalised (E.164). The customer is found by
     that number or created. Returns ``(work_order, created)``: a replay of the
     same ``submission_key`` returns the first work order and ``False``.
+    ``submission_hash`` (the API: a hash of the request's body) is kept with the key;
+    the key sent again with a different one is refused (``Unprocessable``, 422).
 
     The customer, the site, the order, its event and the rows other
     apps add (``work_order_inserting``: the reports' figures) are written by one
@@ -138,6 +141,7 @@ def workorder_create(
         preferred_end=preferred_end,
         language=language,
         submission_key=submission_key,
+        submission_hash=submission_hash if submission_key is not None else "",
         created_by=created_by,
         created_at=now,
         updated_at=now,
@@ -160,6 +164,10 @@ def workorder_create(
         if submission_key is not None:
             existing = WorkOrder.objects.filter(submission_key=submission_key).first()
             if existing is not None:
+                if submission_hash and existing.submission_hash and existing.submission_hash != submission_hash:
+                    message = _("This key was already used for a different request; send a new key.")
+                    raise Unprocessable(message, code="idempotency_key_reused",
+                                        fields={"Idempotency-Key": [message]}) from None
                 return existing, False
         raise
     return work_order, True

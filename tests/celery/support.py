@@ -52,6 +52,67 @@ class ProviderStub:
         self.server.server_close()
 
 
+class IdempotentSmsProvider:
+    """A local SMS provider that honours ``Idempotency-Key``, as a careful real one does: the
+    first request with a key is accepted (the message "goes out"), a repeat is answered 200
+    and not sent again. Every request is recorded.
+
+    ``hold``: a recipient whose first message is accepted and then not answered until
+    ``release()`` (``held`` is set when it arrives) - a worker can be killed while it waits.
+    """
+
+    def __init__(self, *, hold: str = ""):
+        self.requests: list[dict] = []
+        self.accepted: list[str] = []  # keys, in the order their message went out
+        self.held = threading.Event()
+        self._release = threading.Event()
+        self._lock = threading.Lock()
+        provider = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 (http.server's name)
+                payload = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+                key = self.headers.get("Idempotency-Key", "")
+                with provider._lock:
+                    provider.requests.append({"key": key, "to": payload.get("to"), "text": payload.get("text")})
+                    first = key not in provider.accepted
+                    if first:
+                        provider.accepted.append(key)
+                if first and hold and payload.get("to") == hold and not provider.held.is_set():
+                    provider.held.set()
+                    provider._release.wait(60)
+                data = json.dumps({"code": 0, "message": "OK" if first else "duplicate, not sent again"}).encode()
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except OSError:
+                    pass  # the worker that asked is gone
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def requests_with(self, key: str) -> list[dict]:
+        with self._lock:
+            return [r for r in self.requests if r["key"] == key]
+
+    def release(self):
+        self._release.set()
+
+    def close(self):
+        self.release()
+        self.server.shutdown()
+        self.server.server_close()
+
+
 import os  # noqa: E402
 import shutil  # noqa: E402
 import signal  # noqa: E402

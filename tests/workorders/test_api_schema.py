@@ -154,3 +154,58 @@ def test_the_hand_built_representation_matches_the_declared_fields(agent, techni
     assert set(detail["technician"]) == set(declared["technician"].fields)
     assert set(detail["service_type"]) == set(declared["service_type"].fields)
     assert set(detail["available_actions"][0]) == set(declared["available_actions"].child.fields)
+
+
+def _schema(client):
+    return client.get("/api/schema/", {"format": "json"}).json()
+
+
+def _resolve(schema, ref):
+    return schema["components"]["schemas"][ref.rsplit("/", 1)[-1]]
+
+
+def test_each_transitions_request_says_what_that_action_needs(staff_api):
+    """A reason for reject, hold, reopen and cancel; a technician for assign and reassign: what
+    the lifecycle table asks, the schema requires (it once left all six optional)."""
+    from workorders.lifecycle import TRANSITIONS
+
+    schema = _schema(staff_api)
+    body = schema["paths"]["/api/v1/work-orders/{id}/transitions/"]["post"]["requestBody"]
+    assert body["required"] is True
+    one_of = _resolve(schema, body["content"]["application/json"]["schema"]["$ref"])
+    assert one_of["discriminator"]["propertyName"] == "action"
+    assert set(one_of["discriminator"]["mapping"]) == set(TRANSITIONS)
+    for action, transition in TRANSITIONS.items():
+        request = _resolve(schema, one_of["discriminator"]["mapping"][action])
+        required = set(request["required"])
+        assert ("note" in required) == transition.reason_required, action
+        assert ("technician" in required) == transition.needs_technician, action
+        if transition.reason_required:
+            note = request["properties"]["note"]
+            assert note["minLength"] == 1 and note["pattern"].startswith("^["), "not blank"
+
+
+def test_create_states_its_required_fields_formats_and_every_error_answer(staff_api):
+    schema = _schema(staff_api)
+    create = schema["paths"]["/api/v1/work-orders/"]["post"]
+    request = _resolve(schema, create["requestBody"]["content"]["application/json"]["schema"]["$ref"])
+    assert set(request["required"]) == {"contact_name", "contact_phone", "service_type", "description"}
+    assert request["properties"]["contact_phone"]["format"] == "phone"
+    assert set(create["requestBody"]["content"]) == {"application/json"}, "JSON only"
+    assert {"201", "200", "400", "401", "403", "413", "415", "422"} <= set(create["responses"])
+    for status, answer in create["responses"].items():
+        if status.startswith("4"):
+            assert answer["content"]["application/json"]["schema"]["$ref"].endswith("/Error"), status
+
+
+def test_the_list_says_empty_parameters_are_ignored_and_which_offsets_it_takes(staff_api):
+    listing = _schema(staff_api)["paths"]["/api/v1/work-orders/"]["get"]
+    params = {p["name"]: p for p in listing["parameters"]}
+
+    assert "ignored" in listing["description"]
+    for name in ("created_after", "customer", "unassigned", "sort", "page_size"):
+        assert {"type": "string", "maxLength": 0} in params[name]["schema"]["oneOf"], name
+    created = params["created_before"]["schema"]["oneOf"][0]
+    assert created["format"] == "date-time"
+    assert re.fullmatch(created["pattern"], "2026-03-10T12:00:00+14:00")
+    assert not re.fullmatch(created["pattern"], "3367-12-03T13:40:35+17:18")

@@ -134,11 +134,62 @@ def test_a_replayed_key_outside_a_transaction_answers_the_first_order_and_writes
     key = str(uuid.uuid4())
 
     first = api.post("/api/v1/work-orders/", _body("13811112222"), format="json", HTTP_IDEMPOTENCY_KEY=key)
-    replay = api.post("/api/v1/work-orders/", _body("13933334444"), format="json", HTTP_IDEMPOTENCY_KEY=key)
+    # The same body, its keys in another order: the same request.
+    replay = api.post("/api/v1/work-orders/", dict(reversed(_body("13811112222").items())), format="json",
+                      HTTP_IDEMPOTENCY_KEY=key)
 
     assert (first.status_code, replay.status_code) == (201, 200)
     assert replay.json()["id"] == first.json()["id"]
     assert counts() == (1, 1, 1, 1, 1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_replayed_key_with_another_body_is_refused_with_422_and_writes_nothing():
+    ServiceTypeFactory(code="ac-repair")
+    api = _api(UserFactory(roles=[R.AGENT]))
+    key = str(uuid.uuid4())
+    first = api.post("/api/v1/work-orders/", _body("13811112222"), format="json", HTTP_IDEMPOTENCY_KEY=key)
+
+    other = api.post("/api/v1/work-orders/", _body("13933334444"), format="json", HTTP_IDEMPOTENCY_KEY=key)
+
+    assert first.status_code == 201
+    assert other.status_code == 422
+    assert other.json()["error"] == "idempotency_key_reused"
+    assert "Idempotency-Key" in other.json()["fields"]
+    assert counts() == (1, 1, 1, 1, 1)
+    # The first body with its key is still answered with the first order.
+    again = api.post("/api/v1/work-orders/", _body("13811112222"), format="json", HTTP_IDEMPOTENCY_KEY=key)
+    assert (again.status_code, again.json()["id"]) == (200, first.json()["id"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twenty_creates_racing_with_one_key_make_one_order():
+    ServiceTypeFactory(code="ac-repair")
+    token = Token.objects.create(user=UserFactory(roles=[R.AGENT])).key
+    key = str(uuid.uuid4())
+
+    def post(phone):
+        def call():
+            client = APIClient()
+            client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+            response = client.post("/api/v1/work-orders/", _body(phone), format="json", HTTP_IDEMPOTENCY_KEY=key)
+            return phone, response.status_code, response.json()
+        return call
+
+    # Twenty at once: fifteen with one body, five with another.
+    results = race([post("13811112222")] * 15 + [post("13933334444")] * 5)
+
+    assert WorkOrder.objects.count() == WorkOrderEvent.objects.count() == 1
+    order = WorkOrder.objects.get()
+    winner = order.contact_phone.removeprefix("+86")
+    assert sorted(status for _phone, status, _body in results) == sorted(
+        [201] + [200] * (14 if winner == "13811112222" else 4) + [422] * (5 if winner == "13811112222" else 15)
+    )
+    for phone, status, body in results:
+        if phone == winner:
+            assert status in (200, 201) and body["id"] == order.pk
+        else:
+            assert status == 422 and body["error"] == "idempotency_key_reused"
 
 
 @pytest.mark.django_db(transaction=True)

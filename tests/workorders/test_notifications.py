@@ -2,6 +2,7 @@
 
 import logging
 import time
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -22,7 +23,18 @@ from tests.factories import (
 from workorders import tasks
 from workorders.lifecycle import Status
 from workorders.models import Notification, SlaPolicy, WorkOrder
-from workorders.notifications import PUBLISHER, notification_deliver, notification_retry, notifications_deliver_due
+from workorders.notifications import (
+    CHANNELS,
+    PUBLISHER,
+    Channel,
+    _claim,
+    _send_claimed,
+    notification_build,
+    notification_deliver,
+    notification_retry,
+    notifications_add,
+    notifications_deliver_due,
+)
 from workorders.services import workorder_transition
 from workorders.sla import escalation_sweep
 
@@ -174,6 +186,114 @@ def test_a_send_interrupted_by_a_dead_worker_is_picked_up_when_its_claim_lapses(
     assert notifications_deliver_due(now=timezone.now() + timedelta(minutes=1))["sent"] == 0
     assert notifications_deliver_due(now=timezone.now() + timedelta(minutes=6))["sent"] == 1
     assert len(provider.on("/sms")) == 1
+
+
+def test_every_attempt_at_a_message_carries_its_delivery_key(provider, no_policies, settings):
+    """The SMS provider and the group robot get the row's key as an Idempotency-Key header on
+    every attempt, an email as its Message-ID: a provider can drop a message sent again."""
+    level = EscalationLevelFactory(percent=100, notify_roles="", notify_webhook=True, extra_recipients="boss@example.com")
+    SlaPolicyFactory(is_default=True, escalation_matrix=level.matrix, first_response_minutes=30)
+    wo = workorder_via_service()
+    escalation_sweep(now=wo.next_escalation_at)
+    _assign(wo, TechnicianFactory())
+    sms = Notification.objects.get(work_order=wo, channel="sms")
+    robot = Notification.objects.get(work_order=wo, channel="webhook")
+    email = Notification.objects.get(work_order=wo, channel="email")
+    assert len({sms.delivery_key, robot.delivery_key, email.delivery_key}) == 3, "one key per message"
+
+    provider.status = 503
+    assert notification_deliver(notification_id=sms.pk) == "retry"
+    provider.status = 200
+    assert notifications_deliver_due(now=timezone.now() + timedelta(hours=1)) == {"sent": 3, "retry": 0, "failed": 0}
+
+    attempts = provider.on("/sms")
+    assert [a["headers"]["Idempotency-Key"] for a in attempts] == [str(sms.delivery_key)] * 2
+    [post] = provider.on("/robot")
+    assert post["headers"]["Idempotency-Key"] == str(robot.delivery_key)
+    [message] = mail.outbox
+    assert message.extra_headers["Message-ID"] == f"<notification-{email.delivery_key}@example.com>"
+
+
+def test_a_message_written_before_delivery_keys_gets_one_from_its_id(provider, no_policies):
+    wo = workorder_via_service()
+    _assign(wo, TechnicianFactory())
+    row = Notification.objects.get(work_order=wo)
+    Notification.objects.filter(pk=row.pk).update(delivery_key=None)  # as the migration left older rows
+
+    provider.status = 503
+    notification_deliver(notification_id=row.pk)
+    provider.status = 200
+    notifications_deliver_due(now=timezone.now() + timedelta(hours=1))
+
+    keys = [a["headers"]["Idempotency-Key"] for a in provider.on("/sms")]
+    assert len(keys) == 2 and keys[0] == keys[1] and uuid.UUID(keys[0])
+
+
+class SlowProvider(Channel):
+    """An SMS provider that takes 60% of a claim's lease to answer each message; while it sends
+    the second one, another worker's sweep runs (``during_second``)."""
+
+    name = "sms"
+
+    def __init__(self, clock, lease: timedelta, during_second):
+        self.clock, self.lease, self.during_second = clock, lease, during_second
+        self.sent: list[tuple[str, str]] = []
+
+    def send(self, message):
+        self.sent.append((message.recipient, message.key))
+        self.clock.shift(self.lease * 0.6)
+        if len(self.sent) == 2:
+            self.during_second()
+
+
+def test_a_sweep_running_while_a_slow_one_works_through_its_batch_sends_nothing_twice(no_policies, settings,
+                                                                                      monkeypatch):
+    """Each message is claimed when it is sent, not when the batch is read: the claims on the
+    rows further down the batch do not lapse while a slow provider answers the first ones."""
+    lease = timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
+    start = timezone.now()
+    with time_machine.travel(start, tick=False) as clock:
+        rows = notifications_add([
+            notification_build(channel="sms", recipient=f"+861380000000{i}", template="survey_reminder",
+                               payload={"number": f"WO-{i}", "link": "x"})
+            for i in range(3)
+        ])
+        clock.shift(timedelta(seconds=settings.OUTBOX_SWEEP_GRACE_SECONDS))
+        other_worker = []
+        provider = SlowProvider(clock, lease, lambda: other_worker.append(notifications_deliver_due()))
+        monkeypatch.setitem(CHANNELS, "sms", provider)
+
+        first_worker = notifications_deliver_due()
+
+    # The other worker, 1.2 leases in, found the second message still under a live claim and
+    # the third not claimed yet: it sent the third, and the first worker then skipped it.
+    assert other_worker == [{"sent": 1, "retry": 0, "failed": 0}]
+    assert first_worker == {"sent": 2, "retry": 0, "failed": 0}
+    assert sorted(recipient for recipient, _key in provider.sent) == [r.recipient for r in rows]
+    assert set(Notification.objects.filter(pk__in=[r.pk for r in rows]).values_list("status", "attempts")) == {
+        ("sent", 1)
+    }
+
+
+def test_a_worker_whose_claim_lapsed_does_not_undo_the_claim_of_the_one_that_took_over(provider, no_policies,
+                                                                                         settings):
+    wo = workorder_via_service()
+    _assign(wo, TechnicianFactory())
+    row = Notification.objects.get(work_order=wo)
+    now = timezone.now()
+    hung = _claim(row.pk, now=now, lapsed_too=False)  # a worker hangs on the provider ...
+    later = now + timedelta(seconds=settings.OUTBOX_LEASE_SECONDS + 1)
+    took_over = _claim(row.pk, now=later, lapsed_too=True)  # ... its claim lapses, the sweep takes the row
+    assert (hung.attempts, took_over.attempts) == (1, 2)
+
+    provider.status = 504
+    assert _send_claimed(hung) == "retry"  # the hung worker's send fails at last: it records nothing
+    provider.status = 200
+    assert _send_claimed(took_over) == "sent"
+
+    row.refresh_from_db()
+    assert (row.status, row.attempts, row.last_error) == ("sent", 2, "")
+    assert notifications_deliver_due(now=later + timedelta(days=1))["sent"] == 0
 
 
 @pytest.mark.django_db(transaction=True)
