@@ -297,14 +297,12 @@ def fetch_csrf(ctx):
 
 # -------------------------------------------------------------- measuring
 
-def count_queries(ctx, scenario, path):
-    """SQL queries of one request, in this process, after one warm-up request."""
+def request_sender(ctx, scenario, path):
+    """A function that sends one request of ``scenario`` to ``path`` with Django's test client
+    in this process, with fresh values in the body and headers each time as wrk sends them.
+    (tests/workorders/test_hot_path_queries.py counts queries with this too.)"""
     from django.conf import settings
-    from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
-
-    from core.refcache import clear_all_local
 
     client = Client()
     headers = {}
@@ -322,6 +320,36 @@ def count_queries(ctx, scenario, path):
         return client.generic(scenario.method, path, data=fill(template, key).encode(),
                               content_type=content_type, headers={**headers, **extra})
 
+    return once
+
+
+def capture_queries(once):
+    """The queries of ``once()`` warm and cold: (warm, cold, warm response, cold response).
+
+    Warm: the fewest of a few requests (the steady state: the per-process copies of users,
+    roles, reference data and capped counts are warm); cold: one request right after those
+    copies were dropped (what a request pays when one expires). Each is a
+    ``CaptureQueriesContext``."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from core.refcache import clear_all_local
+
+    warm = response = None
+    for _ in range(QUERY_SAMPLES):
+        with CaptureQueriesContext(connection) as captured:
+            response = once()
+        if warm is None or len(captured) < len(warm):
+            warm = captured
+    clear_all_local()
+    with CaptureQueriesContext(connection) as cold:
+        cold_response = once()
+    return warm, cold, response, cold_response
+
+
+def count_queries(ctx, scenario, path):
+    """SQL queries of one request, in this process, after one warm-up request."""
+    once = request_sender(ctx, scenario, path)
     once()
     # Server CPU per request (this process, so other load on the machine barely moves it;
     # what it does move, through shared caches and cores, it only adds to: the best round counts).
@@ -332,18 +360,7 @@ def count_queries(ctx, scenario, path):
             once()
         rounds.append((time.process_time() - started) / CPU_SAMPLES * 1000)
     cpu_ms = min(rounds)
-    # Queries: the fewest of a few requests (the steady state: the per-process copies of
-    # users, roles, reference data and capped counts are warm) and, separately, one request
-    # right after those copies were dropped (what a request pays when one expires).
-    warm = None
-    for _ in range(QUERY_SAMPLES):
-        with CaptureQueriesContext(connection) as captured:
-            response = once()
-        if warm is None or len(captured) < len(warm):
-            warm = captured
-    clear_all_local()
-    with CaptureQueriesContext(connection) as cold:
-        once()
+    warm, cold, response, _cold_response = capture_queries(once)
     queries = QueryCount(len(warm), len(cold))
     return queries, response, [q["sql"] for q in warm.captured_queries], cpu_ms
 

@@ -4,6 +4,15 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
+class Priority(models.IntegerChoices):
+    """How urgent a work order is; SLA policies match on it too (higher is more urgent)."""
+
+    LOW = 1, _("Low")
+    NORMAL = 2, _("Normal")
+    HIGH = 3, _("High")
+    URGENT = 4, _("Urgent")
+
+
 class Weekday(models.IntegerChoices):
     """Days as ``date.weekday()`` numbers them (Monday is 0)."""
 

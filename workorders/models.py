@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
-from core.choices import Weekday
+from core.choices import Priority, Weekday
 
 from .lifecycle import CUSTOMER_WORDING, Status
 
@@ -61,11 +61,7 @@ def new_public_token() -> str:
 
 
 class WorkOrder(models.Model):
-    class Priority(models.IntegerChoices):
-        LOW = 1, _("Low")
-        NORMAL = 2, _("Normal")
-        HIGH = 3, _("High")
-        URGENT = 4, _("Urgent")
+    Priority = Priority  # core/choices.py; also reachable as WorkOrder.Priority
 
     class Channel(models.TextChoices):
         WEB = "web", _("Web form")
@@ -467,7 +463,7 @@ class SlaPolicy(models.Model):
         _("default policy"), default=False, help_text=_("Used for work orders that no other policy matches.")
     )
     priority = models.PositiveSmallIntegerField(
-        _("priority"), choices=WorkOrder.Priority.choices, null=True, blank=True
+        _("priority"), choices=Priority.choices, null=True, blank=True
     )
     customer_tier = models.CharField(_("customer tier"), max_length=16, blank=True)
     service_type = models.ForeignKey(
