@@ -48,6 +48,8 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self):
+        from . import checks  # noqa: F401  (registers the system checks)
+
         post_migrate.connect(grant_role_permissions, dispatch_uid="core.grant_role_permissions")
         connect_role_cache()
         from .auth import connect_auth_cache

@@ -7,6 +7,8 @@ set -euo pipefail
 BIN="${VENV:-.venv}/bin"
 HOST="${HOST:-127.0.0.1}"
 PORT="${PORT:-8000}"
+# Tracking and survey links in the demo's messages lead to the address served here.
+export PUBLIC_BASE_URL="${PUBLIC_BASE_URL:-http://$HOST:$PORT}"
 mkdir -p var
 
 # On the way out (Ctrl-C, kill, or an error) stop every process this script started, and

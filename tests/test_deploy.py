@@ -17,18 +17,20 @@ ROOT = Path(__file__).resolve().parent.parent
 LOCAL_OVERRIDES = (
     "DEBUG", "SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SECURE_HSTS_SECONDS",
     "SECURE_HSTS_PRELOAD", "STATIC_MANIFEST", "SECRET_KEY", "ALLOWED_HOSTS", "DJANGO_SETTINGS_MODULE",
+    "PUBLIC_BASE_URL",
 )
 
 
 def production_env(**extra):
     env = {k: v for k, v in os.environ.items() if k not in LOCAL_OVERRIDES}
-    env.update(
-        DEBUG="0",
-        SECRET_KEY=secrets.token_urlsafe(64),
-        ALLOWED_HOSTS="service.example.com",
-        DJANGO_SETTINGS_MODULE="config.settings",
+    env.update({
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(64),
+        "ALLOWED_HOSTS": "service.example.com",
+        "PUBLIC_BASE_URL": "https://service.example.com",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
         **extra,
-    )
+    })
     return env
 
 
@@ -55,6 +57,41 @@ def test_production_refuses_to_start_without_a_secret_key():
     assert "SECRET_KEY" in result.stderr
 
 
+@pytest.mark.parametrize("url", [
+    "http://localhost:8000", "http://127.0.0.1:8000", "https://[::1]/", "http://0.0.0.0:8000", "localhost:8000",
+])
+def test_production_refuses_to_start_with_links_to_a_local_address(url):
+    # Given DEBUG off and a PUBLIC_BASE_URL customers cannot reach
+    result = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--check"], cwd=ROOT, env=production_env(PUBLIC_BASE_URL=url),
+        capture_output=True, text=True, timeout=120,
+    )
+    # Then the web container's first command (migrate) stops with the reason and the fix
+    assert result.returncode != 0
+    assert "core.E001" in result.stderr and "PUBLIC_BASE_URL" in result.stderr
+    assert "https://service.example.com" in result.stderr
+
+
+def test_a_development_machine_may_link_to_itself():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT,
+        env=production_env(DEBUG="1", PUBLIC_BASE_URL="http://127.0.0.1:8123"),
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_make_run_links_to_the_address_it_serves():
+    # scripts/run-local.sh (make run) derives PUBLIC_BASE_URL from HOST and PORT unless it is set.
+    script = (ROOT / "scripts" / "run-local.sh").read_text()
+    probe = subprocess.run(
+        ["bash", "-c", script.split("mkdir -p var")[0] + 'echo "$PUBLIC_BASE_URL"'],
+        env={**{k: v for k, v in os.environ.items() if k != "PUBLIC_BASE_URL"}, "PORT": "8765"},
+        capture_output=True, text=True, timeout=30,
+    )
+    assert probe.stdout.strip() == "http://127.0.0.1:8765"
+
+
 def _compose_binary():
     local = Path(sys.executable).parent / "docker-compose"
     return str(local) if local.exists() else shutil.which("docker-compose")
@@ -75,7 +112,8 @@ def compose():
     return run
 
 
-DEPLOY_ENV = {"SECRET_KEY": "x" * 60, "POSTGRES_PASSWORD": "secret", "ALLOWED_HOSTS": "service.example.com"}
+DEPLOY_ENV = {"SECRET_KEY": "x" * 60, "POSTGRES_PASSWORD": "secret", "ALLOWED_HOSTS": "service.example.com",
+              "PUBLIC_BASE_URL": "https://service.example.com"}
 
 
 def test_compose_file_is_valid(compose):
@@ -106,6 +144,7 @@ def test_compose_runs_the_production_shape_with_health_checks(compose):
         assert env["CELERY_BROKER_URL"].startswith("redis://redis:")
         assert env["SECRET_KEY"] == DEPLOY_ENV["SECRET_KEY"]
         assert env["ALLOWED_HOSTS"] == "service.example.com"
+        assert env["PUBLIC_BASE_URL"] == "https://service.example.com"
     volumes = {v["target"]: v["source"] for v in services["postgres"]["volumes"]}
     assert volumes.get("/var/lib/postgresql/data") == "pgdata"
     assert any(v["target"] == "/app/media" for v in services["web"]["volumes"])

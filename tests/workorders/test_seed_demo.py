@@ -1,10 +1,12 @@
 """Demo data: ``manage.py seed_demo`` builds a believable, consistent world."""
 
 import io
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from core import roles as R
 from customers.models import Customer
@@ -62,6 +64,32 @@ def test_work_orders_cover_every_state_with_master_data_behind_them(seeded):
     # Sites lie in Shanghai.
     for wo in WorkOrder.objects.select_related("site")[:50]:
         assert 31.0 <= float(wo.site.latitude) <= 31.4 and 121.2 <= float(wo.site.longitude) <= 121.7
+
+
+def test_appointments_and_preferred_windows_fall_in_the_working_day_local_time(seeded):
+    # The demo company works 08:00-18:00 in its own time zone (Asia/Shanghai by default): a
+    # dispatcher looking at the board sees jobs by day, none booked for the middle of the night.
+    booked = WorkOrder.objects.exclude(appointment_start=None)
+    assert booked.count() >= 30
+    for wo in booked:
+        start, end = timezone.localtime(wo.appointment_start), timezone.localtime(wo.appointment_end)
+        assert start.date() == end.date(), wo.pk
+        assert (8, 0) <= (start.hour, start.minute) and (end.hour, end.minute) <= (18, 0), (wo.pk, start, end)
+    preferred = WorkOrder.objects.exclude(preferred_start=None)
+    assert preferred.exists()
+    for wo in preferred:
+        assert 9 <= timezone.localtime(wo.preferred_start).hour <= 14, wo.pk
+    # On finished jobs the technician set off for the booked time: at most 30 minutes before it.
+    checked = 0
+    old_enough = timezone.now() - timedelta(days=7)
+    for wo in WorkOrder.objects.filter(created_at__lt=old_enough, status__in=[Status.RESOLVED, Status.CLOSED]):
+        actions = list(wo.events.order_by("id").values_list("action", "created_at"))
+        departs = [at for action, at in actions if action == "depart"]
+        last_assign = max(i for i, (action, _) in enumerate(actions) if action in ("assign", "reassign"))
+        if departs and wo.appointment_start and any(a == "depart" for a, _ in actions[last_assign:]):
+            assert departs[-1] >= wo.appointment_start - timedelta(minutes=30), wo.pk
+            checked += 1
+    assert checked >= 5
 
 
 def test_each_work_orders_history_follows_the_lifecycle_table(seeded):

@@ -146,6 +146,8 @@ PARTNERS = ["沪安家电服务有限公司 Hu'an Appliance Services", "申城�
 TIERS = [(Customer.Tier.STANDARD, 75), (Customer.Tier.SILVER, 15), (Customer.Tier.GOLD, 7), (Customer.Tier.VIP, 3)]
 PRIORITIES = [(1, 15), (2, 60), (3, 20), (4, 5)]
 CHANNELS = [(WorkOrder.Channel.WEB, 50), (WorkOrder.Channel.PHONE, 35), (WorkOrder.Channel.API, 15)]
+# The demo company's working day, local time (TIME_ZONE): appointments start and end inside it.
+WORK_DAY = (8, 18)
 # Calls by hour of day (local time): quiet at night, busy in the morning and early evening.
 HOURS = [1, 1, 1, 1, 1, 1, 2, 5, 10, 12, 12, 10, 8, 9, 10, 10, 9, 8, 9, 9, 7, 5, 3, 2]
 
@@ -464,6 +466,7 @@ class Command(BaseCommand):
         self.batch_size = max(100, options["batch_size"])
         self.writer = _Writer()
         self.now = timezone.now()
+        self.tz = timezone.get_current_timezone()
         started = time.monotonic()
 
         if options["flush"]:
@@ -804,9 +807,8 @@ class Command(BaseCommand):
             created = datetime.fromtimestamp(t, utc)
             pref_start = pref_end = None
             if rng.random() < 0.5:
-                day = datetime.fromtimestamp(t + DAY * rng.randint(1, 3), utc).replace(minute=0, second=0,
-                                                                                         microsecond=0)
-                pref_start = day.replace(hour=rng.choice((1, 2, 5, 6)))  # 09:00-14:00 in Shanghai
+                day = datetime.fromtimestamp(t + DAY * rng.randint(1, 3), self.tz)
+                pref_start = day.replace(hour=rng.choice((9, 10, 13, 14)), minute=0, second=0, microsecond=0)
                 pref_end = pref_start + timedelta(hours=rng.choice((2, 3, 4)))
             if final in ACTIVE and sum(
                 1 for c in self.qualified[st.pk] if self.open_jobs[c["id"]] < self.max_open
@@ -844,6 +846,7 @@ class Command(BaseCommand):
         """Walk the lifecycle from creation to ``final``; append events; return the order's columns."""
         rng = self.rng
         path = _lifecycle_path(final, rng)
+        duration = st.default_duration_minutes * 60
         # Event times as offsets (seconds) from creation; squeezed if they would pass "now".
         offsets, elapsed = [], 0.0
         appointment = None  # offset of the appointment start, set by the last assign
@@ -853,6 +856,7 @@ class Command(BaseCommand):
             if action in ("assign", "reassign"):
                 elapsed += step
                 appointment = elapsed + rng.uniform(1, 36) * 3600
+                appointment = self._working_start(created_ts + appointment, duration) - created_ts
             elif action == "depart" and appointment is not None:
                 elapsed = max(elapsed + 60, appointment - step)
             elif action == "complete":
@@ -887,8 +891,8 @@ class Command(BaseCommand):
                                              need_room=final in ACTIVE)
                 start = created_ts + appt_offset * scale
                 start = start - start % 1800  # on the half hour
-                start = max(start, at_ts + 1800 - at_ts % 1800)
-                appt_ts = (start, start + st.default_duration_minutes * 60)
+                start = self._working_start(max(start, at_ts + 1800 - at_ts % 1800), duration)
+                appt_ts = (start, start + duration)
                 data = {"technician": tech["id"], "technician_name": tech["name"],
                         "previous_technician": previous["id"] if previous else None,
                         "appointment": [datetime.fromtimestamp(appt_ts[0], utc).isoformat(),
@@ -976,12 +980,27 @@ class Command(BaseCommand):
         """Move an active appointment later until it overlaps none of the technician's others."""
         booked = self.busy.setdefault(tech_id, [])
         start, end = slot
+        duration = end - start
         moved = True
         while moved:
             moved = False
             for b_start, b_end in booked:
                 if start < b_end and b_start < end:
-                    start, end = b_end, b_end + (end - start)
+                    start = self._working_start(b_end, duration)
+                    end = start + duration
                     moved = True
         booked.append((start, end))
         return start, end
+
+    def _working_start(self, ts, duration):
+        """The first time at or after ``ts`` when a job of ``duration`` seconds fits into the
+        working day (WORK_DAY, local time): before it opens, at opening; too late to finish, at
+        the next day's opening."""
+        local = datetime.fromtimestamp(ts, self.tz)
+        opening = local.replace(hour=WORK_DAY[0], minute=0, second=0, microsecond=0)
+        if local < opening:
+            return opening.timestamp()
+        closing = local.replace(hour=WORK_DAY[1], minute=0, second=0, microsecond=0)
+        if ts + duration > closing.timestamp():
+            return (opening + timedelta(days=1)).timestamp()
+        return ts
