@@ -146,8 +146,6 @@ def server_env(args, use_redis):
         # Every request comes from 127.0.0.1; the public form's limit would stop the run.
         "PUBLIC_FORM_RATE": "100000000/s",
         "LOG_LEVEL": "WARNING",
-        # Production refuses a local address here (core.E001); no link is followed in the bench.
-        "PUBLIC_BASE_URL": "https://bench.example.invalid",
     }
     if use_redis:
         env["REDIS_URL"] = args.redis_url

@@ -1,5 +1,8 @@
-"""System checks of settings every part of the system relies on (``manage.py check``; also run by
-``migrate`` and ``runserver``, so the production web container refuses to start on an error)."""
+"""System checks of settings every part of the system relies on.
+
+The deployment ones (tag ``deploy``) run with ``manage.py check --deploy``, the production web
+container's first command (docker-compose.yml): an error there stops it before it serves.
+"""
 
 import ipaddress
 from urllib.parse import urlsplit
@@ -20,7 +23,7 @@ def _is_local(host: str) -> bool:
         return False
 
 
-@checks.register(checks.Tags.compatibility)
+@checks.register(checks.Tags.security, deploy=True)
 def public_base_url_reaches_customers(app_configs=None, **kwargs):
     """Tracking and survey links in SMS and email start with PUBLIC_BASE_URL: in production a
     local address there makes every link a customer receives a dead one."""

@@ -63,10 +63,10 @@ def test_production_refuses_to_start_without_a_secret_key():
 def test_production_refuses_to_start_with_links_to_a_local_address(url):
     # Given DEBUG off and a PUBLIC_BASE_URL customers cannot reach
     result = subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--check"], cwd=ROOT, env=production_env(PUBLIC_BASE_URL=url),
+        [sys.executable, "manage.py", "check", "--deploy"], cwd=ROOT, env=production_env(PUBLIC_BASE_URL=url),
         capture_output=True, text=True, timeout=120,
     )
-    # Then the web container's first command (migrate) stops with the reason and the fix
+    # Then the web container's first command (the deployment checks) stops with the reason and the fix
     assert result.returncode != 0
     assert "core.E001" in result.stderr and "PUBLIC_BASE_URL" in result.stderr
     assert "https://service.example.com" in result.stderr
@@ -74,7 +74,7 @@ def test_production_refuses_to_start_with_links_to_a_local_address(url):
 
 def test_a_development_machine_may_link_to_itself():
     result = subprocess.run(
-        [sys.executable, "manage.py", "check"], cwd=ROOT,
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "ERROR"], cwd=ROOT,
         env=production_env(DEBUG="1", PUBLIC_BASE_URL="http://127.0.0.1:8123"),
         capture_output=True, text=True, timeout=120,
     )
@@ -133,6 +133,8 @@ def test_compose_runs_the_production_shape_with_health_checks(compose):
         assert services[name].get("healthcheck", {}).get("test"), f"{name} has no health check"
     web = " ".join(services["web"]["command"])
     assert "migrate" in web and "collectstatic" in web and "gunicorn" in web
+    # The deployment checks come first: a failed one (core.E001, a local PUBLIC_BASE_URL) stops web.
+    assert web.index("check --deploy") < web.index("migrate") < web.index("gunicorn")
     assert "/healthz" in " ".join(services["web"]["healthcheck"]["test"])
     assert services["worker"]["command"][:4] == ["celery", "-A", "config", "worker"]
     assert services["beat"]["command"][:4] == ["celery", "-A", "config", "beat"]
