@@ -1,4 +1,6 @@
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
+from django.db.models.functions import Upper
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -24,6 +26,11 @@ class Customer(models.Model):
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
         ordering = ["name"]
+        # The staff search (customers/selectors.py): a fragment of a name or a number.
+        indexes = [
+            GinIndex(OpClass(Upper("name"), name="gin_trgm_ops"), name="customer_name_trgm"),
+            GinIndex(fields=["phone"], opclasses=["gin_trgm_ops"], name="customer_phone_trgm"),
+        ]
 
     def __str__(self):
         return f"{self.name} ({self.phone})"
@@ -46,6 +53,7 @@ class Site(models.Model):
         verbose_name = _("site")
         verbose_name_plural = _("sites")
         ordering = ["customer", "id"]
+        indexes = [GinIndex(OpClass(Upper("address"), name="gin_trgm_ops"), name="site_address_trgm")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(latitude__isnull=True) | Q(latitude__gte=-90, latitude__lte=90),
@@ -78,6 +86,7 @@ class Equipment(models.Model):
         verbose_name = _("equipment")
         verbose_name_plural = _("equipment")
         ordering = ["customer", "serial"]
+        indexes = [GinIndex(OpClass(Upper("serial"), name="gin_trgm_ops"), name="equipment_serial_trgm")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(install_date__isnull=True)

@@ -42,8 +42,10 @@ from core.errors import Forbidden, InvalidInput, NotFound
 from core.pagination import SORTS, keyset_page, keyset_page_compiled
 from core.renderers import PlainBody
 from core.validation import normalize_phone
+from customers.models import Customer
 from customers.selectors import customer_find_by_phone
 
+from . import search
 from .filters import DATETIME_PATTERN, WorkOrderFilter, filters_key
 from .lifecycle import TRANSITIONS, Status, available_actions
 from .models import Attachment, ServiceType, SlaTarget, WorkOrder
@@ -965,6 +967,47 @@ class WorkOrderViewSet(viewsets.GenericViewSet):
         if detail is None:
             raise NotFound(_("No such work order."))
         return Response(_detail_from_values(detail, _actions_of(self.get_serializer_context())))
+
+    @extend_schema(
+        summary="Search",
+        description="One text finds work orders by number (`WO-2026-000123` or `123`), and customers by name, "
+        "phone number (any common form, e.g. `138 0000 1234`; three or more digits find numbers holding them), "
+        "address fragment or equipment serial (three characters or more), with their work orders: newest "
+        f"first, at most {search.RESULTS}. Customers are listed for agents, dispatchers and managers only; "
+        "technicians find their own work orders. An empty `q` finds nothing.",
+        parameters=[
+            OpenApiParameter(name="q", location=OpenApiParameter.QUERY, required=False,
+                             type={"type": "string", "maxLength": search.MAX_QUERY, "pattern": TEXT_PATTERN},
+                             description="What to look for."),
+        ],
+        responses={
+            200: inline_serializer("SearchResult", {
+                "query": serializers.CharField(help_text="The text searched for, spaces collapsed."),
+                "results": WorkOrderSerializer(many=True),
+                "more": serializers.BooleanField(help_text=f"More than {search.RESULTS} work orders matched."),
+                "customers": inline_serializer("CustomerMatch", {
+                    "id": serializers.IntegerField(),
+                    "name": serializers.CharField(),
+                    "phone": serializers.CharField(),
+                    "tier": serializers.ChoiceField(choices=Customer.Tier.choices),
+                }, many=True),
+                "more_customers": serializers.BooleanField(),
+            }),
+            **_errors(400, 401),
+        },
+    )
+    @action(detail=False, methods=["get"], url_path="search", filter_backends=[], pagination_class=None)
+    def search(self, request):
+        user = request.user
+        found = search.staff_search(user=user, query=request.query_params.get("q", ""), values=LIST_VALUES)
+        customers = found.customers if R.is_office(user) else []
+        return Response({
+            "query": found.query,
+            "results": _rows_from_values(found.orders, _actions_of(self.get_serializer_context())),
+            "more": found.more_orders,
+            "customers": customers,
+            "more_customers": found.more_customers and bool(customers),
+        })
 
     @extend_schema(
         summary="Create a work order",

@@ -32,7 +32,9 @@ from customers.models import Customer
 from .filters import WorkOrderFilter, filter_controls, filters_key
 from .lifecycle import TRANSITIONS, Status, available_actions
 from .models import Attachment, SlaTarget, WorkOrder
+from .search import MAX_QUERY, staff_search
 from .selectors import (
+    QUEUE_ROW_FIELDS,
     TECHNICIAN_CHOICES,
     service_types_by_pk,
     technician_refs,
@@ -338,6 +340,31 @@ def workorder_list_page(request):
         "first_query": _page_query(params, cursor=None) if page and page.prev_cursor else None,
     }
     return render(request, "workorders/staff/list.html", context)
+
+
+@login_required
+def search_page(request):
+    """``/staff/work-orders/search/?q=``: the search box of the staff pages (workorders/search.py)."""
+    user = request.user
+    if not _has_staff_role(user):
+        return _no_role(request)
+    query = request.GET.get("q", "")
+    error = None
+    try:
+        found = staff_search(user=user, query=query, values=QUEUE_ROW_FIELDS)
+    except InvalidInput as exc:
+        found, error = None, exc.message
+    office = R.is_office(user)
+    context = {
+        "query": found.query if found else query[:MAX_QUERY],
+        "error": error,
+        "found": found,
+        "rows_html": mark_safe("\n".join(_queue_rows(found.orders))) if found else "",  # each row escaped
+        "customers": [{**c, "tier": Customer.Tier(c["tier"]).label} for c in found.customers] if found and office else [],
+        "more_customers": bool(found and office and found.more_customers),
+        "max_query": MAX_QUERY,
+    }
+    return render(request, "workorders/staff/search.html", context, status=400 if error else 200)
 
 
 def _attachment_url(pk: int) -> str:
