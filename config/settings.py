@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "technicians",
     "workorders",
     "dispatch",
+    "field",
     "knowledge",
     "reports",
     "inventory",

@@ -19,6 +19,7 @@ from customers.models import Site
 from technicians.models import PartnerCompany, PartnerScope, Shift, Technician, TechnicianSkill
 from workorders.lifecycle import Status
 from workorders.models import ServiceType, ServiceTypeSkill, WorkOrder
+from workorders.sla import SLA_STATE_FIELDS
 
 from . import rules
 from .rules import ACTIVE_STATES, Booking, OrderFacts, ShiftRow, TechFacts
@@ -379,8 +380,6 @@ def dispatch_board(*, now=None, service_type_id=None, city: str = "", priority=N
     if _SLA_DUE:
         fields.append(_SLA_DUE)
         # Each row's SLA targets (workorders/sla.py target_states_rows), for the queue's badges.
-        from workorders.sla import SLA_STATE_FIELDS
-
         fields += [f for f in SLA_STATE_FIELDS if f not in fields]
     queue_qs = unassigned_queue(service_type_id=service_type_id, city=city, priority=priority)
     queue = list(queue_qs.values(*fields)[:limit])

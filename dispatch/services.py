@@ -5,6 +5,8 @@ Assignments themselves are lifecycle transitions: one by hand goes through
 then the technician, and calls ``technician_check_assignable`` below); the
 automatic assignment's go through ``workorders.services_assign.workorders_assign_many``
 (the same locks for all of them at once, then ``technicians_check_assignable_many``).
+``workorders`` does not import this module: ``DispatchConfig.ready()`` registers both
+checks with the lifecycle (``workorders.lifecycle.register_check``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from customers.models import Site
 from technicians.models import Technician
 from workorders.models import WorkOrder
 from workorders.selectors import service_types_by_pk
+from workorders.services_assign import Assignment, workorders_assign_many
 
 from . import rules, solver
 from .scoring import Weights, pair_cost_matrix, pair_parts, unassigned_penalty
@@ -238,8 +241,6 @@ def dispatch_auto_assign(*, now=None, actor=None, work_order_ids=None) -> AutoAs
     or a technician who filled up meanwhile, is refused and reported; the
     others go ahead.
     """
-    from workorders.services_assign import Assignment, workorders_assign_many  # workorders imports this module
-
     now = now or timezone.now()
     weights = Weights.from_settings()
     capacity = settings.DISPATCH_CAPACITY

@@ -2,6 +2,9 @@
 
 from django.conf import settings
 from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
+
+from .lifecycle import TRANSITIONS, technician_check
 
 # A send is a connection, a request and an answer, each of which may take up to the timeout.
 SEND_TIMEOUTS = 3
@@ -22,3 +25,18 @@ def outbox_lease_outlasts_a_send(app_configs=None, **kwargs):
             id="workorders.E001",
         )]
     return []
+
+
+@checks.register()
+def technician_checks_registered(app_configs=None, **kwargs):
+    """Every transition that gives the order to a technician has the check that may refuse it
+    (dispatch registers them from its AppConfig.ready()); without one, that transition fails."""
+    errors = []
+    for transition in TRANSITIONS.values():
+        if not transition.needs_technician:
+            continue
+        try:
+            technician_check(transition.action)
+        except ImproperlyConfigured as exc:
+            errors.append(checks.Error(str(exc), id="workorders.E002"))
+    return errors

@@ -5,8 +5,10 @@ Pages, the API, admin actions and Celery tasks all go through
 else sets ``WorkOrder.status``. Tests are driven from the same table.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -97,3 +99,47 @@ def available_actions(status: str, role_names) -> list[Transition]:
     """Transitions a holder of ``role_names`` could fire from ``status`` (object scope aside)."""
     names = set(role_names)
     return [t for t in TRANSITIONS.values() if status in t.sources and (t.roles & names)]
+
+
+# The checks that decide whether a technician may be given an order ("assign",
+# "reassign"): skills, partner scope, shift, bookings, capacity. They belong to
+# the app that knows those rules (dispatch), which registers them from its
+# AppConfig.ready(); this app calls them without importing it.
+@dataclass(frozen=True)
+class TechnicianCheck:
+    # one(*, work_order, technician, appointment_start, appointment_end, now) -> None; raises
+    # InvalidInput or Conflict with the reasons. Called with both rows locked.
+    one: Callable
+    # many(*, pairs, now) -> (accepted, refused) for [(work order, technician id, window or None)];
+    # the set-based form of ``one`` for ``workorders.services_assign``. None where unused.
+    many: Callable | None = None
+
+
+_TECHNICIAN_CHECKS: dict[str, TechnicianCheck] = {}
+
+
+def register_check(action: str, *, one: Callable, many: Callable | None = None) -> None:
+    """Register the check a transition that gives the order to a technician runs (one per action;
+    registering again replaces it)."""
+    transition = TRANSITIONS.get(action)
+    if transition is None or not transition.needs_technician:
+        raise ImproperlyConfigured(f"{action!r} is not a transition that gives the order to a technician.")
+    _TECHNICIAN_CHECKS[action] = TechnicianCheck(one=one, many=many)
+
+
+def technician_check(action: str, *, many: bool = False) -> Callable:
+    """The registered check for ``action`` (its set-based form with ``many``).
+
+    Raises ImproperlyConfigured when none is registered: assigning without the
+    rules would give orders to technicians without the skills, off shift or
+    over capacity, so it is never done silently.
+    """
+    check = _TECHNICIAN_CHECKS.get(action)
+    found = check and (check.many if many else check.one)
+    if found is None:
+        kind = "set-based " if many else ""
+        raise ImproperlyConfigured(
+            f"No {kind}technician check is registered for {action!r}: the dispatch app registers them "
+            "in DispatchConfig.ready(); is it in INSTALLED_APPS?"
+        )
+    return found

@@ -30,7 +30,7 @@ from customers.services import (
 )
 from technicians.models import Technician
 
-from .lifecycle import PREVIOUS, TRANSITIONS, Status
+from .lifecycle import PREVIOUS, TRANSITIONS, Status, technician_check
 from .models import Attachment, ServiceType, WorkOrder, WorkOrderEvent
 from .notifications import transition_event_add
 from .selectors import workorder_is_visible_to
@@ -371,6 +371,8 @@ def workorder_transition(
     latitude, longitude = _check_position(latitude, longitude)
     technician = None
     if transition.needs_technician:
+        # Dispatch's rules, looked up before anything is locked (ImproperlyConfigured if missing).
+        check_assignable = technician_check(action)
         if not technician_id:
             message = _("Choose a technician.")
             raise InvalidInput(message, fields={"technician": [message]})
@@ -414,9 +416,7 @@ def workorder_transition(
                     code="transition_not_allowed",
                 )
             # Skills, partner scope, shift, overlapping bookings, capacity: refused with the reason.
-            from dispatch.services import technician_check_assignable  # dispatch imports this module
-
-            technician_check_assignable(
+            check_assignable(
                 work_order=work_order,
                 technician=technician,
                 appointment_start=appointment_start,

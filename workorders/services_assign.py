@@ -14,7 +14,8 @@ with a fixed number of queries, and keeps every guarantee of the one-order path:
    An order someone is changing at this very moment is skipped, not waited
    for, and reported; it stays in the queue for the next run.
 3. With both locked, dispatch's rules are checked again on fresh rows
-   (``dispatch.services.technicians_check_assignable_many``: skills, scope,
+   (the set-based check dispatch registers for ``assign``,
+   ``lifecycle.technician_check("assign", many=True)``: skills, scope,
    shift, overlapping bookings, capacity), each assignment counting for the
    ones after it, so a dispatcher's assignment made a moment earlier is seen
    and nobody is double-booked or over capacity. A refused pair is reported
@@ -41,7 +42,7 @@ from core.errors import ApplicationError, InvalidInput, NotFound
 from customers.models import Customer
 from technicians.models import Technician
 
-from .lifecycle import TRANSITIONS
+from .lifecycle import TRANSITIONS, technician_check
 from .models import Escalation, WorkOrder, WorkOrderEvent
 from .notifications import bulk_insert, notifications_add, transition_notifications
 from .selectors import service_types_by_pk
@@ -85,6 +86,8 @@ def workorders_assign_many(
     listed in ``refused`` with the reason; the rest are written.
     """
     transition = TRANSITIONS[ACTION]
+    # Dispatch's rules, set-based (ImproperlyConfigured if missing: never assign without them).
+    check_assignable_many = technician_check(ACTION, many=True)
     seen = set()
     for item in assignments:
         if not item.technician_id:
@@ -129,10 +132,8 @@ def workorders_assign_many(
         clock.append(time.perf_counter())
 
         # 3. The rules on fresh rows, with everything locked.
-        from dispatch.services import technicians_check_assignable_many  # dispatch imports workorders
-
         todo = [item for item in assignments if item.work_order_id in roles]
-        accepted, rejected = technicians_check_assignable_many(
+        accepted, rejected = check_assignable_many(
             pairs=[
                 (locked[item.work_order_id], item.technician_id,
                  (item.appointment_start, item.appointment_end) if item.appointment_start is not None else None)

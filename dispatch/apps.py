@@ -1,0 +1,22 @@
+from django.apps import AppConfig
+
+
+class DispatchConfig(AppConfig):
+    name = "dispatch"
+
+    def ready(self):
+        from workorders.lifecycle import register_check
+
+        from . import services
+
+        # Assigning and re-assigning run dispatch's rules (skills, partner scope, shift, bookings,
+        # capacity) with the order and the technician locked. The functions are looked up in
+        # dispatch.services at each call, so that module stays the one place that defines them.
+        def check_one(**kwargs):
+            return services.technician_check_assignable(**kwargs)
+
+        def check_many(**kwargs):
+            return services.technicians_check_assignable_many(**kwargs)
+
+        register_check("assign", one=check_one, many=check_many)
+        register_check("reassign", one=check_one)
