@@ -35,6 +35,8 @@ class StatusForm(forms.Form):
     note = forms.CharField(label=_("Note"), max_length=2000, required=False)
     latitude = forms.FloatField(required=False, min_value=-90, max_value=90)
     longitude = forms.FloatField(required=False, min_value=-180, max_value=180)
+    # The technician has seen that the job's window is far off and departs anyway.
+    early_ok = forms.BooleanField(required=False)
 
     def clean(self):
         data = super().clean()

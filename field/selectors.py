@@ -5,12 +5,13 @@ earlier visits there are.
 """
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, timedelta
 
+from django.conf import settings
 from django.db.models import F, Prefetch
 from django.utils import timezone
 
-from workorders.lifecycle import OPEN_STATES
+from workorders.lifecycle import OPEN_STATES, Status
 from workorders.models import Attachment, CompletionReport, WorkOrder, WorkOrderEvent
 from workorders.selectors import workorder_visible_to
 
@@ -27,31 +28,69 @@ def technician_of(user):
         return None
 
 
+# Jobs under way stay in today's list whatever their booked day: the technician is on them now.
+UNDER_WAY = frozenset({Status.EN_ROUTE, Status.IN_PROGRESS})
+
+
 @dataclass
 class JobList:
+    """The technician's open jobs by day, in the company's time zone. Each job carries
+    ``overdue`` (its window has passed and it is not under way) and ``other_day`` (its booked day
+    is not today, so the page shows the date)."""
+
+    today_date: date
+    overdue: list
     today: list
-    upcoming: list
+    tomorrow: list
+    later: list
     sent_back: list
 
 
+def _day_of(job, today: date, now) -> str:
+    if job.status in UNDER_WAY or job.appointment_start is None:
+        return "today"
+    if (job.appointment_end or job.appointment_start) < now:
+        return "overdue"
+    day = timezone.localdate(job.appointment_start)
+    if day <= today:
+        return "today"
+    return "tomorrow" if day == today + timedelta(days=1) else "later"
+
+
 def tech_job_list(*, technician, now=None) -> JobList:
-    """The technician's open jobs in appointment order, split into today (and anything overdue or
-    unscheduled) and upcoming days; and their reports a manager sent back."""
+    """The technician's open jobs in appointment order, grouped into overdue (the booked window has
+    passed), today (with jobs under way and jobs without a time), tomorrow and later days; and their
+    reports a manager sent back."""
     now = now or timezone.now()
-    end_of_today = timezone.make_aware(datetime.combine(timezone.localdate(now) + timedelta(days=1), time.min))
+    today = timezone.localdate(now)
     jobs = list(
         WorkOrder.objects.filter(technician=technician, status__in=OPEN_STATES)
         .select_related("customer", "site", "service_type")
         .order_by(F("appointment_start").asc(nulls_last=True), "-priority", "id")
     )
-    today = [job for job in jobs if job.appointment_start is None or job.appointment_start < end_of_today]
-    upcoming = [job for job in jobs if job.appointment_start is not None and job.appointment_start >= end_of_today]
+    groups = {"overdue": [], "today": [], "tomorrow": [], "later": []}
+    for job in jobs:
+        group = _day_of(job, today, now)
+        job.overdue = group == "overdue"
+        job.other_day = job.appointment_start is not None and timezone.localdate(job.appointment_start) != today
+        groups[group].append(job)
     sent_back = list(
         CompletionReport.objects.filter(technician=technician, review_status=CompletionReport.Review.SENT_BACK)
         .select_related("work_order__customer", "work_order__service_type")
         .order_by("-reviewed_at", "-id")[:20]
     )
-    return JobList(today, upcoming, sent_back)
+    return JobList(today_date=today, sent_back=sent_back, **groups)
+
+
+def early_departure(work_order: WorkOrder, *, now=None) -> timedelta | None:
+    """How long before its booked window a departure now would be, when that is more than
+    ``FIELD_EARLY_DEPARTURE_MINUTES``; None when the job has no window or leaving now is fine."""
+    if work_order.appointment_start is None:
+        return None
+    ahead = work_order.appointment_start - (now or timezone.now())
+    if ahead > timedelta(minutes=settings.FIELD_EARLY_DEPARTURE_MINUTES):
+        return ahead
+    return None
 
 
 def tech_job_detail(*, user, pk: int) -> WorkOrder | None:

@@ -13,7 +13,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from core import roles as R
@@ -105,6 +105,19 @@ def job_list(request):
     return render(request, "technicians/job_list.html", {"jobs": jobs, "technician": technician})
 
 
+def _early_warning(ahead) -> str:
+    """"The window starts in 2 days 3 hours": how far off a job is, for the departure warning."""
+    hours = int(ahead.total_seconds() // 3600)
+    days, hours = divmod(hours, 24)
+    if days:
+        span = ngettext("%(n)d day", "%(n)d days", days) % {"n": days}
+        if hours:
+            span += " " + ngettext("%(n)d hour", "%(n)d hours", hours) % {"n": hours}
+    else:
+        span = ngettext("%(n)d hour", "%(n)d hours", hours) % {"n": hours}
+    return _("This job's window starts in %(span)s. Depart anyway only if you mean to go now.") % {"span": span}
+
+
 @field_role_required
 def job_detail(request, pk):
     work_order = _job_or_404(request, pk)
@@ -112,7 +125,9 @@ def job_detail(request, pk):
     allowed = {t.action for t in available_actions(work_order.status, roles)}
     actions = [TRANSITIONS[a] for a in FIELD_ACTIONS if a in allowed]
     report = selectors.tech_latest_report(work_order=work_order)
+    ahead = selectors.early_departure(work_order) if "depart" in allowed else None
     context = {
+        "early_warning": _early_warning(ahead) if ahead is not None else "",
         "wo": work_order,
         "actions": actions,
         "can_complete": "complete" in allowed,
@@ -139,6 +154,11 @@ def job_status(request, pk):
             messages.error(request, errors[0])
             break
         return redirect("tech:job", pk=pk)
+    if form.cleaned_data["action"] == "depart" and not form.cleaned_data["early_ok"]:
+        ahead = selectors.early_departure(_job_or_404(request, pk))
+        if ahead is not None:
+            messages.warning(request, _early_warning(ahead))
+            return redirect("tech:job", pk=pk)
     try:
         workorder_transition(work_order_id=pk, actor=request.user, **form.transition_kwargs())
     except NotFound:

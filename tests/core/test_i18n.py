@@ -183,8 +183,8 @@ def pages(db, technician):
                      ["Where it stands", "We have received your request"]),
         "survey": (None, {lang: f"/survey/{token}/" for lang, token in surveys.items()}, ["我们的服务怎么样？", "5 – 非常满意", "提交评价"],
                    ["How did we do?", "Very satisfied", "Send my answer"]),
-        "my jobs": (technician.user, same("/tech/"), ["我的工单", "今天", "后续工单"],
-                    ["My jobs", "Upcoming", "No upcoming jobs"]),
+        "my jobs": (technician.user, same("/tech/"), ["我的工单", "今天", "明天"],
+                    ["My jobs", "Tomorrow", "No jobs for tomorrow"]),
         "job": (technician.user, same(f"/tech/jobs/{job.pk}/"), ["客户与地点", "导航", "接单", "拒单", "已派单"],
                 ["Customer and site", "Navigate", "Reject the job", "Why do you reject"]),
     }

@@ -260,6 +260,11 @@ def test_a_request_goes_from_the_customers_phone_to_a_signed_report_a_survey_and
         job.click()
     look(tech, "job")
     for action, state in (("accept", Status.ACCEPTED), ("depart", Status.EN_ROUTE), ("arrive", Status.IN_PROGRESS)):
+        if action == "depart":
+            # The job is booked for tomorrow: the depart button first says how far off the window is.
+            phone.locator("details.early summary").click()
+            assert phone.locator(".early-warning").is_visible()
+            look(tech, "job-depart-early-warning")
         with phone.expect_navigation():
             _button(phone, action).click()
         assert phone.locator(f"h1 .badge.status-{state}").is_visible(), action
