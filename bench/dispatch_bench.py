@@ -205,7 +205,7 @@ def bench_auto_assign(args):
     from django.db import connection
     from django.utils import timezone
 
-    from dispatch.services import dispatch_auto_assign
+    from dispatch.auto_assign import dispatch_auto_assign
     from technicians.models import Technician
     from workorders.models import Notification, WorkOrder, WorkOrderEvent
 

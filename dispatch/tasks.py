@@ -2,12 +2,12 @@
 
 from celery import shared_task
 
+from .auto_assign import dispatch_auto_assign as run
+
 
 @shared_task(name="dispatch.tasks.dispatch_auto_assign")
 def dispatch_auto_assign() -> dict:
     """Assign the unassigned queue. Idempotent: a second run finds nothing new to assign."""
-    from .services import dispatch_auto_assign as run
-
     result = run()
     return {
         "assigned": len(result.assigned),

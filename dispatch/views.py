@@ -36,7 +36,8 @@ from workorders.services import workorder_transition
 from workorders.sla import target_states_rows
 
 from . import selectors
-from .services import dispatch_auto_assign, parse_window
+from .auto_assign import dispatch_auto_assign
+from .services import parse_window
 
 STATE_LABELS = {
     "off_shift": gettext_lazy("Off shift"),

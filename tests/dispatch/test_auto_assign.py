@@ -11,8 +11,8 @@ from django.conf import settings as django_settings
 from django.utils import timezone
 
 from core import roles as R
-from dispatch import services as dispatch_services
-from dispatch.services import dispatch_auto_assign
+from dispatch import auto_assign
+from dispatch.auto_assign import dispatch_auto_assign
 from dispatch.tasks import dispatch_auto_assign as auto_assign_task
 from tests.factories import (
     PartnerCompanyFactory,
@@ -173,7 +173,7 @@ def test_a_conflict_while_writing_is_skipped_and_reported_and_the_rest_go_ahead(
     b = tech_at(31.30, 121.60)
     first = WorkOrderFactory(site=site_at(31.23, 121.47))
     second = WorkOrderFactory(site=site_at(31.30, 121.60))
-    real_solve = dispatch_services.solver.solve
+    real_solve = auto_assign.solver.solve
 
     def solve_then_a_dispatcher_acts(**kwargs):
         solution = real_solve(**kwargs)
@@ -181,7 +181,7 @@ def test_a_conflict_while_writing_is_skipped_and_reported_and_the_rest_go_ahead(
         workorder_transition(work_order_id=first.pk, action="assign", actor=dispatcher, technician_id=b.pk)
         return solution
 
-    monkeypatch.setattr(dispatch_services.solver, "solve", solve_then_a_dispatcher_acts)
+    monkeypatch.setattr(auto_assign.solver, "solve", solve_then_a_dispatcher_acts)
     result = dispatch_auto_assign()
 
     [conflict] = result.conflicts

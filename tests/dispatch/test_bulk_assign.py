@@ -21,7 +21,7 @@ from django.test.utils import CaptureQueriesContext
 from core import roles as R
 from core.errors import Forbidden, InvalidInput
 from dispatch import services as dispatch_services
-from dispatch.services import dispatch_auto_assign
+from dispatch.auto_assign import dispatch_auto_assign
 from tests.concurrency import race
 from tests.factories import SiteFactory, TechnicianFactory, UserFactory, WorkOrderFactory
 from workorders.lifecycle import TRANSITIONS, Status

@@ -11,8 +11,9 @@ import time_machine
 
 from core import roles as R
 from core.errors import ApplicationError, Conflict
+from dispatch import auto_assign
 from dispatch import services as dispatch_services
-from dispatch.services import dispatch_auto_assign
+from dispatch.auto_assign import dispatch_auto_assign
 from tests.concurrency import race
 from tests.factories import SiteFactory, TechnicianFactory, UserFactory, WorkOrderFactory
 from workorders.lifecycle import Status
@@ -112,7 +113,7 @@ def test_a_dispatcher_acting_between_solve_and_write_makes_auto_assign_skip_and_
     other = WorkOrderFactory(site=SiteFactory(latitude=31.40, longitude=121.80))
     filler = WorkOrderFactory(site=SiteFactory(latitude=31.50, longitude=121.90))
     solved, manual_done = threading.Event(), threading.Event()
-    real_solve = dispatch_services.solver.solve
+    real_solve = auto_assign.solver.solve
 
     def solve_and_wait(**kwargs):
         solution = real_solve(**kwargs)
@@ -120,7 +121,7 @@ def test_a_dispatcher_acting_between_solve_and_write_makes_auto_assign_skip_and_
         assert manual_done.wait(30)
         return solution
 
-    monkeypatch.setattr(dispatch_services.solver, "solve", solve_and_wait)
+    monkeypatch.setattr(auto_assign.solver, "solve", solve_and_wait)
 
     def by_hand():
         assert solved.wait(30)
