@@ -439,6 +439,8 @@ DISPATCH_TIMELINE_HOURS = (7, 21)
 # Automatic assignment on a schedule (the board's button works either way).
 DISPATCH_AUTO_ASSIGN_ENABLED = env_bool("DISPATCH_AUTO_ASSIGN_ENABLED", False)
 DISPATCH_AUTO_ASSIGN_EVERY_SECONDS = env_int("DISPATCH_AUTO_ASSIGN_EVERY_SECONDS", 300)
+# How long after an automatic assignment the dispatcher may undo it (while the technician has not accepted).
+DISPATCH_UNDO_MINUTES = env_int("DISPATCH_UNDO_MINUTES", 10)
 if DISPATCH_AUTO_ASSIGN_ENABLED:
     CELERY_BEAT_SCHEDULE["dispatch-auto-assign"] = {
         "task": "dispatch.tasks.dispatch_auto_assign",

@@ -11,6 +11,7 @@ import functools
 import hashlib
 import json
 import re
+import uuid
 from functools import wraps
 
 from django import forms
@@ -29,14 +30,16 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from core import roles as R
-from core.errors import ApplicationError, Forbidden
+from core.errors import ApplicationError, Forbidden, InvalidInput
 from workorders.lifecycle import Status
 from workorders.models import WorkOrder
 from workorders.services import workorder_transition
+from workorders.services_assign import Assignment
 from workorders.sla import target_states_rows
 
 from . import selectors
-from .auto_assign import dispatch_auto_assign
+from .auto_assign import auto_assign_apply, auto_assign_plan, auto_assign_undo
+from .rules import format_window
 from .services import parse_window
 
 STATE_LABELS = {
@@ -473,13 +476,119 @@ def assign_action(request, pk: int):
     return redirect(back)
 
 
+# The runs a dispatcher accepted, in their session, for the result page and its undo (the newest few).
+AUTO_RUNS_KEY = "dispatch_auto_assign_runs"
+AUTO_RUNS_KEPT = 5
+# One accepted proposal as the preview posts it: work order, technician, window start and end (Unix
+# seconds, both empty without a window).
+PICK = re.compile(r"^(\d{1,18}),(\d{1,18}),(\d{0,12}),(\d{0,12})$")
+MAX_PICKS = 5000
+
+
+def _picks(values: list[str]) -> list[Assignment]:
+    """The proposals the dispatcher kept; InvalidInput (nothing written) if one cannot be read."""
+    if len(values) > MAX_PICKS:
+        raise InvalidInput(_("Accept at most %(n)d assignments at once.") % {"n": MAX_PICKS})
+    picks = []
+    for value in values:
+        match = PICK.match(value)
+        if match is None or bool(match[3]) != bool(match[4]):
+            raise InvalidInput(_("The selection could not be read; open the preview again."))
+        start, end = (dt.datetime.fromtimestamp(int(x), tz=dt.timezone.utc) if x else None for x in match.groups()[2:])
+        picks.append(Assignment(work_order_id=int(match[1]), technician_id=int(match[2]),
+                                appointment_start=start, appointment_end=end))
+    return picks
+
+
+@dispatcher_required
+def auto_assign_page(request):
+    """GET: what automatic assignment proposes now, and what it would leave out and why; nothing
+    changes. POST: write the proposals the dispatcher kept."""
+    if request.method == "POST":
+        return _auto_assign_accept(request)
+    plan = auto_assign_plan()
+    context = {"plan": plan, "capacity": settings.DISPATCH_CAPACITY, "undo_minutes": settings.DISPATCH_UNDO_MINUTES,
+               "priorities": WorkOrder.Priority.choices}
+    return render(request, "dispatch/auto_assign.html", context)
+
+
+def _auto_assign_accept(request):
+    values = request.POST.getlist("pick")
+    if not values:
+        messages.info(request, _("Nothing was selected; nothing has changed."))
+        return redirect("dispatch:board")
+    try:
+        picks = _picks(values)
+        batch = uuid.uuid4().hex[:16]
+        result = auto_assign_apply(assignments=picks, actor=request.user, batch=batch)
+    except InvalidInput as exc:
+        messages.error(request, exc.message)
+        return redirect("dispatch:auto-assign")
+    windows = {p.work_order_id: p for p in picks}
+    runs = request.session.get(AUTO_RUNS_KEY, {})
+    runs[batch] = {
+        "at": timezone.now().isoformat(),
+        "assigned": [
+            {"work_order": item["work_order"], "number": item["number"], "technician_name": item["technician_name"],
+             "window": _window_text(windows[item["work_order"]])}
+            for item in result.assigned
+        ],
+        "refused": [{"number": item["number"], "reason": str(item["reason"])} for item in result.conflicts],
+        "undone": [],
+    }
+    request.session[AUTO_RUNS_KEY] = dict(sorted(runs.items(), key=lambda kv: kv[1]["at"])[-AUTO_RUNS_KEPT:])
+    messages.success(request, ngettext("%(n)d work order assigned.", "%(n)d work orders assigned.",
+                                       len(result.assigned)) % {"n": len(result.assigned)})
+    return redirect("dispatch:auto-assign-run", batch=batch)
+
+
+def _window_text(pick: Assignment) -> str:
+    if pick.appointment_start is None:
+        return ""
+    return timezone.localtime(pick.appointment_start).strftime("%m-%d ") + format_window(
+        pick.appointment_start, pick.appointment_end)
+
+
+def _run_or_404(request, batch):
+    run = request.session.get(AUTO_RUNS_KEY, {}).get(batch)
+    if run is None:
+        raise Http404(_("No such automatic assignment in this session."))
+    return run
+
+
+@dispatcher_required
+@require_GET
+def auto_assign_run_page(request, batch):
+    """One accepted run: what was assigned, what was refused, and the undo while it is allowed."""
+    run = _run_or_404(request, batch)
+    until = dt.datetime.fromisoformat(run["at"]) + dt.timedelta(minutes=settings.DISPATCH_UNDO_MINUTES)
+    undone = set(run["undone"])
+    context = {
+        "batch": batch,
+        "run": run,
+        "assigned": [dict(item, undone=item["work_order"] in undone) for item in run["assigned"]],
+        "undo_until": until,
+        "can_undo": timezone.now() < until and any(item["work_order"] not in undone for item in run["assigned"]),
+    }
+    return render(request, "dispatch/auto_assign_run.html", context)
+
+
 @dispatcher_required
 @require_POST
-def auto_assign_action(request):
-    result = dispatch_auto_assign(actor=request.user)
-    messages.success(request, result.summary())
-    for item in result.conflicts[:10]:
+def auto_assign_undo_action(request, batch):
+    run = _run_or_404(request, batch)
+    ours = {item["work_order"] for item in run["assigned"]}
+    ids = [int(v) for v in request.POST.getlist("work_order") if v.isdigit() and int(v) in ours]
+    if not ids:
+        messages.info(request, _("Nothing was selected; nothing has changed."))
+        return redirect("dispatch:auto-assign-run", batch=batch)
+    result = auto_assign_undo(batch=batch, work_order_ids=ids, actor=request.user)
+    if result.undone:
+        run["undone"] = sorted(set(run["undone"]) | {item["work_order"] for item in result.undone})
+        request.session.modified = True
+        messages.success(request, ngettext("%(n)d work order is back in the queue.",
+                                           "%(n)d work orders are back in the queue.",
+                                           len(result.undone)) % {"n": len(result.undone)})
+    for item in result.refused:
         messages.warning(request, f"{item['number']}: {item['reason']}")
-    if not result.optimal:
-        messages.info(request, _("The search was cut short on a large problem; the result is good but not proven best."))
-    return redirect(_back(request, reverse("dispatch:board")))
+    return redirect("dispatch:auto-assign-run", batch=batch)

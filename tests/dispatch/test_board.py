@@ -79,7 +79,8 @@ def test_agents_and_technicians_get_403_everywhere_and_change_nothing(client, re
     assert client.get(DATA).status_code == 403
     assert client.get(reverse("dispatch:candidates", args=[wo.pk])).status_code == 403
     assert client.post(reverse("dispatch:assign", args=[wo.pk]), {"action": "assign", "technician": tech.pk}).status_code == 403
-    assert client.post(reverse("dispatch:auto-assign")).status_code == 403
+    assert client.get(reverse("dispatch:auto-assign")).status_code == 403
+    assert client.post(reverse("dispatch:auto-assign"), {"pick": [f"{wo.pk},{tech.pk},,"]}).status_code == 403
     wo.refresh_from_db()
     assert wo.status == Status.NEW and wo.technician is None
 
@@ -332,17 +333,6 @@ def test_the_candidates_page_lists_the_excluded_with_reasons(client, dispatcher)
     assert f'data-technician="{unable.pk}"' in excluded and f'data-technician="{able.pk}"' not in excluded
     assert 'data-reason="missing_skill"' in excluded and f"{unable} lacks the skill Gas" in excluded
     assert "Gas L3 / ≥L2" in page
-
-
-def test_the_auto_assign_button_assigns_the_queue_and_says_how_it_went(client, dispatcher):
-    TechnicianFactory(home_latitude=31.2, home_longitude=121.5)
-    orders = [WorkOrderFactory() for _ in range(2)]
-    client.force_login(dispatcher)
-    response = client.post(reverse("dispatch:auto-assign"), follow=True, HTTP_ACCEPT_LANGUAGE="en")
-    assert "Assigned 2, left 0 in the queue, 0 skipped" in response.content.decode()
-    events = WorkOrderEvent.objects.filter(work_order__in=orders, action="assign")
-    assert events.count() == 2
-    assert all(e.actor_role == R.SYSTEM and "score" in e.data and e.data["requested_by"] == dispatcher.pk for e in events)
 
 
 def test_the_fast_number_and_name_helpers_say_what_the_models_say():
