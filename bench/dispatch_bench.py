@@ -215,9 +215,9 @@ def bench_auto_assign(args):
     clock = "without SLA clocks" if args.no_sla_clock else "with SLA clocks running"
     log(f"\n## Automatic assignment: {args.orders} orders ({clock}) × {args.technicians} technicians, "
         f"capacity {args.capacity}\n")
-    log("| run | assigned | left | conflicts | optimal | load s | solve s | write s | total s | queries "
+    log("| run | assigned | left | conflicts | optimal | load s | solve s | explain s | write s | total s | queries "
         "| in SQL s | Python CPU s | write: lock s | check s | update+insert+commit s | events | outbox |")
-    log("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    log("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     rows = []
     for run in range(args.runs):
         Technician.objects.update(active=False)  # previous runs' technicians are full
@@ -241,13 +241,15 @@ def bench_auto_assign(args):
         w = t["write_parts"]  # workorders_assign_many's own split of the write
         rows.append((t, w, counter.count, in_sql, cpu))
         log(f"| {run + 1} | {len(result.assigned)} | {len(result.unassigned)} | {len(result.conflicts)} | "
-            f"{result.optimal} | {t['load']:.3f} | {t['solve']:.3f} | {t['write']:.3f} | {t['total']:.3f} | "
+            f"{result.optimal} | {t['load']:.3f} | {t['solve']:.3f} | {t['explain']:.3f} | {t['write']:.3f} | "
+            f"{t['total']:.3f} | "
             f"{counter.count} | {in_sql:.3f} | {cpu:.3f} | {w['lock']:.3f} | {w['check']:.3f} | {w['write']:.3f} | "
             f"{events} | {outbox} |")
         # What is left goes before the next run's orders: close it so each run starts with a clean queue.
         WorkOrder.objects.filter(status="new").update(status="cancelled")
     med = statistics.median
     log(f"| median | | | | | {med(r[0]['load'] for r in rows):.3f} | {med(r[0]['solve'] for r in rows):.3f} | "
+        f"{med(r[0]['explain'] for r in rows):.3f} | "
         f"{med(r[0]['write'] for r in rows):.3f} | {med(r[0]['total'] for r in rows):.3f} | "
         f"{med(r[2] for r in rows):.0f} | {med(r[3] for r in rows):.3f} | {med(r[4] for r in rows):.3f} | "
         f"{med(r[1]['lock'] for r in rows):.3f} | "
