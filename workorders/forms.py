@@ -5,6 +5,7 @@ that caused it); the service ``workorder_create`` makes the change.
 """
 
 import uuid
+from datetime import timedelta
 
 from django import forms
 from django.conf import settings
@@ -308,3 +309,35 @@ class PhoneLookupForm(forms.Form):
             return normalize_phone(self.cleaned_data["phone"], field="phone")
         except InvalidInput as exc:
             raise _invalid_to_validation_error(exc, "phone") from None
+
+
+class EscalationFilterForm(forms.Form):
+    """The managers' escalation list: highest level at least, whose team, how long waiting."""
+
+    AGES = {"1h": timedelta(hours=1), "4h": timedelta(hours=4), "1d": timedelta(days=1)}
+
+    level = forms.TypedChoiceField(label=_("Highest level"), required=False, coerce=int, empty_value=None)
+    team = forms.ChoiceField(label=_("Team"), required=False)
+    age = forms.ChoiceField(
+        label=_("Waiting"), required=False,
+        choices=[("", _("Any time")), ("1h", _("over 1 hour")), ("4h", _("over 4 hours")), ("1d", _("over a day"))],
+    )
+
+    def __init__(self, *args, percents=(), partners=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["level"].choices = [("", _("Any"))] + [(p, _("%(p)d%% and above") % {"p": p}) for p in percents]
+        self.fields["team"].choices = [("", _("Everyone")), ("own", _("Own staff")), ("unassigned", _("Unassigned"))] + [
+            (str(pk), name) for pk, name in partners
+        ]
+
+    def filters(self) -> dict:
+        """Keyword arguments for ``sla.escalation_groups`` (empty when the form is not valid)."""
+        if not self.is_valid():
+            return {}
+        data = self.cleaned_data
+        team = data.get("team") or None
+        return {
+            "min_percent": data.get("level"),
+            "team": int(team) if team and team.isdigit() else team,
+            "older_than": self.AGES.get(data.get("age") or ""),
+        }

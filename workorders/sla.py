@@ -33,7 +33,7 @@ from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from core import roles as R
-from core.errors import Conflict, Forbidden, NotFound
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.refcache import VersionedCache, receiver_for
 
 from .lifecycle import OPEN_STATES, Status
@@ -815,7 +815,8 @@ def _update_orders(orders: list[WorkOrder]) -> None:
 
 
 def escalation_sweep(*, now: datetime | None = None, batch: int | None = None, rounds: int | None = None) -> int:
-    """Fire every escalation level that is due, once each and in order. Returns how many fired.
+    """Fire every escalation level that is due, once each and in order. Returns how many were
+    raised (one per order and level in a sweep: see ``_one_per_level``).
 
     Claims due work orders with ``FOR UPDATE SKIP LOCKED`` so two sweeps (two
     workers, or beat firing twice) share the work instead of repeating it; the
@@ -873,10 +874,16 @@ def _sweep_batch(*, now: datetime, batch: int) -> tuple[int, int]:
         inserted = _insert_escalations(
             [(wo.pk, wo.sla_cycle, t, lv.pk, lv.percent, due) for wo, t, lv, due in planned], now
         )
+        speaking, merged = _one_per_level(planned, inserted)
+        _acknowledge_merged(merged, now)
         events, messages, recipients = [], [], {}
+        late = []
         for wo, target, level, due in planned:
-            if (wo.pk, target, level.pk) not in inserted:
+            if (wo.pk, target, level.pk) not in speaking:
                 continue
+            late_seconds = int((now - due).total_seconds())
+            if late_seconds > late_after():
+                late.append(late_seconds)
             old_priority = wo.priority
             if level.raise_priority and wo.priority < WorkOrder.Priority.URGENT:
                 wo.priority += 1
@@ -885,7 +892,10 @@ def _sweep_batch(*, now: datetime, batch: int) -> tuple[int, int]:
                     work_order_id=wo.pk, action="escalate", from_status=wo.status, to_status=wo.status,
                     actor_role=R.SYSTEM, note=level.name, created_at=now,
                     data={"target": target, "percent": level.percent, "level": level.pk, "cycle": wo.sla_cycle,
-                          "due": due.isoformat(), "priority": [old_priority, wo.priority]},
+                          "due": due.isoformat(), "priority": [old_priority, wo.priority],
+                          # The other targets that reached this level in the same sweep (recorded, not told).
+                          "targets": [target] + speaking[(wo.pk, target, level.pk)],
+                          **({"late_seconds": late_seconds} if late_seconds > late_after() else {})},
                 )
             )
             # The message says the priority as it is now (a later level in this sweep may raise it again).
@@ -893,9 +903,57 @@ def _sweep_batch(*, now: datetime, batch: int) -> tuple[int, int]:
         _update_orders(orders)
         bulk_insert(events)
         escalation_messages_add(messages, now=now, cache=recipients)
-    if inserted:
-        logger.info("SLA sweep fired %d escalation(s) on %d work order(s)", len(inserted), len(orders))
-    return len(orders), len(inserted)
+    if speaking:
+        logger.info("SLA sweep raised %d escalation(s) on %d work order(s) (%d target(s) merged into them)",
+                    len(speaking), len(orders), len(merged))
+    if late:
+        logger.warning("SLA sweep raised %d escalation(s) late, by up to %d minutes: was the sweep not running?",
+                       len(late), max(late) // 60)
+    return len(orders), len(speaking)
+
+
+def late_after() -> int:
+    """Seconds after its due time from which an escalation counts as raised late: a few sweep
+    intervals (beat runs the sweep every SLA_SWEEP_SECONDS), at least five minutes."""
+    return max(300, 3 * settings.SLA_SWEEP_SECONDS)
+
+
+def _one_per_level(planned: list[tuple], inserted: set[tuple]) -> tuple[dict, list[tuple]]:
+    """One escalation per order and level in a sweep. When several targets of one order reach the
+    same level in the same sweep (typically the first sweep after the workers were down), the
+    earliest due speaks for all: it gets the event and the messages. Returns {speaking row key:
+    [the other targets it speaks for]} and the merged rows' keys."""
+    speaking: dict[tuple, list[str]] = {}
+    first: dict[tuple, tuple] = {}
+    merged = []
+    for wo, target, level, _due in planned:  # in firing order: earliest due first
+        key = (wo.pk, target, level.pk)
+        if key not in inserted:
+            continue
+        if (wo.pk, level.pk) in first:
+            speaking[first[(wo.pk, level.pk)]].append(target)
+            merged.append((wo.pk, wo.sla_cycle, target, level.pk))
+        else:
+            first[(wo.pk, level.pk)] = key
+            speaking[key] = []
+    return speaking, merged
+
+
+def _acknowledge_merged(merged: list[tuple], now: datetime) -> None:
+    """Merged escalations are acknowledged with the one that speaks for them: they stay on record
+    (each target did pass the level, and never fires it again) but are not on the open list."""
+    if not merged:
+        return
+    from .notifications import json_rows
+
+    table = connection.ops.quote_name(Escalation._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS e SET acknowledged_at = %s FROM jsonb_to_recordset(%s::jsonb) "
+            "AS m(w bigint, c integer, t text, l bigint) "
+            "WHERE e.work_order_id = m.w AND e.cycle = m.c AND e.target = m.t AND e.level_id = m.l",
+            [now, json_rows([{"w": w, "c": c, "t": t, "l": lv} for w, c, t, lv in merged])],
+        )
 
 
 def escalation_acknowledge(*, escalation_id: int, actor) -> Escalation:
@@ -967,16 +1025,104 @@ def calendar_load_official_days(*, calendar: BusinessCalendar, years=None) -> tu
     return counts[0], counts[1]
 
 
-def escalations_open(*, limit: int = 200):
-    """Escalations nobody has acknowledged, on orders still being worked on, newest first."""
+@dataclass
+class EscalationGroup:
+    """One work order on the managers' list: its open escalations, the highest level first."""
+
+    work_order: WorkOrder
+    escalations: list  # open, highest level first
+    oldest_fired_at: datetime
+    late_seconds: int  # how late the latest-raised of them was raised (0: on time)
+
+    @property
+    def top(self):
+        return self.escalations[0]
+
+    @property
+    def others(self):
+        return self.escalations[1:]
+
+
+@dataclass
+class EscalationList:
+    groups: list[EscalationGroup]
+    orders: int  # orders matching the filters (groups shows at most ``limit``)
+    late: int  # open escalations raised late among those shown
+    upto_id: int  # the newest escalation shown: a bulk acknowledge stops there
+
+
+def escalation_groups(*, min_percent=None, team=None, older_than: timedelta | None = None, now=None,
+                      limit: int = 100) -> EscalationList:
+    """Open escalations (not acknowledged, order still being worked on) grouped by work order, the
+    orders whose highest level is highest first, then the longest waiting. Filters: the highest
+    level at least ``min_percent``; ``team`` ("own": own staff, "unassigned", or a partner
+    company's id); the oldest open escalation fired more than ``older_than`` ago. Three queries."""
+    from django.db.models import Count, Max, Min
+
     from .lifecycle import FINAL_STATES
 
-    return (
-        Escalation.objects.filter(acknowledged_at__isnull=True)
-        .exclude(work_order__status__in=list(FINAL_STATES))
-        .select_related("work_order__customer", "work_order__technician__user", "level")
-        .order_by("-fired_at", "-id")[:limit]
-    )
+    now = now or timezone.now()
+    open_qs = Escalation.objects.filter(acknowledged_at__isnull=True).exclude(work_order__status__in=list(FINAL_STATES))
+    if team == "own":
+        open_qs = open_qs.filter(work_order__technician__isnull=False,
+                                 work_order__technician__partner_company__isnull=True)
+    elif team == "unassigned":
+        open_qs = open_qs.filter(work_order__technician__isnull=True)
+    elif team is not None:
+        open_qs = open_qs.filter(work_order__technician__partner_company_id=team)
+    per_order = open_qs.values("work_order_id").annotate(top=Max("percent"), first=Min("fired_at"), n=Count("id"))
+    if min_percent is not None:
+        per_order = per_order.filter(top__gte=min_percent)
+    if older_than is not None:
+        per_order = per_order.filter(first__lte=now - older_than)
+    rows = list(per_order.order_by("-top", "first", "work_order_id")[: limit + 1])
+    orders = len(rows) if len(rows) <= limit else per_order.count()
+    ids = [row["work_order_id"] for row in rows[:limit]]
+    by_order: dict[int, list] = {pk: [] for pk in ids}
+    for esc in (open_qs.filter(work_order_id__in=ids)
+                .select_related("level", "work_order__customer", "work_order__technician__user",
+                                "work_order__technician__partner_company")
+                .order_by("-percent", "-fired_at", "-id")):
+        by_order[esc.work_order_id].append(esc)
+    late_after_seconds = late_after()
+    groups, late, upto = [], 0, 0
+    for pk in ids:
+        escalations = by_order[pk]
+        if not escalations:  # acknowledged between the two queries
+            continue
+        lateness = [int((e.fired_at - e.due_at).total_seconds()) for e in escalations]
+        late += sum(1 for seconds in lateness if seconds > late_after_seconds)
+        upto = max(upto, max(e.pk for e in escalations))
+        groups.append(EscalationGroup(
+            work_order=escalations[0].work_order, escalations=escalations,
+            oldest_fired_at=min(e.fired_at for e in escalations),
+            late_seconds=max((s for s in lateness if s > late_after_seconds), default=0),
+        ))
+    return EscalationList(groups=groups, orders=orders, late=late, upto_id=upto)
+
+
+def escalation_level_percents() -> list[int]:
+    """The levels' shares of a target, for the list's filter (75, 100, 150 ...)."""
+    return sorted(set(EscalationLevel.objects.values_list("percent", flat=True)))
+
+
+# A bulk acknowledge names at most this many work orders.
+ACKNOWLEDGE_MAX_ORDERS = 500
+
+
+def escalations_acknowledge_many(*, work_order_ids, upto_id: int, actor) -> int:
+    """Acknowledge the open escalations of these work orders, those up to ``upto_id`` (what the
+    page showed: one raised after it was drawn stays open). Returns how many were acknowledged."""
+    if not R.has_role(actor, R.MANAGER, R.DISPATCHER):
+        raise Forbidden(gettext("Only dispatchers and managers handle escalations."))
+    ids = sorted(set(work_order_ids))
+    if not ids:
+        raise InvalidInput(gettext("Tick at least one work order."))
+    if len(ids) > ACKNOWLEDGE_MAX_ORDERS:
+        raise InvalidInput(gettext("Acknowledge at most %(n)d work orders at once.") % {"n": ACKNOWLEDGE_MAX_ORDERS})
+    return Escalation.objects.filter(
+        work_order_id__in=ids, id__lte=upto_id, acknowledged_at__isnull=True
+    ).update(acknowledged_at=timezone.now(), acknowledged_by=actor)
 
 
 # Any change to what the cached SLA data is made of drops it in every process.

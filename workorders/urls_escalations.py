@@ -8,5 +8,6 @@ app_name = "escalations"
 urlpatterns = [
     path("", views.escalation_list, name="list"),
     path("<int:pk>/acknowledge/", views.escalation_acknowledge_page, name="acknowledge"),
+    path("acknowledge/", views.escalations_acknowledge_page, name="acknowledge-many"),
     path("callbacks/<int:pk>/", views.survey_callback_page, name="callback"),
 ]

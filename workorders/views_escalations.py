@@ -6,15 +6,26 @@ call-backs, which close or reopen the order through the lifecycle service.
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import QueryDict
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from core import roles as R
-from core.errors import ApplicationError, Forbidden
+from core.errors import ApplicationError, Forbidden, InvalidInput
 from core.views import app_error_response
+from technicians.models import PartnerCompany
 
-from .sla import escalation_acknowledge, escalations_open, target_states_many
+from .forms import EscalationFilterForm
+from .sla import (
+    escalation_acknowledge,
+    escalation_groups,
+    escalation_level_percents,
+    escalations_acknowledge_many,
+    target_states_many,
+)
 from .survey import survey_record_callback, surveys_awaiting_callback
 
 
@@ -27,15 +38,41 @@ def _allowed(user) -> bool:
 def escalation_list(request):
     if not _allowed(request.user):
         return app_error_response(request, Forbidden(_("Only dispatchers and managers see escalations.")))
-    escalations = list(escalations_open())
-    states = target_states_many({e.work_order_id: e.work_order for e in escalations}.values())
-    rows = [{"escalation": e, "work_order": e.work_order, "states": states.get(e.work_order_id, [])}
-            for e in escalations]
+    form = EscalationFilterForm(request.GET or None, percents=escalation_level_percents(),
+                                partners=PartnerCompany.objects.filter(active=True).order_by("name")
+                                .values_list("pk", "name"))
+    listing = escalation_groups(**form.filters())
+    states = target_states_many([group.work_order for group in listing.groups])
     return render(request, "workorders/escalations/list.html", {
-        "rows": rows,
+        "form": form,
+        "listing": listing,
+        "rows": [{"group": g, "states": states.get(g.work_order.pk, [])} for g in listing.groups],
         "callbacks": list(surveys_awaiting_callback()[:200]),
         "can_call_back": R.has_role(request.user, R.MANAGER),
     })
+
+
+@login_required
+@require_POST
+def escalations_acknowledge_page(request):
+    """Acknowledge the open escalations of the ticked work orders (or of the one whose own button
+    was pressed), up to the newest the page showed."""
+    only = request.POST.get("only", "")
+    values = [only] if only else request.POST.getlist("work_order")
+    ids = [int(v) for v in values if v.isdigit() and len(v) < 19]
+    upto = request.POST.get("upto", "")
+    try:
+        if not upto.isdigit() or len(upto) > 18:
+            raise InvalidInput(_("The list changed; open it again."))
+        count = escalations_acknowledge_many(work_order_ids=ids, upto_id=int(upto), actor=request.user)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, ngettext("%(n)d escalation acknowledged.", "%(n)d escalations acknowledged.",
+                                           count) % {"n": count})
+    # Back to the list with the filters it had (re-encoded: only a query string, never another address).
+    back = QueryDict(request.POST.get("back", "")[:500]).urlencode()
+    return redirect(reverse("escalations:list") + (f"?{back}" if back else ""))
 
 
 @login_required

@@ -78,22 +78,48 @@ def test_each_level_fires_once_when_its_share_of_the_target_has_passed(policy):
     assert Notification.objects.filter(work_order=wo, recipient="boss@example.com").count() == 1
 
 
-def test_a_late_sweep_fires_every_passed_level_in_order_never_skipping_one(policy):
+def test_a_late_sweep_raises_each_passed_level_once_per_order_and_says_it_is_late(policy, caplog):
     wo = new_order()
     # The workers were down for two hours: 75%, 100% and 150% of the first response
     # and 75% and 100% of arrival have all passed.
-    assert escalation_sweep(now=minutes(125)) == 5
+    assert escalation_sweep(now=minutes(125)) == 3
+    # Each (target, level) is on record, so none fires again later ...
+    assert sorted(fired(wo)) == [("arrival", 75), ("arrival", 100), ("first_response", 75),
+                                 ("first_response", 100), ("first_response", 150)]
+    assert escalation_sweep(now=minutes(125)) == 0
+    # ... but each level is raised once, in order, by the earliest target, speaking for the others
     events = list(WorkOrderEvent.objects.filter(work_order=wo, action="escalate").order_by("id"))
-    assert [(e.data["target"], e.data["percent"]) for e in events] == [
-        ("first_response", 75), ("first_response", 100), ("arrival", 75), ("first_response", 150), ("arrival", 100),
+    assert [(e.data["percent"], e.data["targets"]) for e in events] == [
+        (75, ["first_response", "arrival"]), (100, ["first_response", "arrival"]), (150, ["first_response"]),
     ]
+    # ... saying how late it is
+    assert [e.data["late_seconds"] // 60 for e in events] == [80, 65, 35]
+    assert "raised 3 escalation(s) late, by up to 80 minutes" in caplog.text
+    # ... with one message per level, and only the raised ones on the open list
+    assert Notification.objects.filter(work_order=wo, template="escalation").values("payload__percent").distinct().count() == 3
+    assert Notification.objects.filter(work_order=wo, recipient="boss@example.com").count() == 1
+    assert Escalation.objects.filter(work_order=wo, acknowledged_at__isnull=True).count() == 3
     wo.refresh_from_db()
-    assert wo.priority == WorkOrder.Priority.URGENT  # raised twice, by each 100% level
+    assert wo.priority == WorkOrder.Priority.HIGH  # raised once, by the 100% level
     assert wo.next_escalation_at == minutes(180)  # arrival's 150%
     director = Notification.objects.filter(work_order=wo, payload__percent=150)
     assert sorted(director.values_list("channel", "recipient")) == [
         ("email", "director@example.com"), ("sms", "+8613900000001"),
     ]
+
+
+def test_a_sweep_on_time_raises_each_target_at_its_own_time(policy):
+    wo = new_order()
+    for moment in (45, 60, 90, 120):
+        escalation_sweep(now=minutes(moment))
+    events = WorkOrderEvent.objects.filter(work_order=wo, action="escalate").order_by("id")
+    # At 90 minutes arrival's 75% and first response's 150% are different levels: both are raised.
+    assert [(e.data["target"], e.data["percent"]) for e in events] == [
+        ("first_response", 75), ("first_response", 100), ("arrival", 75), ("first_response", 150), ("arrival", 100),
+    ]
+    assert all("late_seconds" not in e.data for e in events)
+    wo.refresh_from_db()
+    assert wo.priority == WorkOrder.Priority.URGENT  # each target's 100% raised it
 
 
 def test_a_met_target_stops_escalating_while_the_others_go_on(policy):
