@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Part
+from catalog.models import Part
 
 
 @admin.register(Part)

@@ -2,7 +2,7 @@
 
 from django.db.models import QuerySet
 
-from .models import Part
+from catalog.models import Part
 
 
 def part_active_list() -> QuerySet:

@@ -57,7 +57,7 @@ class Article(models.Model):
     audience = models.CharField(_("audience"), max_length=12, choices=Audience.choices, default=Audience.PUBLIC)
     tags = models.ManyToManyField(Tag, blank=True, related_name="articles", verbose_name=_("tags"))
     service_types = models.ManyToManyField(
-        "workorders.ServiceType", blank=True, related_name="articles", verbose_name=_("service types")
+        "catalog.ServiceType", blank=True, related_name="articles", verbose_name=_("service types")
     )
     equipment_models = models.CharField(
         _("equipment models"),

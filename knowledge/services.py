@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import InvalidInput, NotFound
-from workorders.models import ServiceType
+from catalog.models import ServiceType
 
 from . import search
 from .models import Article, ArticleVersion, Audience, Category, SuggestionOutcome, Tag

@@ -2,7 +2,9 @@ from django.contrib import admin
 
 from core.admin import PhoneFieldsAdmin
 
-from .models import PartnerCompany, PartnerScope, Shift, Skill, Technician, TechnicianSkill
+from catalog.models import Skill
+
+from .models import PartnerCompany, PartnerScope, Shift, Technician, TechnicianSkill
 
 
 class TechnicianSkillInline(admin.TabularInline):

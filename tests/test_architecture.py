@@ -42,8 +42,6 @@ IGNORED_IMPORTS_AT_START = {
 # which import-linter cannot see (they name their model as a string). Each goes in the step
 # of issue 13 named beside it, which deletes its line here.
 WRONG_WAY_RELATIONS = {
-    "technicians.PartnerScope.service_type",  # S2a: ServiceType moves to catalog
-    "knowledge.Article.service_types",  # S2a
     "knowledge.SuggestionOutcome.work_order",  # S3: the id of the order, not a foreign key
 }
 

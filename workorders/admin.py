@@ -1,10 +1,11 @@
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
+from catalog.models import ChecklistItem, ServiceType, ServiceTypeSkill
 from core.admin import PhoneFieldsAdmin
 from core.errors import ApplicationError
 
-from .models import Attachment, ServiceType, ServiceTypeSkill, WorkOrder, WorkOrderEvent
+from .models import Attachment, WorkOrder, WorkOrderEvent
 from .services import workorder_transition
 
 
@@ -95,7 +96,7 @@ class WorkOrderAdmin(PhoneFieldsAdmin, admin.ModelAdmin):
 
 # --- Completion reports and checklists (issue 4) ----------------------------
 
-from .models_completion import ChecklistAnswer, ChecklistItem, CompletionReport, PartUsage, ReportPhoto  # noqa: E402
+from .models_completion import ChecklistAnswer, CompletionReport, PartUsage, ReportPhoto  # noqa: E402
 
 
 class ChecklistItemInline(admin.TabularInline):

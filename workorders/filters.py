@@ -14,10 +14,11 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from catalog.models import ServiceType
 from technicians.models import Technician
 
 from .lifecycle import Status
-from .models import ServiceType, WorkOrder, parse_number
+from .models import WorkOrder, parse_number
 from .selectors import SERVICE_TYPES, TECHNICIAN_CHOICES, service_types_all, technician_choices
 
 

@@ -9,12 +9,13 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
+from catalog.models import ServiceType
 from core import roles as R
 from core.compiled import CompiledValues
 from core.refcache import VersionedCache, receiver_for
 from technicians.models import PartnerCompany, Technician
 
-from .models import Attachment, Notification, ServiceType, WorkOrder, WorkOrderEvent
+from .models import Attachment, Notification, WorkOrder, WorkOrderEvent
 
 
 def _technician_of(user):

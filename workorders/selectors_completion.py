@@ -2,8 +2,10 @@
 
 from django.db.models import Prefetch, QuerySet
 
+from catalog.models import ChecklistItem
+
 from .models import WorkOrder
-from .models_completion import ChecklistItem, CompletionReport, ReportPhoto
+from .models_completion import CompletionReport, ReportPhoto
 from .selectors import workorder_visible_to
 
 REPORT_RELATED = ("work_order__service_type", "work_order__customer", "technician__user", "signature", "reviewed_by")

@@ -8,10 +8,11 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from catalog.models import ServiceType
 from core import roles as R
 from customers.models import Customer
 from workorders.lifecycle import PREVIOUS, TRANSITIONS, Status
-from workorders.models import ServiceType, WorkOrder, WorkOrderEvent
+from workorders.models import WorkOrder, WorkOrderEvent
 from workorders.services import workorder_create
 
 pytestmark = pytest.mark.django_db

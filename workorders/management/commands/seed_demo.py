@@ -36,11 +36,12 @@ from django.db.models import Max
 from django.utils import timezone
 from tqdm import tqdm
 
+from catalog.models import ServiceType, ServiceTypeSkill, Skill
 from core import roles as R
 from customers.models import Customer, Equipment, Site
-from technicians.models import PartnerCompany, Skill, Technician, TechnicianSkill
+from technicians.models import PartnerCompany, Technician, TechnicianSkill
 from workorders.lifecycle import PREVIOUS, TRANSITIONS, Status
-from workorders.models import ServiceType, ServiceTypeSkill, WorkOrder, WorkOrderEvent
+from workorders.models import WorkOrder, WorkOrderEvent
 
 DEMO_PASSWORD = "demo12345"
 
