@@ -22,12 +22,12 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from catalog.selectors import service_types_by_pk
 from core import roles as R
 from core.errors import ApplicationError, Conflict, InvalidInput
 from customers.models import Site
 from technicians.models import Technician
 from workorders.models import WorkOrder
-from workorders.selectors import service_types_by_pk
 from workorders.services_assign import Assignment, workorders_assign_many
 
 from . import rules, solver

@@ -37,6 +37,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
 from catalog.models import ServiceType
+from catalog.selectors import service_type_by_code, service_types_by_pk
 from core import roles as R
 from core.api import TEXT_PATTERN, TextField
 from core.errors import Forbidden, InvalidInput, NotFound
@@ -53,8 +54,6 @@ from .models import Attachment, SlaTarget, WorkOrder
 from .selectors import (
     LIST_RELATED,
     WorkOrderDetail,
-    service_type_by_code,
-    service_types_by_pk,
     technician_refs,
     workorder_detail,
     workorder_list,

@@ -2,8 +2,6 @@
 
 from django.db.models import Prefetch, QuerySet
 
-from catalog.models import ChecklistItem
-
 from .models import WorkOrder
 from .models_completion import CompletionReport, ReportPhoto
 from .selectors import workorder_visible_to
@@ -17,11 +15,6 @@ def _with_lines(qs: QuerySet) -> QuerySet:
         "parts",
         Prefetch("photos", queryset=ReportPhoto.objects.select_related("attachment")),
     )
-
-
-def checklist_for(*, service_type_id: int) -> list[ChecklistItem]:
-    """The active checklist (SOP) of a service type, in order."""
-    return list(ChecklistItem.objects.filter(service_type_id=service_type_id, active=True))
 
 
 def completion_report_latest(*, work_order: WorkOrder) -> CompletionReport | None:

@@ -7,7 +7,7 @@ from django.db import IntegrityError
 from django.urls import reverse
 
 from catalog.models import Part
-from inventory.selectors import part_active_list
+from catalog.selectors import part_active_list
 from tests.factories import PartFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
