@@ -93,8 +93,8 @@ def _setup_reference():
 
     from core import roles as R
     from customers.models import Customer, Site
-    from technicians.models import PartnerCompany, PartnerScope, Skill
-    from workorders.models import ServiceType, ServiceTypeSkill
+    from catalog.models import ServiceType, ServiceTypeSkill, Skill
+    from technicians.models import PartnerCompany, PartnerScope
 
     skills = [Skill.objects.get_or_create(code=c, defaults={"name": c.title()})[0] for c in ("aircon", "boiler", "gas", "electric")]
     types = []

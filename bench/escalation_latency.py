@@ -101,7 +101,7 @@ def _load_data():
 
     from customers.models import Customer, Site
     from technicians.models import Technician
-    from workorders.models import ServiceType
+    from catalog.models import ServiceType
 
     service_type, _ = ServiceType.objects.get_or_create(code="bench-load", defaults={"name": "Bench load"})
     customers = []
@@ -130,7 +130,8 @@ def _load_data():
 def setup_policy(target_minutes: int):
     from django.contrib.auth.models import Group, User
 
-    from workorders.models import BusinessCalendar, EscalationLevel, EscalationMatrix, ServiceType, SlaPolicy
+    from catalog.models import ServiceType
+    from workorders.models import BusinessCalendar, EscalationLevel, EscalationMatrix, SlaPolicy
 
     service_type, _ = ServiceType.objects.get_or_create(code="bench-latency", defaults={"name": "Bench latency"})
     calendar, _ = BusinessCalendar.objects.get_or_create(code="bench-24x7", defaults={"name": "24x7",

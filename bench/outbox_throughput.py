@@ -58,7 +58,8 @@ from config.celery import app as celery_app  # noqa: E402
 from core import roles as R  # noqa: E402
 from customers.models import Customer, Site  # noqa: E402
 from technicians.models import Technician  # noqa: E402
-from workorders.models import Notification, ServiceType, WorkOrder  # noqa: E402
+from catalog.models import ServiceType  # noqa: E402
+from workorders.models import Notification, WorkOrder  # noqa: E402
 from workorders.notifications import PUBLISHER  # noqa: E402
 from workorders.services import workorder_create, workorder_transition  # noqa: E402
 

@@ -247,7 +247,8 @@ def prepare(ctx):
     from rest_framework.authtoken.models import Token
 
     from technicians.models import Technician
-    from workorders.models import ServiceType, WorkOrder
+    from catalog.models import ServiceType
+    from workorders.models import WorkOrder
     from workorders.services import workorder_create, workorder_transition
 
     agent = User.objects.get(username="agent")

@@ -69,7 +69,7 @@ CLAIM_SQL = ("SELECT * FROM workorders_workorder WHERE next_escalation_at <= %s 
 
 def fill(n: int, policy: SlaPolicy):
     from customers.models import Customer
-    from workorders.models import ServiceType
+    from catalog.models import ServiceType
 
     customer, _ = Customer.objects.get_or_create(phone="+8613900000000", defaults={"name": "Bench"})
     service_type, _ = ServiceType.objects.get_or_create(code="bench", defaults={"name": "Bench"})

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "axes",
     "core",
+    "catalog",
     "customers",
     "technicians",
     "workorders",

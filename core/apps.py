@@ -5,9 +5,10 @@ from django.db.models.signals import m2m_changed, post_delete, post_migrate, pos
 # Model permissions each role gets in Django admin (master data).
 ROLE_PERMISSIONS = {
     "manager": {
+        "catalog": ["servicetype", "servicetypeskill", "skill"],
         "customers": ["customer", "site", "equipment"],
-        "technicians": ["technician", "technicianskill", "partnercompany", "skill"],
-        "workorders": ["servicetype", "servicetypeskill", "workorder", "workorderevent", "attachment"],
+        "technicians": ["technician", "technicianskill", "partnercompany"],
+        "workorders": ["workorder", "workorderevent", "attachment"],
     },
     "dispatcher": {
         "customers": ["site", "equipment"],

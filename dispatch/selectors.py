@@ -18,7 +18,8 @@ from django.utils import timezone
 from customers.models import Site
 from technicians.models import PartnerCompany, PartnerScope, Shift, Technician, TechnicianSkill
 from workorders.lifecycle import Status
-from workorders.models import ServiceType, ServiceTypeSkill, WorkOrder
+from catalog.models import ServiceType, ServiceTypeSkill
+from workorders.models import WorkOrder
 from workorders.sla import SLA_STATE_FIELDS
 
 from . import rules

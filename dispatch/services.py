@@ -18,11 +18,11 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from catalog.selectors import service_types_by_pk
 from core.errors import ApplicationError, Conflict, InvalidInput
 from customers.models import Site
 from technicians.models import Technician
 from workorders.models import WorkOrder
-from workorders.selectors import service_types_by_pk
 
 from . import rules
 from .scoring import Weights, pair_parts

@@ -16,14 +16,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
+from catalog.selectors import checklist_for, part_active_list
 from core import roles as R
 from core.errors import ApplicationError, NotFound
-from inventory.selectors import part_active_list
 from knowledge.models import Audience
 from knowledge.selectors import article_suggestions_for_work_order
 from workorders.lifecycle import TRANSITIONS, Status, available_actions
 from workorders.models import ChecklistAnswer
-from workorders.selectors_completion import checklist_for
 from workorders.services import workorder_transition
 from workorders.services_completion import completion_revise, completion_submit, labour_rate
 

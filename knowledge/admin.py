@@ -113,8 +113,8 @@ class ArticleAdmin(admin.ModelAdmin):
 
 @admin.register(SuggestionOutcome)
 class SuggestionOutcomeAdmin(admin.ModelAdmin):
-    list_display = ["work_order", "created_at"]
-    readonly_fields = ["work_order", "shown", "opened", "created_at"]
+    list_display = ["work_order_ref", "created_at"]
+    readonly_fields = ["work_order_ref", "shown", "opened", "created_at"]
 
     def has_add_permission(self, request):
         return False

@@ -57,7 +57,7 @@ class Article(models.Model):
     audience = models.CharField(_("audience"), max_length=12, choices=Audience.choices, default=Audience.PUBLIC)
     tags = models.ManyToManyField(Tag, blank=True, related_name="articles", verbose_name=_("tags"))
     service_types = models.ManyToManyField(
-        "workorders.ServiceType", blank=True, related_name="articles", verbose_name=_("service types")
+        "catalog.ServiceType", blank=True, related_name="articles", verbose_name=_("service types")
     )
     equipment_models = models.CharField(
         _("equipment models"),
@@ -151,11 +151,12 @@ class SuggestionOutcome(models.Model):
     Written by the intake view through ``suggestion_outcome_record``. Together
     with ``Article.suggestion_opens`` it tells how often suggestions were read
     and how often the customer went on to ask for a visit anyway.
+
+    The work order is kept by its id, not a foreign key: knowledge sits below
+    workorders and knows no WorkOrder (work orders are never deleted).
     """
 
-    work_order = models.OneToOneField(
-        "workorders.WorkOrder", on_delete=models.CASCADE, related_name="kb_suggestion_outcome"
-    )
+    work_order_ref = models.BigIntegerField(_("work order"), unique=True, db_column="work_order_id")
     shown = models.ManyToManyField(Article, related_name="+", blank=True)
     opened = models.ManyToManyField(Article, related_name="+", blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -165,4 +166,4 @@ class SuggestionOutcome(models.Model):
         verbose_name_plural = _("suggestion outcomes")
 
     def __str__(self):
-        return str(self.work_order_id)
+        return str(self.work_order_ref)

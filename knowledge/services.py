@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import InvalidInput, NotFound
-from workorders.models import ServiceType
+from catalog.models import ServiceType
 
 from . import search
 from .models import Article, ArticleVersion, Audience, Category, SuggestionOutcome, Tag
@@ -297,7 +297,7 @@ def suggestion_outcome_record(*, work_order, shown, opened=()) -> SuggestionOutc
         return None
     opened_articles = [i for i in opened_ids if i in shown_articles]
     with transaction.atomic():
-        outcome, created = SuggestionOutcome.objects.get_or_create(work_order=work_order)
+        outcome, created = SuggestionOutcome.objects.get_or_create(work_order_ref=work_order.pk)
         if created:
             outcome.shown.set(shown_articles)
             outcome.opened.set(opened_articles)

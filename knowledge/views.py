@@ -17,7 +17,7 @@ from django_ratelimit.decorators import ratelimit
 from core import roles as R
 from core.errors import InvalidInput, NotFound
 from core.pagination import keyset_page
-from workorders.models import ServiceType
+from catalog.models import ServiceType
 
 from . import selectors, services
 from .models import Audience, Category

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from technicians.models import PartnerCompany, Technician
-from workorders.models import ServiceType
+from catalog.models import ServiceType
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 400

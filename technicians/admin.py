@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from core.admin import PhoneFieldsAdmin
 
-from .models import PartnerCompany, PartnerScope, Shift, Skill, Technician, TechnicianSkill
+from .models import PartnerCompany, PartnerScope, Shift, Technician, TechnicianSkill
 
 
 class TechnicianSkillInline(admin.TabularInline):
@@ -44,9 +44,3 @@ class PartnerCompanyAdmin(PhoneFieldsAdmin, admin.ModelAdmin):
     list_filter = ["active"]
     search_fields = ["name", "contact_phone"]
     inlines = [PartnerScopeInline]
-
-
-@admin.register(Skill)
-class SkillAdmin(admin.ModelAdmin):
-    list_display = ["name", "code"]
-    search_fields = ["name", "code"]

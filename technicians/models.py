@@ -20,19 +20,6 @@ class PartnerCompany(models.Model):
         return self.name
 
 
-class Skill(models.Model):
-    code = models.SlugField(_("code"), max_length=40, unique=True)
-    name = models.CharField(_("name"), max_length=80)
-
-    class Meta:
-        verbose_name = _("skill")
-        verbose_name_plural = _("skills")
-        ordering = ["name"]
-
-    def __str__(self):
-        return self.name
-
-
 class Technician(models.Model):
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="technician", verbose_name=_("user")
@@ -55,7 +42,7 @@ class Technician(models.Model):
     last_longitude = models.DecimalField(_("last longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
     last_seen_at = models.DateTimeField(_("last seen"), null=True, blank=True)
     active = models.BooleanField(_("active"), default=True)
-    skills = models.ManyToManyField(Skill, through="TechnicianSkill", related_name="technicians", blank=True)
+    skills = models.ManyToManyField("catalog.Skill", through="TechnicianSkill", related_name="technicians", blank=True)
 
     class Meta:
         verbose_name = _("technician")
@@ -72,7 +59,7 @@ class Technician(models.Model):
 
 class TechnicianSkill(models.Model):
     technician = models.ForeignKey(Technician, on_delete=models.CASCADE, related_name="skill_levels")
-    skill = models.ForeignKey(Skill, on_delete=models.PROTECT, related_name="technician_levels")
+    skill = models.ForeignKey("catalog.Skill", on_delete=models.PROTECT, related_name="technician_levels")
     level = models.PositiveSmallIntegerField(_("level"), default=1, help_text=_("1 (trainee) to 5 (expert)"))
 
     class Meta:
@@ -163,7 +150,7 @@ class PartnerScope(models.Model):
         PartnerCompany, on_delete=models.CASCADE, related_name="scopes", verbose_name=_("partner company")
     )
     service_type = models.ForeignKey(
-        "workorders.ServiceType",
+        "catalog.ServiceType",
         on_delete=models.CASCADE,
         null=True,
         blank=True,

@@ -3,10 +3,11 @@
 import factory
 from django.contrib.auth.models import Group, User
 
+from catalog.models import ServiceType, Skill
 from customers.models import Customer, Equipment, Site
-from technicians.models import PartnerCompany, Skill, Technician, TechnicianSkill
+from technicians.models import PartnerCompany, Technician, TechnicianSkill
 from workorders.lifecycle import Status
-from workorders.models import ServiceType, WorkOrder, WorkOrderEvent
+from workorders.models import WorkOrder, WorkOrderEvent
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -129,8 +130,7 @@ class WorkOrderFactory(factory.django.DjangoModelFactory):
 
 # --- Parts catalog and checklists (issue 4) ----------------------------------
 
-from inventory.models import Part  # noqa: E402
-from workorders.models import ChecklistItem  # noqa: E402
+from catalog.models import ChecklistItem, Part  # noqa: E402
 
 
 class PartFactory(factory.django.DjangoModelFactory):

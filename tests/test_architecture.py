@@ -39,13 +39,9 @@ IGNORED_IMPORTS_AT_START = {
 }
 
 # Foreign keys (and many-to-many fields) that point from an app to one above it or beside it,
-# which import-linter cannot see (they name their model as a string). Each goes in the step
-# of issue 13 named beside it, which deletes its line here.
-WRONG_WAY_RELATIONS = {
-    "technicians.PartnerScope.service_type",  # S2a: ServiceType moves to catalog
-    "knowledge.Article.service_types",  # S2a
-    "knowledge.SuggestionOutcome.work_order",  # S3: the id of the order, not a foreign key
-}
+# which import-linter cannot see (they name their model as a string). Issue 13 removed the last
+# ones (S2a moved ServiceType to catalog, S3 made SuggestionOutcome keep an id); none may come back.
+WRONG_WAY_RELATIONS: set[str] = set()
 
 
 def _contract() -> dict:

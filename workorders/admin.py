@@ -4,21 +4,8 @@ from django.utils.translation import gettext_lazy as _
 from core.admin import PhoneFieldsAdmin
 from core.errors import ApplicationError
 
-from .models import Attachment, ServiceType, ServiceTypeSkill, WorkOrder, WorkOrderEvent
+from .models import Attachment, WorkOrder, WorkOrderEvent
 from .services import workorder_transition
-
-
-class ServiceTypeSkillInline(admin.TabularInline):
-    model = ServiceTypeSkill
-    extra = 1
-
-
-@admin.register(ServiceType)
-class ServiceTypeAdmin(admin.ModelAdmin):
-    list_display = ["name", "code", "default_duration_minutes", "callout_fee", "requires_review", "active"]
-    list_filter = ["active", "requires_review"]
-    search_fields = ["name", "code"]
-    inlines = [ServiceTypeSkillInline]
 
 
 class EventInline(admin.TabularInline):
@@ -95,25 +82,7 @@ class WorkOrderAdmin(PhoneFieldsAdmin, admin.ModelAdmin):
 
 # --- Completion reports and checklists (issue 4) ----------------------------
 
-from .models_completion import ChecklistAnswer, ChecklistItem, CompletionReport, PartUsage, ReportPhoto  # noqa: E402
-
-
-class ChecklistItemInline(admin.TabularInline):
-    model = ChecklistItem
-    extra = 1
-    fields = ["position", "text", "mandatory", "active"]
-
-
-# The checklist (SOP) is edited on its service type's page.
-ServiceTypeAdmin.inlines = [*ServiceTypeAdmin.inlines, ChecklistItemInline]
-
-
-@admin.register(ChecklistItem)
-class ChecklistItemAdmin(admin.ModelAdmin):
-    list_display = ["text", "service_type", "mandatory", "position", "active"]
-    list_filter = ["service_type", "mandatory", "active"]
-    list_editable = ["mandatory", "position", "active"]
-    search_fields = ["text"]
+from .models_completion import ChecklistAnswer, CompletionReport, PartUsage, ReportPhoto  # noqa: E402
 
 
 class _ReadOnlyInline(admin.TabularInline):

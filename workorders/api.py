@@ -36,6 +36,8 @@ from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
+from catalog.models import ServiceType
+from catalog.selectors import service_type_by_code, service_types_by_pk
 from core import roles as R
 from core.api import TEXT_PATTERN, TextField
 from core.errors import Forbidden, InvalidInput, NotFound
@@ -48,12 +50,10 @@ from customers.selectors import customer_find_by_phone
 from . import search
 from .filters import DATETIME_PATTERN, WorkOrderFilter, filters_key
 from .lifecycle import TRANSITIONS, Status, available_actions
-from .models import Attachment, ServiceType, SlaTarget, WorkOrder
+from .models import Attachment, SlaTarget, WorkOrder
 from .selectors import (
     LIST_RELATED,
     WorkOrderDetail,
-    service_type_by_code,
-    service_types_by_pk,
     technician_refs,
     workorder_detail,
     workorder_list,

@@ -14,11 +14,13 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from catalog.models import ServiceType
+from catalog.selectors import SERVICE_TYPES, service_types_all
 from technicians.models import Technician
 
 from .lifecycle import Status
-from .models import ServiceType, WorkOrder, parse_number
-from .selectors import SERVICE_TYPES, TECHNICIAN_CHOICES, service_types_all, technician_choices
+from .models import WorkOrder, parse_number
+from .selectors import TECHNICIAN_CHOICES, technician_choices
 
 
 # Real time zones are between UTC-12:00 and UTC+14:00; ISO 8601 allows offsets up to 23:59,

@@ -13,13 +13,14 @@ from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy as _
 
+from catalog.models import ServiceType
+from catalog.selectors import service_type_by_pk, service_types_active
 from core.errors import InvalidInput
 from core.images import clean_image
 from core.validation import normalize_phone
 from customers.models import Equipment, Site
 
-from .models import ServiceType, WorkOrder
-from .selectors import service_type_by_pk, service_types_active
+from .models import WorkOrder
 from .services import DESCRIPTION_MAX
 
 

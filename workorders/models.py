@@ -15,47 +15,6 @@ from core.choices import Priority, Weekday
 from .lifecycle import CUSTOMER_WORDING, Status
 
 
-class ServiceType(models.Model):
-    code = models.SlugField(_("code"), max_length=40, unique=True)
-    name = models.CharField(_("name"), max_length=80)
-    description = models.TextField(_("description"), blank=True)
-    default_duration_minutes = models.PositiveIntegerField(_("default duration (minutes)"), default=60)
-    callout_fee = models.DecimalField(_("call-out fee"), max_digits=10, decimal_places=2, default=0)
-    requires_review = models.BooleanField(
-        _("needs a manager's review"), default=False, help_text=_("Completion reports are reviewed before follow-up.")
-    )
-    active = models.BooleanField(_("active"), default=True)
-    skills = models.ManyToManyField(
-        "technicians.Skill", through="ServiceTypeSkill", related_name="service_types", blank=True
-    )
-
-    class Meta:
-        verbose_name = _("service type")
-        verbose_name_plural = _("service types")
-        ordering = ["name"]
-        constraints = [models.CheckConstraint(condition=Q(callout_fee__gte=0), name="service_type_fee_not_negative")]
-
-    def __str__(self):
-        return self.name
-
-
-class ServiceTypeSkill(models.Model):
-    service_type = models.ForeignKey(ServiceType, on_delete=models.CASCADE, related_name="required_skills")
-    skill = models.ForeignKey("technicians.Skill", on_delete=models.PROTECT, related_name="+")
-    min_level = models.PositiveSmallIntegerField(_("minimum level"), default=1)
-
-    class Meta:
-        verbose_name = _("required skill")
-        verbose_name_plural = _("required skills")
-        constraints = [
-            models.UniqueConstraint(fields=["service_type", "skill"], name="service_type_skill_once"),
-            models.CheckConstraint(condition=Q(min_level__gte=1, min_level__lte=5), name="service_type_skill_level"),
-        ]
-
-    def __str__(self):
-        return f"{self.skill} ≥ L{self.min_level}"
-
-
 def new_public_token() -> str:
     return secrets.token_urlsafe(18)
 
@@ -84,7 +43,7 @@ class WorkOrder(models.Model):
         verbose_name=_("equipment"),
     )
     service_type = models.ForeignKey(
-        ServiceType, on_delete=models.PROTECT, related_name="work_orders", verbose_name=_("service type")
+        "catalog.ServiceType", on_delete=models.PROTECT, related_name="work_orders", verbose_name=_("service type")
     )
     # What the requester told us, as they told it (the customer record may change later).
     contact_name = models.CharField(_("contact name"), max_length=120)
@@ -467,7 +426,7 @@ class SlaPolicy(models.Model):
     )
     customer_tier = models.CharField(_("customer tier"), max_length=16, blank=True)
     service_type = models.ForeignKey(
-        ServiceType, on_delete=models.CASCADE, null=True, blank=True, related_name="sla_policies",
+        "catalog.ServiceType", on_delete=models.CASCADE, null=True, blank=True, related_name="sla_policies",
         verbose_name=_("service type"),
     )
     no_sla = models.BooleanField(_("no SLA"), default=False, help_text=_("Matching work orders have no deadlines."))

@@ -10,28 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-__all__ = ["ChecklistItem", "CompletionReport", "ChecklistAnswer", "PartUsage", "ReportPhoto"]
-
-
-class ChecklistItem(models.Model):
-    """One step of a service type's checklist (SOP), answered in every completion report."""
-
-    service_type = models.ForeignKey(
-        "workorders.ServiceType", on_delete=models.CASCADE, related_name="checklist_items",
-        verbose_name=_("service type"),
-    )
-    text = models.CharField(_("item"), max_length=200)
-    mandatory = models.BooleanField(_("mandatory"), default=False, help_text=_("A report cannot be sent without it."))
-    position = models.PositiveSmallIntegerField(_("position"), default=0)
-    active = models.BooleanField(_("active"), default=True)
-
-    class Meta:
-        verbose_name = _("checklist item")
-        verbose_name_plural = _("checklist items")
-        ordering = ["service_type", "position", "id"]
-
-    def __str__(self):
-        return self.text
+__all__ = ["CompletionReport", "ChecklistAnswer", "PartUsage", "ReportPhoto"]
 
 
 class CompletionReport(models.Model):
@@ -124,7 +103,7 @@ class ChecklistAnswer(models.Model):
         NOT_APPLICABLE = "na", _("Not applicable")
 
     report = models.ForeignKey(CompletionReport, on_delete=models.CASCADE, related_name="answers")
-    item = models.ForeignKey(ChecklistItem, on_delete=models.PROTECT, related_name="answers")
+    item = models.ForeignKey("catalog.ChecklistItem", on_delete=models.PROTECT, related_name="answers")
     item_text = models.CharField(_("item"), max_length=200)
     mandatory = models.BooleanField(_("mandatory"), default=False)
     answer = models.CharField(_("answer"), max_length=8, choices=Answer.choices)
@@ -144,7 +123,7 @@ class PartUsage(models.Model):
     """One line of parts used."""
 
     report = models.ForeignKey(CompletionReport, on_delete=models.CASCADE, related_name="parts")
-    part = models.ForeignKey("inventory.Part", on_delete=models.PROTECT, related_name="usages")
+    part = models.ForeignKey("catalog.Part", on_delete=models.PROTECT, related_name="usages")
     part_number = models.CharField(_("part number"), max_length=40)
     name = models.CharField(_("name"), max_length=120)
     unit = models.CharField(_("unit"), max_length=16)

@@ -50,8 +50,10 @@ from django.db.models.signals import post_save, pre_save
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from catalog.selectors import service_types_by_pk
+
 from .models import Notification, SlaTarget, WorkOrder
-from .selectors import service_types_by_pk, technician_refs
+from .selectors import technician_refs
 
 logger = logging.getLogger(__name__)
 

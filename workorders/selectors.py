@@ -9,12 +9,14 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
+from catalog.models import ServiceType
+from catalog.selectors import service_types_by_pk
 from core import roles as R
 from core.compiled import CompiledValues
 from core.refcache import VersionedCache, receiver_for
 from technicians.models import PartnerCompany, Technician
 
-from .models import Attachment, Notification, ServiceType, WorkOrder, WorkOrderEvent
+from .models import Attachment, Notification, WorkOrder, WorkOrderEvent
 
 
 def _technician_of(user):
@@ -229,43 +231,6 @@ def workorder_for_tracking(*, token: str) -> WorkOrder | None:
     )
 
 
-# --- Service types, kept per process -------------------------------------------------------
-# Every creation and every queue page reads them; they change in Django admin a few
-# times a year. A save or delete drops every process's copy within a second
-# (core/refcache.py). The instances are shared: read them, never change them.
-
-SERVICE_TYPES = VersionedCache("service_types")
-post_save.connect(
-    receiver_for(SERVICE_TYPES), sender=ServiceType, weak=False, dispatch_uid="refcache-service-type-save"
-)
-post_delete.connect(
-    receiver_for(SERVICE_TYPES), sender=ServiceType, weak=False, dispatch_uid="refcache-service-type-delete"
-)
-
-
-def service_types_all() -> list[ServiceType]:
-    """Every service type, active or not, in display order (by name)."""
-    return SERVICE_TYPES.get("all", lambda: list(ServiceType.objects.order_by("name", "pk")))
-
-
-def service_types_active() -> list[ServiceType]:
-    """The service types customers may ask for, in display order."""
-    return SERVICE_TYPES.get("active", lambda: [st for st in service_types_all() if st.active])
-
-
-def service_type_by_code(code) -> ServiceType | None:
-    by_code = SERVICE_TYPES.get("by_code", lambda: {st.code: st for st in service_types_all()})
-    return by_code.get(code) if isinstance(code, str) else None
-
-
-def service_type_by_pk(pk) -> ServiceType | None:
-    try:
-        pk = int(pk)
-    except (TypeError, ValueError):
-        return None
-    return SERVICE_TYPES.get("by_pk", lambda: {st.pk: st for st in service_types_all()}).get(pk)
-
-
 # --- Technicians by id, kept per process ---------------------------------------------------
 # The queue's filter lists every technician (hundreds of options), list rows name their
 # technician, the detail page shows the order's technician and offers the active ones
@@ -338,15 +303,6 @@ def technician_refs(ids=()) -> dict[int, TechnicianRef]:
         TECHNICIAN_CHOICES.clear_local()
         refs = TECHNICIAN_CHOICES.get("by_pk", lambda: {t.pk: t for t in _technician_refs_by_username()})
     return refs
-
-
-def service_types_by_pk(ids=()) -> dict[int, ServiceType]:
-    """Every service type by id; reloaded once if one of ``ids`` is missing (as above)."""
-    by_pk = SERVICE_TYPES.get("by_pk", lambda: {st.pk: st for st in service_types_all()})
-    if any(pk not in by_pk for pk in ids):
-        SERVICE_TYPES.clear_local()
-        by_pk = SERVICE_TYPES.get("by_pk", lambda: {st.pk: st for st in service_types_all()})
-    return by_pk
 
 
 # --- The outbox, for /readyz ----------------------------------------------------------------

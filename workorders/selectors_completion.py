@@ -3,7 +3,7 @@
 from django.db.models import Prefetch, QuerySet
 
 from .models import WorkOrder
-from .models_completion import ChecklistItem, CompletionReport, ReportPhoto
+from .models_completion import CompletionReport, ReportPhoto
 from .selectors import workorder_visible_to
 
 REPORT_RELATED = ("work_order__service_type", "work_order__customer", "technician__user", "signature", "reviewed_by")
@@ -15,11 +15,6 @@ def _with_lines(qs: QuerySet) -> QuerySet:
         "parts",
         Prefetch("photos", queryset=ReportPhoto.objects.select_related("attachment")),
     )
-
-
-def checklist_for(*, service_type_id: int) -> list[ChecklistItem]:
-    """The active checklist (SOP) of a service type, in order."""
-    return list(ChecklistItem.objects.filter(service_type_id=service_type_id, active=True))
 
 
 def completion_report_latest(*, work_order: WorkOrder) -> CompletionReport | None:

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image
 
+from catalog.models import ServiceType
 from core import roles as R
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unprocessable
 from core.inserts import Insert, insert_linked
@@ -31,7 +32,7 @@ from customers.services import (
 from technicians.models import Technician
 
 from .lifecycle import PREVIOUS, TRANSITIONS, Status, technician_check
-from .models import Attachment, ServiceType, WorkOrder, WorkOrderEvent
+from .models import Attachment, WorkOrder, WorkOrderEvent
 from .notifications import transition_event_add
 from .selectors import workorder_is_visible_to
 from .sla import sla_fields_for_new, sla_on_transition

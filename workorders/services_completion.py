@@ -22,11 +22,11 @@ from PIL import Image, ImageOps
 from core import roles as R
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.images import CleanImage, clean_image
-from inventory.models import Part
+from catalog.models import ChecklistItem, Part
 
 from .lifecycle import Status
 from .models import Attachment, WorkOrder, WorkOrderEvent
-from .models_completion import ChecklistAnswer, ChecklistItem, CompletionReport, PartUsage, ReportPhoto
+from .models_completion import ChecklistAnswer, CompletionReport, PartUsage, ReportPhoto
 from .selectors import workorder_visible_to
 from .services import _check_position, workorder_create, workorder_transition
 

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from catalog.selectors import service_types_by_pk
 from core import roles as R
 from core.errors import ApplicationError, InvalidInput, NotFound
 from core.pagination import SORTS, keyset_page, keyset_page_compiled
@@ -36,7 +37,6 @@ from .search import MAX_QUERY, staff_search
 from .selectors import (
     QUEUE_ROW_FIELDS,
     TECHNICIAN_CHOICES,
-    service_types_by_pk,
     technician_refs,
     workorder_detail,
     workorder_is_visible_to,

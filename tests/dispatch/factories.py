@@ -15,7 +15,7 @@ from tests.factories import (
     WorkOrderFactory,
 )
 from workorders.lifecycle import Status
-from workorders.models import ServiceTypeSkill
+from catalog.models import ServiceTypeSkill
 
 
 class ShiftFactory(factory.django.DjangoModelFactory):

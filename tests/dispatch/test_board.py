@@ -12,7 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core import roles as R
-from technicians.models import Shift, Skill, Technician, TechnicianSkill
+from catalog.models import Skill
+from technicians.models import Shift, Technician, TechnicianSkill
 from tests.factories import (
     ServiceTypeFactory,
     SiteFactory,

@@ -28,7 +28,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from core import roles as R
-from inventory.models import Part
+from catalog.models import Part, ServiceTypeSkill
 from technicians.models import TechnicianSkill
 from tests.factories import (
     ChecklistItemFactory,
@@ -43,7 +43,6 @@ from workorders.models import (
     Attachment,
     CompletionReport,
     Notification,
-    ServiceTypeSkill,
     Survey,
     WorkOrder,
 )

@@ -93,7 +93,7 @@ def test_a_customer_sees_suggestions_opens_one_and_still_submits(server):
             browser.close()
 
     work_order = WorkOrder.objects.get()
-    outcome = SuggestionOutcome.objects.get(work_order=work_order)
+    outcome = SuggestionOutcome.objects.get(work_order_ref=work_order.pk)
     assert set(outcome.shown.values_list("pk", flat=True)) == {helpful.pk, other.pk}
     assert list(outcome.opened.values_list("pk", flat=True)) == [helpful.pk]
     assert Article.objects.get(pk=helpful.pk).suggestion_opens == 1

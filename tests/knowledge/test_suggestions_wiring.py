@@ -75,7 +75,7 @@ def suggested_titles(client, html, q, service_type=None) -> list[str]:
 
 
 def outcome_of(work_order):
-    outcome = SuggestionOutcome.objects.get(work_order=work_order)
+    outcome = SuggestionOutcome.objects.get(work_order_ref=work_order.pk)
     return set(outcome.shown.values_list("pk", flat=True)), set(outcome.opened.values_list("pk", flat=True))
 
 

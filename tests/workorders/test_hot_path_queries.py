@@ -35,10 +35,11 @@ from django.test import Client
 
 from bench import run
 from bench.scenarios import SCENARIOS
+from catalog.models import ServiceType
 from core import roles as R
 from tests.factories import ServiceTypeFactory, TechnicianFactory, UserFactory
 from workorders.lifecycle import Status
-from workorders.models import ServiceType, SlaPolicy, WorkOrder
+from workorders.models import SlaPolicy, WorkOrder
 from workorders.services import workorder_create
 
 # (warm, cold) queries per bench scenario, as in docs/operations.md.

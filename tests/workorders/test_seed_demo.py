@@ -8,10 +8,12 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from catalog.models import ServiceType
 from core import roles as R
 from customers.models import Customer
+from knowledge.models import SuggestionOutcome
 from workorders.lifecycle import PREVIOUS, TRANSITIONS, Status
-from workorders.models import ServiceType, WorkOrder, WorkOrderEvent
+from workorders.models import WorkOrder, WorkOrderEvent
 from workorders.services import workorder_create
 
 pytestmark = pytest.mark.django_db
@@ -152,3 +154,11 @@ def test_seeding_over_existing_data_needs_an_explicit_flush(seeded):
     seed(30, flush=True)
     assert WorkOrder.objects.count() == 30
     assert User.objects.filter(username="agent").count() == 1
+
+
+def test_a_flush_forgets_what_the_request_form_suggested_to_the_old_orders(seeded):
+    # An outcome names its order by id, and a flush numbers the new orders from 1 again:
+    # a kept outcome would claim that a new order was submitted after reading suggestions.
+    SuggestionOutcome.objects.create(work_order_ref=WorkOrder.objects.order_by("pk").first().pk)
+    seed(30, flush=True)
+    assert not SuggestionOutcome.objects.exists()

@@ -36,11 +36,13 @@ from django.db.models import Max
 from django.utils import timezone
 from tqdm import tqdm
 
+from catalog.models import ServiceType, ServiceTypeSkill, Skill
 from core import roles as R
 from customers.models import Customer, Equipment, Site
-from technicians.models import PartnerCompany, Skill, Technician, TechnicianSkill
+from knowledge.models import SuggestionOutcome
+from technicians.models import PartnerCompany, Technician, TechnicianSkill
 from workorders.lifecycle import PREVIOUS, TRANSITIONS, Status
-from workorders.models import ServiceType, ServiceTypeSkill, WorkOrder, WorkOrderEvent
+from workorders.models import WorkOrder, WorkOrderEvent
 
 DEMO_PASSWORD = "demo12345"
 
@@ -503,9 +505,11 @@ class Command(BaseCommand):
             self.stdout.write(f"  {username:<12} {label}")
 
     def _flush(self):
-        tables = [m._meta.db_table for m in (WorkOrderEvent, WorkOrder, Equipment, Site, Customer)]
+        tables = [m._meta.db_table for m in (WorkOrderEvent, WorkOrder, Equipment, Site, Customer, SuggestionOutcome)]
         # TRUNCATE, not DELETE: events are append-only (a trigger refuses DELETE).
-        # CASCADE empties whatever else points at these rows (attachments, ...).
+        # CASCADE empties whatever else points at these rows (attachments, ...). Suggestion
+        # outcomes keep a work order's id without a foreign key, so they are named here: the
+        # numbering restarts, and a kept outcome would describe a new order with an old id.
         names = ", ".join(connection.ops.quote_name(t) for t in tables)
         with connection.cursor() as cursor:
             cursor.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")

@@ -6,8 +6,8 @@ import pytest
 from django.db import IntegrityError
 from django.urls import reverse
 
-from inventory.models import Part
-from inventory.selectors import part_active_list
+from catalog.models import Part
+from catalog.selectors import part_active_list
 from tests.factories import PartFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +23,7 @@ def test_staff_find_parts_by_number_or_name_and_filter_the_retired(admin_client)
     PartFactory(part_number="DP-100", name="Drain pump")
     PartFactory(part_number="FM-22", name="Fan motor")
     PartFactory(part_number="OLD-1", name="Old drain hose", active=False)
-    url = reverse("admin:inventory_part_changelist")
+    url = reverse("admin:catalog_part_changelist")
 
     by_number = admin_client.get(url, {"q": "FM-22"}).content.decode()
     assert "Fan motor" in by_number and "Drain pump" not in by_number

@@ -1,0 +1,46 @@
+from django.contrib import admin
+
+from .models import ChecklistItem, Part, ServiceType, ServiceTypeSkill, Skill
+
+
+class ServiceTypeSkillInline(admin.TabularInline):
+    model = ServiceTypeSkill
+    extra = 1
+
+
+class ChecklistItemInline(admin.TabularInline):
+    model = ChecklistItem
+    extra = 1
+    fields = ["position", "text", "mandatory", "active"]
+
+
+@admin.register(ServiceType)
+class ServiceTypeAdmin(admin.ModelAdmin):
+    list_display = ["name", "code", "default_duration_minutes", "callout_fee", "requires_review", "active"]
+    list_filter = ["active", "requires_review"]
+    search_fields = ["name", "code"]
+    # The checklist (SOP) is edited on its service type's page.
+    inlines = [ServiceTypeSkillInline, ChecklistItemInline]
+
+
+@admin.register(ChecklistItem)
+class ChecklistItemAdmin(admin.ModelAdmin):
+    list_display = ["text", "service_type", "mandatory", "position", "active"]
+    list_filter = ["service_type", "mandatory", "active"]
+    list_editable = ["mandatory", "position", "active"]
+    search_fields = ["text"]
+
+
+@admin.register(Skill)
+class SkillAdmin(admin.ModelAdmin):
+    list_display = ["name", "code"]
+    search_fields = ["name", "code"]
+
+
+@admin.register(Part)
+class PartAdmin(admin.ModelAdmin):
+    list_display = ["part_number", "name", "unit", "unit_price", "active"]
+    list_filter = ["active", "unit"]
+    search_fields = ["part_number", "name"]
+    list_editable = ["unit_price", "active"]
+    ordering = ["part_number"]

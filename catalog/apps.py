@@ -1,0 +1,20 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_delete, post_save
+from django.utils.translation import gettext_lazy as _
+
+
+class CatalogConfig(AppConfig):
+    name = "catalog"
+    verbose_name = _("Catalog")
+
+    def ready(self):
+        # Connected here, not when catalog.selectors is imported: a process that never reads
+        # the service types (a worker) still drops the other processes' copies when it saves one.
+        from core.refcache import receiver_for
+
+        from .models import ServiceType
+        from .selectors import SERVICE_TYPES
+
+        bump = receiver_for(SERVICE_TYPES)
+        post_save.connect(bump, sender=ServiceType, weak=False, dispatch_uid="refcache-service-type-save")
+        post_delete.connect(bump, sender=ServiceType, weak=False, dispatch_uid="refcache-service-type-delete")

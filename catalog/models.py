@@ -1,0 +1,109 @@
+"""What the business offers and uses: service types and the skills they need, skills,
+checklist items, spare parts.
+
+The tables keep the names of the apps these models came from (issue 13, S2a).
+"""
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Skill(models.Model):
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=80)
+
+    class Meta:
+        db_table = "technicians_skill"
+        verbose_name = _("skill")
+        verbose_name_plural = _("skills")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class ServiceType(models.Model):
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=80)
+    description = models.TextField(_("description"), blank=True)
+    default_duration_minutes = models.PositiveIntegerField(_("default duration (minutes)"), default=60)
+    callout_fee = models.DecimalField(_("call-out fee"), max_digits=10, decimal_places=2, default=0)
+    requires_review = models.BooleanField(
+        _("needs a manager's review"), default=False, help_text=_("Completion reports are reviewed before follow-up.")
+    )
+    active = models.BooleanField(_("active"), default=True)
+    skills = models.ManyToManyField(Skill, through="ServiceTypeSkill", related_name="service_types", blank=True)
+
+    class Meta:
+        db_table = "workorders_servicetype"
+        verbose_name = _("service type")
+        verbose_name_plural = _("service types")
+        ordering = ["name"]
+        constraints = [models.CheckConstraint(condition=Q(callout_fee__gte=0), name="service_type_fee_not_negative")]
+
+    def __str__(self):
+        return self.name
+
+
+class ServiceTypeSkill(models.Model):
+    service_type = models.ForeignKey(ServiceType, on_delete=models.CASCADE, related_name="required_skills")
+    skill = models.ForeignKey(Skill, on_delete=models.PROTECT, related_name="+")
+    min_level = models.PositiveSmallIntegerField(_("minimum level"), default=1)
+
+    class Meta:
+        db_table = "workorders_servicetypeskill"
+        verbose_name = _("required skill")
+        verbose_name_plural = _("required skills")
+        constraints = [
+            models.UniqueConstraint(fields=["service_type", "skill"], name="service_type_skill_once"),
+            models.CheckConstraint(condition=Q(min_level__gte=1, min_level__lte=5), name="service_type_skill_level"),
+        ]
+
+    def __str__(self):
+        return f"{self.skill} ≥ L{self.min_level}"
+
+
+class ChecklistItem(models.Model):
+    """One step of a service type's checklist (SOP), answered in every completion report."""
+
+    service_type = models.ForeignKey(
+        ServiceType, on_delete=models.CASCADE, related_name="checklist_items", verbose_name=_("service type"),
+    )
+    text = models.CharField(_("item"), max_length=200)
+    mandatory = models.BooleanField(_("mandatory"), default=False, help_text=_("A report cannot be sent without it."))
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        db_table = "workorders_checklistitem"
+        verbose_name = _("checklist item")
+        verbose_name_plural = _("checklist items")
+        ordering = ["service_type", "position", "id"]
+
+    def __str__(self):
+        return self.text
+
+
+class Part(models.Model):
+    """A spare part in the catalog, as a technician picks it for a completion report.
+
+    Reports copy the number, name, unit and price at the time of use, so a later
+    price change or a retired part leaves old reports as they were.
+    """
+
+    part_number = models.CharField(_("part number"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=120)
+    unit = models.CharField(_("unit"), max_length=16, default="pcs", help_text=_("For example pcs, m, kg, L."))
+    unit_price = models.DecimalField(_("unit price"), max_digits=10, decimal_places=2)
+    active = models.BooleanField(_("active"), default=True, help_text=_("Only active parts can be used in reports."))
+
+    class Meta:
+        db_table = "inventory_part"
+        verbose_name = _("part")
+        verbose_name_plural = _("parts")
+        ordering = ["part_number"]
+        constraints = [models.CheckConstraint(condition=Q(unit_price__gte=0), name="part_price_not_negative")]
+
+    def __str__(self):
+        return f"{self.part_number} {self.name}"

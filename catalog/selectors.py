@@ -1,0 +1,61 @@
+"""Reads of the catalog: service types (kept per process), parts, checklists."""
+
+from django.db.models import QuerySet
+
+from core.refcache import VersionedCache
+
+from .models import ChecklistItem, Part, ServiceType
+
+
+# --- Service types, kept per process -------------------------------------------------------
+# Every creation and every queue page reads them; they change in Django admin a few
+# times a year. A save or delete drops every process's copy within a second
+# (core/refcache.py). The instances are shared: read them, never change them.
+
+SERVICE_TYPES = VersionedCache("service_types")  # dropped by the receivers of CatalogConfig.ready()
+
+
+def service_types_all() -> list[ServiceType]:
+    """Every service type, active or not, in display order (by name)."""
+    return SERVICE_TYPES.get("all", lambda: list(ServiceType.objects.order_by("name", "pk")))
+
+
+def service_types_active() -> list[ServiceType]:
+    """The service types customers may ask for, in display order."""
+    return SERVICE_TYPES.get("active", lambda: [st for st in service_types_all() if st.active])
+
+
+def service_type_by_code(code) -> ServiceType | None:
+    by_code = SERVICE_TYPES.get("by_code", lambda: {st.code: st for st in service_types_all()})
+    return by_code.get(code) if isinstance(code, str) else None
+
+
+def service_type_by_pk(pk) -> ServiceType | None:
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        return None
+    return SERVICE_TYPES.get("by_pk", lambda: {st.pk: st for st in service_types_all()}).get(pk)
+
+
+def service_types_by_pk(ids=()) -> dict[int, ServiceType]:
+    """Every service type by id; reloaded once if one of ``ids`` is missing (a
+    type added since this process read them)."""
+    by_pk = SERVICE_TYPES.get("by_pk", lambda: {st.pk: st for st in service_types_all()})
+    if any(pk not in by_pk for pk in ids):
+        SERVICE_TYPES.clear_local()
+        by_pk = SERVICE_TYPES.get("by_pk", lambda: {st.pk: st for st in service_types_all()})
+    return by_pk
+
+
+# --- Parts and checklists -------------------------------------------------------------------
+
+
+def part_active_list() -> QuerySet:
+    """The parts a technician may pick, by part number."""
+    return Part.objects.filter(active=True).order_by("part_number")
+
+
+def checklist_for(*, service_type_id: int) -> list[ChecklistItem]:
+    """The active checklist (SOP) of a service type, in order."""
+    return list(ChecklistItem.objects.filter(service_type_id=service_type_id, active=True))
