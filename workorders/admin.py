@@ -273,12 +273,11 @@ class NotificationAdmin(admin.ModelAdmin):
     """The outbox. Failed rows (after the last retry) show here; "send again" retries them."""
 
     list_display = ["id", "template", "channel", "recipient", "status", "attempts", "next_attempt_at", "sent_at",
-                    "last_error", "work_order"]
+                    "last_error", "subject_id"]
     list_filter = ["status", "channel", "template"]
-    search_fields = ["=recipient", "=work_order__id"]
-    raw_id_fields = ["work_order"]
+    search_fields = ["=recipient", "=subject_id"]
     show_full_result_count = False
-    readonly_fields = ["work_order", "channel", "recipient", "template", "language", "payload", "status", "attempts",
+    readonly_fields = ["subject_id", "channel", "recipient", "template", "language", "payload", "status", "attempts",
                        "next_attempt_at", "last_error", "created_at", "sent_at", "delivery_key"]
     actions = ["send_again"]
 

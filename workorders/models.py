@@ -556,9 +556,10 @@ class Notification(models.Model):
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
 
-    work_order = models.ForeignKey(
-        WorkOrder, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications", db_index=False
-    )
+    # What the message is about, by its id (no foreign key: the outbox knows no work order;
+    # today every subject is one, hence the label). The column keeps its name, and so does
+    # the index ``notification_work_order``.
+    subject_id = models.BigIntegerField(_("work order"), null=True, blank=True, db_column="work_order_id")
     channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
     recipient = models.CharField(
         _("recipient"), max_length=254, blank=True,
@@ -594,7 +595,7 @@ class Notification(models.Model):
                 fields=["next_attempt_at"], name="notification_due",
                 condition=Q(status__in=["pending", "sending"]),
             ),
-            models.Index(fields=["work_order", "id"], name="notification_work_order"),
+            models.Index(fields=["subject_id", "id"], name="notification_work_order"),
             # /readyz (workorders.selectors.outbox_backlog): how many are waiting and since when,
             # and how many failed, without reading the sent ones.
             models.Index(fields=["created_at"], name="notification_pending", condition=Q(status="pending")),

@@ -235,12 +235,13 @@ def _first_attempt_at(now):
 
 
 def notification_build(*, channel: str, recipient: str, template: str, payload: dict, language: str = "",
-                       work_order: WorkOrder | None = None, dedupe_key: str | None = None, now=None) -> Notification:
-    """An unsaved outbox row; ``notifications_add`` writes a list of them."""
+                       subject_id: int | None = None, dedupe_key: str | None = None, now=None) -> Notification:
+    """An unsaved outbox row; ``notifications_add`` writes a list of them. ``subject_id``: the id
+    of what the message is about (a work order's), for finding its messages."""
     assert template in MESSAGES, template
     now = now or timezone.now()
     values = {
-        "id": None, "work_order_id": work_order.pk if work_order is not None else None, "channel": channel,
+        "id": None, "subject_id": subject_id, "channel": channel,
         "recipient": recipient, "template": template, "language": language or settings.LANGUAGE_CODE,
         "payload": payload, "status": Notification.State.PENDING, "attempts": 0,
         "next_attempt_at": _first_attempt_at(now), "last_error": "", "created_at": now, "sent_at": None,
@@ -533,11 +534,11 @@ def to_customer(work_order: WorkOrder, *, template: str, payload: dict, dedupe_k
     lang = customer_language(work_order)
     payload = {"number": work_order.number, **payload}
     rows = [notification_build(channel=Notification.Channel.SMS, recipient=work_order.contact_phone,
-                               template=template, payload=payload, language=lang, work_order=work_order,
+                               template=template, payload=payload, language=lang, subject_id=work_order.pk,
                                dedupe_key=f"{dedupe_key}:sms" if dedupe_key else None, now=now)]
     if work_order.contact_email:
         rows.append(notification_build(channel=Notification.Channel.EMAIL, recipient=work_order.contact_email,
-                                       template=template, payload=payload, language=lang, work_order=work_order,
+                                       template=template, payload=payload, language=lang, subject_id=work_order.pk,
                                        dedupe_key=f"{dedupe_key}:email" if dedupe_key else None, now=now))
     return rows
 
@@ -554,12 +555,12 @@ def role_emails(role_names, cache: dict | None = None) -> list[str]:
     return emails
 
 
-def to_roles(role_names, *, template: str, payload: dict, work_order=None, webhook: bool = False,
+def to_roles(role_names, *, template: str, payload: dict, subject_id: int | None = None, webhook: bool = False,
              extra: str = "", now=None, cache: dict | None = None) -> list[Notification]:
     """Email to every active user with one of the roles, plus other recipients and the group robot."""
     return [
         notification_build(channel=channel, recipient=recipient, template=template, payload=payload,
-                           work_order=work_order, now=now)
+                           subject_id=subject_id, now=now)
         for channel, recipient in role_recipients(role_names, webhook=webhook, extra=extra, cache=cache)
     ]
 
@@ -612,12 +613,12 @@ def transition_notifications(work_order: WorkOrder, *, action: str, now=None) ->
         }
         if tech.phone:
             rows.append(notification_build(channel=Notification.Channel.SMS, recipient=tech.phone,
-                                           template="technician_assigned", payload=payload, work_order=work_order,
-                                           now=now))
+                                           template="technician_assigned", payload=payload,
+                                           subject_id=work_order.pk, now=now))
         elif tech.user.email:
             rows.append(notification_build(channel=Notification.Channel.EMAIL, recipient=tech.user.email,
-                                           template="technician_assigned", payload=payload, work_order=work_order,
-                                           now=now))
+                                           template="technician_assigned", payload=payload,
+                                           subject_id=work_order.pk, now=now))
     elif action == "depart":
         rows += to_customer(work_order, template="technician_departed", now=now, payload={
             "technician": technician_refs([work_order.technician_id])[work_order.technician_id].name
@@ -646,7 +647,7 @@ def escalation_notifications(*, work_order, target: str, level, due: datetime, n
     payload = escalation_payload(work_order=work_order, target=target, level=level, due=due)
     return [
         notification_build(channel=channel, recipient=recipient, template="escalation", payload=payload,
-                           work_order=work_order, now=now)
+                           subject_id=work_order.pk, now=now)
         for channel, recipient in escalation_recipients(level, cache)
     ]
 

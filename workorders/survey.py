@@ -152,7 +152,7 @@ def survey_answer(*, token: str, satisfaction, solved, recommend=None, comment: 
             actor_role=R.CUSTOMER, note=comment, data={**answer, "callback": survey.needs_callback}, created_at=now,
         )
         if survey.needs_callback:
-            notifications_add(to_roles([R.MANAGER], template="survey_low", work_order=work_order, webhook=True,
+            notifications_add(to_roles([R.MANAGER], template="survey_low", subject_id=work_order.pk, webhook=True,
                                        now=now, payload={
                                            "number": work_order.number, "satisfaction": satisfaction,
                                            "solved": solved, "comment": comment[:300] or "-",

@@ -67,7 +67,7 @@ def test_each_level_fires_once_when_its_share_of_the_target_has_passed(policy):
     assert escalation_sweep(now=minutes(59)) == 0
     assert fired(wo) == [("first_response", 75)]
 
-    warn = Notification.objects.get(work_order=wo, template="escalation")
+    warn = Notification.objects.get(subject_id=wo.pk, template="escalation")
     assert (warn.channel, warn.recipient, warn.status) == ("email", "disp@example.com", "pending")
     event = WorkOrderEvent.objects.get(work_order=wo, action="escalate")
     assert event.note == "Warn the dispatcher" and event.data["target"] == "first_response"
@@ -75,7 +75,7 @@ def test_each_level_fires_once_when_its_share_of_the_target_has_passed(policy):
     assert escalation_sweep(now=minutes(60)) == 1
     wo.refresh_from_db()
     assert wo.priority == WorkOrder.Priority.HIGH  # raised by the 100% level
-    assert Notification.objects.filter(work_order=wo, recipient="boss@example.com").count() == 1
+    assert Notification.objects.filter(subject_id=wo.pk, recipient="boss@example.com").count() == 1
 
 
 def test_a_late_sweep_fires_every_passed_level_in_order_never_skipping_one(policy):
@@ -90,7 +90,7 @@ def test_a_late_sweep_fires_every_passed_level_in_order_never_skipping_one(polic
     wo.refresh_from_db()
     assert wo.priority == WorkOrder.Priority.URGENT  # raised twice, by each 100% level
     assert wo.next_escalation_at == minutes(180)  # arrival's 150%
-    director = Notification.objects.filter(work_order=wo, payload__percent=150)
+    director = Notification.objects.filter(subject_id=wo.pk, payload__percent=150)
     assert sorted(director.values_list("channel", "recipient")) == [
         ("email", "director@example.com"), ("sms", "+8613900000001"),
     ]

@@ -40,7 +40,7 @@ from core import roles as R
 from customers.models import Customer, Equipment, Site
 from technicians.models import PartnerCompany, Skill, Technician, TechnicianSkill
 from workorders.lifecycle import PREVIOUS, TRANSITIONS, Status
-from workorders.models import ServiceType, ServiceTypeSkill, WorkOrder, WorkOrderEvent
+from workorders.models import Notification, ServiceType, ServiceTypeSkill, WorkOrder, WorkOrderEvent
 
 DEMO_PASSWORD = "demo12345"
 
@@ -503,9 +503,10 @@ class Command(BaseCommand):
             self.stdout.write(f"  {username:<12} {label}")
 
     def _flush(self):
-        tables = [m._meta.db_table for m in (WorkOrderEvent, WorkOrder, Equipment, Site, Customer)]
+        tables = [m._meta.db_table for m in (WorkOrderEvent, WorkOrder, Equipment, Site, Customer, Notification)]
         # TRUNCATE, not DELETE: events are append-only (a trigger refuses DELETE).
-        # CASCADE empties whatever else points at these rows (attachments, ...).
+        # CASCADE empties whatever else points at these rows (attachments, ...); the outbox
+        # names its orders by id only, so it is emptied by name.
         names = ", ".join(connection.ops.quote_name(t) for t in tables)
         with connection.cursor() as cursor:
             cursor.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
