@@ -36,6 +36,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID, uuid4, uuid5
@@ -97,21 +98,51 @@ class _Blank(dict):
         return ""
 
 
+def message_context(ctx: dict) -> None:
+    """The work-order messages' payload values as their words, in the active language."""
+    if ctx.get("target") in SlaTarget.values:
+        ctx["target"] = str(SlaTarget(ctx["target"]).label).lower()
+    if "solved" in ctx:
+        ctx["solved"] = str(_("yes") if ctx["solved"] else _("no"))
+    if "priority" in ctx and isinstance(ctx["priority"], int):
+        ctx["priority"] = str(WorkOrder.Priority(ctx["priority"]).label)
+    if ctx.get("appointment"):
+        ctx["appointment"] = " " + str(_("Appointment: %(when)s.") % {"when": ctx["appointment"]})
+
+
+# --- Templates: what a row's ``template`` names -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Template:
+    """A message's subject and body (``%(name)s`` takes the payload's value), and ``context``,
+    which turns payload values into words before they go in (in the row's language)."""
+
+    subject: str
+    body: str
+    context: Callable[[dict], None] | None = None
+
+
+# Filled when the apps are ready (``WorkordersConfig.ready``), in every process: the worker
+# renders a message when it delivers it, from the row's template name and payload.
+TEMPLATES: dict[str, Template] = {}
+
+
+def templates_register(messages: dict, *, context: Callable[[dict], None] | None = None) -> None:
+    """Register ``messages`` ({name: (subject, body)}), each rendered with ``context``."""
+    for name, (subject, body) in messages.items():
+        TEMPLATES[name] = Template(subject, body, context)
+
+
 def render(notification: Notification) -> tuple[str, str]:
     """Subject and body of a notification, in its language."""
-    subject, body = MESSAGES[notification.template]
+    template = TEMPLATES[notification.template]
     with translation.override(notification.language or settings.LANGUAGE_CODE):
         ctx = _Blank(notification.payload or {})
-        if ctx.get("target") in SlaTarget.values:
-            ctx["target"] = str(SlaTarget(ctx["target"]).label).lower()
-        if "solved" in ctx:
-            ctx["solved"] = str(_("yes") if ctx["solved"] else _("no"))
-        if "priority" in ctx and isinstance(ctx["priority"], int):
-            ctx["priority"] = str(WorkOrder.Priority(ctx["priority"]).label)
-        if ctx.get("appointment"):
-            ctx["appointment"] = " " + str(_("Appointment: %(when)s.") % {"when": ctx["appointment"]})
+        if template.context is not None:
+            template.context(ctx)
         ctx.setdefault("company", settings.COMPANY_NAME)
-        return str(subject) % ctx, str(body) % ctx
+        return str(template.subject) % ctx, str(template.body) % ctx
 
 
 # --- Channels -------------------------------------------------------------------------------
@@ -238,7 +269,7 @@ def notification_build(*, channel: str, recipient: str, template: str, payload: 
                        subject_id: int | None = None, dedupe_key: str | None = None, now=None) -> Notification:
     """An unsaved outbox row; ``notifications_add`` writes a list of them. ``subject_id``: the id
     of what the message is about (a work order's), for finding its messages."""
-    assert template in MESSAGES, template
+    assert template in TEMPLATES, template
     now = now or timezone.now()
     values = {
         "id": None, "subject_id": subject_id, "channel": channel,
