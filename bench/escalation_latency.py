@@ -90,7 +90,7 @@ def load_generator(args):
         ahead = started + i / args.load - time.monotonic()
         if ahead > 0:
             time.sleep(ahead)
-    from workorders.notifications import PUBLISHER
+    from notifications.services import PUBLISHER
 
     PUBLISHER.flush()
     print(f"background load: {i} work orders created and resolved in {time.monotonic() - started:.0f} s", flush=True)
@@ -203,7 +203,8 @@ def main():
 
     from core import roles as R
     from customers.models import Customer
-    from workorders.models import Escalation, Notification
+    from notifications.models import Notification
+    from workorders.models import Escalation
     from workorders.services import workorder_create
 
     broker = settings.CELERY_BROKER_URL

@@ -832,7 +832,7 @@ def escalation_sweep(*, now: datetime | None = None, batch: int | None = None, r
 
 
 def _sweep_batch(*, now: datetime, batch: int) -> tuple[int, int]:
-    from .notifications import escalation_messages_add, escalation_payload
+    from .messages import escalation_messages_add, escalation_payload
 
     with transaction.atomic():
         orders = list(

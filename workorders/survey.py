@@ -25,17 +25,11 @@ from django.utils.translation import gettext as _
 
 from core import roles as R
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from notifications.services import notifications_add, to_roles, with_messages_add
 
 from .lifecycle import Status
+from .messages import absolute_url, customer_language, to_customer
 from .models import Survey, WorkOrder, WorkOrderEvent
-from .notifications import (
-    absolute_url,
-    customer_language,
-    notifications_add,
-    to_customer,
-    to_roles,
-    with_messages_add,
-)
 
 logger = logging.getLogger(__name__)
 

@@ -20,7 +20,8 @@ from tests.factories import ServiceTypeFactory, TechnicianFactory, UserFactory
 from tests.technicians.helpers import completion_post
 from tests.workorders.test_intake_public import form_data
 from workorders.lifecycle import Status
-from workorders.models import Notification, SlaPolicy, WorkOrder
+from notifications.models import Notification
+from workorders.models import SlaPolicy, WorkOrder
 
 from .support import (
     CeleryProcesses,

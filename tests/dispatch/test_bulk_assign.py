@@ -25,7 +25,8 @@ from dispatch.services import dispatch_auto_assign
 from tests.concurrency import race
 from tests.factories import SiteFactory, TechnicianFactory, UserFactory, WorkOrderFactory
 from workorders.lifecycle import TRANSITIONS, Status
-from workorders.models import Notification, WorkOrder, WorkOrderEvent
+from notifications.models import Notification
+from workorders.models import WorkOrder, WorkOrderEvent
 from workorders.services import workorder_transition
 from workorders.services_assign import Assignment, workorders_assign_many
 

@@ -38,11 +38,11 @@ from tests.factories import (
     UserFactory,
     WorkOrderFactory,
 )
+from notifications.models import Notification
 from workorders.lifecycle import Status
 from workorders.models import (
     Attachment,
     CompletionReport,
-    Notification,
     ServiceTypeSkill,
     Survey,
     WorkOrder,

@@ -14,7 +14,8 @@ from tests.factories import (
     UserFactory,
     workorder_via_service,
 )
-from workorders.models import Escalation, Notification, SlaPolicy, WorkOrder, WorkOrderEvent
+from notifications.models import Notification
+from workorders.models import Escalation, SlaPolicy, WorkOrder, WorkOrderEvent
 from workorders.services import workorder_transition
 from workorders.sla import escalation_acknowledge, escalation_sweep, target_states
 

@@ -20,13 +20,13 @@ from tests.factories import (
     UserFactory,
     workorder_via_service,
 )
-from workorders import tasks
+from notifications import tasks
 from workorders.lifecycle import Status
-from workorders.models import Notification, SlaPolicy, WorkOrder
-from workorders.notifications import (
-    CHANNELS,
+from notifications.models import Notification
+from workorders.models import SlaPolicy, WorkOrder
+from notifications.channels import CHANNELS, Channel
+from notifications.services import (
     PUBLISHER,
-    Channel,
     _claim,
     _send_claimed,
     notification_build,
@@ -157,7 +157,7 @@ def test_failed_sends_are_retried_with_backoff_then_marked_failed_and_shown_in_a
 
     admin = UserFactory(username="root", is_staff=True, is_superuser=True)
     client.force_login(admin)
-    page = client.get("/admin/workorders/notification/?status__exact=failed")
+    page = client.get("/admin/notifications/notification/?status__exact=failed")
     assert page.status_code == 200 and "HTTP 500" in page.content.decode()
 
     # Fixed at the provider; an administrator sends it again.
@@ -308,7 +308,7 @@ def test_with_the_broker_down_the_change_commits_and_the_sweep_delivers_it_once(
     monkeypatch.setattr(tasks.deliver_notifications, "apply_async", broker_down)
     wo = workorder_via_service()
     tech = TechnicianFactory()
-    with caplog.at_level(logging.WARNING, logger="workorders.notifications"):
+    with caplog.at_level(logging.WARNING, logger="notifications.services"):
         _assign(wo, tech)
         PUBLISHER.flush()  # the after-commit publish runs in a thread of its own
 
@@ -368,7 +368,8 @@ def test_rows_committed_close_together_are_handed_to_the_broker_in_one_task(prov
 
     assert published == []  # the commits did not wait for the broker
     PUBLISHER.flush()
-    rows = list(Notification.objects.filter(subject_id__in=[o.pk for o in orders]).order_by("id").values_list("id", flat=True))
+    rows = list(Notification.objects.filter(subject_id__in=[o.pk for o in orders])
+                .order_by("id").values_list("id", flat=True))
     assert published == [rows]  # one task for all three
     PUBLISHER._last = 0.0
     # The task sends each row once, however often it runs.
@@ -388,3 +389,13 @@ def test_with_no_batching_each_commit_publishes_at_once(provider, monkeypatch, s
     wo = workorder_via_service()
     _assign(wo, TechnicianFactory())
     assert published == [[Notification.objects.get(subject_id=wo.pk).pk]]
+
+
+def test_the_outbox_tasks_keep_their_names_so_queued_tasks_and_the_beat_schedule_still_find_them(settings):
+    from config.celery import app
+
+    app.loader.import_default_modules()
+    scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert "workorders.tasks.notifications_sweep" in scheduled
+    for name in scheduled | {"workorders.tasks.deliver_notifications"}:
+        assert name in app.tasks, name

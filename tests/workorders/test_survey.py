@@ -15,7 +15,8 @@ from tests.factories import (
     workorder_via_service,
 )
 from workorders.lifecycle import Status
-from workorders.models import Notification, SlaPolicy, Survey, WorkOrder, WorkOrderEvent
+from notifications.models import Notification
+from workorders.models import SlaPolicy, Survey, WorkOrder, WorkOrderEvent
 from workorders.services import workorder_transition
 from workorders.survey import (
     survey_answer,

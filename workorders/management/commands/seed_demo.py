@@ -38,9 +38,10 @@ from tqdm import tqdm
 
 from core import roles as R
 from customers.models import Customer, Equipment, Site
+from notifications.models import Notification
 from technicians.models import PartnerCompany, Skill, Technician, TechnicianSkill
 from workorders.lifecycle import PREVIOUS, TRANSITIONS, Status
-from workorders.models import Notification, ServiceType, ServiceTypeSkill, WorkOrder, WorkOrderEvent
+from workorders.models import ServiceType, ServiceTypeSkill, WorkOrder, WorkOrderEvent
 
 DEMO_PASSWORD = "demo12345"
 

@@ -29,85 +29,32 @@ email backend, SMS through an HTTP provider, and a WeCom/DingTalk group robot
 """
 
 import atexit
-import json
 import logging
 import os
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from uuid import UUID, uuid4, uuid5
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import EmailMessage
 from django.db import connection, transaction
 from django.db.models.signals import post_save, pre_save
 from django.utils import timezone, translation
-from django.utils.translation import gettext_lazy as _
 
-from core.inserts import bulk_insert, insert_together, json_rows
+from core.inserts import bulk_insert, insert_together
 
-from .models import Notification, SlaTarget, WorkOrder
-from .selectors import service_types_by_pk, technician_refs
+from .channels import CHANNELS, DeliveryError, Message
+from .models import Notification
 
 logger = logging.getLogger(__name__)
-
-CUSTOMER_LANGUAGES = ("zh-hans", "en")
-
-
-# --- Messages -------------------------------------------------------------------------------
-
-MESSAGES = {
-    "technician_assigned": (
-        _("New job %(number)s"),
-        _("You have a new job %(number)s (%(service)s) at %(address)s.%(appointment)s Details: %(link)s"),
-    ),
-    "technician_departed": (
-        _("Your technician is on the way"),
-        _("%(company)s: your technician %(technician)s is on the way for %(number)s. "
-          "Follow the visit here: %(link)s"),
-    ),
-    "survey_invite": (
-        _("How did we do?"),
-        _("%(company)s: the work on %(number)s is done. Please tell us how it went "
-          "(the link is valid for %(days)s days): %(link)s"),
-    ),
-    "survey_reminder": (
-        _("A reminder: how did we do?"),
-        _("%(company)s: we would still like to hear how the work on %(number)s went: %(link)s"),
-    ),
-    "escalation": (
-        _("[SLA %(percent)s%%] %(number)s: %(target)s"),
-        _("%(level)s: %(number)s has used %(percent)s%% of its %(target)s time (due %(due)s). "
-          "Priority: %(priority)s. %(link)s"),
-    ),
-    "survey_low": (
-        _("Call-back needed for %(number)s"),
-        _("The customer rated %(number)s %(satisfaction)s/5, problem solved: %(solved)s. "
-          "Comment: %(comment)s. Please call back: %(link)s"),
-    ),
-}
 
 
 class _Blank(dict):
     def __missing__(self, key):
         return ""
-
-
-def message_context(ctx: dict) -> None:
-    """The work-order messages' payload values as their words, in the active language."""
-    if ctx.get("target") in SlaTarget.values:
-        ctx["target"] = str(SlaTarget(ctx["target"]).label).lower()
-    if "solved" in ctx:
-        ctx["solved"] = str(_("yes") if ctx["solved"] else _("no"))
-    if "priority" in ctx and isinstance(ctx["priority"], int):
-        ctx["priority"] = str(WorkOrder.Priority(ctx["priority"]).label)
-    if ctx.get("appointment"):
-        ctx["appointment"] = " " + str(_("Appointment: %(when)s.") % {"when": ctx["appointment"]})
 
 
 # --- Templates: what a row's ``template`` names -----------------------------------------------
@@ -123,8 +70,9 @@ class Template:
     context: Callable[[dict], None] | None = None
 
 
-# Filled when the apps are ready (``WorkordersConfig.ready``), in every process: the worker
-# renders a message when it delivers it, from the row's template name and payload.
+# Filled by the apps whose messages they are, from their ``AppConfig.ready`` (the work
+# orders': ``WorkordersConfig``), so in every process: the worker renders a message when it
+# delivers it, from the row's template name and payload.
 TEMPLATES: dict[str, Template] = {}
 
 
@@ -143,117 +91,6 @@ def render(notification: Notification) -> tuple[str, str]:
             template.context(ctx)
         ctx.setdefault("company", settings.COMPANY_NAME)
         return str(template.subject) % ctx, str(template.body) % ctx
-
-
-# --- Channels -------------------------------------------------------------------------------
-
-
-class DeliveryError(Exception):
-    """The channel could not deliver; the outbox will try again later."""
-
-
-@dataclass(frozen=True)
-class Message:
-    recipient: str
-    subject: str
-    body: str
-    key: str = ""  # the same on every attempt to send this message (``Notification.delivery_key``)
-
-
-class Channel:
-    """One way of sending a message. ``send`` returns when delivered, raises DeliveryError if not."""
-
-    name = ""
-
-    def send(self, message: Message) -> None:
-        raise NotImplementedError
-
-
-class EmailChannel(Channel):
-    name = Notification.Channel.EMAIL
-
-    def send(self, message: Message) -> None:
-        # The same Message-ID on every attempt: mail systems that see it twice keep one.
-        domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2].strip("<> ") or "localhost"
-        headers = {"Message-ID": f"<notification-{message.key}@{domain}>"} if message.key else {}
-        try:
-            EmailMessage(message.subject, message.body, settings.DEFAULT_FROM_EMAIL, [message.recipient],
-                         headers=headers).send()
-        except Exception as exc:  # SMTP errors, connection refused ...
-            raise DeliveryError(f"email: {exc}") from exc
-
-
-def _post_json(url: str, body: dict, *, headers: dict | None = None) -> bytes:
-    request = urllib.request.Request(
-        url, data=json.dumps(body, ensure_ascii=False).encode(), method="POST",
-        headers={"Content-Type": "application/json; charset=utf-8", **(headers or {})},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=settings.NOTIFY_HTTP_TIMEOUT) as response:
-            return response.read()
-    except urllib.error.HTTPError as exc:
-        raise DeliveryError(f"HTTP {exc.code} from {url.split('?')[0]}") from exc
-    except (urllib.error.URLError, OSError) as exc:
-        raise DeliveryError(f"{url.split('?')[0]}: {exc}") from exc
-
-
-def _idempotency_header(message: Message) -> dict:
-    return {"Idempotency-Key": message.key} if message.key else {}
-
-
-class SmsChannel(Channel):
-    """An HTTP SMS provider: POST {"to", "text", "sign"} as JSON with a bearer key, and the
-    message's ``Idempotency-Key`` header (the same on every attempt).
-
-    With no ``SMS_API_URL`` configured (a laptop), messages are written to the log.
-    """
-
-    name = Notification.Channel.SMS
-
-    def send(self, message: Message) -> None:
-        if not settings.SMS_API_URL:
-            logger.info("SMS (no provider configured) to %s: %s", message.recipient, message.body)
-            return
-        headers = _idempotency_header(message)
-        if settings.SMS_API_KEY:
-            headers["Authorization"] = f"Bearer {settings.SMS_API_KEY}"
-        raw = _post_json(
-            settings.SMS_API_URL,
-            {"to": message.recipient, "text": message.body, "sign": settings.SMS_SIGN},
-            headers=headers,
-        )
-        _check_json_code(raw)
-
-
-class WebhookChannel(Channel):
-    """A WeCom or DingTalk group robot: both take {"msgtype": "text", "text": {"content": ...}}
-    (sent with the message's ``Idempotency-Key`` header, for a relay that honours it)."""
-
-    name = Notification.Channel.WEBHOOK
-
-    def send(self, message: Message) -> None:
-        url = message.recipient or settings.NOTIFY_WEBHOOK_URL
-        if not url:
-            raise DeliveryError("no webhook URL configured (NOTIFY_WEBHOOK_URL)")
-        content = f"{message.subject}\n{message.body}" if message.subject else message.body
-        raw = _post_json(url, {"msgtype": "text", "text": {"content": content}}, headers=_idempotency_header(message))
-        _check_json_code(raw)
-
-
-def _check_json_code(raw: bytes) -> None:
-    """Providers answer 200 with {"errcode": 93000, "errmsg": ...} (or "code") on errors."""
-    try:
-        body = json.loads(raw or b"{}")
-    except ValueError:
-        return
-    if not isinstance(body, dict):
-        return
-    for key in ("errcode", "code"):
-        if body.get(key) not in (None, 0, "0", "OK", "ok"):
-            raise DeliveryError(f"provider error {body.get(key)}: {body.get('errmsg') or body.get('message') or ''}")
-
-
-CHANNELS: dict[str, Channel] = {c.name: c for c in (EmailChannel(), SmsChannel(), WebhookChannel())}
 
 
 # --- Writing outbox rows (inside the caller's transaction) -----------------------------------
@@ -459,39 +296,6 @@ PUBLISHER = _BatchPublisher()
 atexit.register(PUBLISHER.flush, 2.0)
 
 
-def customer_language(work_order: WorkOrder) -> str:
-    """zh-hans or en: the order's language, else the customer's, else the site default."""
-    # The customer row is read only when the order has no language of its own.
-    for lang in (work_order.language, None):
-        if lang is None:
-            lang = getattr(work_order.customer, "language", "")
-        lang = (lang or "").lower()
-        if lang.startswith("en"):
-            return "en"
-        if lang.startswith("zh"):
-            return "zh-hans"
-    return settings.LANGUAGE_CODE
-
-
-def absolute_url(path: str) -> str:
-    return settings.PUBLIC_BASE_URL.rstrip("/") + path
-
-
-def to_customer(work_order: WorkOrder, *, template: str, payload: dict, dedupe_key: str | None = None,
-                now=None) -> list[Notification]:
-    """An SMS to the contact phone, and an email too when we have the address."""
-    lang = customer_language(work_order)
-    payload = {"number": work_order.number, **payload}
-    rows = [notification_build(channel=Notification.Channel.SMS, recipient=work_order.contact_phone,
-                               template=template, payload=payload, language=lang, subject_id=work_order.pk,
-                               dedupe_key=f"{dedupe_key}:sms" if dedupe_key else None, now=now)]
-    if work_order.contact_email:
-        rows.append(notification_build(channel=Notification.Channel.EMAIL, recipient=work_order.contact_email,
-                                       template=template, payload=payload, language=lang, subject_id=work_order.pk,
-                                       dedupe_key=f"{dedupe_key}:email" if dedupe_key else None, now=now))
-    return rows
-
-
 def role_emails(role_names, cache: dict | None = None) -> list[str]:
     """Email addresses of the active users with any of the roles (``cache``: one query per sweep)."""
     key = tuple(sorted(role_names))
@@ -533,108 +337,6 @@ def role_recipients(role_names, *, webhook: bool = False, extra: str = "",
     if webhook and settings.NOTIFY_WEBHOOK_URL:
         seen.add(("webhook", ""))
     return sorted(seen)
-
-
-def _staff_link(work_order) -> str:
-    return absolute_url(f"/staff/work-orders/{work_order.pk}/")
-
-
-def transition_event_add(event, work_order: WorkOrder, *, action: str, now=None) -> list[Notification]:
-    """Save a transition's event together with the messages the transition causes (one statement)."""
-    rows = transition_notifications(work_order, action=action, now=now) if settings.OUTBOX_WRITE_ENABLED else []
-    return with_messages_add(event, rows)
-
-
-def transition_notifications(work_order: WorkOrder, *, action: str, now=None) -> list[Notification]:
-    """Unsaved outbox rows for one transition (``transition_event_add`` writes them; a bulk
-    assignment writes many orders' rows with one ``notifications_add``)."""
-    rows = []
-    if action in ("assign", "reassign") and work_order.technician_id:
-        tech = work_order.technician  # loaded and locked by the transition
-        appointment = ""
-        if work_order.appointment_start:
-            appointment = timezone.localtime(work_order.appointment_start).strftime("%Y-%m-%d %H:%M")
-        # Names from the process's copies (workorders/selectors.py), not a query per message.
-        service = service_types_by_pk([work_order.service_type_id])[work_order.service_type_id]
-        payload = {
-            "number": work_order.number, "service": service.name, "address": work_order.address,
-            "appointment": appointment, "link": absolute_url(f"/tech/jobs/{work_order.pk}/"),
-        }
-        if tech.phone:
-            rows.append(notification_build(channel=Notification.Channel.SMS, recipient=tech.phone,
-                                           template="technician_assigned", payload=payload,
-                                           subject_id=work_order.pk, now=now))
-        elif tech.user.email:
-            rows.append(notification_build(channel=Notification.Channel.EMAIL, recipient=tech.user.email,
-                                           template="technician_assigned", payload=payload,
-                                           subject_id=work_order.pk, now=now))
-    elif action == "depart":
-        rows += to_customer(work_order, template="technician_departed", now=now, payload={
-            "technician": technician_refs([work_order.technician_id])[work_order.technician_id].name
-            if work_order.technician_id else "",
-            "link": absolute_url(f"/track/{work_order.public_token}/"),
-        })
-    return rows
-
-
-def escalation_payload(*, work_order, target: str, level, due: datetime) -> dict:
-    return {
-        "number": work_order.number, "target": target, "percent": level.percent, "level": level.name,
-        "due": timezone.localtime(due).strftime("%Y-%m-%d %H:%M"), "priority": int(work_order.priority),
-        "link": _staff_link(work_order),
-    }
-
-
-def escalation_recipients(level, cache: dict | None = None) -> list[tuple[str, str]]:
-    """(channel, recipient) for one escalation level: its roles, the group robot, its other recipients."""
-    return role_recipients(level.role_names, webhook=level.notify_webhook, extra=level.extra_recipients, cache=cache)
-
-
-def escalation_notifications(*, work_order, target: str, level, due: datetime, now,
-                             cache: dict | None = None) -> list[Notification]:
-    """Unsaved rows telling a level's recipients about one escalation."""
-    payload = escalation_payload(work_order=work_order, target=target, level=level, due=due)
-    return [
-        notification_build(channel=channel, recipient=recipient, template="escalation", payload=payload,
-                           subject_id=work_order.pk, now=now)
-        for channel, recipient in escalation_recipients(level, cache)
-    ]
-
-
-def escalation_messages_add(items: list[tuple], *, now, cache: dict | None = None) -> list[int]:
-    """The escalation sweep's messages: ``items`` are (work_order, level, payload from
-    ``escalation_payload``), and each goes to every recipient of its level. Written like
-    ``notifications_add`` (delivered after commit); returns the new rows' ids.
-
-    A sweep's hundred escalations are some five hundred messages, but only as many
-    recipient lists as levels: one INSERT ... SELECT joins the escalations
-    to their level's recipients, instead of building and sending five hundred rows.
-    """
-    if not items or not settings.OUTBOX_WRITE_ENABLED:
-        return []
-    recipients = {}
-    for _wo, level, _payload in items:
-        if level.pk not in recipients:
-            recipients[level.pk] = escalation_recipients(level, cache)
-    escalations = [{"n": n, "w": wo.pk, "l": level.pk, "p": payload} for n, (wo, level, payload) in enumerate(items)]
-    lists = [{"l": level_id, "c": channel, "r": recipient}
-             for level_id, pairs in recipients.items() for channel, recipient in pairs]
-    table = connection.ops.quote_name(Notification._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (work_order_id, channel, recipient, template, language, payload, status, attempts, "
-            "next_attempt_at, last_error, created_at, sent_at, dedupe_key) "
-            "SELECT e.w, r.c, r.r, 'escalation', %s, e.p, %s, 0, %s, '', %s, NULL, NULL "
-            "FROM jsonb_to_recordset(%s::jsonb) AS e(n integer, w bigint, l bigint, p jsonb) "
-            "JOIN jsonb_to_recordset(%s::jsonb) AS r(l bigint, c text, r text) ON r.l = e.l "
-            "ORDER BY e.n, r.c, r.r RETURNING id",
-            [settings.LANGUAGE_CODE, Notification.State.PENDING, _first_attempt_at(now), now,
-             json_rows(escalations), json_rows(lists)],
-        )
-        ids = sorted(r[0] for r in cursor.fetchall())
-    if ids:
-        transaction.on_commit(lambda: _enqueue_delivery(ids))
-    return ids
 
 
 # --- Delivery -------------------------------------------------------------------------------
