@@ -207,7 +207,8 @@ def bench_auto_assign(args):
 
     from dispatch.auto_assign import dispatch_auto_assign
     from technicians.models import Technician
-    from workorders.models import Notification, WorkOrder, WorkOrderEvent
+    from notifications.models import Notification
+    from workorders.models import WorkOrder, WorkOrderEvent
 
     rng = random.Random(1)
     now = timezone.now()

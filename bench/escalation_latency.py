@@ -90,7 +90,7 @@ def load_generator(args):
         ahead = started + i / args.load - time.monotonic()
         if ahead > 0:
             time.sleep(ahead)
-    from workorders.notifications import PUBLISHER
+    from notifications.services import PUBLISHER
 
     PUBLISHER.flush()
     print(f"background load: {i} work orders created and resolved in {time.monotonic() - started:.0f} s", flush=True)
@@ -204,7 +204,8 @@ def main():
 
     from core import roles as R
     from customers.models import Customer
-    from workorders.models import Escalation, Notification
+    from notifications.models import Notification
+    from workorders.models import Escalation
     from workorders.services import workorder_create
 
     broker = settings.CELERY_BROKER_URL
@@ -248,7 +249,7 @@ def main():
         while Escalation.objects.filter(work_order_id__in=ids).count() < len(ids) and time.monotonic() < give_up:
             time.sleep(2)
         # And their emails (the worker sends them after the sweep commits).
-        while (Notification.objects.filter(work_order_id__in=ids, template="escalation", sent_at__isnull=True)
+        while (Notification.objects.filter(subject_id__in=ids, template="escalation", sent_at__isnull=True)
                .exists() and time.monotonic() < give_up + 60):
             time.sleep(1)
     finally:
@@ -271,7 +272,7 @@ def main():
     missing = [pk for pk in ids if pk not in fired]
     delays = [(e.fired_at - e.due_at).total_seconds() for e in fired.values()]
     sent = {}
-    for n in Notification.objects.filter(work_order_id__in=ids, template="escalation", sent_at__isnull=False):
+    for n in Notification.objects.filter(subject_id__in=ids, template="escalation", sent_at__isnull=False):
         sent[n.work_order_id] = max(sent.get(n.work_order_id, n.sent_at), n.sent_at)
     mail = [(sent[pk] - fired[pk].due_at).total_seconds() for pk in fired if pk in sent]
     sweeps = [line for line in procs.log("worker").splitlines()

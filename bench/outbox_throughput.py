@@ -59,8 +59,9 @@ from core import roles as R  # noqa: E402
 from customers.models import Customer, Site  # noqa: E402
 from technicians.models import Technician  # noqa: E402
 from catalog.models import ServiceType  # noqa: E402
-from workorders.models import Notification, WorkOrder  # noqa: E402
-from workorders.notifications import PUBLISHER  # noqa: E402
+from notifications.models import Notification  # noqa: E402
+from notifications.services import PUBLISHER  # noqa: E402
+from workorders.models import WorkOrder  # noqa: E402
 from workorders.services import workorder_create, workorder_transition  # noqa: E402
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "catalog",
     "customers",
     "technicians",
+    "notifications",
     "workorders",
     "dispatch",
     "field",
@@ -363,7 +364,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
 }
 
-# Notifications (workorders/notifications.py). Links in messages start with PUBLIC_BASE_URL.
+# Notifications (notifications/services.py; the work orders' texts: workorders/messages.py).
+# Links in messages start with PUBLIC_BASE_URL.
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://localhost:8000")
 # An HTTP SMS provider: POST JSON {"to", "text", "sign"} with "Authorization: Bearer <key>".
 # Empty: SMS are written to the log (a laptop).

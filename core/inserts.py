@@ -32,10 +32,18 @@ Values go in as parameters exactly as Django's ``save()`` would send them
 datetimes, which go as they are (what that conversion would return for them).
 PostgreSQL takes each parameter's type from the column it is written to.
 No model signals are sent.
+
+Below, many rows of one model (``bulk_insert``), or lists of rows of several models
+(``insert_together``), go in as ONE JSON parameter that ``jsonb_to_recordset`` reads:
+the outbox's messages, the SLA sweep's escalation events, a bulk assignment's events.
 """
 
+import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from datetime import time as dt_time
+from decimal import Decimal
+from uuid import UUID
 
 from django.db import connection, models
 from django.db.models.fields import AutoFieldMixin
@@ -155,3 +163,88 @@ def insert_linked(*parts) -> dict[str, int] | None:
     if row is None:
         return None
     return dict(zip((p.alias for p in parts if isinstance(p, Insert) and p.returning), row))
+
+
+# --- Many rows of one model, or of several, as ONE JSON parameter -----------------------------
+
+
+_INSERT_SQL: dict = {}
+
+
+def _pg_insert(model, *, returning: bool) -> tuple[str, list]:
+    """``INSERT INTO <table> (...) SELECT ... FROM jsonb_to_recordset(%s::jsonb)`` for a model, and its fields.
+
+    The rows travel as ONE parameter, a JSON array: a ``VALUES`` list of 500 rows of
+    12 columns (the messages of an escalation sweep) took PostgreSQL ~70 ms to parse
+    and plan, the JSON ~3 ms.
+    """
+    key = (model, returning)
+    if key not in _INSERT_SQL:
+        meta = model._meta
+        fields = [f for f in meta.concrete_fields if not f.primary_key]
+        qn = connection.ops.quote_name
+        columns = ", ".join(qn(f.column) for f in fields)
+        record = ", ".join(f"{qn(f.column)} {f.db_type(connection)}" for f in fields)
+        tail = f" RETURNING {qn(meta.pk.column)}" if returning else ""
+        sql = (f"INSERT INTO {qn(meta.db_table)} ({columns}) SELECT {columns} "
+               f"FROM jsonb_to_recordset(%s::jsonb) AS r({record}){tail}")
+        _INSERT_SQL[key] = (sql, fields)
+    return _INSERT_SQL[key]
+
+
+def _set_pks(objs: list, pks) -> None:
+    # Ids come from the sequence in the order the rows went in, which is the list's order.
+    for obj, pk in zip(objs, sorted(pks), strict=True):
+        obj.pk = pk
+        obj._state.adding = False
+        obj._state.db = connection.alias
+
+
+def insert_together(*groups: list) -> None:
+    """Insert several lists of unsaved instances (each list of one model) in one statement
+    (PostgreSQL: one data-modifying CTE per list), and set their primary keys."""
+    groups = [objs for objs in groups if objs]
+    parts, params = [], []
+    for i, objs in enumerate(groups):
+        sql, fields = _pg_insert(type(objs[0]), returning=True)
+        parts.append(f"i{i} AS ({sql})")
+        params.append(json_rows([{f.column: getattr(obj, f.attname) for f in fields} for obj in objs]))
+    pk_columns = [connection.ops.quote_name(type(objs[0])._meta.pk.column) for objs in groups]
+    select = " UNION ALL ".join(f"SELECT {i}, {pk} FROM i{i}" for i, pk in enumerate(pk_columns))
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {', '.join(parts)} {select}", params)
+        found: dict[int, list] = {i: [] for i in range(len(groups))}
+        for i, pk in cursor.fetchall():
+            found[i].append(pk)
+    for i, objs in enumerate(groups):
+        _set_pks(objs, found[i])
+
+
+def bulk_insert(objs: list, *, returning_pk: bool = False, chunk: int = 1000) -> None:
+    """Multi-row INSERTs of unsaved instances of one model (sets ``pk`` when ``returning_pk``).
+
+    What ``bulk_create`` does, without its per-value expression machinery, with the rows
+    as one JSON parameter (``_pg_insert``).
+    """
+    if not objs:
+        return
+    sql, fields = _pg_insert(type(objs[0]), returning=returning_pk)
+    for start in range(0, len(objs), chunk):
+        part = objs[start:start + chunk]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [json_rows([{f.column: getattr(obj, f.attname) for f in fields} for obj in part])])
+            if returning_pk:
+                _set_pks(part, [r[0] for r in cursor.fetchall()])
+
+
+def _jsonable(value):
+    if isinstance(value, datetime | date | dt_time):
+        return value.isoformat()
+    if isinstance(value, Decimal | UUID):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not a column value bulk_insert can send")
+
+
+def json_rows(rows: list[dict]) -> str:
+    """Rows as the JSON document ``jsonb_to_recordset`` reads (datetimes in ISO 8601 with their offset)."""
+    return json.dumps(rows, default=_jsonable, ensure_ascii=False)

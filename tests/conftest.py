@@ -77,7 +77,7 @@ def _outbox_without_broker(settings):
     """Notifications are written to the outbox but not handed to a broker after commit
     (no stray tasks in a developer's queue); tests/celery/ turns it back on. No pause after
     a broker failure carries over from an earlier test."""
-    from workorders.notifications import BROKER_PAUSE
+    from notifications.services import BROKER_PAUSE
 
     settings.OUTBOX_ENQUEUE_ON_COMMIT = False
     BROKER_PAUSE.clear()

@@ -146,12 +146,10 @@ from .models import (  # noqa: E402
     Escalation,
     EscalationLevel,
     EscalationMatrix,
-    Notification,
     SlaPolicy,
     Survey,
     WorkingHours,
 )
-from .notifications import notification_retry  # noqa: E402
 
 # The SLA clock is kept by the service layer; admin shows it and never edits it.
 WorkOrderAdmin.readonly_fields = [
@@ -235,29 +233,6 @@ class EscalationAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
-
-
-@admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
-    """The outbox. Failed rows (after the last retry) show here; "send again" retries them."""
-
-    list_display = ["id", "template", "channel", "recipient", "status", "attempts", "next_attempt_at", "sent_at",
-                    "last_error", "work_order"]
-    list_filter = ["status", "channel", "template"]
-    search_fields = ["=recipient", "=work_order__id"]
-    raw_id_fields = ["work_order"]
-    show_full_result_count = False
-    readonly_fields = ["work_order", "channel", "recipient", "template", "language", "payload", "status", "attempts",
-                       "next_attempt_at", "last_error", "created_at", "sent_at", "delivery_key"]
-    actions = ["send_again"]
-
-    def has_add_permission(self, request):
-        return False
-
-    @admin.action(description=_("Send the failed ones again"))
-    def send_again(self, request, queryset):
-        count = notification_retry(notification_ids=queryset.values_list("pk", flat=True))
-        self.message_user(request, _("%(n)d notifications queued again.") % {"n": count}, messages.SUCCESS)
 
 
 @admin.register(Survey)

@@ -7,9 +7,9 @@ class WorkordersConfig(AppConfig):
     verbose_name = _("Work orders")
 
     def ready(self):
-        from core.health import register_report
+        from notifications.services import templates_register
 
         from . import checks  # noqa: F401 (registers them)
-        from .selectors import outbox_backlog
+        from .messages import MESSAGES, message_context
 
-        register_report("outbox", outbox_backlog)
+        templates_register(MESSAGES, context=message_context)

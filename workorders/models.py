@@ -1,9 +1,7 @@
 import datetime
 import secrets
-import uuid
 
 from django.conf import settings
-from django.contrib.postgres.functions import RandomUUID
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -496,72 +494,6 @@ class Escalation(models.Model):
 
     def __str__(self):
         return f"{self.work_order} {self.get_target_display()} {self.percent}%"
-
-
-# --- Notifications: the outbox (workorders/notifications.py) ------------------------------
-
-
-class Notification(models.Model):
-    """One message to send, written in the same transaction as the change that causes it."""
-
-    class Channel(models.TextChoices):
-        EMAIL = "email", _("Email")
-        SMS = "sms", _("SMS")
-        WEBHOOK = "webhook", _("Group robot (webhook)")
-
-    class State(models.TextChoices):
-        PENDING = "pending", _("Pending")
-        SENDING = "sending", _("Sending")
-        SENT = "sent", _("Sent")
-        FAILED = "failed", _("Failed")
-
-    work_order = models.ForeignKey(
-        WorkOrder, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications", db_index=False
-    )
-    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
-    recipient = models.CharField(
-        _("recipient"), max_length=254, blank=True,
-        help_text=_("Email, phone number or webhook URL; empty: the configured group robot."),
-    )
-    template = models.CharField(_("template"), max_length=40)
-    language = models.CharField(_("language"), max_length=10, default="zh-hans")
-    payload = models.JSONField(default=dict, blank=True)
-    status = models.CharField(_("status"), max_length=8, choices=State.choices, default=State.PENDING)
-    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
-    # Pending: when to try (again). Sending: when the claim lapses (a worker died mid-send).
-    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
-    last_error = models.TextField(_("last error"), blank=True)
-    created_at = models.DateTimeField(_("created"), default=timezone.now)
-    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
-    # Makes a repeat of the same message a no-op (e.g. one survey reminder).
-    dedupe_key = models.CharField(max_length=80, null=True, blank=True, unique=True, editable=False)
-    # Sent with every attempt to deliver this message (the SMS provider's and the webhook's
-    # Idempotency-Key header, the email's Message-ID), so that a provider can recognise a
-    # message sent again after a worker died between its answer and our record of it.
-    # (Null in rows written before it existed: those use one derived from the id, notifications.py.)
-    delivery_key = models.UUIDField(
-        _("delivery key"), null=True, default=uuid.uuid4, db_default=RandomUUID(), editable=False
-    )
-
-    class Meta:
-        verbose_name = _("notification")
-        verbose_name_plural = _("notifications")
-        ordering = ["-id"]
-        indexes = [
-            # The retry sweep: WHERE status IN ('pending','sending') AND next_attempt_at <= now.
-            models.Index(
-                fields=["next_attempt_at"], name="notification_due",
-                condition=Q(status__in=["pending", "sending"]),
-            ),
-            models.Index(fields=["work_order", "id"], name="notification_work_order"),
-            # /readyz (workorders.selectors.outbox_backlog): how many are waiting and since when,
-            # and how many failed, without reading the sent ones.
-            models.Index(fields=["created_at"], name="notification_pending", condition=Q(status="pending")),
-            models.Index(fields=["created_at"], name="notification_failed", condition=Q(status="failed")),
-        ]
-
-    def __str__(self):
-        return f"{self.template} → {self.get_channel_display()} {self.recipient}"
 
 
 # --- Satisfaction survey (workorders/survey.py) -------------------------------------------

@@ -3,7 +3,6 @@
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.db import connection
 from django.db.models import Case, JSONField, Prefetch, QuerySet, When
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.signals import post_delete, post_save
@@ -16,7 +15,7 @@ from core.compiled import CompiledValues
 from core.refcache import VersionedCache, receiver_for
 from technicians.models import PartnerCompany, Technician
 
-from .models import Attachment, Notification, WorkOrder, WorkOrderEvent
+from .models import Attachment, WorkOrder, WorkOrderEvent
 
 
 def _technician_of(user):
@@ -305,32 +304,3 @@ def technician_refs(ids=()) -> dict[int, TechnicianRef]:
     return refs
 
 
-# --- The outbox, for /readyz ----------------------------------------------------------------
-
-OUTBOX_COUNT_CAP = 10_000
-
-
-def outbox_backlog(*, now=None) -> dict:
-    """Notifications waiting to be sent and failed ones, and how long the oldest has waited.
-
-    One statement over the partial indexes ``notification_pending`` and
-    ``notification_failed``: each count stops at ``OUTBOX_COUNT_CAP`` (reported as that
-    number, with ``capped``), so a long outage's backlog costs no more than a short one's.
-    """
-    table = connection.ops.quote_name(Notification._meta.db_table)
-    limit = OUTBOX_COUNT_CAP + 1
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT (SELECT count(*) FROM (SELECT 1 FROM {table} WHERE status = 'pending' LIMIT %s) p),"
-            f" (SELECT count(*) FROM (SELECT 1 FROM {table} WHERE status = 'failed' LIMIT %s) f),"
-            f" (SELECT min(created_at) FROM {table} WHERE status = 'pending')",
-            [limit, limit],
-        )
-        pending, failed, oldest = cursor.fetchone()
-    now = now or timezone.now()
-    return {
-        "pending": min(pending, OUTBOX_COUNT_CAP),
-        "failed": min(failed, OUTBOX_COUNT_CAP),
-        "capped": pending > OUTBOX_COUNT_CAP or failed > OUTBOX_COUNT_CAP,
-        "oldest_pending_seconds": max(0, int((now - oldest).total_seconds())) if oldest else None,
-    }

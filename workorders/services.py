@@ -32,8 +32,8 @@ from customers.services import (
 from technicians.models import Technician
 
 from .lifecycle import PREVIOUS, TRANSITIONS, Status, technician_check
+from .messages import transition_event_add
 from .models import Attachment, WorkOrder, WorkOrderEvent
-from .notifications import transition_event_add
 from .selectors import workorder_is_visible_to
 from .sla import sla_fields_for_new, sla_on_transition
 from .survey import survey_start, survey_void_open, workorder_send_survey

@@ -40,12 +40,14 @@ from django.utils.translation import gettext as _
 
 from catalog.selectors import service_types_by_pk
 from core.errors import ApplicationError, InvalidInput, NotFound
+from core.inserts import bulk_insert
 from customers.models import Customer
+from notifications.services import notifications_add
 from technicians.models import Technician
 
 from .lifecycle import TRANSITIONS, technician_check
 from .models import Escalation, WorkOrder, WorkOrderEvent
-from .notifications import bulk_insert, notifications_add, transition_notifications
+from .messages import transition_notifications
 from .services import _acting_role, _check_window, _state_conflict, give_to_technician
 from .sla import sla_on_transition
 

@@ -34,6 +34,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core import roles as R
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.inserts import bulk_insert, json_rows
 from core.refcache import VersionedCache, receiver_for
 
 from .lifecycle import OPEN_STATES, Status
@@ -774,10 +775,8 @@ def _insert_escalations(rows: list[tuple], now: datetime) -> set[tuple]:
 
     The unique constraint (work order, cycle, target, level) makes a repeat a no-op,
     whoever repeats it; only the rows this call inserted fire their actions. The rows
-    travel as one JSON parameter (see ``notifications.bulk_insert``).
+    travel as one JSON parameter (see ``core.inserts.bulk_insert``).
     """
-    from .notifications import json_rows
-
     if not rows:
         return set()
     ops = connection.ops
@@ -800,8 +799,6 @@ def _update_orders(orders: list[WorkOrder]) -> None:
     (Django's bulk_update builds a CASE per row and column, which costs more Python
     time than the whole rest of a sweep of a hundred orders.)
     """
-    from .notifications import json_rows
-
     ops = connection.ops
     table = ops.quote_name(WorkOrder._meta.db_table)
     rows = json_rows([{"id": wo.pk, "next_at": wo.next_escalation_at, "priority": wo.priority} for wo in orders])
@@ -836,7 +833,7 @@ def escalation_sweep(*, now: datetime | None = None, batch: int | None = None, r
 
 
 def _sweep_batch(*, now: datetime, batch: int) -> tuple[int, int]:
-    from .notifications import bulk_insert, escalation_messages_add, escalation_payload
+    from .messages import escalation_messages_add, escalation_payload
 
     with transaction.atomic():
         orders = list(
@@ -944,8 +941,6 @@ def _acknowledge_merged(merged: list[tuple], now: datetime) -> None:
     (each target did pass the level, and never fires it again) but are not on the open list."""
     if not merged:
         return
-    from .notifications import json_rows
-
     table = connection.ops.quote_name(Escalation._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(

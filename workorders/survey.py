@@ -25,17 +25,11 @@ from django.utils.translation import gettext as _
 
 from core import roles as R
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from notifications.services import notifications_add, to_roles, with_messages_add
 
 from .lifecycle import Status
+from .messages import absolute_url, customer_language, to_customer
 from .models import Survey, WorkOrder, WorkOrderEvent
-from .notifications import (
-    absolute_url,
-    customer_language,
-    notifications_add,
-    to_customer,
-    to_roles,
-    with_messages_add,
-)
 
 logger = logging.getLogger(__name__)
 
@@ -152,7 +146,7 @@ def survey_answer(*, token: str, satisfaction, solved, recommend=None, comment: 
             actor_role=R.CUSTOMER, note=comment, data={**answer, "callback": survey.needs_callback}, created_at=now,
         )
         if survey.needs_callback:
-            notifications_add(to_roles([R.MANAGER], template="survey_low", work_order=work_order, webhook=True,
+            notifications_add(to_roles([R.MANAGER], template="survey_low", subject_id=work_order.pk, webhook=True,
                                        now=now, payload={
                                            "number": work_order.number, "satisfaction": satisfaction,
                                            "solved": solved, "comment": comment[:300] or "-",

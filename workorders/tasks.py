@@ -6,20 +6,7 @@ a long countdown or ETA: deadlines live in the database and the sweeps find them
 
 from celery import shared_task
 
-from . import notifications, sla, survey
-
-
-@shared_task(ignore_result=True)
-def deliver_notifications(notification_ids: list[int]) -> None:
-    """Send outbox rows just committed (each is claimed first, so a repeat sends nothing)."""
-    for notification_id in notification_ids:
-        notifications.notification_deliver(notification_id=notification_id)
-
-
-@shared_task(ignore_result=True)
-def notifications_sweep() -> dict:
-    """Retry what is still pending (broker or provider outage), with backoff."""
-    return notifications.notifications_deliver_due()
+from . import sla, survey
 
 
 @shared_task(ignore_result=True)

@@ -13,8 +13,8 @@ import uuid
 import pytest
 from django.db import connection
 
-from workorders.models import Notification
-from workorders.notifications import notification_build, notifications_add
+from notifications.models import Notification
+from notifications.services import notification_build, notifications_add
 
 from .support import CeleryProcesses, IdempotentSmsProvider, database_url, redis_reachable, redis_url, wait_until
 

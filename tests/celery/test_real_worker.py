@@ -17,7 +17,8 @@ from django.utils import timezone
 
 from tests.factories import EscalationLevelFactory, SlaPolicyFactory, TechnicianFactory, workorder_via_service
 from workorders.lifecycle import Status
-from workorders.models import Escalation, Notification, SlaPolicy, Survey, WorkOrder
+from notifications.models import Notification
+from workorders.models import Escalation, SlaPolicy, Survey, WorkOrder
 from workorders.services import workorder_transition
 
 from .support import (
@@ -170,7 +171,7 @@ def test_the_survey_message_is_delivered_after_resolve(worker, provider, publish
 
     [sms] = wait_until(invites, timeout=20, what="the survey SMS", logs=worker.logs)
     assert sms["json"]["to"] == wo.contact_phone
-    invite = Notification.objects.get(work_order=wo, template="survey_invite")
+    invite = Notification.objects.get(subject_id=wo.pk, template="survey_invite")
     wait_until(lambda: Notification.objects.get(pk=invite.pk).status == "sent", timeout=10, what="sent status")
     assert Notification.objects.get(pk=invite.pk).attempts == 1
 
@@ -201,7 +202,7 @@ def test_with_the_broker_stopped_during_the_change_the_message_goes_out_once_it_
         # The technician departs while Redis is down: the change commits all the same.
         workorder_transition(work_order_id=wo.pk, action="depart", actor=tech.user)
         assert WorkOrder.objects.get(pk=wo.pk).status == Status.EN_ROUTE
-        departed = Notification.objects.get(work_order=wo, template="technician_departed")
+        departed = Notification.objects.get(subject_id=wo.pk, template="technician_departed")
         assert departed.status == "pending"
         tracking = f"/track/{wo.public_token}/"
         assert not [r for r in provider.on("/sms") if tracking in r["json"]["text"]]

@@ -20,7 +20,8 @@ from tests.factories import ServiceTypeFactory, TechnicianFactory, UserFactory
 from tests.technicians.helpers import completion_post
 from tests.workorders.test_intake_public import form_data
 from workorders.lifecycle import Status
-from workorders.models import Notification, SlaPolicy, WorkOrder
+from notifications.models import Notification
+from workorders.models import SlaPolicy, WorkOrder
 
 from .support import (
     CeleryProcesses,
@@ -129,7 +130,7 @@ def test_with_redis_down_every_page_works_and_each_message_goes_out_once_it_is_b
             "create", "assign", "accept", "depart", "arrive", "complete"]
         assert statuses and all(status < 500 for path, status in statuses if path != "/readyz"), statuses
         # ... the messages wait in the outbox (nothing could reach the worker)
-        outage_rows = list(Notification.objects.filter(work_order=wo).order_by("id"))
+        outage_rows = list(Notification.objects.filter(subject_id=wo.pk).order_by("id"))
         templates = {n.template for n in outage_rows}
         assert {"technician_assigned", "technician_departed", "survey_invite"} <= templates
         assert {n.status for n in outage_rows} == {"pending"}
@@ -148,7 +149,7 @@ def test_with_redis_down_every_page_works_and_each_message_goes_out_once_it_is_b
 
         # Then each message written during the outage is sent, once
         def all_sent():
-            return all(n.status == "sent" for n in Notification.objects.filter(work_order=wo))
+            return all(n.status == "sent" for n in Notification.objects.filter(subject_id=wo.pk))
 
         wait_until(all_sent, timeout=60, what="the outage's messages to be sent", logs=worker.logs)
         sms_rows = [n for n in outage_rows if n.channel == "sms"]
@@ -157,7 +158,7 @@ def test_with_redis_down_every_page_works_and_each_message_goes_out_once_it_is_b
         wait_until(lambda: worker.log("beat").count("notifications-sweep") >= sweeps + 3, timeout=20,
                    what="three more outbox sweeps", logs=worker.logs)
         assert sorted(r["json"]["to"] for r in provider.on("/sms")) == sorted(n.recipient for n in sms_rows)
-        assert {n.attempts for n in Notification.objects.filter(work_order=wo)} == {1}
+        assert {n.attempts for n in Notification.objects.filter(subject_id=wo.pk)} == {1}
         # ... the sessions begun during the outage still hold, and /readyz is green again
         assert dispatcher.get(reverse("staff:detail", args=[wo.pk])).status_code == 200
         assert tech.get(reverse("tech:job", args=[wo.pk])).status_code == 200

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.db import connection
 from django.utils import timezone
 
-from workorders.models import Notification
+from notifications.models import Notification
 
 pytestmark = pytest.mark.django_db
 

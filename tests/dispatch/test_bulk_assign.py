@@ -25,7 +25,8 @@ from dispatch.auto_assign import dispatch_auto_assign
 from tests.concurrency import race
 from tests.factories import SiteFactory, TechnicianFactory, UserFactory, WorkOrderFactory
 from workorders.lifecycle import TRANSITIONS, Status
-from workorders.models import Notification, WorkOrder, WorkOrderEvent
+from notifications.models import Notification
+from workorders.models import WorkOrder, WorkOrderEvent
 from workorders.services import workorder_transition
 from workorders.services_assign import Assignment, workorders_assign_many
 
@@ -70,7 +71,7 @@ def test_each_automatic_assignment_writes_its_event_with_the_score_and_a_message
         parts = event.data["parts"]
         assert parts["distance_km"] < 1 and set(parts["costs"]) == {"distance", "load", "skill", "window"}
         assert event.data["score"] == pytest.approx(sum(parts["costs"].values()), abs=0.01)
-        [message] = Notification.objects.filter(work_order=wo)
+        [message] = Notification.objects.filter(subject_id=wo.pk)
         assert (message.template, message.channel, message.recipient) == ("technician_assigned", "sms", tech.phone)
         assert message.payload["number"] == wo.number
     assert windowed.appointment_start == at(MONDAY, 14) and windowed.appointment_end == at(MONDAY, 16)
@@ -106,7 +107,8 @@ def test_a_bulk_assignment_writes_what_a_dispatchers_assignment_writes():
     for name in ("from_status", "to_status", "actor_id", "actor_role", "note", "created_at"):
         assert getattr(bulk_event, name) == getattr(hand_event, name), name
     assert {k: v for k, v in bulk_event.data.items() if k not in ("score", "parts")} == hand_event.data
-    hand_message, bulk_message = by_hand.notifications.get(), in_bulk.notifications.get()
+    hand_message, bulk_message = (Notification.objects.get(subject_id=by_hand.pk),
+                                   Notification.objects.get(subject_id=in_bulk.pk))
     for name in ("channel", "recipient", "template", "language", "status", "next_attempt_at"):
         assert getattr(bulk_message, name) == getattr(hand_message, name), name
     assert set(bulk_message.payload) == set(hand_message.payload)
@@ -173,7 +175,7 @@ def test_a_technician_who_may_not_take_an_order_is_refused_with_every_reason(set
     assert f"{tech} is already booked 11:00–13:00 on" in refused["reason"]
     assert "already has 1 open jobs (capacity 1)" in refused["reason"]
     wo.refresh_from_db()
-    assert wo.status == Status.NEW and not Notification.objects.filter(work_order=wo).exists()
+    assert wo.status == Status.NEW and not Notification.objects.filter(subject_id=wo.pk).exists()
 
 
 @pytest.mark.django_db
@@ -299,7 +301,7 @@ def test_an_order_a_dispatcher_is_assigning_at_that_moment_is_skipped_reported_a
     contested.refresh_from_db()
     assert contested.technician == far
     assert WorkOrderEvent.objects.filter(work_order=contested, action="assign").count() == 1
-    assert Notification.objects.filter(work_order=contested).count() == 1
+    assert Notification.objects.filter(subject_id=contested.pk).count() == 1
 
 
 @pytest.mark.django_db(transaction=True)
@@ -378,5 +380,5 @@ def test_the_database_refuses_an_overlap_even_if_the_check_missed_it_and_the_res
     assert refused["reason"] == f"{tech} is already booked at an overlapping time."
     overlapping.refresh_from_db()
     assert overlapping.status == Status.NEW and not overlapping.events.filter(action="assign").exists()
-    assert not Notification.objects.filter(work_order=overlapping).exists()
+    assert not Notification.objects.filter(subject_id=overlapping.pk).exists()
     assert fine.events.filter(action="assign").count() == 1

@@ -38,11 +38,11 @@ from tests.factories import (
     UserFactory,
     WorkOrderFactory,
 )
+from notifications.models import Notification
 from workorders.lifecycle import Status
 from workorders.models import (
     Attachment,
     CompletionReport,
-    Notification,
     Survey,
     WorkOrder,
 )
@@ -344,7 +344,7 @@ def test_a_request_goes_from_the_customers_phone_to_a_signed_report_a_survey_and
     assert order.status == Status.FOLLOW_UP
 
     # the invitation is delivered in the background, right after the approval commits
-    _wait_for(lambda: Notification.objects.filter(work_order=order, template="survey_invite", channel="email",
+    _wait_for(lambda: Notification.objects.filter(subject_id=order.pk, template="survey_invite", channel="email",
                                                   status=Notification.State.SENT).first())
     survey_letter = next(m for m in mail.outbox if m.to == [words["email"]] and "/survey/" in m.body)
     link = re.search(rf"{re.escape(site.url)}/survey/[\w-]+/", survey_letter.body).group(0)

@@ -14,7 +14,8 @@ from tests.factories import (
     UserFactory,
     workorder_via_service,
 )
-from workorders.models import Escalation, Notification, SlaPolicy, WorkOrder, WorkOrderEvent
+from notifications.models import Notification
+from workorders.models import Escalation, SlaPolicy, WorkOrder, WorkOrderEvent
 from workorders.services import workorder_transition
 from workorders.sla import escalation_acknowledge, escalation_sweep, target_states
 
@@ -67,7 +68,7 @@ def test_each_level_fires_once_when_its_share_of_the_target_has_passed(policy):
     assert escalation_sweep(now=minutes(59)) == 0
     assert fired(wo) == [("first_response", 75)]
 
-    warn = Notification.objects.get(work_order=wo, template="escalation")
+    warn = Notification.objects.get(subject_id=wo.pk, template="escalation")
     assert (warn.channel, warn.recipient, warn.status) == ("email", "disp@example.com", "pending")
     event = WorkOrderEvent.objects.get(work_order=wo, action="escalate")
     assert event.note == "Warn the dispatcher" and event.data["target"] == "first_response"
@@ -75,7 +76,7 @@ def test_each_level_fires_once_when_its_share_of_the_target_has_passed(policy):
     assert escalation_sweep(now=minutes(60)) == 1
     wo.refresh_from_db()
     assert wo.priority == WorkOrder.Priority.HIGH  # raised by the 100% level
-    assert Notification.objects.filter(work_order=wo, recipient="boss@example.com").count() == 1
+    assert Notification.objects.filter(subject_id=wo.pk, recipient="boss@example.com").count() == 1
 
 
 def test_a_late_sweep_raises_each_passed_level_once_per_order_and_says_it_is_late(policy, caplog):
@@ -96,13 +97,13 @@ def test_a_late_sweep_raises_each_passed_level_once_per_order_and_says_it_is_lat
     assert [e.data["late_seconds"] // 60 for e in events] == [80, 65, 35]
     assert "raised 3 escalation(s) late, by up to 80 minutes" in caplog.text
     # ... with one message per level, and only the raised ones on the open list
-    assert Notification.objects.filter(work_order=wo, template="escalation").values("payload__percent").distinct().count() == 3
-    assert Notification.objects.filter(work_order=wo, recipient="boss@example.com").count() == 1
+    assert Notification.objects.filter(subject_id=wo.pk, template="escalation").values("payload__percent").distinct().count() == 3
+    assert Notification.objects.filter(subject_id=wo.pk, recipient="boss@example.com").count() == 1
     assert Escalation.objects.filter(work_order=wo, acknowledged_at__isnull=True).count() == 3
     wo.refresh_from_db()
     assert wo.priority == WorkOrder.Priority.HIGH  # raised once, by the 100% level
     assert wo.next_escalation_at == minutes(180)  # arrival's 150%
-    director = Notification.objects.filter(work_order=wo, payload__percent=150)
+    director = Notification.objects.filter(subject_id=wo.pk, payload__percent=150)
     assert sorted(director.values_list("channel", "recipient")) == [
         ("email", "director@example.com"), ("sms", "+8613900000001"),
     ]

@@ -8,7 +8,8 @@ import time_machine
 from django.db import connection
 
 from tests.factories import EscalationLevelFactory, SlaPolicyFactory, UserFactory, workorder_via_service
-from workorders.models import Escalation, Notification, SlaPolicy, WorkOrderEvent
+from notifications.models import Notification
+from workorders.models import Escalation, SlaPolicy, WorkOrderEvent
 from workorders.sla import escalation_sweep
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -20,13 +20,13 @@ from tests.factories import (
     UserFactory,
     workorder_via_service,
 )
-from workorders import tasks
+from notifications import tasks
 from workorders.lifecycle import Status
-from workorders.models import Notification, SlaPolicy, WorkOrder
-from workorders.notifications import (
-    CHANNELS,
+from notifications.models import Notification
+from workorders.models import SlaPolicy, WorkOrder
+from notifications.channels import CHANNELS, Channel
+from notifications.services import (
     PUBLISHER,
-    Channel,
     _claim,
     _send_claimed,
     notification_build,
@@ -64,7 +64,7 @@ def test_assigned_technician_gets_an_sms_through_the_provider(provider, no_polic
     wo = workorder_via_service()
     _assign(wo, tech)
 
-    row = Notification.objects.get(work_order=wo)
+    row = Notification.objects.get(subject_id=wo.pk)
     assert (row.channel, row.recipient, row.template, row.status) == ("sms", "+8613700000009",
                                                                       "technician_assigned", "pending")
     assert notification_deliver(notification_id=row.pk) == "sent"
@@ -84,7 +84,7 @@ def test_customer_is_told_when_the_technician_departs_with_the_tracking_link_in_
     workorder_transition(work_order_id=wo.pk, action="accept", actor=tech.user)
     workorder_transition(work_order_id=wo.pk, action="depart", actor=tech.user)
 
-    rows = Notification.objects.filter(work_order=wo, template="technician_departed")
+    rows = Notification.objects.filter(subject_id=wo.pk, template="technician_departed")
     assert sorted(rows.values_list("channel", "recipient", "language")) == [
         ("email", "ann@example.com", "en"), ("sms", wo.contact_phone, "en"),
     ]
@@ -103,7 +103,7 @@ def test_a_chinese_customer_gets_the_message_in_chinese(provider, no_policies):
     _assign(wo, tech)
     workorder_transition(work_order_id=wo.pk, action="accept", actor=tech.user)
     workorder_transition(work_order_id=wo.pk, action="depart", actor=tech.user)
-    assert Notification.objects.get(work_order=wo, template="technician_departed").language == "zh-hans"
+    assert Notification.objects.get(subject_id=wo.pk, template="technician_departed").language == "zh-hans"
 
 
 def test_escalations_go_to_the_group_robot_as_json(provider, no_policies):
@@ -111,7 +111,7 @@ def test_escalations_go_to_the_group_robot_as_json(provider, no_policies):
     SlaPolicyFactory(is_default=True, escalation_matrix=level.matrix, first_response_minutes=30)
     wo = workorder_via_service()
     escalation_sweep(now=wo.next_escalation_at)
-    row = Notification.objects.get(work_order=wo, template="escalation")
+    row = Notification.objects.get(subject_id=wo.pk, template="escalation")
     assert (row.channel, row.recipient) == ("webhook", "")  # the configured robot; its key stays in settings
 
     notification_deliver(notification_id=row.pk)
@@ -124,7 +124,7 @@ def test_a_provider_error_code_is_a_failed_attempt(provider, no_policies):
     provider.body = {"errcode": 93000, "errmsg": "invalid webhook url"}
     wo = workorder_via_service()
     _assign(wo, TechnicianFactory())
-    row = Notification.objects.get(work_order=wo)
+    row = Notification.objects.get(subject_id=wo.pk)
     assert notification_deliver(notification_id=row.pk) == "retry"
     row.refresh_from_db()
     assert row.status == "pending" and "93000" in row.last_error
@@ -138,7 +138,7 @@ def test_failed_sends_are_retried_with_backoff_then_marked_failed_and_shown_in_a
     with time_machine.travel(start, tick=False) as clock:
         wo = workorder_via_service()
         _assign(wo, TechnicianFactory())
-        row = Notification.objects.get(work_order=wo)
+        row = Notification.objects.get(subject_id=wo.pk)
         assert notification_deliver(notification_id=row.pk) == "retry"
         waits = []
         for _attempt in range(3):
@@ -157,7 +157,7 @@ def test_failed_sends_are_retried_with_backoff_then_marked_failed_and_shown_in_a
 
     admin = UserFactory(username="root", is_staff=True, is_superuser=True)
     client.force_login(admin)
-    page = client.get("/admin/workorders/notification/?status__exact=failed")
+    page = client.get("/admin/notifications/notification/?status__exact=failed")
     assert page.status_code == 200 and "HTTP 500" in page.content.decode()
 
     # Fixed at the provider; an administrator sends it again.
@@ -169,7 +169,7 @@ def test_failed_sends_are_retried_with_backoff_then_marked_failed_and_shown_in_a
 def test_the_task_and_the_sweep_never_both_send_one_row(provider, no_policies):
     wo = workorder_via_service()
     _assign(wo, TechnicianFactory())
-    row = Notification.objects.get(work_order=wo)
+    row = Notification.objects.get(subject_id=wo.pk)
     tasks.deliver_notifications([row.pk])
     tasks.deliver_notifications([row.pk])  # the broker redelivers the task
     assert notifications_deliver_due(now=timezone.now() + timedelta(hours=1))["sent"] == 0
@@ -179,7 +179,7 @@ def test_the_task_and_the_sweep_never_both_send_one_row(provider, no_policies):
 def test_a_send_interrupted_by_a_dead_worker_is_picked_up_when_its_claim_lapses(provider, no_policies):
     wo = workorder_via_service()
     _assign(wo, TechnicianFactory())
-    row = Notification.objects.get(work_order=wo)
+    row = Notification.objects.get(subject_id=wo.pk)
     # A worker claimed it and died before sending.
     Notification.objects.filter(pk=row.pk).update(status="sending", attempts=1,
                                                   next_attempt_at=timezone.now() + timedelta(minutes=5))
@@ -196,9 +196,9 @@ def test_every_attempt_at_a_message_carries_its_delivery_key(provider, no_polici
     wo = workorder_via_service()
     escalation_sweep(now=wo.next_escalation_at)
     _assign(wo, TechnicianFactory())
-    sms = Notification.objects.get(work_order=wo, channel="sms")
-    robot = Notification.objects.get(work_order=wo, channel="webhook")
-    email = Notification.objects.get(work_order=wo, channel="email")
+    sms = Notification.objects.get(subject_id=wo.pk, channel="sms")
+    robot = Notification.objects.get(subject_id=wo.pk, channel="webhook")
+    email = Notification.objects.get(subject_id=wo.pk, channel="email")
     assert len({sms.delivery_key, robot.delivery_key, email.delivery_key}) == 3, "one key per message"
 
     provider.status = 503
@@ -217,7 +217,7 @@ def test_every_attempt_at_a_message_carries_its_delivery_key(provider, no_polici
 def test_a_message_written_before_delivery_keys_gets_one_from_its_id(provider, no_policies):
     wo = workorder_via_service()
     _assign(wo, TechnicianFactory())
-    row = Notification.objects.get(work_order=wo)
+    row = Notification.objects.get(subject_id=wo.pk)
     Notification.objects.filter(pk=row.pk).update(delivery_key=None)  # as the migration left older rows
 
     provider.status = 503
@@ -279,7 +279,7 @@ def test_a_worker_whose_claim_lapsed_does_not_undo_the_claim_of_the_one_that_too
                                                                                          settings):
     wo = workorder_via_service()
     _assign(wo, TechnicianFactory())
-    row = Notification.objects.get(work_order=wo)
+    row = Notification.objects.get(subject_id=wo.pk)
     now = timezone.now()
     hung = _claim(row.pk, now=now, lapsed_too=False)  # a worker hangs on the provider ...
     later = now + timedelta(seconds=settings.OUTBOX_LEASE_SECONDS + 1)
@@ -308,13 +308,13 @@ def test_with_the_broker_down_the_change_commits_and_the_sweep_delivers_it_once(
     monkeypatch.setattr(tasks.deliver_notifications, "apply_async", broker_down)
     wo = workorder_via_service()
     tech = TechnicianFactory()
-    with caplog.at_level(logging.WARNING, logger="workorders.notifications"):
+    with caplog.at_level(logging.WARNING, logger="notifications.services"):
         _assign(wo, tech)
         PUBLISHER.flush()  # the after-commit publish runs in a thread of its own
 
     assert WorkOrder.objects.get(pk=wo.pk).status == Status.ASSIGNED  # committed all the same
     assert "the outbox sweep will send them" in caplog.text
-    row = Notification.objects.get(work_order=wo)
+    row = Notification.objects.get(subject_id=wo.pk)
     assert row.status == "pending" and provider.requests == []
 
     later = timezone.now() + timedelta(seconds=settings.OUTBOX_SWEEP_GRACE_SECONDS)
@@ -368,7 +368,8 @@ def test_rows_committed_close_together_are_handed_to_the_broker_in_one_task(prov
 
     assert published == []  # the commits did not wait for the broker
     PUBLISHER.flush()
-    rows = list(Notification.objects.filter(work_order__in=orders).order_by("id").values_list("id", flat=True))
+    rows = list(Notification.objects.filter(subject_id__in=[o.pk for o in orders])
+                .order_by("id").values_list("id", flat=True))
     assert published == [rows]  # one task for all three
     PUBLISHER._last = 0.0
     # The task sends each row once, however often it runs.
@@ -387,4 +388,14 @@ def test_with_no_batching_each_commit_publishes_at_once(provider, monkeypatch, s
     settings.OUTBOX_ENQUEUE_BATCH_MS = 0
     wo = workorder_via_service()
     _assign(wo, TechnicianFactory())
-    assert published == [[Notification.objects.get(work_order=wo).pk]]
+    assert published == [[Notification.objects.get(subject_id=wo.pk).pk]]
+
+
+def test_the_outbox_tasks_keep_their_names_so_queued_tasks_and_the_beat_schedule_still_find_them(settings):
+    from config.celery import app
+
+    app.loader.import_default_modules()
+    scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert "workorders.tasks.notifications_sweep" in scheduled
+    for name in scheduled | {"workorders.tasks.deliver_notifications"}:
+        assert name in app.tasks, name

@@ -12,6 +12,7 @@ from catalog.models import ServiceType
 from core import roles as R
 from customers.models import Customer
 from knowledge.models import SuggestionOutcome
+from notifications.models import Notification
 from workorders.lifecycle import PREVIOUS, TRANSITIONS, Status
 from workorders.models import WorkOrder, WorkOrderEvent
 from workorders.services import workorder_create
@@ -151,8 +152,13 @@ def test_if_empty_leaves_an_existing_database_alone(seeded):
 def test_seeding_over_existing_data_needs_an_explicit_flush(seeded):
     with pytest.raises(CommandError, match="--flush"):
         seed(10)
+    old = WorkOrder.objects.order_by("pk").first()
+    Notification.objects.create(channel="sms", recipient="+8613800000000", template="technician_departed",
+                                subject_id=old.pk)
     seed(30, flush=True)
     assert WorkOrder.objects.count() == 30
+    # Order ids start again from 1: no message about an old order may name a new one.
+    assert not Notification.objects.filter(recipient="+8613800000000").exists()
     assert User.objects.filter(username="agent").count() == 1
 
 

@@ -15,7 +15,8 @@ from tests.factories import (
     workorder_via_service,
 )
 from workorders.lifecycle import Status
-from workorders.models import Notification, SlaPolicy, Survey, WorkOrder, WorkOrderEvent
+from notifications.models import Notification
+from workorders.models import SlaPolicy, Survey, WorkOrder, WorkOrderEvent
 from workorders.services import workorder_transition
 from workorders.survey import (
     survey_answer,
@@ -59,7 +60,7 @@ def test_resolving_moves_the_order_to_follow_up_and_texts_the_survey_link():
     survey = Survey.objects.get(work_order=wo)
     assert len(survey.token) >= 32
     assert survey.expires_at - survey.created_at == timedelta(days=14)
-    invite = Notification.objects.get(work_order=wo, template="survey_invite")
+    invite = Notification.objects.get(subject_id=wo.pk, template="survey_invite")
     assert invite.channel == "sms" and invite.recipient == wo.contact_phone
     assert invite.payload["link"] == f"https://service.example.com/survey/{survey.token}/"
 
@@ -137,7 +138,7 @@ def test_a_low_answer_keeps_follow_up_flags_a_call_back_and_tells_the_managers(a
     wo.refresh_from_db()
     assert wo.status == Status.FOLLOW_UP
     assert survey.needs_callback and survey.callback_at is None
-    told = Notification.objects.filter(work_order=wo, template="survey_low")
+    told = Notification.objects.filter(subject_id=wo.pk, template="survey_low")
     assert sorted(told.values_list("channel", "recipient")) == [("email", "boss@example.com"), ("webhook", "")]
 
 
@@ -179,7 +180,7 @@ def test_one_reminder_after_48_hours_without_an_answer_and_none_after_an_answer(
     assert survey_send_reminders(now=start + timedelta(hours=48)) == 1
     assert survey_send_reminders(now=start + timedelta(hours=72)) == 0
     reminders = Notification.objects.filter(template="survey_reminder")
-    assert list(reminders.values_list("work_order", flat=True)) == [quiet.pk]
+    assert list(reminders.values_list("subject_id", flat=True)) == [quiet.pk]
 
 
 def test_no_answer_by_expiry_closes_the_order_by_itself():

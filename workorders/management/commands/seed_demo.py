@@ -40,6 +40,7 @@ from catalog.models import ServiceType, ServiceTypeSkill, Skill
 from core import roles as R
 from customers.models import Customer, Equipment, Site
 from knowledge.models import SuggestionOutcome
+from notifications.models import Notification
 from technicians.models import PartnerCompany, Technician, TechnicianSkill
 from workorders.lifecycle import PREVIOUS, TRANSITIONS, Status
 from workorders.models import WorkOrder, WorkOrderEvent
@@ -505,11 +506,12 @@ class Command(BaseCommand):
             self.stdout.write(f"  {username:<12} {label}")
 
     def _flush(self):
-        tables = [m._meta.db_table for m in (WorkOrderEvent, WorkOrder, Equipment, Site, Customer, SuggestionOutcome)]
+        tables = [m._meta.db_table for m in (WorkOrderEvent, WorkOrder, Equipment, Site, Customer, SuggestionOutcome,
+                                             Notification)]
         # TRUNCATE, not DELETE: events are append-only (a trigger refuses DELETE).
         # CASCADE empties whatever else points at these rows (attachments, ...). Suggestion
-        # outcomes keep a work order's id without a foreign key, so they are named here: the
-        # numbering restarts, and a kept outcome would describe a new order with an old id.
+        # outcomes and the outbox name their orders by id, without a foreign key, so they are
+        # named here: the numbering restarts, and a kept row would describe a new order.
         names = ", ".join(connection.ops.quote_name(t) for t in tables)
         with connection.cursor() as cursor:
             cursor.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
