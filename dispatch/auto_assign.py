@@ -23,6 +23,7 @@ from core import roles as R
 from core.errors import ApplicationError, Conflict, NotFound
 from technicians.models import Technician
 from workorders.lifecycle import Status
+from workorders.models import WorkOrder
 from workorders.selectors import workorder_visible_to
 from workorders.services import workorder_transition
 from workorders.services_assign import Assignment, workorders_assign_many
@@ -233,19 +234,33 @@ def auto_assign_plan(*, now=None, work_order_ids=None) -> AutoAssignPlan:
     return plan
 
 
-def auto_assign_apply(*, assignments: list[Assignment], actor=None, batch: str = "", now=None) -> AutoAssignResult:
-    """Write ``assignments`` (all or some of a plan's) as the system, in one transaction; the rules are
-    checked again on locked rows, and an order someone else took or is changing meanwhile, or a
-    technician who filled up meanwhile, is refused and reported while the others go ahead.
+def auto_assign_apply(*, assignments: list[Assignment], actor=None, batch: str = "", now=None,
+                      as_system: bool = False) -> AutoAssignResult:
+    """Write ``assignments`` (all or some of a plan's) in one transaction: as ``actor`` (the
+    dispatcher who accepted them; the lifecycle checks their role), or ``as_system`` (the periodic
+    run). The rules are checked again on locked rows; an order someone else took or is changing
+    meanwhile, a technician who filled up meanwhile, or a window that has passed since the
+    preview is refused and reported while the others go ahead.
 
     Each event records ``auto_assign``, the ``batch`` (what an undo names) and who asked."""
+    now = now or timezone.now()
     data = {"auto_assign": True}
     if batch:
         data["batch"] = batch
     if actor is not None and actor.is_authenticated:
         data["requested_by"] = actor.pk
-    written = workorders_assign_many(assignments=assignments, actor_role=R.SYSTEM, data=data, now=now)
-    return AutoAssignResult(assigned=written.written, conflicts=written.refused,
+    passed = [a for a in assignments if a.appointment_end is not None and a.appointment_end <= now]
+    todo = [a for a in assignments if a not in passed]
+    who = {"actor_role": R.SYSTEM} if as_system or actor is None else {"actor": actor}
+    written = workorders_assign_many(assignments=todo, data=data, now=now, **who)
+    numbers = dict(WorkOrder.objects.filter(pk__in=[a.work_order_id for a in passed])
+                   .values_list("pk", "created_at")) if passed else {}
+    late = [
+        {"work_order": a.work_order_id, "number": workorder_number(a.work_order_id, numbers[a.work_order_id]),
+         "code": "window_passed", "reason": _("The window proposed has passed since the preview.")}
+        for a in passed if a.work_order_id in numbers
+    ]
+    return AutoAssignResult(assigned=written.written, conflicts=written.refused + late,
                             timings={"write_parts": written.timings})
 
 
@@ -256,7 +271,7 @@ def dispatch_auto_assign(*, now=None, actor=None, work_order_ids=None) -> AutoAs
     started = time.perf_counter()
     plan = auto_assign_plan(now=now, work_order_ids=work_order_ids)
     planned = time.perf_counter()
-    result = auto_assign_apply(assignments=plan.assignments(), actor=actor, now=now)
+    result = auto_assign_apply(assignments=plan.assignments(), actor=actor, now=now, as_system=True)
     finished = time.perf_counter()
     result.unassigned = plan.left_out
     result.total_cost = plan.total_cost

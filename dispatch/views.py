@@ -481,7 +481,7 @@ AUTO_RUNS_KEY = "dispatch_auto_assign_runs"
 AUTO_RUNS_KEPT = 5
 # One accepted proposal as the preview posts it: work order, technician, window start and end (Unix
 # seconds, both empty without a window).
-PICK = re.compile(r"^(\d{1,18}),(\d{1,18}),(\d{0,12}),(\d{0,12})$")
+PICK = re.compile(r"^([0-9]{1,18}),([0-9]{1,18}),([0-9]{0,10}),([0-9]{0,10})$")
 MAX_PICKS = 5000
 
 
@@ -494,7 +494,11 @@ def _picks(values: list[str]) -> list[Assignment]:
         match = PICK.match(value)
         if match is None or bool(match[3]) != bool(match[4]):
             raise InvalidInput(_("The selection could not be read; open the preview again."))
-        start, end = (dt.datetime.fromtimestamp(int(x), tz=dt.timezone.utc) if x else None for x in match.groups()[2:])
+        try:
+            start, end = (dt.datetime.fromtimestamp(int(x), tz=dt.timezone.utc) if x else None
+                          for x in match.groups()[2:])
+        except (ValueError, OverflowError, OSError) as exc:
+            raise InvalidInput(_("The selection could not be read; open the preview again.")) from exc
         picks.append(Assignment(work_order_id=int(match[1]), technician_id=int(match[2]),
                                 appointment_start=start, appointment_end=end))
     return picks
@@ -545,8 +549,7 @@ def _auto_assign_accept(request):
 def _window_text(pick: Assignment) -> str:
     if pick.appointment_start is None:
         return ""
-    return timezone.localtime(pick.appointment_start).strftime("%m-%d ") + format_window(
-        pick.appointment_start, pick.appointment_end)
+    return format_window(pick.appointment_start, pick.appointment_end)
 
 
 def _run_or_404(request, batch):
@@ -578,7 +581,7 @@ def auto_assign_run_page(request, batch):
 def auto_assign_undo_action(request, batch):
     run = _run_or_404(request, batch)
     ours = {item["work_order"] for item in run["assigned"]}
-    ids = [int(v) for v in request.POST.getlist("work_order") if v.isdigit() and int(v) in ours]
+    ids = [int(v) for v in request.POST.getlist("work_order") if re.fullmatch(r"[0-9]{1,18}", v) and int(v) in ours]
     if not ids:
         messages.info(request, _("Nothing was selected; nothing has changed."))
         return redirect("dispatch:auto-assign-run", batch=batch)

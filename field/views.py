@@ -106,14 +106,17 @@ def job_list(request):
 
 def _early_warning(ahead) -> str:
     """"The window starts in 2 days 3 hours": how far off a job is, for the departure warning."""
-    hours = int(ahead.total_seconds() // 3600)
-    days, hours = divmod(hours, 24)
+    minutes = int(ahead.total_seconds() // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
     if days:
         span = ngettext("%(n)d day", "%(n)d days", days) % {"n": days}
         if hours:
             span += " " + ngettext("%(n)d hour", "%(n)d hours", hours) % {"n": hours}
-    else:
+    elif hours:
         span = ngettext("%(n)d hour", "%(n)d hours", hours) % {"n": hours}
+    else:
+        span = ngettext("%(n)d minute", "%(n)d minutes", minutes) % {"n": minutes}
     return _("This job's window starts in %(span)s. Depart anyway only if you mean to go now.") % {"span": span}
 
 
@@ -154,7 +157,9 @@ def job_status(request, pk):
             break
         return redirect("tech:job", pk=pk)
     if form.cleaned_data["action"] == "depart" and not form.cleaned_data["early_ok"]:
-        ahead = selectors.early_departure(_job_or_404(request, pk))
+        job = _job_or_404(request, pk)
+        # Only a job that can be departed for now gets the warning; anything else gets the lifecycle's answer.
+        ahead = selectors.early_departure(job) if job.status in TRANSITIONS["depart"].sources else None
         if ahead is not None:
             messages.warning(request, _early_warning(ahead))
             return redirect("tech:job", pk=pk)

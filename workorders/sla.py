@@ -882,8 +882,11 @@ def _sweep_batch(*, now: datetime, batch: int) -> tuple[int, int]:
             if late_seconds > late_after():
                 late.append(late_seconds)
             old_priority = wo.priority
-            if level.raise_priority and wo.priority < WorkOrder.Priority.URGENT:
-                wo.priority += 1
+            if level.raise_priority:
+                # Once for each target that reached the level, as separate sweeps would have:
+                # an outage must not leave a late order less urgent than an on-time one.
+                steps = 1 + len(speaking[(wo.pk, target, level.pk)])
+                wo.priority = min(WorkOrder.Priority.URGENT, wo.priority + steps)
             events.append(
                 WorkOrderEvent(
                     work_order_id=wo.pk, action="escalate", from_status=wo.status, to_status=wo.status,

@@ -4,6 +4,8 @@ Dispatchers and managers see the list and acknowledge escalations; managers reco
 call-backs, which close or reopen the order through the lifecycle service.
 """
 
+import re
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import QueryDict
@@ -59,10 +61,10 @@ def escalations_acknowledge_page(request):
     was pressed), up to the newest the page showed."""
     only = request.POST.get("only", "")
     values = [only] if only else request.POST.getlist("work_order")
-    ids = [int(v) for v in values if v.isdigit() and len(v) < 19]
+    ids = [int(v) for v in values if re.fullmatch(r"[0-9]{1,18}", v)]
     upto = request.POST.get("upto", "")
     try:
-        if not upto.isdigit() or len(upto) > 18:
+        if not re.fullmatch(r"[0-9]{1,18}", upto):
             raise InvalidInput(_("The list changed; open it again."))
         count = escalations_acknowledge_many(work_order_ids=ids, upto_id=int(upto), actor=request.user)
     except ApplicationError as exc:

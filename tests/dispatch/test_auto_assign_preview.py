@@ -105,13 +105,14 @@ def test_accepting_some_writes_only_those_and_records_who_asked(client, dispatch
     # When the dispatcher unticks one and accepts
     response = accept(client, [proposed[keep.pk]])
 
-    # Then only the ticked one is assigned, as the system on the dispatcher's request, with its score
+    # Then only the ticked one is assigned, by the dispatcher who accepted it, with its score
     keep.refresh_from_db()
     drop.refresh_from_db()
     assert (keep.status, keep.technician_id) == (Status.ASSIGNED, queue["tech"].pk)
     assert (drop.status, drop.technician_id) == (Status.NEW, None)
     event = keep.events.get(action="assign")
-    assert event.actor_role == R.SYSTEM and event.data["requested_by"] == dispatcher.pk
+    assert event.actor == dispatcher and event.actor_role == R.DISPATCHER
+    assert event.data["requested_by"] == dispatcher.pk and event.data["auto_assign"] is True
     assert "score" in event.data and event.data["batch"]
     # ... and the result page lists it with an undo
     html = response.content.decode()
@@ -145,7 +146,8 @@ def test_an_order_someone_assigned_meanwhile_is_skipped_and_listed(client, dispa
     assert taken.number in skipped
 
 
-@pytest.mark.parametrize("value", ["1,2", "x,1,,", "1,2,1700000000,", "9" * 30 + ",1,,"])
+@pytest.mark.parametrize("value", ["1,2", "x,1,,", "1,2,1700000000,", "9" * 30 + ",1,,", "²,1,,",
+                                   "1,2,99999999999,99999999999"])
 def test_a_selection_that_cannot_be_read_is_refused_and_changes_nothing(client, dispatcher, queue, value):
     client.force_login(dispatcher)
     proposed = picks(preview(client))
@@ -235,3 +237,39 @@ def test_agents_and_technicians_may_not_preview_or_accept(client, request, who, 
     assert client.get(PREVIEW).status_code == 403
     assert client.post(PREVIEW, {"pick": [f"{queue['easy'][0].pk},{queue['tech'].pk},,"]}).status_code == 403
     assert not WorkOrderEvent.objects.filter(action="assign").exists()
+
+
+def test_a_window_that_passed_since_the_preview_is_skipped_and_said(client, dispatcher, monday_ten_am):
+    tech = TechnicianFactory()
+    ShiftFactory(technician=tech, weekday=0, start=dt.time(8), end=dt.time(18))
+    wo = WorkOrderFactory(preferred_start=at(MONDAY, 10, 30), preferred_end=at(MONDAY, 11, 30))
+    client.force_login(dispatcher)
+    proposed = picks(preview(client))
+    monday_ten_am.shift(dt.timedelta(hours=2))
+
+    html = accept(client, list(proposed.values())).content.decode()
+
+    wo.refresh_from_db()
+    assert wo.status == Status.NEW
+    assert "The window proposed has passed since the preview." in html.split('id="refused-h"')[1]
+
+
+def test_the_run_page_shows_each_window_once(client, dispatcher):
+    tech = TechnicianFactory()
+    ShiftFactory(technician=tech, weekday=0, start=dt.time(8), end=dt.time(18))
+    WorkOrderFactory(preferred_start=at(MONDAY, 14), preferred_end=at(MONDAY, 16))
+    client.force_login(dispatcher)
+
+    html = accept(client, list(picks(preview(client)).values())).content.decode()
+
+    assert "<td>11-23 14:00–16:00</td>" in html
+
+
+def test_an_undo_naming_something_unreadable_changes_nothing(client, dispatcher, queue):
+    run = _accepted_run(client, dispatcher, queue)
+
+    response = client.post(run + "undo/", {"work_order": ["²", "x"]}, follow=True, HTTP_ACCEPT_LANGUAGE="en")
+
+    assert response.status_code == 200 and "Nothing was selected" in response.content.decode()
+    assert set(WorkOrder.objects.filter(pk__in=[o.pk for o in queue["easy"]]).values_list("status", flat=True)) == {
+        Status.ASSIGNED}

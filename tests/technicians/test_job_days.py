@@ -145,3 +145,24 @@ def test_departing_shortly_before_the_window_or_for_an_untimed_job_needs_no_conf
     assert set(WorkOrder.objects.filter(pk__in=[soon.pk, untimed.pk]).values_list("status", flat=True)) == {
         Status.EN_ROUTE
     }
+
+
+@override_settings(FIELD_EARLY_DEPARTURE_MINUTES=30)
+def test_the_warning_counts_minutes_under_an_hour(client, technician, frozen):
+    job = booked(technician, local(10, 11, 15), name="Soon Song")  # 45 minutes ahead
+    client.force_login(technician.user)
+
+    page = client.get(reverse("tech:job", args=[job.pk])).content.decode()
+
+    assert "window starts in 45 minutes" in page
+
+
+def test_a_job_not_yet_accepted_gets_the_lifecycle_answer_not_the_warning(client, technician, frozen):
+    job = booked(technician, local(12, 9), status=Status.ASSIGNED, name="Friday Fu")
+    client.force_login(technician.user)
+
+    html = _depart(client, job).content.decode()
+
+    job.refresh_from_db()
+    assert job.status == Status.ASSIGNED
+    assert "window starts in" not in html

@@ -101,7 +101,7 @@ def test_a_late_sweep_raises_each_passed_level_once_per_order_and_says_it_is_lat
     assert Notification.objects.filter(subject_id=wo.pk, recipient="boss@example.com").count() == 1
     assert Escalation.objects.filter(work_order=wo, acknowledged_at__isnull=True).count() == 3
     wo.refresh_from_db()
-    assert wo.priority == WorkOrder.Priority.HIGH  # raised once, by the 100% level
+    assert wo.priority == WorkOrder.Priority.URGENT  # the 100% level raised it for each of its two targets
     assert wo.next_escalation_at == minutes(180)  # arrival's 150%
     director = Notification.objects.filter(subject_id=wo.pk, payload__percent=150)
     assert sorted(director.values_list("channel", "recipient")) == [

@@ -95,8 +95,14 @@ def test_filters_by_level_team_and_age(policy, client, manager):
     assert rows(page(client, team="own")) == [high.pk]
     assert rows(page(client, team=str(partner.partner_company_id))) == [low.pk]
     assert rows(page(client, team="unassigned")) == [waiting.pk]
-    # The sweep ran at 125 minutes; the page is read then: nothing has waited over an hour yet.
+    # The sweep ran at 125 minutes and the page is read then: nothing has waited over an hour yet ...
     assert rows(page(client, age="1h")) == []
+    # ... and an hour and a half later all of them have
+    with time_machine.travel(minutes(215), tick=False):
+        later = client.get(LIST, {"age": "1h"}, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert sorted(rows(later)) == sorted([high.pk, low.pk, waiting.pk])
+    # A filter that cannot be used says so
+    assert "A filter could not be used" in page(client, level="abc")
     assert sorted(rows(page(client))) == sorted([high.pk, low.pk, waiting.pk])
 
 
@@ -131,8 +137,9 @@ def test_a_rows_own_button_acknowledges_that_order_only(policy, client, dispatch
         second.pk}
 
 
-@pytest.mark.parametrize("data", [{"work_order": ["1"]}, {"work_order": [], "upto": "5"}, {"upto": "x"}],
-                         ids=["no upto", "nothing ticked", "bad upto"])
+@pytest.mark.parametrize("data", [{"work_order": ["1"]}, {"work_order": [], "upto": "5"}, {"upto": "x"},
+                                  {"work_order": ["²"], "upto": "²"}],
+                         ids=["no upto", "nothing ticked", "bad upto", "unicode digits"])
 def test_a_broken_acknowledge_changes_nothing_and_says_why(policy, client, manager, data):
     order_at()
     escalation_sweep(now=minutes(50))
@@ -149,7 +156,9 @@ def test_technicians_and_agents_cannot_acknowledge(policy, client, technician, a
     escalation_sweep(now=minutes(50))
     for user in (technician.user, agent):
         client.force_login(user)
-        client.post(ACK, {"work_order": [wo.pk], "upto": "999999"})
+        html = client.post(ACK, {"work_order": [wo.pk], "upto": "999999"}, follow=True,
+                           HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        assert "Only dispatchers and managers handle escalations." in html
     assert not Escalation.objects.filter(acknowledged_at__isnull=False).exists()
 
 
