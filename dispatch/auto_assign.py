@@ -249,8 +249,9 @@ def auto_assign_apply(*, assignments: list[Assignment], actor=None, batch: str =
         data["batch"] = batch
     if actor is not None and actor.is_authenticated:
         data["requested_by"] = actor.pk
-    passed = [a for a in assignments if a.appointment_end is not None and a.appointment_end <= now]
-    todo = [a for a in assignments if a not in passed]
+    passed, todo = [], []
+    for item in assignments:
+        (passed if item.appointment_end is not None and item.appointment_end <= now else todo).append(item)
     who = {"actor_role": R.SYSTEM} if as_system or actor is None else {"actor": actor}
     written = workorders_assign_many(assignments=todo, data=data, now=now, **who)
     numbers = dict(WorkOrder.objects.filter(pk__in=[a.work_order_id for a in passed])
