@@ -131,7 +131,7 @@ def setup_policy(target_minutes: int):
     from django.contrib.auth.models import Group, User
 
     from catalog.models import ServiceType
-    from workorders.models import BusinessCalendar, EscalationLevel, EscalationMatrix, SlaPolicy
+    from sla.models import BusinessCalendar, EscalationLevel, EscalationMatrix, SlaPolicy
 
     service_type, _ = ServiceType.objects.get_or_create(code="bench-latency", defaults={"name": "Bench latency"})
     calendar, _ = BusinessCalendar.objects.get_or_create(code="bench-24x7", defaults={"name": "24x7",

@@ -57,7 +57,8 @@ from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from notifications.models import Notification  # noqa: E402
-from workorders.models import Escalation, EscalationLevel, SlaPolicy, WorkOrder  # noqa: E402
+from sla.models import EscalationLevel, SlaPolicy  # noqa: E402
+from workorders.models import Escalation, WorkOrder  # noqa: E402
 from workorders.sla import escalation_sweep  # noqa: E402
 
 FILLERS = {"text": "''", "character varying": "''", "integer": "0", "smallint": "0", "bigint": "0",

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "customers",
     "technicians",
     "notifications",
+    "sla",
     "workorders",
     "dispatch",
     "field",

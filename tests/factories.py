@@ -157,7 +157,7 @@ class ChecklistItemFactory(factory.django.DjangoModelFactory):
 
 import datetime as _dt  # noqa: E402
 
-from workorders.models import (  # noqa: E402
+from sla.models import (  # noqa: E402
     BusinessCalendar,
     EscalationLevel,
     EscalationMatrix,

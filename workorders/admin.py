@@ -140,16 +140,16 @@ class CompletionReportAdmin(admin.ModelAdmin):
 
 # --- SLA, escalations, notifications, surveys (issue 5) ---------------------------------
 
-from .models import (  # noqa: E402
+from sla.models import (  # noqa: E402
     BusinessCalendar,
     CalendarDay,
-    Escalation,
     EscalationLevel,
     EscalationMatrix,
     SlaPolicy,
-    Survey,
     WorkingHours,
 )
+
+from .models import Escalation, Survey  # noqa: E402
 
 # The SLA clock is kept by the service layer; admin shows it and never edits it.
 WorkOrderAdmin.readonly_fields = [

@@ -46,11 +46,12 @@ from core.renderers import PlainBody
 from core.validation import normalize_phone
 from customers.models import Customer
 from customers.selectors import customer_find_by_phone
+from sla.models import SlaTarget
 
 from . import search
 from .filters import DATETIME_PATTERN, WorkOrderFilter, filters_key
 from .lifecycle import TRANSITIONS, Status, available_actions
-from .models import Attachment, SlaTarget, WorkOrder
+from .models import Attachment, WorkOrder
 from .selectors import (
     LIST_RELATED,
     WorkOrderDetail,

@@ -21,8 +21,9 @@ from notifications.services import (
     role_recipients,
     with_messages_add,
 )
+from sla.models import SlaTarget
 
-from .models import SlaTarget, WorkOrder
+from .models import WorkOrder
 from .selectors import service_types_by_pk, technician_refs
 
 CUSTOMER_LANGUAGES = ("zh-hans", "en")

@@ -36,20 +36,18 @@ from core import roles as R
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.inserts import bulk_insert, json_rows
 from core.refcache import VersionedCache, receiver_for
-
-from .lifecycle import OPEN_STATES, Status
-from .models import (
+from sla.models import (
     BusinessCalendar,
     CalendarDay,
-    Escalation,
     EscalationLevel,
     EscalationMatrix,
     SlaPolicy,
     SlaTarget,
     WorkingHours,
-    WorkOrder,
-    WorkOrderEvent,
 )
+
+from .lifecycle import OPEN_STATES, Status
+from .models import Escalation, WorkOrder, WorkOrderEvent
 
 logger = logging.getLogger(__name__)
 

@@ -29,10 +29,11 @@ from core.errors import ApplicationError, InvalidInput, NotFound
 from core.pagination import SORTS, keyset_page, keyset_page_compiled
 from core.refcache import VersionedCache
 from customers.models import Customer
+from sla.models import SlaTarget
 
 from .filters import WorkOrderFilter, filter_controls, filters_key
 from .lifecycle import TRANSITIONS, Status, available_actions
-from .models import Attachment, SlaTarget, WorkOrder
+from .models import Attachment, WorkOrder
 from .search import MAX_QUERY, staff_search
 from .selectors import (
     QUEUE_ROW_FIELDS,

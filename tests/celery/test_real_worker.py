@@ -18,7 +18,8 @@ from django.utils import timezone
 from tests.factories import EscalationLevelFactory, SlaPolicyFactory, TechnicianFactory, workorder_via_service
 from workorders.lifecycle import Status
 from notifications.models import Notification
-from workorders.models import Escalation, SlaPolicy, Survey, WorkOrder
+from sla.models import SlaPolicy
+from workorders.models import Escalation, Survey, WorkOrder
 from workorders.services import workorder_transition
 
 from .support import (

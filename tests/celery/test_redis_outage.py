@@ -21,7 +21,8 @@ from tests.technicians.helpers import completion_post
 from tests.workorders.test_intake_public import form_data
 from workorders.lifecycle import Status
 from notifications.models import Notification
-from workorders.models import SlaPolicy, WorkOrder
+from sla.models import SlaPolicy
+from workorders.models import WorkOrder
 
 from .support import (
     CeleryProcesses,

@@ -38,7 +38,8 @@ from tests.factories import (
     UserFactory,
 )
 from tests.technicians.helpers import signature_png
-from workorders.models import SlaPolicy, Survey, WorkOrder
+from sla.models import SlaPolicy
+from workorders.models import Survey, WorkOrder
 from workorders.services import workorder_create, workorder_transition
 from workorders.services_completion import completion_submit
 from workorders.survey import survey_answer, survey_record_callback

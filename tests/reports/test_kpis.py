@@ -16,7 +16,7 @@ from reports.forms import Filters
 from reports.models import WorkOrderFact
 from tests.reports.conftest import Story, at
 from tests.reports.helpers import dashboard, kpi, kpis
-from workorders.models import CalendarDay, WorkingHours
+from sla.models import CalendarDay, WorkingHours
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,8 @@ from tests.factories import (
     workorder_via_service,
 )
 from notifications.models import Notification
-from workorders.models import Escalation, SlaPolicy, WorkOrder, WorkOrderEvent
+from sla.models import SlaPolicy
+from workorders.models import Escalation, WorkOrder, WorkOrderEvent
 from workorders.services import workorder_transition
 from workorders.sla import escalation_acknowledge, escalation_sweep, target_states
 

@@ -9,7 +9,8 @@ from django.db import connection
 
 from tests.factories import EscalationLevelFactory, SlaPolicyFactory, UserFactory, workorder_via_service
 from notifications.models import Notification
-from workorders.models import Escalation, SlaPolicy, WorkOrderEvent
+from sla.models import SlaPolicy
+from workorders.models import Escalation, WorkOrderEvent
 from workorders.sla import escalation_sweep
 
 pytestmark = pytest.mark.django_db(transaction=True)

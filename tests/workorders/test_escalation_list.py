@@ -17,7 +17,8 @@ from tests.factories import (
     UserFactory,
     workorder_via_service,
 )
-from workorders.models import Escalation, SlaPolicy
+from sla.models import SlaPolicy
+from workorders.models import Escalation
 from workorders.services import workorder_transition
 from workorders.sla import escalation_sweep
 from workorders.survey import survey_answer

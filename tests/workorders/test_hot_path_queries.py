@@ -39,7 +39,8 @@ from catalog.models import ServiceType
 from core import roles as R
 from tests.factories import ServiceTypeFactory, TechnicianFactory, UserFactory
 from workorders.lifecycle import Status
-from workorders.models import SlaPolicy, WorkOrder
+from sla.models import SlaPolicy
+from workorders.models import WorkOrder
 from workorders.services import workorder_create
 
 # (warm, cold) queries per bench scenario, as in docs/operations.md.
@@ -79,7 +80,16 @@ def _sla_defaults():
     database has just these). A transactional test's flush removes them; a create's cold count
     depends on them (the policy's calendar and escalation levels are read)."""
     if not SlaPolicy.objects.exists():
-        importlib.import_module("workorders.migrations.0005_sla_notifications_surveys").create_defaults(apps, None)
+        importlib.import_module("workorders.migrations.0005_sla_notifications_surveys").create_defaults(
+            _AppsAt0005(), None
+        )
+
+
+class _AppsAt0005:
+    """The models as migration 0005 names them: its SLA models are the app sla's now."""
+
+    def get_model(self, app_label, model_name):
+        return apps.get_model("sla" if app_label == "workorders" else app_label, model_name)
 
 
 @pytest.fixture

@@ -23,7 +23,8 @@ from tests.factories import (
 from notifications import tasks
 from workorders.lifecycle import Status
 from notifications.models import Notification
-from workorders.models import SlaPolicy, WorkOrder
+from sla.models import SlaPolicy
+from workorders.models import WorkOrder
 from notifications.channels import CHANNELS, Channel
 from notifications.services import (
     PUBLISHER,

@@ -8,7 +8,7 @@ import pytest
 import time_machine
 
 from tests.factories import BusinessCalendarFactory, SlaPolicyFactory, TechnicianFactory, workorder_via_service
-from workorders.models import CalendarDay, SlaPolicy
+from sla.models import CalendarDay, SlaPolicy
 from workorders.services import workorder_transition
 from workorders.sla import Calendar, calendar_load_official_days, target_states
 

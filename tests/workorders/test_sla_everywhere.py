@@ -11,7 +11,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from tests.factories import EscalationLevelFactory, SlaPolicyFactory, workorder_via_service
-from workorders.models import SlaPolicy
+from sla.models import SlaPolicy
 from workorders.services import workorder_transition
 from workorders.sla import escalation_sweep
 

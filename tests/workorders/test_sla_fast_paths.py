@@ -83,7 +83,7 @@ def test_a_page_of_rows_gets_the_same_states_as_each_order_on_its_own(office):
 
     from tests.factories import SlaPolicyFactory
     from workorders.lifecycle import Status
-    from workorders.models import SlaPolicy
+    from sla.models import SlaPolicy
     from workorders.sla import SLA_STATE_FIELDS, _Cache, _ValuesRow, target_states, target_states_html_rows
     from workorders.sla import target_states_json_rows, target_states_rows
 

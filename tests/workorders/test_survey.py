@@ -16,7 +16,8 @@ from tests.factories import (
 )
 from workorders.lifecycle import Status
 from notifications.models import Notification
-from workorders.models import SlaPolicy, Survey, WorkOrder, WorkOrderEvent
+from sla.models import SlaPolicy
+from workorders.models import Survey, WorkOrder, WorkOrderEvent
 from workorders.services import workorder_transition
 from workorders.survey import (
     survey_answer,

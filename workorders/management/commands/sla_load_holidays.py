@@ -9,7 +9,7 @@ Council's yearly schedule. Days entered by hand in admin are left alone.
 
 from django.core.management.base import BaseCommand, CommandError
 
-from workorders.models import BusinessCalendar
+from sla.models import BusinessCalendar
 from workorders.sla import calendar_load_official_days
 
 
