@@ -13,6 +13,15 @@ class Priority(models.IntegerChoices):
     URGENT = 4, _("Urgent")
 
 
+class CustomerTier(models.TextChoices):
+    """A customer's service tier; SLA policies match on it too."""
+
+    STANDARD = "standard", _("Standard")
+    SILVER = "silver", _("Silver")
+    GOLD = "gold", _("Gold")
+    VIP = "vip", _("VIP")
+
+
 class Weekday(models.IntegerChoices):
     """Days as ``date.weekday()`` numbers them (Monday is 0)."""
 

@@ -5,13 +5,11 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.choices import CustomerTier
+
 
 class Customer(models.Model):
-    class Tier(models.TextChoices):
-        STANDARD = "standard", _("Standard")
-        SILVER = "silver", _("Silver")
-        GOLD = "gold", _("Gold")
-        VIP = "vip", _("VIP")
+    Tier = CustomerTier  # core/choices.py; also reachable as Customer.Tier
 
     name = models.CharField(_("name"), max_length=120)
     # E.164 form (+8613812345678): a repeat caller is recognised by this number.
