@@ -6,7 +6,7 @@ What a row holds, and why it is stored rather than computed at page time:
   ``accept``, or ``arrive`` should an order ever be accepted and arrived in one go),
   the first arrival and the first completion, read from the event log;
 - each of those intervals in wall-clock seconds and in *business* seconds. Business
-  time is the SLA module's own arithmetic (``workorders.sla.Calendar.between`` in the
+  time is the SLA module's own arithmetic (``sla.calendar.Calendar.between`` in the
   order's policy calendar, minus the business time spent on hold before the
   milestone), exactly as ``workorders.sla`` measures a target. It needs the calendar
   (working hours, holidays, make-up days) in Python, which is why it is computed
@@ -48,10 +48,11 @@ from django.utils import timezone
 
 from core.inserts import Insert
 from customers.models import Customer
+from sla.calendar import NoWorkingTime
+from sla.selectors import SlaCache, policy_for
 from technicians.models import Technician
 from workorders.lifecycle import OPEN_STATES
 from workorders.models import CompletionReport, Survey, WorkOrder, WorkOrderEvent
-from workorders.sla import NoWorkingTime, _Cache, policy_for
 
 from .models import RefreshState, WorkOrderFact
 
@@ -125,7 +126,7 @@ def _holds(actions, times) -> tuple[list[tuple], bool]:
     return pairs, start is not None
 
 
-def _fact(row: tuple, cache: _Cache, now) -> tuple:
+def _fact(row: tuple, cache: SlaCache, now) -> tuple:
     """The summary row of one order (a tuple in ``_COLUMNS`` order) from its source row."""
     (wo_id, status, priority, service_type_id, technician_id, created_at, appt_start, appt_end, policy_id, tier,
      max_event_id, first_response_at, arrived_at, resolved_at, resolver_id, reopened_at, hold_actions, hold_times,
@@ -201,7 +202,7 @@ def _upsert(rows: list[tuple]) -> None:
 def _refresh(ids) -> dict[int, int]:
     """Rebuild the rows of these orders; returns {order id: newest event id read}."""
     ids = sorted({int(i) for i in ids})
-    cache, now, seen = _Cache(), timezone.now(), {}
+    cache, now, seen = SlaCache(), timezone.now(), {}
     sql = _source_sql()
     for start in range(0, len(ids), BATCH):
         chunk = ids[start:start + BATCH]
@@ -336,7 +337,7 @@ def new_order_row(sender, *, work_order: WorkOrder, customer_tier: str, order: s
         wo.appointment_start, wo.appointment_end, wo.sla_policy_id, customer_tier,
         None, None, None, None, None, None, None, None, None, None, False,
     )
-    values = dict(zip(_COLUMNS, _fact(source, _Cache(), timezone.now())))
+    values = dict(zip(_COLUMNS, _fact(source, SlaCache(), timezone.now())))
     return Insert("f", WorkOrderFact, values, links={"work_order_id": order, "source_event_id": event},
                   returning=False)
 

@@ -3,7 +3,7 @@
 The dashboard aggregates these rows in PostgreSQL. They exist because two things
 cannot be computed cheaply from the raw tables for a million orders at page time:
 the business-time length of each interval (it needs the SLA calendar, which is
-Python code in ``workorders/sla.py``) and the milestones buried in the event log
+Python code in ``sla/calendar.py``) and the milestones buried in the event log
 (first accept, first arrival, first completion, a reopen). ``reports/facts.py``
 derives each row from the raw data and keeps it current; see docs/reports.md.
 """

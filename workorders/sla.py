@@ -1,4 +1,7 @@
-"""SLA clocks in business time: calendars, policies, deadlines, target states, escalations.
+"""The SLA clock on a work order: its deadlines, its target states, escalations.
+
+The calendars, policies and escalation matrices, and the business-time arithmetic
+(``Calendar``, ``policy_for``), are the app ``sla``, which knows no work order.
 
 Three targets run from the moment the clock starts (creation, or the last reopen):
 first response (until the technician accepts), arrival (until work starts on site)
@@ -22,12 +25,10 @@ Deadline arithmetic, with a paused clock:
 import logging
 from dataclasses import dataclass
 from html import escape
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
@@ -35,16 +36,9 @@ from django.utils.translation import gettext_lazy as _
 from core import roles as R
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.inserts import bulk_insert, json_rows
-from core.refcache import VersionedCache, receiver_for
-from sla.models import (
-    BusinessCalendar,
-    CalendarDay,
-    EscalationLevel,
-    EscalationMatrix,
-    SlaPolicy,
-    SlaTarget,
-    WorkingHours,
-)
+from sla.calendar import Calendar, NoWorkingTime
+from sla.models import EscalationLevel, SlaPolicy, SlaTarget
+from sla.selectors import SlaCache, policy_for
 
 from .lifecycle import OPEN_STATES, Status
 from .models import Escalation, WorkOrder, WorkOrderEvent
@@ -52,203 +46,6 @@ from .models import Escalation, WorkOrder, WorkOrderEvent
 logger = logging.getLogger(__name__)
 
 TARGETS = (SlaTarget.FIRST_RESPONSE, SlaTarget.ARRIVAL, SlaTarget.RESOLUTION)
-MIDNIGHT = time(0, 0)
-# Far enough for any sane target; a calendar with no working time at all fails loudly.
-MAX_DAYS = 3 * 366
-
-
-class NoWorkingTime(ValueError):
-    pass
-
-
-# --- Business-time arithmetic ---------------------------------------------------------------
-
-
-class Calendar:
-    """A business calendar in memory, so the arithmetic needs no database.
-
-    ``weekly`` maps a weekday (0 = Monday) to its working spans ``[(start, end), ...]``
-    (an end of 00:00 means midnight at the end of the day). ``days`` maps a date that
-    differs from the usual week to its spans: ``[]`` for a holiday, the spans of a
-    make-up working day otherwise.
-    """
-
-    def __init__(self, *, tz="Asia/Shanghai", always_open=False, weekly=None, days=None):
-        self.tz = ZoneInfo(tz) if isinstance(tz, str) else tz
-        self.always_open = always_open
-        self.weekly = {wd: sorted(spans) for wd, spans in (weekly or {}).items() if spans}
-        self.days = {d: sorted(spans) for d, spans in (days or {}).items()}
-        self._spans: dict[date, list] = {}  # spans() by day: a page of clocks asks for the same days
-
-    @classmethod
-    def from_model(cls, calendar: BusinessCalendar, *, since: date | None = None) -> "Calendar":
-        """Load a calendar's hours and exception days (two queries; none for a 24×7 calendar)."""
-        if calendar.always_open:
-            return cls(tz=calendar.time_zone, always_open=True)
-        weekly: dict[int, list] = {}
-        for wd, start, end in calendar.hours.values_list("weekday", "start", "end"):
-            weekly.setdefault(wd, []).append((start, end))
-        standard = next((weekly[wd] for wd in range(7) if weekly.get(wd)), [])
-        days_qs = CalendarDay.objects.filter(calendar=calendar)
-        if since is not None:
-            days_qs = days_qs.filter(date__gte=since)
-        days = {}
-        for day, kind, start, end in days_qs.values_list("date", "kind", "start", "end"):
-            if kind == CalendarDay.Kind.HOLIDAY:
-                days[day] = []
-            else:
-                days[day] = [(start, end)] if start is not None else list(standard)
-        return cls(tz=calendar.time_zone, weekly=weekly, days=days)
-
-    def hours_on(self, day: date) -> list[tuple[time, time]]:
-        if day in self.days:
-            return self.days[day]
-        return self.weekly.get(day.weekday(), [])
-
-    def spans(self, day: date) -> list[tuple[datetime, datetime]]:
-        """The working spans of one local day, as aware UTC datetimes (kept: read, never change)."""
-        out = self._spans.get(day)
-        if out is not None:
-            return out
-        out = []
-        for start, end in self.hours_on(day):
-            s = datetime.combine(day, start, tzinfo=self.tz)
-            e = datetime.combine(day + timedelta(days=1) if end == MIDNIGHT else day, end, tzinfo=self.tz)
-            out.append((s.astimezone(UTC), e.astimezone(UTC)))
-        if len(self._spans) >= 10_000:
-            self._spans = {}
-        self._spans[day] = out
-        return out
-
-    def add(self, start: datetime, seconds: float) -> datetime:
-        """The moment ``seconds`` of business time after ``start``."""
-        start = start.astimezone(UTC)
-        if self.always_open or seconds <= 0:
-            return start + timedelta(seconds=seconds) if seconds > 0 else start
-        remaining = float(seconds)
-        day = start.astimezone(self.tz).date() - timedelta(days=1)  # a span may start the day before (night shift)
-        for _i in range(MAX_DAYS):
-            for s, e in self.spans(day):
-                if e <= start:
-                    continue
-                s = max(s, start)
-                available = (e - s).total_seconds()
-                if remaining <= available:
-                    return s + timedelta(seconds=remaining)
-                remaining -= available
-            day += timedelta(days=1)
-        raise NoWorkingTime("the calendar has no working time in the next three years")
-
-    def between(self, start: datetime, end: datetime, *, stop_above: float | None = None) -> int:
-        """Business seconds in [start, end) (0 if end is not after start).
-
-        With ``stop_above``, counting stops as soon as the answer is known to be more than
-        that: the result is then some number above ``stop_above`` (not the full count).
-        """
-        start, end = start.astimezone(UTC), end.astimezone(UTC)
-        if end <= start:
-            return 0
-        if self.always_open:
-            return int((end - start).total_seconds())
-        enough = None if stop_above is None else stop_above + 1
-        total = 0.0
-        day = start.astimezone(self.tz).date() - timedelta(days=1)
-        last = end.astimezone(self.tz).date()
-        while day <= last:
-            for s, e in self.spans(day):
-                lo, hi = max(s, start), min(e, end)
-                if hi > lo:
-                    total += (hi - lo).total_seconds()
-                    if enough is not None and total >= enough:
-                        return int(total)
-            day += timedelta(days=1)
-        return int(total)
-
-
-# --- Policies -------------------------------------------------------------------------------
-
-
-# Policies, calendars and escalation levels are read by every creation and every
-# page that shows a clock, and change a few times a year: each process keeps them
-# (core/refcache.py), and any save or delete of one of these models, in any worker,
-# drops every process's copy within a second (the receivers at the end of this module).
-REFDATA = VersionedCache("sla")
-
-
-def _policies_by_id() -> dict[int, SlaPolicy]:
-    return REFDATA.get(
-        "policies", lambda: {p.pk: p for p in SlaPolicy.objects.select_related("calendar").order_by("pk")}
-    )
-
-
-def _active_policies() -> list[SlaPolicy]:
-    return REFDATA.get("active", lambda: [p for p in _policies_by_id().values() if p.active])
-
-
-def policy_for(*, priority: int, customer_tier: str, service_type_id: int | None) -> SlaPolicy | None:
-    """The most specific active policy matching the order, else the default policy, else None.
-
-    Specificity: a service type counts most, then the customer tier, then the priority;
-    ties go to the older policy.
-    """
-    best, best_key = None, None
-    for policy in _active_policies():
-        if policy.is_default:
-            key = (-1, 0)
-        elif (
-            (policy.priority is None or policy.priority == priority)
-            and (not policy.customer_tier or policy.customer_tier == customer_tier)
-            and (policy.service_type_id is None or policy.service_type_id == service_type_id)
-        ):
-            key = (4 * (policy.service_type_id is not None) + 2 * bool(policy.customer_tier)
-                   + (policy.priority is not None), -policy.pk)
-        else:
-            continue
-        if best_key is None or key > best_key:
-            best, best_key = policy, key
-    return best
-
-
-class _Cache:
-    """Policies, calendars and levels for one sweep or page (drawn from the process's copy)."""
-
-    def __init__(self):
-        self.policies: dict[int, SlaPolicy | None] = {}
-        self.calendars: dict[int, Calendar] = {}  # by calendar id, for this sweep or page
-
-    def policy(self, policy_id):
-        if policy_id is None:
-            return None
-        if policy_id in self.policies:
-            return self.policies[policy_id]
-        found = _policies_by_id().get(policy_id)
-        if found is None:
-            # Created a moment ago in another process, before the change reached this
-            # one's copy: read again rather than treat the order as having no SLA (the
-            # sweep would take it out of its index, and it would never escalate).
-            REFDATA.clear_local()
-            found = _policies_by_id().get(policy_id)
-        self.policies[policy_id] = found
-        return found
-
-    def preload_policies(self, ids):
-        """Kept for callers: every policy is loaded at once (there are a handful)."""
-
-    def calendar(self, policy: SlaPolicy) -> Calendar:
-        calendar = self.calendars.get(policy.calendar_id)
-        if calendar is None:
-            calendar = self.calendars[policy.calendar_id] = REFDATA.get(
-                ("calendar", policy.calendar_id), lambda: Calendar.from_model(policy.calendar)
-            )
-        return calendar
-
-    def levels_for(self, policy: SlaPolicy) -> list[EscalationLevel]:
-        mid = policy.escalation_matrix_id
-        if mid is None:
-            return []
-        return REFDATA.get(
-            ("levels", mid), lambda: list(EscalationLevel.objects.filter(matrix_id=mid).order_by("percent", "id"))
-        )
 
 
 def _met_at(wo: WorkOrder, target: str):
@@ -259,7 +56,7 @@ def _threshold(cal: Calendar, wo: WorkOrder, minutes: int, percent: int) -> date
     return cal.add(wo.sla_started_at, round(minutes * 60 * percent / 100) + wo.sla_paused_seconds)
 
 
-def _pending_levels(wo: WorkOrder, policy: SlaPolicy, cache: _Cache, fired: set) -> list[tuple]:
+def _pending_levels(wo: WorkOrder, policy: SlaPolicy, cache: SlaCache, fired: set) -> list[tuple]:
     """(due, percent, target, level) for every level not yet fired on an unmet target, in order."""
     if wo.status not in OPEN_STATES or wo.sla_paused_at is not None or policy is None or policy.no_sla:
         return []
@@ -288,7 +85,7 @@ def _fired(wo: WorkOrder) -> set:
     return set(Escalation.objects.filter(work_order_id=wo.pk, cycle=wo.sla_cycle).values_list("target", "level_id"))
 
 
-def _recompute(wo: WorkOrder, policy: SlaPolicy | None, cache: _Cache, fired: set | None = None) -> None:
+def _recompute(wo: WorkOrder, policy: SlaPolicy | None, cache: SlaCache, fired: set | None = None) -> None:
     """Set the due columns and next_escalation_at from the clock's ingredients (in memory)."""
     for target in TARGETS:
         field = f"{target}_due"
@@ -322,7 +119,7 @@ def sla_fields_for_new(*, priority: int, customer_tier: str, service_type_id: in
     wo = WorkOrder(
         status=Status.NEW, priority=priority, sla_policy=policy, sla_started_at=now, sla_cycle=1, sla_paused_seconds=0
     )
-    _recompute(wo, policy, _Cache(), fired=set())
+    _recompute(wo, policy, SlaCache(), fired=set())
     return {name: getattr(wo, name) for name in SLA_FIELDS}
 
 
@@ -345,7 +142,7 @@ def sla_on_transition(
     the caller has read them already (a bulk assignment reads all at once).
     """
     wo = work_order
-    cache = _Cache()
+    cache = SlaCache()
     policy = None
     fresh = wo.sla_started_at is None
     if fresh:
@@ -485,11 +282,11 @@ def _duration_formats(*, escaped: bool = False) -> dict:
 
 
 def target_states(
-    work_order: WorkOrder, *, now: datetime | None = None, _cache: _Cache | None = None
+    work_order: WorkOrder, *, now: datetime | None = None, _cache: SlaCache | None = None
 ) -> list[TargetState]:
     """Each SLA target of the order with its state and time left or over (empty: no SLA)."""
     wo = work_order
-    cache = _cache or _Cache()
+    cache = _cache or SlaCache()
     policy = cache.policy(wo.sla_policy_id)
     if policy is None or policy.no_sla or wo.sla_started_at is None:
         return []
@@ -528,7 +325,7 @@ def target_states(
 
 def target_states_many(work_orders, *, now: datetime | None = None) -> dict[int, list[TargetState]]:
     """``target_states`` for a page of orders, loading each policy and calendar once."""
-    cache = _Cache()
+    cache = SlaCache()
     cache.preload_policies({wo.sla_policy_id for wo in work_orders})
     now = now or timezone.now()
     return {wo.pk: target_states(wo, now=now, _cache=cache) for wo in work_orders}
@@ -617,7 +414,7 @@ class _BusinessTimeFrom:
 _NOT_PLANNED = object()
 
 
-def _page_plan(cache: _Cache, policy_id):
+def _page_plan(cache: SlaCache, policy_id):
     """A policy's targets as a page's rows read them: (target, minutes, due column, met
     column, at-risk limit in seconds); None for no SLA."""
     policy = cache.policy(policy_id)
@@ -638,7 +435,7 @@ def target_states_rows(rows, *, now: datetime | None = None) -> list[list[Target
     The same answers, with the work done once per page where it can be: each policy's
     targets and limits, and the business time from now to the deadlines (``_BusinessTimeFrom``).
     """
-    cache = _Cache()
+    cache = SlaCache()
     now = now or timezone.now()
     plans: dict = {}
     counters: dict = {}  # calendar id -> _BusinessTimeFrom(now)
@@ -842,7 +639,7 @@ def _sweep_batch(*, now: datetime, batch: int) -> tuple[int, int]:
         )
         if not orders:
             return 0, 0
-        cache = _Cache()
+        cache = SlaCache()
         cache.preload_policies({wo.sla_policy_id for wo in orders})
         fired_by_order: dict[int, set] = {wo.pk: set() for wo in orders}
         for wo_id, cycle, target, level_id in Escalation.objects.filter(work_order_id__in=fired_by_order).values_list(
@@ -968,59 +765,6 @@ def escalation_acknowledge(*, escalation_id: int, actor) -> Escalation:
     return esc
 
 
-# --- Official holidays ----------------------------------------------------------------------
-
-
-CN_HOLIDAY_NAMES = {
-    "New Year's Day": "元旦",
-    "Spring Festival": "春节",
-    "Tomb-sweeping Day": "清明节",
-    "Labour Day": "劳动节",
-    "Dragon Boat Festival": "端午节",
-    "Mid-autumn Festival": "中秋节",
-    "National Day": "国庆节",
-    "Anti-Fascist 70th Day": "抗战胜利纪念日",
-}
-
-
-def calendar_load_official_days(*, calendar: BusinessCalendar, years=None) -> tuple[int, int]:
-    """Fill a calendar with Mainland China's public holidays and make-up working days.
-
-    From the ``chinese_calendar`` package (updated every year after the State
-    Council publishes the next year's schedule). Days entered by hand are kept.
-    Years: those given, else last year onwards. Returns (holidays, working days) written.
-    """
-    import chinese_calendar
-
-    wanted = set(years) if years else None
-    if wanted is None:
-        first = timezone.localdate().year - 1
-        wanted = {d.year for d in chinese_calendar.holidays if d.year >= first}
-    manual = set(
-        CalendarDay.objects.filter(calendar=calendar, source=CalendarDay.Source.MANUAL).values_list("date", flat=True)
-    )
-    counts = [0, 0]
-    with transaction.atomic():
-        for source, kind, idx in (
-            (chinese_calendar.holidays, CalendarDay.Kind.HOLIDAY, 0),
-            (chinese_calendar.workdays, CalendarDay.Kind.WORKDAY, 1),
-        ):
-            for day, name in sorted(source.items()):
-                if (wanted and day.year not in wanted) or day in manual:
-                    continue
-                label = str(getattr(name, "value", name) or "")
-                label = f"{CN_HOLIDAY_NAMES.get(label, '')} {label}".strip()
-                CalendarDay.objects.update_or_create(
-                    calendar=calendar, date=day,
-                    defaults={"kind": kind, "name": label[:80], "start": None, "end": None,
-                              "source": CalendarDay.Source.CN_OFFICIAL},
-                )
-                counts[idx] += 1
-        BusinessCalendar.objects.filter(pk=calendar.pk).update(updated_at=timezone.now())
-    REFDATA.bump()  # the update() above sends no signal
-    return counts[0], counts[1]
-
-
 @dataclass
 class EscalationGroup:
     """One work order on the managers' list: its open escalations, the highest level first."""
@@ -1119,10 +863,3 @@ def escalations_acknowledge_many(*, work_order_ids, upto_id: int, actor) -> int:
     return Escalation.objects.filter(
         work_order_id__in=ids, id__lte=upto_id, acknowledged_at__isnull=True
     ).update(acknowledged_at=timezone.now(), acknowledged_by=actor)
-
-
-# Any change to what the cached SLA data is made of drops it in every process.
-_bump_sla = receiver_for(REFDATA)
-for _model in (SlaPolicy, BusinessCalendar, WorkingHours, CalendarDay, EscalationMatrix, EscalationLevel):
-    post_save.connect(_bump_sla, sender=_model, dispatch_uid=f"sla-refdata-save-{_model.__name__}")
-    post_delete.connect(_bump_sla, sender=_model, dispatch_uid=f"sla-refdata-delete-{_model.__name__}")

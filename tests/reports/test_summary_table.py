@@ -12,11 +12,11 @@ from reports.facts import _fact, _upsert, facts_refresh
 from reports.forms import Filters
 from reports.models import RefreshState, WorkOrderFact
 from reports.tasks import reports_facts_sweep
+from sla.selectors import SlaCache, policy_for
 from tests.factories import WorkOrderFactory
 from tests.reports.conftest import NOW, Story, at
 from workorders.lifecycle import OPEN_STATES
 from workorders.models import CompletionReport, Survey, WorkOrder, WorkOrderEvent
-from workorders.sla import _Cache, policy_for
 
 pytestmark = pytest.mark.django_db
 
@@ -102,7 +102,7 @@ def test_a_refresh_that_read_older_events_never_overwrites_a_newer_row(week):
             [fact.source_event_id - 1, week.f.pk],
         )
         stale = cursor.fetchone()
-    _upsert([_fact(stale, _Cache(), NOW)])
+    _upsert([_fact(stale, SlaCache(), NOW)])
 
     assert WorkOrderFact.objects.get(pk=week.f.pk).status == "assigned"
 
@@ -152,7 +152,7 @@ def _raw_clock_times(service_type_id, first, last) -> dict:
 
 def _raw_business_seconds(orders) -> dict:
     """Per target, each order's business seconds, measured with the SLA module's calendar from the events."""
-    cache = _Cache()
+    cache = SlaCache()
     out = {"first_response": [], "arrival": [], "resolution": []}
     for wo in orders:
         policy = policy_for(priority=wo.priority, customer_tier=wo.customer.tier, service_type_id=wo.service_type_id)

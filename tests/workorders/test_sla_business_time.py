@@ -7,10 +7,12 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from tests.factories import BusinessCalendarFactory, SlaPolicyFactory, TechnicianFactory, workorder_via_service
+from sla.calendar import Calendar
 from sla.models import CalendarDay, SlaPolicy
+from sla.services import calendar_load_official_days
+from tests.factories import BusinessCalendarFactory, SlaPolicyFactory, TechnicianFactory, workorder_via_service
 from workorders.services import workorder_transition
-from workorders.sla import Calendar, calendar_load_official_days, target_states
+from workorders.sla import target_states
 
 SH = ZoneInfo("Asia/Shanghai")
 

@@ -9,8 +9,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import translation
 
+from sla.calendar import Calendar
+from sla.services import calendar_load_official_days
 from tests.factories import BusinessCalendarFactory
-from workorders.sla import Calendar, TargetState, calendar_load_official_days, target_states_html, target_states_json
+from workorders.sla import TargetState, target_states_html, target_states_json
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -84,7 +86,8 @@ def test_a_page_of_rows_gets_the_same_states_as_each_order_on_its_own(office):
     from tests.factories import SlaPolicyFactory
     from workorders.lifecycle import Status
     from sla.models import SlaPolicy
-    from workorders.sla import SLA_STATE_FIELDS, _Cache, _ValuesRow, target_states, target_states_html_rows
+    from sla.selectors import SlaCache
+    from workorders.sla import SLA_STATE_FIELDS, _ValuesRow, target_states, target_states_html_rows
     from workorders.sla import target_states_json_rows, target_states_rows
 
     SlaPolicy.objects.all().delete()
@@ -134,7 +137,7 @@ def test_a_page_of_rows_gets_the_same_states_as_each_order_on_its_own(office):
 
         fast = target_states_rows(rows, now=now)
         seen |= {s.state for states in fast for s in states}
-        long_way = [target_states(_ValuesRow(row), now=now, _cache=_Cache()) for row in rows]
+        long_way = [target_states(_ValuesRow(row), now=now, _cache=SlaCache()) for row in rows]
         assert fast == long_way, round_
 
         def iso(value):

@@ -10,7 +10,7 @@ Council's yearly schedule. Days entered by hand in admin are left alone.
 from django.core.management.base import BaseCommand, CommandError
 
 from sla.models import BusinessCalendar
-from workorders.sla import calendar_load_official_days
+from sla.services import calendar_load_official_days
 
 
 class Command(BaseCommand):

@@ -1,0 +1,88 @@
+"""The SLA policies, calendars and escalation levels as each process keeps them, and the
+policy that applies to an order with a given priority, customer tier and service type."""
+
+from core.refcache import VersionedCache
+
+from .calendar import Calendar
+from .models import EscalationLevel, SlaPolicy
+
+# page that shows a clock, and change a few times a year: each process keeps them
+# (core/refcache.py), and any save or delete of one of these models, in any worker,
+# drops every process's copy within a second (the receivers in ``SlaConfig.ready()``).
+REFDATA = VersionedCache("sla")
+
+
+def _policies_by_id() -> dict[int, SlaPolicy]:
+    return REFDATA.get(
+        "policies", lambda: {p.pk: p for p in SlaPolicy.objects.select_related("calendar").order_by("pk")}
+    )
+
+
+def _active_policies() -> list[SlaPolicy]:
+    return REFDATA.get("active", lambda: [p for p in _policies_by_id().values() if p.active])
+
+
+def policy_for(*, priority: int, customer_tier: str, service_type_id: int | None) -> SlaPolicy | None:
+    """The most specific active policy matching the order, else the default policy, else None.
+
+    Specificity: a service type counts most, then the customer tier, then the priority;
+    ties go to the older policy.
+    """
+    best, best_key = None, None
+    for policy in _active_policies():
+        if policy.is_default:
+            key = (-1, 0)
+        elif (
+            (policy.priority is None or policy.priority == priority)
+            and (not policy.customer_tier or policy.customer_tier == customer_tier)
+            and (policy.service_type_id is None or policy.service_type_id == service_type_id)
+        ):
+            key = (4 * (policy.service_type_id is not None) + 2 * bool(policy.customer_tier)
+                   + (policy.priority is not None), -policy.pk)
+        else:
+            continue
+        if best_key is None or key > best_key:
+            best, best_key = policy, key
+    return best
+
+
+class SlaCache:
+    """Policies, calendars and levels for one sweep or page (drawn from the process's copy)."""
+
+    def __init__(self):
+        self.policies: dict[int, SlaPolicy | None] = {}
+        self.calendars: dict[int, Calendar] = {}  # by calendar id, for this sweep or page
+
+    def policy(self, policy_id):
+        if policy_id is None:
+            return None
+        if policy_id in self.policies:
+            return self.policies[policy_id]
+        found = _policies_by_id().get(policy_id)
+        if found is None:
+            # Created a moment ago in another process, before the change reached this
+            # one's copy: read again rather than treat the order as having no SLA (the
+            # sweep would take it out of its index, and it would never escalate).
+            REFDATA.clear_local()
+            found = _policies_by_id().get(policy_id)
+        self.policies[policy_id] = found
+        return found
+
+    def preload_policies(self, ids):
+        """Kept for callers: every policy is loaded at once (there are a handful)."""
+
+    def calendar(self, policy: SlaPolicy) -> Calendar:
+        calendar = self.calendars.get(policy.calendar_id)
+        if calendar is None:
+            calendar = self.calendars[policy.calendar_id] = REFDATA.get(
+                ("calendar", policy.calendar_id), lambda: Calendar.from_model(policy.calendar)
+            )
+        return calendar
+
+    def levels_for(self, policy: SlaPolicy) -> list[EscalationLevel]:
+        mid = policy.escalation_matrix_id
+        if mid is None:
+            return []
+        return REFDATA.get(
+            ("levels", mid), lambda: list(EscalationLevel.objects.filter(matrix_id=mid).order_by("percent", "id"))
+        )
