@@ -6,6 +6,7 @@ from core.refcache import VersionedCache
 from .calendar import Calendar
 from .models import EscalationLevel, SlaPolicy
 
+# Policies, calendars and escalation levels are read by every creation and every
 # page that shows a clock, and change a few times a year: each process keeps them
 # (core/refcache.py), and any save or delete of one of these models, in any worker,
 # drops every process's copy within a second (the receivers in ``SlaConfig.ready()``).
