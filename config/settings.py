@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "technicians",
     "notifications",
     "workorders",
+    "completion",
     "dispatch",
     "field",
     "knowledge",

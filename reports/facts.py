@@ -46,11 +46,12 @@ from datetime import timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
+from completion.models import CompletionReport
 from core.inserts import Insert
 from customers.models import Customer
 from technicians.models import Technician
 from workorders.lifecycle import OPEN_STATES
-from workorders.models import CompletionReport, Survey, WorkOrder, WorkOrderEvent
+from workorders.models import Survey, WorkOrder, WorkOrderEvent
 from workorders.sla import NoWorkingTime, _Cache, policy_for
 
 from .models import RefreshState, WorkOrderFact

@@ -267,9 +267,6 @@ class Attachment(models.Model):
         return self.EXTENSIONS.get(self.content_type, "bin")
 
 
-from .models_completion import *  # noqa
-
-
 # --- SLA: calendars, policies, escalations (workorders/sla.py) ---------------------------
 
 

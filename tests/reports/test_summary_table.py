@@ -7,6 +7,7 @@ import time_machine
 from django.db import connection
 from django.db.models import Avg, Count, Q
 
+from completion.models import CompletionReport
 from reports import selectors
 from reports.facts import _fact, _upsert, facts_refresh
 from reports.forms import Filters
@@ -15,7 +16,7 @@ from reports.tasks import reports_facts_sweep
 from tests.factories import WorkOrderFactory
 from tests.reports.conftest import NOW, Story, at
 from workorders.lifecycle import OPEN_STATES
-from workorders.models import CompletionReport, Survey, WorkOrder, WorkOrderEvent
+from workorders.models import Survey, WorkOrder, WorkOrderEvent
 from workorders.sla import _Cache, policy_for
 
 pytestmark = pytest.mark.django_db

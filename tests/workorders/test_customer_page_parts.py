@@ -7,7 +7,6 @@ from django.test import Client
 
 from tests.workorders.test_tracking import request_from
 from workorders import selectors
-from workorders.selectors_completion import workorder_customer_page_part
 
 pytestmark = pytest.mark.django_db
 
@@ -65,6 +64,3 @@ def test_a_later_part_wins_and_values_it_does_not_give_keep_the_earlier_ones(no_
     assert "A second visit to finish the work of request WO-2026-000007." in html
     assert "Air conditioner drips water." in html
 
-
-def test_completion_adds_its_part():
-    assert workorder_customer_page_part in selectors._CUSTOMER_PAGE_PARTS

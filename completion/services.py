@@ -1,6 +1,6 @@
 """Completion reports: submit (resolving the work order), review, revise.
 
-Every function here is one transaction. The lifecycle itself still goes through
+Every function here is one transaction. The lifecycle itself goes through
 ``workorders.services.workorder_transition``; this module adds what a completion
 carries (checklist answers, parts, labour, photos, signature) around it.
 """
@@ -24,12 +24,13 @@ from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.images import CleanImage, clean_image
 from core.validation import position_check
 from catalog.models import ChecklistItem, Part
+from workorders.lifecycle import Status
+from workorders.models import Attachment, WorkOrder, WorkOrderEvent
+from workorders.selectors import workorder_visible_to
+from workorders.services import workorder_create, workorder_transition
+from workorders.survey import workorder_send_survey
 
-from .lifecycle import Status
-from .models import Attachment, WorkOrder, WorkOrderEvent
-from .models_completion import ChecklistAnswer, CompletionReport, PartUsage, ReportPhoto
-from .selectors import workorder_visible_to
-from .services import workorder_create, workorder_transition
+from .models import ChecklistAnswer, CompletionReport, PartUsage, ReportPhoto
 
 CENT = Decimal("0.01")
 WORK_DONE_MAX = 4000
@@ -464,9 +465,7 @@ def completion_review(*, report_id: int, actor, decision: str, comment: str = ""
         _review_event(report, action=f"report_{report.review_status}", actor=actor, role=R.MANAGER, note=comment)
         work_order = report.work_order
         if decision == APPROVE and work_order.service_type.requires_review and work_order.status == Status.RESOLVED:
-            # The survey goes out now that the report is approved (survey.py, issue 5).
-            from .survey import workorder_send_survey
-
+            # The survey goes out now that the report is approved (workorders/survey.py, issue 5).
             report.work_order = workorder_send_survey(work_order_id=work_order.pk, actor=actor, actor_role=R.MANAGER)
     return report
 
