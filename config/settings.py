@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "notifications",
     "sla",
     "workorders",
+    "completion",
     "dispatch",
     "field",
     "knowledge",

@@ -21,7 +21,7 @@ urlpatterns = [
     path("staff/work-orders/", include("workorders.urls_staff")),
     path("dispatch/", include("dispatch.urls")),
     path("tech/", include("field.urls")),  # the technicians' mobile pages
-    path("", include("workorders.urls_completion")),  # reviews, service report PDFs
+    path("", include("completion.urls")),  # reviews, service report PDFs
     path("survey/", include("workorders.urls_survey")),  # the customer's satisfaction survey
     path("staff/escalations/", include("workorders.urls_escalations")),  # open escalations, call-backs
     path("kb/", include("knowledge.urls")),

@@ -10,7 +10,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from workorders.services_completion import PhotoUpload
+from completion.services import PhotoUpload
 
 # The status buttons a technician has on the job page, in the order shown.
 FIELD_ACTIONS = ("accept", "depart", "arrive", "hold", "resume", "reject")

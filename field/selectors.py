@@ -11,8 +11,9 @@ from django.conf import settings
 from django.db.models import F, Prefetch
 from django.utils import timezone
 
+from completion.models import CompletionReport
 from workorders.lifecycle import OPEN_STATES, Status
-from workorders.models import Attachment, CompletionReport, WorkOrder, WorkOrderEvent
+from workorders.models import Attachment, WorkOrder, WorkOrderEvent
 from workorders.selectors import workorder_visible_to
 
 HISTORY_LIMIT = 10

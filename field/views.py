@@ -17,14 +17,14 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from catalog.selectors import checklist_for, part_active_list
+from completion.models import ChecklistAnswer
+from completion.services import completion_revise, completion_submit, labour_rate
 from core import roles as R
 from core.errors import ApplicationError, NotFound
 from knowledge.models import Audience
 from knowledge.selectors import article_suggestions_for_work_order
 from workorders.lifecycle import TRANSITIONS, Status, available_actions
-from workorders.models import ChecklistAnswer
 from workorders.services import workorder_transition
-from workorders.services_completion import completion_revise, completion_submit, labour_rate
 
 from . import selectors
 from .forms import (

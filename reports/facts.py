@@ -46,13 +46,14 @@ from datetime import timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
+from completion.models import CompletionReport
 from core.inserts import Insert
 from customers.models import Customer
 from sla.calendar import NoWorkingTime
 from sla.selectors import SlaCache, policy_for
 from technicians.models import Technician
 from workorders.lifecycle import OPEN_STATES
-from workorders.models import CompletionReport, Survey, WorkOrder, WorkOrderEvent
+from workorders.models import Survey, WorkOrder, WorkOrderEvent
 
 from .models import RefreshState, WorkOrderFact
 

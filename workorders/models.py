@@ -267,7 +267,6 @@ class Attachment(models.Model):
         return self.EXTENSIONS.get(self.content_type, "bin")
 
 
-from .models_completion import *  # noqa
 
 
 # --- Escalations fired (workorders/sla.py); calendars, policies and matrices are the app sla ---

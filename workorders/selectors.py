@@ -1,5 +1,6 @@
 """Reads of work orders for pages, the API and services."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
@@ -228,6 +229,34 @@ def workorder_for_tracking(*, token: str) -> WorkOrder | None:
         .filter(public_token=token)
         .first()
     )
+
+
+# --- The customer's tracking page: parts other apps add --------------------------------------
+# Apps above this one (completion) add what they know about an order to the customer's page
+# from their AppConfig.ready(), so this app never reads their tables. A part is called as
+# ``part(work_order=...)`` and returns some of the values of CUSTOMER_PAGE_DEFAULTS; parts
+# run in the order they were registered, a later one's values win.
+
+CUSTOMER_PAGE_DEFAULTS = {
+    "description": None,  # what the customer asked for, in their words (None: the order's own description)
+    "follows": "",  # the number of the visit this one follows, "" when it follows none
+    "has_report": False,  # a signed service report can be downloaded
+}
+_CUSTOMER_PAGE_PARTS: list[Callable[..., dict]] = []
+
+
+def register_customer_page_part(part: Callable[..., dict]) -> None:
+    """Add ``part`` to the customer's tracking page (registering it again changes nothing)."""
+    if part not in _CUSTOMER_PAGE_PARTS:
+        _CUSTOMER_PAGE_PARTS.append(part)
+
+
+def workorder_customer_page(*, work_order: WorkOrder) -> dict:
+    """The values of CUSTOMER_PAGE_DEFAULTS for ``work_order``'s tracking page, as the registered parts give them."""
+    values = dict(CUSTOMER_PAGE_DEFAULTS, description=work_order.description)
+    for part in _CUSTOMER_PAGE_PARTS:
+        values.update(part(work_order=work_order))
+    return values
 
 
 # --- Technicians by id, kept per process ---------------------------------------------------

@@ -7,7 +7,6 @@ audit event, and leaves nothing half-done when it raises.
 import io
 import uuid
 from contextlib import nullcontext
-from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -22,6 +21,7 @@ from core import roles as R
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unprocessable
 from core.inserts import Insert, insert_linked
 from core.images import CleanImage, clean_image
+from core.validation import position_check
 from customers.models import Customer, Equipment, Site
 from customers.selectors import customer_with_site_at, site_at_address
 from customers.services import (
@@ -48,19 +48,6 @@ def _check_window(start, end, *, field: str):
     if start is not None and end <= start:
         message = _("The end of the time window must be after its start.")
         raise InvalidInput(message, fields={field: [message]})
-
-
-def _check_position(latitude, longitude):
-    if latitude is None and longitude is None:
-        return None, None
-    try:
-        lat, lng = Decimal(str(latitude)), Decimal(str(longitude))
-    except (InvalidOperation, ValueError, TypeError):
-        lat = lng = None
-    if lat is None or lng is None or not (-90 <= lat <= 90 and -180 <= lng <= 180):
-        message = _("The position is not a valid latitude and longitude.")
-        raise InvalidInput(message, fields={"position": [message]})
-    return lat.quantize(Decimal("0.000001")), lng.quantize(Decimal("0.000001"))
 
 
 def workorder_create(
@@ -369,7 +356,7 @@ def workorder_transition(
         raise InvalidInput(message, fields={"note": [message]})
     if len(note) > 2000:
         raise InvalidInput(_("Keep the note under 2000 characters."), fields={"note": [_("Too long.")]})
-    latitude, longitude = _check_position(latitude, longitude)
+    latitude, longitude = position_check(latitude, longitude)
     technician = None
     if transition.needs_technician:
         # Dispatch's rules, looked up before anything is locked (ImproperlyConfigured if missing).

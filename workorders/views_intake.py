@@ -30,8 +30,7 @@ from technicians.models import Technician
 from .forms import PhoneLookupForm, PublicRequestForm, StaffIntakeForm, equipment_label, site_label
 from .lifecycle import Status
 from .models import Attachment, WorkOrder
-from .selectors import workorder_for_tracking, workorder_visible_to
-from .selectors_completion import workorder_customer_description
+from .selectors import workorder_customer_page, workorder_for_tracking, workorder_visible_to
 from .services import workorder_create
 
 logger = logging.getLogger(__name__)
@@ -269,17 +268,14 @@ def track(request, token):
     technician_name = ""
     if work_order.technician_id and work_order.status not in (Status.NEW, Status.CANCELLED):
         technician_name = work_order.technician.user.first_name
-    # A second visit's own description opens with the technician's reason: the customer sees their words.
-    description, follows = workorder_customer_description(work_order=work_order)
     context = {
         "work_order": work_order,
-        "description": description,
-        "follows": follows,
         "history": _customer_history(work_order),
         "photos": photos,
         "technician_name": technician_name,
-        # The signed service report, once the technician has completed the job.
-        "has_report": work_order.resolved_at is not None and work_order.completion_reports.exists(),
+        # What other apps add (selectors.register_customer_page_part): the description in the
+        # customer's words and the visit this one follows, whether a service report is ready.
+        **workorder_customer_page(work_order=work_order),
     }
     response = render(request, "workorders/intake/track.html", context)
     response["X-Robots-Tag"] = "noindex, nofollow"

@@ -16,9 +16,10 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
+from completion.models import CompletionReport, ReportPhoto
 from tests.technicians.helpers import completion_post, job_for, jpeg_bytes
 from tests.workorders.test_intake_public import assert_nothing_saved, form_data
-from workorders.models import Attachment, CompletionReport, ReportPhoto, WorkOrder
+from workorders.models import Attachment, WorkOrder
 
 pytestmark = [
     pytest.mark.django_db,

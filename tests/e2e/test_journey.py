@@ -27,8 +27,10 @@ from django.core import mail
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from core import roles as R
 from catalog.models import Part, ServiceTypeSkill
+from completion.models import CompletionReport
+from completion.services import labour_rate
+from core import roles as R
 from technicians.models import TechnicianSkill
 from tests.factories import (
     ChecklistItemFactory,
@@ -40,13 +42,7 @@ from tests.factories import (
 )
 from notifications.models import Notification
 from workorders.lifecycle import Status
-from workorders.models import (
-    Attachment,
-    CompletionReport,
-    Survey,
-    WorkOrder,
-)
-from workorders.services_completion import labour_rate
+from workorders.models import Attachment, Survey, WorkOrder
 
 from .support import csp_violations, foreign_requests, ink_bbox, jpeg_file, untranslated
 

@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
+from completion.services import completion_submit
 from core import roles as R
 from reports.facts import facts_rebuild
 from technicians.models import Shift
@@ -41,7 +42,6 @@ from tests.technicians.helpers import signature_png
 from sla.models import SlaPolicy
 from workorders.models import Survey, WorkOrder
 from workorders.services import workorder_create, workorder_transition
-from workorders.services_completion import completion_submit
 from workorders.survey import survey_answer, survey_record_callback
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

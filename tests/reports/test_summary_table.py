@@ -7,6 +7,7 @@ import time_machine
 from django.db import connection
 from django.db.models import Avg, Count, Q
 
+from completion.models import CompletionReport
 from reports import selectors
 from reports.facts import _fact, _upsert, facts_refresh
 from reports.forms import Filters
@@ -16,7 +17,7 @@ from sla.selectors import SlaCache, policy_for
 from tests.factories import WorkOrderFactory
 from tests.reports.conftest import NOW, Story, at
 from workorders.lifecycle import OPEN_STATES
-from workorders.models import CompletionReport, Survey, WorkOrder, WorkOrderEvent
+from workorders.models import Survey, WorkOrder, WorkOrderEvent
 
 pytestmark = pytest.mark.django_db
 

@@ -8,9 +8,10 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
+from completion.models import CompletionReport
 from tests.factories import ChecklistItemFactory, EquipmentFactory, PartFactory, WorkOrderFactory
 from workorders.lifecycle import Status
-from workorders.models import Attachment, CompletionReport
+from workorders.models import Attachment
 from workorders.services import workorder_transition
 
 from .helpers import completion_post, photo_upload

@@ -15,12 +15,13 @@ from django.test import Client
 from django.utils import timezone
 from pypdf import PdfReader
 
+from completion.models import CompletionReport
+from completion.services import completion_submit
 from tests.factories import ChecklistItemFactory, TechnicianFactory
 from tests.technicians.helpers import signature_png
 from tests.workorders.test_tracking import request_from
-from workorders.models import CompletionReport, Survey
+from workorders.models import Survey
 from workorders.services import workorder_transition
-from workorders.services_completion import completion_submit
 
 pytestmark = pytest.mark.django_db
 

@@ -1,22 +1,32 @@
-"""Managers' review of completion reports: a queue and one report with approve / send back."""
+"""Completion reports' pages: the managers' review (a queue and one report with approve / send
+back), and the service report PDF for staff who may see the work order and for the customer by
+the tracking link."""
 
 from functools import wraps
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core import roles as R
 from core.errors import ApplicationError
 
-from .models_completion import CompletionReport
-from .selectors_completion import completion_report_detail, completion_review_queue
-from .services_completion import APPROVE, SEND_BACK, completion_review
+from .models import CompletionReport
+from .report_pdf import service_report_pdf
+from .selectors import (
+    completion_report_detail,
+    completion_report_for_token,
+    completion_report_for_user,
+    completion_review_queue,
+    workorder_customer_description,
+)
+from .services import APPROVE, SEND_BACK, completion_review
 
 
 class ReviewForm(forms.Form):
@@ -52,7 +62,7 @@ def review_list(request):
         "status": status,
         "statuses": CompletionReport.Review.choices,
     }
-    return render(request, "workorders/reviews/list.html", context)
+    return render(request, "completion/reviews/list.html", context)
 
 
 @manager_required
@@ -80,4 +90,35 @@ def review_detail(request, pk):
         "photos": [(p, _attachment_url(p.attachment_id)) for p in report.photos.all()],
         "signature_url": _attachment_url(report.signature_id),
     }
-    return render(request, "workorders/reviews/detail.html", context, status=400 if form.errors else 200)
+    return render(request, "completion/reviews/detail.html", context, status=400 if form.errors else 200)
+
+
+# --- The service report PDF ---------------------------------------------------------------
+
+
+def _pdf_response(report, *, download: bool, **options) -> HttpResponse:
+    response = HttpResponse(service_report_pdf(report, **options), content_type="application/pdf")
+    disposition = "attachment" if download else "inline"
+    response["Content-Disposition"] = f'{disposition}; filename="service-report-{report.work_order.number}.pdf"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+def staff_report_pdf(request, pk):
+    """The report of work order ``pk``, for anyone who may see that work order (404 otherwise)."""
+    report = completion_report_for_user(user=request.user, work_order_id=pk)
+    if report is None:
+        raise Http404(_("No service report for this work order."))
+    return _pdf_response(report, download=bool(request.GET.get("download")))
+
+
+def track_report_pdf(request, token):
+    """The report for the customer, through the private tracking link, in the customer's language."""
+    report = completion_report_for_token(token=token)
+    if report is None:
+        raise Http404(_("No service report for this work order."))
+    # The customer's copy: no notes for the office, the problem in the customer's own words.
+    problem, _follows = workorder_customer_description(work_order=report.work_order)
+    with translation.override(report.work_order.language or None):
+        return _pdf_response(report, download=bool(request.GET.get("download")), for_customer=True, problem=problem)

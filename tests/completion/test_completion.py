@@ -11,6 +11,8 @@ from django.db import connection
 from django.urls import reverse
 from PIL import Image
 
+from completion.models import CompletionReport
+from completion.services import completion_submit
 from tests.factories import ChecklistItemFactory, EquipmentFactory, PartFactory
 from tests.technicians.helpers import (
     completion_post,
@@ -20,8 +22,7 @@ from tests.technicians.helpers import (
     signature_png,
 )
 from workorders.lifecycle import Status
-from workorders.models import Attachment, CompletionReport, WorkOrder
-from workorders.services_completion import completion_submit
+from workorders.models import Attachment, WorkOrder
 
 pytestmark = pytest.mark.django_db
 

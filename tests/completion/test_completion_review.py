@@ -5,12 +5,12 @@ import uuid
 import pytest
 from django.urls import reverse
 
+from completion.models import CompletionReport
+from completion.services import completion_review, completion_submit
 from core.errors import Conflict, Forbidden, InvalidInput
 from tests.factories import ServiceTypeFactory
 from tests.technicians.helpers import job_for, signature_png
 from workorders.lifecycle import Status
-from workorders.models import CompletionReport
-from workorders.services_completion import completion_review, completion_submit
 
 pytestmark = pytest.mark.django_db
 

@@ -2,9 +2,10 @@
 
 from django.db.models import Prefetch, QuerySet
 
-from .models import WorkOrder
-from .models_completion import CompletionReport, ReportPhoto
-from .selectors import workorder_visible_to
+from workorders.models import WorkOrder
+from workorders.selectors import workorder_visible_to
+
+from .models import CompletionReport, ReportPhoto
 
 REPORT_RELATED = ("work_order__service_type", "work_order__customer", "technician__user", "signature", "reviewed_by")
 
@@ -71,3 +72,17 @@ def workorder_customer_description(*, work_order: WorkOrder, max_depth: int = 10
         origin = earlier.work_order
         follows = follows or origin.number
     return origin.description, follows
+
+
+def workorder_customer_page_part(*, work_order: WorkOrder) -> dict:
+    """What completion adds to the customer's tracking page (``workorders.selectors.register_customer_page_part``).
+
+    A second visit's own description opens with the technician's reason: the customer sees
+    their words instead. The signed service report is offered once the job was completed.
+    """
+    description, follows = workorder_customer_description(work_order=work_order)
+    return {
+        "description": description,
+        "follows": follows,
+        "has_report": work_order.resolved_at is not None and work_order.completion_reports.exists(),
+    }

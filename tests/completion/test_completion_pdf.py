@@ -9,10 +9,10 @@ from django.conf import settings
 from django.urls import reverse
 from pypdf import PdfReader
 
+from completion.services import PhotoUpload, completion_submit
 from tests.factories import ChecklistItemFactory, PartFactory
 from tests.technicians.helpers import job_for, jpeg_bytes, photo_upload, signature_png
 from workorders.models import Attachment
-from workorders.services_completion import PhotoUpload, completion_submit
 
 pytestmark = pytest.mark.django_db
 

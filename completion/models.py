@@ -1,7 +1,7 @@
 """Completion reports: what the technician did, what it cost, and the customer's signature.
 
-Imported at the bottom of ``workorders/models.py`` so that Django sees these
-models as part of the ``workorders`` app.
+These models moved here from ``workorders`` (issue 13, S6b) and keep its tables
+(``db_table``), so the move changed no schema.
 """
 
 from django.conf import settings
@@ -9,9 +9,6 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-
-__all__ = ["CompletionReport", "ChecklistAnswer", "PartUsage", "ReportPhoto"]
-
 
 class CompletionReport(models.Model):
     """The technician's report that resolves a work order (完工报告).
@@ -78,6 +75,7 @@ class CompletionReport(models.Model):
     created_at = models.DateTimeField(_("submitted"), default=timezone.now)
 
     class Meta:
+        db_table = "workorders_completionreport"
         verbose_name = _("completion report")
         verbose_name_plural = _("completion reports")
         ordering = ["-id"]
@@ -110,6 +108,7 @@ class ChecklistAnswer(models.Model):
     note = models.CharField(_("note"), max_length=300, blank=True)
 
     class Meta:
+        db_table = "workorders_checklistanswer"
         verbose_name = _("checklist answer")
         verbose_name_plural = _("checklist answers")
         ordering = ["report", "id"]
@@ -132,6 +131,7 @@ class PartUsage(models.Model):
     amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
 
     class Meta:
+        db_table = "workorders_partusage"
         verbose_name = _("part used")
         verbose_name_plural = _("parts used")
         ordering = ["report", "id"]
@@ -155,6 +155,7 @@ class ReportPhoto(models.Model):
     taken_at = models.DateTimeField(_("taken at"), null=True, blank=True)
 
     class Meta:
+        db_table = "workorders_reportphoto"
         verbose_name = _("report photo")
         verbose_name_plural = _("report photos")
         ordering = ["report", "id"]

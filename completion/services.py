@@ -1,6 +1,6 @@
 """Completion reports: submit (resolving the work order), review, revise.
 
-Every function here is one transaction. The lifecycle itself still goes through
+Every function here is one transaction. The lifecycle itself goes through
 ``workorders.services.workorder_transition``; this module adds what a completion
 carries (checklist answers, parts, labour, photos, signature) around it.
 """
@@ -22,13 +22,15 @@ from PIL import Image, ImageOps
 from core import roles as R
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.images import CleanImage, clean_image
+from core.validation import position_check
 from catalog.models import ChecklistItem, Part
+from workorders.lifecycle import Status
+from workorders.models import Attachment, WorkOrder, WorkOrderEvent
+from workorders.selectors import workorder_visible_to
+from workorders.services import workorder_create, workorder_transition
+from workorders.survey import workorder_send_survey
 
-from .lifecycle import Status
-from .models import Attachment, WorkOrder, WorkOrderEvent
-from .models_completion import ChecklistAnswer, CompletionReport, PartUsage, ReportPhoto
-from .selectors import workorder_visible_to
-from .services import _check_position, workorder_create, workorder_transition
+from .models import ChecklistAnswer, CompletionReport, PartUsage, ReportPhoto
 
 CENT = Decimal("0.01")
 WORK_DONE_MAX = 4000
@@ -191,12 +193,12 @@ def _check_photos(photos: list[PhotoUpload]) -> list[CleanImage]:
         # What the phone reported wins (its resized copy has no EXIF left); else the EXIF's own.
         if photo.latitude not in (None, "") and photo.longitude not in (None, ""):
             try:
-                clean.latitude, clean.longitude = _check_position(photo.latitude, photo.longitude)
+                clean.latitude, clean.longitude = position_check(photo.latitude, photo.longitude)
             except InvalidInput:
                 clean.latitude = clean.longitude = None
         elif clean.latitude is not None:
             try:
-                clean.latitude, clean.longitude = _check_position(clean.latitude, clean.longitude)
+                clean.latitude, clean.longitude = position_check(clean.latitude, clean.longitude)
             except InvalidInput:
                 clean.latitude = clean.longitude = None
         if photo.taken_at is not None:
@@ -305,7 +307,7 @@ def completion_submit(
         raise _invalid("second_visit_reason", _("Say why a second visit is needed."))
     if len(second_visit_reason) > 500:
         raise _invalid("second_visit_reason", _("Keep the reason under 500 characters."))
-    lat, lng = _check_position(latitude, longitude)
+    lat, lng = position_check(latitude, longitude)
     # Images are decoded and re-encoded before the row lock is taken.
     clean_photos = _check_photos(list(photos))
     clean_signature = _check_signature(signature)
@@ -463,9 +465,7 @@ def completion_review(*, report_id: int, actor, decision: str, comment: str = ""
         _review_event(report, action=f"report_{report.review_status}", actor=actor, role=R.MANAGER, note=comment)
         work_order = report.work_order
         if decision == APPROVE and work_order.service_type.requires_review and work_order.status == Status.RESOLVED:
-            # The survey goes out now that the report is approved (survey.py, issue 5).
-            from .survey import workorder_send_survey
-
+            # The survey goes out now that the report is approved (workorders/survey.py, issue 5).
             report.work_order = workorder_send_survey(work_order_id=work_order.pk, actor=actor, actor_role=R.MANAGER)
     return report
 
