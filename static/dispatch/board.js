@@ -93,10 +93,23 @@
       t.bands.forEach(function (b) {
         track.appendChild(el("span", { className: "tl-band", style: "left:" + b[0] + "%;width:" + b[1] + "%" }, []));
       });
-      track.appendChild(el("span", { className: "tl-now", style: "left:" + board.axis.now + "%" }, []));
+      (board.holidays || []).forEach(function (h) {
+        track.appendChild(el("span", { className: "tl-holiday", title: h.name,
+          style: "left:" + h.bar[0] + "%;width:" + h.bar[1] + "%" }, []));
+      });
+      (t.absent || []).forEach(function (b) {
+        track.appendChild(el("span", { className: "tl-absent", style: "left:" + b[0] + "%;width:" + b[1] + "%" }, []));
+      });
+      (t.travel || []).forEach(function (tr) {
+        track.appendChild(el("span", { className: "tl-travel" + (tr.tight ? " tl-travel-tight" : ""), title: tr.label,
+          style: "left:" + tr.bar[0] + "%;width:" + tr.bar[1] + "%" }, []));
+      });
+      if (board.axis.now !== null) {
+        track.appendChild(el("span", { className: "tl-now", style: "left:" + board.axis.now + "%" }, []));
+      }
       t.jobs.forEach(function (j) {
         if (!j.bar) return;
-        var times = j.when.slice(6);  // "11-23 09:00–11:00" -> "09:00–11:00"
+        var times = board.range && board.range.days > 1 ? j.when : j.when.slice(6);  // "11-23 09:00–11:00" -> "09:00–11:00"
         track.appendChild(el("a", {
           className: "tl-bar status-" + j.status + " prio-bar-" + j.priority, href: url("candidates", j.id),
           title: j.number + " · " + times + " · " + j.service + " · " + j.status_label,
@@ -175,6 +188,8 @@
 
   function render(board, first) {
     links = board.links;
+    window.dispatchBoard = board;  // for gantt.js, which draws the same data on the Gantt
+    document.dispatchEvent(new CustomEvent("dispatch:board", { detail: board }));
     renderQueue(board.queue);
     renderTechnicians(board);
     drawMarkers(board, first);
