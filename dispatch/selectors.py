@@ -9,6 +9,7 @@ scopes come in one query each (never one per technician).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -43,6 +44,17 @@ def technician_name(username: str, first_name: str, last_name: str) -> str:
     return f"{first_name} {last_name}".strip() or username
 
 
+def workorder_version(updated_at, status, technician_id, start, end) -> str:
+    """What the board sends back with a drop: a token of the order as the dispatcher saw it.
+
+    Its last change and its place (status, technician, window): a drop on an order that changed
+    since is refused, even if two changes fell in the same clock tick.
+    """
+    stamp = "|".join(str(v) for v in (updated_at.isoformat() if updated_at else "", status, technician_id,
+                                       start.timestamp() if start else "", end.timestamp() if end else ""))
+    return hashlib.sha1(stamp.encode()).hexdigest()[:20]
+
+
 def _float(value):
     return None if value is None else float(value)
 
@@ -66,8 +78,8 @@ class OpenJob:
     address: str
     latitude: float | None
     longitude: float | None
-    # What the board sends back with a drop: the row as the dispatcher saw it (a stale drop is refused).
-    updated_at: dt.datetime | None = None
+    # What the board sends back with a drop (``workorder_version``): a stale drop is refused.
+    version: str = ""
 
     @property
     def status_label(self):
@@ -165,7 +177,8 @@ def technician_data(technicians: QuerySet, *, days=()) -> TechnicianData:
                 address=row["address"],
                 latitude=_float(row["site__latitude"]),
                 longitude=_float(row["site__longitude"]),
-                updated_at=row["updated_at"],
+                version=workorder_version(row["updated_at"], row["status"], row["technician_id"],
+                                          row["appointment_start"], row["appointment_end"]),
             )
         )
 
@@ -467,7 +480,8 @@ def dispatch_board(
     day_list = [first_day + dt.timedelta(days=i) for i in range(days)]
     day_start, _end = _day_bounds(first_day)
     range_end = _day_bounds(day_list[-1])[1]
-    fields = ["pk", "created_at", "updated_at", "priority", "address", "preferred_start", "preferred_end",
+    fields = ["pk", "created_at", "updated_at", "status", "technician_id", "appointment_start", "appointment_end",
+              "priority", "address", "preferred_start", "preferred_end",
               "service_type__name", "service_type__default_duration_minutes", "site__city", "site__latitude", "site__longitude"]
     if _SLA_DUE:
         fields.append(_SLA_DUE)

@@ -38,9 +38,10 @@ from workorders.services_assign import Assignment
 from workorders.sla import target_states_rows
 
 from . import selectors
+from .api import DropSerializer, drop_answer
 from .auto_assign import auto_assign_apply, auto_assign_plan, auto_assign_undo
 from .rules import format_window
-from .services import parse_window
+from .services import parse_window, workorder_drop
 
 STATE_LABELS = {
     "off_shift": gettext_lazy("Off shift"),
@@ -239,7 +240,8 @@ def _board_payload(request) -> dict:
                 else "",
                 "window": _window_label(row["preferred_start"], row["preferred_end"], tz) or any_time,
                 # For a drop on the Gantt: the version the dispatcher saw, the length to book.
-                "version": _iso(row["updated_at"]),
+                "version": selectors.workorder_version(row["updated_at"], row["status"], row["technician_id"],
+                                                       row["appointment_start"], row["appointment_end"]),
                 "minutes": _booking_minutes(row),
                 "pos": [float(lat), float(lng)] if lat is not None and lng is not None else None,
                 # SLA targets: state (on_track, at_risk, breached ...) and "First response: At risk · 20 min left".
@@ -285,7 +287,7 @@ def _board_payload(request) -> dict:
                 "unassign": job.status in (Status.ASSIGNED, Status.ACCEPTED),
                 # Only an assigned or accepted booking moves (re-assign); one under way stays put.
                 "movable": job.status in (Status.ASSIGNED, Status.ACCEPTED),
-                "version": _iso(job.updated_at),
+                "version": job.version,
             }
             if job.start is not None and job.id in today_ids:
                 left = pct(job.start)
@@ -716,3 +718,44 @@ def auto_assign_undo_action(request, batch):
     for item in result.refused:
         messages.warning(request, f"{item['number']}: {item['reason']}")
     return redirect("dispatch:auto-assign-run", batch=batch)
+
+
+@require_POST
+def drop_action(request, pk: int):
+    """A drop on the board's Gantt (gantt.js), as JSON: ``{"technician", "start", "end", "version"}``.
+
+    The same service as the buttons (dispatch.services.workorder_drop -> the lifecycle transition).
+    Answers JSON: 200 with the order's new place and version; 400 bad input, 403 not a dispatcher,
+    404 no such order (or one the user may not see), 409 refused (double booking, capacity, or the
+    order changed since the board showed it), each with ``detail``, a sentence in the user's language.
+    Nothing changes on any error. Django's CSRF check applies (the page sends its token).
+    """
+    if not R.has_role(request.user, R.DISPATCHER, R.MANAGER):
+        return JsonResponse(Forbidden(_("The dispatch board is for dispatchers and managers.")).as_dict(), status=403)
+    try:
+        body = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        body = None
+    if not isinstance(body, dict):
+        return JsonResponse(InvalidInput(_("The request could not be read.")).as_dict(), status=400)
+    serializer = DropSerializer(data=body)
+    if not serializer.is_valid():
+        fields = {key: [str(m) for m in messages_] for key, messages_ in serializer.errors.items()}
+        error = InvalidInput(" ".join(m for ms in fields.values() for m in ms), fields=fields)
+        return JsonResponse(error.as_dict(), status=400)
+    data = serializer.validated_data
+    try:
+        work_order, action = workorder_drop(
+            work_order_id=pk, technician_id=data["technician"], start=data["start"], end=data["end"],
+            seen_version=data["version"], actor=request.user,
+        )
+    except ApplicationError as exc:
+        return JsonResponse(exc.as_dict(), status=exc.status_code)
+    answer = drop_answer(work_order, action)
+    if action:
+        answer["detail"] = _("%(number)s booked for %(tech)s, %(window)s.") % {
+            "number": work_order.number, "tech": work_order.technician,
+            "window": format_window(work_order.appointment_start, work_order.appointment_end)}
+    else:
+        answer["detail"] = _("Nothing has changed.")
+    return JsonResponse(answer)
