@@ -26,7 +26,7 @@ class DropSerializer(serializers.Serializer):
     technician = serializers.IntegerField(min_value=1, help_text="The technician's id (the row dropped on).")
     start = serializers.DateTimeField(help_text="Start of the window (ISO 8601; without an offset, the company's "
                                       "time zone).")
-    end = serializers.DateTimeField(help_text="End of the window.")
+    end = serializers.DateTimeField(help_text="End of the window: after the start, at most 12 hours after it.")
     version = serializers.CharField(max_length=64, help_text="The work order's `version` as the caller saw it (the "
                                     "board's data, or the answer to the last drop); a drop on an order changed "
                                     "since is refused (409 `stale`).")
