@@ -18,6 +18,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.staticfiles import finders
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -402,6 +403,14 @@ class _Weekdays:
 WEEKDAYS = _Weekdays()
 
 
+GANTT_WORDS = {
+    "absent": gettext_lazy("Absent"),
+    "saving": gettext_lazy("Saving…"),
+    "refused": gettext_lazy("Not moved: %(reason)s"),
+    "failed": gettext_lazy("The board could not be reached; nothing has changed."),
+    "queue_hint": gettext_lazy("Drag onto a technician's row"),
+}
+
 BOARD_VIEW_LABELS = {"day": gettext_lazy("Day"), "3day": gettext_lazy("3 days"), "week": gettext_lazy("Week")}
 
 
@@ -451,6 +460,10 @@ def board_page(request):
         "tile_attribution": settings.DISPATCH_TILE_ATTRIBUTION,
         "map_center": list(settings.DISPATCH_MAP_CENTER),
         "refresh_seconds": settings.DISPATCH_REFRESH_SECONDS,
+        # The Gantt library (vis-timeline, served from node_modules: config/settings.py); without it
+        # the board's plain timeline is all there is, for reading.
+        "gantt": _gantt_available(),
+        "gantt_words": {key: str(value) for key, value in GANTT_WORDS.items()},
     }
     response = render(request, "dispatch/board.html", context)
     tiles = tile_source(settings.DISPATCH_TILE_URL)
@@ -458,6 +471,11 @@ def board_page(request):
         # The map's tiles come from their own server: the one page that shows them allows it (django-csp).
         response._csp_update = {"img-src": [tiles]}
     return response
+
+
+@functools.cache
+def _gantt_available() -> bool:
+    return bool(finders.find("vis-timeline/vis-timeline-graph2d.min.js"))
 
 
 def tile_source(url: str) -> str:
