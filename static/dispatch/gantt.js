@@ -75,7 +75,7 @@
           id: "wo" + j.id, workOrder: j.id, version: j.version, group: t.id, start: j.start, end: j.end,
           type: "range", content: text(j.number.slice(-6) + " " + j.service),
           title: j.number + " · " + j.when + " · " + j.service + " · " + j.status_label,
-          className: "g-job status-" + j.status + " prio-bar-" + j.priority + (j.movable ? "" : " g-fixed"),
+          className: "g-job wo-" + j.id + " status-" + j.status + " prio-bar-" + j.priority + (j.movable ? "" : " g-fixed"),
           editable: j.movable ? { updateTime: true, updateGroup: true, remove: false } : false
         });
       });
@@ -116,6 +116,7 @@
       start: board.axis.start, end: board.axis.end, min: board.axis.start, max: board.axis.end,
       zoomable: false, moveable: false, stack: false, orientation: "top", showCurrentTime: true,
       groupOrder: "order", selectable: true, multiselect: false,
+      itemsAlwaysDraggable: { item: true, range: false },  // a booking moves without being selected first
       editable: { add: true, updateTime: true, updateGroup: true, remove: false, overrideItems: false },
       snap: function (date) { var step = 15 * 60 * 1000; return Math.round(date / step) * step; },
       // Numbers only on the axis: no month or day names in one language.
