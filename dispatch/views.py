@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from core import roles as R
@@ -411,7 +411,7 @@ GANTT_WORDS = {
     "queue_hint": gettext_lazy("Drag onto a technician's row"),
 }
 
-BOARD_VIEW_LABELS = {"day": gettext_lazy("Day"), "3day": gettext_lazy("3 days"), "week": gettext_lazy("Week")}
+BOARD_VIEW_LABELS = {"day": pgettext_lazy("board view", "Day"), "3day": gettext_lazy("3 days"), "week": gettext_lazy("Week")}
 
 
 BOARD_WORDS = {
