@@ -218,6 +218,18 @@ if _leaflet is not None and _leaflet.origin:
 _chartjs = BASE_DIR / "node_modules" / "chart.js" / "dist"
 if (_chartjs / "chart.umd.min.js").is_file():
     STATICFILES_DIRS.append(("chartjs", _chartjs))
+# vis-timeline for the dispatch board's Gantt, from node_modules, served as static/vis-timeline/
+# (its "peer" build, which injects no <style> element, so the CSP needs no exception; its CSS,
+# moment and vis-data are served beside it). Without it the board shows its plain timeline.
+_node = BASE_DIR / "node_modules"
+_vis = [
+    ("vis-timeline", _node / "vis-timeline" / "peer" / "umd", "vis-timeline-graph2d.min.js"),
+    ("vis-timeline/styles", _node / "vis-timeline" / "styles", "vis-timeline-graph2d.min.css"),
+    ("vis-timeline/vis-data", _node / "vis-data" / "peer" / "umd", "vis-data.min.js"),
+    ("vis-timeline/moment", _node / "moment" / "min", "moment.min.js"),
+]
+if all((folder / name).is_file() for _prefix, folder, name in _vis):
+    STATICFILES_DIRS += [(prefix, folder) for prefix, folder, _name in _vis]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 STORAGES = {

@@ -9,6 +9,7 @@ scopes come in one query each (never one per technician).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -19,12 +20,13 @@ from customers.models import Site
 from technicians.models import PartnerCompany, PartnerScope, Shift, Technician, TechnicianSkill
 from workorders.lifecycle import Status
 from catalog.models import ServiceType, ServiceTypeSkill
+from sla.models import CalendarDay
 from workorders.models import WorkOrder
 from workorders.sla import SLA_STATE_FIELDS
 
 from . import rules
 from .rules import ACTIVE_STATES, Booking, OrderFacts, ShiftRow, TechFacts
-from .scoring import Weights, pair_parts, technician_position
+from .scoring import Weights, haversine_km, pair_parts, technician_position
 
 
 def workorder_number(pk: int, created_at, tz=None) -> str:
@@ -41,6 +43,17 @@ def workorder_number(pk: int, created_at, tz=None) -> str:
 def technician_name(username: str, first_name: str, last_name: str) -> str:
     """``str(technician)`` from the user's columns (a test checks both agree)."""
     return f"{first_name} {last_name}".strip() or username
+
+
+def workorder_version(updated_at, status, technician_id, start, end) -> str:
+    """What the board sends back with a drop: a token of the order as the dispatcher saw it.
+
+    Its last change and its place (status, technician, window): a drop on an order that changed
+    since is refused, even if two changes fell in the same clock tick.
+    """
+    stamp = "|".join(str(v) for v in (updated_at.isoformat() if updated_at else "", status, technician_id,
+                                       start.timestamp() if start else "", end.timestamp() if end else ""))
+    return hashlib.sha1(stamp.encode()).hexdigest()[:20]
 
 
 def _float(value):
@@ -66,6 +79,8 @@ class OpenJob:
     address: str
     latitude: float | None
     longitude: float | None
+    # What the board sends back with a drop (``workorder_version``): a stale drop is refused.
+    version: str = ""
 
     @property
     def status_label(self):
@@ -142,7 +157,7 @@ def technician_data(technicians: QuerySet, *, days=()) -> TechnicianData:
         .order_by("appointment_start", "pk")
         .values(
             "pk", "created_at", "technician_id", "status", "priority", "appointment_start", "appointment_end",
-            "service_type__name", "address", "site__latitude", "site__longitude",
+            "service_type__name", "address", "site__latitude", "site__longitude", "updated_at",
         )
     ):
         number = workorder_number(row["pk"], row["created_at"], tz)
@@ -163,6 +178,8 @@ def technician_data(technicians: QuerySet, *, days=()) -> TechnicianData:
                 address=row["address"],
                 latitude=_float(row["site__latitude"]),
                 longitude=_float(row["site__longitude"]),
+                version=workorder_version(row["updated_at"], row["status"], row["technician_id"],
+                                          row["appointment_start"], row["appointment_end"]),
             )
         )
 
@@ -341,6 +358,30 @@ def _day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
 
 QUEUE_LIMIT = 200
 
+# The board's views: how many days each shows.
+BOARD_VIEWS = {"day": 1, "3day": 3, "week": 7}
+
+
+def board_range(day: dt.date, view: str) -> tuple[dt.date, int]:
+    """(first day, number of days) the board shows for ``view`` around ``day``: the day itself,
+    three days from it, or the week (Monday to Sunday) that holds it."""
+    days = BOARD_VIEWS.get(view, 1)
+    if view == "week":
+        day = day - dt.timedelta(days=day.weekday())
+    return day, days
+
+
+@dataclass
+class Travel:
+    """The way from one booking to the next on the same day: the gap left for it and, where both
+    sites are known, the distance (the great-circle km ``dispatch.scoring`` costs travel by)."""
+
+    start: dt.datetime
+    end: dt.datetime
+    km: float | None
+    # Less room than DISPATCH_TRAVEL_BUFFER_MINUTES (what the scoring calls a squeezed window).
+    tight: bool
+
 
 @dataclass
 class BoardTechnician:
@@ -348,11 +389,16 @@ class BoardTechnician:
     skills: list[tuple[str, int]]
     state: str
     jobs: list[OpenJob]
+    # The open jobs booked in the board's range, and those without a window.
     today_jobs: list[OpenJob]
     booked_minutes: int
     position: tuple[float, float] | None
     position_from: str
     shifts_today: list[tuple[dt.datetime, dt.datetime]] | None
+    # Working windows over the range (None: no schedule, always available), absences, travel.
+    shifts: list[tuple[dt.datetime, dt.datetime]] | None = None
+    absences: list[tuple[dt.datetime, dt.datetime]] = field(default_factory=list)
+    travel: list[Travel] = field(default_factory=list)
 
 
 @dataclass
@@ -363,21 +409,81 @@ class Board:
     queue_total: int
     technicians: list[BoardTechnician]
     capacity: int
+    first_day: dt.date | None = None
+    days: int = 1
+    range_end: dt.datetime | None = None
+    # (date, name) of the company's holidays in the range (business calendars' holiday rows).
+    holidays: list[tuple[dt.date, str]] = field(default_factory=list)
 
 
-def dispatch_board(*, now=None, service_type_id=None, city: str = "", priority=None, limit: int = QUEUE_LIMIT) -> Board:
-    """Everything the dispatch board shows, in a fixed number of queries.
+def board_holidays(first_day: dt.date, last_day: dt.date) -> list[tuple[dt.date, str]]:
+    """The holidays of the business calendars (not the 24×7 ones) between two dates, in one query."""
+    rows = (
+        CalendarDay.objects.filter(
+            kind=CalendarDay.Kind.HOLIDAY, date__gte=first_day, date__lte=last_day, calendar__always_open=False
+        )
+        .order_by("date", "name")
+        .values_list("date", "name")
+        .distinct()
+    )
+    names: dict[dt.date, list[str]] = {}
+    for day, name in rows:
+        names.setdefault(day, [])
+        if name and name not in names[day]:
+            names[day].append(name)
+    return [(day, " / ".join(n)) for day, n in names.items()]
+
+
+def _absences(facts: TechFacts, day: dt.date, tz) -> list[tuple[dt.datetime, dt.datetime]]:
+    out = []
+    for row in facts.shifts:
+        if row.date == day and not row.available:
+            if row.start is None:
+                start, end = _day_bounds(day)
+            else:
+                start = timezone.make_aware(dt.datetime.combine(day, row.start), tz)
+                end = timezone.make_aware(dt.datetime.combine(day, row.end), tz)
+            out.append((start, end))
+    return sorted(out)
+
+
+def _travel(jobs: list[OpenJob], buffer_minutes: float) -> list[Travel]:
+    """Between consecutive bookings of one technician on the same local day."""
+    booked = sorted((j for j in jobs if j.start is not None), key=lambda j: j.start)
+    out = []
+    for before, after in zip(booked, booked[1:]):
+        if timezone.localdate(before.end) != timezone.localdate(after.start) or after.start < before.end:
+            continue
+        km = None
+        if None not in (before.latitude, before.longitude, after.latitude, after.longitude):
+            km = round(haversine_km(before.latitude, before.longitude, after.latitude, after.longitude), 1)
+        gap = (after.start - before.end).total_seconds() / 60.0
+        out.append(Travel(start=before.end, end=after.start, km=km, tight=gap < buffer_minutes))
+    return out
+
+
+def dispatch_board(
+    *, now=None, first_day: dt.date | None = None, days: int = 1, service_type_id=None, city: str = "",
+    priority=None, limit: int = QUEUE_LIMIT,
+) -> Board:
+    """Everything the dispatch board shows for ``days`` days from ``first_day`` (today by default),
+    in a fixed number of queries however many days, technicians or jobs.
 
     The queue (and its count when longer than ``limit``), the active
-    technicians with their skills, today's shifts, open jobs and partner
-    scopes (one query each). Rows come as values: no model instances on this
-    path, which is what keeps hundreds of technicians fast.
+    technicians with their skills, the range's shifts and absences, open jobs
+    and partner scopes (one query each), and the range's holidays (one). Rows
+    come as values: no model instances on this path, which is what keeps
+    hundreds of technicians fast.
     """
     now = now or timezone.now()
     today = timezone.localdate(now)
-    day_start, day_end = _day_bounds(today)
-    fields = ["pk", "created_at", "priority", "address", "preferred_start", "preferred_end",
-              "service_type__name", "site__city", "site__latitude", "site__longitude"]
+    first_day = first_day or today
+    day_list = [first_day + dt.timedelta(days=i) for i in range(days)]
+    day_start, _end = _day_bounds(first_day)
+    range_end = _day_bounds(day_list[-1])[1]
+    fields = ["pk", "created_at", "updated_at", "status", "technician_id", "appointment_start", "appointment_end",
+              "priority", "address", "preferred_start", "preferred_end",
+              "service_type__name", "service_type__default_duration_minutes", "site__city", "site__latitude", "site__longitude"]
     if _SLA_DUE:
         fields.append(_SLA_DUE)
         # Each row's SLA targets (workorders/sla.py target_states_rows), for the queue's badges.
@@ -389,19 +495,24 @@ def dispatch_board(*, now=None, service_type_id=None, city: str = "", priority=N
         row["number"] = workorder_number(row["pk"], row["created_at"], tz)
         row["due"] = row.get(_SLA_DUE) if _SLA_DUE else None
     total = len(queue) if len(queue) < limit else queue_qs.count()
-    data = technician_data(Technician.objects.filter(active=True), days=[today])
+    data = technician_data(Technician.objects.filter(active=True), days=[today, *day_list])
     weights = Weights.from_settings()
     technicians = []
     for facts in data.facts:
         jobs = data.jobs[facts.id]
-        today_jobs = [j for j in jobs if j.start is None or (j.start < day_end and j.end > day_start)]
+        range_jobs = [j for j in jobs if j.start is None or (j.start < range_end and j.end > day_start)]
         booked = sum(
-            int((min(j.end, day_end) - max(j.start, day_start)).total_seconds() // 60)
-            for j in today_jobs
+            int((min(j.end, range_end) - max(j.start, day_start)).total_seconds() // 60)
+            for j in range_jobs
             if j.start is not None
         )
         position, source = technician_position(facts, now=now, weights=weights)
         windows = rules.working_windows(facts, today)
+        if facts.has_schedule:
+            shifts = [w for day in day_list for w in rules.working_windows(facts, day)]
+            absences = [a for day in day_list for a in _absences(facts, day, tz)]
+        else:
+            shifts, absences = None, []
         technicians.append(
             BoardTechnician(
                 facts=facts,
@@ -410,11 +521,14 @@ def dispatch_board(*, now=None, service_type_id=None, city: str = "", priority=N
                     facts, now=now, statuses={j.status for j in jobs}, today_windows=windows
                 ),
                 jobs=jobs,
-                today_jobs=today_jobs,
+                today_jobs=range_jobs,
                 booked_minutes=booked,
                 position=position,
                 position_from=source,
                 shifts_today=windows,
+                shifts=shifts,
+                absences=absences,
+                travel=_travel(range_jobs, weights.travel_buffer_minutes),
             )
         )
     return Board(
@@ -424,6 +538,10 @@ def dispatch_board(*, now=None, service_type_id=None, city: str = "", priority=N
         queue_total=total,
         technicians=technicians,
         capacity=settings.DISPATCH_CAPACITY,
+        first_day=first_day,
+        days=days,
+        range_end=range_end,
+        holidays=board_holidays(day_list[0], day_list[-1]),
     )
 
 

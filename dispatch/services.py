@@ -15,14 +15,18 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from catalog.selectors import service_types_by_pk
-from core.errors import ApplicationError, Conflict, InvalidInput
+from core.errors import ApplicationError, Conflict, InvalidInput, NotFound
 from customers.models import Site
 from technicians.models import Technician
+from workorders.lifecycle import Status
 from workorders.models import WorkOrder
+from workorders.selectors import workorder_visible_to
+from workorders.services import workorder_transition
 
 from . import rules
 from .scoring import Weights, pair_parts
@@ -32,6 +36,7 @@ from .selectors import (
     site_city,
     technician_data,
     technician_facts_for_check,
+    workorder_version,
 )
 
 
@@ -166,3 +171,58 @@ def parse_window(start, end) -> tuple[dt.datetime, dt.datetime] | tuple[None, No
         message = _("Give both the start and the end of the time window.")
         raise InvalidInput(message, fields={"appointment": [message]})
     return start, end
+
+
+# The longest appointment a drop on the Gantt may book.
+MAX_DROP_HOURS = 12
+
+
+def workorder_drop(
+    *, work_order_id: int, technician_id: int, start: dt.datetime, end: dt.datetime, seen_version: str,
+    actor,
+) -> tuple[WorkOrder, str]:
+    """An order dropped on a technician's row of the board's Gantt: assign it (from the queue) or
+    re-assign it (a booking moved to another time or technician) with that window.
+
+    The same lifecycle transition as the board's buttons (``workorders.services.workorder_transition``:
+    the locks, the skills, shift, booking and capacity checks, the event). ``seen_version`` is the
+    ``workorder_version`` the dispatcher's board showed: if the order changed since (another dispatcher
+    moved it a moment ago), the drop is refused with Conflict and nothing changes. Returns the
+    work order and the action taken ("assign", "reassign", or "" when the drop changed nothing).
+    """
+    if start is None or end is None or seen_version is None:
+        raise InvalidInput(_("Give the technician, the start and end of the window and the version you saw."))
+    if end <= start:
+        message = _("The end of the time window must be after its start.")
+        raise InvalidInput(message, fields={"end": [message]})
+    if end - start > dt.timedelta(hours=MAX_DROP_HOURS):
+        message = _("A booking may last at most %(hours)d hours.") % {"hours": MAX_DROP_HOURS}
+        raise InvalidInput(message, fields={"end": [message]})
+    with transaction.atomic():
+        # The order's row locked first, as workorder_transition locks it (it takes it again, already
+        # held): a second drop of the same order waits here and then sees the first one's result.
+        row = (
+            workorder_visible_to(actor).select_for_update().filter(pk=work_order_id)
+            .values("status", "technician_id", "appointment_start", "appointment_end", "updated_at").first()
+        )
+        if row is None:
+            raise NotFound(_("No such work order."))
+        if workorder_version(row["updated_at"], row["status"], row["technician_id"], row["appointment_start"],
+                             row["appointment_end"]) != seen_version:
+            raise Conflict(
+                _("This work order was changed by someone else a moment ago; the board now shows where it is."),
+                code="stale",
+            )
+        if (row["technician_id"], row["appointment_start"], row["appointment_end"]) == (technician_id, start, end):
+            return WorkOrder.objects.get(pk=work_order_id), ""
+        action = "assign" if row["status"] == Status.NEW else "reassign"
+        work_order = workorder_transition(
+            work_order_id=work_order_id,
+            action=action,
+            actor=actor,
+            technician_id=technician_id,
+            appointment_start=start,
+            appointment_end=end,
+            data={"via": "board"},
+        )
+    return work_order, action

@@ -11,4 +11,5 @@ urlpatterns = [
     path("auto-assign/<slug:batch>/undo/", views.auto_assign_undo_action, name="auto-assign-undo"),
     path("work-orders/<int:pk>/candidates/", views.candidates_page, name="candidates"),
     path("work-orders/<int:pk>/assign/", views.assign_action, name="assign"),
+    path("work-orders/<int:pk>/drop/", views.drop_action, name="drop"),
 ]

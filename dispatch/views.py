@@ -18,6 +18,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.staticfiles import finders
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -26,7 +27,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from core import roles as R
@@ -38,9 +39,10 @@ from workorders.services_assign import Assignment
 from workorders.sla import target_states_rows
 
 from . import selectors
+from .api import DropSerializer, drop_answer
 from .auto_assign import auto_assign_apply, auto_assign_plan, auto_assign_undo
 from .rules import format_window
-from .services import parse_window
+from .services import parse_window, workorder_drop
 
 STATE_LABELS = {
     "off_shift": gettext_lazy("Off shift"),
@@ -152,23 +154,46 @@ class _Ago:
         return ""
 
 
+def board_range(request) -> tuple[str, dt.date, int]:
+    """(view, first day, number of days) from ``?view=day|3day|week&date=YYYY-MM-DD``; a bad or
+    missing value means the day view of today."""
+    view = request.GET.get("view", "day")
+    if view not in selectors.BOARD_VIEWS:
+        view = "day"
+    try:
+        day = dt.date.fromisoformat((request.GET.get("date") or "")[:10])
+    except ValueError:
+        day = timezone.localdate()
+    first_day, days = selectors.board_range(day, view)
+    return view, first_day, days
+
+
+def _iso(value) -> str:
+    return timezone.localtime(value).isoformat() if value is not None else ""
+
+
 def _board_payload(request) -> dict:
     """What the board shows, as plain data: the page embeds it, board.json refreshes it.
 
     The browser only places these strings (board.js); every word is chosen and
-    translated here, so the page needs no language logic of its own.
+    translated here, so the page needs no language logic of its own. Times for
+    the Gantt (``gantt``, gantt.js) are ISO strings in the company's time zone.
     """
     filters = _filters(request)
-    board = selectors.dispatch_board(**filters)
+    view, first_day, days = board_range(request)
+    board = selectors.dispatch_board(first_day=first_day, days=days, **filters)
     now = board.now
     first_hour, last_hour = settings.DISPATCH_TIMELINE_HOURS
-    axis_start = board.day_start + dt.timedelta(hours=first_hour)
-    axis_end = board.day_start + dt.timedelta(hours=last_hour)
-    for tech in board.technicians:
-        for job in tech.today_jobs:
-            if job.start is not None:
-                axis_start = min(axis_start, max(job.start, board.day_start))
-                axis_end = max(axis_end, min(job.end, board.day_start + dt.timedelta(days=1)))
+    if days == 1:
+        axis_start = board.day_start + dt.timedelta(hours=first_hour)
+        axis_end = board.day_start + dt.timedelta(hours=last_hour)
+        for tech in board.technicians:
+            for job in tech.today_jobs:
+                if job.start is not None:
+                    axis_start = min(axis_start, max(job.start, board.day_start))
+                    axis_end = max(axis_end, min(job.end, board.range_end))
+    else:
+        axis_start, axis_end = board.day_start, board.range_end
     t0, span = axis_start.timestamp(), (axis_end - axis_start).total_seconds() or 1.0
 
     def pct(value) -> float:
@@ -187,6 +212,9 @@ def _board_payload(request) -> dict:
     last_seen = _("last seen %(ago)s ago")
     unknown_position = _("position unknown")
     no_skills = _("no skills recorded")
+    is_today = days == 1 and first_day == timezone.localdate(now)
+    travel_km = _("travel %(km).1f km")
+    travel_unknown = _("travel")
     open_of = _("%(n)d/%(cap)d open")
     load_words: dict[int, str] = {}
 
@@ -212,6 +240,10 @@ def _board_payload(request) -> dict:
                 if row["due"]
                 else "",
                 "window": _window_label(row["preferred_start"], row["preferred_end"], tz) or any_time,
+                # For a drop on the Gantt: the version the dispatcher saw, the length to book.
+                "version": selectors.workorder_version(row["updated_at"], row["status"], row["technician_id"],
+                                                       row["appointment_start"], row["appointment_end"]),
+                "minutes": _booking_minutes(row),
                 "pos": [float(lat), float(lng)] if lat is not None and lng is not None else None,
                 # SLA targets: state (on_track, at_risk, breached ...) and "First response: At risk · 20 min left".
                 "sla": [
@@ -237,6 +269,8 @@ def _board_payload(request) -> dict:
         if n_today not in load_words:
             load_words[n_today] = ngettext(
                 "%(n)d job today, %(hours)s h booked", "%(n)d jobs today, %(hours)s h booked", n_today
+            ) if is_today else ngettext(
+                "%(n)d job in these days, %(hours)s h booked", "%(n)d jobs in these days, %(hours)s h booked", n_today
             )
         load = load_words[n_today] % {"n": n_today, "hours": f"{tech.booked_minutes / 60:.1f}"}
         load += " · " + open_of % {"n": len(tech.jobs), "cap": board.capacity}
@@ -252,10 +286,14 @@ def _board_payload(request) -> dict:
                 "when": _window_label(job.start, job.end, tz) or no_appointment,
                 "service": job.service_type,
                 "unassign": job.status in (Status.ASSIGNED, Status.ACCEPTED),
+                # Only an assigned or accepted booking moves (re-assign); one under way stays put.
+                "movable": job.status in (Status.ASSIGNED, Status.ACCEPTED),
+                "version": job.version,
             }
             if job.start is not None and job.id in today_ids:
                 left = pct(job.start)
                 item["bar"] = [left, max(round(pct(job.end) - left, 2), 0.8)]
+                item["start"], item["end"] = _iso(job.start), _iso(job.end)
             jobs.append(item)
         technicians.append(
             {
@@ -268,20 +306,42 @@ def _board_payload(request) -> dict:
                 "load": load,
                 "where": where,
                 "pos": list(tech.position) if tech.position is not None else None,
-                "all_day": tech.shifts_today is None,
-                "bands": [[pct(a), round(pct(b) - pct(a), 2)] for a, b in (tech.shifts_today or [])],
+                "all_day": tech.shifts is None,
+                "bands": [[pct(a), round(pct(b) - pct(a), 2)] for a, b in (tech.shifts or []) if b > axis_start
+                          and a < axis_end],
+                "absent": [[pct(a), round(pct(b) - pct(a), 2)] for a, b in tech.absences],
+                "shifts": [[_iso(a), _iso(b)] for a, b in (tech.shifts or [])],
+                "absences": [[_iso(a), _iso(b)] for a, b in tech.absences],
+                "travel": [
+                    {"start": _iso(t.start), "end": _iso(t.end), "tight": t.tight,
+                     "bar": [pct(t.start), round(pct(t.end) - pct(t.start), 2)],
+                     "label": (travel_km % {"km": t.km}) if t.km is not None else travel_unknown}
+                    for t in tech.travel
+                ],
                 "jobs": jobs,
                 "jobs_label": jobs_words(len(jobs)),
             }
         )
     hours = []
-    step = dt.timedelta(hours=2) if (axis_end - axis_start) > dt.timedelta(hours=16) else dt.timedelta(hours=1)
-    mark = timezone.localtime(axis_start).replace(minute=0, second=0, microsecond=0)
-    if mark < axis_start:
-        mark += dt.timedelta(hours=1)
-    while mark <= axis_end:
-        hours.append({"label": f"{mark:%H}", "left": pct(mark)})
-        mark += step
+    if days == 1:
+        step = dt.timedelta(hours=2) if (axis_end - axis_start) > dt.timedelta(hours=16) else dt.timedelta(hours=1)
+        mark = timezone.localtime(axis_start).replace(minute=0, second=0, microsecond=0)
+        if mark < axis_start:
+            mark += dt.timedelta(hours=1)
+        while mark <= axis_end:
+            hours.append({"label": f"{mark:%H}", "left": pct(mark)})
+            mark += step
+    else:
+        for i in range(days):
+            day = first_day + dt.timedelta(days=i)
+            mark = timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+            hours.append({"label": _day_label(day), "left": pct(mark)})
+    holidays = []
+    for day, name in board.holidays:
+        a = timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+        b = a + dt.timedelta(days=1)
+        holidays.append({"date": day.isoformat(), "name": name or _("Holiday"), "start": _iso(a), "end": _iso(b),
+                         "bar": [pct(a), round(pct(b) - pct(a), 2)]})
     return {
         "queue": {
             "total": board.queue_total,
@@ -294,15 +354,64 @@ def _board_payload(request) -> dict:
             ),
             "rows": queue,
         },
-        "axis": {"hours": hours, "now": pct(now)},
+        "axis": {"hours": hours, "now": pct(now) if axis_start <= now <= axis_end else None,
+                 "start": _iso(axis_start), "end": _iso(axis_end), "now_iso": _iso(now)},
+        "range": {"view": view, "date": first_day.isoformat(), "days": days, "label": _range_label(first_day, days)},
+        "holidays": holidays,
         "technicians": technicians,
         "links": {
             "placeholder": ID_PLACEHOLDER,
             "candidates": _url_pattern("dispatch:candidates"),
             "detail": _url_pattern("staff:detail"),
             "assign": _url_pattern("dispatch:assign"),
+            "drop": _url_pattern("dispatch:drop"),
         },
     }
+
+
+def _booking_minutes(row) -> int:
+    """How long a queue order dropped on the Gantt is booked for: the window the customer asked
+    for, else its service type's default duration."""
+    if row["preferred_start"] is not None and row["preferred_end"] is not None:
+        minutes = int((row["preferred_end"] - row["preferred_start"]).total_seconds() // 60)
+        if 0 < minutes <= 12 * 60:
+            return minutes
+    return row.get("service_type__default_duration_minutes") or 60
+
+
+def _day_label(day: dt.date) -> str:
+    return f"{WEEKDAYS[day.weekday()]} {day:%m-%d}"
+
+
+def _range_label(first_day: dt.date, days: int) -> str:
+    if days == 1:
+        return f"{first_day:%Y-%m-%d} {WEEKDAYS[first_day.weekday()]}"
+    last = first_day + dt.timedelta(days=days - 1)
+    return f"{first_day:%Y-%m-%d} – {last:%Y-%m-%d}"
+
+
+class _Weekdays:
+    """Short weekday names, translated when read (Monday first)."""
+
+    NAMES = (gettext_lazy("Mon"), gettext_lazy("Tue"), gettext_lazy("Wed"), gettext_lazy("Thu"),
+             gettext_lazy("Fri"), gettext_lazy("Sat"), gettext_lazy("Sun"))
+
+    def __getitem__(self, index: int) -> str:
+        return str(self.NAMES[index])
+
+
+WEEKDAYS = _Weekdays()
+
+
+GANTT_WORDS = {
+    "absent": gettext_lazy("Absent"),
+    "saving": gettext_lazy("Saving…"),
+    "refused": gettext_lazy("Not moved: %(reason)s"),
+    "failed": gettext_lazy("The board could not be reached; nothing has changed."),
+    "queue_hint": gettext_lazy("Drag onto a technician's row"),
+}
+
+BOARD_VIEW_LABELS = {"day": pgettext_lazy("board view", "Day"), "3day": gettext_lazy("3 days"), "week": gettext_lazy("Week")}
 
 
 BOARD_WORDS = {
@@ -317,17 +426,44 @@ BOARD_WORDS = {
 @dispatcher_required
 @require_GET
 def board_page(request):
-    """The board's frame: filters, the auto-assign button, empty panels that board.js fills from board.json."""
+    """The board's frame: filters, the date navigation, the auto-assign button, empty panels that
+    board.js fills from board.json (with the same ``view`` and ``date`` as the page's address)."""
+    view, first_day, days = board_range(request)
+    step = dt.timedelta(days=days)
+
+    def at(day, view_name=view) -> str:
+        query = request.GET.copy()
+        query["view"], query["date"] = view_name, day.isoformat()
+        return "?" + query.urlencode()
+
     context = {
+        "view": view,
+        "date": first_day.isoformat(),
+        "range_label": _range_label(first_day, days),
+        "nav": {
+            "previous": at(first_day - step),
+            "next": at(first_day + step),
+            "today": at(timezone.localdate()),
+        },
+        "views": [
+            {"key": key, "label": str(label), "url": at(first_day, key), "current": key == view}
+            for key, label in BOARD_VIEW_LABELS.items()
+        ],
+        "hidden_filters": [(k, v) for k, v in request.GET.items() if k not in ("view", "date")],
         "words": {key: str(value) for key, value in BOARD_WORDS.items()},
         "form": QueueFilterForm(
             request.GET or None, service_types=selectors.board_service_types(), areas=selectors.queue_areas()
         ),
+        # As given: without a date the page follows today (a board left open overnight moves on).
         "filter_query": request.GET.urlencode(),
         "tile_url": settings.DISPATCH_TILE_URL,
         "tile_attribution": settings.DISPATCH_TILE_ATTRIBUTION,
         "map_center": list(settings.DISPATCH_MAP_CENTER),
         "refresh_seconds": settings.DISPATCH_REFRESH_SECONDS,
+        # The Gantt library (vis-timeline, served from node_modules: config/settings.py); without it
+        # the board's plain timeline is all there is, for reading.
+        "gantt": _gantt_available(),
+        "gantt_words": {key: str(value) for key, value in GANTT_WORDS.items()},
     }
     response = render(request, "dispatch/board.html", context)
     tiles = tile_source(settings.DISPATCH_TILE_URL)
@@ -335,6 +471,11 @@ def board_page(request):
         # The map's tiles come from their own server: the one page that shows them allows it (django-csp).
         response._csp_update = {"img-src": [tiles]}
     return response
+
+
+@functools.cache
+def _gantt_available() -> bool:
+    return bool(finders.find("vis-timeline/vis-timeline-graph2d.min.js"))
 
 
 def tile_source(url: str) -> str:
@@ -595,3 +736,44 @@ def auto_assign_undo_action(request, batch):
     for item in result.refused:
         messages.warning(request, f"{item['number']}: {item['reason']}")
     return redirect("dispatch:auto-assign-run", batch=batch)
+
+
+@require_POST
+def drop_action(request, pk: int):
+    """A drop on the board's Gantt (gantt.js), as JSON: ``{"technician", "start", "end", "version"}``.
+
+    The same service as the buttons (dispatch.services.workorder_drop -> the lifecycle transition).
+    Answers JSON: 200 with the order's new place and version; 400 bad input, 403 not a dispatcher,
+    404 no such order (or one the user may not see), 409 refused (double booking, capacity, or the
+    order changed since the board showed it), each with ``detail``, a sentence in the user's language.
+    Nothing changes on any error. Django's CSRF check applies (the page sends its token).
+    """
+    if not R.has_role(request.user, R.DISPATCHER, R.MANAGER):
+        return JsonResponse(Forbidden(_("The dispatch board is for dispatchers and managers.")).as_dict(), status=403)
+    try:
+        body = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        body = None
+    if not isinstance(body, dict):
+        return JsonResponse(InvalidInput(_("The request could not be read.")).as_dict(), status=400)
+    serializer = DropSerializer(data=body)
+    if not serializer.is_valid():
+        fields = {key: [str(m) for m in messages_] for key, messages_ in serializer.errors.items()}
+        error = InvalidInput(" ".join(m for ms in fields.values() for m in ms), fields=fields)
+        return JsonResponse(error.as_dict(), status=400)
+    data = serializer.validated_data
+    try:
+        work_order, action = workorder_drop(
+            work_order_id=pk, technician_id=data["technician"], start=data["start"], end=data["end"],
+            seen_version=data["version"], actor=request.user,
+        )
+    except ApplicationError as exc:
+        return JsonResponse(exc.as_dict(), status=exc.status_code)
+    answer = drop_answer(work_order, action)
+    if action:
+        answer["detail"] = _("%(number)s booked for %(tech)s, %(window)s.") % {
+            "number": work_order.number, "tech": work_order.technician,
+            "window": format_window(work_order.appointment_start, work_order.appointment_end)}
+    else:
+        answer["detail"] = _("Nothing has changed.")
+    return JsonResponse(answer)

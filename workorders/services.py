@@ -398,7 +398,13 @@ def workorder_transition(
             if not technician.active:
                 message = _("%(tech)s is not active.") % {"tech": technician}
                 raise InvalidInput(message, fields={"technician": [message]})
-            if transition.action == "reassign" and technician.pk == work_order.technician_id:
+            # Re-assigning to the same technician is a new time for the same person (a booking moved
+            # on the dispatch board's Gantt); with the same window too it would change nothing.
+            if (
+                transition.action == "reassign"
+                and technician.pk == work_order.technician_id
+                and (appointment_start, appointment_end) == (work_order.appointment_start, work_order.appointment_end)
+            ):
                 raise Conflict(
                     _("%(number)s is already assigned to %(tech)s.") % {"number": work_order.number, "tech": technician},
                     code="transition_not_allowed",

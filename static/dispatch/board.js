@@ -45,8 +45,9 @@
       body.appendChild(el("tr", {}, [el("td", { colSpan: 7 }, [words.nothing_waiting])]));
       return;
     }
+    var gantt = document.body.classList.contains("gantt-on");
     queue.rows.forEach(function (r) {
-      body.appendChild(el("tr", { "data-work-order": r.id }, [
+      var row = el("tr", { "data-work-order": r.id }, [
         el("td", {}, [link(url("detail", r.id), r.number)]),
         el("td", {}, [el("span", { className: "prio-" + r.priority }, [r.priority_label])]),
         el("td", {}, [r.service]),
@@ -56,7 +57,19 @@
         )),
         el("td", {}, [r.window]),
         el("td", {}, [link(url("candidates", r.id), words.candidates, "button")])
-      ]));
+      ]);
+      if (gantt) {
+        // Dragged onto the Gantt (gantt.js): vis-timeline reads the item from the drag's "text".
+        row.draggable = true;
+        row.classList.add("queue-draggable");
+        row.addEventListener("dragstart", function (ev) {
+          ev.dataTransfer.effectAllowed = "move";
+          ev.dataTransfer.setData("text", JSON.stringify({
+            id: "wo" + r.id, workOrder: r.id, version: r.version, minutes: r.minutes, type: "range", content: r.number
+          }));
+        });
+      }
+      body.appendChild(row);
     });
   }
 
@@ -93,10 +106,23 @@
       t.bands.forEach(function (b) {
         track.appendChild(el("span", { className: "tl-band", style: "left:" + b[0] + "%;width:" + b[1] + "%" }, []));
       });
-      track.appendChild(el("span", { className: "tl-now", style: "left:" + board.axis.now + "%" }, []));
+      (board.holidays || []).forEach(function (h) {
+        track.appendChild(el("span", { className: "tl-holiday", title: h.name,
+          style: "left:" + h.bar[0] + "%;width:" + h.bar[1] + "%" }, []));
+      });
+      (t.absent || []).forEach(function (b) {
+        track.appendChild(el("span", { className: "tl-absent", style: "left:" + b[0] + "%;width:" + b[1] + "%" }, []));
+      });
+      (t.travel || []).forEach(function (tr) {
+        track.appendChild(el("span", { className: "tl-travel" + (tr.tight ? " tl-travel-tight" : ""), title: tr.label,
+          style: "left:" + tr.bar[0] + "%;width:" + tr.bar[1] + "%" }, []));
+      });
+      if (board.axis.now !== null) {
+        track.appendChild(el("span", { className: "tl-now", style: "left:" + board.axis.now + "%" }, []));
+      }
       t.jobs.forEach(function (j) {
         if (!j.bar) return;
-        var times = j.when.slice(6);  // "11-23 09:00–11:00" -> "09:00–11:00"
+        var times = board.range && board.range.days > 1 ? j.when : j.when.slice(6);  // "11-23 09:00–11:00" -> "09:00–11:00"
         track.appendChild(el("a", {
           className: "tl-bar status-" + j.status + " prio-bar-" + j.priority, href: url("candidates", j.id),
           title: j.number + " · " + times + " · " + j.service + " · " + j.status_label,
@@ -175,6 +201,8 @@
 
   function render(board, first) {
     links = board.links;
+    window.dispatchBoard = board;  // for gantt.js, which draws the same data on the Gantt
+    document.dispatchEvent(new CustomEvent("dispatch:board", { detail: board }));
     renderQueue(board.queue);
     renderTechnicians(board);
     drawMarkers(board, first);
@@ -184,8 +212,12 @@
   // --- refresh --------------------------------------------------------------
   var seconds = parseInt(root.getAttribute("data-refresh"), 10) || 10;
   var version = "";
-  function refresh() {
-    if (document.hidden) return schedule();
+  // Asked by gantt.js after a drop: fetch the board now (whatever the fingerprint), outside the timer.
+  root.addEventListener("dispatch:reload", function () { load(false); });
+  function refresh() { load(true); }
+  function load(scheduled) {
+    if (scheduled && document.hidden) return schedule();
+    if (!scheduled) version = "";
     var query = root.getAttribute("data-query");
     var url = root.getAttribute("data-url") + "?" + (query ? query + "&" : "") + "version=" + encodeURIComponent(version);
     fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
@@ -199,7 +231,7 @@
         }
       })
       .catch(function () { root.classList.add("board-stale"); })
-      .then(schedule);
+      .then(function () { if (scheduled) schedule(); });
   }
   function schedule() { window.setTimeout(refresh, seconds * 1000); }
   refresh();  // the first drawing, then every few seconds

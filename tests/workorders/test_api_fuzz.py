@@ -14,6 +14,7 @@ caller's customer), ``_follow_the_stated_rules`` makes the valid cases follow it
 invalid cases are left as generated.
 """
 
+import datetime as dt
 import json
 import uuid
 import zlib
@@ -117,6 +118,15 @@ def _follow_the_stated_rules(case) -> None:
             body.pop(end, None)
         elif body.get(start) is not None and body[end] <= body[start]:
             body[start], body[end] = "2030-05-01T09:00:00+08:00", "2030-05-01T11:00:00+08:00"
+    if isinstance(body.get("start"), str) and isinstance(body.get("end"), str):
+        # A drop's window (dispatch): the end after the start, at most 12 hours long.
+        try:
+            start, end = dt.datetime.fromisoformat(body["start"]), dt.datetime.fromisoformat(body["end"])
+            bad = not (start < end <= start + dt.timedelta(hours=12))
+        except (TypeError, ValueError):
+            bad = False  # the server's to refuse
+        if bad:
+            body["start"], body["end"] = "2030-05-01T09:00:00+08:00", "2030-05-01T11:00:00+08:00"
     if (body.get("latitude") is None) != (body.get("longitude") is None):  # both or neither
         body.pop("latitude", None)
         body.pop("longitude", None)
