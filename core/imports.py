@@ -1,0 +1,330 @@
+"""Importing master data from CSV and XLSX files: what django-import-export does not do itself.
+
+The library reads the file, matches rows on a key (``import_id_fields``), previews a dry run,
+skips unchanged rows and writes in a transaction. This module adds, for every app's resources:
+
+- reading CSV as UTF-8 or, failing that, GB18030 (which covers GBK), and refusing a file that
+  is neither, or that is not text at all (``SniffedCSV``); XLSX through openpyxl (``CheckedXLSX``);
+- headers in English or Chinese (``Column``: a key, an English label and its translation; the
+  template's headers say both), a missing or unknown column as one error for the whole file;
+- per-row checks before a row is read: a cell that would run as a formula in a spreadsheet, a key
+  that appears twice in the file, a required cell left empty -- each a validation error naming
+  the column, so the preview lists line, column and reason;
+- exports and templates written through ``core/exports.py`` (formula-like text escaped);
+- the record of an import in Django's admin log (``record_import``): one entry per file.
+
+Line numbers are the file's: the header is line 1, the first data row line 2.
+"""
+
+from __future__ import annotations
+
+import re
+from copy import copy
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.conf import settings
+from django.contrib.admin.models import ADDITION, LogEntry
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.utils import translation
+from django.utils.translation import gettext, gettext_lazy as _
+from import_export import resources
+from import_export.formats import base_formats
+
+from .exports import FORMULA_STARTS, csv_bytes, xlsx_bytes
+
+# How many rows of a dry run carry a per-cell preview (the rest are counted only).
+PREVIEW_ROWS = 200
+
+# A "+" or "-" in front of a number or a phone number is data, not a formula.
+_NUMERIC = re.compile(r"^[+-][\d\s().\-]*\d[\d\s().\-]*$")
+
+
+class ImportFileError(Exception):
+    """The file as a whole cannot be read (encoding, format, columns): nothing is imported."""
+
+
+def unescape_cell(value):
+    """A cell as the import reads it: an apostrophe put in front of formula-like text by our
+    exports is taken off again; other text is trimmed."""
+    if not isinstance(value, str):
+        return value
+    value = value.strip()
+    if value.startswith("'") and value[1:].startswith(FORMULA_STARTS):
+        return value[1:]
+    return value
+
+
+def is_formula(value) -> bool:
+    """True for text a spreadsheet would run (``=SUM(..)``, ``@cmd``, ``-2+3``), not for
+    ``+86 138 1234 5678`` or ``-12.5``."""
+    if not isinstance(value, str) or not value.startswith(FORMULA_STARTS):
+        return False
+    return not _NUMERIC.match(value)
+
+
+# --- formats -----------------------------------------------------------------------------------
+
+
+def decode_text(data: bytes) -> str:
+    """UTF-8 (with or without a byte-order mark), else GB18030 (a superset of GBK)."""
+    if b"\x00" in data[:65536]:
+        raise ImportFileError(_("This is not a text file. Save it as CSV (UTF-8 or GBK) or XLSX."))
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise ImportFileError(_("The file could not be read as UTF-8 or GBK text. Save it as CSV (UTF-8) or XLSX."))
+
+
+class SniffedCSV(base_formats.CSV):
+    """CSV read as bytes and decoded as UTF-8 or GBK; written through core/exports.py."""
+
+    def is_binary(self):
+        return True
+
+    def get_read_mode(self):
+        return "rb"
+
+    def create_dataset(self, in_stream, **kwargs):
+        text = decode_text(in_stream) if isinstance(in_stream, bytes) else in_stream
+        try:
+            return super().create_dataset(text, **kwargs)
+        except Exception as error:  # tablib's csv reader: a broken quote, a line too long
+            raise ImportFileError(_("The CSV file could not be read: %(error)s") % {"error": error}) from error
+
+    def export_data(self, dataset, **kwargs):
+        return csv_bytes(list(dataset.headers or ()), list(dataset))
+
+
+class CheckedXLSX(base_formats.XLSX):
+    """XLSX; a file that is not one is refused with a sentence, not a traceback."""
+
+    def create_dataset(self, in_stream):
+        try:
+            return super().create_dataset(in_stream)
+        except Exception as error:
+            raise ImportFileError(_("The file is not a readable XLSX workbook.")) from error
+
+    def export_data(self, dataset, **kwargs):
+        return xlsx_bytes("data", list(dataset.headers or ()), list(dataset))
+
+
+FORMATS = [SniffedCSV, CheckedXLSX]
+
+
+# --- columns and resources ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str  # the header in files and the resource field's column_name
+    label: object  # a lazy translation: the English label, with its Chinese translation
+    required: bool = False
+
+    def headers(self) -> set[str]:
+        with translation.override("en"):
+            english = str(self.label)
+        with translation.override("zh-hans"):
+            chinese = str(self.label)
+        return {_fold(h) for h in (self.key, english, chinese, template_header(self))}
+
+
+def _fold(header) -> str:
+    return " ".join(str(header or "").replace("\ufeff", "").split()).lower()
+
+
+def template_header(column: Column) -> str:
+    """The header a downloaded template uses: the key and the Chinese label, e.g. ``phone 手机号``."""
+    with translation.override("zh-hans"):
+        return f"{column.key} {column.label}"
+
+
+class MasterDataResource(resources.ModelResource):
+    """A model resource for a master-data import: see the module's docstring.
+
+    Subclasses set ``columns`` (every column the file may have, in template order) and
+    ``key_columns`` (the columns whose values together name one row: no two rows of a file may
+    share them).
+    """
+
+    columns: tuple[Column, ...] = ()
+    key_columns: tuple[str, ...] = ()
+
+    class Meta:
+        skip_unchanged = True
+        report_skipped = True
+        use_transactions = True
+        skip_admin_log = True
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        # Per-instance options: the dry run shows a diff for the first rows only.
+        self._meta = copy(self._meta)
+
+    # headers
+
+    def before_import(self, dataset, **kwargs):
+        self.line_of_key = {}
+        self.duplicate_lines = {}
+        try:
+            self.check_headers(dataset)
+        except ImportFileError:
+            del dataset[0 : len(dataset)]  # no rows are looked at when the file is refused
+            raise
+        for number, row in enumerate(dataset.dict, start=2):
+            key = tuple(unescape_cell(row.get(k)) for k in self.key_columns)
+            if all(part in (None, "") for part in key):
+                continue
+            if key in self.line_of_key:
+                self.duplicate_lines[number] = self.line_of_key[key]
+            else:
+                self.line_of_key[key] = number
+        self.prepare(dataset, **kwargs)
+
+    def check_headers(self, dataset):
+        if not dataset.headers or not any(dataset.headers):
+            raise ImportFileError(_("The file has no header row."))
+        lookup = {}
+        for column in self.columns:
+            for header in column.headers():
+                lookup[header] = column.key
+        renamed, unknown, seen = [], [], set()
+        for header in dataset.headers:
+            key = lookup.get(_fold(header))
+            if key is None:
+                if header not in (None, ""):
+                    unknown.append(str(header))
+                renamed.append(str(header or ""))
+                continue
+            if key in seen:
+                raise ImportFileError(_("The column “%(column)s” appears twice.") % {"column": key})
+            seen.add(key)
+            renamed.append(key)
+        missing = [c.key for c in self.columns if c.required and c.key not in seen]
+        problems = []
+        if missing:
+            problems.append(gettext("Missing columns: %(columns)s.") % {"columns": ", ".join(missing)})
+        if unknown:
+            problems.append(gettext("Unknown columns: %(columns)s.") % {"columns": ", ".join(unknown)})
+        if problems:
+            expected = ", ".join(c.key for c in self.columns)
+            problems.append(gettext("The columns are: %(columns)s.") % {"columns": expected})
+            raise ImportFileError(" ".join(problems))
+        dataset.headers = renamed
+
+    def prepare(self, dataset, **kwargs):
+        """Read what the rows refer to, once per file (subclasses)."""
+
+    # rows
+
+    def import_row(self, row, instance_loader, **kwargs):
+        # Rows are still compared (unchanged ones are skipped); only the preview's HTML is left out.
+        self._meta.skip_html_diff = not kwargs.get("dry_run") or kwargs.get("row_number", 0) > PREVIEW_ROWS
+        return super().import_row(row, instance_loader, **kwargs)
+
+    def before_import_row(self, row, **kwargs):
+        errors = {}
+        for name in list(row):
+            raw = row[name]
+            value = unescape_cell(raw)
+            # Text our exports marked with an apostrophe is text; a bare formula is refused.
+            marked = isinstance(raw, str) and raw.strip().startswith("'")
+            if isinstance(value, datetime):
+                value = value.date()
+            elif isinstance(value, float) and value.is_integer():
+                value = int(value)  # an XLSX number cell holding a code or a phone number
+            if isinstance(value, int) and not isinstance(value, bool):
+                value = str(value)
+            row[name] = value
+            if is_formula(value) and not marked:
+                errors[name] = [_("A cell may not start with = + - or @ (a spreadsheet formula): %(value)s")
+                                % {"value": value[:40]}]
+        for column in self.columns:
+            if column.required and row.get(column.key) in (None, "") and column.key not in errors:
+                errors[column.key] = [_("This column is required.")]
+        line = kwargs.get("row_number", 0) + 1
+        if line in self.duplicate_lines:
+            first = self.duplicate_lines[line]
+            errors.setdefault(self.key_columns[0], []).append(
+                _("The same key is already on line %(line)s of this file.") % {"line": first}
+            )
+        if not errors:
+            self.check_row(row, errors, line)
+        if errors:
+            raise ValidationError(errors)
+
+    def check_row(self, row, errors: dict, line: int):
+        """Add ``{column: [message]}`` for what is wrong with the row on ``line`` (subclasses)."""
+
+    # errors name the file's columns, not the model's fields
+
+    def _by_column(self, error: ValidationError) -> ValidationError:
+        if not hasattr(error, "error_dict"):
+            return error
+        columns = {f.attribute: f.column_name for f in self.fields.values() if f.attribute}
+        return ValidationError({columns.get(name, name): value for name, value in error.error_dict.items()})
+
+    def import_instance(self, instance, row, **kwargs):
+        try:
+            super().import_instance(instance, row, **kwargs)
+        except ValidationError as error:
+            raise self._by_column(error) from None
+
+    def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
+        try:
+            super().validate_instance(instance, import_validation_errors, validate_unique)
+        except ValidationError as error:
+            raise self._by_column(error) from None
+
+    # exports and templates
+
+    def template_headers(self) -> list[str]:
+        return [template_header(c) for c in self.columns]
+
+
+def parse_date(value):
+    """A date cell: an XLSX date, or text as 2024-03-01, 2024/3/1, 2024.3.1 or 2024年3月1日."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    match = re.fullmatch(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?", str(value).strip())
+    if match:
+        try:
+            return date(*(int(part) for part in match.groups()))
+        except ValueError:
+            pass
+    raise ValueError(gettext("Enter the date as YYYY-MM-DD, for example 2024-03-01."))
+
+
+def result_counts(result) -> dict:
+    totals = result.totals
+    return {
+        "new": totals.get("new", 0),
+        "update": totals.get("update", 0),
+        "skip": totals.get("skip", 0),
+        "invalid": totals.get("invalid", 0) + totals.get("error", 0),
+    }
+
+
+def record_import(*, user, model, file_name: str, result) -> LogEntry:
+    """One entry in Django's admin log (``django_admin_log``) per imported file: who, when (the
+    entry's time), which file, how many rows were created, updated and skipped."""
+    counts = result_counts(result)
+    with translation.override(settings.LANGUAGE_CODE):
+        message = gettext("Imported file %(file)s: %(new)s new, %(update)s updated, %(skip)s unchanged.") % {
+            "file": file_name, **counts,
+        }
+    return LogEntry.objects.create(
+        user_id=user.pk,
+        content_type=ContentType.objects.get_for_model(model),
+        object_id=None,
+        object_repr=(file_name or "")[:200],
+        action_flag=ADDITION,
+        change_message=message,
+    )
