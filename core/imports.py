@@ -28,7 +28,11 @@ from django.contrib.admin.models import ADDITION, LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.utils import translation
+from django.utils.encoding import force_str
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, gettext_lazy as _
+from diff_match_patch import diff_match_patch
 from import_export import resources
 from import_export.formats import base_formats
 
@@ -115,6 +119,27 @@ class CheckedXLSX(base_formats.XLSX):
 FORMATS = [SniffedCSV, CheckedXLSX]
 
 
+# --- the preview ------------------------------------------------------------------------------
+
+
+class PlainDiff(resources.Diff):
+    """The preview's cell changes as <ins>/<del> without style attributes, which the site's
+    Content-Security-Policy refuses (the library's import.css colours them)."""
+
+    TAGS = {-1: "<del>%s</del>", 0: "<span>%s</span>", 1: "<ins>%s</ins>"}
+
+    def as_html(self):
+        cells = []
+        matcher = diff_match_patch()
+        for before, after in zip(self.left, self.right):
+            if before != after and self.new:
+                before = ""
+            parts = matcher.diff_main(force_str(before), force_str(after))
+            matcher.diff_cleanupSemantic(parts)
+            cells.append(mark_safe("".join(self.TAGS[op] % escape(text) for op, text in parts)))
+        return cells
+
+
 # --- columns and resources ---------------------------------------------------------------------
 
 
@@ -163,6 +188,9 @@ class MasterDataResource(resources.ModelResource):
         super().__init__(**kwargs)
         # Per-instance options: the dry run shows a diff for the first rows only.
         self._meta = copy(self._meta)
+
+    def get_diff_class(self):
+        return PlainDiff
 
     # headers
 
