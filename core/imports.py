@@ -249,9 +249,32 @@ class MasterDataResource(resources.ModelResource):
     # rows
 
     def import_row(self, row, instance_loader, **kwargs):
-        # Rows are still compared (unchanged ones are skipped); only the preview's HTML is left out.
-        self._meta.skip_html_diff = not kwargs.get("dry_run") or kwargs.get("row_number", 0) > PREVIEW_ROWS
+        # The library's diff (a deep copy of each row's object, its fields read twice, HTML) is
+        # only made for the rows the preview shows; the others are compared more cheaply for
+        # skip_unchanged (after_init_instance, skip_row).
+        self._meta.skip_diff = not kwargs.get("dry_run") or kwargs.get("row_number", 0) > PREVIEW_ROWS
         return super().import_row(row, instance_loader, **kwargs)
+
+    def get_import_fields(self):
+        if not hasattr(self, "_import_fields"):
+            self._import_fields = super().get_import_fields()
+        return self._import_fields
+
+    def _values(self, instance) -> list:
+        return [f.get_value(instance) for f in self.get_import_fields()]
+
+    def after_init_instance(self, instance, new, row, **kwargs):
+        self._values_before = None if new or not self._meta.skip_diff else self._values(instance)
+
+    def skip_row(self, instance, original, row, import_validation_errors=None):
+        if not self._meta.skip_diff:
+            return super().skip_row(instance, original, row, import_validation_errors)
+        return bool(
+            self._meta.skip_unchanged
+            and not import_validation_errors
+            and self._values_before is not None
+            and self._values(instance) == self._values_before
+        )
 
     def before_import_row(self, row, **kwargs):
         errors = {}
@@ -279,10 +302,27 @@ class MasterDataResource(resources.ModelResource):
             errors.setdefault(self.key_columns[0], []).append(
                 _("The same key is already on line %(line)s of this file.") % {"line": first}
             )
+        for column, limit in self._lengths().items():
+            value = row.get(column)
+            if isinstance(value, str) and len(value) > limit and column not in errors:
+                errors[column] = [_("At most %(count)s characters.") % {"count": limit}]
         if not errors:
             self.check_row(row, errors, line)
         if errors:
             raise ValidationError(errors)
+
+    def _lengths(self) -> dict:
+        """The longest text each column may hold (the model field's max_length), read once."""
+        if not hasattr(self, "_max_lengths"):
+            self._max_lengths = {}
+            for field in self.fields.values():
+                try:
+                    model_field = self._meta.model._meta.get_field(field.attribute)
+                except Exception:
+                    continue
+                if getattr(model_field, "max_length", None) and not model_field.is_relation:
+                    self._max_lengths[field.column_name] = model_field.max_length
+        return self._max_lengths
 
     def check_row(self, row, errors: dict, line: int):
         """Add ``{column: [message]}`` for what is wrong with the row on ``line`` (subclasses)."""

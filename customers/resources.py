@@ -190,10 +190,6 @@ class CustomerResource(MasterDataResource):
                 validate_email(str(email))
             except ValidationError:
                 errors["email"] = [_("Enter a valid email address.")]
-        if len(str(row.get("name") or "")) > 120:
-            errors["name"] = [_("At most %(count)s characters.") % {"count": 120}]
-        if len(code) > 40:
-            errors["customer_code"] = [_("At most %(count)s characters.") % {"count": 40}]
 
     def get_bulk_update_fields(self):
         # The code is the key, but a customer taken over by phone number gets it in the update.
@@ -237,11 +233,17 @@ class SiteResource(MasterDataResource):
         model = Site
         fields = ("customer", "label", "address", "city", "latitude", "longitude")
         import_id_fields = ("customer", "label")
-        clean_model_instances = True
+        use_bulk = True
+        batch_size = 1000
+        # References, ranges and lengths are checked in check_row, once per file, not per row.
+        clean_model_instances = False
 
     def prepare(self, dataset, **kwargs):
         codes = {str(c) for c in dataset["customer_code"] if c not in (None, "")}
         self.fields["customer"].widget.found = {c.code: c for c in Customer.objects.filter(code__in=codes)}
+        self.sites = {}
+        for site in Site.objects.filter(customer__code__in=codes).select_related("customer"):
+            self.sites.setdefault((site.customer.code, site.label), []).append(site)
 
     def check_row(self, row, errors, line):
         if str(row["customer_code"]) not in self.fields["customer"].widget.found:
@@ -260,8 +262,7 @@ class SiteResource(MasterDataResource):
                 errors[column] = [_("Between -%(limit)s and %(limit)s.") % {"limit": limit}]
 
     def get_instance(self, instance_loader, row):
-        customer = self.fields["customer"].widget.found.get(str(row["customer_code"]))
-        matches = list(Site.objects.filter(customer=customer, label=row["site_name"])[:2])
+        matches = self.sites.get((str(row["customer_code"]), str(row["site_name"])), [])
         if len(matches) > 1:
             raise ValidationError(
                 {"site_name": [_("This customer has several sites with this name; rename them in the admin first.")]}
@@ -296,7 +297,10 @@ class EquipmentResource(MasterDataResource):
         fields = ("serial", "customer", "site", "brand", "model", "install_date", "warranty_end")
         import_id_fields = ("serial",)
         instance_loader_class = CachedInstanceLoader
-        clean_model_instances = True
+        use_bulk = True
+        batch_size = 1000
+        # References, dates and lengths are checked in check_row, once per file, not per row.
+        clean_model_instances = False
 
     def prepare(self, dataset, **kwargs):
         codes = {str(c) for c in dataset["customer_code"] if c not in (None, "")}
