@@ -33,10 +33,12 @@ from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, gettext_lazy as _
 from diff_match_patch import diff_match_patch
-from import_export import resources
+from import_export import resources, widgets
 from import_export.formats import base_formats
 
+from .errors import InvalidInput
 from .exports import FORMULA_STARTS, csv_bytes, xlsx_bytes
+from .validation import normalize_phone
 
 # How many rows of a dry run carry a per-cell preview (the rest are counted only).
 PREVIEW_ROWS = 200
@@ -351,6 +353,109 @@ class MasterDataResource(resources.ModelResource):
 
     def template_headers(self) -> list[str]:
         return [template_header(c) for c in self.columns]
+
+
+# --- widgets: how a cell becomes a value ---------------------------------------------------------
+
+
+class PhoneWidget(widgets.CharWidget):
+    """A mobile number, normalised as intake normalises it (core/validation.py)."""
+
+    def __init__(self, cache: dict | None = None, blank: bool = False):
+        super().__init__()
+        self.cache = cache if cache is not None else {}
+        self.blank = blank  # an empty cell is allowed (and stored empty)
+
+    def clean(self, value, row=None, **kwargs):
+        text = "" if value is None else str(value)
+        if self.blank and not text.strip():
+            return ""
+        if text not in self.cache:
+            try:
+                self.cache[text] = normalize_phone(text)
+            except InvalidInput as exc:
+                self.cache[text] = exc
+        result = self.cache[text]
+        if isinstance(result, Exception):
+            raise ValueError(str(result.message))
+        return result
+
+
+class ChoiceWidget(widgets.CharWidget):
+    """A choice given by its stored value or its label in English or Chinese; empty is the default."""
+
+    def __init__(self, choices, aliases: dict | None = None, default: str = ""):
+        super().__init__()
+        self.choices, self.aliases, self.default = choices, aliases or {}, default
+
+    def lookup(self) -> dict:
+        table = dict(self.aliases)
+        for value, label in self.choices:
+            table[value.lower()] = value
+            for language in ("en", "zh-hans"):
+                with translation.override(language):
+                    table[str(label).lower()] = value
+        return table
+
+    def clean(self, value, row=None, **kwargs):
+        text = "" if value is None else str(value).strip()
+        if not text:
+            return self.default
+        table = getattr(self, "_table", None) or self.lookup()
+        self._table = table
+        if text.lower() not in table:
+            allowed = ", ".join(v for v, _label in self.choices)
+            raise ValueError(gettext("“%(value)s” is not one of: %(allowed)s.") % {"value": text, "allowed": allowed})
+        return table[text.lower()]
+
+
+class LookupWidget(widgets.ForeignKeyWidget):
+    """A foreign key named by a code, resolved from a map the resource fills once per file."""
+
+    def __init__(self, model, field, render_attr=None):
+        super().__init__(model, field)
+        self.found = {}
+        self.render_attr = render_attr
+
+    def clean(self, value, row=None, **kwargs):
+        if value in (None, ""):
+            return None
+        return self.found.get(self.key(value, row))
+
+    def key(self, value, row):
+        return str(value)
+
+
+class DateWidget(widgets.DateWidget):
+    def clean(self, value, row=None, **kwargs):
+        return parse_date(value)
+
+    def render(self, value, obj=None, **kwargs):
+        return value.isoformat() if value else ""
+
+
+class YesNoWidget(widgets.BooleanWidget):
+    """yes/no, true/false, 1/0, 是/否 (any case); empty is ``default``."""
+
+    TRUE = {"yes", "y", "true", "1", "是", "x"}
+    FALSE = {"no", "n", "false", "0", "否"}
+
+    def __init__(self, default=True):
+        super().__init__()
+        self.default = default
+
+    def clean(self, value, row=None, **kwargs):
+        text = "" if value is None else str(value).strip().lower()
+        if text == "":
+            return self.default
+        if text in self.TRUE:
+            return True
+        if text in self.FALSE:
+            return False
+        raise ValueError(gettext("Enter yes or no."))
+
+    def render(self, value, obj=None, **kwargs):
+        return "yes" if value else "no"
 
 
 def parse_date(value):

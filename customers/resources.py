@@ -16,14 +16,11 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.utils import translation
-from django.utils.translation import gettext, gettext_lazy as _
+from django.utils.translation import gettext_lazy as _
 from import_export import fields, widgets
 from import_export.instance_loaders import CachedInstanceLoader
 
-from core.errors import InvalidInput
-from core.imports import Column, MasterDataResource, parse_date
-from core.validation import normalize_phone
+from core.imports import ChoiceWidget, Column, DateWidget, LookupWidget, MasterDataResource, PhoneWidget, parse_date
 
 from .models import Customer, Equipment, Site
 
@@ -34,82 +31,9 @@ LANGUAGE_ALIASES = {
 }
 
 
-class PhoneWidget(widgets.CharWidget):
-    """A mobile number, normalised as intake normalises it (core/validation.py)."""
-
-    def __init__(self, cache: dict | None = None):
-        super().__init__()
-        self.cache = cache if cache is not None else {}
-
-    def clean(self, value, row=None, **kwargs):
-        text = "" if value is None else str(value)
-        if text not in self.cache:
-            try:
-                self.cache[text] = normalize_phone(text)
-            except InvalidInput as exc:
-                self.cache[text] = exc
-        result = self.cache[text]
-        if isinstance(result, Exception):
-            raise ValueError(str(result.message))
-        return result
-
-
-class ChoiceWidget(widgets.CharWidget):
-    """A choice given by its stored value or its label in English or Chinese; empty is the default."""
-
-    def __init__(self, choices, aliases: dict | None = None, default: str = ""):
-        super().__init__()
-        self.choices, self.aliases, self.default = choices, aliases or {}, default
-
-    def lookup(self) -> dict:
-        table = dict(self.aliases)
-        for value, label in self.choices:
-            table[value.lower()] = value
-            for language in ("en", "zh-hans"):
-                with translation.override(language):
-                    table[str(label).lower()] = value
-        return table
-
-    def clean(self, value, row=None, **kwargs):
-        text = "" if value is None else str(value).strip()
-        if not text:
-            return self.default
-        table = getattr(self, "_table", None) or self.lookup()
-        self._table = table
-        if text.lower() not in table:
-            allowed = ", ".join(v for v, _label in self.choices)
-            raise ValueError(gettext("“%(value)s” is not one of: %(allowed)s.") % {"value": text, "allowed": allowed})
-        return table[text.lower()]
-
-
-class LookupWidget(widgets.ForeignKeyWidget):
-    """A foreign key named by a code, resolved from a map the resource fills once per file."""
-
-    def __init__(self, model, field, render_attr=None):
-        super().__init__(model, field)
-        self.found = {}
-        self.render_attr = render_attr
-
-    def clean(self, value, row=None, **kwargs):
-        if value in (None, ""):
-            return None
-        return self.found.get(self.key(value, row))
-
-    def key(self, value, row):
-        return str(value)
-
-
 class SiteLookupWidget(LookupWidget):
     def key(self, value, row):
         return (str(row.get("customer_code") or ""), str(value))
-
-
-class DateWidget(widgets.DateWidget):
-    def clean(self, value, row=None, **kwargs):
-        return parse_date(value)
-
-    def render(self, value, obj=None, **kwargs):
-        return value.isoformat() if value else ""
 
 
 def _customer_column():
