@@ -27,6 +27,8 @@ ROLE_EXTRA_PERMISSIONS = {
     "manager": {
         "customers": ["import_customer", "export_customer", "import_site", "export_site",
                       "import_equipment", "export_equipment"],
+        "catalog": ["import_part", "export_part"],
+        "technicians": ["import_technician", "export_technician", "import_partnercompany", "export_partnercompany"],
     },
 }
 
