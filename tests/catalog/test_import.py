@@ -1,9 +1,14 @@
 """Importing the parts list from a file, matched on the part number."""
 
+from pathlib import Path
+
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from catalog.models import Part
+from catalog.resources import PartResource
+from core.imports import SniffedCSV
 
 pytestmark = pytest.mark.django_db
 
@@ -44,3 +49,10 @@ def test_bad_prices_are_refused_and_nothing_is_written(client, manager):
 def test_an_agent_cannot_import_parts(client, agent):
     client.force_login(agent)
     assert client.get(PARTS + "import/").status_code == 403
+
+
+def test_the_sample_parts_list_imports_cleanly():
+    data = (Path(settings.BASE_DIR) / "docs" / "samples" / "parts.csv").read_bytes()
+    result = PartResource().import_data(SniffedCSV().create_dataset(data))
+    assert not result.has_errors() and not result.has_validation_errors()
+    assert Part.objects.count() == result.totals["new"] == 96

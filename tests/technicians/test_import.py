@@ -1,10 +1,15 @@
 """Importing technicians (skills and levels, partner company) and partner companies from files."""
 
+from pathlib import Path
+
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from core.imports import SniffedCSV
 from technicians.models import PartnerCompany, Technician
+from technicians.resources import PartnerCompanyResource, TechnicianResource
 from tests.factories import PartnerCompanyFactory, SkillFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -101,3 +106,14 @@ def test_without_the_permission_technician_import_is_refused(client, dispatcher,
     client.force_login(manager)
     assert client.get(TECHS + "import/").status_code == 403
     assert client.get(PARTNERS + "import/").status_code == 200
+
+
+def test_the_sample_partner_companies_and_technicians_import_cleanly():
+    samples = Path(settings.BASE_DIR) / "docs" / "samples"
+    for code in ("aircon", "refrigeration", "laundry", "plumbing", "electrical", "gas", "kitchen", "installation"):
+        SkillFactory(code=code)
+    for resource, name in ((PartnerCompanyResource(), "partner-companies.csv"), (TechnicianResource(), "technicians.csv")):
+        result = resource.import_data(SniffedCSV().create_dataset((samples / name).read_bytes()))
+        assert not result.has_errors() and not result.has_validation_errors(), [r.error_dict for r in result.invalid_rows][:3]
+    assert Technician.objects.filter(active=True).count() == 150
+    assert Technician.objects.filter(partner_company__isnull=False).exists()
