@@ -2,11 +2,15 @@
 formats, size limit, template download, all-or-nothing confirmation and audit record
 (core/imports.py says what each adds)."""
 
+import uuid
+
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpResponse, HttpResponseRedirect
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.template.defaultfilters import filesizeformat
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
@@ -14,7 +18,8 @@ from import_export.admin import ImportExportModelAdmin
 from import_export.forms import ImportForm
 
 from .exports import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE, csv_bytes, xlsx_bytes
-from .imports import FORMATS, ImportFileError, record_import
+from .imports import FORMATS, ImportFileError, import_progress_key, record_import
+from .tasks import run_import, set_progress
 
 
 class SizedImportForm(ImportForm):
@@ -42,6 +47,11 @@ class MasterDataImportAdmin(ImportExportModelAdmin):
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name
         urls = [
+            path(
+                "import-progress/<str:job>/",
+                self.admin_site.admin_view(self.import_progress_view),
+                name="%s_%s_import_progress" % info,
+            ),
             path(
                 "import-template.<str:fmt>",
                 self.admin_site.admin_view(self.import_template_view),
@@ -96,7 +106,45 @@ class MasterDataImportAdmin(ImportExportModelAdmin):
         if not self.has_import_permission(request):
             raise PermissionDenied
         self._import_file_name = request.POST.get("original_file_name", "")
+        form = self.create_confirm_form(request)
+        if form.is_valid():
+            fmt = int(form.cleaned_data["format"])
+            input_format = self.get_import_formats()[fmt]()
+            storage = self.get_tmp_storage_class()(
+                name=form.cleaned_data["import_file_name"], encoding=None,
+                read_mode=input_format.get_read_mode(), **self.get_tmp_storage_class_kwargs(),
+            )
+            if len(storage.read()) > settings.IMPORT_BACKGROUND_BYTES:
+                return self.start_background_import(request, form, fmt)
         return super().process_import(request, **kwargs)
+
+    def start_background_import(self, request, form, fmt):
+        """A large file is written by a Celery task; the page that follows shows its progress."""
+        job = uuid.uuid4().hex
+        set_progress(job, state="queued", done=0, total=0, user_id=request.user.pk)
+        run_import.delay(
+            job, self.opts.app_label, self.opts.model_name, form.cleaned_data["import_file_name"], fmt,
+            self._import_file_name, request.user.pk,
+        )
+        info = self.opts.app_label, self.opts.model_name
+        return HttpResponseRedirect(reverse("admin:%s_%s_import_progress" % info, args=[job]))
+
+    def import_progress_view(self, request, job):
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        state = cache.get(import_progress_key(job))
+        if not state or state.get("user_id") != request.user.pk:
+            raise Http404
+        total = state.get("total") or 0
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Import"),
+            "opts": self.opts,
+            "state": state,
+            "percent": int(100 * state.get("done", 0) / total) if total else 0,
+            "running": state.get("state") in ("queued", "running"),
+        }
+        return TemplateResponse(request, "admin/core/import_progress.html", context)
 
     def process_result(self, result, request):
         if result.has_errors() or result.has_validation_errors():

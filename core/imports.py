@@ -47,6 +47,11 @@ PREVIEW_ROWS = 200
 _NUMERIC = re.compile(r"^[+-][\d\s().\-]*\d[\d\s().\-]*$")
 
 
+def import_progress_key(job: str) -> str:
+    """The cache key of a background import's progress (core/tasks.py)."""
+    return f"import-progress:{job}"
+
+
 class ImportFileError(Exception):
     """The file as a whole cannot be read (encoding, format, columns): nothing is imported."""
 
@@ -188,6 +193,8 @@ class MasterDataResource(resources.ModelResource):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
+        self.progress = None  # a background import's callback: progress(rows done, rows)
+        self._total = 0
         # Per-instance options: the dry run shows a diff for the first rows only.
         self._meta = copy(self._meta)
 
@@ -199,6 +206,7 @@ class MasterDataResource(resources.ModelResource):
     def before_import(self, dataset, **kwargs):
         self.line_of_key = {}
         self.duplicate_lines = {}
+        self._total = len(dataset)
         try:
             self.check_headers(dataset)
         except ImportFileError:
@@ -254,7 +262,10 @@ class MasterDataResource(resources.ModelResource):
         # The library's diff (a deep copy of each row's object, its fields read twice, HTML) is
         # only made for the rows the preview shows; the others are compared more cheaply for
         # skip_unchanged (after_init_instance, skip_row).
-        self._meta.skip_diff = not kwargs.get("dry_run") or kwargs.get("row_number", 0) > PREVIEW_ROWS
+        number = kwargs.get("row_number", 0)
+        self._meta.skip_diff = not kwargs.get("dry_run") or number > PREVIEW_ROWS
+        if self.progress and number % 500 == 0:
+            self.progress(number, self._total)
         return super().import_row(row, instance_loader, **kwargs)
 
     def get_import_fields(self):

@@ -11,6 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import translation
 from django.utils.translation import gettext
 
+from config.celery import app
 from customers.models import Customer, Equipment, Site
 from tests.factories import CustomerFactory, UserFactory
 
@@ -304,3 +305,36 @@ def test_unknown_references_and_bad_dates_are_refused(importer):
     }
     assert "YYYY-MM-DD" in dict(((l, c), r) for l, c, r in rows)[(3, "install_date")]
     assert Equipment.objects.count() == 0
+
+
+@pytest.fixture
+def eager_celery():
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
+
+
+def test_a_large_file_is_written_by_a_background_task_with_a_progress_page(importer, manager, settings, eager_celery, client):
+    settings.IMPORT_BACKGROUND_BYTES = 10
+    preview = upload(importer, CUSTOMERS, CUSTOMER_CSV)
+    done = confirm(importer, CUSTOMERS, preview)
+    assert done.status_code == 302 and "/import-progress/" in done["Location"]
+    page = importer.get(done["Location"])
+    assert "2 created, 0 updated, 0 unchanged" in page.content.decode()
+    assert Customer.objects.count() == 2
+    assert LogEntry.objects.filter(user=manager, object_repr="customers.csv").exists()
+
+    # Another manager cannot see this import's page.
+    client.force_login(UserFactory(username="manager2", roles=["manager"], is_staff=True))
+    assert client.get(done["Location"]).status_code == 404
+
+
+def test_a_background_import_that_finds_bad_rows_writes_nothing(importer, settings, eager_celery):
+    settings.IMPORT_BACKGROUND_BYTES = 10
+    preview = upload(importer, CUSTOMERS, CUSTOMER_CSV)
+    CustomerFactory(code="LATE", phone="+8613900001111")
+    done = confirm(importer, CUSTOMERS, preview)
+    page = importer.get(done["Location"])
+    assert "Nothing was written" in page.content.decode()
+    assert not Customer.objects.filter(code__in=["C001", "C002"]).exists()
