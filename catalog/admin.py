@@ -1,6 +1,9 @@
 from django.contrib import admin
 
+from core.import_admin import MasterDataImportAdmin
+
 from .models import ChecklistItem, Part, ServiceType, ServiceTypeSkill, Skill
+from .resources import PartResource
 
 
 class ServiceTypeSkillInline(admin.TabularInline):
@@ -38,7 +41,8 @@ class SkillAdmin(admin.ModelAdmin):
 
 
 @admin.register(Part)
-class PartAdmin(admin.ModelAdmin):
+class PartAdmin(MasterDataImportAdmin):
+    resource_classes = [PartResource]
     list_display = ["part_number", "name", "unit", "unit_price", "active"]
     list_filter = ["active", "unit"]
     search_fields = ["part_number", "name"]

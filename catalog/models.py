@@ -102,6 +102,7 @@ class Part(models.Model):
         db_table = "inventory_part"
         verbose_name = _("part")
         verbose_name_plural = _("parts")
+        permissions = [("import_part", _("Can import parts")), ("export_part", _("Can export parts"))]
         ordering = ["part_number"]
         constraints = [models.CheckConstraint(condition=Q(unit_price__gte=0), name="part_price_not_negative")]
 

@@ -21,6 +21,16 @@ ROLE_PERMISSIONS = {
     },
 }
 READ_ONLY_MODELS = {"workorder", "workorderevent", "attachment"}
+# Permissions beyond view/add/change/delete, by role and app: importing and exporting master
+# data from files (core/imports.py).
+ROLE_EXTRA_PERMISSIONS = {
+    "manager": {
+        "customers": ["import_customer", "export_customer", "import_site", "export_site",
+                      "import_equipment", "export_equipment"],
+        "catalog": ["import_part", "export_part"],
+        "technicians": ["import_technician", "export_technician", "import_partnercompany", "export_partnercompany"],
+    },
+}
 
 
 def grant_role_permissions(sender, **kwargs):
@@ -41,6 +51,8 @@ def grant_role_permissions(sender, **kwargs):
                 wanted += list(
                     Permission.objects.filter(content_type__app_label=app_label, codename__in=codenames)
                 )
+        for app_label, codenames in ROLE_EXTRA_PERMISSIONS.get(role, {}).items():
+            wanted += list(Permission.objects.filter(content_type__app_label=app_label, codename__in=codenames))
         group.permissions.add(*wanted)
 
 

@@ -1,8 +1,10 @@
 from django.contrib import admin
 
 from core.admin import PhoneFieldsAdmin
+from core.import_admin import MasterDataImportAdmin
 
 from .models import Customer, Equipment, Site
+from .resources import CustomerResource, EquipmentResource, SiteResource
 
 
 class SiteInline(admin.TabularInline):
@@ -17,17 +19,19 @@ class EquipmentInline(admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(PhoneFieldsAdmin, admin.ModelAdmin):
+class CustomerAdmin(PhoneFieldsAdmin, MasterDataImportAdmin):
+    resource_classes = [CustomerResource]
     phone_fields = ("phone",)
-    list_display = ["name", "phone", "email", "tier", "language", "created_at"]
+    list_display = ["name", "code", "phone", "email", "tier", "language", "created_at"]
     list_filter = ["tier", "language"]
-    search_fields = ["name", "phone", "email"]
+    search_fields = ["name", "code", "phone", "email"]
     show_full_result_count = False
     inlines = [SiteInline, EquipmentInline]
 
 
 @admin.register(Site)
-class SiteAdmin(admin.ModelAdmin):
+class SiteAdmin(MasterDataImportAdmin):
+    resource_classes = [SiteResource]
     list_display = ["address", "label", "city", "customer", "latitude", "longitude"]
     list_filter = ["city"]
     search_fields = ["address", "label", "customer__name", "customer__phone"]
@@ -37,7 +41,8 @@ class SiteAdmin(admin.ModelAdmin):
 
 
 @admin.register(Equipment)
-class EquipmentAdmin(admin.ModelAdmin):
+class EquipmentAdmin(MasterDataImportAdmin):
+    resource_classes = [EquipmentResource]
     list_display = ["serial", "brand", "model", "customer", "install_date", "warranty_end"]
     list_filter = ["brand", "warranty_end"]
     search_fields = ["serial", "model", "brand", "customer__name", "customer__phone"]

@@ -11,6 +11,8 @@ from core.choices import CustomerTier
 class Customer(models.Model):
     Tier = CustomerTier  # core/choices.py; also reachable as Customer.Tier
 
+    # The customer's number in the company's own records: imports match rows on it (customers/resources.py).
+    code = models.CharField(_("customer code"), max_length=40, unique=True, null=True, blank=True)
     name = models.CharField(_("name"), max_length=120)
     # E.164 form (+8613812345678): a repeat caller is recognised by this number.
     phone = models.CharField(_("mobile phone"), max_length=20, unique=True)
@@ -24,6 +26,7 @@ class Customer(models.Model):
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
         ordering = ["name"]
+        permissions = [("import_customer", _("Can import customers")), ("export_customer", _("Can export customers"))]
         # The staff search (customers/selectors.py): a fragment of a name or a number.
         indexes = [
             GinIndex(OpClass(Upper("name"), name="gin_trgm_ops"), name="customer_name_trgm"),
@@ -50,6 +53,7 @@ class Site(models.Model):
     class Meta:
         verbose_name = _("site")
         verbose_name_plural = _("sites")
+        permissions = [("import_site", _("Can import sites")), ("export_site", _("Can export sites"))]
         ordering = ["customer", "id"]
         indexes = [GinIndex(OpClass(Upper("address"), name="gin_trgm_ops"), name="site_address_trgm")]
         constraints = [
@@ -83,6 +87,7 @@ class Equipment(models.Model):
     class Meta:
         verbose_name = _("equipment")
         verbose_name_plural = _("equipment")
+        permissions = [("import_equipment", _("Can import equipment")), ("export_equipment", _("Can export equipment"))]
         ordering = ["customer", "serial"]
         indexes = [GinIndex(OpClass(Upper("serial"), name="gin_trgm_ops"), name="equipment_serial_trgm")]
         constraints = [

@@ -1,8 +1,10 @@
 from django.contrib import admin
 
 from core.admin import PhoneFieldsAdmin
+from core.import_admin import MasterDataImportAdmin
 
 from .models import PartnerCompany, PartnerScope, Shift, Technician, TechnicianSkill
+from .resources import PartnerCompanyResource, TechnicianResource
 
 
 class TechnicianSkillInline(admin.TabularInline):
@@ -27,18 +29,20 @@ class PartnerScopeInline(admin.TabularInline):
 
 
 @admin.register(Technician)
-class TechnicianAdmin(PhoneFieldsAdmin, admin.ModelAdmin):
+class TechnicianAdmin(PhoneFieldsAdmin, MasterDataImportAdmin):
+    resource_classes = [TechnicianResource]
     phone_fields = ("phone",)
-    list_display = ["__str__", "phone", "partner_company", "active", "last_seen_at"]
+    list_display = ["__str__", "employee_number", "phone", "partner_company", "active", "last_seen_at"]
     list_filter = ["active", "partner_company", "skills"]
-    search_fields = ["user__username", "user__first_name", "user__last_name", "phone"]
+    search_fields = ["user__username", "user__first_name", "user__last_name", "phone", "employee_number"]
     list_select_related = ["user", "partner_company"]
     autocomplete_fields = ["user"]
     inlines = [TechnicianSkillInline, ShiftInline]
 
 
 @admin.register(PartnerCompany)
-class PartnerCompanyAdmin(PhoneFieldsAdmin, admin.ModelAdmin):
+class PartnerCompanyAdmin(PhoneFieldsAdmin, MasterDataImportAdmin):
+    resource_classes = [PartnerCompanyResource]
     phone_fields = ("contact_phone",)
     list_display = ["name", "contact_phone", "active"]
     list_filter = ["active"]

@@ -15,6 +15,10 @@ class PartnerCompany(models.Model):
         verbose_name = _("partner company")
         verbose_name_plural = _("partner companies")
         ordering = ["name"]
+        permissions = [
+            ("import_partnercompany", _("Can import partner companies")),
+            ("export_partnercompany", _("Can export partner companies")),
+        ]
 
     def __str__(self):
         return self.name
@@ -24,6 +28,8 @@ class Technician(models.Model):
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="technician", verbose_name=_("user")
     )
+    # The number in the company's staff records: imports match rows on it (technicians/resources.py).
+    employee_number = models.CharField(_("employee number"), max_length=40, unique=True, null=True, blank=True)
     phone = models.CharField(_("mobile phone"), max_length=20, blank=True)
     partner_company = models.ForeignKey(
         PartnerCompany,
@@ -48,6 +54,7 @@ class Technician(models.Model):
         verbose_name = _("technician")
         verbose_name_plural = _("technicians")
         ordering = ["user__username"]
+        permissions = [("import_technician", _("Can import technicians")), ("export_technician", _("Can export technicians"))]
 
     def __str__(self):
         return self.user.get_full_name() or self.user.username

@@ -1,0 +1,175 @@
+"""Write the sample import files in docs/samples/ (the same files on every run: a fixed seed).
+
+    .venv/bin/python scripts/make_import_samples.py [--customers 2000] [--out docs/samples]
+
+- customers.csv: customers of a service company in Shanghai, Beijing, Hangzhou and Shenzhen
+  (UTF-8 with a byte-order mark, as Excel saves "CSV UTF-8"), Chinese headers;
+- customers-gbk.csv: the first 200 of them in GBK with English headers (as an older Excel saves);
+- sites.csv and equipment.csv: one to three sites per customer, one to three units per site;
+- customers-with-errors.csv: 40 rows of which some are wrong (a phone number that does not
+  parse, a duplicate code, a formula, a tier that does not exist): the preview lists them and
+  nothing is imported;
+- technicians.csv, partner-companies.csv, parts.csv: a team of 150 with skills and levels,
+  partner companies, a parts list.
+
+Import order: customers, sites, equipment (sites and equipment name their customer by code);
+partner companies before technicians.
+
+No Django needed; ``customer_rows`` is also what bench/import_bench.py imports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import random
+from pathlib import Path
+
+CITIES = {
+    "上海": ["浦东新区世纪大道", "徐汇区漕溪北路", "静安区南京西路", "闵行区莘庄工业区春东路", "杨浦区国定路"],
+    "北京": ["朝阳区建国路", "海淀区中关村大街", "西城区金融大街", "丰台区南四环西路"],
+    "杭州": ["西湖区文三路", "滨江区江南大道", "余杭区文一西路"],
+    "深圳": ["南山区科技园南路", "福田区深南大道", "宝安区新安街道"],
+}
+COORDS = {"上海": (31.23, 121.47), "北京": (39.90, 116.40), "杭州": (30.27, 120.15), "深圳": (22.54, 114.06)}
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+GIVEN = ["伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超"]
+BUSINESS = ["超市", "口腔诊所", "物业管理有限公司", "酒店", "咖啡馆", "幼儿园", "健身中心", "餐厅", "写字楼", "药房"]
+PREFIX = ["华联", "家乐", "明德", "东方", "新世纪", "金桥", "锦江", "海岸", "阳光", "长城", "百盛", "君悦"]
+SITE_NAMES = ["总店", "一号店", "二号店", "仓库", "办公室", "机房", "厨房", "大堂"]
+BRANDS = {"Daikin": ["FTXS35", "FTXM50", "RXYQ8"], "Gree": ["KFR-26GW", "KFR-35GW", "GMV-H180"],
+          "Midea": ["KFR-72LW", "MDV-D56"], "Haier": ["KFR-50LW", "BCD-470"], "Carrier": ["42QHC018", "30XA"]}
+# The skill codes seed_demo creates (workorders/management/commands/seed_demo.py).
+SKILLS = ["aircon", "refrigeration", "laundry", "plumbing", "electrical", "gas", "kitchen", "installation"]
+PARTS = [("FLT", "空调滤网 Air filter", "pcs", 35), ("CAP", "启动电容 Run capacitor", "pcs", 48),
+         ("R32", "R32 冷媒 Refrigerant", "kg", 120), ("PIPE", "铜管 Copper pipe", "m", 65),
+         ("FAN", "风扇电机 Fan motor", "pcs", 420), ("BRD", "控制主板 Control board", "pcs", 680),
+         ("VLV", "膨胀阀 Expansion valve", "pcs", 260), ("TAPE", "保温胶带 Insulation tape", "pcs", 12)]
+
+CUSTOMER_HEAD_ZH = ["客户编号", "名称", "手机号码", "电子邮箱", "客户等级", "语言", "备注"]
+CUSTOMER_HEAD_EN = ["customer_code", "name", "phone", "email", "tier", "language", "notes"]
+
+
+def _phone(rng: random.Random, n: int) -> str:
+    prefix = rng.choice(["138", "139", "137", "136", "150", "151", "186", "188"])
+    number = f"{prefix}{(n * 7919 + 1234567) % 100000000:08d}"
+    style = n % 3
+    if style == 0:
+        return number
+    if style == 1:
+        return f"{number[:3]} {number[3:7]} {number[7:]}"
+    return f"+86 {number}"
+
+
+def customer_rows(count: int, *, seed: int = 15, start: int = 1):
+    """``count`` customers as rows of CUSTOMER_HEAD_EN's columns; codes C000001... from ``start``."""
+    rng = random.Random(seed)
+    for n in range(start, start + count):
+        city = rng.choice(list(CITIES))
+        if n % 4 == 0:
+            name = rng.choice(SURNAMES) + rng.choice(GIVEN)
+            email = ""
+        else:
+            name = f"{city}{rng.choice(PREFIX)}{rng.choice(BUSINESS)}"
+            email = f"service{n}@example.cn" if n % 3 else ""
+        tier = rng.choices(["standard", "silver", "gold", "vip"], weights=[70, 18, 9, 3])[0]
+        language = "en" if n % 15 == 0 else "zh-hans"
+        notes = rng.choice(["", "", "", "门卫处登记后进入", "仅工作日上午可上门", "Ask for the facilities manager"])
+        yield [f"C{n:06d}", name, _phone(rng, n), email, tier, language, notes]
+
+
+def site_rows(customers, *, seed: int = 16):
+    rng = random.Random(seed)
+    for code, name, *_rest in customers:
+        city = rng.choice(list(CITIES))
+        lat, lng = COORDS[city]
+        for label in rng.sample(SITE_NAMES, rng.choice([1, 1, 2, 3])):
+            street = rng.choice(CITIES[city])
+            yield [code, label, f"{city}市{street}{rng.randint(1, 999)}号", city,
+                   f"{lat + rng.uniform(-0.15, 0.15):.6f}", f"{lng + rng.uniform(-0.15, 0.15):.6f}"]
+
+
+def equipment_rows(sites, *, seed: int = 17):
+    rng = random.Random(seed)
+    serial = 0
+    for code, label, *_rest in sites:
+        for _ in range(rng.choice([1, 1, 2, 3])):
+            serial += 1
+            brand = rng.choice(list(BRANDS))
+            year, month, day = rng.randint(2016, 2025), rng.randint(1, 12), rng.randint(1, 28)
+            install = f"{year}-{month:02d}-{day:02d}"
+            warranty = f"{year + rng.choice([1, 2, 3, 5])}-{month:02d}-{day:02d}"
+            yield [f"SN{brand[:2].upper()}{serial:07d}", code, label if serial % 5 else "", brand,
+                   rng.choice(BRANDS[brand]), install, warranty]
+
+
+def bad_customer_rows():
+    rows = [row for row in customer_rows(32, seed=99, start=900001)]
+    rows[3][2] = "12345"  # not a phone number
+    rows[7][2] = "138-CALL-NOW"  # letters
+    rows[11][0] = rows[10][0]  # the same code twice
+    rows[15][1] = '=HYPERLINK("http://example.com/x","点此领奖")'  # a formula
+    rows[19][4] = "platinum"  # no such tier
+    rows[23][1] = ""  # no name
+    rows[27][3] = "not-an-email"
+    rows[30][2] = rows[29][2]  # the same phone twice
+    return rows
+
+
+def technician_rows(count: int = 150, *, seed: int = 18):
+    rng = random.Random(seed)
+    partners = ["", "", "", "上海安达制冷工程有限公司", "北京冰峰机电服务有限公司"]
+    for n in range(1, count + 1):
+        name = rng.choice(SURNAMES) + rng.choice(GIVEN)
+        city = rng.choice(list(CITIES))
+        lat, lng = COORDS[city]
+        skills = rng.sample(SKILLS, rng.choice([1, 2, 2, 3]))
+        skill_text = ";".join(f"{s}:{rng.randint(1, 5)}" for s in skills)
+        yield [f"T{n:04d}", f"tech{n:04d}", name, _phone(rng, 500000 + n), rng.choice(partners), skill_text,
+               f"{lat + rng.uniform(-0.1, 0.1):.6f}", f"{lng + rng.uniform(-0.1, 0.1):.6f}", "yes"]
+
+
+def part_rows():
+    rng = random.Random(19)
+    for prefix, name, unit, price in PARTS:
+        for variant in range(1, 13):
+            yield [f"P-{prefix}-{variant:03d}", f"{name} #{variant}", unit, f"{price * (1 + variant / 10):.2f}",
+                   "yes" if rng.random() > 0.05 else "no"]
+
+
+def write_csv(path: Path, head, rows, encoding="utf-8-sig"):
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(head)
+    writer.writerows(rows)
+    path.write_bytes(buffer.getvalue().encode(encoding))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=2000)
+    parser.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "docs" / "samples"))
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    customers = list(customer_rows(args.customers))
+    sites = list(site_rows(customers))
+    write_csv(out / "customers.csv", CUSTOMER_HEAD_ZH, customers)
+    write_csv(out / "customers-gbk.csv", CUSTOMER_HEAD_EN, customers[:200], encoding="gb18030")
+    write_csv(out / "customers-with-errors.csv", CUSTOMER_HEAD_EN, bad_customer_rows())
+    write_csv(out / "sites.csv", ["customer_code", "site_name", "address", "city", "latitude", "longitude"], sites)
+    write_csv(out / "equipment.csv", ["serial_number", "customer_code", "site_name", "brand", "model",
+                                      "install_date", "warranty_end"], equipment_rows(sites))
+    write_csv(out / "partner-companies.csv", ["name", "contact_phone", "active"],
+              [["上海安达制冷工程有限公司", "021 5888 1234", "yes"], ["北京冰峰机电服务有限公司", "010 6555 8888", "yes"]])
+    write_csv(out / "technicians.csv", ["employee_number", "username", "name", "phone", "partner_company", "skills",
+                                        "home_latitude", "home_longitude", "active"], technician_rows())
+    write_csv(out / "parts.csv", ["part_number", "name", "unit", "unit_price", "active"], part_rows())
+    for path in sorted(out.glob("*.csv")):
+        print(f"{path.stat().st_size:>9,d}  {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+"""Importing the parts list from a file, matched on the part number."""
+
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from catalog.models import Part
+from catalog.resources import PartResource
+from core.imports import SniffedCSV
+
+pytestmark = pytest.mark.django_db
+
+PARTS = "/admin/catalog/part/"
+
+
+def upload(client, content):
+    return client.post(PARTS + "import/", {"import_file": SimpleUploadedFile("parts.csv", content.encode()), "format": "0"})
+
+
+def confirm(client, preview):
+    form = preview.context["confirm_form"]
+    data = {name: form.initial[name] for name in ("import_file_name", "original_file_name", "format")}
+    return client.post(PARTS + "process_import/", {**data, "resource": ""})
+
+
+def test_parts_import_and_update_only_what_changed(client, manager):
+    client.force_login(manager)
+    content = "part_number,name,unit,unit_price,active\nP-1,空调滤网,pcs,35.00,yes\nP-2,R32 冷媒,kg,\"1,200.50\",no\n"
+    confirm(client, upload(client, content))
+    assert Part.objects.get(part_number="P-2").unit_price == 1200.50
+    assert Part.objects.get(part_number="P-2").active is False
+    preview = upload(client, content.replace("35.00", "38.00"))
+    assert "0 to create, 1 to update, 1 unchanged" in preview.content.decode()
+    confirm(client, preview)
+    assert Part.objects.get(part_number="P-1").unit_price == 38
+
+
+def test_bad_prices_are_refused_and_nothing_is_written(client, manager):
+    client.force_login(manager)
+    content = "part_number,name,unit_price\nP-1,A,-5\nP-2,B,abc\nP-3,C,1.234\nP-4,D,=1+1\nP-5,E,10\n"
+    preview = upload(client, content)
+    bad = {(row.number + 1, column) for row in preview.context["result"].invalid_rows for column in row.field_specific_errors}
+    assert bad == {(2, "unit_price"), (3, "unit_price"), (4, "unit_price"), (5, "unit_price")}
+    assert Part.objects.count() == 0
+
+
+def test_an_agent_cannot_import_parts(client, agent):
+    client.force_login(agent)
+    assert client.get(PARTS + "import/").status_code == 403
+
+
+def test_the_sample_parts_list_imports_cleanly():
+    data = (Path(settings.BASE_DIR) / "docs" / "samples" / "parts.csv").read_bytes()
+    result = PartResource().import_data(SniffedCSV().create_dataset(data))
+    assert not result.has_errors() and not result.has_validation_errors()
+    assert Part.objects.count() == result.totals["new"] == 96

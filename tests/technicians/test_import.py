@@ -1,0 +1,119 @@
+"""Importing technicians (skills and levels, partner company) and partner companies from files."""
+
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import Permission
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from core.imports import SniffedCSV
+from technicians.models import PartnerCompany, Technician
+from technicians.resources import PartnerCompanyResource, TechnicianResource
+from tests.factories import PartnerCompanyFactory, SkillFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+TECHS = "/admin/technicians/technician/"
+PARTNERS = "/admin/technicians/partnercompany/"
+
+
+def upload(client, url, content, name="file.csv"):
+    return client.post(url + "import/", {"import_file": SimpleUploadedFile(name, content.encode()), "format": "0"})
+
+
+def confirm(client, url, preview):
+    form = preview.context["confirm_form"]
+    data = {name: form.initial[name] for name in ("import_file_name", "original_file_name", "format")}
+    return client.post(url + "process_import/", {**data, "resource": form.initial.get("resource", "")})
+
+
+def counts(preview) -> str:
+    return preview.content.decode()
+
+
+def bad(preview):
+    return {(row.number + 1, column) for row in preview.context["result"].invalid_rows for column in row.field_specific_errors}
+
+
+@pytest.fixture
+def importer(client, manager):
+    client.force_login(manager)
+    SkillFactory(code="hvac")
+    SkillFactory(code="electrical")
+    return client
+
+
+TECH_CSV = (
+    "employee_number,username,name,phone,partner_company,skills,home_latitude,home_longitude,active\n"
+    "T0001,zhangwei,张伟,138 1234 5678,,hvac:4;electrical:2,31.2,121.4,yes\n"
+    "T0002,lina,李娜,139 0000 1111,安达制冷,hvac:3,31.1,121.5,是\n"
+)
+
+
+def test_technicians_import_with_logins_skills_and_partner_and_again_change_nothing(importer):
+    PartnerCompanyFactory(name="安达制冷")
+    preview = upload(importer, TECHS, TECH_CSV)
+    assert "2 to create, 0 to update, 0 unchanged" in counts(preview)
+    assert Technician.objects.count() == 0
+    confirm(importer, TECHS, preview)
+
+    zhang = Technician.objects.get(employee_number="T0001")
+    assert (zhang.user.username, zhang.user.first_name, zhang.phone) == ("zhangwei", "张伟", "+8613812345678")
+    assert {ts.skill.code: ts.level for ts in zhang.skill_levels.all()} == {"hvac": 4, "electrical": 2}
+    assert not zhang.user.has_usable_password()
+    assert list(zhang.user.groups.values_list("name", flat=True)) == ["technician"]
+    li = Technician.objects.get(employee_number="T0002")
+    assert li.partner_company.name == "安达制冷"
+    assert list(li.user.groups.values_list("name", flat=True)) == ["partner_technician"]
+
+    assert "0 to create, 0 to update, 2 unchanged" in counts(upload(importer, TECHS, TECH_CSV))
+
+    edited = TECH_CSV.replace("hvac:4;electrical:2", "hvac:5")
+    preview = upload(importer, TECHS, edited)
+    assert "0 to create, 1 to update, 1 unchanged" in counts(preview)
+    confirm(importer, TECHS, preview)
+    assert {ts.skill.code: ts.level for ts in zhang.skill_levels.all()} == {"hvac": 5}
+
+
+def test_bad_technician_rows_are_refused_with_line_and_column(importer):
+    UserFactory(username="taken")
+    content = (
+        "employee_number,username,name,phone,partner_company,skills\n"
+        "T1,taken,A,13812345678,,hvac:1\n"
+        "T2,b,B,13812345679,No such partner,\n"
+        "T3,c,C,13812345670,,plumbing:2\n"
+        "T4,d,D,13812345671,,hvac:9\n"
+        "T5,d,E,13812345672,,\n"
+    )
+    preview = upload(importer, TECHS, content)
+    assert bad(preview) == {(2, "username"), (3, "partner_company"), (4, "skills"), (5, "skills"), (6, "username")}
+    assert Technician.objects.count() == 0
+
+
+def test_partner_companies_import_on_their_name(importer):
+    content = "name,contact_phone,active\n上海安达制冷工程有限公司,021 5888 1234,yes\n北京冰峰机电,,no\n"
+    confirm(importer, PARTNERS, upload(importer, PARTNERS, content))
+    assert PartnerCompany.objects.get(name="北京冰峰机电").active is False
+    assert PartnerCompany.objects.get(name="上海安达制冷工程有限公司").contact_phone == "+862158881234"
+    assert "0 to create, 0 to update, 2 unchanged" in counts(upload(importer, PARTNERS, content))
+
+
+def test_without_the_permission_technician_import_is_refused(client, dispatcher, manager):
+    client.force_login(dispatcher)
+    assert client.get(TECHS + "import/").status_code == 403
+    manager.groups.get().permissions.remove(Permission.objects.get(codename="import_technician"))
+    client.force_login(manager)
+    assert client.get(TECHS + "import/").status_code == 403
+    assert client.get(PARTNERS + "import/").status_code == 200
+
+
+def test_the_sample_partner_companies_and_technicians_import_cleanly():
+    samples = Path(settings.BASE_DIR) / "docs" / "samples"
+    for code in ("aircon", "refrigeration", "laundry", "plumbing", "electrical", "gas", "kitchen", "installation"):
+        SkillFactory(code=code)
+    for resource, name in ((PartnerCompanyResource(), "partner-companies.csv"), (TechnicianResource(), "technicians.csv")):
+        result = resource.import_data(SniffedCSV().create_dataset((samples / name).read_bytes()))
+        assert not result.has_errors() and not result.has_validation_errors(), [r.error_dict for r in result.invalid_rows][:3]
+    assert Technician.objects.filter(active=True).count() == 150
+    assert Technician.objects.filter(partner_company__isnull=False).exists()
