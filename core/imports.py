@@ -22,6 +22,7 @@ import re
 from copy import copy
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.contrib.admin.models import ADDITION, LogEntry
@@ -467,6 +468,21 @@ class YesNoWidget(widgets.BooleanWidget):
 
     def render(self, value, obj=None, **kwargs):
         return "yes" if value else "no"
+
+
+def check_coordinates(row, errors: dict, latitude: str, longitude: str) -> None:
+    """Latitude and longitude columns, when filled, are numbers within ±90 and ±180."""
+    for column, limit in ((latitude, 90), (longitude, 180)):
+        value = row.get(column)
+        if value in (None, ""):
+            continue
+        try:
+            number = Decimal(str(value))
+        except InvalidOperation:
+            errors[column] = [_("Enter a number.")]
+            continue
+        if not number.is_finite() or not -limit <= number <= limit:
+            errors[column] = [_("Between -%(limit)s and %(limit)s.") % {"limit": limit}]
 
 
 def parse_date(value):

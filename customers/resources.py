@@ -12,7 +12,6 @@ What the rows refer to (customer codes, sites, phone numbers already taken) is r
 file in ``prepare``; the checks shared by all imports are core/imports.py's.
 """
 
-from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -20,7 +19,9 @@ from django.utils.translation import gettext_lazy as _
 from import_export import fields, widgets
 from import_export.instance_loaders import CachedInstanceLoader
 
-from core.imports import ChoiceWidget, Column, DateWidget, LookupWidget, MasterDataResource, PhoneWidget, parse_date
+from core.imports import (
+    ChoiceWidget, Column, DateWidget, LookupWidget, MasterDataResource, PhoneWidget, check_coordinates, parse_date,
+)
 
 from .models import Customer, Equipment, Site
 
@@ -173,17 +174,7 @@ class SiteResource(MasterDataResource):
         if str(row["customer_code"]) not in self.fields["customer"].widget.found:
             errors["customer_code"] = [_("No customer has the code %(code)s.") % {"code": row["customer_code"]}]
         row["address"] = Site.normalize_address(str(row["address"]))
-        for column, limit in (("latitude", 90), ("longitude", 180)):
-            value = row.get(column)
-            if value in (None, ""):
-                continue
-            try:
-                number = Decimal(str(value))
-            except InvalidOperation:
-                errors[column] = [_("Enter a number.")]
-                continue
-            if not -limit <= number <= limit:
-                errors[column] = [_("Between -%(limit)s and %(limit)s.") % {"limit": limit}]
+        check_coordinates(row, errors, "latitude", "longitude")
 
     def get_instance(self, instance_loader, row):
         matches = self.sites.get((str(row["customer_code"]), str(row["site_name"])), [])

@@ -8,7 +8,6 @@
   become exactly these. Working hours (shifts) are not imported.
 """
 
-from decimal import Decimal, InvalidOperation
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -18,7 +17,7 @@ from import_export.instance_loaders import CachedInstanceLoader
 
 from catalog.models import Skill
 from core import roles as R
-from core.imports import Column, LookupWidget, MasterDataResource, PhoneWidget, YesNoWidget
+from core.imports import Column, LookupWidget, MasterDataResource, PhoneWidget, YesNoWidget, check_coordinates
 
 from .models import PartnerCompany, Technician, TechnicianSkill
 
@@ -133,17 +132,7 @@ class TechnicianResource(MasterDataResource):
         self.username_line.setdefault(username, line)
         if username in self.user_of and self.user_of[username] != str(row["employee_number"]):
             errors["username"] = [_("This username is already taken by another user.")]
-        for column, limit in (("home_latitude", 90), ("home_longitude", 180)):
-            value = row.get(column)
-            if value in (None, ""):
-                continue
-            try:
-                number = Decimal(str(value))
-            except InvalidOperation:
-                errors[column] = [_("Enter a number.")]
-                continue
-            if not -limit <= number <= limit:
-                errors[column] = [_("Between -%(limit)s and %(limit)s.") % {"limit": limit}]
+        check_coordinates(row, errors, "home_latitude", "home_longitude")
 
     def skip_row(self, instance, original, row, import_validation_errors=None):
         if not super().skip_row(instance, original, row, import_validation_errors):
