@@ -89,6 +89,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "core.context_processors.roles",
+                "sla.context_processors.calendar_gaps",
             ],
         },
     },
@@ -364,6 +365,9 @@ CELERY_TIMEZONE = TIME_ZONE
 SLA_SWEEP_SECONDS = env_int("SLA_SWEEP_SECONDS", 60)
 SLA_SWEEP_BATCH = env_int("SLA_SWEEP_BATCH", 500)
 SLA_SWEEP_MAX_ROUNDS = env_int("SLA_SWEEP_MAX_ROUNDS", 20)
+# Managers see a banner, and the sweep logs a warning once a day, while a calendar in use has no
+# holidays for a year these coming days reach (sla.selectors.calendar_gaps).
+SLA_HOLIDAY_LOOKAHEAD_DAYS = env_int("SLA_HOLIDAY_LOOKAHEAD_DAYS", 60)
 OUTBOX_SWEEP_SECONDS = env_int("OUTBOX_SWEEP_SECONDS", 60)
 SURVEY_SWEEP_SECONDS = env_int("SURVEY_SWEEP_SECONDS", 300)
 REPORTS_SWEEP_SECONDS = env_int("REPORTS_SWEEP_SECONDS", 60)

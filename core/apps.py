@@ -9,6 +9,7 @@ ROLE_PERMISSIONS = {
         "customers": ["customer", "site", "equipment"],
         "technicians": ["technician", "technicianskill", "partnercompany"],
         "workorders": ["workorder", "workorderevent", "attachment"],
+        "sla": ["businesscalendar", "workinghours", "calendarday", "slapolicy", "escalationmatrix", "escalationlevel"],
     },
     "dispatcher": {
         "customers": ["site", "equipment"],
@@ -28,6 +29,7 @@ ROLE_EXTRA_PERMISSIONS = {
         "customers": ["import_customer", "export_customer", "import_site", "export_site",
                       "import_equipment", "export_equipment"],
         "catalog": ["import_part", "export_part"],
+        "sla": ["import_calendarday", "export_calendarday"],
         "technicians": ["import_technician", "export_technician", "import_partnercompany", "export_partnercompany"],
     },
 }

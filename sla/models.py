@@ -84,6 +84,10 @@ class CalendarDay(models.Model):
         verbose_name = _("holiday or working day")
         verbose_name_plural = _("holidays and working days")
         ordering = ["calendar", "date"]
+        permissions = [
+            ("import_calendarday", _("Can import holidays and working days")),
+            ("export_calendarday", _("Can export holidays and working days")),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["calendar", "date"], name="calendar_day_once"),
             models.CheckConstraint(

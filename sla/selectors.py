@@ -87,3 +87,42 @@ class SlaCache:
         return REFDATA.get(
             ("levels", mid), lambda: list(EscalationLevel.objects.filter(matrix_id=mid).order_by("percent", "id"))
         )
+
+
+def calendar_gaps(today=None) -> list[tuple[str, list[int]]]:
+    """Business calendars in use whose holidays do not cover a year the coming days reach.
+
+    A calendar is in use when an active SLA policy clocks on it (24×7 calendars have no
+    holidays to miss). A year is covered when the calendar holds at least one holiday in it:
+    the official schedule for a year is published late in the year before, so a calendar
+    without one for the next year is a calendar nobody has loaded yet, and every clock that
+    crosses its holidays would count them as working days. The coming days are
+    ``SLA_HOLIDAY_LOOKAHEAD_DAYS`` (60) from today. Returns ``[(calendar name, [missing
+    years])]`` by name; kept per process for the day and dropped with any change of SLA data.
+    """
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.db.models import Exists, OuterRef
+    from django.utils import timezone
+
+    from .models import BusinessCalendar, CalendarDay
+
+    today = today or timezone.localdate()
+    last = today + timedelta(days=settings.SLA_HOLIDAY_LOOKAHEAD_DAYS)
+    years = list(range(today.year, last.year + 1))
+
+    def load():  # one query: the calendars in use, and for each coming year whether it has a holiday
+        holidays = CalendarDay.objects.filter(calendar=OuterRef("pk"), kind=CalendarDay.Kind.HOLIDAY)
+        rows = (
+            BusinessCalendar.objects.filter(always_open=False)
+            .filter(Exists(SlaPolicy.objects.filter(calendar=OuterRef("pk"), active=True, no_sla=False)))
+            .annotate(**{f"y{year}": Exists(holidays.filter(date__year=year)) for year in years})
+            .order_by("name")
+            .values("name", *(f"y{year}" for year in years))
+        )
+        return [
+            (row["name"], missing) for row in rows if (missing := [y for y in years if not row[f"y{y}"]])
+        ]
+
+    return REFDATA.get(("gaps", today, tuple(years)), load)

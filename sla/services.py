@@ -1,10 +1,15 @@
-"""Writing SLA reference data: official holidays and make-up working days."""
+"""Writing SLA reference data: official holidays and make-up working days; warning of missing ones."""
 
+import logging
+
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
 from .models import BusinessCalendar, CalendarDay
-from .selectors import REFDATA
+from .selectors import REFDATA, calendar_gaps
+
+log = logging.getLogger(__name__)
 
 CN_HOLIDAY_NAMES = {
     "New Year's Day": "元旦",
@@ -54,3 +59,16 @@ def calendar_load_official_days(*, calendar: BusinessCalendar, years=None) -> tu
         BusinessCalendar.objects.filter(pk=calendar.pk).update(updated_at=timezone.now())
     REFDATA.bump()  # the update() above sends no signal
     return counts[0], counts[1]
+
+
+def calendar_gaps_warn(*, today=None) -> list[tuple[str, list[int]]]:
+    """Log a warning, at most once a day across every worker, for each calendar in use that has
+    no holidays for a year the coming days reach (``selectors.calendar_gaps``). Returns the gaps."""
+    gaps = calendar_gaps(today)
+    if gaps and cache.add(f"sla:calendar-gaps-warned:{today or timezone.localdate()}", 1, 26 * 3600):
+        for name, years in gaps:
+            log.warning(
+                "business calendar %r has no holidays for %s: SLA clocks count those days as working days; "
+                "load them with `manage.py sla_load_holidays` or in admin", name, ", ".join(map(str, years)),
+            )
+    return gaps

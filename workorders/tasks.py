@@ -6,12 +6,16 @@ a long countdown or ETA: deadlines live in the database and the sweeps find them
 
 from celery import shared_task
 
+from sla.services import calendar_gaps_warn
+
 from . import sla, survey
 
 
 @shared_task(ignore_result=True)
 def sla_escalation_sweep() -> int:
-    """Fire due escalation levels, each once, in order."""
+    """Fire due escalation levels, each once, in order (and warn, once a day, of a business
+    calendar in use that has no holidays for the coming days)."""
+    calendar_gaps_warn()
     return sla.escalation_sweep()
 
 
