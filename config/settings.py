@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "knowledge",
     "reports",
     "inventory",
+    "demo",
 ]
 
 MIDDLEWARE = [

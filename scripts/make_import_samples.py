@@ -40,7 +40,7 @@ PREFIX = ["华联", "家乐", "明德", "东方", "新世纪", "金桥", "锦江
 SITE_NAMES = ["总店", "一号店", "二号店", "仓库", "办公室", "机房", "厨房", "大堂"]
 BRANDS = {"Daikin": ["FTXS35", "FTXM50", "RXYQ8"], "Gree": ["KFR-26GW", "KFR-35GW", "GMV-H180"],
           "Midea": ["KFR-72LW", "MDV-D56"], "Haier": ["KFR-50LW", "BCD-470"], "Carrier": ["42QHC018", "30XA"]}
-# The skill codes seed_demo creates (workorders/management/commands/seed_demo.py).
+# The skill codes seed_demo creates (demo/management/commands/seed_demo.py).
 SKILLS = ["aircon", "refrigeration", "laundry", "plumbing", "electrical", "gas", "kitchen", "installation"]
 PARTS = [("FLT", "空调滤网 Air filter", "pcs", 35), ("CAP", "启动电容 Run capacitor", "pcs", 48),
          ("R32", "R32 冷媒 Refrigerant", "kg", 120), ("PIPE", "铜管 Copper pipe", "m", 65),
