@@ -3,7 +3,7 @@ from django.contrib import admin
 from core.import_admin import MasterDataImportAdmin
 
 from .models import ChecklistItem, Part, ServiceType, ServiceTypeSkill, Skill
-from .resources import PartResource
+from .resources import PartResource, ServiceTypeResource, SkillResource
 
 
 class ServiceTypeSkillInline(admin.TabularInline):
@@ -18,7 +18,8 @@ class ChecklistItemInline(admin.TabularInline):
 
 
 @admin.register(ServiceType)
-class ServiceTypeAdmin(admin.ModelAdmin):
+class ServiceTypeAdmin(MasterDataImportAdmin):
+    resource_classes = [ServiceTypeResource]
     list_display = ["name", "code", "default_duration_minutes", "callout_fee", "requires_review", "active"]
     list_filter = ["active", "requires_review"]
     search_fields = ["name", "code"]
@@ -35,7 +36,8 @@ class ChecklistItemAdmin(admin.ModelAdmin):
 
 
 @admin.register(Skill)
-class SkillAdmin(admin.ModelAdmin):
+class SkillAdmin(MasterDataImportAdmin):
+    resource_classes = [SkillResource]
     list_display = ["name", "code"]
     search_fields = ["name", "code"]
 

@@ -18,6 +18,7 @@ class Skill(models.Model):
         verbose_name = _("skill")
         verbose_name_plural = _("skills")
         ordering = ["name"]
+        permissions = [("import_skill", _("Can import skills")), ("export_skill", _("Can export skills"))]
 
     def __str__(self):
         return self.name
@@ -40,6 +41,9 @@ class ServiceType(models.Model):
         verbose_name = _("service type")
         verbose_name_plural = _("service types")
         ordering = ["name"]
+        permissions = [
+            ("import_servicetype", _("Can import service types")), ("export_servicetype", _("Can export service types")),
+        ]
         constraints = [models.CheckConstraint(condition=Q(callout_fee__gte=0), name="service_type_fee_not_negative")]
 
     def __str__(self):

@@ -1,14 +1,35 @@
-"""Importing and exporting the parts list (django-import-export), matched on the part number."""
+"""Importing and exporting the parts list, skills and service types (django-import-export), matched on
+the part number and the codes."""
 
+import re
 from decimal import Decimal, InvalidOperation
 
 from django.utils.translation import gettext_lazy as _
 from import_export import fields, widgets
 from import_export.instance_loaders import CachedInstanceLoader
 
-from core.imports import Column, MasterDataResource, YesNoWidget
+from core.imports import Column, MasterDataResource, YesNoWidget, parse_skills
 
-from .models import Part
+from .models import Part, ServiceType, ServiceTypeSkill, Skill
+
+
+def check_code(row, errors, column):
+    """A code is a slug: letters, digits, hyphens and underscores (it appears in URLs and files)."""
+    if not re.fullmatch(r"[-a-zA-Z0-9_]+", str(row.get(column) or "")):
+        errors[column] = [_("Use letters, digits, hyphens and underscores only.")]
+
+
+def check_money(row, errors, column):
+    """An amount in yuan (``1,200.50``, ``¥35``): 0 or more, two decimals at most; stored back as text."""
+    try:
+        amount = Decimal(str(row[column]).replace(",", "").replace("¥", "").replace("￥", "").strip())
+    except InvalidOperation:
+        errors[column] = [_("Enter a number.")]
+        return
+    if not amount.is_finite() or amount < 0 or amount >= Decimal("100000000") or amount != amount.quantize(Decimal("0.01")):
+        errors[column] = [_("Enter a price of 0 or more with at most two decimals.")]
+    else:
+        row[column] = str(amount)
 
 
 class PartResource(MasterDataResource):
@@ -39,12 +60,114 @@ class PartResource(MasterDataResource):
     def check_row(self, row, errors, line):
         if row.get("unit") in (None, ""):
             row["unit"] = "pcs"
+        check_money(row, errors, "unit_price")
+
+
+class SkillResource(MasterDataResource):
+    """Skills, matched on their code (``aircon``), named as technicians and service types cite them."""
+
+    columns = (
+        Column("code", _("code"), required=True),
+        Column("name", _("name"), required=True),
+    )
+    key_columns = ("code",)
+
+    code = fields.Field(attribute="code", column_name="code", widget=widgets.CharWidget())
+    name = fields.Field(attribute="name", column_name="name", widget=widgets.CharWidget())
+
+    class Meta(MasterDataResource.Meta):
+        model = Skill
+        fields = ("code", "name")
+        import_id_fields = ("code",)
+        instance_loader_class = CachedInstanceLoader
+        clean_model_instances = False
+
+    def check_row(self, row, errors, line):
+        check_code(row, errors, "code")
+
+
+class ServiceTypeResource(MasterDataResource):
+    """Service types, matched on their code, with the skills and levels they need
+    (``aircon:2;electrical:1``: a file with the column replaces the list, one without keeps it)."""
+
+    columns = (
+        Column("code", _("code"), required=True),
+        Column("name", _("name"), required=True),
+        Column("description", _("description")),
+        Column("default_duration_minutes", _("default duration (minutes)")),
+        Column("callout_fee", _("call-out fee")),
+        Column("requires_review", _("needs a manager's review")),
+        Column("skills", _("skills")),
+        Column("active", _("active")),
+    )
+    key_columns = ("code",)
+
+    code = fields.Field(attribute="code", column_name="code", widget=widgets.CharWidget())
+    name = fields.Field(attribute="name", column_name="name", widget=widgets.CharWidget())
+    description = fields.Field(attribute="description", column_name="description", widget=widgets.CharWidget())
+    default_duration_minutes = fields.Field(
+        attribute="default_duration_minutes", column_name="default_duration_minutes", widget=widgets.IntegerWidget(),
+        default=60,
+    )
+    callout_fee = fields.Field(attribute="callout_fee", column_name="callout_fee", widget=widgets.DecimalWidget(),
+                               default=Decimal("0"))
+    requires_review = fields.Field(attribute="requires_review", column_name="requires_review",
+                                   widget=YesNoWidget(default=False))
+    skills = fields.Field(column_name="skills", readonly=True)
+    active = fields.Field(attribute="active", column_name="active", widget=YesNoWidget(default=True))
+
+    class Meta(MasterDataResource.Meta):
+        model = ServiceType
+        fields = ("code", "name", "description", "default_duration_minutes", "callout_fee", "requires_review",
+                  "skills", "active")
+        import_id_fields = ("code",)
+        instance_loader_class = CachedInstanceLoader
+        clean_model_instances = False
+
+    def dehydrate_skills(self, service_type):
+        if service_type.pk is None:
+            return ""
+        return ";".join(f"{r.skill.code}:{r.min_level}" for r in service_type.required_skills.select_related("skill"))
+
+    def prepare(self, dataset, **kwargs):
+        self.skills = {s.code: s for s in Skill.objects.all()}
+
+    def check_row(self, row, errors, line):
+        check_code(row, errors, "code")
+        minutes = row.get("default_duration_minutes")
+        if minutes not in (None, ""):
+            try:
+                number = int(str(minutes).strip())
+            except ValueError:
+                number = 0
+            if not 1 <= number <= 24 * 60:
+                errors["default_duration_minutes"] = [_("Enter whole minutes from 1 to 1440.")]
+        if row.get("callout_fee") not in (None, ""):
+            check_money(row, errors, "callout_fee")
         try:
-            price = Decimal(str(row["unit_price"]).replace(",", "").replace("¥", "").replace("￥", "").strip())
-        except InvalidOperation:
-            errors["unit_price"] = [_("Enter a number.")]
-            return
-        if price < 0 or price >= Decimal("100000000") or price != price.quantize(Decimal("0.01")):
-            errors["unit_price"] = [_("Enter a price of 0 or more with at most two decimals.")]
+            levels = parse_skills(row.get("skills"))
+        except ValueError as error:
+            errors["skills"] = [str(error)]
         else:
-            row["unit_price"] = str(price)
+            unknown = sorted(code for code in levels if code not in self.skills)
+            if unknown:
+                errors["skills"] = [_("Unknown skill codes: %(codes)s.") % {"codes": ", ".join(unknown)}]
+            row["_levels"] = levels
+
+    def skip_row(self, instance, original, row, import_validation_errors=None):
+        if not super().skip_row(instance, original, row, import_validation_errors):
+            return False
+        if "skills" not in row or instance.pk is None:
+            return True
+        current = {r.skill.code: r.min_level for r in instance.required_skills.select_related("skill")}
+        return current == row.get("_levels", {})
+
+    def after_save_instance(self, instance, row, **kwargs):
+        if "skills" not in row:
+            return  # a file without the column leaves the required skills as they are
+        levels = row.get("_levels", {})
+        instance.required_skills.exclude(skill__code__in=list(levels)).delete()
+        for code, level in levels.items():
+            ServiceTypeSkill.objects.update_or_create(
+                service_type=instance, skill=self.skills[code], defaults={"min_level": level}
+            )

@@ -5,7 +5,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_migrate, pos
 # Model permissions each role gets in Django admin (master data).
 ROLE_PERMISSIONS = {
     "manager": {
-        "catalog": ["servicetype", "servicetypeskill", "skill"],
+        "catalog": ["servicetype", "servicetypeskill", "skill", "checklistitem", "part"],
         "customers": ["customer", "site", "equipment"],
         "technicians": ["technician", "technicianskill", "partnercompany"],
         "workorders": ["workorder", "workorderevent", "attachment"],
@@ -28,7 +28,8 @@ ROLE_EXTRA_PERMISSIONS = {
     "manager": {
         "customers": ["import_customer", "export_customer", "import_site", "export_site",
                       "import_equipment", "export_equipment"],
-        "catalog": ["import_part", "export_part"],
+        "catalog": ["import_part", "export_part", "import_servicetype", "export_servicetype",
+                    "import_skill", "export_skill"],
         "sla": ["import_calendarday", "export_calendarday"],
         "technicians": ["import_technician", "export_technician", "import_partnercompany", "export_partnercompany"],
     },

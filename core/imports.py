@@ -485,6 +485,25 @@ def check_coordinates(row, errors: dict, latitude: str, longitude: str) -> None:
             errors[column] = [_("Between -%(limit)s and %(limit)s.") % {"limit": limit}]
 
 
+def parse_skills(text) -> dict[str, int]:
+    """``hvac:3;electrical:2`` (or with ， ； ： 、) as {code: level}; ValueError with a sentence."""
+    levels = {}
+    normalized = str(text or "")
+    for mark, plain in (("；", ";"), ("，", ";"), (",", ";"), ("、", ";"), ("：", ":")):
+        normalized = normalized.replace(mark, plain)
+    for part in filter(None, (p.strip() for p in normalized.split(";"))):
+        code, _sep, level = part.partition(":")
+        code = code.strip()
+        try:
+            number = int(level.strip() or 1)
+        except ValueError:
+            raise ValueError(_("Write skills as code:level, for example hvac:3;electrical:2.")) from None
+        if not 1 <= number <= 5:
+            raise ValueError(_("A skill level is 1 to 5 (%(skill)s).") % {"skill": code})
+        levels[code] = number
+    return levels
+
+
 def parse_date(value):
     """A date cell: an XLSX date, or text as 2024-03-01, 2024/3/1, 2024.3.1 or 2024年3月1日."""
     if value in (None, ""):

@@ -10,10 +10,12 @@
   parse, a duplicate code, a formula, a tier that does not exist): the preview lists them and
   nothing is imported;
 - technicians.csv, partner-companies.csv, parts.csv: a team of 150 with skills and levels,
-  partner companies, a parts list.
+  partner companies, a parts list;
+- skills.csv, service-types.csv: the skills and the service types that need them (with levels),
+  Chinese headers.
 
 Import order: customers, sites, equipment (sites and equipment name their customer by code);
-partner companies before technicians.
+skills before service types and technicians; partner companies before technicians.
 
 No Django needed; ``customer_rows`` is also what bench/import_bench.py imports.
 """
@@ -138,6 +140,26 @@ def part_rows():
                    "yes" if rng.random() > 0.05 else "no"]
 
 
+SKILL_NAMES = {"aircon": "空调", "refrigeration": "制冷", "laundry": "洗衣机", "plumbing": "水暖",
+               "electrical": "电工", "gas": "燃气", "kitchen": "厨电", "installation": "安装"}
+SERVICE_TYPES = [
+    ("ac-repair", "空调维修", "空调不制冷、漏水、异响、故障码", 90, "80", "no", "aircon:2"),
+    ("ac-install", "空调安装", "新机安装或移机，含打孔与抽真空", 180, "150", "yes", "aircon:2;installation:2;electrical:1"),
+    ("ac-clean", "空调清洗", "滤网、蒸发器与接水盘深度清洗", 60, "60", "no", "aircon:1"),
+    ("chiller-service", "冷水机组保养", "季度保养：检漏、清洗冷凝器、记录运行参数", 240, "600", "yes",
+     "refrigeration:4;electrical:2"),
+    ("cold-room-repair", "冷库维修", "冷库温度异常、压缩机故障", 180, "300", "no", "refrigeration:3"),
+    ("washer-repair", "洗衣机维修", "不排水、不脱水、门锁故障", 75, "60", "no", "laundry:2"),
+    ("water-heater-install", "热水器安装", "新机安装，原机拆除", 150, "120", "yes", "plumbing:2;installation:2"),
+    ("gas-stove-repair", "燃气灶维修", "打不着火、点火后熄灭", 60, "60", "no", "gas:3"),
+]
+
+
+def skill_rows():
+    for code in SKILLS:
+        yield [code, SKILL_NAMES[code]]
+
+
 def write_csv(path: Path, head, rows, encoding="utf-8-sig"):
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -167,6 +189,10 @@ def main():
     write_csv(out / "technicians.csv", ["employee_number", "username", "name", "phone", "partner_company", "skills",
                                         "home_latitude", "home_longitude", "active"], technician_rows())
     write_csv(out / "parts.csv", ["part_number", "name", "unit", "unit_price", "active"], part_rows())
+    write_csv(out / "skills.csv", ["编码", "名称"], skill_rows())
+    write_csv(out / "service-types.csv", ["编码", "名称", "描述", "默认时长（分钟）", "上门费", "需要服务经理审核",
+                                          "技能", "启用"],
+              ([*row, "是"] for row in SERVICE_TYPES))
     for path in sorted(out.glob("*.csv")):
         print(f"{path.stat().st_size:>9,d}  {path}")
 

@@ -17,28 +17,11 @@ from import_export.instance_loaders import CachedInstanceLoader
 
 from catalog.models import Skill
 from core import roles as R
-from core.imports import Column, LookupWidget, MasterDataResource, PhoneWidget, YesNoWidget, check_coordinates
+from core.imports import (
+    Column, LookupWidget, MasterDataResource, PhoneWidget, YesNoWidget, check_coordinates, parse_skills,
+)
 
 from .models import PartnerCompany, Technician, TechnicianSkill
-
-
-def parse_skills(text) -> dict[str, int]:
-    """``hvac:3;electrical:2`` (or with ， ； ： 、) as {code: level}; ValueError with a sentence."""
-    levels = {}
-    normalized = str(text or "")
-    for mark, plain in (("；", ";"), ("，", ";"), (",", ";"), ("、", ";"), ("：", ":")):
-        normalized = normalized.replace(mark, plain)
-    for part in filter(None, (p.strip() for p in normalized.split(";"))):
-        code, _sep, level = part.partition(":")
-        code = code.strip()
-        try:
-            number = int(level.strip() or 1)
-        except ValueError:
-            raise ValueError(_("Write skills as code:level, for example hvac:3;electrical:2.")) from None
-        if not 1 <= number <= 5:
-            raise ValueError(_("A skill level is 1 to 5 (%(skill)s).") % {"skill": code})
-        levels[code] = number
-    return levels
 
 
 class PartnerCompanyResource(MasterDataResource):
