@@ -9,7 +9,8 @@
 - customers-with-errors.csv: 40 rows of which some are wrong (a phone number that does not
   parse, a duplicate code, a formula, a tier that does not exist): the preview lists them and
   nothing is imported;
-- technicians.csv, partner-companies.csv, parts.csv: a team of 150 with skills and levels,
+- technicians.csv, partner-companies.csv, parts.csv: a team of 150 with skills and levels and
+  working hours,
   partner companies, a parts list;
 - skills.csv, service-types.csv: the skills and the service types that need them (with levels),
   Chinese headers.
@@ -119,6 +120,10 @@ def bad_customer_rows():
     return rows
 
 
+WORKING_HOURS = ["mon-fri 09:00-18:00", "mon-fri 09:00-18:00", "mon-sat 08:30-17:30",
+                 "周一至周五 09:00-12:00,13:00-18:00", "tue-sat 10:00-19:00", "周三至周日 09:00-18:00"]
+
+
 def technician_rows(count: int = 150, *, seed: int = 18):
     rng = random.Random(seed)
     partners = ["", "", "", "上海安达制冷工程有限公司", "北京冰峰机电服务有限公司"]
@@ -128,7 +133,8 @@ def technician_rows(count: int = 150, *, seed: int = 18):
         lat, lng = COORDS[city]
         skills = rng.sample(SKILLS, rng.choice([1, 2, 2, 3]))
         skill_text = ";".join(f"{s}:{rng.randint(1, 5)}" for s in skills)
-        yield [f"T{n:04d}", f"tech{n:04d}", name, _phone(rng, 500000 + n), rng.choice(partners), skill_text,
+        hours = rng.choice(WORKING_HOURS)
+        yield [f"T{n:04d}", f"tech{n:04d}", name, _phone(rng, 500000 + n), rng.choice(partners), skill_text, hours,
                f"{lat + rng.uniform(-0.1, 0.1):.6f}", f"{lng + rng.uniform(-0.1, 0.1):.6f}", "yes"]
 
 
@@ -187,7 +193,7 @@ def main():
     write_csv(out / "partner-companies.csv", ["name", "contact_phone", "active"],
               [["上海安达制冷工程有限公司", "021 5888 1234", "yes"], ["北京冰峰机电服务有限公司", "010 6555 8888", "yes"]])
     write_csv(out / "technicians.csv", ["employee_number", "username", "name", "phone", "partner_company", "skills",
-                                        "home_latitude", "home_longitude", "active"], technician_rows())
+                                        "working_hours", "home_latitude", "home_longitude", "active"], technician_rows())
     write_csv(out / "parts.csv", ["part_number", "name", "unit", "unit_price", "active"], part_rows())
     write_csv(out / "skills.csv", ["编码", "名称"], skill_rows())
     write_csv(out / "service-types.csv", ["编码", "名称", "描述", "默认时长（分钟）", "上门费", "需要服务经理审核",

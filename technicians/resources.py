@@ -5,9 +5,13 @@
   a login (``username``, no password: an administrator sets one or the technician resets it)
   in the technician group, or the partner technician group when a partner company is named.
   ``skills`` lists skill codes with levels, ``hvac:3;electrical:2``: the technician's skills
-  become exactly these. Working hours (shifts) are not imported.
+  become exactly these. ``working_hours`` is the weekly pattern, ``mon-fri 09:00-18:00;sat
+  09:00-12:00``: it replaces the technician's weekly shifts (shifts on a date, and absences, are
+  kept); a file without the column, or an empty cell, leaves them as they are.
 """
 
+import re
+from datetime import time
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -21,7 +25,75 @@ from core.imports import (
     Column, LookupWidget, MasterDataResource, PhoneWidget, YesNoWidget, check_coordinates, parse_skills,
 )
 
-from .models import PartnerCompany, Technician, TechnicianSkill
+from .models import PartnerCompany, Shift, Technician, TechnicianSkill
+
+
+DAY_NAMES = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+DAY_ALIASES = {
+    **{name: n for n, name in enumerate(DAY_NAMES)},
+    **{name: n for n, name in enumerate(["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"])},
+    **{f"周{c}": n for n, c in enumerate("一二三四五六日")}, "周天": 6, "星期日": 6, "星期天": 6,
+    **{f"星期{c}": n for n, c in enumerate("一二三四五六")},
+}
+TIME_SPAN = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
+
+
+def parse_working_hours(text) -> dict[int, list[tuple[time, time]]]:
+    """A technician's week, ``mon-fri 09:00-18:00;sat 09:00-12:00`` (Chinese too: ``周一至周五
+    09:00-12:00,13:00-18:00；周六 09:00-12:00``), as {weekday: [(start, end)]}; ValueError with a
+    sentence. Days not named are days off."""
+    week: dict[int, list[tuple[time, time]]] = {}
+    normalized = str(text or "")
+    for mark, plain in (("；", ";"), ("，", ","), ("、", ","), ("：", ":"), ("至", "-"), ("到", "-"), ("–", "-"),
+                        ("—", "-"), ("～", "-"), ("~", "-")):
+        normalized = normalized.replace(mark, plain)
+    example = _("Write working hours as days and times, for example mon-fri 09:00-18:00;sat 09:00-12:00.")
+    for part in filter(None, (p.strip() for p in normalized.split(";"))):
+        days_text, _space, times_text = part.partition(" ")
+        days = set()
+        for item in filter(None, days_text.lower().split(",")):
+            first, _dash, last = item.partition("-")
+            if first not in DAY_ALIASES or (last and last not in DAY_ALIASES):
+                raise ValueError(example)
+            start, end = DAY_ALIASES[first], DAY_ALIASES[last or first]
+            days.update(range(start, end + 1) if start <= end else [*range(start, 7), *range(0, end + 1)])
+        spans = []
+        for item in filter(None, (t.strip() for t in times_text.split(","))):
+            match = TIME_SPAN.match(item)
+            if not match:
+                raise ValueError(example)
+            h1, m1, h2, m2 = (int(g) for g in match.groups())
+            if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59:
+                raise ValueError(example)
+            start, end = time(h1, m1), time(h2, m2)
+            if end <= start:
+                raise ValueError(_("A working window ends after it starts (%(window)s).") % {"window": item})
+            spans.append((start, end))
+        if not days or not spans:
+            raise ValueError(example)
+        for day in days:
+            week.setdefault(day, []).extend(spans)
+    for day, spans in week.items():
+        spans.sort()
+        if any(b[0] < a[1] for a, b in zip(spans, spans[1:])):
+            raise ValueError(_("Working windows on one day overlap (%(day)s).") % {"day": DAY_NAMES[day]})
+    return week
+
+
+def format_working_hours(week: dict[int, list[tuple[time, time]]]) -> str:
+    """The inverse of ``parse_working_hours``: consecutive days with the same windows as a range."""
+    parts, day = [], 0
+    while day < 7:
+        spans = sorted(week.get(day, []))
+        last = day
+        while last + 1 < 7 and sorted(week.get(last + 1, [])) == spans:
+            last += 1
+        if spans:
+            days = DAY_NAMES[day] if last == day else f"{DAY_NAMES[day]}-{DAY_NAMES[last]}"
+            times = ",".join(f"{a:%H:%M}-{b:%H:%M}" for a, b in spans)
+            parts.append(f"{days} {times}")
+        day = last + 1
+    return ";".join(parts)
 
 
 class PartnerCompanyResource(MasterDataResource):
@@ -52,6 +124,7 @@ class TechnicianResource(MasterDataResource):
         Column("phone", _("mobile phone"), required=True),
         Column("partner_company", _("partner company")),
         Column("skills", _("skills")),
+        Column("working_hours", _("working hours")),
         Column("home_latitude", _("home base latitude")),
         Column("home_longitude", _("home base longitude")),
         Column("active", _("active")),
@@ -66,6 +139,7 @@ class TechnicianResource(MasterDataResource):
         attribute="partner_company", column_name="partner_company", widget=LookupWidget(PartnerCompany, "name")
     )
     skills = fields.Field(column_name="skills", readonly=True)
+    working_hours = fields.Field(column_name="working_hours", readonly=True)
     home_latitude = fields.Field(attribute="home_latitude", column_name="home_latitude", widget=widgets.DecimalWidget())
     home_longitude = fields.Field(
         attribute="home_longitude", column_name="home_longitude", widget=widgets.DecimalWidget()
@@ -74,7 +148,7 @@ class TechnicianResource(MasterDataResource):
 
     class Meta(MasterDataResource.Meta):
         model = Technician
-        fields = ("employee_number", "username", "name", "phone", "partner_company", "skills",
+        fields = ("employee_number", "username", "name", "phone", "partner_company", "skills", "working_hours",
                   "home_latitude", "home_longitude", "active")
         import_id_fields = ("employee_number",)
         instance_loader_class = CachedInstanceLoader
@@ -84,6 +158,19 @@ class TechnicianResource(MasterDataResource):
         if technician.pk is None:
             return ""
         return ";".join(f"{ts.skill.code}:{ts.level}" for ts in technician.skill_levels.select_related("skill"))
+
+    def dehydrate_working_hours(self, technician):
+        if technician.pk is None:
+            return ""
+        return format_working_hours(self._weekly(technician))
+
+    @staticmethod
+    def _weekly(technician) -> dict[int, list[tuple[time, time]]]:
+        week: dict[int, list[tuple[time, time]]] = {}
+        for weekday, start, end in technician.shifts.filter(date__isnull=True, available=True).values_list(
+                "weekday", "start", "end"):
+            week.setdefault(weekday, []).append((start, end))
+        return {day: sorted(spans) for day, spans in week.items()}
 
     def prepare(self, dataset, **kwargs):
         names = {str(n) for n in dataset["partner_company"] if n not in (None, "")} if "partner_company" in dataset.headers else set()
@@ -108,6 +195,11 @@ class TechnicianResource(MasterDataResource):
             if unknown:
                 errors["skills"] = [_("Unknown skill codes: %(codes)s.") % {"codes": ", ".join(unknown)}]
             row["_levels"] = levels
+        if row.get("working_hours") not in (None, ""):
+            try:
+                row["_week"] = parse_working_hours(row["working_hours"])
+            except ValueError as error:
+                errors["working_hours"] = [str(error)]
         username = str(row["username"])
         if username in self.username_line:
             errors["username"] = [_("The same username is already on line %(line)s of this file.")
@@ -124,6 +216,8 @@ class TechnicianResource(MasterDataResource):
         user = instance.user
         current = {ts.skill.code: ts.level for ts in instance.skill_levels.select_related("skill")}
         wanted = row.get("_levels", {}) if "skills" in row else current
+        if "_week" in row and self._weekly(instance) != {d: sorted(s) for d, s in row["_week"].items()}:
+            return False
         return user.first_name == str(row["name"]) and user.username == str(row["username"]) and current == wanted
 
     def before_save_instance(self, instance, row, **kwargs):
@@ -140,6 +234,12 @@ class TechnicianResource(MasterDataResource):
             instance.user.save(update_fields=["first_name", "username"])
 
     def after_save_instance(self, instance, row, **kwargs):
+        if "_week" in row:
+            instance.shifts.filter(date__isnull=True).delete()
+            Shift.objects.bulk_create(
+                Shift(technician=instance, weekday=day, start=start, end=end)
+                for day, spans in sorted(row["_week"].items()) for start, end in spans
+            )
         if "skills" not in row:
             return  # a file without the column leaves the skills as they are
         levels = row.get("_levels", {})

@@ -117,3 +117,48 @@ def test_the_sample_partner_companies_and_technicians_import_cleanly():
         assert not result.has_errors() and not result.has_validation_errors(), [r.error_dict for r in result.invalid_rows][:3]
     assert Technician.objects.filter(active=True).count() == 150
     assert Technician.objects.filter(partner_company__isnull=False).exists()
+
+
+def weekly(technician) -> list[tuple]:
+    return sorted(technician.shifts.filter(date__isnull=True).values_list("weekday", "start", "end"))
+
+
+def test_working_hours_become_the_weekly_shifts_and_leave_dated_ones_alone(importer):
+    import datetime as dt
+
+    from technicians.models import Shift
+
+    content = ("employee_number,username,name,phone,working_hours\n"
+               'T0001,zhangwei,张伟,13812345678,"mon-fri 09:00-12:00,13:00-18:00;sat 09:00-12:00"\n'
+               "T0002,lina,李娜,13900001111,周一至周三 08:00-17:00；周日 10:00-16:00\n")
+    confirm(importer, TECHS, upload(importer, TECHS, content))
+    zhang = Technician.objects.get(employee_number="T0001")
+    assert len(weekly(zhang)) == 11 and (5, dt.time(9), dt.time(12)) in weekly(zhang)
+    lina = Technician.objects.get(employee_number="T0002")
+    assert [day for day, _s, _e in weekly(lina)] == [0, 1, 2, 6]
+    leave = Shift.objects.create(technician=lina, date=dt.date(2027, 1, 4), available=False)
+
+    preview = upload(importer, TECHS, content)
+    assert "0 to create, 0 to update, 2 unchanged" in counts(preview)
+    preview = upload(importer, TECHS, content.replace("周日 10:00-16:00", "周六 10:00-16:00"))
+    assert "0 to create, 1 to update, 1 unchanged" in counts(preview)
+    confirm(importer, TECHS, preview)
+    assert [day for day, _s, _e in weekly(lina)] == [0, 1, 2, 5]
+    assert Shift.objects.filter(pk=leave.pk).exists()  # an absence on a date is not part of the week
+
+    exported = TechnicianResource().export()
+    rows = {r[0]: dict(zip(exported.headers, r)) for r in exported}
+    assert rows["T0001"]["working_hours"] == "mon-fri 09:00-12:00,13:00-18:00;sat 09:00-12:00"
+    assert rows["T0002"]["working_hours"] == "mon-wed 08:00-17:00;sat 10:00-16:00"
+
+
+def test_bad_working_hours_are_refused_with_the_line_and_nothing_is_written(importer):
+    content = ("employee_number,username,name,phone,working_hours\n"
+               "T0001,a1,A,13812345678,mon-fri 09:00-18:00\n"
+               "T0002,a2,B,13812345679,someday 09:00-18:00\n"
+               "T0003,a3,C,13812345670,mon 18:00-09:00\n"
+               'T0004,a4,D,13812345671,"mon 09:00-13:00,12:00-18:00"\n'
+               "T0005,a5,E,13812345672,mon 9-18\n")
+    preview = upload(importer, TECHS, content)
+    assert bad(preview) == {(3, "working_hours"), (4, "working_hours"), (5, "working_hours"), (6, "working_hours")}
+    assert Technician.objects.count() == 0
