@@ -10,6 +10,7 @@ ROLE_PERMISSIONS = {
         "technicians": ["technician", "technicianskill", "partnercompany"],
         "workorders": ["workorder", "workorderevent", "attachment"],
         "sla": ["businesscalendar", "workinghours", "calendarday", "slapolicy", "escalationmatrix", "escalationlevel"],
+        "knowledge": ["article", "category", "tag"],
     },
     "dispatcher": {
         "customers": ["site", "equipment"],
@@ -31,6 +32,7 @@ ROLE_EXTRA_PERMISSIONS = {
         "catalog": ["import_part", "export_part", "import_servicetype", "export_servicetype",
                     "import_skill", "export_skill"],
         "sla": ["import_calendarday", "export_calendarday"],
+        "knowledge": ["import_article", "export_article"],
         "technicians": ["import_technician", "export_technician", "import_partnercompany", "export_partnercompany"],
     },
 }

@@ -4,7 +4,10 @@ from django.utils.translation import gettext_lazy as _
 
 from core.errors import InvalidInput
 
+from core.import_admin import MasterDataImportAdmin
+
 from .models import Article, ArticleVersion, Category, SuggestionOutcome, Tag
+from .resources import ArticleResource
 from .services import article_create, article_update, normalise_equipment_models
 
 
@@ -29,7 +32,7 @@ class ArticleAdminForm(forms.ModelForm):
     class Meta:
         model = Article
         fields = [
-            "title", "summary", "body", "category", "audience", "tags", "service_types", "equipment_models",
+            "title", "code", "summary", "body", "category", "audience", "tags", "service_types", "equipment_models",
             "published",
         ]
 
@@ -58,9 +61,11 @@ class VersionInline(admin.TabularInline):
 
 
 @admin.register(Article)
-class ArticleAdmin(admin.ModelAdmin):
-    """Saves go through knowledge.services, which renders and sanitizes the body and writes a version."""
+class ArticleAdmin(MasterDataImportAdmin):
+    """Saves (and imports: knowledge/resources.py) go through knowledge.services, which renders and
+    sanitizes the body and writes a version."""
 
+    resource_classes = [ArticleResource]
     form = ArticleAdminForm
     list_display = [
         "title", "category", "audience", "published", "version", "updated_at", "updated_by", "helpful_yes",
@@ -78,7 +83,7 @@ class ArticleAdmin(admin.ModelAdmin):
     inlines = [VersionInline]
     show_full_result_count = False
     fieldsets = [
-        (None, {"fields": ["title", "summary", "body", "change_note"]}),
+        (None, {"fields": ["title", "code", "summary", "body", "change_note"]}),
         (_("Who and where"), {"fields": ["category", "audience", "published", "tags", "service_types",
                                          "equipment_models"]}),
         (_("History and feedback"), {"fields": readonly_fields}),
@@ -96,6 +101,7 @@ class ArticleAdmin(admin.ModelAdmin):
             "service_types": list(data.get("service_types") or ()),
             "equipment_models": data.get("equipment_models", ""),
             "published": data.get("published", False),
+            "code": data.get("code") or None,
         }
         note = data.get("change_note", "")
         if change:

@@ -46,6 +46,10 @@ class Tag(models.Model):
 
 
 class Article(models.Model):
+    code = models.SlugField(
+        _("article code"), max_length=60, unique=True, null=True, blank=True,
+        help_text=_("The key an import file matches the article on (optional)."),
+    )
     title = models.CharField(_("title"), max_length=200)
     summary = models.CharField(_("summary"), max_length=300, blank=True)
     body = models.TextField(_("body (Markdown)"))
@@ -94,6 +98,7 @@ class Article(models.Model):
         verbose_name = _("article")
         verbose_name_plural = _("articles")
         ordering = ["-id"]
+        permissions = [("import_article", _("Can import articles")), ("export_article", _("Can export articles"))]
         indexes = [
             # Browse pages: published articles of the reader's audiences, newest first.
             models.Index(fields=["published", "audience", "id"], name="kb_article_pub_aud_id"),

@@ -167,8 +167,9 @@ def article_create(
     equipment_models: str = "",
     published: bool = False,
     note: str = "",
+    code: str | None = None,
 ) -> Article:
-    """A new article with its first version."""
+    """A new article with its first version (``code``: the key imports match it on, optional)."""
     title, summary = (title or "").strip(), (summary or "").strip()
     body = body or ""
     _validate(title=title, summary=summary, body=body, audience=audience)
@@ -176,6 +177,7 @@ def article_create(
     with transaction.atomic():
         types = _clean_service_types(service_types)
         article = Article(
+            code=code or None,
             title=title,
             summary=summary,
             body=body,
@@ -201,6 +203,7 @@ def article_update(
     service_types=UNSET,
     equipment_models=UNSET,
     published=UNSET,
+    code=UNSET,
 ) -> Article:
     """Change the given fields of an article; a new version records what changed.
 
@@ -232,6 +235,8 @@ def article_update(
             article.equipment_models = normalise_equipment_models(equipment_models)
         if published is not UNSET:
             article.published = bool(published)
+        if code is not UNSET:
+            article.code = code or None  # the import key: not part of a version
         _validate(title=article.title, summary=article.summary, body=article.body, audience=article.audience)
         tag_names = current_tags if tags is UNSET else _clean_tags(tags)
         types = current_types if service_types is UNSET else _clean_service_types(service_types)

@@ -13,7 +13,9 @@
   working hours,
   partner companies, a parts list;
 - skills.csv, service-types.csv: the skills and the service types that need them (with levels),
-  Chinese headers.
+  Chinese headers;
+- articles.csv: knowledge articles (a public fee schedule, internal how-tos) in both languages,
+  naming the sample service types by code.
 
 Import order: customers, sites, equipment (sites and equipment name their customer by code);
 skills before service types and technicians; partner companies before technicians.
@@ -161,6 +163,36 @@ SERVICE_TYPES = [
 ]
 
 
+ARTICLES = [
+    ("fee-schedule", "上门服务收费标准", "市区上门检测费与常见项目价格", "收费说明", "public", "收费;上门费",
+     "ac-repair;ac-clean;washer-repair",
+     "## 上门检测费\n\n- 市区（外环内）：**50 元**\n- 外环外：**80 元**\n\n维修完成后检测费不再收取，"
+     "配件按价目表另计。保修期内的非人为故障免收人工费。"),
+    ("fee-schedule-en", "Call-out fees and prices", "What a visit costs in the city and beyond", "Fees", "public",
+     "fees;call-out", "ac-repair;ac-clean;washer-repair",
+     "## Call-out fee\n\n- Inside the outer ring road: **CNY 50**\n- Outside: **CNY 80**\n\nThe fee is waived "
+     "when we carry out the repair; parts are charged by the price list. Faults under warranty cost no labour."),
+    ("ac-leak-howto", "空调室内机漏水的处理步骤", "排水管、接水盘与安装水平的检查顺序", "作业指导", "technician",
+     "漏水;排水", "ac-repair;ac-clean",
+     "1. 断电后检查排水管是否弯折、堵塞，必要时用氮气吹通。\n2. 清洗接水盘与蒸发器翅片。\n"
+     "3. 用水平尺检查室内机安装水平，排水侧应略低。\n4. 试机 15 分钟确认无滴水，拍照上传。"),
+    ("ac-e1-code", "空调显示 E1 故障码", "高压保护：常见原因与检查", "故障代码", "technician", "故障码;E1",
+     "ac-repair", "E1 多为**高压保护**：室外机散热不良、冷媒过多或风机故障。先清洗冷凝器，"
+     "再测量运行电流与高压压力，对照铭牌数据。"),
+    ("washer-drain", "洗衣机不排水（E21）", "排水泵与过滤器的检查", "作业指导", "technician", "排水;E21",
+     "washer-repair", "先清理底部过滤器的异物，再检查排水泵是否有异响或卡滞，必要时更换排水泵。"),
+    ("chiller-quarterly", "Chiller quarterly maintenance checklist", "What to check and record every quarter",
+     "How-to", "technician", "maintenance;chiller", "chiller-service",
+     "1. Check refrigerant pressures against the log.\n2. Clean the condenser coils.\n"
+     "3. Record supply and return water temperatures.\n4. Tighten electrical terminals; record motor currents."),
+]
+
+
+def article_rows():
+    for code, title, summary, category, audience, tags, types, body in ARTICLES:
+        yield [code, title, summary, body, category, audience, tags, types, "yes"]
+
+
 def skill_rows():
     for code in SKILLS:
         yield [code, SKILL_NAMES[code]]
@@ -199,6 +231,8 @@ def main():
     write_csv(out / "service-types.csv", ["编码", "名称", "描述", "默认时长（分钟）", "上门费", "需要服务经理审核",
                                           "技能", "启用"],
               ([*row, "是"] for row in SERVICE_TYPES))
+    write_csv(out / "articles.csv", ["code", "title", "summary", "body", "category", "audience", "tags",
+                                      "service_types", "published"], article_rows())
     for path in sorted(out.glob("*.csv")):
         print(f"{path.stat().st_size:>9,d}  {path}")
 
