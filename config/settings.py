@@ -250,6 +250,7 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 # Master-data imports (django-import-export; core/imports.py). A file larger than this is refused
 # before it is read; import and export need the model's import_*/export_* permission.
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 20 * 1024 * 1024)
+IMPORT_MAX_UNPACKED_BYTES = env_int("IMPORT_MAX_UNPACKED_BYTES", 200 * 1024 * 1024)  # an XLSX (a zip) unpacked
 # A confirmed file larger than this is written by a Celery task, with a progress page.
 IMPORT_BACKGROUND_BYTES = env_int("IMPORT_BACKGROUND_BYTES", 1024 * 1024)
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "import"

@@ -3,6 +3,7 @@ formats, size limit, template download, all-or-nothing confirmation and audit re
 (core/imports.py says what each adds)."""
 
 import uuid
+import zipfile
 
 from django import forms
 from django.conf import settings
@@ -33,7 +34,31 @@ class SizedImportForm(ImportForm):
                 _("The file is %(size)s; files up to %(limit)s can be imported. Split it into smaller files.")
                 % {"size": filesizeformat(upload.size), "limit": filesizeformat(limit)}
             )
+        check_unpacked_size(upload, limit=settings.IMPORT_MAX_UNPACKED_BYTES)
         return upload
+
+
+def check_unpacked_size(upload, *, limit: int) -> None:
+    """An XLSX file is a zip: refuse one whose parts would unpack to more than ``limit`` bytes (a
+    few kilobytes can claim gigabytes), from the zip's directory, before anything is unpacked. A
+    file that says it is a zip but is not one is left to the format's own reader and its error."""
+    upload.seek(0)
+    head = upload.read(4)
+    upload.seek(0)
+    if head != b"PK\x03\x04":
+        return
+    try:
+        with zipfile.ZipFile(upload) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except zipfile.BadZipFile:
+        return
+    finally:
+        upload.seek(0)
+    if unpacked > limit:
+        raise forms.ValidationError(
+            _("The file unpacks to %(size)s; files unpacking to at most %(limit)s can be imported.")
+            % {"size": filesizeformat(unpacked), "limit": filesizeformat(limit)}
+        )
 
 
 class MasterDataImportAdmin(ImportExportModelAdmin):

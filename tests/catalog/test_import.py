@@ -56,3 +56,20 @@ def test_the_sample_parts_list_imports_cleanly():
     result = PartResource().import_data(SniffedCSV().create_dataset(data))
     assert not result.has_errors() and not result.has_validation_errors()
     assert Part.objects.count() == result.totals["new"] == 96
+
+
+def test_an_xlsx_that_would_unpack_beyond_the_limit_is_refused_before_it_is_read(client, manager, settings):
+    import io
+    import zipfile
+
+    settings.IMPORT_MAX_UNPACKED_BYTES = 1024 * 1024
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/worksheets/sheet1.xml", b"0" * (3 * 1024 * 1024))  # 3 MB in a few kB
+    client.force_login(manager)
+    response = client.post(PARTS + "import/", {
+        "import_file": SimpleUploadedFile("parts.xlsx", buffer.getvalue()), "format": "1"})
+    assert buffer.tell() < 50_000
+    assert "unpacks to 3.0" in response.content.decode()
+    assert "confirm_form" not in response.context
+    assert Part.objects.count() == 0
