@@ -20,6 +20,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from catalog.units import unit_label
+
 from .models import CompletionReport
 
 FONT = "STSong-Light"
@@ -146,7 +148,7 @@ def service_report_pdf(report: CompletionReport, *, for_customer: bool = False, 
     if parts:
         rows = [(_("Part number"), _("Part"), _("Quantity"), _("Unit price"), _("Amount"))]
         rows += [
-            (p.part_number, p.name, f"{p.quantity.normalize():f} {p.unit}", _money(p.unit_price), _money(p.amount))
+            (p.part_number, p.name, f"{p.quantity.normalize():f} {unit_label(p.unit)}", _money(p.unit_price), _money(p.amount))
             for p in parts
         ]
         story.append(_table(rows, [width * 0.18, width * 0.34, width * 0.16, width * 0.16, width * 0.16], styles))

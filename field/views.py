@@ -23,7 +23,7 @@ from core import roles as R
 from core.errors import ApplicationError, NotFound
 from knowledge.models import Audience
 from knowledge.selectors import article_suggestions_for_work_order
-from workorders.lifecycle import TRANSITIONS, Status, available_actions
+from workorders.lifecycle import TRANSITIONS, Status, available_actions, event_label
 from workorders.services import workorder_transition
 
 from . import selectors
@@ -39,12 +39,6 @@ from .forms import (
 )
 
 PART_ROWS = 3
-OTHER_EVENT_LABELS = {
-    "create": gettext_lazy("Created"),
-    "report_approved": gettext_lazy("Report approved"),
-    "report_sent_back": gettext_lazy("Report sent back"),
-    "report_revised": gettext_lazy("Report revised"),
-}
 
 
 def field_role_required(view):
@@ -81,13 +75,6 @@ def _maps_links(work_order) -> dict:
         "geo": f"geo:0,0?q={quote(address)}",
         "web": f"https://uri.amap.com/search?keyword={quote(address)}",
     }
-
-
-def _event_label(action: str) -> str:
-    transition = TRANSITIONS.get(action)
-    if transition is not None:
-        return str(transition.label)
-    return str(OTHER_EVENT_LABELS.get(action, action))
 
 
 def _job_or_404(request, pk):
@@ -141,7 +128,7 @@ def job_detail(request, pk):
         "articles": article_suggestions_for_work_order(work_order, Audience.TECHNICIAN),
         "photos": [(a, attachment_url(a.pk)) for a in work_order.customer_photos],
         "report": report,
-        "events": [(event, _event_label(event.action)) for event in work_order.events.all()],
+        "events": [(event, event_label(event.action)) for event in work_order.events.all()],
         "follow_up_of": getattr(getattr(work_order, "follow_up_of_report", None), "work_order", None),
     }
     return render(request, "technicians/job_detail.html", context)

@@ -95,6 +95,25 @@ TRANSITIONS: dict[str, Transition] = {
 }
 
 
+# Events that are not transitions, as the pages name them.
+OTHER_EVENT_LABELS = {
+    "create": _("Created"),
+    "escalate": _("SLA escalation"),
+    "survey": _("Survey answered"),
+    "report_approved": _("Report approved"),
+    "report_sent_back": _("Report sent back"),
+    "report_revised": _("Report revised"),
+}
+
+
+def event_label(action: str) -> str:
+    """How the pages name an event: its transition's label, else one of the other events'."""
+    transition = TRANSITIONS.get(action)
+    if transition is not None:
+        return str(transition.label)
+    return str(OTHER_EVENT_LABELS.get(action, action))
+
+
 def available_actions(status: str, role_names) -> list[Transition]:
     """Transitions a holder of ``role_names`` could fire from ``status`` (object scope aside)."""
     names = set(role_names)

@@ -32,7 +32,7 @@ from customers.models import Customer
 from sla.models import SlaTarget
 
 from .filters import WorkOrderFilter, filter_controls, filters_key
-from .lifecycle import TRANSITIONS, Status, available_actions
+from .lifecycle import OTHER_EVENT_LABELS, TRANSITIONS, Status, available_actions
 from .models import Attachment, WorkOrder
 from .search import MAX_QUERY, staff_search
 from .selectors import (
@@ -66,15 +66,6 @@ COUNT_CAP = 1000
 SATURATED_COUNT_SECONDS = 10.0
 SATURATED_COUNTS = VersionedCache("queue_saturated_counts", max_age=SATURATED_COUNT_SECONDS, max_entries=1000)
 
-# Events that are not transitions.
-EVENT_LABELS = {
-    "create": gettext_lazy("Created"),
-    "escalate": gettext_lazy("SLA escalation"),
-    "survey": gettext_lazy("Survey answered"),
-    "report_approved": gettext_lazy("Report approved"),
-    "report_sent_back": gettext_lazy("Report sent back"),
-    "report_revised": gettext_lazy("Report revised"),
-}
 
 # Filters a field role does not need (they only see their own or their company's jobs).
 FIELD_HIDDEN_FILTERS = ("technician", "unassigned")
@@ -396,7 +387,7 @@ def _detail_labels() -> dict:
     labels = _DETAIL_LABELS.get(language)
     if labels is None:
         actions = {key: str(t.label) for key, t in TRANSITIONS.items()}
-        actions.update((key, str(label)) for key, label in EVENT_LABELS.items())
+        actions.update((key, str(label)) for key, label in OTHER_EVENT_LABELS.items())
         labels = {
             "status": {value: str(label) for value, label in Status.choices},
             "priority": {value: str(label) for value, label in WorkOrder.Priority.choices},
