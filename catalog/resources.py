@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from import_export import fields, widgets
 from import_export.instance_loaders import CachedInstanceLoader
 
-from core.imports import Column, MasterDataResource, YesNoWidget, parse_skills
+from core.imports import Column, MasterDataResource, YesNoWidget, check_skills
 
 from .models import Part, ServiceType, ServiceTypeSkill, Skill
 
@@ -144,15 +144,7 @@ class ServiceTypeResource(MasterDataResource):
                 errors["default_duration_minutes"] = [_("Enter whole minutes from 1 to 1440.")]
         if row.get("callout_fee") not in (None, ""):
             check_money(row, errors, "callout_fee")
-        try:
-            levels = parse_skills(row.get("skills"))
-        except ValueError as error:
-            errors["skills"] = [str(error)]
-        else:
-            unknown = sorted(code for code in levels if code not in self.skills)
-            if unknown:
-                errors["skills"] = [_("Unknown skill codes: %(codes)s.") % {"codes": ", ".join(unknown)}]
-            row["_levels"] = levels
+        check_skills(row, errors, self.skills)
 
     def skip_row(self, instance, original, row, import_validation_errors=None):
         if not super().skip_row(instance, original, row, import_validation_errors):

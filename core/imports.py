@@ -504,6 +504,20 @@ def parse_skills(text) -> dict[str, int]:
     return levels
 
 
+def check_skills(row, errors: dict, known, column: str = "skills") -> None:
+    """The ``skills`` cell parsed (``parse_skills``) into ``row["_levels"]``, each code one of
+    ``known``; else a message under the column."""
+    try:
+        levels = parse_skills(row.get(column))
+    except ValueError as error:
+        errors[column] = [str(error)]
+        return
+    unknown = sorted(code for code in levels if code not in known)
+    if unknown:
+        errors[column] = [_("Unknown skill codes: %(codes)s.") % {"codes": ", ".join(unknown)}]
+    row["_levels"] = levels
+
+
 def parse_date(value):
     """A date cell: an XLSX date, or text as 2024-03-01, 2024/3/1, 2024.3.1 or 2024年3月1日."""
     if value in (None, ""):

@@ -22,7 +22,7 @@ from import_export.instance_loaders import CachedInstanceLoader
 from catalog.models import Skill
 from core import roles as R
 from core.imports import (
-    Column, LookupWidget, MasterDataResource, PhoneWidget, YesNoWidget, check_coordinates, parse_skills,
+    Column, LookupWidget, MasterDataResource, PhoneWidget, YesNoWidget, check_coordinates, check_skills,
 )
 
 from .models import PartnerCompany, Shift, Technician, TechnicianSkill
@@ -186,15 +186,7 @@ class TechnicianResource(MasterDataResource):
         partner = row.get("partner_company")
         if partner not in (None, "") and str(partner) not in self.fields["partner_company"].widget.found:
             errors["partner_company"] = [_("No partner company is named %(name)s.") % {"name": partner}]
-        try:
-            levels = parse_skills(row.get("skills"))
-        except ValueError as error:
-            errors["skills"] = [str(error)]
-        else:
-            unknown = sorted(code for code in levels if code not in self.skills)
-            if unknown:
-                errors["skills"] = [_("Unknown skill codes: %(codes)s.") % {"codes": ", ".join(unknown)}]
-            row["_levels"] = levels
+        check_skills(row, errors, self.skills)
         if row.get("working_hours") not in (None, ""):
             try:
                 row["_week"] = parse_working_hours(row["working_hours"])
