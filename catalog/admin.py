@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from core.import_admin import MasterDataImportAdmin
 
-from .models import ChecklistItem, Part, ServiceType, ServiceTypeSkill, Skill
+from .models import ChecklistItem, Part, ServiceType, ServiceTypePart, ServiceTypeSkill, Skill
 from .resources import PartResource
 
 
@@ -17,13 +17,18 @@ class ChecklistItemInline(admin.TabularInline):
     fields = ["position", "text", "mandatory", "active"]
 
 
+class ServiceTypePartInline(admin.TabularInline):
+    model = ServiceTypePart
+    extra = 1
+
+
 @admin.register(ServiceType)
 class ServiceTypeAdmin(admin.ModelAdmin):
     list_display = ["name", "code", "default_duration_minutes", "callout_fee", "requires_review", "active"]
     list_filter = ["active", "requires_review"]
     search_fields = ["name", "code"]
     # The checklist (SOP) is edited on its service type's page.
-    inlines = [ServiceTypeSkillInline, ChecklistItemInline]
+    inlines = [ServiceTypeSkillInline, ChecklistItemInline, ServiceTypePartInline]
 
 
 @admin.register(ChecklistItem)
@@ -43,8 +48,8 @@ class SkillAdmin(admin.ModelAdmin):
 @admin.register(Part)
 class PartAdmin(MasterDataImportAdmin):
     resource_classes = [PartResource]
-    list_display = ["part_number", "name", "unit", "unit_price", "active"]
-    list_filter = ["active", "unit"]
+    list_display = ["part_number", "name", "unit", "unit_price", "fractional", "serialized", "active"]
+    list_filter = ["active", "unit", "fractional", "serialized"]
     search_fields = ["part_number", "name"]
     list_editable = ["unit_price", "active"]
     ordering = ["part_number"]

@@ -97,6 +97,13 @@ class Part(models.Model):
     unit = models.CharField(_("unit"), max_length=16, default="pcs", help_text=_("For example pcs, m, kg, L."))
     unit_price = models.DecimalField(_("unit price"), max_digits=10, decimal_places=2)
     active = models.BooleanField(_("active"), default=True, help_text=_("Only active parts can be used in reports."))
+    fractional = models.BooleanField(
+        _("fractional quantities"), default=False,
+        help_text=_("Sold by length, weight or volume (m, kg, L): quantities may have decimals."),
+    )
+    serialized = models.BooleanField(
+        _("serial-numbered"), default=False, help_text=_("Each unit has a serial number and is tracked one by one."),
+    )
 
     class Meta:
         db_table = "inventory_part"
@@ -104,7 +111,31 @@ class Part(models.Model):
         verbose_name_plural = _("parts")
         permissions = [("import_part", _("Can import parts")), ("export_part", _("Can export parts"))]
         ordering = ["part_number"]
-        constraints = [models.CheckConstraint(condition=Q(unit_price__gte=0), name="part_price_not_negative")]
+        constraints = [
+            models.CheckConstraint(condition=Q(unit_price__gte=0), name="part_price_not_negative"),
+            models.CheckConstraint(condition=~Q(fractional=True, serialized=True), name="part_serialized_whole"),
+        ]
 
     def __str__(self):
         return f"{self.part_number} {self.name}"
+
+
+class ServiceTypePart(models.Model):
+    """A part a service type probably needs: reserved when such an order is assigned."""
+
+    service_type = models.ForeignKey(ServiceType, on_delete=models.CASCADE, related_name="parts_needed",
+                                     verbose_name=_("service type"))
+    part = models.ForeignKey(Part, on_delete=models.PROTECT, related_name="+", verbose_name=_("part"))
+    quantity = models.DecimalField(_("quantity"), max_digits=10, decimal_places=3, default=1)
+
+    class Meta:
+        verbose_name = _("part usually needed")
+        verbose_name_plural = _("parts usually needed")
+        ordering = ["service_type", "part"]
+        constraints = [
+            models.UniqueConstraint(fields=["service_type", "part"], name="service_type_part_once"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="service_type_part_quantity_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.part} × {self.quantity}"

@@ -5,10 +5,11 @@ from django.db.models.signals import m2m_changed, post_delete, post_migrate, pos
 # Model permissions each role gets in Django admin (master data).
 ROLE_PERMISSIONS = {
     "manager": {
-        "catalog": ["servicetype", "servicetypeskill", "skill"],
+        "catalog": ["servicetype", "servicetypeskill", "skill", "servicetypepart"],
         "customers": ["customer", "site", "equipment"],
         "technicians": ["technician", "technicianskill", "partnercompany"],
         "workorders": ["workorder", "workorderevent", "attachment"],
+        "inventory": ["stocklocation", "stocklevel", "stockmove", "serialunit"],
     },
     "dispatcher": {
         "customers": ["site", "equipment"],
@@ -20,7 +21,9 @@ ROLE_PERMISSIONS = {
         "workorders": ["workorder", "workorderevent"],
     },
 }
-READ_ONLY_MODELS = {"workorder", "workorderevent", "attachment"}
+# Stock levels, the ledger and serial units change only through inventory.services (the ledger's
+# "add" is the receive / transfer / adjust / return form, ROLE_EXTRA_PERMISSIONS).
+READ_ONLY_MODELS = {"workorder", "workorderevent", "attachment", "stocklevel", "stockmove", "serialunit"}
 # Permissions beyond view/add/change/delete, by role and app: importing and exporting master
 # data from files (core/imports.py).
 ROLE_EXTRA_PERMISSIONS = {
@@ -28,6 +31,7 @@ ROLE_EXTRA_PERMISSIONS = {
         "customers": ["import_customer", "export_customer", "import_site", "export_site",
                       "import_equipment", "export_equipment"],
         "catalog": ["import_part", "export_part"],
+        "inventory": ["add_stockmove"],
         "technicians": ["import_technician", "export_technician", "import_partnercompany", "export_partnercompany"],
     },
 }
