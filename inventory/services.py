@@ -193,19 +193,21 @@ ledger AS (
     INSERT INTO inventory_stockmove (location_id, part_id, kind, quantity, reserved_delta, work_order_id,
                                      counterpart_id, serials, reason, actor_id, created_at)
     VALUES {moves}
-    RETURNING 1
+    RETURNING id
 )
 SELECT location_id, part_id FROM updated UNION ALL SELECT location_id, part_id FROM created
+UNION ALL SELECT id, NULL FROM ledger
 """
 
 
-def _write(moves: list[Move], *, actor=None, now=None) -> None:
+def _write(moves: list[Move], *, actor=None, now=None) -> list[int]:
     """Write ``moves`` to the ledger and their levels in one statement; ``Conflict`` if a level refused.
 
     Runs inside the caller's transaction, which the raised Conflict rolls back (ledger rows included).
+    Answers the ids of the ledger rows written.
     """
     if not moves:
-        return
+        return []
     if not connection.in_atomic_block:
         raise RuntimeError("stock moves are written inside a transaction")
     now = now or timezone.now()
@@ -220,10 +222,12 @@ def _write(moves: list[Move], *, actor=None, now=None) -> None:
     sql = _WRITE_SQL.format(deltas=", ".join(deltas), moves=", ".join(rows))
     with connection.cursor() as cursor:
         cursor.execute(sql, delta_params + row_params)
-        written = set(cursor.fetchall())
+        rows = cursor.fetchall()
+    written = {row for row in rows if row[1] is not None}
     refused = {(m.location_id, m.part_id) for m in moves} - written
     if refused:
         raise _refusal(sorted(refused)[0], moves)
+    return sorted(pk for pk, part_id in rows if part_id is None)
 
 
 def _refusal(key: tuple[int, int], moves: list[Move]) -> Conflict:
@@ -302,9 +306,9 @@ def stock_receive(*, location_id, part_id, quantity, actor, reason: str = "", se
     with transaction.atomic():
         if serials:
             _serials_in(part, serials, location)
-        _write([Move(location.pk, part.pk, Kind.RECEIPT, quantity=quantity, serials=serials, reason=reason)],
-               actor=actor)
-    return _last_moves(location.pk, part.pk, 1)
+        written = _write([Move(location.pk, part.pk, Kind.RECEIPT, quantity=quantity, serials=serials,
+                               reason=reason)], actor=actor)
+    return _moves(written)
 
 
 def stock_transfer(*, source_id, destination_id, part_id, quantity, actor, reason: str = "",
@@ -322,13 +326,13 @@ def stock_transfer(*, source_id, destination_id, part_id, quantity, actor, reaso
     with transaction.atomic():
         if serials:
             _serials_move(part, serials, source=source, location=destination)
-        _write([
+        written = _write([
             Move(source.pk, part.pk, Kind.TRANSFER_OUT, quantity=-quantity, counterpart_id=destination.pk,
                  serials=serials, reason=reason),
             Move(destination.pk, part.pk, Kind.TRANSFER_IN, quantity=quantity, counterpart_id=source.pk,
                  serials=serials, reason=reason),
         ], actor=actor)
-    return _last_moves(destination.pk, part.pk, 1) + _last_moves(source.pk, part.pk, 1)
+    return _moves(written)
 
 
 def stock_adjust(*, location_id, part_id, quantity, reason, actor, serials=None) -> list[StockMove]:
@@ -345,9 +349,9 @@ def stock_adjust(*, location_id, part_id, quantity, reason, actor, serials=None)
             _serials_in(part, serials, location)
         elif serials:
             _serials_move(part, serials, source=location, location=None, status=SerialUnit.Status.REMOVED)
-        _write([Move(location.pk, part.pk, Kind.ADJUSTMENT, quantity=quantity, serials=serials, reason=reason)],
-               actor=actor)
-    return _last_moves(location.pk, part.pk, 1)
+        written = _write([Move(location.pk, part.pk, Kind.ADJUSTMENT, quantity=quantity, serials=serials,
+                               reason=reason)], actor=actor)
+    return _moves(written)
 
 
 def stock_return(*, location_id, part_id, quantity, actor, work_order_id=None, reason: str = "",
@@ -366,9 +370,9 @@ def stock_return(*, location_id, part_id, quantity, actor, work_order_id=None, r
             if back != len(serials):
                 message = _("Only units used on a job can be returned; check the serial numbers.")
                 raise Conflict(message, code="serial_not_used", fields={"serials": [message]})
-        _write([Move(location.pk, part.pk, Kind.RETURN, quantity=quantity, work_order_id=work_order_id,
-                     serials=serials, reason=reason)], actor=actor)
-    return _last_moves(location.pk, part.pk, 1)
+        written = _write([Move(location.pk, part.pk, Kind.RETURN, quantity=quantity, work_order_id=work_order_id,
+                               serials=serials, reason=reason)], actor=actor)
+    return _moves(written)
 
 
 def stock_reserve(*, location_id, part_id, quantity, work_order_id: int, actor=None) -> StockMove:
@@ -376,9 +380,9 @@ def stock_reserve(*, location_id, part_id, quantity, work_order_id: int, actor=N
     part, location = _part(part_id), _location(location_id)
     quantity = stock_quantity(part, quantity)
     with transaction.atomic():
-        _write([Move(location.pk, part.pk, Kind.RESERVATION, reserved=quantity, work_order_id=work_order_id)],
-               actor=actor)
-    return _last_moves(location.pk, part.pk, 1)[0]
+        written = _write([Move(location.pk, part.pk, Kind.RESERVATION, reserved=quantity,
+                               work_order_id=work_order_id)], actor=actor)
+    return _moves(written)[0]
 
 
 def stock_use(*, location_id, part_id, quantity, work_order_id: int, actor=None, serials=None) -> StockMove:
@@ -396,9 +400,9 @@ def stock_use(*, location_id, part_id, quantity, work_order_id: int, actor=None,
                               work_order_id=work_order_id)
             else:
                 serials = _use_picked(part.pk, location.pk, int(quantity), work_order_id)
-        _write([Move(location.pk, part.pk, Kind.USE, quantity=-quantity, reserved=-from_reservation,
-                     work_order_id=work_order_id, serials=serials)], actor=actor)
-    return _last_moves(location.pk, part.pk, 1)[0]
+        written = _write([Move(location.pk, part.pk, Kind.USE, quantity=-quantity, reserved=-from_reservation,
+                               work_order_id=work_order_id, serials=serials)], actor=actor)
+    return _moves(written)[0]
 
 
 def _use_picked(part_id: int, location_id: int, count: int, work_order_id: int) -> list[str]:
@@ -416,8 +420,8 @@ def _use_picked(part_id: int, location_id: int, count: int, work_order_id: int) 
     return serials
 
 
-def _last_moves(location_id: int, part_id: int, n: int) -> list[StockMove]:
-    return list(StockMove.objects.filter(location_id=location_id, part_id=part_id).order_by("-id")[:n])
+def _moves(ids: list[int]) -> list[StockMove]:
+    return list(StockMove.objects.filter(pk__in=ids).order_by("id"))
 
 
 # --- what a work order holds ----------------------------------------------------------------

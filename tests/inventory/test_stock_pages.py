@@ -76,7 +76,7 @@ def test_a_manager_receives_and_transfers_in_admin_and_a_refusal_shows_on_the_fo
     response = client.post(add, {"action": "transfer", "location": wh.pk, "part": pump.pk, "amount": "4",
                                  "destination": own.pk, "reason": ""})
     assert response.status_code == 200
-    assert "Not enough Drain pump at Central: 3 pcs available, 4 wanted." in response.content.decode()
+    assert "Not enough PUMP-1 Drain pump at Central: 3 pcs available, 4 wanted." in response.content.decode()
     assert level(own, pump) == (1, 0)
 
     response = client.post(add, {"action": "transfer", "location": wh.pk, "part": pump.pk, "amount": "3",

@@ -35,7 +35,7 @@ def test_fifty_reservations_and_uses_of_the_last_units_give_exactly_that_many_wi
     lost = [r for r in results if isinstance(r, Conflict)]
     assert len(won) == 7 and len(lost) == 43, results
     assert {e.code for e in lost} == {"insufficient_stock"}
-    assert all("Not enough Drain pump" in e.message for e in lost)
+    assert all(e.message.startswith(f"Not enough {pump} at {wh}: 0 pcs available, 1 wanted") for e in lost)
     on_hand, reserved = level(wh, pump)
     used = sum(1 for r in won if r.kind == "use")
     assert (on_hand, reserved) == (7 - used, 7 - used)  # what is left is exactly what was reserved
