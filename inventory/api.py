@@ -104,9 +104,9 @@ class StockLevelListView(APIView):
         query.is_valid(raise_exception=True)
         location = _location(request, pk)
         rows = [
-            {"part": lv.part_id, "part_number": lv.part.part_number, "name": lv.part.name, "unit": lv.part.unit,
-             "on_hand": _quantity(lv.on_hand), "reserved": _quantity(lv.reserved), "available": _quantity(lv.free)}
-            for lv in selectors.stock_levels_at(location.pk, search=query.validated_data.get("q", ""))[:500]
+            {"part": lv.part_id, "part_number": lv.part_number, "name": lv.name, "unit": lv.unit,
+             "on_hand": _quantity(lv.on_hand), "reserved": _quantity(lv.reserved), "available": _quantity(lv.available)}
+            for lv in selectors.stock_on_hand_at(location.pk, search=query.validated_data.get("q", ""), limit=500)
         ]
         return Response(rows)
 

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.db import connection
-from django.db.models import F, Q, QuerySet
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from core import roles as R
 from core.errors import NotFound
 
-from .models import StockLevel, StockLocation, StockMove
+from .models import StockLocation, StockMove
 
 LEDGER_PAGE = 50
 
@@ -37,18 +38,38 @@ def stock_location_for(*, location_id, user) -> StockLocation:
     return location
 
 
-def stock_levels_at(location_id: int, *, search: str = "") -> QuerySet:
-    """What a location holds (rows that ever moved), by part number, with ``available``."""
-    levels = (
-        StockLevel.objects.filter(location_id=location_id)
-        .select_related("part")
-        .annotate(free=F("on_hand") - F("reserved"))
-        .order_by("part__part_number")
-    )
+class LevelRow(NamedTuple):
+    part_id: int
+    part_number: str
+    name: str
+    unit: str
+    on_hand: Decimal
+    reserved: Decimal
+
+    @property
+    def available(self) -> Decimal:
+        return self.on_hand - self.reserved
+
+
+def stock_on_hand_at(location_id: int, *, search: str = "", limit: int | None = None) -> list[LevelRow]:
+    """What a location holds (parts that ever moved there), by part number: plain rows from the kept
+    levels (never a sum over the ledger), read through the (location, part) index."""
+    sql = """SELECT sl.part_id, p.part_number, p.name, p.unit, sl.on_hand, sl.reserved
+             FROM inventory_stocklevel sl JOIN inventory_part p ON p.id = sl.part_id
+             WHERE sl.location_id = %s"""
+    params: list = [location_id]
     search = (search or "").strip()
     if search:
-        levels = levels.filter(Q(part__part_number__icontains=search) | Q(part__name__icontains=search))
-    return levels
+        sql += " AND (UPPER(p.part_number) LIKE UPPER(%s) OR UPPER(p.name) LIKE UPPER(%s))"
+        pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        params += [pattern, pattern]
+    sql += " ORDER BY p.part_number"
+    if limit is not None:
+        sql += " LIMIT %s"
+        params.append(limit)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [LevelRow(*row) for row in cursor.fetchall()]
 
 
 def stock_moves_at(location_id: int, *, before_id: int | None = None, limit: int = LEDGER_PAGE) -> list[StockMove]:

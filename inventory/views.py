@@ -37,7 +37,7 @@ def location_detail(request, pk: int):
     moves = selectors.stock_moves_at(location.pk, before_id=before_id)
     return render(request, "inventory/location.html", {
         "location": location,
-        "levels": list(selectors.stock_levels_at(location.pk, search=search)[:500]),
+        "levels": selectors.stock_on_hand_at(location.pk, search=search, limit=500),
         "q": search,
         "moves": moves,
         "older": moves[-1].pk if len(moves) == selectors.LEDGER_PAGE else None,
