@@ -168,11 +168,18 @@ sums AS (
     FROM d JOIN inventory_stocklocation loc ON loc.id = d.location_id
     GROUP BY d.location_id, d.part_id, loc.allow_negative, loc.active
 ),
+locked AS (
+    -- The levels' rows locked in id order before any is changed, as every writer here does, so
+    -- that two changes of several parts never deadlock.
+    SELECT sl.id FROM inventory_stocklevel sl JOIN sums s ON sl.location_id = s.location_id AND sl.part_id = s.part_id
+    ORDER BY sl.id FOR UPDATE OF sl
+),
 updated AS (
     UPDATE inventory_stocklevel sl
     SET on_hand = sl.on_hand + s.quantity, reserved = sl.reserved + s.reserved
     FROM sums s
     WHERE sl.location_id = s.location_id AND sl.part_id = s.part_id
+      AND sl.id IN (SELECT id FROM locked)
       AND (s.active OR (s.quantity <= 0 AND s.reserved <= 0))
       AND sl.reserved + s.reserved >= 0
       AND ((s.quantity >= 0 AND s.quantity >= s.reserved)
@@ -446,10 +453,14 @@ WITH held AS (
     SELECT work_order_id, location_id, part_id, SUM(reserved_delta) AS quantity FROM inventory_stockmove
     WHERE work_order_id = ANY(%(ids)s) GROUP BY 1, 2, 3 HAVING SUM(reserved_delta) > 0
 ),
+locked AS (
+    SELECT sl.id FROM inventory_stocklevel sl JOIN held h ON sl.location_id = h.location_id AND sl.part_id = h.part_id
+    ORDER BY sl.id FOR UPDATE OF sl
+),
 levels AS (
     UPDATE inventory_stocklevel sl SET reserved = sl.reserved - h.quantity
     FROM (SELECT location_id, part_id, SUM(quantity) AS quantity FROM held GROUP BY 1, 2) h
-    WHERE sl.location_id = h.location_id AND sl.part_id = h.part_id
+    WHERE sl.location_id = h.location_id AND sl.part_id = h.part_id AND sl.id IN (SELECT id FROM locked)
     RETURNING 1
 ),
 ledger AS (
