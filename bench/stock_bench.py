@@ -82,7 +82,7 @@ def fill(args) -> None:
     with transaction.atomic():
         Part.objects.bulk_create(
             Part(part_number=f"P{i:05d}", name=f"Part {i}", unit="kg" if i % 10 == 0 else "pcs",
-                 fractional=i % 10 == 0, unit_price=10 + i % 500) for i in range(args.parts))
+                 unit_price=10 + i % 500) for i in range(args.parts))
         users = User.objects.bulk_create(User(username=f"bench-tech-{i}") for i in range(n_van))
         techs = Technician.objects.bulk_create(Technician(user=u, phone=f"+8613700{i:06d}")
                                                for i, u in enumerate(users))

@@ -48,8 +48,8 @@ class SkillAdmin(admin.ModelAdmin):
 @admin.register(Part)
 class PartAdmin(MasterDataImportAdmin):
     resource_classes = [PartResource]
-    list_display = ["part_number", "name", "unit", "unit_price", "fractional", "serialized", "active"]
-    list_filter = ["active", "unit", "fractional", "serialized"]
+    list_display = ["part_number", "name", "unit", "unit_price", "serialized", "active"]
+    list_filter = ["active", "unit", "serialized"]
     search_fields = ["part_number", "name"]
     list_editable = ["unit_price", "active"]
     ordering = ["part_number"]

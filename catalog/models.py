@@ -85,6 +85,14 @@ class ChecklistItem(models.Model):
         return self.text
 
 
+# Units of length, weight, volume and area: a part sold in one of them takes fractional quantities
+# (1.5 m of pipe, 0.8 kg of refrigerant); any other unit (pcs, set, box, 个, 套 ...) counts whole units.
+FRACTIONAL_UNITS = frozenset({
+    "m", "cm", "mm", "km", "kg", "g", "t", "l", "ml", "m2", "m²", "m3", "m³",
+    "米", "厘米", "毫米", "千克", "公斤", "克", "吨", "升", "毫升", "平方米", "立方米",
+})
+
+
 class Part(models.Model):
     """A spare part in the catalog, as a technician picks it for a completion report.
 
@@ -97,10 +105,6 @@ class Part(models.Model):
     unit = models.CharField(_("unit"), max_length=16, default="pcs", help_text=_("For example pcs, m, kg, L."))
     unit_price = models.DecimalField(_("unit price"), max_digits=10, decimal_places=2)
     active = models.BooleanField(_("active"), default=True, help_text=_("Only active parts can be used in reports."))
-    fractional = models.BooleanField(
-        _("fractional quantities"), default=False,
-        help_text=_("Sold by length, weight or volume (m, kg, L): quantities may have decimals."),
-    )
     serialized = models.BooleanField(
         _("serial-numbered"), default=False, help_text=_("Each unit has a serial number and is tracked one by one."),
     )
@@ -111,13 +115,16 @@ class Part(models.Model):
         verbose_name_plural = _("parts")
         permissions = [("import_part", _("Can import parts")), ("export_part", _("Can export parts"))]
         ordering = ["part_number"]
-        constraints = [
-            models.CheckConstraint(condition=Q(unit_price__gte=0), name="part_price_not_negative"),
-            models.CheckConstraint(condition=~Q(fractional=True, serialized=True), name="part_serialized_whole"),
-        ]
+        constraints = [models.CheckConstraint(condition=Q(unit_price__gte=0), name="part_price_not_negative")]
 
     def __str__(self):
         return f"{self.part_number} {self.name}"
+
+    @property
+    def fractional(self) -> bool:
+        """Whether quantities may have decimals: by the unit (sold by length, weight, volume or area);
+        a serial-numbered part is always counted in whole units."""
+        return not self.serialized and (self.unit or "").strip().lower() in FRACTIONAL_UNITS
 
 
 class ServiceTypePart(models.Model):

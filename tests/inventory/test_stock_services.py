@@ -91,7 +91,7 @@ def test_a_bad_quantity_is_refused_with_its_reason(quantity, message):
 
 
 def test_parts_sold_by_weight_take_fractions_and_no_more_than_three_decimals():
-    wh, refrigerant = warehouse(), part(unit="kg", fractional=True)
+    wh, refrigerant = warehouse(), part(unit="kg")
     put(wh, refrigerant, "2.5")
     stock_use(location_id=wh.pk, part_id=refrigerant.pk, quantity="0.75", work_order_id=5)
     assert level(wh, refrigerant) == (Decimal("1.75"), 0)

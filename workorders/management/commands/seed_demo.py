@@ -87,16 +87,16 @@ SERVICE_TYPES = [
     ("gas-stove-repair", "燃气灶维修 Gas stove repair", 60, 60, False, [("gas", 3)], "stove", 6),
 ]
 
-# Spare parts (number, name, unit, price, fractional, serial-numbered) and the service types that
+# Spare parts (number, name, unit, price, serial-numbered) and the service types that
 # usually need them, with the quantity: assignment reserves them (inventory/services.py).
 PARTS = [
-    ("CMP-15P", "压缩机 1.5匹 Compressor 1.5 HP", "pcs", "980.00", False, True, [("aircon-repair", "1")]),
-    ("R32-KG", "R32 冷媒 Refrigerant R32", "kg", "65.00", True, False, [("aircon-repair", "0.8")]),
-    ("FLT-AC", "空调滤网 Air conditioner filter", "pcs", "25.00", False, False, [("aircon-clean", "2")]),
-    ("PUMP-WM", "排水泵 Washing machine drain pump", "pcs", "120.00", False, False, [("washer-repair", "1")]),
-    ("IGN-01", "点火器 Igniter", "pcs", "45.00", False, False,
+    ("CMP-15P", "压缩机 1.5匹 Compressor 1.5 HP", "pcs", "980.00", True, [("aircon-repair", "1")]),
+    ("R32-KG", "R32 冷媒 Refrigerant R32", "kg", "65.00", False, [("aircon-repair", "0.8")]),
+    ("FLT-AC", "空调滤网 Air conditioner filter", "pcs", "25.00", False, [("aircon-clean", "2")]),
+    ("PUMP-WM", "排水泵 Washing machine drain pump", "pcs", "120.00", False, [("washer-repair", "1")]),
+    ("IGN-01", "点火器 Igniter", "pcs", "45.00", False,
      [("water-heater-repair", "1"), ("gas-stove-repair", "1")]),
-    ("THERM-FR", "温控器 Refrigerator thermostat", "pcs", "88.00", False, False, [("fridge-repair", "1")]),
+    ("THERM-FR", "温控器 Refrigerator thermostat", "pcs", "88.00", False, [("fridge-repair", "1")]),
 ]
 VAN_STOCK = {"CMP-15P": 1, "R32-KG": "2.5", "FLT-AC": 4, "PUMP-WM": 1, "IGN-01": 2, "THERM-FR": 1}
 
@@ -632,10 +632,9 @@ class Command(BaseCommand):
     def _stock(self, partner):
         """Parts, a central warehouse, vans for the demo technician and a few others, a partner's store,
         and some stock in each (only the first time: kept across --flush like the other master data)."""
-        for number, name, unit, price, fractional, serialized, needed_by in PARTS:
+        for number, name, unit, price, serialized, needed_by in PARTS:
             part, _ = Part.objects.get_or_create(part_number=number, defaults={
-                "name": name, "unit": unit, "unit_price": Decimal(price), "fractional": fractional,
-                "serialized": serialized})
+                "name": name, "unit": unit, "unit_price": Decimal(price), "serialized": serialized})
             for code, quantity in needed_by:
                 st = ServiceType.objects.filter(code=code).first()
                 if st is not None:
