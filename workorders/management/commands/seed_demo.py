@@ -522,7 +522,7 @@ class Command(BaseCommand):
 
     def _flush(self):
         tables = [m._meta.db_table for m in (WorkOrderEvent, WorkOrder, Equipment, Site, Customer, SuggestionOutcome,
-                                             Notification, StockMove, StockLevel, SerialUnit, StockLocation)]
+                                             Notification)]
         # TRUNCATE, not DELETE: events are append-only (a trigger refuses DELETE).
         # CASCADE empties whatever else points at these rows (attachments, ...). Suggestion
         # outcomes and the outbox name their orders by id, without a foreign key, so they are
@@ -531,6 +531,10 @@ class Command(BaseCommand):
         names = ", ".join(connection.ops.quote_name(t) for t in tables)
         with connection.cursor() as cursor:
             cursor.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+            # The demo stock (a few hundred rows) by DELETE: its rows may have been written in this
+            # transaction, whose pending foreign-key checks TRUNCATE would refuse to skip.
+            for model in (StockMove, SerialUnit, StockLevel, StockLocation):
+                cursor.execute(f"DELETE FROM {connection.ops.quote_name(model._meta.db_table)}")
 
     # ------------------------------------------------------------ master data
 
