@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from core.import_admin import MasterDataImportAdmin
 
-from .models import ChecklistItem, Part, ServiceType, ServiceTypeSkill, Skill
+from .models import ChecklistItem, Part, ServiceType, ServiceTypePart, ServiceTypeSkill, Skill
 from .resources import PartResource, ServiceTypeResource, SkillResource
 
 
@@ -17,6 +17,11 @@ class ChecklistItemInline(admin.TabularInline):
     fields = ["position", "text", "mandatory", "active"]
 
 
+class ServiceTypePartInline(admin.TabularInline):
+    model = ServiceTypePart
+    extra = 1
+
+
 @admin.register(ServiceType)
 class ServiceTypeAdmin(MasterDataImportAdmin):
     resource_classes = [ServiceTypeResource]
@@ -24,7 +29,7 @@ class ServiceTypeAdmin(MasterDataImportAdmin):
     list_filter = ["active", "requires_review"]
     search_fields = ["name", "code"]
     # The checklist (SOP) is edited on its service type's page.
-    inlines = [ServiceTypeSkillInline, ChecklistItemInline]
+    inlines = [ServiceTypeSkillInline, ChecklistItemInline, ServiceTypePartInline]
 
 
 @admin.register(ChecklistItem)
@@ -45,8 +50,8 @@ class SkillAdmin(MasterDataImportAdmin):
 @admin.register(Part)
 class PartAdmin(MasterDataImportAdmin):
     resource_classes = [PartResource]
-    list_display = ["part_number", "name", "unit", "unit_price", "active"]
-    list_filter = ["active", "unit"]
+    list_display = ["part_number", "name", "unit", "unit_price", "serialized", "active"]
+    list_filter = ["active", "unit", "serialized"]
     search_fields = ["part_number", "name"]
     list_editable = ["unit_price", "active"]
     ordering = ["part_number"]

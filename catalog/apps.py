@@ -12,9 +12,12 @@ class CatalogConfig(AppConfig):
         # the service types (a worker) still drops the other processes' copies when it saves one.
         from core.refcache import receiver_for
 
-        from .models import ServiceType
+        from .models import ServiceType, ServiceTypePart
         from .selectors import SERVICE_TYPES
 
         bump = receiver_for(SERVICE_TYPES)
         post_save.connect(bump, sender=ServiceType, weak=False, dispatch_uid="refcache-service-type-save")
         post_delete.connect(bump, sender=ServiceType, weak=False, dispatch_uid="refcache-service-type-delete")
+        # The parts a service type needs are kept with the service types (catalog.selectors).
+        post_save.connect(bump, sender=ServiceTypePart, weak=False, dispatch_uid="refcache-service-type-part-save")
+        post_delete.connect(bump, sender=ServiceTypePart, weak=False, dispatch_uid="refcache-service-type-part-delete")

@@ -89,6 +89,14 @@ class ChecklistItem(models.Model):
         return self.text
 
 
+# Units of length, weight, volume and area: a part sold in one of them takes fractional quantities
+# (1.5 m of pipe, 0.8 kg of refrigerant); any other unit (pcs, set, box, 个, 套 ...) counts whole units.
+FRACTIONAL_UNITS = frozenset({
+    "m", "cm", "mm", "km", "kg", "g", "t", "l", "ml", "m2", "m²", "m3", "m³",
+    "米", "厘米", "毫米", "千克", "公斤", "克", "吨", "升", "毫升", "平方米", "立方米",
+})
+
+
 class Part(models.Model):
     """A spare part in the catalog, as a technician picks it for a completion report.
 
@@ -101,6 +109,9 @@ class Part(models.Model):
     unit = models.CharField(_("unit"), max_length=16, default="pcs", help_text=_("For example pcs, m, kg, L."))
     unit_price = models.DecimalField(_("unit price"), max_digits=10, decimal_places=2)
     active = models.BooleanField(_("active"), default=True, help_text=_("Only active parts can be used in reports."))
+    serialized = models.BooleanField(
+        _("serial-numbered"), default=False, help_text=_("Each unit has a serial number and is tracked one by one."),
+    )
 
     class Meta:
         db_table = "inventory_part"
@@ -112,3 +123,30 @@ class Part(models.Model):
 
     def __str__(self):
         return f"{self.part_number} {self.name}"
+
+    @property
+    def fractional(self) -> bool:
+        """Whether quantities may have decimals: by the unit (sold by length, weight, volume or area);
+        a serial-numbered part is always counted in whole units."""
+        return not self.serialized and (self.unit or "").strip().lower() in FRACTIONAL_UNITS
+
+
+class ServiceTypePart(models.Model):
+    """A part a service type probably needs: reserved when such an order is assigned."""
+
+    service_type = models.ForeignKey(ServiceType, on_delete=models.CASCADE, related_name="parts_needed",
+                                     verbose_name=_("service type"))
+    part = models.ForeignKey(Part, on_delete=models.PROTECT, related_name="+", verbose_name=_("part"))
+    quantity = models.DecimalField(_("quantity"), max_digits=10, decimal_places=3, default=1)
+
+    class Meta:
+        verbose_name = _("part usually needed")
+        verbose_name_plural = _("parts usually needed")
+        ordering = ["service_type", "part"]
+        constraints = [
+            models.UniqueConstraint(fields=["service_type", "part"], name="service_type_part_once"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="service_type_part_quantity_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.part} × {self.quantity}"

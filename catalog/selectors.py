@@ -1,10 +1,13 @@
 """Reads of the catalog: service types (kept per process), parts, checklists."""
 
+from dataclasses import dataclass
+from decimal import Decimal
+
 from django.db.models import QuerySet
 
 from core.refcache import VersionedCache
 
-from .models import ChecklistItem, Part, ServiceType
+from .models import ChecklistItem, Part, ServiceType, ServiceTypePart
 
 
 # --- Service types, kept per process -------------------------------------------------------
@@ -46,6 +49,36 @@ def service_types_by_pk(ids=()) -> dict[int, ServiceType]:
         SERVICE_TYPES.clear_local()
         by_pk = SERVICE_TYPES.get("by_pk", lambda: {st.pk: st for st in service_types_all()})
     return by_pk
+
+
+# --- The parts each service type probably needs, kept with the service types --------------
+
+
+@dataclass(frozen=True)
+class PartNeed:
+    part_id: int
+    part_number: str
+    name: str
+    unit: str
+    quantity: Decimal
+    serialized: bool
+
+
+def _parts_needed_all() -> dict[int, tuple[PartNeed, ...]]:
+    needs: dict[int, list[PartNeed]] = {}
+    rows = ServiceTypePart.objects.filter(part__active=True).select_related("part").order_by("service_type_id", "part__part_number")
+    for row in rows:
+        part = row.part
+        needs.setdefault(row.service_type_id, []).append(
+            PartNeed(part.pk, part.part_number, part.name, part.unit, row.quantity, part.serialized)
+        )
+    return {pk: tuple(lines) for pk, lines in needs.items()}
+
+
+def service_type_parts(service_type_id) -> tuple[PartNeed, ...]:
+    """The active parts a service type probably needs (assignment reserves them; dispatch shows who carries
+    them). Kept per process with the service types: an assignment reads it without a query."""
+    return SERVICE_TYPES.get("parts", _parts_needed_all).get(service_type_id, ())
 
 
 # --- Parts and checklists -------------------------------------------------------------------

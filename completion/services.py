@@ -24,6 +24,7 @@ from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.images import CleanImage, clean_image
 from core.validation import position_check
 from catalog.models import ChecklistItem, Part
+from inventory.services import stock_use_for_completion
 from workorders.lifecycle import Status
 from workorders.models import Attachment, WorkOrder, WorkOrderEvent
 from workorders.selectors import workorder_visible_to
@@ -122,6 +123,10 @@ def _check_parts(parts) -> list[PartLine]:
             raise _invalid("parts", _("The quantity of %(part)s must be more than zero.") % {"part": part})
         if quantity > MAX_QUANTITY or quantity != quantity.quantize(CENT):
             raise _invalid("parts", _("The quantity of %(part)s is not a valid amount.") % {"part": part})
+        if not part.fractional and quantity != quantity.to_integral_value():
+            message = _("%(part)s is counted in whole %(unit)s; enter a whole number.") % {"part": part,
+                                                                                          "unit": part.unit}
+            raise _invalid("parts", message)
         lines.append(PartLine(part, quantity.quantize(CENT)))
     return lines
 
@@ -361,6 +366,10 @@ def completion_submit(
                           amount=line.amount)
                 for line in lines
             )
+            # What the order held becomes use, the rest is released; parts beyond the reservation
+            # come from the van, or the completion is refused (inventory/services.py; two statements).
+            stock_use_for_completion(work_order_id=work_order.pk, technician_id=work_order.technician_id,
+                                     lines=[(line.part, line.quantity) for line in lines], actor=actor, now=now)
             for clean in clean_photos:
                 attachment = _save_attachment(work_order, clean, Attachment.Kind.ONSITE_PHOTO)
                 ReportPhoto.objects.create(report=report, attachment=attachment, latitude=clean.latitude,

@@ -8,6 +8,7 @@ from rest_framework.routers import DefaultRouter
 from core.api import LoginLockedOut, TextField
 from core.parsers import BoundedFormParser, BoundedJSONParser
 from dispatch.api import DropView
+from inventory.api import StockLevelListView, StockLocationListView, StockMoveListView
 from workorders.api import ERRORS, ErrorSerializer, WorkOrderViewSet
 
 router = DefaultRouter()
@@ -51,5 +52,8 @@ class TokenView(ObtainAuthToken):
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
     path("dispatch/work-orders/<int:pk>/drop/", DropView.as_view(), name="api-dispatch-drop"),
+    path("stock/locations/", StockLocationListView.as_view(), name="api-stock-locations"),
+    path("stock/locations/<int:pk>/levels/", StockLevelListView.as_view(), name="api-stock-levels"),
+    path("stock/locations/<int:pk>/moves/", StockMoveListView.as_view(), name="api-stock-moves"),
     path("", include(router.urls)),
 ]

@@ -462,6 +462,7 @@ DISPATCH_WEIGHT_DISTANCE = float(env_str("DISPATCH_WEIGHT_DISTANCE", "1.0"))  # 
 DISPATCH_WEIGHT_LOAD = float(env_str("DISPATCH_WEIGHT_LOAD", "4.0"))  # per open job
 DISPATCH_WEIGHT_SKILL = float(env_str("DISPATCH_WEIGHT_SKILL", "2.0"))  # per level above the required one
 DISPATCH_WEIGHT_WINDOW = float(env_str("DISPATCH_WEIGHT_WINDOW", "10.0"))  # a window squeezed next to another booking
+DISPATCH_WEIGHT_PARTS = float(env_str("DISPATCH_WEIGHT_PARTS", "15.0"))  # per needed part the van does not carry
 DISPATCH_WEIGHT_URGENCY = float(env_str("DISPATCH_WEIGHT_URGENCY", "0.5"))  # extra distance weight per priority step
 DISPATCH_TRAVEL_BUFFER_MINUTES = float(env_str("DISPATCH_TRAVEL_BUFFER_MINUTES", "60"))
 DISPATCH_UNKNOWN_DISTANCE_KM = float(env_str("DISPATCH_UNKNOWN_DISTANCE_KM", "50"))

@@ -24,6 +24,7 @@ urlpatterns = [
     path("", include("completion.urls")),  # reviews, service report PDFs
     path("survey/", include("workorders.urls_survey")),  # the customer's satisfaction survey
     path("staff/escalations/", include("workorders.urls_escalations")),  # open escalations, call-backs
+    path("staff/stock/", include("inventory.urls")),  # stock locations, levels and the ledger
     path("kb/", include("knowledge.urls")),
     path("reports/", include("reports.urls")),  # managers' KPI dashboard and exports
     path("api/v1/", include("config.api_urls")),

@@ -147,3 +147,16 @@ def require_discriminated_bodies(result, generator, request, public):
                 if "discriminator" in schemas.get(ref.rsplit("/", 1)[-1], {}):
                     body["required"] = True
     return result
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The body of every error answer."""
+
+    error = serializers.CharField(help_text="A stable code: invalid, conflict, transition_not_allowed, forbidden, "
+                                  "not_found, not_authenticated, ...")
+    detail = serializers.CharField(help_text="A sentence for a person, in the request's language.")
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="Present for bad input: the messages for each field, by field name.",
+    )

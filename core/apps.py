@@ -5,10 +5,11 @@ from django.db.models.signals import m2m_changed, post_delete, post_migrate, pos
 # Model permissions each role gets in Django admin (master data).
 ROLE_PERMISSIONS = {
     "manager": {
-        "catalog": ["servicetype", "servicetypeskill", "skill", "checklistitem", "part"],
+        "catalog": ["servicetype", "servicetypeskill", "skill", "servicetypepart", "checklistitem", "part"],
         "customers": ["customer", "site", "equipment"],
         "technicians": ["technician", "technicianskill", "partnercompany"],
         "workorders": ["workorder", "workorderevent", "attachment"],
+        "inventory": ["stocklocation", "stocklevel", "stockmove", "serialunit"],
         "sla": ["businesscalendar", "workinghours", "calendarday", "slapolicy", "escalationmatrix", "escalationlevel"],
         "knowledge": ["article", "category", "tag"],
     },
@@ -22,7 +23,9 @@ ROLE_PERMISSIONS = {
         "workorders": ["workorder", "workorderevent"],
     },
 }
-READ_ONLY_MODELS = {"workorder", "workorderevent", "attachment"}
+# Stock levels, the ledger and serial units change only through inventory.services (the ledger's
+# "add" is the receive / transfer / adjust / return form, ROLE_EXTRA_PERMISSIONS).
+READ_ONLY_MODELS = {"workorder", "workorderevent", "attachment", "stocklevel", "stockmove", "serialunit"}
 # Permissions beyond view/add/change/delete, by role and app: importing and exporting master
 # data from files (core/imports.py).
 ROLE_EXTRA_PERMISSIONS = {
@@ -33,6 +36,7 @@ ROLE_EXTRA_PERMISSIONS = {
                     "import_skill", "export_skill"],
         "sla": ["import_calendarday", "export_calendarday"],
         "knowledge": ["import_article", "export_article"],
+        "inventory": ["add_stockmove"],
         "technicians": ["import_technician", "export_technician", "import_partnercompany", "export_partnercompany"],
     },
 }

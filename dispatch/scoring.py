@@ -7,6 +7,8 @@ Lower is better. For an eligible pair (see ``dispatch.rules``)::
          + W_SKILL    * levels above what the service type needs (keep experts free)
          + W_WINDOW   * squeeze (0..1: how little room the window leaves next to
                                  another booking, under DISPATCH_TRAVEL_BUFFER_MINUTES)
+         + W_PARTS    * parts the job needs that the technician's van does not carry
+                        (candidates page only; the part is then reserved from a warehouse)
 
 ``km`` is the great-circle (haversine) distance from the technician's last known
 position, if seen within DISPATCH_POSITION_MAX_AGE_HOURS, else from the home
@@ -42,6 +44,7 @@ class Weights:
     load: float = 4.0
     skill: float = 2.0
     window: float = 10.0
+    parts: float = 15.0
     urgency: float = 0.5
     travel_buffer_minutes: float = 60.0
     unknown_distance_km: float = 50.0
@@ -54,6 +57,7 @@ class Weights:
             load=settings.DISPATCH_WEIGHT_LOAD,
             skill=settings.DISPATCH_WEIGHT_SKILL,
             window=settings.DISPATCH_WEIGHT_WINDOW,
+            parts=settings.DISPATCH_WEIGHT_PARTS,
             urgency=settings.DISPATCH_WEIGHT_URGENCY,
             travel_buffer_minutes=settings.DISPATCH_TRAVEL_BUFFER_MINUTES,
             unknown_distance_km=settings.DISPATCH_UNKNOWN_DISTANCE_KM,
@@ -106,11 +110,14 @@ def urgency_factor(priority: int, weights: Weights) -> float:
     return 1.0 + weights.urgency * (priority - 1)
 
 
-def pair_parts(tech: TechFacts, order: OrderFacts, *, open_jobs: int, now: dt.datetime, weights: Weights) -> dict:
+def pair_parts(tech: TechFacts, order: OrderFacts, *, open_jobs: int, now: dt.datetime, weights: Weights,
+               parts_missing: list[str] | None = None) -> dict:
     """The score of one pair and its parts, for the candidates list and the assignment event.
 
     ``open_jobs`` is the technician's load counted for this assignment (their
     open jobs, plus the ones given before this one in the same automatic run).
+    ``parts_missing``: the part numbers the job needs that the technician's van lacks (None when
+    the job needs no parts or they were not looked up: no parts cost then).
     """
     position, source = technician_position(tech, now=now, weights=weights)
     if position is not None and order.position is not None:
@@ -126,7 +133,9 @@ def pair_parts(tech: TechFacts, order: OrderFacts, *, open_jobs: int, now: dt.da
         "skill": weights.skill * surplus,
         "window": weights.window * squeeze,
     }
-    return {
+    if parts_missing is not None:
+        costs["parts"] = weights.parts * len(parts_missing)
+    result = {
         "score": round(sum(costs.values()), 3),
         "parts": {
             "distance_km": round(km, 2),
@@ -143,6 +152,9 @@ def pair_parts(tech: TechFacts, order: OrderFacts, *, open_jobs: int, now: dt.da
             "costs": {name: round(value, 3) for name, value in costs.items()},
         },
     }
+    if parts_missing is not None:
+        result["parts"]["parts_missing"] = list(parts_missing)
+    return result
 
 
 def pair_cost_matrix(

@@ -20,6 +20,8 @@ from customers.models import Site
 from technicians.models import PartnerCompany, PartnerScope, Shift, Technician, TechnicianSkill
 from workorders.lifecycle import Status
 from catalog.models import ServiceType, ServiceTypeSkill
+from catalog.selectors import service_type_parts
+from inventory.selectors import van_stock
 from sla.models import CalendarDay
 from workorders.models import WorkOrder
 from workorders.sla import SLA_STATE_FIELDS
@@ -572,6 +574,9 @@ def workorder_candidates(*, work_order: WorkOrder, window=None, now=None) -> tup
     weights = Weights.from_settings()
     capacity = settings.DISPATCH_CAPACITY
     eligible, excluded = [], []
+    # The parts the job needs, and which vans carry them (one query, none when no parts are needed).
+    needs = service_type_parts(work_order.service_type_id)
+    carried = van_stock(technician_ids=[f.id for f in data.facts], part_ids=[n.part_id for n in needs])
     for facts in data.facts:
         if facts.id == work_order.technician_id:
             continue  # the current technician: re-assigning to them changes nothing
@@ -579,7 +584,9 @@ def workorder_candidates(*, work_order: WorkOrder, window=None, now=None) -> tup
         if reasons:
             excluded.append(Candidate(technician=facts, reasons=reasons))
             continue
-        scored = pair_parts(facts, order, open_jobs=rules.open_jobs_besides(facts, order), now=now, weights=weights)
+        missing = [n.part_number for n in needs if carried.get((facts.id, n.part_id), 0) < n.quantity] if needs else None
+        scored = pair_parts(facts, order, open_jobs=rules.open_jobs_besides(facts, order), now=now, weights=weights,
+                            parts_missing=missing)
         eligible.append(Candidate(technician=facts, score=scored["score"], parts=scored["parts"]))
     eligible.sort(key=lambda c: (c.score, c.technician.name))
     excluded.sort(key=lambda c: (not c.technician.active, c.technician.name))

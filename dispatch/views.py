@@ -31,6 +31,7 @@ from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from core import roles as R
+from catalog.selectors import service_type_parts
 from core.errors import ApplicationError, Forbidden, InvalidInput
 from workorders.lifecycle import Status
 from workorders.models import WorkOrder
@@ -571,6 +572,7 @@ def candidates_page(request, pk: int):
         "can_unassign": work_order.status in (Status.ASSIGNED, Status.ACCEPTED),
         "capacity": settings.DISPATCH_CAPACITY,
         "next": _back(request, reverse("dispatch:board")),
+        "parts_needed": service_type_parts(work_order.service_type_id),
     }
     return render(request, "dispatch/candidates.html", context)
 

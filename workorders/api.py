@@ -39,7 +39,7 @@ from rest_framework.utils.urls import replace_query_param
 from catalog.models import ServiceType
 from catalog.selectors import service_type_by_code, service_types_by_pk
 from core import roles as R
-from core.api import TEXT_PATTERN, TextField
+from core.api import TEXT_PATTERN, ErrorSerializer, TextField
 from core.errors import Forbidden, InvalidInput, NotFound
 from core.pagination import SORTS, keyset_page, keyset_page_compiled
 from core.renderers import PlainBody
@@ -220,19 +220,6 @@ def _actions_of(context) -> ActionsByStatus:
         request = context.get("request")
         actions = context["actions"] = ActionsByStatus(getattr(request, "user", None))
     return actions
-
-
-class ErrorSerializer(serializers.Serializer):
-    """The body of every error answer."""
-
-    error = serializers.CharField(help_text="A stable code: invalid, conflict, transition_not_allowed, forbidden, "
-                                  "not_found, not_authenticated, ...")
-    detail = serializers.CharField(help_text="A sentence for a person, in the request's language.")
-    fields = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()),
-        required=False,
-        help_text="Present for bad input: the messages for each field, by field name.",
-    )
 
 
 class AvailableActionSerializer(serializers.Serializer):

@@ -29,6 +29,7 @@ from customers.services import (
     customer_insert,
     site_insert,
 )
+from inventory.services import stock_release, stock_reserve_for_assignments
 from technicians.models import Technician
 
 from .lifecycle import PREVIOUS, TRANSITIONS, Status, technician_check
@@ -425,12 +426,24 @@ def workorder_transition(
                 now=now,
                 event_data=event_data,
             )
+            # The parts the job needs, from the new technician's van or the nearest warehouse
+            # (inventory/services.py; no query when the service type needs none). A re-assignment
+            # to someone else first gives back what the order held.
+            if event_data["previous_technician"] != technician.pk:
+                if transition.action == "reassign":
+                    stock_release(work_order_ids=[work_order.pk], actor=actor, now=now, reason=transition.action)
+                stock = stock_reserve_for_assignments(assignments=[(work_order, technician)], actor=actor, now=now)
+                if work_order.pk in stock:
+                    event_data["stock"] = stock[work_order.pk]
         elif transition.action in ("unassign", "reject", "reopen"):
             if work_order.technician_id:
                 event_data["previous_technician"] = work_order.technician_id
             work_order.technician = None
             work_order.appointment_start = work_order.appointment_end = None
             changed += ["technician", "appointment_start", "appointment_end"]
+        if transition.action in ("unassign", "reject", "reopen", "cancel"):
+            # What the order held goes back to stock (one statement).
+            stock_release(work_order_ids=[work_order.pk], actor=actor, now=now, reason=transition.action)
 
         if transition.target == PREVIOUS:
             target = work_order.hold_return_status or Status.ASSIGNED

@@ -42,6 +42,7 @@ from catalog.selectors import service_types_by_pk
 from core.errors import ApplicationError, InvalidInput, NotFound
 from core.inserts import bulk_insert
 from customers.models import Customer
+from inventory.services import stock_reserve_for_assignments
 from notifications.services import notifications_add
 from technicians.models import Technician
 
@@ -259,6 +260,11 @@ def _write(todo, locked, accepted, roles, transition, actor, data, now, refused)
     # The guard cannot miss a row this transaction holds locked; should it ever, say why, never drop it.
     lost = [item.work_order_id for item in todo if item.work_order_id not in written]
     _explain_missing([pk for pk in lost if pk not in refused], transition, refused)
+    # The parts each job needs, reserved from the van or the nearest warehouse (two statements).
+    stock = stock_reserve_for_assignments(assignments=[(locked[pk], locked[pk].technician) for pk in order],
+                                          actor=actor, now=now)
+    for pk, held in stock.items():
+        events[pk].data["stock"] = held
     bulk_insert([events[pk] for pk in order], chunk=1000)
     notifications_add(
         [row for pk in order for row in transition_notifications(locked[pk], action=transition.action, now=now)]

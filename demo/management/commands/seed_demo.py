@@ -36,9 +36,11 @@ from django.db.models import Max
 from django.utils import timezone
 from tqdm import tqdm
 
-from catalog.models import ServiceType, ServiceTypeSkill, Skill
+from catalog.models import Part, ServiceType, ServiceTypePart, ServiceTypeSkill, Skill
 from core import roles as R
 from customers.models import Customer, Equipment, Site
+from inventory.models import SerialUnit, StockLevel, StockLocation, StockMove
+from inventory.services import stock_receive, stock_transfer
 from knowledge.models import SuggestionOutcome
 from notifications.models import Notification
 from technicians.models import PartnerCompany, Technician, TechnicianSkill
@@ -84,6 +86,19 @@ SERVICE_TYPES = [
      [("kitchen", 2), ("plumbing", 1), ("installation", 1)], "dishwasher", 4),
     ("gas-stove-repair", "燃气灶维修 Gas stove repair", 60, 60, False, [("gas", 3)], "stove", 6),
 ]
+
+# Spare parts (number, name, unit, price, serial-numbered) and the service types that
+# usually need them, with the quantity: assignment reserves them (inventory/services.py).
+PARTS = [
+    ("CMP-15P", "压缩机 1.5匹 Compressor 1.5 HP", "pcs", "980.00", True, [("aircon-repair", "1")]),
+    ("R32-KG", "R32 冷媒 Refrigerant R32", "kg", "65.00", False, [("aircon-repair", "0.8")]),
+    ("FLT-AC", "空调滤网 Air conditioner filter", "pcs", "25.00", False, [("aircon-clean", "2")]),
+    ("PUMP-WM", "排水泵 Washing machine drain pump", "pcs", "120.00", False, [("washer-repair", "1")]),
+    ("IGN-01", "点火器 Igniter", "pcs", "45.00", False,
+     [("water-heater-repair", "1"), ("gas-stove-repair", "1")]),
+    ("THERM-FR", "温控器 Refrigerator thermostat", "pcs", "88.00", False, [("fridge-repair", "1")]),
+]
+VAN_STOCK = {"CMP-15P": 1, "R32-KG": "2.5", "FLT-AC": 4, "PUMP-WM": 1, "IGN-01": 2, "THERM-FR": 1}
 
 EQUIPMENT = {
     "aircon": [("格力 Gree", "KFR-35GW"), ("美的 Midea", "KFR-26GW"), ("海尔 Haier", "KFR-50LW"), ("大金 Daikin", "FTXR336")],
@@ -511,10 +526,15 @@ class Command(BaseCommand):
         # TRUNCATE, not DELETE: events are append-only (a trigger refuses DELETE).
         # CASCADE empties whatever else points at these rows (attachments, ...). Suggestion
         # outcomes and the outbox name their orders by id, without a foreign key, so they are
-        # named here: the numbering restarts, and a kept row would describe a new order.
+        # named here: the numbering restarts, and a kept row would describe a new order. The same holds
+        # for the stock ledger's reservations, so the demo stock starts again too (_stock).
         names = ", ".join(connection.ops.quote_name(t) for t in tables)
         with connection.cursor() as cursor:
             cursor.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+            # The demo stock (a few hundred rows) by DELETE: its rows may have been written in this
+            # transaction, whose pending foreign-key checks TRUNCATE would refuse to skip.
+            for model in (StockMove, SerialUnit, StockLevel, StockLocation):
+                cursor.execute(f"DELETE FROM {connection.ops.quote_name(model._meta.db_table)}")
 
     # ------------------------------------------------------------ master data
 
@@ -611,6 +631,48 @@ class Command(BaseCommand):
                         technician_id=tech["id"], skill_id=req.skill_id, defaults={"level": max(req.min_level, 3)}
                     )
                 self._load_technicians()
+        self._stock(partners[0])
+
+    def _stock(self, partner):
+        """Parts, a central warehouse, vans for the demo technician and a few others, a partner's store,
+        and some stock in each (only the first time: kept across --flush like the other master data)."""
+        for number, name, unit, price, serialized, needed_by in PARTS:
+            part, _ = Part.objects.get_or_create(part_number=number, defaults={
+                "name": name, "unit": unit, "unit_price": Decimal(price), "serialized": serialized})
+            for code, quantity in needed_by:
+                st = ServiceType.objects.filter(code=code).first()
+                if st is not None:
+                    ServiceTypePart.objects.get_or_create(service_type=st, part=part,
+                                                          defaults={"quantity": Decimal(quantity)})
+        if StockLocation.objects.exists():
+            return
+        manager = self.users["manager"]
+        parts = {p.part_number: p for p in Part.objects.filter(part_number__in=[row[0] for row in PARTS])}
+        warehouse = StockLocation.objects.create(code="wh-shanghai", name="上海中心仓 Shanghai warehouse",
+                                                 kind=StockLocation.Kind.WAREHOUSE, latitude=Decimal("31.230400"),
+                                                 longitude=Decimal("121.473700"))
+        StockLocation.objects.create(code=f"store-{partner.pk}", name=f"{partner.name} store",
+                                     kind=StockLocation.Kind.PARTNER_STORE, partner_company=partner)
+        serial = iter(range(1, 10**6))
+        for number, part in parts.items():
+            quantity = 40 if not part.serialized else 12
+            serials = [f"{number}-{next(serial):05d}" for _ in range(quantity)] if part.serialized else None
+            stock_receive(location_id=warehouse.pk, part_id=part.pk, quantity=quantity, actor=manager,
+                          reason="demo", serials=serials)
+        own = [self.users["technician"].technician] + list(
+            Technician.objects.filter(partner_company__isnull=True, active=True)
+            .exclude(user=self.users["technician"]).order_by("pk")[:5])
+        for tech in own:
+            van = StockLocation.objects.create(code=f"van-{tech.pk}", name=f"{tech} van",
+                                               kind=StockLocation.Kind.VAN, technician=tech)
+            for number, quantity in VAN_STOCK.items():
+                part = parts[number]
+                serials = None
+                if part.serialized:
+                    serials = list(part.serial_units.filter(location=warehouse).order_by("pk")
+                                   .values_list("serial", flat=True)[:int(quantity)])
+                stock_transfer(source_id=warehouse.pk, destination_id=van.pk, part_id=part.pk, quantity=quantity,
+                               actor=manager, reason="demo", serials=serials)
 
     def _load_technicians(self):
         techs = list(

@@ -1,0 +1,186 @@
+"""Stock: where parts are (warehouses, technicians' vans, partner companies' stores), how many,
+and every change as a row of the stock ledger.
+
+``StockLevel`` holds the on-hand and reserved quantity of one part at one location; it is kept
+in step with the ledger (``StockMove``) by ``inventory.services``, which writes both in one SQL
+statement, so the sum of a location's moves of a part always equals its level. Reservations
+belong to a work order, named by id (``work_order_id``: this app sits below ``workorders``,
+docs/architecture.md); a work order's open reservations are the sum of its moves'
+``reserved_delta`` per location and part.
+"""
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+QUANTITY = {"max_digits": 12, "decimal_places": 3}
+
+
+class StockLocation(models.Model):
+    class Kind(models.TextChoices):
+        WAREHOUSE = "warehouse", _("Warehouse")
+        VAN = "van", _("Technician's van")
+        PARTNER_STORE = "partner_store", _("Partner company's store")
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=120)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    technician = models.ForeignKey(
+        "technicians.Technician", on_delete=models.PROTECT, null=True, blank=True, related_name="stock_locations",
+        verbose_name=_("technician"), help_text=_("The van's technician (vans only)."),
+    )
+    partner_company = models.ForeignKey(
+        "technicians.PartnerCompany", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="stock_locations", verbose_name=_("partner company"),
+        help_text=_("The store's company (partner stores only)."),
+    )
+    latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    active = models.BooleanField(
+        _("active"), default=True, help_text=_("A deactivated location receives nothing; its stock can still leave.")
+    )
+    allow_negative = models.BooleanField(
+        _("may go below zero"), default=False,
+        help_text=_("Parts may be used or sent from here before their receipt is booked."),
+    )
+
+    class Meta:
+        verbose_name = _("stock location")
+        verbose_name_plural = _("stock locations")
+        ordering = ["kind", "name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=["warehouse", "van", "partner_store"]),
+                                   name="stock_location_kind_known"),
+            models.CheckConstraint(condition=~Q(kind="van") | Q(technician__isnull=False),
+                                   name="stock_van_has_technician"),
+            models.CheckConstraint(condition=Q(kind="van") | Q(technician__isnull=True),
+                                   name="stock_only_vans_have_technician"),
+            models.CheckConstraint(condition=~Q(kind="partner_store") | Q(partner_company__isnull=False),
+                                   name="stock_partner_store_has_company"),
+            # One active van per technician: assignment and completion look it up by technician.
+            models.UniqueConstraint(fields=["technician"], condition=Q(kind="van", active=True),
+                                    name="stock_one_active_van_per_technician"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class StockLevel(models.Model):
+    """On hand and reserved of one part at one location (kept in step with the ledger)."""
+
+    location = models.ForeignKey(StockLocation, on_delete=models.PROTECT, related_name="levels",
+                                 verbose_name=_("location"))
+    part = models.ForeignKey("catalog.Part", on_delete=models.PROTECT, related_name="stock_levels",
+                             verbose_name=_("part"))
+    on_hand = models.DecimalField(_("on hand"), default=0, **QUANTITY)
+    reserved = models.DecimalField(_("reserved"), default=0, **QUANTITY)
+
+    class Meta:
+        verbose_name = _("stock level")
+        verbose_name_plural = _("stock levels")
+        ordering = ["location", "part"]
+        constraints = [
+            models.UniqueConstraint(fields=["location", "part"], name="stock_level_once"),
+            models.CheckConstraint(condition=Q(reserved__gte=0), name="stock_reserved_not_negative"),
+        ]
+        indexes = [
+            # A part across all locations (the dispatch candidates' vans, totals per part).
+            models.Index(fields=["part", "location"], include=["on_hand", "reserved"], name="stock_level_by_part"),
+        ]
+
+    def __str__(self):
+        return f"{self.location}: {self.part} {self.on_hand}"
+
+    @property
+    def available(self):
+        return self.on_hand - self.reserved
+
+
+class StockMove(models.Model):
+    """One row of the stock ledger: a change of one part at one location."""
+
+    class Kind(models.TextChoices):
+        RECEIPT = "receipt", _("Receipt")
+        TRANSFER_OUT = "transfer_out", _("Transfer out")
+        TRANSFER_IN = "transfer_in", _("Transfer in")
+        RESERVATION = "reservation", _("Reservation")
+        RELEASE = "release", _("Release")
+        USE = "use", _("Use on a job")
+        RETURN = "return", _("Return")
+        ADJUSTMENT = "adjustment", _("Adjustment")
+
+    location = models.ForeignKey(StockLocation, on_delete=models.PROTECT, related_name="moves",
+                                 verbose_name=_("location"))
+    part = models.ForeignKey("catalog.Part", on_delete=models.PROTECT, related_name="stock_moves",
+                             verbose_name=_("part"))
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    # Change of the on-hand quantity (negative when stock leaves) and of the reserved quantity.
+    quantity = models.DecimalField(_("quantity"), default=0, **QUANTITY)
+    reserved_delta = models.DecimalField(_("reserved change"), default=0, **QUANTITY)
+    # The work order a reservation, use, release or return belongs to (by id: docs/architecture.md).
+    work_order_id = models.BigIntegerField(_("work order"), null=True, blank=True)
+    # The other end of a transfer.
+    counterpart = models.ForeignKey(StockLocation, on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="+", verbose_name=_("from / to"))
+    serials = ArrayField(models.CharField(max_length=80), default=list, blank=True, verbose_name=_("serial numbers"))
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                              related_name="+", db_index=False, verbose_name=_("by"))
+    created_at = models.DateTimeField(_("when"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("stock move")
+        verbose_name_plural = _("stock ledger")
+        ordering = ["-id"]
+        indexes = [
+            # A location's ledger, newest first (the stock page).
+            models.Index(fields=["location", "-id"], name="stock_move_location"),
+            # A work order's reservations (assignment, completion, cancellation).
+            models.Index(fields=["work_order_id"], condition=Q(work_order_id__isnull=False),
+                         name="stock_move_work_order"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["receipt", "transfer_out", "transfer_in", "reservation", "release", "use",
+                                      "return", "adjustment"]),
+                name="stock_move_kind_known",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.part_id} {self.quantity}"
+
+
+class SerialUnit(models.Model):
+    """One serial-numbered unit of a part: where it is, or the job it went into."""
+
+    class Status(models.TextChoices):
+        IN_STOCK = "in_stock", _("In stock")
+        USED = "used", _("Used on a job")
+        REMOVED = "removed", _("Written off")
+
+    part = models.ForeignKey("catalog.Part", on_delete=models.PROTECT, related_name="serial_units",
+                             verbose_name=_("part"))
+    serial = models.CharField(_("serial number"), max_length=80)
+    location = models.ForeignKey(StockLocation, on_delete=models.PROTECT, null=True, blank=True,
+                                 related_name="serial_units", verbose_name=_("location"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.IN_STOCK)
+    work_order_id = models.BigIntegerField(_("work order"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("serial-numbered unit")
+        verbose_name_plural = _("serial-numbered units")
+        ordering = ["part", "serial"]
+        constraints = [
+            models.UniqueConstraint(fields=["part", "serial"], name="stock_serial_once"),
+            models.CheckConstraint(condition=~Q(status="in_stock") | Q(location__isnull=False),
+                                   name="stock_serial_in_stock_has_location"),
+        ]
+        indexes = [models.Index(fields=["location", "part", "status"], name="stock_serial_at")]
+
+    def __str__(self):
+        return f"{self.part_id} #{self.serial}"

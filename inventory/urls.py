@@ -1,0 +1,11 @@
+"""The stock pages, mounted at /staff/stock/."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "stock"
+urlpatterns = [
+    path("", views.location_list, name="locations"),
+    path("<int:pk>/", views.location_detail, name="location"),
+]
