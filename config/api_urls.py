@@ -7,7 +7,7 @@ from rest_framework.routers import DefaultRouter
 
 from core.api import LoginLockedOut, TextField
 from core.parsers import BoundedFormParser, BoundedJSONParser
-from dispatch.api import DropView
+from dispatch.api import DropView, PlaceView
 from workorders.api import ERRORS, ErrorSerializer, WorkOrderViewSet
 
 router = DefaultRouter()
@@ -51,5 +51,6 @@ class TokenView(ObtainAuthToken):
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
     path("dispatch/work-orders/<int:pk>/drop/", DropView.as_view(), name="api-dispatch-drop"),
+    path("dispatch/work-orders/<int:pk>/location/", PlaceView.as_view(), name="api-dispatch-place"),
     path("", include(router.urls)),
 ]
