@@ -74,7 +74,7 @@ def hit_rate() -> dict:
         names = location.area.split()
         if names and names[-1] == row["district"] and names[0] == row["province"]:
             counts["right district"] += 1
-        elif row["province"] == (names[0] if names else "") and row["district"] not in names:
+        elif location.precision != "district" and names and names[0] == row["province"]:
             counts["city or province only"] += 1
             misses.append((row["address"], location.area))
         else:

@@ -166,6 +166,7 @@ AMAP_RATE_LIMITED = {"10003", "10004", "10014", "10019", "10020", "10021", "1002
 
 
 def _amap_client():
+    from geopy.adapters import URLLibAdapter
     from geopy.exc import GeocoderQuotaExceeded, GeocoderServiceError
     from geopy.geocoders.base import Geocoder
 
@@ -175,7 +176,9 @@ def _amap_client():
 
         def __init__(self, *, url: str, key: str, timeout: float):
             scheme = "https" if url.startswith("https:") else "http"
-            super().__init__(scheme=scheme, timeout=timeout, user_agent="fieldservice")
+            # The standard library's client: one try per address (requests' adapter retries twice,
+            # which made a dead service cost three timeouts); the fallback is the retry.
+            super().__init__(scheme=scheme, timeout=timeout, user_agent="fieldservice", adapter_factory=URLLibAdapter)
             self.url, self.key = url, key
 
         def geocode(self, query: str):

@@ -238,6 +238,7 @@
       points.push(t.pos);
     });
     if (fit && points.length) map.fitBounds(points, { padding: [20, 20], maxZoom: 14 });
+    return points.length > 0;
   }
 
   function render(board, first) {
@@ -246,9 +247,10 @@
     document.dispatchEvent(new CustomEvent("dispatch:board", { detail: board }));
     renderQueue(board.queue);
     renderTechnicians(board);
-    drawMarkers(board, first);
+    // Fitted to the first drawing that has points (jobs appear as soon as their address resolves).
+    if (drawMarkers(board, !fitted)) fitted = true;
   }
-  var drawn = false;
+  var drawn = false, fitted = false;
 
   // --- refresh --------------------------------------------------------------
   var seconds = parseInt(root.getAttribute("data-refresh"), 10) || 10;

@@ -116,6 +116,9 @@ def amap(settings):
     settings.GEOCODER_KEY = "test-key"
     settings.GEOCODER_TIMEOUT = 1
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "geo"}}
+    from django.core.cache import cache
+
+    cache.clear()
     yield server
     server.shutdown()
     server.server_close()
