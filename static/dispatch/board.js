@@ -238,7 +238,7 @@
       points.push(t.pos);
     });
     if (fit && points.length) map.fitBounds(points, { padding: [20, 20], maxZoom: 14 });
-    return points.length > 0;
+    return points.length - board.technicians.filter(function (t) { return t.pos; }).length;
   }
 
   function render(board, first) {
@@ -247,8 +247,9 @@
     document.dispatchEvent(new CustomEvent("dispatch:board", { detail: board }));
     renderQueue(board.queue);
     renderTechnicians(board);
-    // Fitted to the first drawing that has points (jobs appear as soon as their address resolves).
-    if (drawMarkers(board, !fitted)) fitted = true;
+    // Fitted on the first drawing, and again on the first that has orders on it (a job appears as
+    // soon as its address resolves); after that the dispatcher's zoom is left alone.
+    if (drawMarkers(board, first || !fitted) > 0) fitted = true;
   }
   var drawn = false, fitted = false;
 

@@ -45,6 +45,7 @@ def test_a_public_request_is_placed_on_the_map_and_its_pin_moved_by_hand(people,
     assert page.locator(".order-pin").count() == 0  # not located yet
     sites_geocode_pending()  # the worker's task
     page.wait_for_selector(".order-pin.pin-approx", timeout=10_000)
+    page.wait_for_timeout(800)  # the map fits itself to the new pin (animated)
     assert "approximate location" in page.inner_text(f"#queue-rows tr[data-work-order='{order.pk}']")
     findings = axe(page)
     screenshots.folder.mkdir(parents=True, exist_ok=True)
@@ -60,6 +61,7 @@ def test_a_public_request_is_placed_on_the_map_and_its_pin_moved_by_hand(people,
     page.mouse.move(x + 60, y + 20, steps=10)
     page.mouse.up()
     page.wait_for_selector(".order-pin:not(.pin-approx)", timeout=10_000)
+    page.wait_for_selector("#map-status:not(:empty)")
     assert "placed where you put the pin" in page.inner_text("#map-status")
     placed = Site.objects.get(pk=order.site_id)
     assert placed.location_precision == "manual"
