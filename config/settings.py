@@ -473,6 +473,42 @@ DISPATCH_TILE_ATTRIBUTION = env_str("DISPATCH_TILE_ATTRIBUTION", "")
 DISPATCH_MAP_CENTER = (31.2304, 121.4737)
 DISPATCH_REFRESH_SECONDS = env_int("DISPATCH_REFRESH_SECONDS", 10)
 DISPATCH_TIMELINE_HOURS = (7, 21)
+# Geocoding (customers/geocoding.py): every site gets a point after commit, in a Celery task.
+# "offline" places an address at the centre of its district (cpca's divisions, no network);
+# "amap" asks an AMap-style HTTP geocoder first and falls back to offline.
+GEOCODER = env_str("GEOCODER", "offline")
+if GEOCODER not in ("offline", "amap") and "." not in GEOCODER:
+    raise ImproperlyConfigured(f"GEOCODER={GEOCODER!r}: use offline, amap or the dotted path of a provider class")
+GEOCODER_URL = env_str("GEOCODER_URL", "https://restapi.amap.com/v3/geocode/geo")
+GEOCODER_KEY = env_str("GEOCODER_KEY", "")
+if GEOCODER == "amap" and not GEOCODER_KEY:
+    raise ImproperlyConfigured("GEOCODER=amap needs GEOCODER_KEY")
+GEOCODER_TIMEOUT = env_int("GEOCODER_TIMEOUT", 5)
+GEOCODER_CACHE_SECONDS = env_int("GEOCODER_CACHE_SECONDS", 30 * 24 * 3600)
+
+
+def _bounds(raw: str) -> tuple[float, float, float, float]:
+    try:
+        south, west, north, east = (float(x) for x in raw.split(","))
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"GEOCODER_BOUNDS={raw!r}: give south,west,north,east in degrees") from exc
+    if not (-90 <= south < north <= 90 and -180 <= west < east <= 180):
+        raise ImproperlyConfigured(f"GEOCODER_BOUNDS={raw!r}: give south,west,north,east in degrees")
+    return south, west, north, east
+
+
+# The region points must lie in (south,west,north,east); default: Mainland China, Hong Kong, Macao, Taiwan.
+GEOCODER_BOUNDS = _bounds(env_str("GEOCODER_BOUNDS", "18,73,54,135.1"))
+GEOCODE_SWEEP_SECONDS = env_int("GEOCODE_SWEEP_SECONDS", 30)
+GEOCODE_SWEEP_BATCH = env_int("GEOCODE_SWEEP_BATCH", 500)
+# Tests turn it off: sites are located by the sweep or by calling the service.
+GEOCODE_ENQUEUE_ON_COMMIT = env_bool("GEOCODE_ENQUEUE_ON_COMMIT", True)
+CELERY_BEAT_SCHEDULE["geocode-sweep"] = {
+    "task": "customers.tasks.geocode_sweep",
+    "schedule": float(GEOCODE_SWEEP_SECONDS),
+    "options": {"expires": float(GEOCODE_SWEEP_SECONDS)},
+}
+
 # Automatic assignment on a schedule (the board's button works either way).
 DISPATCH_AUTO_ASSIGN_ENABLED = env_bool("DISPATCH_AUTO_ASSIGN_ENABLED", False)
 DISPATCH_AUTO_ASSIGN_EVERY_SECONDS = env_int("DISPATCH_AUTO_ASSIGN_EVERY_SECONDS", 300)

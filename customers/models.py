@@ -37,13 +37,43 @@ class Customer(models.Model):
         return f"{self.name} ({self.phone})"
 
 
+class LocationPrecision(models.TextChoices):
+    """How exact a site's point is. Geocoding writes the first five; a dispatcher's pin writes
+    ``manual``; coordinates typed in (import, admin, API) are ``exact``."""
+
+    PENDING = "pending", _("not located yet")
+    UNKNOWN = "unknown", _("location unknown")
+    PROVINCE = "province", _("province centre")
+    CITY = "city", _("city centre")
+    DISTRICT = "district", _("district centre")
+    STREET = "street", _("street")
+    EXACT = "exact", _("exact")
+    MANUAL = "manual", _("placed by hand")
+
+
+# Precisions whose point is only near the address (drawn differently on the dispatch board).
+APPROXIMATE = frozenset({LocationPrecision.PROVINCE, LocationPrecision.CITY, LocationPrecision.DISTRICT})
+# Precisions that geocoding never overwrites.
+KEPT = frozenset({LocationPrecision.EXACT, LocationPrecision.MANUAL})
+
+
 class Site(models.Model):
+    Precision = LocationPrecision
+
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="sites", verbose_name=_("customer"))
     label = models.CharField(_("label"), max_length=80, blank=True)
     address = models.CharField(_("address"), max_length=255)
     city = models.CharField(_("city"), max_length=80, blank=True)
     latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
     longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    # Written after commit by the geocoding task (customers/geocoding.py), never on the request path.
+    location_precision = models.CharField(
+        _("location precision"), max_length=10, choices=LocationPrecision.choices,
+        default=LocationPrecision.PENDING, db_default=LocationPrecision.PENDING,
+    )
+    # province / city / district as the geocoder read them, e.g. "上海市 浦东新区".
+    location_area = models.CharField(_("area found"), max_length=80, blank=True, default="", db_default="")
+    located_at = models.DateTimeField(_("located"), null=True, blank=True)
 
     @staticmethod
     def normalize_address(address: str) -> str:
@@ -55,7 +85,11 @@ class Site(models.Model):
         verbose_name_plural = _("sites")
         permissions = [("import_site", _("Can import sites")), ("export_site", _("Can export sites"))]
         ordering = ["customer", "id"]
-        indexes = [GinIndex(OpClass(Upper("address"), name="gin_trgm_ops"), name="site_address_trgm")]
+        indexes = [
+            GinIndex(OpClass(Upper("address"), name="gin_trgm_ops"), name="site_address_trgm"),
+            # The geocoding sweep (customers.services.sites_geocode_pending): the sites not located yet.
+            models.Index(fields=["id"], condition=Q(location_precision="pending"), name="site_location_pending"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(latitude__isnull=True) | Q(latitude__gte=-90, latitude__lte=90),

@@ -23,7 +23,9 @@ from core.imports import (
     ChoiceWidget, Column, DateWidget, LookupWidget, MasterDataResource, PhoneWidget, check_coordinates, parse_date,
 )
 
+from .geocoding import in_bounds
 from .models import Customer, Equipment, Site
+from .services import sites_geocode_pending_after_commit
 
 # Values a tier or language cell may hold besides the stored ones (any case).
 LANGUAGE_ALIASES = {
@@ -167,14 +169,56 @@ class SiteResource(MasterDataResource):
         codes = {str(c) for c in dataset["customer_code"] if c not in (None, "")}
         self.fields["customer"].widget.found = {c.code: c for c in Customer.objects.filter(code__in=codes)}
         self.sites = {}
+        self.places = {}  # site id -> (address, latitude, longitude) before the import
         for site in Site.objects.filter(customer__code__in=codes).select_related("customer"):
             self.sites.setdefault((site.customer.code, site.label), []).append(site)
+            self.places[site.pk] = (site.address, site.latitude, site.longitude)
 
     def check_row(self, row, errors, line):
         if str(row["customer_code"]) not in self.fields["customer"].widget.found:
             errors["customer_code"] = [_("No customer has the code %(code)s.") % {"code": row["customer_code"]}]
         row["address"] = Site.normalize_address(str(row["address"]))
+        lat, lng = row.get("latitude"), row.get("longitude")
+        if lat not in (None, "") and lng not in (None, ""):
+            # Latitude and longitude given the wrong way round (the region says which is which).
+            try:
+                a, b = float(lat), float(lng)
+            except (TypeError, ValueError):
+                pass  # check_coordinates says what is wrong
+            else:
+                if not in_bounds(a, b) and in_bounds(b, a):
+                    row["latitude"], row["longitude"] = lng, lat
         check_coordinates(row, errors, "latitude", "longitude")
+
+    def import_field(self, field, instance, row, is_m2m=False, **kwargs):
+        # Empty coordinate cells mean "not given": a site keeps the point it has (geocoded, or
+        # placed by hand on the dispatch board), so importing the same file again changes nothing.
+        if field.attribute in ("latitude", "longitude") and instance.pk and row.get(field.column_name) in (None, ""):
+            return
+        super().import_field(field, instance, row, is_m2m, **kwargs)
+
+    def before_save_instance(self, instance, row, **kwargs):
+        # A new site, or one whose address or coordinates the file changes, is located again after
+        # the import (customers.services.sites_locate: given coordinates are checked against the
+        # region and kept as exact; otherwise the address is geocoded).
+        before = self.places.get(instance.pk)
+        if before is None:
+            return
+        address, lat, lng = before
+        point_changed = (instance.latitude, instance.longitude) != (lat, lng)
+        if instance.address != address or point_changed:
+            if not point_changed:
+                instance.latitude = instance.longitude = None  # the old address's point
+            instance.location_precision = Site.Precision.PENDING
+            instance.location_area = ""
+
+    def get_bulk_update_fields(self):
+        return [*super().get_bulk_update_fields(), "location_precision", "location_area"]
+
+    def after_import(self, dataset, result, **kwargs):
+        super().after_import(dataset, result, **kwargs)
+        if not kwargs.get("dry_run"):
+            sites_geocode_pending_after_commit()
 
     def get_instance(self, instance_loader, row):
         matches = self.sites.get((str(row["customer_code"]), str(row["site_name"])), [])

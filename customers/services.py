@@ -1,9 +1,21 @@
-from django.db import connection
+import atexit
+import logging
+from decimal import Decimal
 
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.batching import BatchPublisher
+from core.errors import InvalidInput, NotFound
 from core.inserts import Insert, Part
 
+from .geocoding import checked_point, geocode_many
 from .models import Customer, Site
 from .selectors import site_at_address
+
+logger = logging.getLogger(__name__)
 
 
 def _insert_customer_unless_phone_taken(values: dict) -> int | None:
@@ -64,6 +76,7 @@ def site_for_address(*, customer: Customer, address: str, customer_is_new: bool 
     site = None if customer_is_new else site_at_address(customer_id=customer.pk, address=address)
     if site is None:
         site = Site.objects.create(customer=customer, address=address)
+        sites_locate_after_commit(site_ids=[site.pk])
     return site
 
 
@@ -100,3 +113,150 @@ def customer_fill_email(customer: Customer, email: str) -> Part | None:
         return None
     customer.email = email
     return Part("u", _FILL_EMAIL_SQL, (email, customer.pk))
+
+
+# --- Where a site is (customers/geocoding.py) ---------------------------------------------------
+# A site is created "pending" by every path (public form, phone intake, API, import, admin); the
+# geocoding task locates it after commit, and beat's sweep catches any the task missed (a broker
+# that was down). Nothing of this runs on the request that created the site.
+
+
+def sites_locate_after_commit(*, site_ids) -> None:
+    """Once the current transaction commits, hand these sites to a worker to be located."""
+    ids = sorted({int(pk) for pk in site_ids if pk})
+    if ids and settings.GEOCODE_ENQUEUE_ON_COMMIT:
+        transaction.on_commit(lambda: _enqueue_locate(ids))
+
+
+def _enqueue_locate(ids: list[int]) -> None:
+    """After commit: to a worker with the next batch (``OUTBOX_ENQUEUE_BATCH_MS``, as the outbox's
+    deliveries), so that the request that created the site pays no broker round trip."""
+    if settings.OUTBOX_ENQUEUE_BATCH_MS <= 0:
+        _publish_locate(ids)
+    else:
+        LOCATE_PUBLISHER.add(ids)
+
+
+def _publish_locate(ids: list[int]) -> None:
+    """One task per 500 sites. A broker outage fails nothing: the geocoding sweep catches up."""
+    from .tasks import locate_sites
+
+    for start in range(0, len(ids), 500):
+        try:
+            locate_sites.apply_async(args=[ids[start:start + 500]], retry=False)
+        except Exception as exc:
+            logger.warning("Could not enqueue locating %d site(s) (%s); the geocoding sweep will", len(ids), exc)
+            return
+
+
+LOCATE_PUBLISHER = BatchPublisher(
+    _publish_locate, window_ms=lambda: settings.OUTBOX_ENQUEUE_BATCH_MS, name="geocode-publisher"
+)
+atexit.register(LOCATE_PUBLISHER.flush, 2.0)
+
+
+def sites_locate(*, site_ids) -> dict[str, int]:
+    """Locate the pending sites among ``site_ids``: {precision: how many}.
+
+    A site that came with coordinates (import, admin, API) keeps them as "exact" if they lie in
+    the region (swapped back if given the wrong way round); otherwise its address is geocoded.
+    The provider is asked outside any transaction (it may be a network call); each result is
+    written only if the site is still pending at the same address (a conditional update), so a
+    pin a dispatcher placed meanwhile, or an edited address, is never overwritten.
+    """
+    rows = list(
+        Site.objects.filter(pk__in=list(site_ids), location_precision=Site.Precision.PENDING)
+        .order_by("pk").values_list("pk", "address", "latitude", "longitude")
+    )
+    results: dict[int, tuple] = {}
+    to_geocode = []
+    for pk, address, lat, lng in rows:
+        point = None if lat is None or lng is None else checked_point(lat, lng)
+        if point is not None:
+            results[pk] = (point[0], point[1], Site.Precision.EXACT, "")
+        else:
+            to_geocode.append((pk, address))
+    if to_geocode:
+        try:
+            found = geocode_many([address for _pk, address in to_geocode])
+        except Exception:  # a provider bug must not stop the sweep forever: these stay "unknown"
+            logger.exception("geocoding %d site(s) failed", len(to_geocode))
+            found = [None] * len(to_geocode)
+        for (pk, _address), location in zip(to_geocode, found):
+            if location is None:
+                results[pk] = (None, None, Site.Precision.UNKNOWN, "")
+            else:
+                results[pk] = (location.latitude, location.longitude, location.precision, location.area)
+    counts: dict[str, int] = {}
+    now = timezone.now()
+    addresses = {pk: address for pk, address, _lat, _lng in rows}
+    with transaction.atomic():
+        for pk, (lat, lng, precision, area) in results.items():
+            updated = Site.objects.filter(
+                pk=pk, location_precision=Site.Precision.PENDING, address=addresses[pk]
+            ).update(
+                latitude=_six(lat), longitude=_six(lng), location_precision=precision, location_area=area,
+                located_at=now,
+            )
+            if updated:
+                counts[precision] = counts.get(precision, 0) + 1
+    return counts
+
+
+def _six(value):
+    return None if value is None else Decimal(f"{value:.6f}")
+
+
+def sites_geocode_pending(*, batch: int | None = None) -> dict[str, int]:
+    """Beat's sweep: locate up to ``batch`` sites still pending (the partial index ``site_location_pending``)."""
+    batch = batch or settings.GEOCODE_SWEEP_BATCH
+    ids = list(
+        Site.objects.filter(location_precision=Site.Precision.PENDING).order_by("pk").values_list("pk", flat=True)[:batch]
+    )
+    return sites_locate(site_ids=ids) if ids else {}
+
+
+def site_locate_again(*, site: Site, address_changed: bool, point_changed: bool) -> None:
+    """An edited site (admin) is located again after commit: its new address geocoded, or its typed
+    coordinates checked. ``site`` is saved by the caller, after this."""
+    if not (address_changed or point_changed):
+        return
+    if address_changed and not point_changed:
+        site.latitude = site.longitude = None  # the old address's point
+    site.location_precision = Site.Precision.PENDING
+    site.location_area = ""
+    site.located_at = None
+
+
+def sites_geocode_pending_after_commit() -> None:
+    """After a bulk write (an import): run one round of the sweep once it commits; beat does the rest."""
+    if settings.GEOCODE_ENQUEUE_ON_COMMIT:
+        transaction.on_commit(_enqueue_sweep)
+
+
+def _enqueue_sweep() -> None:
+    from .tasks import geocode_sweep
+
+    try:
+        geocode_sweep.apply_async(retry=False)
+    except Exception as exc:
+        logger.warning("Could not enqueue the geocoding sweep (%s); beat runs it anyway", exc)
+
+
+def site_place(*, site_id: int, latitude, longitude) -> Site:
+    """A person put the site's pin here (the dispatch board's map, the API): precision "manual",
+    kept for this site from now on (geocoding never overwrites it). A point outside the region is
+    refused (swapped latitude/longitude are taken the right way round)."""
+    point = checked_point(latitude, longitude)
+    if point is None:
+        message = _("That point is outside the service region.")
+        raise InvalidInput(message, fields={"latitude": [message]})
+    with transaction.atomic():
+        site = Site.objects.select_for_update().filter(pk=site_id).first()
+        if site is None:
+            raise NotFound(_("No such site."))
+        site.latitude, site.longitude = _six(point[0]), _six(point[1])
+        site.location_precision = Site.Precision.MANUAL
+        site.located_at = timezone.now()
+        site.save(update_fields=["latitude", "longitude", "location_precision", "located_at"])
+    return site

@@ -17,7 +17,7 @@ from core import roles as R
 from workorders.api import ERRORS, ErrorSerializer
 
 from .selectors import workorder_version
-from .services import workorder_drop
+from .services import workorder_drop, workorder_site_place
 
 
 class DropSerializer(serializers.Serializer):
@@ -91,3 +91,46 @@ class DropView(APIView):
             seen_version=data["version"], actor=request.user,
         )
         return Response(drop_answer(work_order, action))
+
+
+class PlaceSerializer(serializers.Serializer):
+    """Where the dispatcher put an order's pin."""
+
+    # Both up to ±180: a pair given the wrong way round is turned round when that puts it in the region.
+    latitude = serializers.FloatField(min_value=-180, max_value=180, help_text="Degrees north (GCJ-02, as the map). "
+                                      "The point must lie in the service region (`GEOCODER_BOUNDS`, China by default).")
+    longitude = serializers.FloatField(min_value=-180, max_value=180, help_text="Degrees east.")
+
+
+def place_answer(work_order, site) -> dict:
+    return {"ok": True, "work_order": work_order.pk, "site": site.pk, "latitude": float(site.latitude),
+            "longitude": float(site.longitude), "precision": site.location_precision}
+
+
+@extend_schema(
+    tags=["dispatch"],
+    summary="Place a work order's site on the map by hand (the board's pin drag)",
+    description="Stores the point on the order's site with precision `manual`; geocoding never overwrites it "
+    "and the site's next orders use it. A point outside the service region (`GEOCODER_BOUNDS`) is refused; a "
+    "latitude and longitude given the wrong way round are taken the right way.",
+    request=PlaceSerializer,
+    responses={
+        200: inline_serializer("Placed", {
+            "ok": serializers.BooleanField(), "work_order": serializers.IntegerField(),
+            "site": serializers.IntegerField(), "latitude": serializers.FloatField(),
+            "longitude": serializers.FloatField(), "precision": serializers.CharField(),
+        }),
+        400: ERRORS[400], 401: ERRORS[401], 403: ERRORS[403], 404: ERRORS[404], 413: ERRORS[413], 415: ERRORS[415],
+    },
+)
+class PlaceView(APIView):
+    permission_classes = [IsDispatcher]
+
+    def post(self, request, pk: int):
+        serializer = PlaceSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        work_order, site = workorder_site_place(
+            work_order_id=pk, latitude=data["latitude"], longitude=data["longitude"], actor=request.user
+        )
+        return Response(place_answer(work_order, site))

@@ -485,7 +485,8 @@ def dispatch_board(
     range_end = _day_bounds(day_list[-1])[1]
     fields = ["pk", "created_at", "updated_at", "status", "technician_id", "appointment_start", "appointment_end",
               "priority", "address", "preferred_start", "preferred_end",
-              "service_type__name", "service_type__default_duration_minutes", "site__city", "site__latitude", "site__longitude"]
+              "service_type__name", "service_type__default_duration_minutes", "site__city", "site__latitude", "site__longitude",
+              "site__location_precision", "site__location_area"]
     if _SLA_DUE:
         fields.append(_SLA_DUE)
         # Each row's SLA targets (workorders/sla.py target_states_rows), for the queue's badges.

@@ -20,8 +20,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from catalog.selectors import service_types_by_pk
-from core.errors import ApplicationError, Conflict, InvalidInput, NotFound
+from core import roles as R
+from core.errors import ApplicationError, Conflict, Forbidden, InvalidInput, NotFound
 from customers.models import Site
+from customers.services import site_place
 from technicians.models import Technician
 from workorders.lifecycle import Status
 from workorders.models import WorkOrder
@@ -226,3 +228,21 @@ def workorder_drop(
             data={"via": "board"},
         )
     return work_order, action
+
+
+def workorder_site_place(*, work_order_id: int, latitude, longitude, actor) -> tuple[WorkOrder, Site]:
+    """The dispatcher dragged the order's pin on the board's map: its site is placed there
+    (precision "manual", kept for that site's next orders; ``customers.services.site_place``).
+
+    Dispatchers and managers only (Forbidden otherwise); an order the actor may not see is
+    NotFound; an order without a site, or a point outside the region, is InvalidInput.
+    """
+    if not R.has_role(actor, R.DISPATCHER, R.MANAGER):
+        raise Forbidden(_("The dispatch board is for dispatchers and managers."))
+    work_order = workorder_visible_to(actor).filter(pk=work_order_id).only("pk", "site_id", "created_at").first()
+    if work_order is None:
+        raise NotFound(_("No such work order."))
+    if work_order.site_id is None:
+        raise InvalidInput(_("This work order has no site to place."))
+    site = site_place(site_id=work_order.site_id, latitude=latitude, longitude=longitude)
+    return work_order, site

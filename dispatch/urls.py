@@ -12,4 +12,5 @@ urlpatterns = [
     path("work-orders/<int:pk>/candidates/", views.candidates_page, name="candidates"),
     path("work-orders/<int:pk>/assign/", views.assign_action, name="assign"),
     path("work-orders/<int:pk>/drop/", views.drop_action, name="drop"),
+    path("work-orders/<int:pk>/location/", views.place_action, name="place"),
 ]

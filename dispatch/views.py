@@ -33,6 +33,7 @@ from django.views.decorators.http import require_GET, require_POST
 from core import roles as R
 from catalog.selectors import service_type_parts
 from core.errors import ApplicationError, Forbidden, InvalidInput
+from customers.models import APPROXIMATE, Site
 from workorders.lifecycle import Status
 from workorders.models import WorkOrder
 from workorders.services import workorder_transition
@@ -40,10 +41,10 @@ from workorders.services_assign import Assignment
 from workorders.sla import target_states_rows
 
 from . import selectors
-from .api import DropSerializer, drop_answer
+from .api import DropSerializer, PlaceSerializer, drop_answer, place_answer
 from .auto_assign import auto_assign_apply, auto_assign_plan, auto_assign_undo
 from .rules import format_window
-from .services import parse_window, workorder_drop
+from .services import parse_window, workorder_drop, workorder_site_place
 
 STATE_LABELS = {
     "off_shift": gettext_lazy("Off shift"),
@@ -208,6 +209,7 @@ def _board_payload(request) -> dict:
     status_labels = {value: str(label) for value, label in Status.choices}
     state_labels = {key: str(label) for key, label in STATE_LABELS.items()}
     any_time, no_appointment = _("any time"), _("no appointment")
+    place_labels = {key: str(label) for key, label in PLACE_LABELS.items()}
     at_position = _("at %(lat).4f, %(lng).4f, seen %(ago)s ago")
     at_home = _("home base %(lat).4f, %(lng).4f")
     last_seen = _("last seen %(ago)s ago")
@@ -227,6 +229,7 @@ def _board_payload(request) -> dict:
     sla = target_states_rows(board.queue, now=board.now) if board.queue and "sla_policy_id" in board.queue[0] else []
     for i, row in enumerate(board.queue):
         lat, lng = row["site__latitude"], row["site__longitude"]
+        place = _place(row, lat, lng)
         queue.append(
             {
                 "id": row["pk"],
@@ -246,6 +249,11 @@ def _board_payload(request) -> dict:
                                                        row["appointment_start"], row["appointment_end"]),
                 "minutes": _booking_minutes(row),
                 "pos": [float(lat), float(lng)] if lat is not None and lng is not None else None,
+                # How exact the point is: "approx" points are drawn differently; "unknown": no point
+                # (the address could not be placed), "pending": geocoding has not run yet.
+                "place": place,
+                "place_label": place_labels.get(place, ""),
+                "area": row.get("site__location_area") or "",
                 # SLA targets: state (on_track, at_risk, breached ...) and "First response: At risk · 20 min left".
                 "sla": [
                     {"state": s.state, "text": f"{s.label}: {s.state_label}"
@@ -366,8 +374,25 @@ def _board_payload(request) -> dict:
             "detail": _url_pattern("staff:detail"),
             "assign": _url_pattern("dispatch:assign"),
             "drop": _url_pattern("dispatch:drop"),
+            "place": _url_pattern("dispatch:place"),
         },
     }
+
+
+PLACE_LABELS = {
+    "unknown": gettext_lazy("location unknown"),
+    "pending": gettext_lazy("locating…"),
+    "approx": gettext_lazy("approximate location"),
+}
+
+
+def _place(row, lat, lng) -> str:
+    """"exact" (typed in, found to the street, or placed by hand), "approx" (a division's centre),
+    "pending" (not geocoded yet) or "unknown" (no point could be found)."""
+    precision = row.get("site__location_precision") or ""
+    if lat is None or lng is None:
+        return "pending" if precision == Site.Precision.PENDING else "unknown"
+    return "approx" if precision in APPROXIMATE else "exact"
 
 
 def _booking_minutes(row) -> int:
@@ -421,6 +446,9 @@ BOARD_WORDS = {
     "unassign": gettext_lazy("Un-assign"),
     "nothing_waiting": gettext_lazy("Nothing is waiting for a technician."),
     "no_technicians": gettext_lazy("No active technicians."),
+    "place_confirm": gettext_lazy("Put %(number)s here? Its site keeps this point for its next orders too."),
+    "place_failed": gettext_lazy("The pin could not be moved: %(reason)s"),
+    "approximate": gettext_lazy("approximate: the centre of its district or city; drag the pin to the exact place"),
 }
 
 
@@ -778,4 +806,38 @@ def drop_action(request, pk: int):
             "window": format_window(work_order.appointment_start, work_order.appointment_end)}
     else:
         answer["detail"] = _("Nothing has changed.")
+    return JsonResponse(answer)
+
+
+@require_POST
+def place_action(request, pk: int):
+    """The dispatcher dragged an order's pin on the board's map (board.js), as JSON: ``{"latitude",
+    "longitude"}``. Its site is placed there as "manual" (``dispatch.services.workorder_site_place``).
+
+    Answers JSON: 200 with the stored point; 400 bad input or a point outside the region, 403 not a
+    dispatcher, 404 no such order. Nothing changes on any error. Django's CSRF check applies.
+    """
+    if not R.has_role(request.user, R.DISPATCHER, R.MANAGER):
+        return JsonResponse(Forbidden(_("The dispatch board is for dispatchers and managers.")).as_dict(), status=403)
+    try:
+        body = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        body = None
+    if not isinstance(body, dict):
+        return JsonResponse(InvalidInput(_("The request could not be read.")).as_dict(), status=400)
+    serializer = PlaceSerializer(data=body)
+    if not serializer.is_valid():
+        fields = {key: [str(m) for m in messages_] for key, messages_ in serializer.errors.items()}
+        error = InvalidInput(" ".join(m for ms in fields.values() for m in ms), fields=fields)
+        return JsonResponse(error.as_dict(), status=400)
+    data = serializer.validated_data
+    try:
+        work_order, site = workorder_site_place(
+            work_order_id=pk, latitude=data["latitude"], longitude=data["longitude"], actor=request.user
+        )
+    except ApplicationError as exc:
+        return JsonResponse(exc.as_dict(), status=exc.status_code)
+    answer = place_answer(work_order, site)
+    answer["detail"] = _("%(number)s: the site is now placed where you put the pin; its next orders start there.") % {
+        "number": work_order.number}
     return JsonResponse(answer)

@@ -21,6 +21,7 @@ from completion.models import ChecklistAnswer
 from completion.services import completion_revise, completion_submit, labour_rate
 from core import roles as R
 from core.errors import ApplicationError, NotFound
+from customers.models import APPROXIMATE
 from knowledge.models import Audience
 from knowledge.selectors import article_suggestions_for_work_order
 from workorders.lifecycle import TRANSITIONS, Status, available_actions, event_label
@@ -61,19 +62,54 @@ def attachment_url(pk: int) -> str:
         return f"/attachments/{pk}/"
 
 
+NAVIGATION_APPS = (
+    ("amap", gettext_lazy("AMap")),
+    ("baidu", gettext_lazy("Baidu Maps")),
+    ("apple", gettext_lazy("Apple Maps")),
+    ("google", gettext_lazy("Google Maps")),
+)
+
+
 def _maps_links(work_order) -> dict:
-    """A geo: link (opens the phone's navigation app) and a web map link, for the site."""
+    """Links that open the site in the phone's map apps, for driving there.
+
+    ``geo``: the phone's default map app (Android). ``apps``: AMap, Baidu, Apple and Google,
+    each by its public URL scheme (AMap's and Baidu's open their app when it is installed, a web
+    map otherwise). A point the site has to the street, typed in or placed by hand is sent as
+    coordinates (GCJ-02, what AMap, Baidu with ``coord_type=gcj02``, and Apple and Google in China
+    use); a point that is only a district's or city's centre is not: the apps then search the
+    address themselves, which gets nearer than the centre.
+    """
     site = work_order.site
     address = work_order.address or (site.address if site else "")
-    if site is not None and site.latitude is not None and site.longitude is not None:
+    name = quote(address)
+    exact = (
+        site is not None and site.latitude is not None and site.longitude is not None
+        and site.location_precision not in APPROXIMATE
+    )
+    if exact:
         lat, lng = site.latitude, site.longitude
-        return {
-            "geo": f"geo:{lat},{lng}?q={lat},{lng}({quote(address)})",
-            "web": f"https://uri.amap.com/marker?position={lng},{lat}&name={quote(address)}",
+        geo = f"geo:{lat},{lng}?q={lat},{lng}({name})"
+        urls = {
+            "amap": f"https://uri.amap.com/navigation?to={lng},{lat},{name}&mode=car&coordinate=gaode&callnative=1",
+            "baidu": f"https://api.map.baidu.com/direction?destination=latlng:{lat},{lng}|name:{name}"
+                     f"&coord_type=gcj02&mode=driving&output=html&src=webapp.fieldservice",
+            "apple": f"https://maps.apple.com/?daddr={lat},{lng}&q={name}",
+            "google": f"https://www.google.com/maps/dir/?api=1&destination={lat},{lng}",
+        }
+    else:
+        geo = f"geo:0,0?q={name}"
+        urls = {
+            "amap": f"https://uri.amap.com/search?keyword={name}&callnative=1",
+            "baidu": f"https://api.map.baidu.com/direction?destination={name}&mode=driving&region=&output=html"
+                     f"&src=webapp.fieldservice",
+            "apple": f"https://maps.apple.com/?daddr={name}",
+            "google": f"https://www.google.com/maps/dir/?api=1&destination={name}",
         }
     return {
-        "geo": f"geo:0,0?q={quote(address)}",
-        "web": f"https://uri.amap.com/search?keyword={quote(address)}",
+        "geo": geo,
+        "exact": exact,
+        "apps": [{"key": key, "label": label, "url": urls[key]} for key, label in NAVIGATION_APPS],
     }
 
 

@@ -20,7 +20,7 @@ lapses the sweep sends it again. Every attempt carries the row's ``delivery_key`
 
 Cheap enough to leave on (bench/outbox_throughput.py): a transition's messages are
 written in the same statement as its event (``with_messages_add``), and the hand-over
-after commit is batched per process (``_BatchPublisher``: at most one task per
+after commit is batched per process (``core.batching.BatchPublisher``: at most one task per
 ``OUTBOX_ENQUEUE_BATCH_MS``).
 
 Channels share one small interface (``Channel.send``): email through Django's
@@ -30,8 +30,6 @@ email backend, SMS through an HTTP provider, and a WeCom/DingTalk group robot
 
 import atexit
 import logging
-import os
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,6 +42,7 @@ from django.db import connection, transaction
 from django.db.models.signals import post_save, pre_save
 from django.utils import timezone, translation
 
+from core.batching import BatchPublisher
 from core.inserts import bulk_insert, insert_together
 
 from .channels import CHANNELS, DeliveryError, Message
@@ -224,75 +223,7 @@ def _publish(ids: list[int]) -> None:
             return
 
 
-class _BatchPublisher:
-    """Publishes the delivery tasks of a process from a thread of its own, a batch at a time.
-
-    Handing a task to the broker costs about half a millisecond of CPU and a round trip
-    to Redis; done after every commit, inside the request, it made creating and
-    resolving work orders about 20% slower (bench/outbox_throughput.py). Here the
-    commit only appends the ids to a list, and the thread publishes at most one task
-    per ``OUTBOX_ENQUEUE_BATCH_MS``: at once when the process is quiet, and under load
-    with everything committed since the last one. The outbox rows are already
-    committed, so a process that dies with ids still in the list loses nothing: the
-    retry sweep sends those rows after its grace period.
-    """
-
-    def __init__(self):
-        self._reset()
-        os.register_at_fork(after_in_child=self._reset)
-
-    def _reset(self):
-        self._lock = threading.Lock()
-        self._ids: list[int] = []
-        self._wake = threading.Event()
-        self._kick = threading.Event()
-        self._idle = threading.Event()
-        self._idle.set()
-        self._thread = None
-        self._last = 0.0  # monotonic time of the last publish
-        self._busy = 0  # publishes under way
-
-    def add(self, ids: list[int]) -> None:
-        with self._lock:
-            self._ids.extend(ids)
-            self._idle.clear()
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="outbox-publisher", daemon=True)
-                self._thread.start()
-        self._wake.set()
-
-    def _run(self) -> None:
-        while True:
-            self._wake.wait()
-            wait = self._last + settings.OUTBOX_ENQUEUE_BATCH_MS / 1000 - time.monotonic()
-            if wait > 0:
-                self._kick.clear()
-                self._kick.wait(wait)  # the rest of the window, unless a flush ends it
-            self._wake.clear()
-            self._last = time.monotonic()
-            self._send()
-
-    def _send(self) -> None:
-        with self._lock:
-            ids, self._ids = self._ids, []
-            self._busy += 1
-        try:
-            if ids:
-                _publish(ids)
-        finally:
-            with self._lock:
-                self._busy -= 1
-                if not self._ids and not self._busy:
-                    self._idle.set()
-
-    def flush(self, timeout: float = 5.0) -> bool:
-        """Publish what is waiting now, in this thread, and wait for a publish under way (tests; exit)."""
-        self._send()
-        self._kick.set()
-        return self._idle.wait(timeout)
-
-
-PUBLISHER = _BatchPublisher()
+PUBLISHER = BatchPublisher(_publish, window_ms=lambda: settings.OUTBOX_ENQUEUE_BATCH_MS, name="outbox-publisher")
 atexit.register(PUBLISHER.flush, 2.0)
 
 

@@ -83,6 +83,14 @@ def _outbox_without_broker(settings):
     BROKER_PAUSE.clear()
 
 
+@pytest.fixture(autouse=True)
+def _geocoding_without_broker(settings):
+    """New sites are not handed to a broker after commit (tests/customers/test_site_location.py turns
+    it on with eager tasks); the offline geocoder, whatever the environment says."""
+    settings.GEOCODE_ENQUEUE_ON_COMMIT = False
+    settings.GEOCODER = "offline"
+
+
 @pytest.fixture
 def client():
     """A browser that asks for English pages. Chinese is the default language; most tests read

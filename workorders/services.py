@@ -28,6 +28,7 @@ from customers.services import (
     customer_fill_email,
     customer_insert,
     site_insert,
+    sites_locate_after_commit,
 )
 from inventory.services import stock_release, stock_reserve_for_assignments
 from technicians.models import Technician
@@ -236,6 +237,9 @@ def _insert_new_order(work_order: WorkOrder, event: WorkOrderEvent, *, caller: d
                 site.customer = work_order.customer
                 _saved(site, ids["s"])
                 work_order.site = site
+                # Located by a worker once this commits (at once: the statement committed by itself
+                # unless a caller's transaction is open); never on this request.
+                sites_locate_after_commit(site_ids=[site.pk])
             _saved(work_order, ids["w"])
             _saved(event, ids["e"])
             event.work_order = work_order
@@ -303,13 +307,31 @@ def _state_conflict(transition, work_order: WorkOrder) -> Conflict:
     return Conflict(message, code="transition_not_allowed")
 
 
+def site_points(site_ids) -> dict[int, list]:
+    """site id -> [latitude, longitude, precision] of the sites that have a point (one query)."""
+    ids = {pk for pk in site_ids if pk}
+    if not ids:
+        return {}
+    return {
+        pk: [float(lat), float(lng), precision]
+        for pk, lat, lng, precision in Site.objects.filter(pk__in=ids, latitude__isnull=False, longitude__isnull=False)
+        .values_list("pk", "latitude", "longitude", "location_precision")
+    }
+
+
 def give_to_technician(work_order: WorkOrder, *, technician, appointment_start, appointment_end, now,
-                       event_data: dict) -> list[str]:
+                       event_data: dict, point: list | None = None) -> list[str]:
     """Set what assign and re-assign change on the (locked) order and say it in the event's data.
+
+    ``point``: where the order's site was placed when it was dispatched ([latitude, longitude,
+    precision], ``site_points``); the event keeps it, so the order keeps the point it was
+    dispatched on even if the site's pin moves later.
 
     Returns the fields to save. Shared by ``workorder_transition`` and the bulk
     ``workorders.services_assign.workorders_assign_many``.
     """
+    if point is not None:
+        event_data["point"] = point
     event_data.update(
         {
             "technician": technician.pk,
@@ -425,6 +447,7 @@ def workorder_transition(
                 appointment_end=appointment_end,
                 now=now,
                 event_data=event_data,
+                point=site_points([work_order.site_id]).get(work_order.site_id),
             )
             # The parts the job needs, from the new technician's van or the nearest warehouse
             # (inventory/services.py; no query when the service type needs none). A re-assignment

@@ -49,7 +49,7 @@ from technicians.models import Technician
 from .lifecycle import TRANSITIONS, technician_check
 from .models import Escalation, WorkOrder, WorkOrderEvent
 from .messages import transition_notifications
-from .services import _acting_role, _check_window, _state_conflict, give_to_technician
+from .services import _acting_role, _check_window, _state_conflict, give_to_technician, site_points
 from .sla import sla_on_transition
 
 ACTION = "assign"
@@ -221,6 +221,7 @@ def _write(todo, locked, accepted, roles, transition, actor, data, now, refused)
             if cycle == cycles[pk]:
                 fired[pk].add((target, level_id))
 
+    points = site_points({locked[item.work_order_id].site_id for item in todo})
     groups: dict[tuple[str, ...], list[WorkOrder]] = {}
     events: dict[int, WorkOrderEvent] = {}
     for item in todo:
@@ -236,6 +237,7 @@ def _write(todo, locked, accepted, roles, transition, actor, data, now, refused)
             appointment_end=item.appointment_end,
             now=now,
             event_data=event_data,
+            point=points.get(wo.site_id),
         )
         wo.status = transition.target
         wo.updated_at = now

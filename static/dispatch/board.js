@@ -51,7 +51,8 @@
         el("td", {}, [link(url("detail", r.id), r.number)]),
         el("td", {}, [el("span", { className: "prio-" + r.priority }, [r.priority_label])]),
         el("td", {}, [r.service]),
-        el("td", {}, [r.city ? el("strong", {}, [r.city]) : null, r.city ? " · " : "", r.address]),
+        el("td", {}, [r.city ? el("strong", {}, [r.city]) : null, r.city ? " · " : "", r.address,
+          r.place_label ? el("div", {}, [el("span", { className: "badge place-" + r.place }, [r.place_label])]) : null]),
         el("td", {}, [r.waited, r.due ? el("div", { className: "help" }, [r.due]) : null].concat(
           (r.sla || []).map(function (s) { return el("div", {}, [el("span", { className: "badge sla-" + s.state }, [s.text])]); })
         )),
@@ -176,16 +177,56 @@
   var PRIORITY_COLOURS = { 1: "#868e96", 2: "#f08c00", 3: "#e8590c", 4: "#c92a2a" };
   var STATE_COLOURS = { available: "#0b62c4", en_route: "#a15c00", on_site: "#137333", off_shift: "#868e96" };
 
+  var tokenInput = document.querySelector("#unassign-template input[name=csrfmiddlewaretoken]");
+  var mapStatus = document.getElementById("map-status");
+  function say(text) { if (mapStatus) mapStatus.textContent = text || ""; }
+
+  // An order's pin: drawn from CSS classes (no inline style: the CSP), priority as its colour,
+  // a dashed ring when the point is only a district's or city's centre.
+  function orderIcon(o) {
+    return L.divIcon({
+      className: "order-pin prio-pin-" + o.priority + (o.place === "approx" ? " pin-approx" : ""),
+      iconSize: [18, 18], iconAnchor: [9, 9]
+    });
+  }
+
+  // The dispatcher drags a pin to where the site really is: confirm, store it (precision "manual"),
+  // and reload the board; refused or failed, the pin goes back.
+  function placeOrder(o, marker) {
+    var to = marker.getLatLng();
+    if (!window.confirm((words.place_confirm || "").replace("%(number)s", o.number))) {
+      marker.setLatLng(o.pos);
+      return;
+    }
+    fetch(url("place", o.id), {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", Accept: "application/json",
+                 "X-CSRFToken": tokenInput ? tokenInput.value : "" },
+      body: JSON.stringify({ latitude: to.lat, longitude: to.lng })
+    }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (data) {
+        if (!r.ok) throw new Error(data.detail || String(r.status));
+        say(data.detail);
+        root.dispatchEvent(new CustomEvent("dispatch:reload"));
+      });
+    }).catch(function (err) {
+      marker.setLatLng(o.pos);
+      say((words.place_failed || "%(reason)s").replace("%(reason)s", err.message));
+    });
+  }
+
   function drawMarkers(board, fit) {
     if (!map) return;
     layer.clearLayers();
     var points = [];
     board.queue.rows.forEach(function (o) {
       if (!o.pos) return;
-      var m = L.circleMarker(o.pos, {
-        radius: 6 + o.priority, color: PRIORITY_COLOURS[o.priority] || "#d9480f", weight: 2, fillOpacity: 0.6
-      }).bindTooltip(o.number + " · " + o.service + " · " + o.priority_label);
+      var tip = o.number + " · " + o.service + " · " + o.priority_label + (o.area ? " · " + o.area : "") +
+        (o.place === "approx" ? " · " + words.approximate : "");
+      var m = L.marker(o.pos, { icon: orderIcon(o), draggable: !!url("place", o.id), keyboard: true, title: o.number })
+        .bindTooltip(tip);
       m.on("click", function () { window.location.href = url("candidates", o.id); });
+      m.on("dragend", function () { placeOrder(o, m); });
       m.addTo(layer);
       points.push(o.pos);
     });
@@ -197,6 +238,7 @@
       points.push(t.pos);
     });
     if (fit && points.length) map.fitBounds(points, { padding: [20, 20], maxZoom: 14 });
+    return points.length - board.technicians.filter(function (t) { return t.pos; }).length;
   }
 
   function render(board, first) {
@@ -205,9 +247,11 @@
     document.dispatchEvent(new CustomEvent("dispatch:board", { detail: board }));
     renderQueue(board.queue);
     renderTechnicians(board);
-    drawMarkers(board, first);
+    // Fitted on the first drawing, and again on the first that has orders on it (a job appears as
+    // soon as its address resolves); after that the dispatcher's zoom is left alone.
+    if (drawMarkers(board, first || !fitted) > 0) fitted = true;
   }
-  var drawn = false;
+  var drawn = false, fitted = false;
 
   // --- refresh --------------------------------------------------------------
   var seconds = parseInt(root.getAttribute("data-refresh"), 10) || 10;

@@ -338,3 +338,33 @@ def test_a_background_import_that_finds_bad_rows_writes_nothing(importer, settin
     page = importer.get(done["Location"])
     assert "Nothing was written" in page.content.decode()
     assert not Customer.objects.filter(code__in=["C001", "C002"]).exists()
+
+
+def test_imported_sites_are_located_and_a_second_import_keeps_their_points(importer, settings):
+    from customers.services import sites_geocode_pending
+
+    import_file(importer, CUSTOMERS, CUSTOMER_CSV)
+    sites = (
+        "customer_code,site_name,address,city,latitude,longitude\n"
+        "C001,Store 12,上海市黄浦区南京东路299号,上海,31.2304,121.4737\n"
+        "C002,Main clinic,上海市浦东新区陆家嘴环路1号,上海,,\n"
+        "C002,Branch,上海市徐汇区虹漕路461号,上海,121.4311,31.1697\n"
+    )
+    import_file(importer, SITES, sites, name="sites.csv")
+    assert set(Site.objects.values_list("location_precision", flat=True)) == {"pending"}
+    assert sites_geocode_pending() == {"exact": 2, "district": 1}
+    clinic = Site.objects.get(label="Main clinic")
+    assert (clinic.location_precision, clinic.location_area) == ("district", "上海市 浦东新区")
+    branch = Site.objects.get(label="Branch")  # latitude and longitude were swapped in the file
+    assert (float(branch.latitude), float(branch.longitude)) == (31.1697, 121.4311)
+
+    # The same file again: the geocoded point stays, nothing to update.
+    assert "0 to create, 0 to update, 3 unchanged" in upload(importer, SITES, sites).content.decode()
+    # A new address in the file: that site is located again.
+    import_file(importer, SITES, sites.replace("陆家嘴环路1号", "张江路100号").replace("上海市浦东新区", "北京市海淀区"),
+                name="sites.csv")
+    clinic.refresh_from_db()
+    assert (clinic.location_precision, clinic.latitude) == ("pending", None)
+    assert sites_geocode_pending() == {"district": 1}
+    clinic.refresh_from_db()
+    assert clinic.location_area == "北京市 海淀区"

@@ -1,0 +1,84 @@
+"""A request typed on the public form with only a Chinese address appears on the dispatch board's map
+once geocoded, drawn as approximate; the dispatcher drags its pin to the exact place, and the site keeps
+it. Then the technician's job page offers the map apps and a call button. Screenshots: map-desktop.png,
+job-phone.png in <E2E_SCREENSHOTS_DIR or var/e2e-screenshots>/<test name>/."""
+
+import pytest
+
+from core import roles as R
+from customers.models import Site
+from customers.services import sites_geocode_pending
+from tests.factories import ServiceTypeFactory, TechnicianFactory, UserFactory
+from workorders.models import WorkOrder
+from workorders.services import workorder_transition
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "map-pass-1357"
+
+
+def test_a_public_request_is_placed_on_the_map_and_its_pin_moved_by_hand(people, screenshots, axe, site, settings):
+    settings.DISPATCH_REFRESH_SECONDS = 1
+    service_type = ServiceTypeFactory(name="Aircon")
+    UserFactory(username="dispatcher", password=PASSWORD, roles=[R.DISPATCHER], is_staff=True)
+    tech = TechnicianFactory(user__username="liwei", user__first_name="Li", user__last_name="Wei",
+                             user__password=PASSWORD)
+
+    # A customer asks on the public form with only a Chinese address.
+    customer = people.open("customer", "phone", "zh-hans")
+    customer.go("/request/")
+    page = customer.page
+    page.fill("#id_contact_name", "王芳")
+    page.fill("#id_contact_phone", "138 1234 5678")
+    page.fill("#id_address", "上海市浦东新区张江路100号")
+    page.select_option("#id_service_type", str(service_type.pk))
+    page.fill("#id_description", "空调漏水")
+    with page.expect_navigation():
+        page.click("form.intake-form button[type=submit]")
+    order = WorkOrder.objects.get()
+
+    desk = people.open("dispatcher", "desktop", "en", viewport={"width": 1366, "height": 1200})
+    desk.go("/dispatch/")
+    desk.log_in("dispatcher", PASSWORD)
+    page = desk.page
+    page.wait_for_selector(f"#queue-rows tr[data-work-order='{order.pk}']")
+    assert page.locator(".order-pin").count() == 0  # not located yet
+    sites_geocode_pending()  # the worker's task
+    page.wait_for_selector(".order-pin.pin-approx", timeout=10_000)
+    page.wait_for_timeout(800)  # the map fits itself to the new pin (animated)
+    assert "approximate location" in page.inner_text(f"#queue-rows tr[data-work-order='{order.pk}']")
+    findings = axe(page)
+    screenshots.folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(screenshots.folder / "map-desktop.png"), full_page=True)
+
+    # The dispatcher drags the pin a little east and confirms.
+    page.on("dialog", lambda dialog: dialog.accept())
+    pin = page.locator(".order-pin").bounding_box()
+    x, y = pin["x"] + pin["width"] / 2, pin["y"] + pin["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 10, y, steps=3)
+    page.mouse.move(x + 60, y + 20, steps=10)
+    page.mouse.up()
+    page.wait_for_selector(".order-pin:not(.pin-approx)", timeout=10_000)
+    page.wait_for_selector("#map-status:not(:empty)")
+    assert "placed where you put the pin" in page.inner_text("#map-status")
+    placed = Site.objects.get(pk=order.site_id)
+    assert placed.location_precision == "manual"
+
+    # The technician's phone: the map apps go to the pin, and a call button.
+    dispatcher = UserFactory(username="d2", roles=[R.DISPATCHER])
+    workorder_transition(work_order_id=order.pk, action="assign", actor=dispatcher, technician_id=tech.pk)
+    phone = people.open("liwei", "phone", "en")
+    phone.go(f"/tech/jobs/{order.pk}/")
+    phone.log_in("liwei", PASSWORD)
+    phone.page.wait_for_load_state("load")
+    links = [a.get_attribute("href") for a in phone.page.locator(".nav-apps a").all()]
+    assert len(links) == 4 and f"{placed.latitude},{placed.longitude}" in links[3]
+    assert phone.page.locator("a[href='tel:+8613812345678']").count() == 1
+    phone.page.screenshot(path=str(screenshots.folder / "job-phone.png"), full_page=True)
+    findings += axe(phone.page)
+
+    assert not desk.script_errors and not desk.csp_violations, desk.script_errors + desk.csp_violations
+    assert not phone.script_errors and not phone.csp_violations
+    assert findings == [], findings
