@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 
 from core.api import LoginLockedOut, TextField
 from core.parsers import BoundedFormParser, BoundedJSONParser
+from customer360.api import CustomerSearchView
 from dispatch.api import DropView
 from workorders.api import ERRORS, ErrorSerializer, WorkOrderViewSet
 
@@ -51,5 +52,6 @@ class TokenView(ObtainAuthToken):
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
     path("dispatch/work-orders/<int:pk>/drop/", DropView.as_view(), name="api-dispatch-drop"),
+    path("customers/search/", CustomerSearchView.as_view(), name="api-customer-search"),
     path("", include(router.urls)),
 ]
