@@ -48,6 +48,7 @@ def _tile_context() -> dict:
         "tile_url": settings.DISPATCH_TILE_URL,
         "tile_attribution": settings.DISPATCH_TILE_ATTRIBUTION,
         "map_center": list(settings.DISPATCH_MAP_CENTER),
+        "map_words": {"zoom_in": _("Zoom in"), "zoom_out": _("Zoom out")},
     }
 
 

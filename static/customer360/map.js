@@ -8,7 +8,11 @@
     return node ? JSON.parse(node.textContent) : null;
   }
   var points = readJSON("c360-points") || [];
-  var map = L.map(el).setView(readJSON("c360-center") || [31.23, 121.47], 11);
+  var words = readJSON("c360-map-words") || {};
+  // The zoom buttons and the attribution in the page's language (Leaflet's own are English).
+  var map = L.map(el, { zoomControl: false }).setView(readJSON("c360-center") || [31.23, 121.47], 11);
+  L.control.zoom({ zoomInTitle: words.zoom_in || "+", zoomOutTitle: words.zoom_out || "-" }).addTo(map);
+  map.attributionControl.setPrefix('<a href="https://leafletjs.com">Leaflet</a>');
   var tiles = document.getElementById("c360-tiles");
   var tileUrl = tiles ? tiles.getAttribute("data-url") : "";
   // No tile server configured: the sites still show on a blank background.

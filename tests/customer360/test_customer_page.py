@@ -17,10 +17,12 @@ from tests.factories import (
     EscalationLevelFactory,
     PartnerTechnicianFactory,
     ServiceTypeFactory,
+    SlaPolicyFactory,
     SiteFactory,
     TechnicianFactory,
     UserFactory,
     WorkOrderFactory,
+    workorder_via_service,
 )
 from workorders.lifecycle import Status
 from workorders.models import Escalation, Survey
@@ -87,6 +89,8 @@ def test_the_page_shows_sites_equipment_orders_surveys_complaints_parts_and_a_ti
     Escalation.objects.create(work_order=waiting, target=level.target, level=level, percent=100,
                               due_at=timezone.now())
     other_customers = WorkOrderFactory(description="Someone else's order")
+    SlaPolicyFactory()
+    with_clock = workorder_via_service(customer=customer)  # open, its SLA clock running
     client.force_login(agent)
 
     html = _page(client, customer).content.decode()
@@ -96,7 +100,11 @@ def test_the_page_shows_sites_equipment_orders_surveys_complaints_parts_and_a_ti
     assert "AC-77001" in html and "under warranty until" in html
     assert "BO-55002" in html and "warranty ended" in html
     # Every order, the open one first, with its SLA cell
-    assert html.index(waiting.number) < html.index(done.number)
+    orders = html[html.index('class="c360-orders"'):html.index('id="surveys-h"')]
+    assert orders.index(waiting.number) < orders.index(done.number)
+    assert orders.index(with_clock.number) < orders.index(done.number)
+    clock_row = orders[orders.index(f'data-work-order="{with_clock.pk}"'):]
+    assert 'class="badge sla-on_track' in clock_row[:clock_row.index("</tr>")]
     assert other_customers.number not in html
     # Survey score, the complaint waiting for a call-back, the escalation
     assert "satisfaction 2/5" in html and "Still dripping" in html and "call-back due" in html

@@ -46,7 +46,8 @@ def test_an_agent_sees_a_repeat_callers_whole_history(people, screenshots, axe, 
     UserFactory(username="agent", password=PASSWORD, roles=[R.AGENT], is_staff=True)
     data = [customer.name, customer.phone, customer.code, customer.email, "淮海中路8号", "南京东路12号", "家", "店铺",
             "海尔", "美的", "KFR-35GW", "L1PB26", "AC-77001", "BO-55002", pump.name, pump.part_number, "李伟", "伟 李",
-            "清洗过滤网。", "更换排水泵。", "还在滴水", "又漏水了", repair.name, "Leaflet", "13912345678"]
+            "清洗过滤网。", "更换排水泵。", "还在滴水", "又漏水了", repair.name, "Leaflet", "13912345678",
+            "agent", "manager", "liwei", pump.unit, "The air conditioner drips water."]
     findings = []
 
     # The agent looks the caller up on the intake page and follows the link to the customer page
