@@ -38,15 +38,20 @@ ROADS = ["世纪大道", "淮海中路", "南京东路", "四川北路", "漕溪
 
 
 def ensure_database(url: str) -> None:
-    import psycopg
+    import psycopg2
 
     parts = urlsplit(url)
     name = parts.path.lstrip("/")
-    admin = parts._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-            print(f"created database {name}")
+    conn = psycopg2.connect(parts._replace(path="/postgres").geturl())
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+            if cur.fetchone() is None:
+                cur.execute(f'CREATE DATABASE "{name}"')
+                print(f"created database {name}")
+    finally:
+        conn.close()
 
 
 def _array(values) -> str:
@@ -55,7 +60,7 @@ def _array(values) -> str:
 
 def seed(target: int) -> None:
     """Customers up to ``target``, each with a site (every fifth a second one) and a piece of equipment."""
-    from django.db import connection
+    from django.db import connection, transaction
 
     from customers.models import Customer
 
@@ -69,7 +74,8 @@ def seed(target: int) -> None:
     districts, roads = _array(DISTRICTS), _array(ROADS)
     offset = 10_000_000  # keeps numbers, codes and serials clear of rows made by other means
     # No query parameters below (the numbers are ints written into the text), so ``%`` is SQL's modulo.
-    with connection.cursor() as cursor:
+    # One transaction: a failed seed leaves nothing half made.
+    with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT coalesce(max(id), 0) FROM customers_customer")
         before = cursor.fetchone()[0]
         cursor.execute(f"""
@@ -104,11 +110,12 @@ def seed(target: int) -> None:
                    || upper(substr(md5(s.customer_id::text), 1, 4)),
                    (ARRAY['海尔','美的','格力','AO史密斯','西门子'])[1 + s.customer_id % 5],
                    (ARRAY['KFR-35GW','KFR-50LW','JSQ25-13','E60VN3','WM12N2'])[1 + s.customer_id % 5],
-                   current_date - 400, current_date + (s.customer_id % 700) - 300
+                   current_date - 400, current_date + ((s.customer_id % 700) - 300)::int
             FROM customers_site s
             WHERE s.customer_id > {int(before)}
             GROUP BY s.customer_id
         """)
+    with connection.cursor() as cursor:
         cursor.execute("ANALYZE customers_customer; ANALYZE customers_site; ANALYZE customers_equipment")
     print(f"seeded customers {start:,}–{stop:,} in {time.perf_counter() - started:.1f} s")
 

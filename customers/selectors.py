@@ -80,17 +80,22 @@ CUSTOMER_SEARCH_VALUES = ("id", "code", "name", "phone", "tier")
 
 def customer_search(*, text: str, phone: str | None = None, digits: str = "",
                     limit: int = CUSTOMER_SEARCH_SHOWN) -> list[dict]:
-    """Customers found by ``text``: a customer code, a fragment of a name (ranked by trigram
-    similarity), a phone number (``phone``, E.164, matched exactly; ``digits``, three or more, as a
-    fragment), a fragment of a site's address or of an equipment serial.
+    """Customers found by ``text``: a customer code, a name or part of one (ranked by trigram
+    similarity), a phone number (``phone``, E.164, matched exactly; else ``digits``, three or more,
+    as a fragment), a fragment of a site's address or of an equipment serial.
 
     Each row is ``CUSTOMER_SEARCH_VALUES`` with ``matched``: the kinds of match ("code", "phone",
     "name", "address", "serial"), best matches first: an exact code, number or serial, then names by
-    similarity, then number fragments, addresses and serials. Each kind is one query on an index
-    (the trigram GIN indexes of customers/migrations/0002 and 0004, or a unique index), at most
-    ``SEARCH_LIMIT`` rows each, and one more reads the customers found.
+    similarity, then number and code fragments, addresses and serials. Each kind is one query on an
+    index (the trigram GIN indexes of customers/migrations/0002 and 0004, or a unique index), at
+    most ``SEARCH_LIMIT`` rows each, and one more reads the customers found. Only the kinds the text
+    can be are asked: a full phone number is matched exactly and nothing else; a name needs a letter
+    (Latin or Chinese); code and serial fragments need a digit; fragments need three characters.
+    Two characters of a name (a Chinese surname and given name) match names starting with them: a
+    fragment that short has no trigram inside it, but the start of a name has (PostgreSQL's pg_trgm
+    pads words), so the index still answers.
     """
-    # customer id -> (rank, kinds); a lower rank is shown first.
+    # customer id -> [(rank, position), kinds]; a lower rank is shown first.
     found: dict[int, list] = {}
 
     def add(ids, rank, kind):
@@ -100,29 +105,34 @@ def customer_search(*, text: str, phone: str | None = None, digits: str = "",
             if kind not in entry[1]:
                 entry[1].append(kind)
 
+    has_letter = any(ch.isalpha() for ch in text)
+    has_digit = any(ch.isdigit() for ch in text)
     if phone:
         add(Customer.objects.filter(phone=phone).values_list("id", flat=True), 0, "phone")
-    if text:
+    elif text:
         add(Customer.objects.filter(code=text).values_list("id", flat=True), 0, "code")
         add(Equipment.objects.filter(serial=text).values_list("customer_id", flat=True), 0, "serial")
-    if len(text) >= 2 and not phone:
-        names = (
-            Customer.objects.filter(name__icontains=text)
-            .annotate(similarity=TrigramSimilarity(Upper("name"), text.upper()))
-            .order_by("-similarity", "name", "id")
-            .values_list("id", flat=True)[:SEARCH_LIMIT]
-        )
-        add(names, 1, "name")
-    if len(digits) >= 3:
-        add(Customer.objects.filter(phone__contains=digits).order_by().values_list("id", flat=True)[:SEARCH_LIMIT],
-            2, "phone")
-    if len(text) >= 3 and not phone:
-        add(Customer.objects.filter(code__icontains=text).order_by().values_list("id", flat=True)[:SEARCH_LIMIT],
-            2, "code")
-        add(Site.objects.filter(address__icontains=text).order_by().values_list("customer_id", flat=True)
-            [:SEARCH_LIMIT], 3, "address")
-        add(Equipment.objects.filter(serial__icontains=text).order_by().values_list("customer_id", flat=True)
-            [:SEARCH_LIMIT], 3, "serial")
+        if len(text) >= 2 and has_letter:
+            match = Q(name__icontains=text) if len(text) >= 3 else Q(name__istartswith=text)
+            names = (
+                Customer.objects.filter(match)
+                .annotate(similarity=TrigramSimilarity(Upper("name"), text.upper()))
+                .order_by("-similarity", "name", "id")
+                .values_list("id", flat=True)[:SEARCH_LIMIT]
+            )
+            add(names, 1, "name")
+        if len(digits) >= 3:
+            add(Customer.objects.filter(phone__contains=digits).order_by().values_list("id", flat=True)
+                [:SEARCH_LIMIT], 2, "phone")
+        if len(text) >= 3:
+            if has_digit:
+                add(Customer.objects.filter(code__icontains=text).order_by().values_list("id", flat=True)
+                    [:SEARCH_LIMIT], 2, "code")
+            add(Site.objects.filter(address__icontains=text).order_by().values_list("customer_id", flat=True)
+                [:SEARCH_LIMIT], 3, "address")
+            if has_digit:
+                add(Equipment.objects.filter(serial__icontains=text).order_by().values_list("customer_id", flat=True)
+                    [:SEARCH_LIMIT], 3, "serial")
     if not found:
         return []
     best = sorted(found, key=lambda pk: (found[pk][0], pk))[:limit]

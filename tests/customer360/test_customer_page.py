@@ -232,3 +232,17 @@ def test_the_api_finds_customers_for_office_roles_only(client, agent, technician
     assert client.get(url, {"q": "x" * 101}).json()["error"] == "invalid"
     client.force_login(technician.user)
     assert client.get(url, {"q": "Zhou"}).status_code == 404
+
+
+def test_two_characters_of_a_chinese_name_find_the_names_starting_with_them(client, agent):
+    wang = CustomerFactory(name="王芳")
+    wang_long = CustomerFactory(name="王芳华")
+    other = CustomerFactory(name="李王芳")
+    client.force_login(agent)
+    html = _search(client, "王芳").content.decode()
+    assert reverse("c360:customer", args=[wang.pk]) in html
+    assert reverse("c360:customer", args=[wang_long.pk]) in html
+    assert reverse("c360:customer", args=[other.pk]) not in html  # two characters: the start of a name
+    # Three characters find them anywhere in a name
+    inside = CustomerFactory(name="陈王芳华")
+    assert reverse("c360:customer", args=[inside.pk]) in _search(client, "王芳华").content.decode()
