@@ -89,8 +89,9 @@ def customer_search(*, text: str, phone: str | None = None, digits: str = "",
     similarity, then number and code fragments, addresses and serials. Each kind is one query on an
     index (the trigram GIN indexes of customers/migrations/0002 and 0004, or a unique index), at
     most ``SEARCH_LIMIT`` rows each, and one more reads the customers found. Only the kinds the text
-    can be are asked: a full phone number is matched exactly and nothing else; a name needs a letter
-    (Latin or Chinese); code and serial fragments need a digit; fragments need three characters.
+    can be are asked: a full phone number, an exact code or serial (any letter case) is matched
+    exactly and nothing else; a name needs a letter (Latin or Chinese); code and serial fragments
+    need a digit, an address fragment something besides digits; fragments need three characters.
     Two characters of a name (a Chinese surname and given name) match names starting with them: a
     fragment that short has no trigram inside it, but the start of a name has (PostgreSQL's pg_trgm
     pads words), so the index still answers.
@@ -110,8 +111,12 @@ def customer_search(*, text: str, phone: str | None = None, digits: str = "",
     if phone:
         add(Customer.objects.filter(phone=phone).values_list("id", flat=True), 0, "phone")
     elif text:
-        add(Customer.objects.filter(code=text).values_list("id", flat=True), 0, "code")
-        add(Equipment.objects.filter(serial=text).values_list("customer_id", flat=True), 0, "serial")
+        # An exact code or serial (as typed or in capitals, as they are kept): the person typed an
+        # identifier, and the fragments are not asked.
+        exact = list({text, text.upper()})
+        add(Customer.objects.filter(code__in=exact).values_list("id", flat=True), 0, "code")
+        add(Equipment.objects.filter(serial__in=exact).values_list("customer_id", flat=True), 0, "serial")
+    if text and not found and not phone:
         if len(text) >= 2 and has_letter:
             match = Q(name__icontains=text) if len(text) >= 3 else Q(name__istartswith=text)
             names = (
@@ -128,8 +133,9 @@ def customer_search(*, text: str, phone: str | None = None, digits: str = "",
             if has_digit:
                 add(Customer.objects.filter(code__icontains=text).order_by().values_list("id", flat=True)
                     [:SEARCH_LIMIT], 2, "code")
-            add(Site.objects.filter(address__icontains=text).order_by().values_list("customer_id", flat=True)
-                [:SEARCH_LIMIT], 3, "address")
+            if not text.isdigit():  # digits alone are a number, a code or a serial, not an address
+                add(Site.objects.filter(address__icontains=text).order_by().values_list("customer_id", flat=True)
+                    [:SEARCH_LIMIT], 3, "address")
             if has_digit:
                 add(Equipment.objects.filter(serial__icontains=text).order_by().values_list("customer_id", flat=True)
                     [:SEARCH_LIMIT], 3, "serial")
