@@ -88,7 +88,7 @@ def customer_search(*, text: str, phone: str | None = None, digits: str = "",
     "name", "address", "serial"), best matches first: an exact code, number or serial, then names by
     similarity, then number and code fragments, addresses and serials. Each kind is one query on an
     index (the trigram GIN indexes of customers/migrations/0002 and 0004, or a unique index), at
-    most ``SEARCH_LIMIT`` rows each, and one more reads the customers found. Only the kinds the text
+    most twice ``limit`` rows each, and one more reads the customers found. Only the kinds the text
     can be are asked: a full phone number, an exact code or serial (any letter case) is matched
     exactly and nothing else; a name needs a letter (Latin or Chinese); code and serial fragments
     need a digit, an address fragment something besides digits; fragments need three characters.
@@ -106,6 +106,7 @@ def customer_search(*, text: str, phone: str | None = None, digits: str = "",
             if kind not in entry[1]:
                 entry[1].append(kind)
 
+    cap = 2 * limit  # rows asked of each kind: enough to fill the page once they are merged
     has_letter = any(ch.isalpha() for ch in text)
     has_digit = any(ch.isdigit() for ch in text)
     if phone:
@@ -123,22 +124,22 @@ def customer_search(*, text: str, phone: str | None = None, digits: str = "",
                 Customer.objects.filter(match)
                 .annotate(similarity=TrigramSimilarity(Upper("name"), text.upper()))
                 .order_by("-similarity", "name", "id")
-                .values_list("id", flat=True)[:SEARCH_LIMIT]
+                .values_list("id", flat=True)[:cap]
             )
             add(names, 1, "name")
         if len(digits) >= 3:
             add(Customer.objects.filter(phone__contains=digits).order_by().values_list("id", flat=True)
-                [:SEARCH_LIMIT], 2, "phone")
+                [:cap], 2, "phone")
         if len(text) >= 3:
             if has_digit:
                 add(Customer.objects.filter(code__icontains=text).order_by().values_list("id", flat=True)
-                    [:SEARCH_LIMIT], 2, "code")
+                    [:cap], 2, "code")
             if not text.isdigit():  # digits alone are a number, a code or a serial, not an address
                 add(Site.objects.filter(address__icontains=text).order_by().values_list("customer_id", flat=True)
-                    [:SEARCH_LIMIT], 3, "address")
+                    [:cap], 3, "address")
             if has_digit:
                 add(Equipment.objects.filter(serial__icontains=text).order_by().values_list("customer_id", flat=True)
-                    [:SEARCH_LIMIT], 3, "serial")
+                    [:cap], 3, "serial")
     if not found:
         return []
     best = sorted(found, key=lambda pk: (found[pk][0], pk))[:limit]
