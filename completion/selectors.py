@@ -86,3 +86,51 @@ def workorder_customer_page_part(*, work_order: WorkOrder) -> dict:
         "follows": follows,
         "has_report": work_order.resolved_at is not None and work_order.completion_reports.exists(),
     }
+
+
+# --- Service history: visits to a piece of equipment, a customer's charges ---------------------------
+
+# A visit's report as the history shows it: what was done, by whom, at what cost, its parts and photos.
+VISIT_REPORT_FIELDS = (
+    "id", "work_order_id", "technician_id", "work_done", "labour_minutes", "labour_amount", "parts_amount",
+    "total_amount", "created_at", "needs_second_visit", "second_visit_reason",
+)
+
+
+def _visit_reports() -> Prefetch:
+    return Prefetch(
+        "completion_reports",
+        queryset=CompletionReport.objects.only(*VISIT_REPORT_FIELDS)
+        .select_related("technician__user")
+        .prefetch_related("parts", Prefetch("photos", queryset=ReportPhoto.objects.only("id", "report_id",
+                                                                                          "attachment_id")))
+        .order_by("-id"),
+        to_attr="reports",
+    )
+
+
+def equipment_visits(*, equipment_id: int, before: WorkOrder | None = None, limit: int | None = None) -> list:
+    """The work orders on a piece of equipment, newest first, each with ``reports`` (its completion
+    reports, newest first, with their technician, ``parts`` and ``photos``), its service type and its
+    technician. ``before``: only orders created before it (the job page's earlier visits). Five
+    queries however many visits, reports, parts and photos."""
+    qs = WorkOrder.objects.filter(equipment_id=equipment_id)
+    if before is not None:
+        qs = qs.filter(created_at__lte=before.created_at).exclude(pk=before.pk)
+    qs = (
+        qs.select_related("service_type", "technician__user")
+        .prefetch_related(_visit_reports())
+        .order_by("-created_at", "-id")
+    )
+    return list(qs[:limit] if limit else qs)
+
+
+def customer_reports(*, customer_id: int, limit: int = 500) -> list[CompletionReport]:
+    """The completion reports of a customer's orders, newest first, with their ``parts`` (what was
+    charged and used, for the customer page): two queries."""
+    return list(
+        CompletionReport.objects.filter(work_order__customer_id=customer_id)
+        .only(*VISIT_REPORT_FIELDS)
+        .prefetch_related("parts")
+        .order_by("-created_at", "-id")[:limit]
+    )

@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 
 from core.api import LoginLockedOut, TextField
 from core.parsers import BoundedFormParser, BoundedJSONParser
+from customer360.api import CustomerSearchView
 from dispatch.api import DropView, PlaceView
 from inventory.api import StockLevelListView, StockLocationListView, StockMoveListView
 from workorders.api import ERRORS, ErrorSerializer, WorkOrderViewSet
@@ -56,5 +57,6 @@ urlpatterns = [
     path("stock/locations/<int:pk>/levels/", StockLevelListView.as_view(), name="api-stock-levels"),
     path("stock/locations/<int:pk>/moves/", StockMoveListView.as_view(), name="api-stock-moves"),
     path("dispatch/work-orders/<int:pk>/location/", PlaceView.as_view(), name="api-dispatch-place"),
+    path("customers/search/", CustomerSearchView.as_view(), name="api-customer-search"),
     path("", include(router.urls)),
 ]

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "field",
     "knowledge",
     "reports",
+    "customer360",
     "inventory",
     "demo",
 ]
@@ -449,6 +450,9 @@ STAFF_PAGE_SIZE = 50
 # The technician's page asks for a confirmation before a departure more than this many minutes
 # before the job's booked window.
 FIELD_EARLY_DEPARTURE_MINUTES = env_int("FIELD_EARLY_DEPARTURE_MINUTES", 120)
+# A new order for a piece of equipment within this many days of a completed one on it is a repeat
+# failure (workorders/history.py): flagged on the job page, counted in the reports.
+REPEAT_FAILURE_DAYS = env_int("REPEAT_FAILURE_DAYS", 30)
 RATELIMIT_VIEW = "core.views.ratelimited"
 RATELIMIT_USE_CACHE = "ratelimit"
 RATELIMIT_IP_META_KEY = "core.network.client_ip"  # the same address as the login lockout

@@ -26,7 +26,8 @@ urlpatterns = [
     path("staff/escalations/", include("workorders.urls_escalations")),  # open escalations, call-backs
     path("staff/stock/", include("inventory.urls")),  # stock locations, levels and the ledger
     path("kb/", include("knowledge.urls")),
-    path("reports/", include("reports.urls")),  # managers' KPI dashboard and exports
+    path("reports/", include("reports.urls")),
+    path("staff/", include("customer360.urls")),  # customer search, customer page, equipment history  # managers' KPI dashboard and exports
     path("api/v1/", include("config.api_urls")),
     # The API's description, for staff unless API_DOCS_PUBLIC (core.api.ApiDocsPermission). Swagger UI's
     # start-up script comes from its own address (?script), not inline, so the page keeps the site's CSP.

@@ -31,6 +31,8 @@ class Customer(models.Model):
         indexes = [
             GinIndex(OpClass(Upper("name"), name="gin_trgm_ops"), name="customer_name_trgm"),
             GinIndex(fields=["phone"], opclasses=["gin_trgm_ops"], name="customer_phone_trgm"),
+            # The customer search page (customer360): a fragment of a customer code.
+            GinIndex(OpClass(Upper("code"), name="gin_trgm_ops"), name="customer_code_trgm"),
         ]
 
     def __str__(self):

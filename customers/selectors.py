@@ -1,4 +1,6 @@
+from django.contrib.postgres.search import TrigramSimilarity
 from django.db.models import OuterRef, Prefetch, Q, Subquery
+from django.db.models.functions import Upper
 
 from .models import Customer, Equipment, Site
 
@@ -68,3 +70,100 @@ def equipment_ids_matching(text: str) -> list[int]:
     return list(
         Equipment.objects.filter(serial__icontains=text).order_by().values_list("id", flat=True)[:SEARCH_LIMIT]
     )
+
+
+# --- The customer search page (customer360): one text finds customers ------------------------------------
+
+CUSTOMER_SEARCH_SHOWN = 25
+CUSTOMER_SEARCH_VALUES = ("id", "code", "name", "phone", "tier")
+
+
+def customer_search(*, text: str, phone: str | None = None, digits: str = "",
+                    limit: int = CUSTOMER_SEARCH_SHOWN) -> list[dict]:
+    """Customers found by ``text``: a customer code, a name or part of one (ranked by trigram
+    similarity), a phone number (``phone``, E.164, matched exactly; else ``digits``, three or more,
+    as a fragment), a fragment of a site's address or of an equipment serial.
+
+    Each row is ``CUSTOMER_SEARCH_VALUES`` with ``matched``: the kinds of match ("code", "phone",
+    "name", "address", "serial"), best matches first: an exact code, number or serial, then names by
+    similarity, then number and code fragments, addresses and serials. Each kind is one query on an
+    index (the trigram GIN indexes of customers/migrations/0002 and 0004, or a unique index), at
+    most twice ``limit`` rows each, and one more reads the customers found. Only the kinds the text
+    can be are asked: a full phone number, an exact code or serial (any letter case) is matched
+    exactly and nothing else; a name needs a letter (Latin or Chinese); code and serial fragments
+    need a digit, an address fragment something besides digits; fragments need three characters.
+    Two characters of a name (a Chinese surname and given name) match names starting with them: a
+    fragment that short has no trigram inside it, but the start of a name has (PostgreSQL's pg_trgm
+    pads words), so the index still answers.
+    """
+    # customer id -> [(rank, position), kinds]; a lower rank is shown first.
+    found: dict[int, list] = {}
+
+    def add(ids, rank, kind):
+        for position, pk in enumerate(ids):
+            entry = found.setdefault(pk, [(rank, position), []])
+            entry[0] = min(entry[0], (rank, position))
+            if kind not in entry[1]:
+                entry[1].append(kind)
+
+    cap = 2 * limit  # rows asked of each kind: enough to fill the page once they are merged
+    has_letter = any(ch.isalpha() for ch in text)
+    has_digit = any(ch.isdigit() for ch in text)
+    if phone:
+        add(Customer.objects.filter(phone=phone).values_list("id", flat=True), 0, "phone")
+    elif text:
+        # An exact code or serial (as typed or in capitals, as they are kept): the person typed an
+        # identifier, and the fragments are not asked.
+        exact = list({text, text.upper()})
+        add(Customer.objects.filter(code__in=exact).values_list("id", flat=True), 0, "code")
+        add(Equipment.objects.filter(serial__in=exact).values_list("customer_id", flat=True), 0, "serial")
+    if text and not found and not phone:
+        if len(text) >= 2 and has_letter:
+            match = Q(name__icontains=text) if len(text) >= 3 else Q(name__istartswith=text)
+            names = (
+                Customer.objects.filter(match)
+                .annotate(similarity=TrigramSimilarity(Upper("name"), text.upper()))
+                .order_by("-similarity", "name", "id")
+                .values_list("id", flat=True)[:cap]
+            )
+            add(names, 1, "name")
+        if len(digits) >= 3:
+            add(Customer.objects.filter(phone__contains=digits).order_by().values_list("id", flat=True)
+                [:cap], 2, "phone")
+        if len(text) >= 3:
+            if has_digit:
+                add(Customer.objects.filter(code__icontains=text).order_by().values_list("id", flat=True)
+                    [:cap], 2, "code")
+            if not text.isdigit():  # digits alone are a number, a code or a serial, not an address
+                add(Site.objects.filter(address__icontains=text).order_by().values_list("customer_id", flat=True)
+                    [:cap], 3, "address")
+            if has_digit:
+                add(Equipment.objects.filter(serial__icontains=text).order_by().values_list("customer_id", flat=True)
+                    [:cap], 3, "serial")
+    if not found:
+        return []
+    best = sorted(found, key=lambda pk: (found[pk][0], pk))[:limit]
+    rows = {r["id"]: r for r in Customer.objects.filter(pk__in=best).values(*CUSTOMER_SEARCH_VALUES)}
+    return [{**rows[pk], "matched": found[pk][1]} for pk in best if pk in rows]
+
+
+def customer_profile(*, pk: int) -> Customer | None:
+    """One customer with ``sites`` (each with its ``equipment``) and all their ``equipment``
+    (with its site): three queries."""
+    if not 0 < pk < 2**63:
+        return None
+    return (
+        Customer.objects.filter(pk=pk)
+        .prefetch_related(
+            Prefetch("sites", queryset=Site.objects.order_by("id")),
+            Prefetch("equipment", queryset=Equipment.objects.select_related("site").order_by("site_id", "serial")),
+        )
+        .first()
+    )
+
+
+def equipment_detail(*, pk: int) -> Equipment | None:
+    """One piece of equipment with its customer and site (one query)."""
+    if not 0 < pk < 2**63:
+        return None
+    return Equipment.objects.select_related("customer", "site").filter(pk=pk).first()

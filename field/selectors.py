@@ -12,11 +12,14 @@ from django.db.models import F, Prefetch
 from django.utils import timezone
 
 from completion.models import CompletionReport
+from completion.selectors import equipment_visits
+from workorders.history import repeat_failure_of
 from workorders.lifecycle import OPEN_STATES, Status
 from workorders.models import Attachment, WorkOrder, WorkOrderEvent
 from workorders.selectors import workorder_visible_to
 
-HISTORY_LIMIT = 10
+# The job page shows the last three visits to the same equipment.
+HISTORY_LIMIT = 3
 
 
 def technician_of(user):
@@ -114,24 +117,18 @@ def tech_job_detail(*, user, pk: int) -> WorkOrder | None:
 
 
 def equipment_history(*, work_order: WorkOrder, limit: int = HISTORY_LIMIT) -> list[WorkOrder]:
-    """Earlier work orders on the same equipment (its serial number is unique), newest first,
-    each with its completion reports."""
+    """The last ``limit`` earlier work orders on the same equipment (its serial number is unique),
+    newest first, each with ``reports``: what was done, by which technician, with which parts
+    (completion.selectors.equipment_visits)."""
     if work_order.equipment_id is None:
         return []
-    return list(
-        WorkOrder.objects.filter(equipment_id=work_order.equipment_id, created_at__lte=work_order.created_at)
-        .exclude(pk=work_order.pk)
-        .select_related("service_type", "technician__user")
-        .prefetch_related(
-            Prefetch(
-                "completion_reports",
-                queryset=CompletionReport.objects.only("id", "work_order_id", "work_done", "created_at")
-                .order_by("-id"),
-                to_attr="reports",
-            )
-        )
-        .order_by("-created_at", "-id")[:limit]
-    )
+    return equipment_visits(equipment_id=work_order.equipment_id, before=work_order, limit=limit)
+
+
+def repeat_failure(*, work_order: WorkOrder) -> WorkOrder | None:
+    """The completed order on the same equipment that makes this job a repeat failure
+    (workorders.history; ``REPEAT_FAILURE_DAYS``), or None."""
+    return repeat_failure_of(work_order)
 
 
 def tech_latest_report(*, work_order: WorkOrder) -> CompletionReport | None:

@@ -7,6 +7,7 @@ user may not see is a 404, whether or not it exists.
 from functools import wraps
 from urllib.parse import quote
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
@@ -159,6 +160,8 @@ def job_detail(request, pk):
         "hold_reasons": HoldReason.CHOICES,
         "maps": _maps_links(work_order),
         "history": selectors.equipment_history(work_order=work_order),
+        "repeat_of": selectors.repeat_failure(work_order=work_order),
+        "repeat_days": settings.REPEAT_FAILURE_DAYS,
         "checklist": checklist_for(service_type_id=work_order.service_type_id),
         # Technician and public articles for the service type and equipment model (one query).
         "articles": article_suggestions_for_work_order(work_order, Audience.TECHNICIAN),

@@ -15,11 +15,16 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from django.db import connection, transaction
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from technicians.models import PartnerCompany, Shift, Technician
+from catalog.selectors import service_types_by_pk
+from workorders.history import repeat_failure_exists
 from workorders.lifecycle import OPEN_STATES, Status
+from workorders.models import WorkOrder
+from workorders.selectors import technician_refs
 
 from .forms import OWN_STAFF, Filters
 from .models import WorkOrderFact
@@ -448,11 +453,60 @@ ORDER BY completed DESC, j.first_time_fix_rate DESC NULLS LAST, j.satisfaction_a
 
 
 def dashboard(f: Filters, *, now=None) -> dict:
-    """Everything the page shows, in five queries (and one to set them up)."""
+    """Everything the page shows, in eight queries (and one to set them up)."""
     now = now or timezone.now()
     with tuned():
         s = summary(f, now=now)
         v = volume(f)
         board, technicians = leaderboard(f)
         waiting = backlog(f, now=now)
-    return {"summary": s, "volume": v, "backlog": waiting, "leaderboard": board, "technician_count": technicians}
+        repeats = repeat_visits(f)
+    return {"summary": s, "volume": v, "backlog": waiting, "leaderboard": board, "technician_count": technicians,
+            "repeat_visits": repeats}
+
+
+# --- Repeat visits: orders that came back to the same equipment soon after a completion ---------------
+
+REPEAT_ROWS = 20
+
+
+def repeat_visits(f: Filters, *, limit: int = REPEAT_ROWS) -> dict:
+    """The repeat-visit rate of the orders created in the range on a piece of equipment, by service
+    type, by technician and by equipment model (busiest first, at most ``limit`` rows each): how many
+    of them were repeat failures (``workorders.history``: within ``REPEAT_FAILURE_DAYS`` of a
+    completed order on the same equipment). Three queries, each counting in PostgreSQL."""
+    qs = WorkOrder.objects.filter(
+        report_fact__created_day__range=(f.date_from, f.date_to), equipment_id__isnull=False
+    )
+    if f.service_type_id:
+        qs = qs.filter(report_fact__service_type_id=f.service_type_id)
+    if f.technician_id:
+        qs = qs.filter(report_fact__technician_id=f.technician_id)
+    if f.partner == OWN_STAFF:
+        qs = qs.filter(report_fact__technician_id__in=Technician.objects.filter(partner_company__isnull=True)
+                       .values("id"))
+    elif f.partner:
+        qs = qs.filter(report_fact__technician_id__in=Technician.objects.filter(partner_company_id=f.partner)
+                       .values("id"))
+    counts = {"visits": Count("id"), "repeats": Count("id", filter=repeat_failure_exists())}
+
+    def grouped(key: str) -> list[dict]:
+        rows = list(qs.order_by().values(key).annotate(**counts).order_by("-visits", key)[:limit])
+        for row in rows:
+            row["key"] = row.pop(key)
+            row["rate"] = round(100.0 * row["repeats"] / row["visits"], 1) if row["visits"] else None
+        return rows
+
+    by_type = grouped("service_type_id")
+    types = service_types_by_pk({r["key"] for r in by_type})
+    for row in by_type:
+        row["label"] = types[row["key"]].name
+    by_technician = grouped("report_fact__technician_id")
+    technicians = technician_refs({r["key"] for r in by_technician if r["key"] is not None})
+    for row in by_technician:
+        ref = technicians.get(row["key"]) if row["key"] is not None else None
+        row["label"] = ref.name if ref else str(_("Unassigned"))
+    by_model = grouped("equipment__model")
+    for row in by_model:
+        row["label"] = row["key"]
+    return {"service_type": by_type, "technician": by_technician, "model": by_model}

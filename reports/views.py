@@ -88,6 +88,9 @@ def dashboard(request):
         "backlog_buckets": BACKLOG_BUCKETS,
         "statuses": [(s, Status(s).label) for s in STATUSES],
         "backlog_total": data["backlog"][-1]["total"],
+        "repeat_days": settings.REPEAT_FAILURE_DAYS,
+        "repeat_dimensions": [("service_type", _("Service type")), ("technician", _("Technician")),
+                              ("model", _("Equipment model"))],
     })
     return render(request, "reports/dashboard.html", context)
 

@@ -93,7 +93,7 @@ def workorder_list(*, user) -> QuerySet:
 # joins only the customer: planning a five-table join cost PostgreSQL more than running it.
 QUEUE_ROW_FIELDS = (
     "id", "status", "priority", "address", "created_at", "appointment_start", "appointment_end",
-    "service_type_id", "customer__name", "technician_id",
+    "service_type_id", "customer_id", "customer__name", "technician_id",
     # The SLA clocks (workorders/sla.py SLA_STATE_FIELDS), shown as each row's targets.
     "sla_policy_id", "sla_started_at", "sla_paused_at", "sla_paused_seconds", "first_response_due", "arrival_due",
     "resolution_due", "first_response_met_at", "arrival_met_at", "resolution_met_at",

@@ -318,6 +318,11 @@ def _caller(raw_phone: str):
     return phone, customer_find_by_phone(phone=phone), None
 
 
+def _customer_url(pk: int) -> str:
+    """The customer page (customer360), which a repeat caller's lookup links to."""
+    return reverse("c360:customer", args=[pk])
+
+
 def _detail_url(pk: int) -> str:
     try:
         return reverse("staff:detail", args=[pk])
@@ -423,6 +428,7 @@ def customer_lookup(request):
             },
             "customer": {
                 "id": customer.pk,
+                "url": _customer_url(customer.pk),
                 "name": customer.name,
                 "email": customer.email,
                 "tier": customer.tier,

@@ -145,9 +145,21 @@ def _minute(value) -> str:
     return value.isoformat(" ", "minutes")[:16]
 
 
-def _queue_rows(items) -> list[str]:
+def _customer_url_format() -> str:
+    """The customer page's address (customer360) with ``{}`` for the id."""
+    key = ("customer", get_urlconf(), get_script_prefix(), get_language())
+    found = _DETAIL_URLS.get(key)
+    if found is None:
+        if len(_DETAIL_URLS) > 16:
+            _DETAIL_URLS.clear()
+        found = _DETAIL_URLS[key] = reverse("c360:customer", args=[999999999]).replace("999999999", "{}")
+    return found
+
+
+def _queue_rows(items, *, customer_links: bool = False) -> list[str]:
     """Each row of the queue as its HTML (above), every value escaped (the page marks the
-    rows safe once, joined).
+    rows safe once, joined). With ``customer_links`` (office roles) the customer's name links to
+    the customer page.
 
     What repeats from row to row (labels, service type and technician names, the SLA
     badges' labels) is looked up and escaped once for the page.
@@ -156,6 +168,7 @@ def _queue_rows(items) -> list[str]:
     status_labels, priority_labels = texts["status"], texts["priority"]
     tz = timezone.get_current_timezone()
     detail_before, detail_after = _detail_url_format().split("{}")
+    customer_before, customer_after = _customer_url_format().split("{}") if customer_links else ("", "")
     service_types = service_types_by_pk({r["service_type_id"] for r in items})
     technicians = technician_refs({r["technician_id"] for r in items})
     type_names = {pk: html_escape(st.name) for pk, st in service_types.items()}
@@ -183,12 +196,15 @@ def _queue_rows(items) -> list[str]:
         status, priority = r["status"], r["priority"]
         status_label = status_labels[status] if status in status_labels else html_escape(status)
         priority_label = priority_labels[priority] if priority in priority_labels else html_escape(str(priority))
+        customer = html_escape(r["customer__name"])
+        if customer_links:
+            customer = f'<a href="{customer_before}{r["customer_id"]}{customer_after}">{customer}</a>'
         # Every value escaped: text here, labels and names above; the rest is generated.
         rows.append(
             f'<tr><td><a href="{detail_before}{pk}{detail_after}">WO-{created.year}-{pk:06d}</a></td>'
             f'<td><span class="badge status-{status}">{status_label}</span></td>'
             f'<td class="prio-{priority}">{priority_label}</td>'
-            f"<td>{type_names[r['service_type_id']]}</td><td>{html_escape(r['customer__name'])}</td>"
+            f"<td>{type_names[r['service_type_id']]}</td><td>{customer}</td>"
             f"<td>{html_escape(r['address'])}</td><td>{technician}</td>"
             f"<td>{_minute(created)}</td><td>{appointment}</td><td>{sla}</td></tr>"
         )
@@ -312,7 +328,7 @@ def workorder_list_page(request):
         matched = _matching_count(lambda: filterset.qs, user=user, params=params)
         shown_count = f"{COUNT_CAP:,}+" if matched > COUNT_CAP else f"{matched:,}"
 
-    rows = _queue_rows(page.items) if page else []
+    rows = _queue_rows(page.items, customer_links=R.is_office(user)) if page else []
     filter_fields = filter_controls(filterset.form, placeholders=DATE_PLACEHOLDERS)
     context = {
         "filter": filterset,
@@ -351,7 +367,7 @@ def search_page(request):
         "query": found.query if found else query[:MAX_QUERY],
         "error": error,
         "found": found,
-        "rows_html": mark_safe("\n".join(_queue_rows(found.orders))) if found else "",  # each row escaped
+        "rows_html": mark_safe("\n".join(_queue_rows(found.orders, customer_links=office))) if found else "",  # each row escaped
         "customers": [{**c, "tier": Customer.Tier(c["tier"]).label} for c in found.customers] if found and office else [],
         "more_customers": bool(found and office and found.more_customers),
         "max_query": MAX_QUERY,
@@ -587,6 +603,7 @@ def _shown(detail) -> dict:
     if row["equipment"] is not None:
         warranty_end = row["equipment__warranty_end"]
         equipment = {
+            "id": row["equipment"],
             "brand": row["equipment__brand"], "model": row["equipment__model"], "serial": row["equipment__serial"],
             "warranty_end": f"{warranty_end:%Y-%m-%d}" if warranty_end else "",
             "under_warranty": bool(warranty_end and warranty_end >= timezone.localdate()),
@@ -611,7 +628,7 @@ def _shown(detail) -> dict:
         "arrived": when(row["arrived_at"]),
         "resolved": when(row["resolved_at"]),
         "closed": when(row["closed_at"]),
-        "customer": {"name": row["customer__name"], "phone": row["customer__phone"],
+        "customer": {"id": row["customer__id"], "name": row["customer__name"], "phone": row["customer__phone"],
                      "tier": labels["tier"].get(row["customer__tier"], row["customer__tier"])},
         "contact_name": row["contact_name"],
         "contact_phone": row["contact_phone"],

@@ -38,6 +38,17 @@
         }
         status.className = "help";
         status.textContent = data.message;
+        if (data.customer && data.customer.url) {
+          // A repeat caller: their customer page (every order, the last visit) opens beside the form.
+          var link = document.createElement("a");
+          link.href = data.customer.url;
+          link.id = "caller-360";
+          link.target = "_blank";
+          link.rel = "noopener";
+          link.textContent = form.dataset.customerPageLabel || data.customer.name;
+          status.appendChild(document.createTextNode(" "));
+          status.appendChild(link);
+        }
         fillSelect(form.elements.site, data.sites || []);
         fillSelect(form.elements.equipment, data.equipment || []);
         if (data.customer) {
