@@ -241,6 +241,56 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+# Stored files (photos, signatures, import uploads; core/storage.py): a folder under MEDIA_ROOT,
+# or, with STORAGE_S3_BUCKET set, a private bucket of an S3-compatible object store
+# (django-storages), so that every web node serves what any other received. Files are written
+# private and handed out only by the application's views, after their permission check, as
+# a redirect to a URL signed for STORAGE_S3_URL_SECONDS.
+STORAGE_S3_BUCKET = env_str("STORAGE_S3_BUCKET", "")
+STORAGE_S3_ENDPOINT_URL = env_str("STORAGE_S3_ENDPOINT_URL", "")  # empty: AWS S3 itself
+STORAGE_S3_REGION = env_str("STORAGE_S3_REGION", "us-east-1")
+STORAGE_S3_ACCESS_KEY_ID = env_str("STORAGE_S3_ACCESS_KEY_ID", "")  # empty: boto3's own chain (role ...)
+STORAGE_S3_SECRET_ACCESS_KEY = env_str("STORAGE_S3_SECRET_ACCESS_KEY", "")
+STORAGE_S3_URL_SECONDS = env_int("STORAGE_S3_URL_SECONDS", 60)
+# "path" (bucket in the path, what MinIO and most self-hosted stores want) or "virtual".
+STORAGE_S3_ADDRESSING_STYLE = env_str("STORAGE_S3_ADDRESSING_STYLE", "path" if STORAGE_S3_ENDPOINT_URL else "virtual")
+
+
+def s3_storage(bucket: str, *, endpoint_url: str = "", region: str = "us-east-1", access_key: str = "",
+               secret_key: str = "", url_seconds: int = 60, addressing_style: str = "virtual") -> dict:
+    """The STORAGES entry of a private bucket (also used by the tests, against a local server).
+    A store that does not answer fails within seconds (a photo upload, /readyz), not a minute."""
+    from botocore.config import Config
+
+    client_config = Config(
+        s3={"addressing_style": addressing_style}, signature_version="s3v4",
+        connect_timeout=3, read_timeout=20, retries={"max_attempts": 2, "mode": "standard"},
+    )
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            "endpoint_url": endpoint_url or None,
+            "region_name": region,
+            "access_key": access_key or None,
+            "secret_key": secret_key or None,
+            "default_acl": "private",
+            "querystring_auth": True,
+            "querystring_expire": url_seconds,
+            "file_overwrite": False,
+            "signature_version": "s3v4",
+            "addressing_style": addressing_style,
+            "client_config": client_config,
+        },
+    }
+
+
+if STORAGE_S3_BUCKET:
+    STORAGES["default"] = s3_storage(
+        STORAGE_S3_BUCKET, endpoint_url=STORAGE_S3_ENDPOINT_URL, region=STORAGE_S3_REGION,
+        access_key=STORAGE_S3_ACCESS_KEY_ID, secret_key=STORAGE_S3_SECRET_ACCESS_KEY,
+        url_seconds=STORAGE_S3_URL_SECONDS, addressing_style=STORAGE_S3_ADDRESSING_STYLE,
+    )
 WHITENOISE_USE_FINDERS = DEBUG
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
@@ -274,12 +324,16 @@ X_FRAME_OPTIONS = "DENY"
 # img-src; ReDoc (/api/redoc/) needs inline styles and a blob: worker. data: images are
 # allowed for the small pictures libraries embed in their CSS (Leaflet, Swagger UI, the admin)
 # and blob: for the previews of photos chosen on a phone.
+_storage_origin = []
+if STORAGE_S3_BUCKET:
+    _storage_origin = [STORAGE_S3_ENDPOINT_URL.rstrip("/") if STORAGE_S3_ENDPOINT_URL else "https://*.amazonaws.com"]
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'"],
-        "img-src": ["'self'", "data:", "blob:"],
+        # The object store, where a photo's address redirects to (core/storage.py).
+        "img-src": ["'self'", "data:", "blob:", *_storage_origin],
         "font-src": ["'self'"],
         "connect-src": ["'self'"],
         "object-src": ["'none'"],
