@@ -421,28 +421,23 @@ SLA_SWEEP_MAX_ROUNDS = env_int("SLA_SWEEP_MAX_ROUNDS", 20)
 OUTBOX_SWEEP_SECONDS = env_int("OUTBOX_SWEEP_SECONDS", 60)
 SURVEY_SWEEP_SECONDS = env_int("SURVEY_SWEEP_SECONDS", 300)
 REPORTS_SWEEP_SECONDS = env_int("REPORTS_SWEEP_SECONDS", 60)
+
+
+def periodic_entry(task: str, seconds: int, *, expires: bool = True) -> dict:
+    """A beat entry that runs ``task`` every ``seconds``, once per tick however many beats run
+    (core/periodic.py); a message that could not start within its interval expires."""
+    entry = {"task": "core.tasks.periodic", "schedule": float(seconds), "args": (task, float(seconds))}
+    if expires:
+        entry["options"] = {"expires": float(seconds)}
+    return entry
+
+
 CELERY_BEAT_SCHEDULE: dict = {
-    "sla-escalation-sweep": {
-        "task": "workorders.tasks.sla_escalation_sweep",
-        "schedule": float(SLA_SWEEP_SECONDS),
-        "options": {"expires": float(SLA_SWEEP_SECONDS)},
-    },
-    "notifications-sweep": {
-        "task": "workorders.tasks.notifications_sweep",
-        "schedule": float(OUTBOX_SWEEP_SECONDS),
-        "options": {"expires": float(OUTBOX_SWEEP_SECONDS)},
-    },
-    "survey-sweep": {
-        "task": "workorders.tasks.survey_sweep",
-        "schedule": float(SURVEY_SWEEP_SECONDS),
-        "options": {"expires": float(SURVEY_SWEEP_SECONDS)},
-    },
+    "sla-escalation-sweep": periodic_entry("workorders.tasks.sla_escalation_sweep", SLA_SWEEP_SECONDS),
+    "notifications-sweep": periodic_entry("workorders.tasks.notifications_sweep", OUTBOX_SWEEP_SECONDS),
+    "survey-sweep": periodic_entry("workorders.tasks.survey_sweep", SURVEY_SWEEP_SECONDS),
     # Reports: figures of orders with new events (a backstop for the refresh after each commit).
-    "reports-facts-sweep": {
-        "task": "reports.tasks.reports_facts_sweep",
-        "schedule": float(REPORTS_SWEEP_SECONDS),
-        "options": {"expires": float(REPORTS_SWEEP_SECONDS)},
-    },
+    "reports-facts-sweep": periodic_entry("reports.tasks.reports_facts_sweep", REPORTS_SWEEP_SECONDS),
 }
 
 # Notifications (notifications/services.py; the work orders' texts: workorders/messages.py).
@@ -526,10 +521,9 @@ DISPATCH_AUTO_ASSIGN_EVERY_SECONDS = env_int("DISPATCH_AUTO_ASSIGN_EVERY_SECONDS
 # How long after an automatic assignment the dispatcher may undo it (while the technician has not accepted).
 DISPATCH_UNDO_MINUTES = env_int("DISPATCH_UNDO_MINUTES", 10)
 if DISPATCH_AUTO_ASSIGN_ENABLED:
-    CELERY_BEAT_SCHEDULE["dispatch-auto-assign"] = {
-        "task": "dispatch.tasks.dispatch_auto_assign",
-        "schedule": float(DISPATCH_AUTO_ASSIGN_EVERY_SECONDS),
-    }
+    CELERY_BEAT_SCHEDULE["dispatch-auto-assign"] = periodic_entry(
+        "dispatch.tasks.dispatch_auto_assign", DISPATCH_AUTO_ASSIGN_EVERY_SECONDS, expires=False
+    )
 
 LOGGING = {
     "version": 1,

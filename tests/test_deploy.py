@@ -137,6 +137,7 @@ def test_compose_runs_the_production_shape_with_health_checks(compose):
     assert web.index("check --deploy") < web.index("migrate") < web.index("gunicorn")
     assert "/healthz" in " ".join(services["web"]["healthcheck"]["test"])
     assert services["worker"]["command"][:4] == ["celery", "-A", "config", "worker"]
+    assert services["beat"]["deploy"]["replicas"] == 2
     assert services["beat"]["command"][:4] == ["celery", "-A", "config", "beat"]
     for name in ("web", "worker", "beat"):
         env = services[name]["environment"]
