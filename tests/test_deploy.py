@@ -136,7 +136,11 @@ def test_compose_runs_the_production_shape_with_health_checks(compose):
     # The deployment checks come first: a failed one (core.E001, a local PUBLIC_BASE_URL) stops web.
     assert web.index("check --deploy") < web.index("migrate") < web.index("gunicorn")
     assert "/healthz" in " ".join(services["web"]["healthcheck"]["test"])
-    assert services["worker"]["command"][:4] == ["celery", "-A", "config", "worker"]
+    assert "exec celery -A config worker" in " ".join(services["worker"]["command"])
+    assert services["worker"]["environment"]["WORKER_METRICS_PORT"]
+    for name in ("web", "worker"):  # each process's metrics add up, from an emptied folder
+        assert services[name]["environment"]["PROMETHEUS_MULTIPROC_DIR"]
+        assert 'rm -rf "$$PROMETHEUS_MULTIPROC_DIR"' in " ".join(services[name]["command"])
     assert services["beat"]["deploy"]["replicas"] == 2
     assert services["beat"]["command"][:4] == ["celery", "-A", "config", "beat"]
     for name in ("web", "worker", "beat"):
