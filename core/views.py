@@ -3,7 +3,7 @@ from functools import wraps
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.db import connection
-from django.http import HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views import defaults
@@ -37,9 +37,20 @@ def healthz(request):
 @never_cache
 @require_safe
 def readyz(request):
-    """The database, Redis and the broker, and the outbox's backlog (``core/health.py``); 503 when one is down."""
+    """The servers, the stored files, the migrations, beat and the outbox (``core/health.py``); 503 when one fails."""
     body = health.readiness()
     return JsonResponse(body, status=200 if body["ok"] else 503)
+
+
+@never_cache
+@require_safe
+def metrics(request):
+    """Prometheus metrics (core/metrics.py), for METRICS_ALLOWED_IPS or the bearer METRICS_TOKEN; 404 to others."""
+    from .metrics import CONTENT_TYPE_LATEST, exposition, scrape_allowed
+
+    if not scrape_allowed(request):
+        raise Http404
+    return HttpResponse(exposition(with_current=True), content_type=CONTENT_TYPE_LATEST)
 
 
 def ratelimited(request, exception=None):

@@ -10,6 +10,6 @@ class NotificationsConfig(AppConfig):
     def ready(self):
         from core.health import register_report
 
-        from .selectors import outbox_backlog
+        from .selectors import outbox_backlog, outbox_ready
 
-        register_report("outbox", outbox_backlog)
+        register_report("outbox", outbox_backlog, outbox_ready)

@@ -1,5 +1,6 @@
 """Reads of the outbox."""
 
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
@@ -32,3 +33,11 @@ def outbox_backlog(*, now=None) -> dict:
         "capped": pending > OUTBOX_COUNT_CAP or failed > OUTBOX_COUNT_CAP,
         "oldest_pending_seconds": max(0, int((now - oldest).total_seconds())) if oldest else None,
     }
+
+
+def outbox_ready(backlog: dict) -> bool:
+    """/readyz's verdict on the backlog: at most READY_OUTBOX_MAX_PENDING messages waiting, the
+    oldest for at most READY_OUTBOX_MAX_AGE_SECONDS (the sweeps and the workers keep up)."""
+    oldest = backlog["oldest_pending_seconds"]
+    return (backlog["pending"] <= settings.READY_OUTBOX_MAX_PENDING
+            and (oldest is None or oldest <= settings.READY_OUTBOX_MAX_AGE_SECONDS))

@@ -113,7 +113,7 @@ def compose():
 
 
 DEPLOY_ENV = {"SECRET_KEY": "x" * 60, "POSTGRES_PASSWORD": "secret", "ALLOWED_HOSTS": "service.example.com",
-              "PUBLIC_BASE_URL": "https://service.example.com"}
+              "PUBLIC_BASE_URL": "https://service.example.com", "STORAGE_S3_SECRET_ACCESS_KEY": "store-secret"}
 
 
 def test_compose_file_is_valid(compose):
@@ -136,7 +136,12 @@ def test_compose_runs_the_production_shape_with_health_checks(compose):
     # The deployment checks come first: a failed one (core.E001, a local PUBLIC_BASE_URL) stops web.
     assert web.index("check --deploy") < web.index("migrate") < web.index("gunicorn")
     assert "/healthz" in " ".join(services["web"]["healthcheck"]["test"])
-    assert services["worker"]["command"][:4] == ["celery", "-A", "config", "worker"]
+    assert "exec celery -A config worker" in " ".join(services["worker"]["command"])
+    assert services["worker"]["environment"]["WORKER_METRICS_PORT"]
+    for name in ("web", "worker"):  # each process's metrics add up, from an emptied folder
+        assert services[name]["environment"]["PROMETHEUS_MULTIPROC_DIR"]
+        assert 'rm -rf "$$PROMETHEUS_MULTIPROC_DIR"' in " ".join(services[name]["command"])
+    assert services["beat"]["deploy"]["replicas"] == 2
     assert services["beat"]["command"][:4] == ["celery", "-A", "config", "beat"]
     for name in ("web", "worker", "beat"):
         env = services[name]["environment"]
@@ -149,7 +154,14 @@ def test_compose_runs_the_production_shape_with_health_checks(compose):
         assert env["PUBLIC_BASE_URL"] == "https://service.example.com"
     volumes = {v["target"]: v["source"] for v in services["postgres"]["volumes"]}
     assert volumes.get("/var/lib/postgresql/data") == "pgdata"
-    assert any(v["target"] == "/app/media" for v in services["web"]["volumes"])
+    # Uploaded files live in the object store's private bucket, not on a web host's disk.
+    assert services["objectstore"].get("healthcheck", {}).get("test")
+    assert "objectstore-init" in services["web"]["depends_on"]
+    for name in ("web", "worker", "beat"):
+        env = services[name]["environment"]
+        assert env["STORAGE_S3_BUCKET"] and env["STORAGE_S3_ENDPOINT_URL"] == "http://objectstore:9000"
+        assert env["STORAGE_S3_SECRET_ACCESS_KEY"] == "store-secret"
+        assert not any(v["target"] == "/app/media" for v in services[name].get("volumes", []))
 
 
 def test_compose_refuses_to_render_without_its_secrets(compose):

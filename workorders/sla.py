@@ -36,6 +36,7 @@ from django.utils.translation import gettext_lazy as _
 from core import roles as R
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.inserts import bulk_insert, json_rows
+from core.metrics import escalations_raised
 from sla.calendar import Calendar, NoWorkingTime
 from sla.models import EscalationLevel, SlaPolicy, SlaTarget
 from sla.selectors import SlaCache, policy_for
@@ -669,10 +670,11 @@ def _sweep_batch(*, now: datetime, batch: int) -> tuple[int, int]:
         speaking, merged = _one_per_level(planned, inserted)
         _acknowledge_merged(merged, now)
         events, messages, recipients = [], [], {}
-        late = []
+        late, raised = [], []
         for wo, target, level, due in planned:
             if (wo.pk, target, level.pk) not in speaking:
                 continue
+            raised.append((target, level.percent))
             late_seconds = int((now - due).total_seconds())
             if late_seconds > late_after():
                 late.append(late_seconds)
@@ -698,6 +700,7 @@ def _sweep_batch(*, now: datetime, batch: int) -> tuple[int, int]:
         _update_orders(orders)
         bulk_insert(events)
         escalation_messages_add(messages, now=now, cache=recipients)
+    escalations_raised(raised)  # the metrics (core/metrics.py), once committed
     if speaking:
         logger.info("SLA sweep raised %d escalation(s) on %d work order(s) (%d target(s) merged into them)",
                     len(speaking), len(orders), len(merged))

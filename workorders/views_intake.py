@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.db import DatabaseError, transaction
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
@@ -21,6 +21,7 @@ from django_ratelimit.decorators import ratelimit
 
 from core import roles as R
 from core.errors import Forbidden, InvalidInput
+from core.storage import file_response
 from core.validation import normalize_phone
 from core.views import app_error_response, ratelimited
 from customers.selectors import customer_find_by_phone
@@ -101,13 +102,8 @@ def _record_suggestions(post, work_order) -> None:
 
 
 def _file_response(attachment: Attachment):
-    try:
-        handle = attachment.file.open("rb")
-    except (FileNotFoundError, ValueError):
-        raise Http404(_("The file is missing.")) from None
-    response = FileResponse(handle, content_type=attachment.content_type)
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
+    """The attachment's file, after the caller's check (core/storage.py: local or a signed URL)."""
+    return file_response(attachment.file, content_type=attachment.content_type)
 
 
 def _acting_office_role(user) -> str:

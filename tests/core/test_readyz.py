@@ -8,9 +8,19 @@ from django.test.utils import CaptureQueriesContext
 from django.db import connection
 from django.utils import timezone
 
+from core.models import PeriodicRun
 from notifications.models import Notification
 
 pytestmark = pytest.mark.django_db
+
+ALL_CHECKS = {"database", "cache", "broker", "storage", "migrations", "beat", "outbox"}
+
+
+@pytest.fixture(autouse=True)
+def beat_ran():
+    """Beat's last periodic run started a minute ago (what a running beat leaves)."""
+    return PeriodicRun.objects.create(name="workorders.tasks.sla_escalation_sweep", tick=1,
+                                      started_at=timezone.now() - timedelta(minutes=1))
 
 
 def _notification(status, *, age=timedelta(0)):
@@ -25,19 +35,20 @@ def test_readyz_reports_each_server_and_the_outbox_backlog_without_login(client)
     _notification("failed", age=timedelta(hours=2))
     _notification("sent", age=timedelta(days=1))
 
-    # When an anonymous monitor asks
+    # When an anonymous monitor asks (the migrations are read once per process)
+    client.get("/readyz")
     with CaptureQueriesContext(connection) as queries:
         answer = client.get("/readyz")
 
-    # Then every server answers, and the backlog is told in one short statement besides SELECT 1
+    # Then every check passes, and beat and the backlog are told in one short statement each besides SELECT 1
     assert answer.status_code == 200
     body = answer.json()
     assert body["ok"] is True
-    assert {name: check["ok"] for name, check in body["checks"].items()} == {
-        "database": True, "cache": True, "broker": True}
+    assert {name: check["ok"] for name, check in body["checks"].items()} == dict.fromkeys(ALL_CHECKS, True)
+    assert 55 <= body["checks"]["beat"]["age_seconds"] <= 120
     assert body["outbox"]["pending"] == 2 and body["outbox"]["failed"] == 1
     assert 300 <= body["outbox"]["oldest_pending_seconds"] < 400
-    assert len(queries) == 2
+    assert len(queries) == 3
     # ... and nothing about where the servers are
     text = answer.content.decode()
     for secret in (settings.DATABASES["default"]["NAME"], "redis://", "127.0.0.1", "postgres"):
@@ -61,7 +72,46 @@ def test_with_redis_down_readyz_answers_503_and_healthz_200(client, private_redi
     # Then readiness says which servers are down, and liveness that the process is fine
     assert ready.status_code == 503
     assert {name: check["ok"] for name, check in ready.json()["checks"].items()} == {
-        "database": True, "cache": False, "broker": False}
+        **dict.fromkeys(ALL_CHECKS, True), "cache": False, "broker": False}
     assert "Connection refused" not in ready.content.decode()
     assert client.get("/healthz").status_code == 200
     assert client.post("/readyz").status_code == 405
+
+
+def test_a_beat_silent_for_too_long_makes_readyz_503(client, settings, beat_ran):
+    settings.READY_BEAT_MAX_AGE_SECONDS = 300
+    PeriodicRun.objects.filter(pk=beat_ran.pk).update(started_at=timezone.now() - timedelta(minutes=6))
+    answer = client.get("/readyz")
+    assert answer.status_code == 503
+    checks = answer.json()["checks"]
+    assert checks["beat"]["ok"] is False and checks["beat"]["age_seconds"] >= 360
+    assert all(check["ok"] for name, check in checks.items() if name != "beat")
+    # ... and a system that has never run a periodic task is not ready either
+    PeriodicRun.objects.all().delete()
+    beat = client.get("/readyz").json()["checks"]["beat"]
+    assert beat["ok"] is False and beat["age_seconds"] is None
+    # 0 leaves the check out
+    settings.READY_BEAT_MAX_AGE_SECONDS = 0
+    assert client.get("/readyz").status_code == 200
+
+
+def test_an_outbox_backlog_over_its_thresholds_makes_readyz_503(client, settings):
+    settings.READY_OUTBOX_MAX_PENDING = 2
+    settings.READY_OUTBOX_MAX_AGE_SECONDS = 600
+    _notification("pending")
+    _notification("pending")
+    assert client.get("/readyz").status_code == 200
+    _notification("pending")  # one more than allowed
+    answer = client.get("/readyz")
+    assert answer.status_code == 503 and answer.json()["checks"]["outbox"]["ok"] is False
+    Notification.objects.all().delete()
+    _notification("pending", age=timedelta(minutes=11))  # one, but waiting too long
+    assert client.get("/readyz").json()["checks"]["outbox"]["ok"] is False
+
+
+def test_a_missing_media_folder_is_fine_until_it_is_not_a_folder(client, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "not-yet"
+    assert client.get("/readyz").json()["checks"]["storage"]["ok"] is True
+    (tmp_path / "a-file").write_text("x")
+    settings.MEDIA_ROOT = tmp_path / "a-file"
+    assert client.get("/readyz").json()["checks"]["storage"]["ok"] is False
