@@ -525,8 +525,11 @@ class Story:
     # ----------------------------------------------------- reports and SLA
 
     def _facts(self, low):
-        """The dashboard's per-order rows: all of them, or (a bounded story) the recent ones."""
-        if low is None or low <= (WorkOrder.objects.order_by("pk").values_list("pk", flat=True).first() or 0):
+        """The dashboard's per-order rows: all of them, or (a bounded story) the recent ones; the
+        periodic sweep (or ``manage.py reports_refresh --all``) builds the older ones."""
+        if low is None:
+            return  # no story asked for (--story-orders 0): ``manage.py reports_refresh --all`` builds them
+        if low <= (WorkOrder.objects.order_by("pk").values_list("pk", flat=True).first() or 0):
             self.counts["facts"] = facts_rebuild()
         else:
             ids = WorkOrder.objects.filter(pk__gte=low).values_list("pk", flat=True)

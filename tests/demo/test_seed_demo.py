@@ -275,3 +275,15 @@ def test_the_same_seed_tells_the_same_story():
     # Then it holds the same orders, reports, parts used and survey answers
     assert _story_snapshot() == first
     assert first[1] and first[2] and first[3]
+
+
+def test_a_bounded_story_covers_only_the_most_recent_orders():
+    from completion.models import CompletionReport
+    from reports.models import WorkOrderFact
+
+    # A large seed can keep the story to its recent orders (bench/run.py seeds a million)
+    seed(200, story_orders=50)
+    recent = set(WorkOrder.objects.order_by("-pk").values_list("pk", flat=True)[:50])
+    reported = set(CompletionReport.objects.values_list("work_order_id", flat=True))
+    assert reported and reported <= recent
+    assert set(WorkOrderFact.objects.values_list("work_order_id", flat=True)) == recent
