@@ -39,6 +39,7 @@ from tqdm import tqdm
 from catalog.models import Part, ServiceType, ServiceTypePart, ServiceTypeSkill, Skill
 from core import roles as R
 from customers.models import Customer, Equipment, Site
+from demo.story import Story
 from inventory.models import SerialUnit, StockLevel, StockLocation, StockMove
 from inventory.services import stock_receive, stock_transfer
 from knowledge.models import SuggestionOutcome
@@ -461,6 +462,10 @@ class Command(BaseCommand):
         )
         parser.add_argument("--batch-size", type=int, default=5000)
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+        parser.add_argument(
+            "--story-orders", type=int, default=100_000,
+            help="completion reports, surveys and escalations for the most recent N orders (default 100000)",
+        )
 
     # ------------------------------------------------------------------ entry
 
@@ -505,12 +510,15 @@ class Command(BaseCommand):
         with connection.cursor() as cursor:
             for model in (Customer, Site, Equipment, WorkOrder, WorkOrderEvent):
                 cursor.execute(f"{command} {connection.ops.quote_name(model._meta.db_table)}")
+        # Finished work, surveys, knowledge base and the reports' figures (demo/story.py).
+        story = Story(self, limit=options["story_orders"]).tell()
 
         elapsed = time.monotonic() - started
         self.stdout.write(
             f"Seeded {n} work orders with {self.event_count} events, {self.customer_count} customers and "
             f"{len(self.techs)} technicians in {elapsed:.1f} s (seed {seed})."
         )
+        self.stdout.write("Story: " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in story.items()) + ".")
         self._print_logins()
 
     def _print_logins(self):
