@@ -6,7 +6,7 @@ from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.extensions import OpenApiSerializerExtension, OpenApiSerializerFieldExtension
 from rest_framework import exceptions, serializers
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
@@ -27,7 +27,8 @@ def exception_handler(exc, context):
     reads one kind of error body everywhere.
     """
     if isinstance(exc, ApplicationError):
-        return Response(exc.as_dict(), status=exc.status_code)
+        etag = getattr(exc, "etag", None)  # a stale version: the current one (PreconditionFailed)
+        return Response(exc.as_dict(), status=exc.status_code, headers={"ETag": etag} if etag else None)
     if isinstance(exc, RequestDataTooBig):
         exc = too_large()  # a body over DATA_UPLOAD_MAX_MEMORY_SIZE, read by Django
     elif isinstance(exc, SuspiciousOperation):
@@ -147,3 +148,37 @@ def require_discriminated_bodies(result, generator, request, public):
                 if "discriminator" in schemas.get(ref.rsplit("/", 1)[-1], {}):
                     body["required"] = True
     return result
+
+
+# --- Bodies that name only fields they may ------------------------------------------------------
+
+
+class StrictSerializer(serializers.Serializer):
+    """A request body refused (400, nothing written) when it names a field not declared here:
+    an unknown one, or one the client may read but not write (``read_only_fields``, each with
+    its own message). DRF ignores such fields, so a client would believe it had changed them.
+    Its schema says so too (``additionalProperties: false``, ``StrictSerializerSchema``)."""
+
+    # Field name -> why it cannot be written here; other unknown names are "not a field".
+    read_only_fields: dict = {}
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            errors = {}
+            for name in data:
+                if name not in self.fields:
+                    reason = self.read_only_fields.get(name)
+                    errors[name] = [str(reason) if reason else _("There is no such field.")]
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)
+
+
+class StrictSerializerSchema(OpenApiSerializerExtension):
+    target_class = StrictSerializer
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_basic_serializer(self.target, direction)
+        schema["additionalProperties"] = False
+        return schema

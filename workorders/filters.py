@@ -310,3 +310,21 @@ def filter_controls(form, *, placeholders: dict | None = None) -> list[dict]:
             "errors": bf.errors,
         })
     return out
+
+
+class WorkOrderApiFilter(WorkOrderFilter):
+    """The API list's filters: the queue's, and what an integration syncing changes needs
+    (not on the staff queue's page, whose controls are the queue's filters)."""
+
+    updated_after = UtcDateTimeFilter(field_name="updated_at", lookup_expr="gte", label=_("Updated from"))
+    updated_before = UtcDateTimeFilter(field_name="updated_at", lookup_expr="lt", label=_("Updated before"))
+    external_ref = django_filters.CharFilter(field_name="external_ref", label=_("External reference"), max_length=100)
+
+    # The filters whose values change from one request to the next (a sync's last moment, one
+    # order's reference): keeping compiled SQL per value would only crowd out the rest.
+    UNCOMPILED = frozenset({"updated_after", "updated_before", "external_ref"})
+
+    _form_class = None
+
+
+WorkOrderApiFilter.base_filters = _ShallowCopies(WorkOrderApiFilter.base_filters)

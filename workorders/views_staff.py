@@ -69,6 +69,7 @@ SATURATED_COUNTS = VersionedCache("queue_saturated_counts", max_age=SATURATED_CO
 # Events that are not transitions.
 EVENT_LABELS = {
     "create": gettext_lazy("Created"),
+    "update": gettext_lazy("Details changed"),
     "escalate": gettext_lazy("SLA escalation"),
     "survey": gettext_lazy("Survey answered"),
     "report_approved": gettext_lazy("Report approved"),

@@ -15,6 +15,7 @@ invalid cases are left as generated.
 """
 
 import datetime as dt
+import itertools
 import json
 import uuid
 import zlib
@@ -44,6 +45,8 @@ from tests.factories import (
     WorkOrderFactory,
 )
 from workorders.lifecycle import Status
+from workorders.models import WorkOrder
+from workorders.selectors import workorder_etag
 
 MAX_EXAMPLES = 25
 ROLES = [R.AGENT, R.DISPATCHER, R.TECHNICIAN, R.PARTNER_TECHNICIAN, R.MANAGER, None]
@@ -71,6 +74,9 @@ CONFIG = schemathesis.Config.from_dict({
         "response_schema_conformance": {"enabled": True},
         "positive_data_acceptance": {"enabled": True},
         "negative_data_rejection": {"enabled": True},
+        # A change without `If-Match` is 428 Precondition Required (RFC 6585), as the schema says.
+        "missing_required_header": {"enabled": True,
+                                    "expected-statuses": ["400", "401", "403", "406", "415", "422", "428"]},
     },
 })
 
@@ -103,6 +109,8 @@ def _follow_the_stated_rules(case) -> None:
             query["technician"] = _pick(query["technician"], TECHNICIAN_IDS)
         if query.get("service_type") not in (None, ""):  # an existing service type
             query["service_type"] = SERVICE_TYPE_ID
+    if case.method.upper() == "PATCH":
+        _follow_the_rules_of_a_change(case)
     if not isinstance(body, dict):
         return
     if "username" in body:  # a user's credentials
@@ -131,6 +139,8 @@ def _follow_the_stated_rules(case) -> None:
         body.pop("latitude", None)
         body.pop("longitude", None)
     if "contact_phone" in body:  # a create
+        if body.get("external_ref"):  # unique among work orders: a fresh one for each create
+            body["external_ref"] = f"{body['external_ref'][:60]}-{next(_REFS)}"
         try:
             normalize_phone(body["contact_phone"])
         except InvalidInput:  # (a case of the coverage phase, which does not know the format)
@@ -146,6 +156,29 @@ def _follow_the_stated_rules(case) -> None:
         # A key names one request: the same key with another body is refused (422).
         text = json.dumps(body, sort_keys=True, default=str)
         case.headers["Idempotency-Key"] = str(uuid.uuid5(uuid.NAMESPACE_URL, text))
+
+
+_REFS = itertools.count(1)
+
+
+def _follow_the_rules_of_a_change(case) -> None:
+    """A PATCH: made from the order's current version, the customer's site and equipment, a
+    reference no other order has, both ends of the window or neither."""
+    pk = case.path_parameters["id"]
+    updated_at = WorkOrder.objects.filter(pk=pk).values_list("updated_at", flat=True).first()
+    case.headers = {**(case.headers or {}), "If-Match": workorder_etag(updated_at)}
+    body = case.body
+    if not isinstance(body, dict):
+        return
+    if body.get("site") is not None:
+        body["site"] = SITE_ID
+    if body.get("equipment") is not None:
+        body["equipment"] = EQUIPMENT_ID
+    if ("preferred_start" in body) != ("preferred_end" in body):
+        body.pop("preferred_start", None)
+        body.pop("preferred_end", None)
+    if body.get("external_ref"):
+        body["external_ref"] = f"{body['external_ref'][:60]}-{pk}"  # this order's own
 
 
 @pytest.fixture(autouse=True)
