@@ -8,12 +8,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from drf_spectacular.extensions import OpenApiSerializerExtension, OpenApiSerializerFieldExtension
 from rest_framework import exceptions, serializers
+from rest_framework.pagination import BasePagination
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from . import roles as R
-from .errors import ApplicationError
+from .errors import ApplicationError, InvalidInput
+from .pagination import API_SORTS, keyset_page, keyset_page_compiled
 from .parsers import too_large
 
 security_logger = logging.getLogger("django.security")
@@ -182,3 +185,130 @@ class StrictSerializerSchema(OpenApiSerializerExtension):
         schema = auto_schema._map_basic_serializer(self.target, direction)
         schema["additionalProperties"] = False
         return schema
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The body of every error answer."""
+
+    error = serializers.CharField(help_text="A stable code: invalid, conflict, transition_not_allowed, forbidden, "
+                                  "not_found, not_authenticated, ...")
+    detail = serializers.CharField(help_text="A sentence for a person, in the request's language.")
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="Present for bad input: the messages for each field, by field name.",
+    )
+
+
+# --- Pagination: keyset, never a COUNT(*) ------------------------------------------------------
+
+
+# An empty query parameter: the list ignores it, as if it were not given.
+EMPTY = {"type": "string", "maxLength": 0}
+
+
+class KeysetPagination(BasePagination):
+    """Cursor pages over ``core.pagination.keyset_page``: ?cursor=&sort=&page_size=."""
+
+    cursor_query_param = "cursor"
+    sort_query_param = "sort"
+    page_size_query_param = "page_size"
+    page_size = 50
+    max_page_size = 200
+    default_sort = "-id"
+    sorts = API_SORTS  # a list of other rows: the sorts its columns allow
+
+    def get_page_size(self, request) -> int:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw in (None, ""):
+            return self.page_size
+        try:
+            size = int(raw)
+        except ValueError:
+            size = 0
+        if size < 1:
+            message = _("Give a whole number of at least 1.")
+            raise InvalidInput(message, fields={self.page_size_query_param: [message]})
+        return min(size, self.max_page_size)
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.request = request
+        self.page = keyset_page(
+            queryset,
+            sort=request.query_params.get(self.sort_query_param) or self.default_sort,
+            cursor=request.query_params.get(self.cursor_query_param) or None,
+            size=self.get_page_size(request),
+            sorts=self.sorts,
+        )
+        return self.page.items
+
+    def paginate_compiled(self, key, build, request):
+        """``paginate_queryset(build())`` with the page's SQL kept per process under ``key``
+        (``core.pagination.keyset_page_compiled``)."""
+        self.request = request
+        self.page = keyset_page_compiled(
+            key,
+            build,
+            sort=request.query_params.get(self.sort_query_param) or self.default_sort,
+            cursor=request.query_params.get(self.cursor_query_param) or None,
+            size=self.get_page_size(request),
+        )
+        return self.page.items
+
+    def _link(self, cursor):
+        if cursor is None:
+            return None
+        url = self.request.build_absolute_uri()
+        return replace_query_param(url, self.cursor_query_param, cursor)
+
+    def get_next_link(self):
+        return self._link(self.page.next_cursor)
+
+    def get_previous_link(self):
+        return self._link(self.page.prev_cursor)
+
+    def get_paginated_response(self, data, body_class=dict):
+        """``body_class``: ``core.renderers.PlainBody`` for rows of plain values (written by orjson)."""
+        return Response(body_class(next=self.get_next_link(), previous=self.get_previous_link(), results=data))
+
+    def get_paginated_response_schema(self, schema):
+        link = {"type": "string", "nullable": True, "format": "uri"}
+        return {
+            "type": "object",
+            "required": ["next", "previous", "results"],
+            "properties": {
+                "next": {**link, "description": "The next page, or null on the last page."},
+                "previous": {**link, "description": "The previous page, or null on the first page."},
+                "results": schema,
+            },
+        }
+
+    def get_schema_operation_parameters(self, view):
+        return [
+            {
+                "name": self.cursor_query_param,
+                "required": False,
+                "in": "query",
+                "description": "Opaque cursor from a `next` or `previous` link (another is refused, 400).",
+                "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]*$"},  # empty: the first page
+            },
+            {
+                "name": self.sort_query_param,
+                "required": False,
+                "in": "query",
+                "description": "Sort order (default `-id`, newest first). `updated_at` (and `created_at` where "
+                "offered; oldest first, `-`: newest first) walks the rows by that moment, ties by id: to sync, "
+                "list with `sort=updated_at&updated_after=<the last run's latest updated_at>` and follow `next`.",
+                "schema": {"oneOf": [{"type": "string", "enum": list(self.sorts)}, EMPTY],
+                           "default": self.default_sort},
+            },
+            {
+                "name": self.page_size_query_param,
+                "required": False,
+                "in": "query",
+                "description": f"Rows per page (default {self.page_size}); more than {self.max_page_size} "
+                f"gives {self.max_page_size}.",
+                "schema": {"oneOf": [{"type": "integer", "minimum": 1}, EMPTY], "default": self.page_size},
+            },
+        ]
+

@@ -14,6 +14,7 @@ import hashlib
 import json
 import re
 import uuid
+from datetime import UTC
 
 from django.conf import settings
 from django.urls import reverse
@@ -34,16 +35,15 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
-from rest_framework.utils.urls import replace_query_param
 
 from catalog.models import ServiceType
 from catalog.selectors import service_type_by_code, service_types_by_pk
 from core import roles as R
-from core.api import TEXT_PATTERN, StrictSerializer, TextField
+from core.api import EMPTY, TEXT_PATTERN, ErrorSerializer, KeysetPagination, StrictSerializer, TextField
 from core.errors import Forbidden, InvalidInput, NotFound, PreconditionRequired
-from core.pagination import API_SORTS, TIME_SORTS, keyset_page, keyset_page_compiled
+from core.filters import DATETIME_PATTERN
+from core.pagination import TIME_SORTS
 from core.renderers import PlainBody
 from core.validation import normalize_phone
 from customers.models import Customer
@@ -51,7 +51,7 @@ from customers.selectors import customer_find_by_phone
 from sla.models import SlaTarget
 
 from . import search
-from .filters import DATETIME_PATTERN, WorkOrderApiFilter, filters_key
+from .filters import WorkOrderApiFilter, filters_key
 from .lifecycle import TRANSITIONS, Status, available_actions
 from .models import Attachment, WorkOrder
 from .selectors import (
@@ -69,127 +69,22 @@ from .sla import SLA_STATE_FIELDS, target_states, target_states_json, target_sta
 from .sla import STATE_LABELS as SLA_STATE_LABELS
 
 # --------------------------------------------------------------------------
-# Pagination: keyset, never a COUNT(*).
-# --------------------------------------------------------------------------
-
-
-# An empty query parameter: the list ignores it, as if it were not given.
-EMPTY = {"type": "string", "maxLength": 0}
-
-
-class KeysetPagination(BasePagination):
-    """Cursor pages over ``core.pagination.keyset_page``: ?cursor=&sort=&page_size=."""
-
-    cursor_query_param = "cursor"
-    sort_query_param = "sort"
-    page_size_query_param = "page_size"
-    page_size = 50
-    max_page_size = 200
-    default_sort = "-id"
-    sorts = API_SORTS  # a list of other rows: the sorts its columns allow
-
-    def get_page_size(self, request) -> int:
-        raw = request.query_params.get(self.page_size_query_param)
-        if raw in (None, ""):
-            return self.page_size
-        try:
-            size = int(raw)
-        except ValueError:
-            size = 0
-        if size < 1:
-            message = _("Give a whole number of at least 1.")
-            raise InvalidInput(message, fields={self.page_size_query_param: [message]})
-        return min(size, self.max_page_size)
-
-    def paginate_queryset(self, queryset, request, view=None):
-        self.request = request
-        self.page = keyset_page(
-            queryset,
-            sort=request.query_params.get(self.sort_query_param) or self.default_sort,
-            cursor=request.query_params.get(self.cursor_query_param) or None,
-            size=self.get_page_size(request),
-            sorts=self.sorts,
-        )
-        return self.page.items
-
-    def paginate_compiled(self, key, build, request):
-        """``paginate_queryset(build())`` with the page's SQL kept per process under ``key``
-        (``core.pagination.keyset_page_compiled``)."""
-        self.request = request
-        self.page = keyset_page_compiled(
-            key,
-            build,
-            sort=request.query_params.get(self.sort_query_param) or self.default_sort,
-            cursor=request.query_params.get(self.cursor_query_param) or None,
-            size=self.get_page_size(request),
-        )
-        return self.page.items
-
-    def _link(self, cursor):
-        if cursor is None:
-            return None
-        url = self.request.build_absolute_uri()
-        return replace_query_param(url, self.cursor_query_param, cursor)
-
-    def get_next_link(self):
-        return self._link(self.page.next_cursor)
-
-    def get_previous_link(self):
-        return self._link(self.page.prev_cursor)
-
-    def get_paginated_response(self, data, body_class=dict):
-        """``body_class``: ``core.renderers.PlainBody`` for rows of plain values (written by orjson)."""
-        return Response(body_class(next=self.get_next_link(), previous=self.get_previous_link(), results=data))
-
-    def get_paginated_response_schema(self, schema):
-        link = {"type": "string", "nullable": True, "format": "uri"}
-        return {
-            "type": "object",
-            "required": ["next", "previous", "results"],
-            "properties": {
-                "next": {**link, "description": "The next page, or null on the last page."},
-                "previous": {**link, "description": "The previous page, or null on the first page."},
-                "results": schema,
-            },
-        }
-
-    def get_schema_operation_parameters(self, view):
-        return [
-            {
-                "name": self.cursor_query_param,
-                "required": False,
-                "in": "query",
-                "description": "Opaque cursor from a `next` or `previous` link (another is refused, 400).",
-                "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]*$"},  # empty: the first page
-            },
-            {
-                "name": self.sort_query_param,
-                "required": False,
-                "in": "query",
-                "description": "Sort order (default `-id`, newest first). `updated_at` and `created_at` (oldest "
-                "first; `-`: newest first) walk the rows by that moment, ties by id: to sync, list with "
-                "`sort=updated_at&updated_after=<the last run's latest updated_at>` and follow `next`.",
-                "schema": {"oneOf": [{"type": "string", "enum": list(self.sorts)}, EMPTY],
-                           "default": self.default_sort},
-            },
-            {
-                "name": self.page_size_query_param,
-                "required": False,
-                "in": "query",
-                "description": f"Rows per page (default {self.page_size}); more than {self.max_page_size} "
-                f"gives {self.max_page_size}.",
-                "schema": {"oneOf": [{"type": "integer", "minimum": 1}, EMPTY], "default": self.page_size},
-            },
-        ]
-
-
-# --------------------------------------------------------------------------
 # Output
 # --------------------------------------------------------------------------
 
 
+def _iso(local) -> str:
+    """A local datetime as RFC 3339 text (what the schema's ``date-time`` means). RFC 3339 has no
+    seconds in an offset, which zones had before they took standard time (Shanghai's local mean
+    time was +08:05:43 until 1901): such a moment is written in UTC. The offsets of the zones
+    since 1970 are whole minutes, so a later moment needs no look at its offset."""
+    if local.year >= 1970 or not local.utcoffset().seconds % 60:
+        return local.isoformat()
+    return local.astimezone(UTC).isoformat()
+
+
 def _dt(value):
-    return None if value is None else timezone.localtime(value).isoformat()
+    return None if value is None else _iso(timezone.localtime(value))
 
 
 def _float(value):
@@ -228,19 +123,6 @@ def _actions_of(context) -> ActionsByStatus:
         request = context.get("request")
         actions = context["actions"] = ActionsByStatus(getattr(request, "user", None))
     return actions
-
-
-class ErrorSerializer(serializers.Serializer):
-    """The body of every error answer."""
-
-    error = serializers.CharField(help_text="A stable code: invalid, conflict, transition_not_allowed, forbidden, "
-                                  "not_found, not_authenticated, ...")
-    detail = serializers.CharField(help_text="A sentence for a person, in the request's language.")
-    fields = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()),
-        required=False,
-        help_text="Present for bad input: the messages for each field, by field name.",
-    )
 
 
 class AvailableActionSerializer(serializers.Serializer):
@@ -416,20 +298,23 @@ def _choice_labels() -> tuple[dict, dict]:
 def _local_time_formatter(*, as_text: bool):
     """A page's datetime formatter: None stays None, a datetime moves to the current time zone.
 
-    ``as_text``: as its ``isoformat()`` text. Otherwise the local datetime itself, for a
+    ``as_text``: as its RFC 3339 text (``_iso``). Otherwise the local datetime itself, for a
     ``core.renderers.PlainBody`` (orjson writes the same text several times faster),
     except where the zone's offset then had seconds (local mean time before 1901 and the
-    like): orjson rounds those to the minute, so they go as ``isoformat()`` text."""
+    like): orjson rounds those to the minute, so they go as ``_iso`` text."""
     tz = timezone.get_current_timezone()
     if as_text:
         def dt(value):
-            return None if value is None else value.astimezone(tz).isoformat()
+            if value is None:
+                return None
+            local = value.astimezone(tz)
+            return local.isoformat() if local.year >= 1970 else _iso(local)
     else:
         def dt(value):
             if value is None:
                 return None
             local = value.astimezone(tz)
-            return local.isoformat() if local.utcoffset().seconds % 60 else local
+            return _iso(local) if local.utcoffset().seconds % 60 else local
     return dt
 
 
@@ -604,7 +489,10 @@ def _detail_from_values(detail: WorkOrderDetail, actions: ActionsByStatus) -> di
     tz = timezone.get_current_timezone()
 
     def dt(value):
-        return None if value is None else value.astimezone(tz).isoformat()
+        if value is None:
+            return None
+        local = value.astimezone(tz)
+        return local.isoformat() if local.year >= 1970 else _iso(local)
 
     body["events"] = [_event_from_values(e, dt) for e in detail.history]
     body["attachments"] = [
