@@ -34,6 +34,12 @@ class ServiceType(models.Model):
     )
     active = models.BooleanField(_("active"), default=True)
     skills = models.ManyToManyField(Skill, through="ServiceTypeSkill", related_name="service_types", blank=True)
+    # For integrations (the API): their reference for this row, and its last change (lists sync by it).
+    external_ref = models.CharField(
+        _("external reference"), max_length=100, null=True, blank=True, unique=True,
+        help_text=_("This row's reference in another system (CRM, ERP); unique when set."),
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         db_table = "workorders_servicetype"
@@ -97,6 +103,12 @@ class Part(models.Model):
     unit = models.CharField(_("unit"), max_length=16, default="pcs", help_text=_("For example pcs, m, kg, L."))
     unit_price = models.DecimalField(_("unit price"), max_digits=10, decimal_places=2)
     active = models.BooleanField(_("active"), default=True, help_text=_("Only active parts can be used in reports."))
+    # For integrations (the API): their reference for this row, and its last change (lists sync by it).
+    external_ref = models.CharField(
+        _("external reference"), max_length=100, null=True, blank=True, unique=True,
+        help_text=_("This row's reference in another system (CRM, ERP); unique when set."),
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         db_table = "inventory_part"

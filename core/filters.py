@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import django_filters
 from django.core.exceptions import ValidationError
-from django.forms import NullBooleanField, NullBooleanSelect
+from django.forms import IntegerField, NullBooleanField, NullBooleanSelect
 from django.utils.translation import gettext_lazy as _
 from django_filters.fields import IsoDateTimeField
 
@@ -74,3 +74,22 @@ class YesNoAnyField(NullBooleanField):
 class YesNoAnyFilter(django_filters.BooleanFilter):
     field_class = YesNoAnyField
 
+
+class IdFilter(django_filters.NumberFilter):
+    """A row's id: a whole number (``NumberFilter`` takes any decimal, such as 0.5)."""
+
+    field_class = IntegerField
+
+
+EXTERNAL_REF_MAX = 100  # the longest external reference (each model's external_ref)
+
+
+class MasterDataFilter(django_filters.FilterSet):
+    """What an integration syncing master data filters a list on (``core.api.master_data_parameters``
+    describes them)."""
+
+    updated_after = UtcDateTimeFilter(field_name="updated_at", lookup_expr="gte", label=_("Updated from"))
+    updated_before = UtcDateTimeFilter(field_name="updated_at", lookup_expr="lt", label=_("Updated before"))
+    external_ref = django_filters.CharFilter(field_name="external_ref", label=_("External reference"),
+                                             max_length=EXTERNAL_REF_MAX)
+    active = YesNoAnyFilter(field_name="active", label=_("Active"))

@@ -8,14 +8,14 @@ from html import escape as html_escape
 import django_filters
 from django_filters.fields import MultipleChoiceField
 from django.db.models import Model
-from django.forms import IntegerField, ModelChoiceField, NullBooleanSelect, Select
+from django.forms import ModelChoiceField, NullBooleanSelect, Select
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import ServiceType
 from catalog.selectors import SERVICE_TYPES, service_types_all
-from core.filters import UtcDateTimeFilter, YesNoAnyFilter
+from core.filters import IdFilter, UtcDateTimeFilter, YesNoAnyFilter
 from technicians.models import Technician
 
 from .lifecycle import Status
@@ -32,12 +32,6 @@ class _ChoicesField(MultipleChoiceField):
 
 class MultipleChoiceFilter(django_filters.MultipleChoiceFilter):
     field_class = _ChoicesField
-
-
-class IdFilter(django_filters.NumberFilter):
-    """A row's id: a whole number (``NumberFilter`` takes any decimal, such as 0.5)."""
-
-    field_class = IntegerField
 
 
 class WorkOrderFilter(django_filters.FilterSet):

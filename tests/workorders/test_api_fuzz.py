@@ -30,6 +30,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from rest_framework.authtoken.models import Token
 
+from catalog.models import Part
 from core import roles as R
 from core.errors import InvalidInput
 from core.validation import normalize_phone
@@ -55,6 +56,7 @@ SERVICE_TYPE_ID, SERVICE_TYPE = 9001, "ac-repair"
 TECHNICIAN_ID, OTHER_TECHNICIAN_ID, PARTNER_TECHNICIAN_ID = 9101, 9102, 9103
 TECHNICIAN_IDS = [TECHNICIAN_ID, OTHER_TECHNICIAN_ID, PARTNER_TECHNICIAN_ID]
 CUSTOMER_ID, CUSTOMER_PHONE, SITE_ID, EQUIPMENT_ID = 9201, "+8613800009201", 9301, 9401
+PART_ID = 9601
 WORK_ORDER_IDS = {status: 9500 + i for i, status in enumerate(Status.values)}
 PASSWORD = "fuzz-password"
 
@@ -101,8 +103,9 @@ def _follow_the_stated_rules(case) -> None:
     """The rules the schema states in words (descriptions), not in JSON Schema."""
     query, body = case.query, case.body
     if case.path_parameters and "id" in case.path_parameters:
-        ids = list(WORK_ORDER_IDS.values())
-        case.path_parameters["id"] = _pick(case.path_parameters["id"], ids + [1])  # 1: no such order
+        ids = {"/api/v1/technicians/": TECHNICIAN_IDS, "/api/v1/parts/": [PART_ID],
+               "/api/v1/service-types/": [SERVICE_TYPE_ID]}.get(case.path.split("{")[0], list(WORK_ORDER_IDS.values()))
+        case.path_parameters["id"] = _pick(case.path_parameters["id"], ids + [1])  # 1: no such row
     if query:
         query.pop("cursor", None)  # opaque: only one from a `next` or `previous` link is valid
         if query.get("technician") not in (None, ""):  # an existing technician
@@ -194,6 +197,7 @@ def _in_the_test_transaction():
 
 def _seed():
     ServiceTypeFactory(pk=SERVICE_TYPE_ID, code=SERVICE_TYPE)
+    Part.objects.create(pk=PART_ID, part_number="FUZZ-1", name="Filter", unit_price="12.50")
     tech = TechnicianFactory(pk=TECHNICIAN_ID, user__username="fuzz-technician")
     TechnicianFactory(pk=OTHER_TECHNICIAN_ID, user__username="fuzz-technician-2")
     partner = PartnerTechnicianFactory(pk=PARTNER_TECHNICIAN_ID, user__username="fuzz-partner",
