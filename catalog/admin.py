@@ -27,7 +27,7 @@ class ServiceTypeAdmin(MasterDataImportAdmin):
     resource_classes = [ServiceTypeResource]
     list_display = ["name", "code", "default_duration_minutes", "callout_fee", "requires_review", "active"]
     list_filter = ["active", "requires_review"]
-    search_fields = ["name", "code"]
+    search_fields = ["name", "code", "=external_ref"]
     # The checklist (SOP) is edited on its service type's page.
     inlines = [ServiceTypeSkillInline, ChecklistItemInline, ServiceTypePartInline]
 
@@ -52,6 +52,6 @@ class PartAdmin(MasterDataImportAdmin):
     resource_classes = [PartResource]
     list_display = ["part_number", "name", "unit", "unit_price", "serialized", "active"]
     list_filter = ["active", "unit", "serialized"]
-    search_fields = ["part_number", "name"]
+    search_fields = ["part_number", "name", "=external_ref"]
     list_editable = ["unit_price", "active"]
     ordering = ["part_number"]

@@ -35,6 +35,12 @@ class ServiceType(models.Model):
     )
     active = models.BooleanField(_("active"), default=True)
     skills = models.ManyToManyField(Skill, through="ServiceTypeSkill", related_name="service_types", blank=True)
+    # For integrations (the API): their reference for this row, and its last change (lists sync by it).
+    external_ref = models.CharField(
+        _("external reference"), max_length=100, null=True, blank=True, unique=True,
+        help_text=_("This row's reference in another system (CRM, ERP); unique when set."),
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         db_table = "workorders_servicetype"
@@ -112,6 +118,12 @@ class Part(models.Model):
     serialized = models.BooleanField(
         _("serial-numbered"), default=False, help_text=_("Each unit has a serial number and is tracked one by one."),
     )
+    # For integrations (the API): their reference for this row, and its last change (lists sync by it).
+    external_ref = models.CharField(
+        _("external reference"), max_length=100, null=True, blank=True, unique=True,
+        help_text=_("This row's reference in another system (CRM, ERP); unique when set."),
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         db_table = "inventory_part"

@@ -5,15 +5,20 @@ from rest_framework import exceptions, serializers
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.routers import DefaultRouter
 
+from catalog.api import PartViewSet, ServiceTypeViewSet
 from core.api import LoginLockedOut, TextField
 from core.parsers import BoundedFormParser, BoundedJSONParser
 from customer360.api import CustomerSearchView
 from dispatch.api import DropView, PlaceView
 from inventory.api import StockLevelListView, StockLocationListView, StockMoveListView
+from technicians.api import TechnicianViewSet
 from workorders.api import ERRORS, ErrorSerializer, WorkOrderViewSet
 
 router = DefaultRouter()
 router.register("work-orders", WorkOrderViewSet, basename="workorder")
+router.register("technicians", TechnicianViewSet, basename="technician")
+router.register("service-types", ServiceTypeViewSet, basename="servicetype")
+router.register("parts", PartViewSet, basename="part")
 
 
 @extend_schema(

@@ -6,14 +6,20 @@ from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.extensions import OpenApiSerializerExtension, OpenApiSerializerFieldExtension
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, serializers
+from rest_framework.pagination import BasePagination
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from . import roles as R
-from .errors import ApplicationError
+from .errors import ApplicationError, InvalidInput
+from .filters import DATETIME_PATTERN, EXTERNAL_REF_MAX
+from .pagination import API_SORTS, keyset_page, keyset_page_compiled
 from .parsers import too_large
 
 security_logger = logging.getLogger("django.security")
@@ -27,7 +33,8 @@ def exception_handler(exc, context):
     reads one kind of error body everywhere.
     """
     if isinstance(exc, ApplicationError):
-        return Response(exc.as_dict(), status=exc.status_code)
+        etag = getattr(exc, "etag", None)  # a stale version: the current one (PreconditionFailed)
+        return Response(exc.as_dict(), status=exc.status_code, headers={"ETag": etag} if etag else None)
     if isinstance(exc, RequestDataTooBig):
         exc = too_large()  # a body over DATA_UPLOAD_MAX_MEMORY_SIZE, read by Django
     elif isinstance(exc, SuspiciousOperation):
@@ -149,6 +156,40 @@ def require_discriminated_bodies(result, generator, request, public):
     return result
 
 
+# --- Bodies that name only fields they may ------------------------------------------------------
+
+
+class StrictSerializer(serializers.Serializer):
+    """A request body refused (400, nothing written) when it names a field not declared here:
+    an unknown one, or one the client may read but not write (``read_only_fields``, each with
+    its own message). DRF ignores such fields, so a client would believe it had changed them.
+    Its schema says so too (``additionalProperties: false``, ``StrictSerializerSchema``)."""
+
+    # Field name -> why it cannot be written here; other unknown names are "not a field".
+    read_only_fields: dict = {}
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            errors = {}
+            for name in data:
+                if name not in self.fields:
+                    reason = self.read_only_fields.get(name)
+                    errors[name] = [str(reason) if reason else _("There is no such field.")]
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)
+
+
+class StrictSerializerSchema(OpenApiSerializerExtension):
+    target_class = StrictSerializer
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_basic_serializer(self.target, direction)
+        schema["additionalProperties"] = False
+        return schema
+
+
 class ErrorSerializer(serializers.Serializer):
     """The body of every error answer."""
 
@@ -159,4 +200,186 @@ class ErrorSerializer(serializers.Serializer):
         child=serializers.ListField(child=serializers.CharField()),
         required=False,
         help_text="Present for bad input: the messages for each field, by field name.",
+    )
+
+
+# --- Pagination: keyset, never a COUNT(*) ------------------------------------------------------
+
+
+# An empty query parameter: the list ignores it, as if it were not given.
+EMPTY = {"type": "string", "maxLength": 0}
+
+
+class KeysetPagination(BasePagination):
+    """Cursor pages over ``core.pagination.keyset_page``: ?cursor=&sort=&page_size=."""
+
+    cursor_query_param = "cursor"
+    sort_query_param = "sort"
+    page_size_query_param = "page_size"
+    page_size = 50
+    max_page_size = 200
+    default_sort = "-id"
+    sorts = API_SORTS  # a list of other rows: the sorts its columns allow
+
+    def get_page_size(self, request) -> int:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw in (None, ""):
+            return self.page_size
+        try:
+            size = int(raw)
+        except ValueError:
+            size = 0
+        if size < 1:
+            message = _("Give a whole number of at least 1.")
+            raise InvalidInput(message, fields={self.page_size_query_param: [message]})
+        return min(size, self.max_page_size)
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.request = request
+        self.page = keyset_page(
+            queryset,
+            sort=request.query_params.get(self.sort_query_param) or self.default_sort,
+            cursor=request.query_params.get(self.cursor_query_param) or None,
+            size=self.get_page_size(request),
+            sorts=self.sorts,
+        )
+        return self.page.items
+
+    def paginate_compiled(self, key, build, request):
+        """``paginate_queryset(build())`` with the page's SQL kept per process under ``key``
+        (``core.pagination.keyset_page_compiled``)."""
+        self.request = request
+        self.page = keyset_page_compiled(
+            key,
+            build,
+            sort=request.query_params.get(self.sort_query_param) or self.default_sort,
+            cursor=request.query_params.get(self.cursor_query_param) or None,
+            size=self.get_page_size(request),
+        )
+        return self.page.items
+
+    def _link(self, cursor):
+        if cursor is None:
+            return None
+        url = self.request.build_absolute_uri()
+        return replace_query_param(url, self.cursor_query_param, cursor)
+
+    def get_next_link(self):
+        return self._link(self.page.next_cursor)
+
+    def get_previous_link(self):
+        return self._link(self.page.prev_cursor)
+
+    def get_paginated_response(self, data, body_class=dict):
+        """``body_class``: ``core.renderers.PlainBody`` for rows of plain values (written by orjson)."""
+        return Response(body_class(next=self.get_next_link(), previous=self.get_previous_link(), results=data))
+
+    def get_paginated_response_schema(self, schema):
+        link = {"type": "string", "nullable": True, "format": "uri"}
+        return {
+            "type": "object",
+            "required": ["next", "previous", "results"],
+            "properties": {
+                "next": {**link, "description": "The next page, or null on the last page."},
+                "previous": {**link, "description": "The previous page, or null on the first page."},
+                "results": schema,
+            },
+        }
+
+    def get_schema_operation_parameters(self, view):
+        return [
+            {
+                "name": self.cursor_query_param,
+                "required": False,
+                "in": "query",
+                "description": "Opaque cursor from a `next` or `previous` link (another is refused, 400).",
+                "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]*$"},  # empty: the first page
+            },
+            {
+                "name": self.sort_query_param,
+                "required": False,
+                "in": "query",
+                "description": "Sort order (default `-id`, newest first). `updated_at` (and `created_at` where "
+                "offered; oldest first, `-`: newest first) walks the rows by that moment, ties by id: to sync, "
+                "list with `sort=updated_at&updated_after=<the last run's latest updated_at>` and follow `next`.",
+                "schema": {"oneOf": [{"type": "string", "enum": list(self.sorts)}, EMPTY],
+                           "default": self.default_sort},
+            },
+            {
+                "name": self.page_size_query_param,
+                "required": False,
+                "in": "query",
+                "description": f"Rows per page (default {self.page_size}); more than {self.max_page_size} "
+                f"gives {self.max_page_size}.",
+                "schema": {"oneOf": [{"type": "integer", "minimum": 1}, EMPTY], "default": self.page_size},
+            },
+        ]
+
+
+# --- Master data in the API (catalog, technicians) --------------------------------------------
+
+
+class RoleRequired(BasePermission):
+    """Users with a role, and superusers; what each of them sees is the view's queryset's business."""
+
+    def has_permission(self, request, view):
+        user = request.user
+        return bool(user and user.is_authenticated and (user.is_superuser or R.roles_of(user)))
+
+
+# Master-data rows have an id and an updated_at, no priority or created_at.
+MASTER_DATA_SORTS = {name: fields for name, fields in API_SORTS.items() if name.lstrip("-") in ("id", "updated_at")}
+
+
+class MasterDataPagination(KeysetPagination):
+    sorts = MASTER_DATA_SORTS
+
+
+def master_data_errors(*codes, noun: str) -> dict:
+    descriptions = {
+        400: "Bad input; `fields` names each field with its messages.",
+        401: "Not authenticated.",
+        403: "The caller has no role.",
+        404: f"No such {noun}, or not one the caller may see.",
+        405: "The API only reads these; they change in the admin and by imports.",
+    }
+    return {code: OpenApiResponse(ErrorSerializer, description=descriptions[code]) for code in codes}
+
+
+def _query_param(name: str, schema: dict, description: str) -> OpenApiParameter:
+    return OpenApiParameter(name=name, location=OpenApiParameter.QUERY, required=False,
+                            type={"oneOf": [schema, EMPTY]}, description=description)
+
+
+def master_data_parameters(*extra) -> list:
+    """The filters of ``core.filters.MasterDataFilter``, described (each may be given empty: ignored)."""
+    moment = {"type": "string", "format": "date-time", "pattern": DATETIME_PATTERN}
+    offset = " ISO 8601, with an offset of at most 14:00 either way (none: the site's time zone)."
+    return [
+        _query_param("updated_after", moment, "Changed at or after this moment." + offset),
+        _query_param("updated_before", moment, "Changed before this moment." + offset),
+        _query_param("external_ref", {"type": "string", "pattern": TEXT_PATTERN, "maxLength": EXTERNAL_REF_MAX},
+                     "The row with this reference in the client's system (none: an empty page)."),
+        _query_param("active", {"type": "boolean"}, "true: only active ones; false: only inactive ones."),
+        *extra,
+    ]
+
+
+def master_data_schema(noun: str, serializer, *, tags: list[str], extra_parameters=()):
+    """The list and detail operations of a read-only master-data viewset, described."""
+    plural = f"{noun}s"
+    return extend_schema_view(
+        list=extend_schema(
+            tags=tags, summary=f"List {plural}",
+            description=f"The {plural} the caller may see, in keyset pages (follow `next`). To sync, list with "
+            "`sort=updated_at&updated_after=<the last run's latest updated_at>`: every change made through "
+            "the admin or an import sets `updated_at`.",
+            parameters=master_data_parameters(*extra_parameters),
+            responses={200: serializer(many=True), **master_data_errors(400, 401, 403, noun=noun)},
+        ),
+        retrieve=extend_schema(
+            tags=tags, summary=f"Read one {noun}",
+            parameters=[OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description=f"The {noun}'s id.")],
+            responses={200: serializer, **master_data_errors(401, 403, 404, noun=noun)},
+        ),
     )

@@ -53,3 +53,25 @@ class Unprocessable(ApplicationError):
 
     status_code = 422
     code = "unprocessable"
+
+
+class PreconditionFailed(ApplicationError):
+    """A change sent with a version (``If-Match``) the object no longer has: someone changed it
+    since the caller read it. ``etag`` is the current version, for the answer's ``ETag``."""
+
+    status_code = 412
+    code = "stale"
+
+    def __init__(self, message: str, *, etag: str, code: str | None = None, fields: dict | None = None):
+        super().__init__(message, code=code, fields=fields)
+        self.etag = etag
+
+    def as_dict(self) -> dict:
+        return {**super().as_dict(), "version": self.etag.strip('"')}
+
+
+class PreconditionRequired(ApplicationError):
+    """A change sent without the version it was made from (``If-Match``)."""
+
+    status_code = 428
+    code = "precondition_required"

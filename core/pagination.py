@@ -15,6 +15,7 @@ request only puts its cursor into it; on PostgreSQL it runs as a prepared statem
 import base64
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from django.db.models import F
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
@@ -30,6 +31,17 @@ SORTS = {
     "-priority": ("-priority", "-id"),
     "priority": ("priority", "id"),
 }
+# Sorts by a moment (for an integration syncing what changed since its last run): the
+# API's lists only. Their cursors hold the moment as ISO 8601 text; they run as plain
+# querysets (``keyset_page``), not from compiled SQL, whose stand-ins are integers.
+TIME_SORTS = {
+    "updated_at": ("updated_at", "id"),
+    "-updated_at": ("-updated_at", "-id"),
+    "created_at": ("created_at", "id"),
+    "-created_at": ("-created_at", "-id"),
+}
+API_SORTS = {**SORTS, **TIME_SORTS}
+_TIME_KEYS = frozenset(n.lstrip("-") for fields in TIME_SORTS.values() for n in fields) - {"id"}
 
 
 @dataclass
@@ -41,7 +53,8 @@ class Page:
 
 
 def _encode(values, direction: str) -> str:
-    raw = json.dumps([direction, list(values)], separators=(",", ":")).encode()
+    values = [v.isoformat() if isinstance(v, datetime) else v for v in values]
+    raw = json.dumps([direction, values], separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -54,28 +67,41 @@ def _is_key(value) -> bool:
     return type(value) is int and _KEY_MIN <= value <= _KEY_MAX
 
 
-def _decode(cursor: str, width: int):
+def _moment(value) -> datetime:
+    """A cursor's moment: ISO 8601 text with its offset (a cursor this module wrote)."""
+    if type(value) is not str or len(value) > 40:
+        raise ValueError
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise ValueError
+    return moment.astimezone(UTC)  # an offset PostgreSQL would refuse: OverflowError or UTC
+
+
+def _decode(cursor: str, names):
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         direction, values = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if direction not in ("next", "prev") or len(values) != width or not all(_is_key(v) for v in values):
+        if direction not in ("next", "prev") or type(values) is not list or len(values) != len(names):
+            raise ValueError
+        values = [_moment(v) if n in _TIME_KEYS else v for n, v in zip(names, values)]
+        if not all(_is_key(v) for n, v in zip(names, values) if n not in _TIME_KEYS):
             raise ValueError
         return direction, values
-    except (ValueError, TypeError, json.JSONDecodeError, UnicodeDecodeError):
+    except (ValueError, TypeError, OverflowError, json.JSONDecodeError, UnicodeDecodeError):
         raise InvalidInput(_("The page cursor is not valid."), fields={"cursor": [_("Not a valid cursor.")]}) from None
 
 
-def _plan(sort: str, cursor: str | None):
+def _plan(sort: str, cursor: str | None, sorts: dict = SORTS):
     """The sort's fields, their names, whether it descends, and the cursor's direction and key."""
-    if sort not in SORTS:
+    if sort not in sorts:
         raise InvalidInput(
             _("Unknown sort %(sort)s.") % {"sort": sort},
-            fields={"sort": [_("Choose one of %(sorts)s.") % {"sorts": ", ".join(SORTS)}]},
+            fields={"sort": [_("Choose one of %(sorts)s.") % {"sorts": ", ".join(sorts)}]},
         )
-    fields = SORTS[sort]
+    fields = sorts[sort]
     names = [f.lstrip("-") for f in fields]
     descending = fields[0].startswith("-")
-    direction, values = ("next", None) if not cursor else _decode(cursor, len(fields))
+    direction, values = ("next", None) if not cursor else _decode(cursor, names)
     return fields, names, descending, direction, values
 
 
@@ -114,9 +140,10 @@ def _page(rows: list, names, direction, values, size, sort) -> Page:
     return Page(items=rows, next_cursor=next_cursor, prev_cursor=prev_cursor, sort=sort)
 
 
-def keyset_page(queryset, *, sort: str = "-id", cursor: str | None = None, size: int = 50) -> Page:
-    """One page of ``queryset`` in ``sort`` order, after (or before) ``cursor``."""
-    fields, names, descending, direction, values = _plan(sort, cursor)
+def keyset_page(queryset, *, sort: str = "-id", cursor: str | None = None, size: int = 50,
+                sorts: dict = SORTS) -> Page:
+    """One page of ``queryset`` in ``sort`` order (one of ``sorts``), after (or before) ``cursor``."""
+    fields, names, descending, direction, values = _plan(sort, cursor, sorts)
     rows = list(_page_queryset(queryset, fields, names, descending, direction, values, size))
     return _page(rows, names, direction, values, size, sort)
 

@@ -34,7 +34,8 @@ class TechnicianAdmin(PhoneFieldsAdmin, MasterDataImportAdmin):
     phone_fields = ("phone",)
     list_display = ["__str__", "employee_number", "phone", "partner_company", "active", "last_seen_at"]
     list_filter = ["active", "partner_company", "skills"]
-    search_fields = ["user__username", "user__first_name", "user__last_name", "phone", "employee_number"]
+    search_fields = ["user__username", "user__first_name", "user__last_name", "phone", "employee_number",
+                     "=external_ref"]
     list_select_related = ["user", "partner_company"]
     autocomplete_fields = ["user"]
     inlines = [TechnicianSkillInline, ShiftInline]

@@ -49,6 +49,12 @@ class Technician(models.Model):
     last_seen_at = models.DateTimeField(_("last seen"), null=True, blank=True)
     active = models.BooleanField(_("active"), default=True)
     skills = models.ManyToManyField("catalog.Skill", through="TechnicianSkill", related_name="technicians", blank=True)
+    # For integrations (the API): their reference for this row, and its last change (lists sync by it).
+    external_ref = models.CharField(
+        _("external reference"), max_length=100, null=True, blank=True, unique=True,
+        help_text=_("This row's reference in another system (CRM, ERP); unique when set."),
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         verbose_name = _("technician")

@@ -61,7 +61,7 @@ class WorkOrderAdmin(PhoneFieldsAdmin, admin.ModelAdmin):
 
     list_display = ["number", "status", "priority", "service_type", "customer", "technician", "created_at"]
     list_filter = ["status", "priority", "service_type", "channel"]
-    search_fields = ["=id", "=contact_phone", "=customer__phone"]
+    search_fields = ["=id", "=contact_phone", "=customer__phone", "=external_ref"]
     list_select_related = ["service_type", "customer", "technician__user"]
     show_full_result_count = False
     readonly_fields = [

@@ -14,16 +14,19 @@ import hashlib
 import json
 import re
 import uuid
+from datetime import UTC
 
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_filters.rest_framework import DjangoFilterBackend
 from django_filters.utils import translate_validation
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
+    OpenApiExample,
     OpenApiParameter,
     OpenApiResponse,
     PolymorphicProxySerializer,
@@ -32,16 +35,15 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
-from rest_framework.utils.urls import replace_query_param
 
 from catalog.models import ServiceType
 from catalog.selectors import service_type_by_code, service_types_by_pk
 from core import roles as R
-from core.api import TEXT_PATTERN, ErrorSerializer, TextField
-from core.errors import Forbidden, InvalidInput, NotFound
-from core.pagination import SORTS, keyset_page, keyset_page_compiled
+from core.api import EMPTY, TEXT_PATTERN, ErrorSerializer, KeysetPagination, StrictSerializer, TextField
+from core.errors import Forbidden, InvalidInput, NotFound, PreconditionRequired
+from core.filters import DATETIME_PATTERN
+from core.pagination import TIME_SORTS
 from core.renderers import PlainBody
 from core.validation import normalize_phone
 from customers.models import Customer
@@ -49,7 +51,7 @@ from customers.selectors import customer_find_by_phone
 from sla.models import SlaTarget
 
 from . import search
-from .filters import DATETIME_PATTERN, WorkOrderFilter, filters_key
+from .filters import WorkOrderApiFilter, filters_key
 from .lifecycle import TRANSITIONS, Status, available_actions
 from .models import Attachment, WorkOrder
 from .selectors import (
@@ -57,131 +59,32 @@ from .selectors import (
     WorkOrderDetail,
     technician_refs,
     workorder_detail,
+    workorder_etag,
     workorder_list,
     workorder_scope_key,
     workorder_visible_to,
 )
-from .services import DESCRIPTION_MAX, workorder_create, workorder_transition
+from .services import DESCRIPTION_MAX, EXTERNAL_REF_MAX, workorder_create, workorder_transition, workorder_update
 from .sla import SLA_STATE_FIELDS, target_states, target_states_json, target_states_json_rows, target_states_rows
 from .sla import STATE_LABELS as SLA_STATE_LABELS
-
-# --------------------------------------------------------------------------
-# Pagination: keyset, never a COUNT(*).
-# --------------------------------------------------------------------------
-
-
-# An empty query parameter: the list ignores it, as if it were not given.
-EMPTY = {"type": "string", "maxLength": 0}
-
-
-class KeysetPagination(BasePagination):
-    """Cursor pages over ``core.pagination.keyset_page``: ?cursor=&sort=&page_size=."""
-
-    cursor_query_param = "cursor"
-    sort_query_param = "sort"
-    page_size_query_param = "page_size"
-    page_size = 50
-    max_page_size = 200
-    default_sort = "-id"
-
-    def get_page_size(self, request) -> int:
-        raw = request.query_params.get(self.page_size_query_param)
-        if raw in (None, ""):
-            return self.page_size
-        try:
-            size = int(raw)
-        except ValueError:
-            size = 0
-        if size < 1:
-            message = _("Give a whole number of at least 1.")
-            raise InvalidInput(message, fields={self.page_size_query_param: [message]})
-        return min(size, self.max_page_size)
-
-    def paginate_queryset(self, queryset, request, view=None):
-        self.request = request
-        self.page = keyset_page(
-            queryset,
-            sort=request.query_params.get(self.sort_query_param) or self.default_sort,
-            cursor=request.query_params.get(self.cursor_query_param) or None,
-            size=self.get_page_size(request),
-        )
-        return self.page.items
-
-    def paginate_compiled(self, key, build, request):
-        """``paginate_queryset(build())`` with the page's SQL kept per process under ``key``
-        (``core.pagination.keyset_page_compiled``)."""
-        self.request = request
-        self.page = keyset_page_compiled(
-            key,
-            build,
-            sort=request.query_params.get(self.sort_query_param) or self.default_sort,
-            cursor=request.query_params.get(self.cursor_query_param) or None,
-            size=self.get_page_size(request),
-        )
-        return self.page.items
-
-    def _link(self, cursor):
-        if cursor is None:
-            return None
-        url = self.request.build_absolute_uri()
-        return replace_query_param(url, self.cursor_query_param, cursor)
-
-    def get_next_link(self):
-        return self._link(self.page.next_cursor)
-
-    def get_previous_link(self):
-        return self._link(self.page.prev_cursor)
-
-    def get_paginated_response(self, data, body_class=dict):
-        """``body_class``: ``core.renderers.PlainBody`` for rows of plain values (written by orjson)."""
-        return Response(body_class(next=self.get_next_link(), previous=self.get_previous_link(), results=data))
-
-    def get_paginated_response_schema(self, schema):
-        link = {"type": "string", "nullable": True, "format": "uri"}
-        return {
-            "type": "object",
-            "required": ["next", "previous", "results"],
-            "properties": {
-                "next": {**link, "description": "The next page, or null on the last page."},
-                "previous": {**link, "description": "The previous page, or null on the first page."},
-                "results": schema,
-            },
-        }
-
-    def get_schema_operation_parameters(self, view):
-        return [
-            {
-                "name": self.cursor_query_param,
-                "required": False,
-                "in": "query",
-                "description": "Opaque cursor from a `next` or `previous` link (another is refused, 400).",
-                "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]*$"},  # empty: the first page
-            },
-            {
-                "name": self.sort_query_param,
-                "required": False,
-                "in": "query",
-                "description": "Sort order (default `-id`, newest first).",
-                "schema": {"oneOf": [{"type": "string", "enum": list(SORTS)}, EMPTY], "default": self.default_sort},
-            },
-            {
-                "name": self.page_size_query_param,
-                "required": False,
-                "in": "query",
-                "description": f"Rows per page (default {self.page_size}); more than {self.max_page_size} "
-                f"gives {self.max_page_size}.",
-                "schema": {"oneOf": [{"type": "integer", "minimum": 1}, EMPTY], "default": self.page_size},
-            },
-        ]
-
 
 # --------------------------------------------------------------------------
 # Output
 # --------------------------------------------------------------------------
 
 
+def _iso(local) -> str:
+    """A local datetime as RFC 3339 text (what the schema's ``date-time`` means). RFC 3339 has no
+    seconds in an offset, which zones had before they took standard time (Shanghai's local mean
+    time was +08:05:43 until 1901): such a moment is written in UTC. The offsets of the zones
+    since 1970 are whole minutes, so a later moment needs no look at its offset."""
+    if local.year >= 1970 or not local.utcoffset().seconds % 60:
+        return local.isoformat()
+    return local.astimezone(UTC).isoformat()
+
+
 def _dt(value):
-    return None if value is None else timezone.localtime(value).isoformat()
+    return None if value is None else _iso(timezone.localtime(value))
 
 
 def _float(value):
@@ -266,7 +169,8 @@ class SlaTargetSerializer(serializers.Serializer):
 # another column in to_representation without adding it here would cost a query
 # per row; the query-count test in tests/workorders/test_api.py would fail.
 LIST_FIELDS = (
-    "id", "status", "priority", "channel", "site", "equipment", "contact_name", "contact_phone", "contact_email",
+    "id", "status", "priority", "channel", "external_ref", "site", "equipment",
+    "contact_name", "contact_phone", "contact_email",
     "address", "description", "language", "preferred_start", "preferred_end", "appointment_start", "appointment_end",
     "created_at", "updated_at", "assigned_at", "accepted_at", "arrived_at", "resolved_at", "closed_at",
     "customer__id", "customer__name", "customer__phone", "customer__tier",
@@ -287,6 +191,8 @@ class WorkOrderSerializer(serializers.Serializer):
     priority = serializers.ChoiceField(choices=WorkOrder.Priority.choices)
     priority_label = serializers.CharField()
     channel = serializers.ChoiceField(choices=WorkOrder.Channel.choices)
+    external_ref = serializers.CharField(allow_null=True, help_text="The order's reference in the client's "
+                                         "system, or null; unique among work orders.")
     customer = CustomerRefSerializer()
     site = serializers.IntegerField(allow_null=True, help_text="Site id.")
     equipment = serializers.IntegerField(allow_null=True, help_text="Equipment id.")
@@ -326,6 +232,7 @@ class WorkOrderSerializer(serializers.Serializer):
             "priority": wo.priority,
             "priority_label": str(PRIORITY_LABELS.get(wo.priority, wo.priority)),
             "channel": wo.channel,
+            "external_ref": wo.external_ref,
             "customer": {"id": customer.pk, "name": customer.name, "phone": customer.phone, "tier": customer.tier},
             "site": wo.site_id,
             "equipment": wo.equipment_id,
@@ -364,7 +271,8 @@ class WorkOrderSerializer(serializers.Serializer):
 # The service type and the technician come from the process's copies (selectors), so
 # PostgreSQL plans a two-table query instead of a five-table one on every request.
 LIST_VALUES = (
-    "id", "status", "priority", "channel", "site", "equipment", "contact_name", "contact_phone", "contact_email",
+    "id", "status", "priority", "channel", "external_ref", "site", "equipment",
+    "contact_name", "contact_phone", "contact_email",
     "address", "description", "language", "preferred_start", "preferred_end", "appointment_start", "appointment_end",
     "created_at", "updated_at", "assigned_at", "accepted_at", "arrived_at", "resolved_at", "closed_at",
     "customer__id", "customer__name", "customer__phone", "customer__tier", "service_type_id", "technician_id",
@@ -390,20 +298,23 @@ def _choice_labels() -> tuple[dict, dict]:
 def _local_time_formatter(*, as_text: bool):
     """A page's datetime formatter: None stays None, a datetime moves to the current time zone.
 
-    ``as_text``: as its ``isoformat()`` text. Otherwise the local datetime itself, for a
+    ``as_text``: as its RFC 3339 text (``_iso``). Otherwise the local datetime itself, for a
     ``core.renderers.PlainBody`` (orjson writes the same text several times faster),
     except where the zone's offset then had seconds (local mean time before 1901 and the
-    like): orjson rounds those to the minute, so they go as ``isoformat()`` text."""
+    like): orjson rounds those to the minute, so they go as ``_iso`` text."""
     tz = timezone.get_current_timezone()
     if as_text:
         def dt(value):
-            return None if value is None else value.astimezone(tz).isoformat()
+            if value is None:
+                return None
+            local = value.astimezone(tz)
+            return local.isoformat() if local.year >= 1970 else _iso(local)
     else:
         def dt(value):
             if value is None:
                 return None
             local = value.astimezone(tz)
-            return local.isoformat() if local.utcoffset().seconds % 60 else local
+            return _iso(local) if local.utcoffset().seconds % 60 else local
     return dt
 
 
@@ -449,6 +360,7 @@ def _rows_from_values(rows, actions: "ActionsByStatus", *, times_as_text: bool =
             "priority": priority,
             "priority_label": priority_labels.get(priority, str(priority)),
             "channel": r["channel"],
+            "external_ref": r["external_ref"],
             "customer": {
                 "id": r["customer__id"], "name": r["customer__name"], "phone": r["customer__phone"],
                 "tier": r["customer__tier"],
@@ -577,7 +489,10 @@ def _detail_from_values(detail: WorkOrderDetail, actions: ActionsByStatus) -> di
     tz = timezone.get_current_timezone()
 
     def dt(value):
-        return None if value is None else value.astimezone(tz).isoformat()
+        if value is None:
+            return None
+        local = value.astimezone(tz)
+        return local.isoformat() if local.year >= 1970 else _iso(local)
 
     body["events"] = [_event_from_values(e, dt) for e in detail.history]
     body["attachments"] = [
@@ -652,6 +567,10 @@ class WorkOrderCreateSerializer(serializers.Serializer):
         required=False, allow_null=True, default=None, min_value=1,
         help_text="Id of equipment of the customer with this phone number.",
     )
+    external_ref = TextField(
+        max_length=EXTERNAL_REF_MAX, required=False, allow_null=True, allow_blank=True, default=None,
+        help_text="The order's reference in your system (blank: none); one another work order has is refused (400).",
+    )
 
     def get_fields(self):
         # DRF deep-copies every declared field's arguments for each new serializer (the
@@ -692,6 +611,42 @@ class TransitionSerializer(serializers.Serializer):
             missing = "longitude" if lng is None else "latitude"
             raise serializers.ValidationError({missing: [_("Give both the latitude and the longitude.")]})
         return attrs
+
+
+class WorkOrderPatchSerializer(StrictSerializer):
+    """The details of an order an agent, dispatcher or manager may change (PATCH): each field
+    optional; any other field, one shown on the order (status, technician, customer, ...) too,
+    is refused (400) and nothing is written. Checked further by ``services.workorder_update``."""
+
+    read_only_fields = {
+        name: gettext_lazy("Read-only here: the status, technician and appointment change through transitions; "
+                           "the other fields are set when the order is created.")
+        for name in (
+            "id", "number", "status", "status_label", "priority_label", "channel", "customer", "service_type",
+            "technician", "contact_name", "contact_phone", "contact_email", "address", "language",
+            "appointment_start", "appointment_end", "created_at", "updated_at", "assigned_at", "accepted_at",
+            "arrived_at", "resolved_at", "closed_at", "available_actions", "sla", "events", "attachments",
+        )
+    }
+
+    priority = serializers.ChoiceField(choices=WorkOrder.Priority.choices, required=False)
+    preferred_start = serializers.DateTimeField(
+        required=False, allow_null=True,
+        help_text="The window the customer asked for: both ends set or both null, the end after the start "
+        "(with the end the order has, if only this one is sent).",
+    )
+    preferred_end = serializers.DateTimeField(required=False, allow_null=True, help_text="See `preferred_start`.")
+    description = TextField(max_length=DESCRIPTION_MAX, required=False)
+    site = serializers.IntegerField(required=False, allow_null=True, min_value=1,
+                                    help_text="Id of a site of the order's customer; the order's address "
+                                    "becomes the site's.")
+    equipment = serializers.IntegerField(required=False, allow_null=True, min_value=1,
+                                         help_text="Id of equipment of the order's customer.")
+    external_ref = TextField(
+        max_length=EXTERNAL_REF_MAX, required=False, allow_null=True, allow_blank=True,
+        help_text="The order's reference in your system (blank or null: none); one another work order has "
+        "is refused (400).",
+    )
 
 
 def _transition_request(transition) -> serializers.Serializer:
@@ -738,7 +693,33 @@ ERRORS = {
     415: OpenApiResponse(ErrorSerializer, description="The body is not JSON (`Content-Type: application/json`)."),
     422: OpenApiResponse(ErrorSerializer, description="The `Idempotency-Key` was already used with a different "
                          "body (`idempotency_key_reused`)."),
+    428: OpenApiResponse(ErrorSerializer, description="No `If-Match` header (`precondition_required`): send the "
+                         "`ETag` of the version the change was made from."),
 }
+
+
+class StaleSerializer(ErrorSerializer):
+    version = serializers.CharField(help_text="The current version: the `ETag` to send as `If-Match` once the "
+                                    "change is re-applied to it.")
+
+
+def _etag_header(*statuses) -> OpenApiParameter:
+    return OpenApiParameter(
+        name="ETag", type=str, location=OpenApiParameter.HEADER, response=list(statuses),
+        description="The work order's version (its last change), quoted, e.g. `\"62c1d5f0a2b41\"`: send it as "
+        "`If-Match` with a change.",
+    )
+
+
+IF_MATCH_HEADER = OpenApiParameter(
+    name="If-Match", type={"type": "string", "pattern": TEXT_PATTERN, "maxLength": 200},
+    location=OpenApiParameter.HEADER, required=True,
+    description="The `ETag` of the version read (several may be given, comma-separated). If the order has "
+    "changed since, nothing is written and the answer is 412 with the current version.",
+)
+ERRORS[412] = OpenApiResponse(StaleSerializer, description="The work order changed since the version in "
+                              "`If-Match` (`stale`): nothing was written; `version` and `ETag` give the current "
+                              "one.")
 
 
 def _errors(*codes):
@@ -790,6 +771,11 @@ LIST_PARAMETERS = [
     _datetime_param("created_before", "Created before this moment."),
     _datetime_param("due_after", "Appointment ending at or after this moment."),
     _datetime_param("due_before", "Appointment ending before this moment."),
+    _datetime_param("updated_after", "Changed at or after this moment (`updated_at`): with `sort=updated_at`, "
+                    "what changed since an integration's last sync."),
+    _datetime_param("updated_before", "Changed before this moment."),
+    _param("external_ref", {"type": "string", "pattern": TEXT_PATTERN, "maxLength": EXTERNAL_REF_MAX},
+           "The order with this reference in the client's system (none: an empty page)."),
     _param("customer", {"type": "integer"}, "Customer id."),
     _param("service_type", {"type": "integer"}, "Id of an existing service type (another id is refused, 400)."),
     _param("technician", {"type": "integer"}, "Id of an existing technician (another id is refused, 400)."),
@@ -818,6 +804,30 @@ def _idempotency_key(request) -> uuid.UUID | None:
         message = _("The Idempotency-Key header must be a UUID.")
         raise InvalidInput(message, fields={"Idempotency-Key": [message]})
     return uuid.UUID(raw.strip())
+
+
+def _if_match(request) -> list[str]:
+    """The versions in the request's ``If-Match`` (ETags, quoted; a weak one's ``W/`` dropped).
+    None: 428. ``*`` (any version) is refused: a change must name the version it was made from."""
+    raw = request.headers.get("If-Match")
+    if raw is None or not raw.strip():
+        raise PreconditionRequired(_("Send If-Match with the ETag of the version you read."))
+    tags = [tag.strip().removeprefix("W/") for tag in raw.split(",") if tag.strip()]
+    if "*" in tags:
+        message = _("Give the ETag of the version you read, not *.")
+        raise InvalidInput(message, fields={"If-Match": [message]})
+    return [tag if tag.startswith('"') else f'"{tag}"' for tag in tags]
+
+
+def _plain_page(request, filterset) -> bool:
+    """The list's page from a plain queryset, not from compiled SQL: sorted by a moment, or
+    filtered by a value that changes with each request (``WorkOrderApiFilter.UNCOMPILED``)."""
+    if request.query_params.get(KeysetPagination.sort_query_param) in TIME_SORTS:
+        return True
+    if filterset is None:  # only the status and priority filters (_CHOICE_FILTERS)
+        return False
+    data = filterset.form.cleaned_data
+    return any(data.get(name) not in (None, "") for name in WorkOrderApiFilter.UNCOMPILED)
 
 
 def _body_hash(data) -> str:
@@ -885,7 +895,7 @@ class WorkOrderViewSet(viewsets.GenericViewSet):
     serializer_class = WorkOrderSerializer
     pagination_class = KeysetPagination
     filter_backends = [DjangoFilterBackend]
-    filterset_class = WorkOrderFilter
+    filterset_class = WorkOrderApiFilter
     lookup_value_regex = "[0-9]+"
 
     def get_queryset(self):
@@ -929,7 +939,7 @@ class WorkOrderViewSet(viewsets.GenericViewSet):
         def build():
             return (filterset if filterset is not None else self._valid_filterset(request)).qs.values(*LIST_VALUES)
 
-        if filters is None:
+        if filters is None or _plain_page(request, filterset):
             rows = self.paginate_queryset(build())
         else:
             rows = self.paginator.paginate_compiled(("api-list", workorder_scope_key(user), filters), build, request)
@@ -946,15 +956,60 @@ class WorkOrderViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         summary="Read one work order",
-        description="With its events (the audit trail) and its attachments' metadata.",
-        parameters=[ID_PATH],
+        description="With its events (the audit trail) and its attachments' metadata; the `ETag` header is "
+        "its version, for a change (`PATCH`, `If-Match`).",
+        parameters=[ID_PATH, _etag_header(200)],
         responses={200: WorkOrderDetailSerializer, **_errors(401, 404)},
     )
     def retrieve(self, request, pk=None):
         detail = workorder_detail(user=request.user, pk=int(pk))
         if detail is None:
             raise NotFound(_("No such work order."))
-        return Response(_detail_from_values(detail, _actions_of(self.get_serializer_context())))
+        return Response(_detail_from_values(detail, _actions_of(self.get_serializer_context())),
+                        headers={"ETag": workorder_etag(detail.row["updated_at"])})
+
+    @extend_schema(
+        summary="Change a work order's details",
+        description="For agents, dispatchers and managers, while the order is open (new to on hold): its "
+        "priority, the customer's preferred window, the description, the site and equipment (the customer's), "
+        "and its reference in your system. Send only the fields to change, with `If-Match` set to the `ETag` "
+        "of the version you read (`GET` answers it): if someone changed the order since, nothing is written "
+        "and the answer is 412 with the current version. Any other field is refused (400), nothing written. "
+        "A change writes an `update` event naming each field's old and new value. The status, technician and "
+        "appointment change through `transitions`. The SLA deadlines stay those agreed when the order came in.",
+        request=WorkOrderPatchSerializer,
+        parameters=[ID_PATH, IF_MATCH_HEADER, _etag_header(200, 412)],
+        responses={
+            200: OpenApiResponse(WorkOrderDetailSerializer, description="The order as it is now."),
+            **_errors(400, 401, 403, 404),
+            409: OpenApiResponse(ErrorSerializer, description="The order is resolved, closed or cancelled: its "
+                                 "details can no longer change."),
+            **_errors(412, 413, 415, 428),
+        },
+        examples=[
+            OpenApiExample("New priority and window", request_only=True, value={
+                "priority": 4, "preferred_start": "2026-05-02T09:00:00+08:00",
+                "preferred_end": "2026-05-02T12:00:00+08:00",
+            }),
+            OpenApiExample("Your reference", request_only=True, value={"external_ref": "CRM-2026-00042"}),
+            OpenApiExample("Stale version", response_only=True, status_codes=["412"], value={
+                "error": "stale", "version": "62c1d5f0a2b41",
+                "detail": "WO-2026-000123 was changed since you read it; read it again and re-apply your change.",
+            }),
+        ],
+    )
+    def partial_update(self, request, pk=None):
+        if not 0 < int(pk) < 2**63:  # beyond any id: the database would refuse the number
+            raise NotFound(_("No such work order."))
+        if_match = _if_match(request)
+        serializer = WorkOrderPatchSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        work_order = workorder_update(
+            work_order_id=int(pk), actor=request.user, changes=dict(serializer.validated_data), if_match=if_match,
+        )
+        detail = workorder_detail(user=request.user, pk=work_order.pk)
+        return Response(_detail_from_values(detail, _actions_of(self.get_serializer_context())),
+                        headers={"ETag": workorder_etag(detail.row["updated_at"])})
 
     @extend_schema(
         summary="Search",
@@ -1042,6 +1097,7 @@ class WorkOrderViewSet(viewsets.GenericViewSet):
             customer=customer,
             site=site,
             equipment=equipment,
+            external_ref=data["external_ref"],
         )
         if not created:
             work_order = workorder_list(user=user).get(pk=work_order.pk)

@@ -98,6 +98,7 @@ TRANSITIONS: dict[str, Transition] = {
 # Events that are not transitions, as the pages name them.
 OTHER_EVENT_LABELS = {
     "create": _("Created"),
+    "update": _("Details changed"),
     "escalate": _("SLA escalation"),
     "survey": _("Survey answered"),
     "report_approved": _("Report approved"),

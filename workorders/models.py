@@ -63,6 +63,12 @@ class WorkOrder(models.Model):
     # The state a hold left from, so that resume can return there.
     hold_return_status = models.CharField(max_length=16, blank=True, editable=False)
 
+    # The order's number in another system (a CRM's case, an ERP's job): set and filtered on by
+    # integrations through the API; none (NULL) or unique.
+    external_ref = models.CharField(
+        _("external reference"), max_length=100, null=True, blank=True, unique=True,
+        help_text=_("This work order's reference in another system (CRM, ERP); unique when set."),
+    )
     # The customer's private tracking link; unguessable, unlike the number.
     public_token = models.CharField(max_length=32, unique=True, default=new_public_token, editable=False)
     # Set by the public form and API clients: a replayed submission finds the first one.
@@ -123,6 +129,10 @@ class WorkOrder(models.Model):
             models.Index(fields=["priority", "id"], name="wo_priority_id"),
             # Created-date range filters and reports.
             models.Index(fields=["created_at"], name="wo_created_at"),
+            # The API's lists sorted by a moment, for integrations syncing what changed
+            # (?sort=-updated_at&updated_after=...: keyset on (moment, id)).
+            models.Index(fields=["updated_at", "id"], name="wo_updated_at_id"),
+            models.Index(fields=["created_at", "id"], name="wo_created_at_id"),
             # A technician's own jobs.
             models.Index(fields=["technician", "status"], name="wo_technician_status"),
             # A technician's (or a technician filter's) queue, newest first (keyset on id):

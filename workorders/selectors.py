@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db.models import Case, JSONField, Prefetch, QuerySet, When
@@ -83,6 +84,18 @@ def workorder_is_visible_to(user, work_order: WorkOrder) -> bool:
 LIST_RELATED = ("customer", "service_type", "technician__user")
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def workorder_etag(updated_at) -> str:
+    """A work order's version as an HTTP entity tag (``"…"``): its last change, to the
+    microsecond. Every change of an order sets ``updated_at``; an edit of its details moves
+    it on by at least a microsecond (``services.workorder_update``), so two versions differ."""
+    stamp = (updated_at - _EPOCH) // _MICROSECOND if updated_at is not None else 0
+    return f'"{stamp:x}"'
+
+
 def workorder_list(*, user) -> QuerySet:
     """Rows for the staff queue and the API list, with what each row shows."""
     return workorder_visible_to(user).select_related(*LIST_RELATED)
@@ -110,7 +123,7 @@ def workorder_queue_rows(queryset) -> QuerySet:
 # builds its answer with the list's code). The service type and the technician come
 # from the process's copies (below).
 DETAIL_VALUES = (
-    "id", "status", "priority", "channel", "site", "equipment", "service_type_id", "technician_id",
+    "id", "status", "priority", "channel", "external_ref", "site", "equipment", "service_type_id", "technician_id",
     "contact_name", "contact_phone", "contact_email", "address", "description", "language",
     "preferred_start", "preferred_end", "appointment_start", "appointment_end",
     "created_at", "updated_at", "assigned_at", "accepted_at", "arrived_at", "resolved_at", "closed_at",

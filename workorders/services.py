@@ -6,6 +6,7 @@ audit event, and leaves nothing half-done when it raises.
 
 import io
 import uuid
+from datetime import timedelta
 from contextlib import nullcontext
 
 from django.conf import settings
@@ -18,7 +19,7 @@ from PIL import Image
 
 from catalog.models import ServiceType
 from core import roles as R
-from core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unprocessable
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed, Unprocessable
 from core.inserts import Insert, insert_linked
 from core.images import CleanImage, clean_image
 from core.validation import position_check
@@ -33,14 +34,15 @@ from customers.services import (
 from inventory.services import stock_release, stock_reserve_for_assignments
 from technicians.models import Technician
 
-from .lifecycle import PREVIOUS, TRANSITIONS, Status, technician_check
+from .lifecycle import OPEN_STATES, PREVIOUS, TRANSITIONS, Status, technician_check
 from .messages import transition_event_add
 from .models import Attachment, WorkOrder, WorkOrderEvent
-from .selectors import workorder_is_visible_to
+from .selectors import workorder_etag, workorder_is_visible_to
 from .sla import sla_fields_for_new, sla_on_transition
 from .survey import survey_start, survey_void_open, workorder_send_survey
 
 DESCRIPTION_MAX = 4000
+EXTERNAL_REF_MAX = 100  # WorkOrder.external_ref's max_length
 
 
 def _check_window(start, end, *, field: str):
@@ -73,6 +75,7 @@ def workorder_create(
     customer: Customer | None = None,
     site: Site | None = None,
     equipment: Equipment | None = None,
+    external_ref: str | None = None,
 ) -> tuple[WorkOrder, bool]:
     """Create a work order with its creation event and photos.
 
@@ -81,6 +84,8 @@ def workorder_create(
     same ``submission_key`` returns the first work order and ``False``.
     ``submission_hash`` (the API: a hash of the request's body) is kept with the key;
     the key sent again with a different one is refused (``Unprocessable``, 422).
+    ``external_ref``: the order's reference in the caller's system; one another order has
+    is refused (``InvalidInput``), found by the unique key, with no query beforehand.
 
     The customer, the site, the order, its event and the rows other
     apps add (``work_order_inserting``: the reports' figures) are written by one
@@ -105,6 +110,8 @@ def workorder_create(
         message = _("Attach at most %(n)d photos.") % {"n": settings.PUBLIC_FORM_MAX_PHOTOS}
         raise InvalidInput(message, fields={"photos": [message]})
     _check_window(preferred_start, preferred_end, field="preferred_end")
+    if external_ref is not None:
+        external_ref = _clean_external_ref(external_ref)
     if customer is not None:
         if site is not None and site.customer_id != customer.pk:
             raise InvalidInput(_("That site belongs to another customer."), fields={"site": [_("Not this customer's site.")]})
@@ -130,6 +137,7 @@ def workorder_create(
         preferred_start=preferred_start,
         preferred_end=preferred_end,
         language=language,
+        external_ref=external_ref,
         submission_key=submission_key,
         submission_hash=submission_hash if submission_key is not None else "",
         created_by=created_by,
@@ -159,6 +167,8 @@ def workorder_create(
                     raise Unprocessable(message, code="idempotency_key_reused",
                                         fields={"Idempotency-Key": [message]}) from None
                 return existing, False
+        if external_ref is not None and WorkOrder.objects.filter(external_ref=external_ref).exists():
+            raise _external_ref_taken(external_ref) from None
         raise
     return work_order, True
 
@@ -583,3 +593,150 @@ def attachment_strip_metadata(*, attachment_id: int) -> str:
         # The old file goes once the new name is committed (a rollback keeps the old one in use).
         transaction.on_commit(lambda: storage.delete(old_name))
     return "cleaned"
+
+
+# --- Editing an order's details (the API's PATCH) ---------------------------------------------
+
+# What may change on an order outside its lifecycle: what the customer asked for and where.
+# Status, technician and appointment change through transitions only (workorder_transition).
+EDITABLE_FIELDS = (
+    "priority", "preferred_start", "preferred_end", "description", "site", "equipment", "external_ref",
+)
+
+
+def _clean_external_ref(value) -> str | None:
+    """An external reference as stored: trimmed text, or None for none (blank counts as none)."""
+    value = (value or "").strip()
+    if len(value) > EXTERNAL_REF_MAX:
+        message = _("Keep the reference under %(n)d characters.") % {"n": EXTERNAL_REF_MAX}
+        raise InvalidInput(message, fields={"external_ref": [message]})
+    if "\x00" in value:
+        message = _("Null characters are not allowed.")
+        raise InvalidInput(message, fields={"external_ref": [message]})
+    return value or None
+
+
+def _external_ref_taken(value: str) -> InvalidInput:
+    message = _("Another work order has the reference %(ref)s.") % {"ref": value}
+    return InvalidInput(message, fields={"external_ref": [message]})
+
+
+def _clean_changes(changes: dict) -> dict:
+    """``changes`` checked on their own (before anything is locked): each value as stored."""
+    unknown = sorted(set(changes) - set(EDITABLE_FIELDS))
+    if unknown:
+        message = _("These fields cannot be changed here.")
+        raise InvalidInput(message, fields={name: [message] for name in unknown})
+    clean = dict(changes)
+    if "priority" in clean and clean["priority"] not in WorkOrder.Priority.values:
+        raise InvalidInput(_("Unknown priority."), fields={"priority": [_("Unknown priority.")]})
+    if "description" in clean:
+        description = (clean["description"] or "").strip()
+        if not description:
+            raise InvalidInput(_("Describe the problem."), fields={"description": [_("This field is required.")]})
+        if len(description) > DESCRIPTION_MAX:
+            message = _("Keep the description under %(n)d characters.") % {"n": DESCRIPTION_MAX}
+            raise InvalidInput(message, fields={"description": [message]})
+        clean["description"] = description
+    if "external_ref" in clean:
+        clean["external_ref"] = _clean_external_ref(clean["external_ref"])
+    return clean
+
+
+def _json_value(value):
+    if value is None or isinstance(value, (str, int)):
+        return value
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return getattr(value, "pk", str(value))
+
+
+def workorder_update(*, work_order_id: int, actor, changes: dict, if_match: list[str]) -> WorkOrder:
+    """Change an order's details (``EDITABLE_FIELDS``) as ``actor``, an agent, dispatcher or manager.
+
+    ``changes``: field name → new value (``site`` and ``equipment`` as ids or None, the window's
+    ends as aware datetimes). ``if_match``: the versions (``selectors.workorder_etag``) the caller
+    last saw; the order's current one must be among them, so that two writers cannot overwrite
+    each other unseen.
+
+    Raises InvalidInput (a field that cannot change here, a bad value, a site or equipment not
+    the order's customer's, a reference another order has), NotFound (no such order, or one the
+    actor may not see), Forbidden (a field role), PreconditionFailed (the order changed since:
+    412 with its current version) or Conflict (the order is no longer open). In every error case
+    nothing changes. A change writes one ``update`` event naming each field's old and new value;
+    sending the values the order already has writes nothing.
+
+    The priority changes the order's urgency in the queues; its SLA deadlines stay those agreed
+    when it came in (as when an escalation raises the priority).
+    """
+    clean = _clean_changes(changes)
+    with transaction.atomic():
+        # Lock the order's row (no joins; see workorder_transition): a second writer waits here,
+        # then finds the version changed and gets 412 instead of overwriting the first.
+        work_order = WorkOrder.objects.select_for_update().filter(pk=work_order_id).first()
+        if work_order is None or not workorder_is_visible_to(actor, work_order):
+            raise NotFound(_("No such work order."))
+        roles = R.roles_of(actor) & R.OFFICE_ROLES
+        if not (roles or actor.is_superuser):
+            raise Forbidden(_("Only agents, dispatchers and managers may change a work order's details."))
+        current = workorder_etag(work_order.updated_at)
+        if current not in if_match:
+            raise PreconditionFailed(
+                _("%(number)s was changed since you read it; read it again and re-apply your change.")
+                % {"number": work_order.number},
+                etag=current,
+            )
+        if work_order.status not in OPEN_STATES:
+            raise Conflict(
+                _("%(number)s is %(status)s: its details can no longer change.")
+                % {"number": work_order.number, "status": str(Status(work_order.status).label).lower()},
+            )
+        if "site" in clean and clean["site"] is not None:
+            site = Site.objects.filter(pk=clean["site"], customer_id=work_order.customer_id).first()
+            if site is None:
+                message = _("Not a site of this work order's customer.")
+                raise InvalidInput(message, fields={"site": [message]})
+            clean["site"] = site
+        if "equipment" in clean and clean["equipment"] is not None:
+            equipment = Equipment.objects.filter(pk=clean["equipment"], customer_id=work_order.customer_id).first()
+            if equipment is None:
+                message = _("Not equipment of this work order's customer.")
+                raise InvalidInput(message, fields={"equipment": [message]})
+            clean["equipment"] = equipment
+        start = clean.get("preferred_start", work_order.preferred_start)
+        end = clean.get("preferred_end", work_order.preferred_end)
+        _check_window(start, end, field="preferred_end")
+
+        diff = {}
+        for name, value in clean.items():
+            attname = f"{name}_id" if name in ("site", "equipment") else name
+            old = getattr(work_order, attname)
+            new = value.pk if name in ("site", "equipment") and value is not None else value
+            if old != new:
+                diff[name] = [_json_value(old), _json_value(new)]
+                setattr(work_order, name, value)
+        if not diff:
+            return work_order
+        changed = list(diff)
+        if "site" in diff and work_order.site_id is not None:
+            work_order.address = work_order.site.address  # the order goes where its site is
+            changed.append("address")
+        now = timezone.now()
+        # A new version even if the clock has not moved since the last change.
+        work_order.updated_at = max(now, work_order.updated_at + timedelta(microseconds=1))
+        changed.append("updated_at")
+        try:
+            with transaction.atomic():  # a savepoint: the reference's unique key may refuse it
+                work_order.save(update_fields=changed)
+        except IntegrityError:
+            if "external_ref" in diff and WorkOrder.objects.filter(external_ref=work_order.external_ref).exclude(
+                pk=work_order.pk
+            ).exists():
+                raise _external_ref_taken(work_order.external_ref) from None
+            raise
+        WorkOrderEvent.objects.create(
+            work_order=work_order, action="update", from_status=work_order.status, to_status=work_order.status,
+            actor=actor if actor.is_authenticated else None, actor_role=min(roles) if roles else "admin",
+            data={"changes": diff}, created_at=now,
+        )
+    return work_order

@@ -15,6 +15,7 @@ invalid cases are left as generated.
 """
 
 import datetime as dt
+import itertools
 import json
 import uuid
 import zlib
@@ -29,6 +30,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from rest_framework.authtoken.models import Token
 
+from catalog.models import Part
 from core import roles as R
 from core.errors import InvalidInput
 from core.validation import normalize_phone
@@ -44,6 +46,8 @@ from tests.factories import (
     WorkOrderFactory,
 )
 from workorders.lifecycle import Status
+from workorders.models import WorkOrder
+from workorders.selectors import workorder_etag
 
 MAX_EXAMPLES = 25
 ROLES = [R.AGENT, R.DISPATCHER, R.TECHNICIAN, R.PARTNER_TECHNICIAN, R.MANAGER, None]
@@ -52,6 +56,7 @@ SERVICE_TYPE_ID, SERVICE_TYPE = 9001, "ac-repair"
 TECHNICIAN_ID, OTHER_TECHNICIAN_ID, PARTNER_TECHNICIAN_ID = 9101, 9102, 9103
 TECHNICIAN_IDS = [TECHNICIAN_ID, OTHER_TECHNICIAN_ID, PARTNER_TECHNICIAN_ID]
 CUSTOMER_ID, CUSTOMER_PHONE, SITE_ID, EQUIPMENT_ID = 9201, "+8613800009201", 9301, 9401
+PART_ID = 9601
 WORK_ORDER_IDS = {status: 9500 + i for i, status in enumerate(Status.values)}
 PASSWORD = "fuzz-password"
 
@@ -71,6 +76,9 @@ CONFIG = schemathesis.Config.from_dict({
         "response_schema_conformance": {"enabled": True},
         "positive_data_acceptance": {"enabled": True},
         "negative_data_rejection": {"enabled": True},
+        # A change without `If-Match` is 428 Precondition Required (RFC 6585), as the schema says.
+        "missing_required_header": {"enabled": True,
+                                    "expected-statuses": ["400", "401", "403", "406", "415", "422", "428"]},
     },
 })
 
@@ -95,14 +103,17 @@ def _follow_the_stated_rules(case) -> None:
     """The rules the schema states in words (descriptions), not in JSON Schema."""
     query, body = case.query, case.body
     if case.path_parameters and "id" in case.path_parameters:
-        ids = list(WORK_ORDER_IDS.values())
-        case.path_parameters["id"] = _pick(case.path_parameters["id"], ids + [1])  # 1: no such order
+        ids = {"/api/v1/technicians/": TECHNICIAN_IDS, "/api/v1/parts/": [PART_ID],
+               "/api/v1/service-types/": [SERVICE_TYPE_ID]}.get(case.path.split("{")[0], list(WORK_ORDER_IDS.values()))
+        case.path_parameters["id"] = _pick(case.path_parameters["id"], ids + [1])  # 1: no such row
     if query:
         query.pop("cursor", None)  # opaque: only one from a `next` or `previous` link is valid
         if query.get("technician") not in (None, ""):  # an existing technician
             query["technician"] = _pick(query["technician"], TECHNICIAN_IDS)
         if query.get("service_type") not in (None, ""):  # an existing service type
             query["service_type"] = SERVICE_TYPE_ID
+    if case.method.upper() == "PATCH":
+        _follow_the_rules_of_a_change(case)
     if not isinstance(body, dict):
         return
     if "username" in body:  # a user's credentials
@@ -134,6 +145,8 @@ def _follow_the_stated_rules(case) -> None:
         body.pop("latitude", None)
         body.pop("longitude", None)
     if "contact_phone" in body:  # a create
+        if body.get("external_ref"):  # unique among work orders: a fresh one for each create
+            body["external_ref"] = f"{body['external_ref'][:60]}-{next(_REFS)}"
         try:
             normalize_phone(body["contact_phone"])
         except InvalidInput:  # (a case of the coverage phase, which does not know the format)
@@ -151,6 +164,29 @@ def _follow_the_stated_rules(case) -> None:
         case.headers["Idempotency-Key"] = str(uuid.uuid5(uuid.NAMESPACE_URL, text))
 
 
+_REFS = itertools.count(1)
+
+
+def _follow_the_rules_of_a_change(case) -> None:
+    """A PATCH: made from the order's current version, the customer's site and equipment, a
+    reference no other order has, both ends of the window or neither."""
+    pk = case.path_parameters["id"]
+    updated_at = WorkOrder.objects.filter(pk=pk).values_list("updated_at", flat=True).first()
+    case.headers = {**(case.headers or {}), "If-Match": workorder_etag(updated_at)}
+    body = case.body
+    if not isinstance(body, dict):
+        return
+    if body.get("site") is not None:
+        body["site"] = SITE_ID
+    if body.get("equipment") is not None:
+        body["equipment"] = EQUIPMENT_ID
+    if ("preferred_start" in body) != ("preferred_end" in body):
+        body.pop("preferred_start", None)
+        body.pop("preferred_end", None)
+    if body.get("external_ref"):
+        body["external_ref"] = f"{body['external_ref'][:60]}-{pk}"  # this order's own
+
+
 @pytest.fixture(autouse=True)
 def _in_the_test_transaction():
     """The WSGI handler closes the database connection after each request; the test client
@@ -164,6 +200,7 @@ def _in_the_test_transaction():
 
 def _seed():
     ServiceTypeFactory(pk=SERVICE_TYPE_ID, code=SERVICE_TYPE)
+    Part.objects.create(pk=PART_ID, part_number="FUZZ-1", name="Filter", unit_price="12.50")
     tech = TechnicianFactory(pk=TECHNICIAN_ID, user__username="fuzz-technician")
     TechnicianFactory(pk=OTHER_TECHNICIAN_ID, user__username="fuzz-technician-2")
     partner = PartnerTechnicianFactory(pk=PARTNER_TECHNICIAN_ID, user__username="fuzz-partner",

@@ -62,15 +62,18 @@ def test_the_list_is_compact_utf8_json_as_drfs_renderer_writes_it(client, techni
     assert body["next"] is None and body["previous"] is None
 
 
-def test_a_time_from_before_standard_time_keeps_its_offset_in_seconds(client):
-    """Shanghai's local mean time was +08:05:43: written as Python writes it, not rounded."""
-    WorkOrderFactory(preferred_start=datetime(1890, 1, 1, tzinfo=UTC))
+def test_a_time_from_before_standard_time_is_written_in_utc_not_rounded(client):
+    """Shanghai's local mean time was +08:05:43, an offset RFC 3339 (the schema's date-time)
+    cannot write: the moment goes in UTC, exactly, in the list, the detail and a create's answer."""
+    wo = WorkOrderFactory(preferred_start=datetime(1890, 1, 1, tzinfo=UTC))
 
     response = client.get(LIST)
 
     (row,) = response.json()["results"]
-    assert row["preferred_start"] == "1890-01-01T08:05:43+08:05:43"
+    assert row["preferred_start"] == "1890-01-01T00:00:00+00:00"
     assert response.content == drf_json(response.json())
+    assert client.get(f"{LIST}{wo.pk}/").json()["preferred_start"] == "1890-01-01T00:00:00+00:00"
+    assert WorkOrderSerializer(wo).data["preferred_start"] == "1890-01-01T00:00:00+00:00"
 
 
 def test_list_rows_are_the_serializers_rows(client, dispatcher, technician):

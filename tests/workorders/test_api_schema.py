@@ -29,7 +29,7 @@ def test_the_schema_endpoint_describes_the_work_order_api(staff_api):
     schema = response.json()
     paths = schema["paths"]
     assert set(paths["/api/v1/work-orders/"]) == {"get", "post"}
-    assert set(paths["/api/v1/work-orders/{id}/"]) == {"get"}
+    assert set(paths["/api/v1/work-orders/{id}/"]) == {"get", "patch"}
     assert set(paths["/api/v1/work-orders/{id}/transitions/"]) == {"post"}
     assert "post" in paths["/api/v1/auth/token/"]
 

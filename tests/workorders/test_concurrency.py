@@ -68,3 +68,24 @@ def test_event_log_refuses_update_and_delete():
         WorkOrderEvent.objects.filter(pk=event.pk).delete()
     event.refresh_from_db()
     assert event.note == ""
+
+
+def test_two_writers_changing_details_from_one_version_the_second_gets_412():
+    from core.errors import PreconditionFailed
+    from workorders.selectors import workorder_etag
+    from workorders.services import workorder_update
+
+    first, second = UserFactory(roles=["dispatcher"]), UserFactory(roles=["agent"])
+    wo = WorkOrderFactory(priority=2)
+    seen = [workorder_etag(wo.updated_at)]
+    results = race([
+        lambda: workorder_update(work_order_id=wo.pk, actor=first, changes={"priority": 4}, if_match=seen),
+        lambda: workorder_update(work_order_id=wo.pk, actor=second, changes={"description": "Leaks more."},
+                                 if_match=seen),
+    ])
+    errors = [r for r in results if isinstance(r, ApplicationError)]
+    assert len(errors) == 1 and isinstance(errors[0], PreconditionFailed), results
+    wo.refresh_from_db()
+    assert errors[0].etag == workorder_etag(wo.updated_at), "the loser is told the current version"
+    assert (wo.priority == 4) != (wo.description == "Leaks more."), "exactly one change is written"
+    assert WorkOrderEvent.objects.filter(work_order=wo, action="update").count() == 1
