@@ -768,6 +768,27 @@ def auto_assign_undo_action(request, batch):
     return redirect("dispatch:auto-assign-run", batch=batch)
 
 
+def _board_json(request, serializer_class):
+    """A JSON action of the board: ``(validated data, None)``, or ``(None, the refusal)``: 403 for a
+    user who is not a dispatcher or manager, 400 for a body that is not a JSON object or fails the
+    serializer (``detail`` and ``fields`` in the user's language)."""
+    if not R.has_role(request.user, R.DISPATCHER, R.MANAGER):
+        error = Forbidden(_("The dispatch board is for dispatchers and managers."))
+        return None, JsonResponse(error.as_dict(), status=403)
+    try:
+        body = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        body = None
+    if not isinstance(body, dict):
+        return None, JsonResponse(InvalidInput(_("The request could not be read.")).as_dict(), status=400)
+    serializer = serializer_class(data=body)
+    if not serializer.is_valid():
+        fields = {key: [str(m) for m in messages_] for key, messages_ in serializer.errors.items()}
+        error = InvalidInput(" ".join(m for ms in fields.values() for m in ms), fields=fields)
+        return None, JsonResponse(error.as_dict(), status=400)
+    return serializer.validated_data, None
+
+
 @require_POST
 def drop_action(request, pk: int):
     """A drop on the board's Gantt (gantt.js), as JSON: ``{"technician", "start", "end", "version"}``.
@@ -778,20 +799,9 @@ def drop_action(request, pk: int):
     order changed since the board showed it), each with ``detail``, a sentence in the user's language.
     Nothing changes on any error. Django's CSRF check applies (the page sends its token).
     """
-    if not R.has_role(request.user, R.DISPATCHER, R.MANAGER):
-        return JsonResponse(Forbidden(_("The dispatch board is for dispatchers and managers.")).as_dict(), status=403)
-    try:
-        body = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        body = None
-    if not isinstance(body, dict):
-        return JsonResponse(InvalidInput(_("The request could not be read.")).as_dict(), status=400)
-    serializer = DropSerializer(data=body)
-    if not serializer.is_valid():
-        fields = {key: [str(m) for m in messages_] for key, messages_ in serializer.errors.items()}
-        error = InvalidInput(" ".join(m for ms in fields.values() for m in ms), fields=fields)
-        return JsonResponse(error.as_dict(), status=400)
-    data = serializer.validated_data
+    data, refused = _board_json(request, DropSerializer)
+    if refused is not None:
+        return refused
     try:
         work_order, action = workorder_drop(
             work_order_id=pk, technician_id=data["technician"], start=data["start"], end=data["end"],
@@ -817,20 +827,9 @@ def place_action(request, pk: int):
     Answers JSON: 200 with the stored point; 400 bad input or a point outside the region, 403 not a
     dispatcher, 404 no such order. Nothing changes on any error. Django's CSRF check applies.
     """
-    if not R.has_role(request.user, R.DISPATCHER, R.MANAGER):
-        return JsonResponse(Forbidden(_("The dispatch board is for dispatchers and managers.")).as_dict(), status=403)
-    try:
-        body = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        body = None
-    if not isinstance(body, dict):
-        return JsonResponse(InvalidInput(_("The request could not be read.")).as_dict(), status=400)
-    serializer = PlaceSerializer(data=body)
-    if not serializer.is_valid():
-        fields = {key: [str(m) for m in messages_] for key, messages_ in serializer.errors.items()}
-        error = InvalidInput(" ".join(m for ms in fields.values() for m in ms), fields=fields)
-        return JsonResponse(error.as_dict(), status=400)
-    data = serializer.validated_data
+    data, refused = _board_json(request, PlaceSerializer)
+    if refused is not None:
+        return refused
     try:
         work_order, site = workorder_site_place(
             work_order_id=pk, latitude=data["latitude"], longitude=data["longitude"], actor=request.user
