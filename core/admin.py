@@ -37,11 +37,8 @@ class PhoneFieldsAdmin:
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
 
-@admin.register(PeriodicRun)
-class PeriodicRunAdmin(admin.ModelAdmin):
-    """Each periodic task's last tick (core/periodic.py), to read: beat and the workers write it."""
-
-    list_display = ("name", "tick", "started_at", "finished_at", "runs", "duplicates")
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows the application writes and people only read in admin."""
 
     def has_add_permission(self, request):
         return False
@@ -51,3 +48,10 @@ class PeriodicRunAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(PeriodicRun)
+class PeriodicRunAdmin(ReadOnlyAdmin):
+    """Each periodic task's last tick (core/periodic.py), to read: beat and the workers write it."""
+
+    list_display = ("name", "tick", "started_at", "finished_at", "runs", "duplicates")

@@ -7,6 +7,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from core.admin import ReadOnlyAdmin
 from core.errors import ApplicationError
 
 from . import services
@@ -20,16 +21,6 @@ class StockLocationAdmin(admin.ModelAdmin):
     search_fields = ["name", "code"]
     list_select_related = ["technician__user", "partner_company"]
 
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(StockLevel)

@@ -302,14 +302,21 @@ def _serials_pick(part_id: int, location_id: int, count: int) -> list[str]:
 # --- manual changes (admin, API, tests) -----------------------------------------------------
 
 
-def stock_receive(*, location_id, part_id, quantity, actor, reason: str = "", serials=None) -> list[StockMove]:
-    """Parts arrive at a location (a delivery, a purchase)."""
+def _incoming(actor, part_id, location_id, quantity, serials, reason):
+    """What a receipt and a return check first (a manager's change, a known part and a location that
+    takes stock in, a quantity the unit allows, one serial per unit when serial-numbered)."""
     _manager(actor)
     part, location = _part(part_id), _location(location_id)
     quantity = stock_quantity(part, quantity)
     serials = _serials(part, serials, quantity, required=True)
     reason = _reason(reason)
     _receiving(location)
+    return part, location, quantity, serials, reason
+
+
+def stock_receive(*, location_id, part_id, quantity, actor, reason: str = "", serials=None) -> list[StockMove]:
+    """Parts arrive at a location (a delivery, a purchase)."""
+    part, location, quantity, serials, reason = _incoming(actor, part_id, location_id, quantity, serials, reason)
     with transaction.atomic():
         if serials:
             _serials_in(part, serials, location)
@@ -364,12 +371,7 @@ def stock_adjust(*, location_id, part_id, quantity, reason, actor, serials=None)
 def stock_return(*, location_id, part_id, quantity, actor, work_order_id=None, reason: str = "",
                  serials=None) -> list[StockMove]:
     """Parts come back from a job (not used after all, or taken out of the customer's unit) to a location."""
-    _manager(actor)
-    part, location = _part(part_id), _location(location_id)
-    quantity = stock_quantity(part, quantity)
-    serials = _serials(part, serials, quantity, required=True)
-    reason = _reason(reason)
-    _receiving(location)
+    part, location, quantity, serials, reason = _incoming(actor, part_id, location_id, quantity, serials, reason)
     with transaction.atomic():
         if serials:
             back = SerialUnit.objects.filter(part=part, serial__in=serials, status=SerialUnit.Status.USED).update(
