@@ -2,7 +2,9 @@
 
 from django.contrib import admin
 
-from .models import ChecklistAnswer, CompletionReport, PartUsage, ReportPhoto
+from core.admin import ReadOnlyAdmin
+
+from .models import ChecklistAnswer, CompletionReport, InvoiceBatch, PartUsage, ReportPhoto
 
 
 class _ReadOnlyInline(admin.TabularInline):
@@ -56,3 +58,12 @@ class CompletionReportAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(InvoiceBatch)
+class InvoiceBatchAdmin(ReadOnlyAdmin):
+    """Batches handed over for invoicing (completion/invoicing.py); managers work on /staff/invoicing/."""
+
+    list_display = ("__str__", "created_at", "created_by", "count", "total", "released_at")
+    date_hierarchy = "created_at"
+    exclude = ("lines",)

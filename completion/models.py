@@ -73,6 +73,11 @@ class CompletionReport(models.Model):
     revised_at = models.DateTimeField(_("revised at"), null=True, blank=True)
 
     created_at = models.DateTimeField(_("submitted"), default=timezone.now)
+    # Handed over for invoicing (completion/invoicing.py): in this batch; none while waiting.
+    invoice_batch = models.ForeignKey(
+        "completion.InvoiceBatch", on_delete=models.PROTECT, null=True, blank=True, related_name="reports",
+        verbose_name=_("invoicing batch"),
+    )
 
     class Meta:
         db_table = "workorders_completionreport"
@@ -82,6 +87,8 @@ class CompletionReport(models.Model):
         indexes = [
             # The managers' review queue: reports in one review state, newest first.
             models.Index(fields=["review_status", "id"], name="report_review_id"),
+            # Invoicing: the reports not yet handed over, oldest first.
+            models.Index(fields=["id"], name="report_not_invoiced", condition=Q(invoice_batch__isnull=True)),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(labour_minutes__lte=24 * 60), name="report_labour_within_a_day"),
@@ -159,3 +166,31 @@ class ReportPhoto(models.Model):
         verbose_name = _("report photo")
         verbose_name_plural = _("report photos")
         ordering = ["report", "id"]
+
+
+class InvoiceBatch(models.Model):
+    """Completed work handed over for invoicing at once (completion/invoicing.py): each report is in
+    one batch at most, so it is invoiced once. Released (the accounting system refused the file),
+    its reports wait again and go into the next batch."""
+
+    created_at = models.DateTimeField(_("exported at"), default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("exported by"),
+    )
+    count = models.PositiveIntegerField(_("reports"))
+    total = models.DecimalField(_("total"), max_digits=14, decimal_places=2)
+    # The lines as handed over (completion/invoicing.py _lines): a download later reads the same.
+    lines = models.JSONField(default=list, editable=False)
+    released_at = models.DateTimeField(_("released at"), null=True, blank=True)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("released by"),
+    )
+
+    class Meta:
+        verbose_name = _("invoicing batch")
+        verbose_name_plural = _("invoicing batches")
+        ordering = ["-id"]
+
+    def __str__(self):
+        return f"INV-{self.pk:06d}" if self.pk else "INV-new"

@@ -6,6 +6,7 @@ from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.routers import DefaultRouter
 
 from catalog.api import PartViewSet, ServiceTypeViewSet
+from completion.api import BatchDetailView, BatchListView, BatchReleaseView, PendingView
 from core.api import LoginLockedOut, TextField
 from core.parsers import BoundedFormParser, BoundedJSONParser
 from customer360.api import CustomerSearchView
@@ -63,5 +64,9 @@ urlpatterns = [
     path("stock/locations/<int:pk>/moves/", StockMoveListView.as_view(), name="api-stock-moves"),
     path("dispatch/work-orders/<int:pk>/location/", PlaceView.as_view(), name="api-dispatch-place"),
     path("customers/search/", CustomerSearchView.as_view(), name="api-customer-search"),
+    path("invoicing/pending/", PendingView.as_view(), name="api-invoicing-pending"),
+    path("invoicing/batches/", BatchListView.as_view(), name="api-invoicing-batches"),
+    path("invoicing/batches/<int:pk>/", BatchDetailView.as_view(), name="api-invoicing-batch"),
+    path("invoicing/batches/<int:pk>/release/", BatchReleaseView.as_view(), name="api-invoicing-release"),
     path("", include(router.urls)),
 ]

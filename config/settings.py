@@ -505,6 +505,9 @@ EMAIL_INTAKE_PER_SENDER_PER_HOUR = env_int("EMAIL_INTAKE_PER_SENDER_PER_HOUR", 2
 # The service type (code) of an order made from an email; empty: the first active one. Agents change it.
 EMAIL_INTAKE_SERVICE_TYPE = env_str("EMAIL_INTAKE_SERVICE_TYPE", "")
 
+# Invoicing (completion/invoicing.py): at most this many completion reports in one batch.
+INVOICING_BATCH_MAX = env_int("INVOICING_BATCH_MAX", 5000)
+
 # Business settings
 COMPANY_NAME = env_str("COMPANY_NAME", "Field Service Co.")
 PHONE_REGION = env_str("PHONE_REGION", "CN")
