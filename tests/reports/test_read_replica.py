@@ -198,3 +198,18 @@ def test_outside_a_scope_everything_reads_the_primary(replica):
     with queries() as (primary, on_replica):
         assert list(ServiceType.objects.filter(code="nothing")) == []
     assert on_replica.captured_queries == [] and primary.captured_queries
+
+
+def test_the_admins_export_of_master_data_is_read_from_the_replica(client, manager, replica):
+    from customers.models import Customer
+    from tests.factories import CustomerFactory
+
+    CustomerFactory(code="C9", name="Pudong Dental Clinic", phone="+8613812345678")
+    client.force_login(manager)
+    fields = ("code", "name", "phone", "email", "tier", "language", "notes")
+    with queries() as (primary, on_replica):
+        answer = client.post("/admin/customers/customer/export/", {
+            "format": "0", "export_items": [], **{f"customerresource_{name}": "on" for name in fields}})
+    assert answer.status_code == 200 and "Pudong Dental Clinic" in answer.content.decode("utf-8-sig")
+    table = Customer._meta.db_table
+    assert touching(on_replica, table) and touching(primary, table) == []
