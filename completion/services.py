@@ -22,6 +22,7 @@ from PIL import Image, ImageOps
 from core import roles as R
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.images import CleanImage, clean_image
+from core.storage import delete_files, save_files
 from core.validation import position_check
 from catalog.models import ChecklistItem, Part
 from inventory.services import stock_use_for_completion
@@ -212,8 +213,9 @@ def _check_photos(photos: list[PhotoUpload]) -> list[CleanImage]:
     return cleaned
 
 
-def _save_attachment(work_order: WorkOrder, image: CleanImage, kind: str) -> Attachment:
-    attachment = Attachment(
+def _attachment(work_order: WorkOrder, image: CleanImage, kind: str) -> Attachment:
+    """The row of a file, not saved yet (the file is stored first: ``core.storage.save_files``)."""
+    return Attachment(
         work_order=work_order,
         kind=kind,
         content_type=image.content_type,
@@ -222,10 +224,6 @@ def _save_attachment(work_order: WorkOrder, image: CleanImage, kind: str) -> Att
         height=image.height,
         original_name=image.name[:200],
     )
-    # The storage name comes from attachment_path, which reads the content type.
-    attachment.file.save("upload", image.content, save=False)
-    attachment.save()
-    return attachment
 
 
 # --- submit ------------------------------------------------------------------
@@ -318,7 +316,15 @@ def completion_submit(
     clean_signature = _check_signature(signature)
     charges = completion_charges(service_type=work_order.service_type, labour_minutes=minutes, lines=lines)
     technician = getattr(actor, "technician", None) or work_order.technician
-
+    # The signature and the photos go to the file store before the order is locked, all or none
+    # (the storage name comes from attachment_path, which reads the content type): a store that
+    # does not answer refuses the completion with a message, and nothing is written. Should the
+    # transaction then fail, the stored files are deleted again.
+    signature_file = _attachment(work_order, clean_signature, Attachment.Kind.SIGNATURE)
+    photo_files = [(_attachment(work_order, clean, Attachment.Kind.ONSITE_PHOTO), clean) for clean in clean_photos]
+    save_files([(signature_file.file, clean_signature.content)]
+               + [(attachment.file, clean.content) for attachment, clean in photo_files])
+    committed = False
     try:
         with transaction.atomic():
             # Locks the work order and checks state, role and scope again.
@@ -333,7 +339,7 @@ def completion_submit(
                       "second_visit": bool(needs_second_visit)},
             )
             now = work_order.resolved_at or timezone.now()
-            signature_file = _save_attachment(work_order, clean_signature, Attachment.Kind.SIGNATURE)
+            signature_file.save()
             report = CompletionReport.objects.create(
                 work_order=work_order,
                 technician=technician,
@@ -370,13 +376,14 @@ def completion_submit(
             # come from the van, or the completion is refused (inventory/services.py; two statements).
             stock_use_for_completion(work_order_id=work_order.pk, technician_id=work_order.technician_id,
                                      lines=[(line.part, line.quantity) for line in lines], actor=actor, now=now)
-            for clean in clean_photos:
-                attachment = _save_attachment(work_order, clean, Attachment.Kind.ONSITE_PHOTO)
+            for attachment, clean in photo_files:
+                attachment.save()
                 ReportPhoto.objects.create(report=report, attachment=attachment, latitude=clean.latitude,
                                            longitude=clean.longitude, taken_at=clean.taken_at)
             if needs_second_visit:
                 report.follow_up_work_order = _second_visit(work_order, actor=actor, reason=second_visit_reason)
                 report.save(update_fields=["follow_up_work_order"])
+        committed = True
     except IntegrityError:
         # Two submissions with one key raced past the first check: the first won.
         existing = _existing(submission_key, work_order.pk)
@@ -390,6 +397,9 @@ def completion_submit(
         if existing is not None:
             return existing, False
         raise
+    finally:
+        if not committed:
+            delete_files([signature_file.file] + [attachment.file for attachment, _clean in photo_files])
     return report, True
 
 

@@ -122,7 +122,33 @@ else:
         DATABASES = {"default": connection_settings(VAR_DIR / "postgres")}
     except EmbeddedDatabaseError as exc:
         raise ImproperlyConfigured(f"embedded PostgreSQL: {exc}") from exc
-DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60)
+# An optional read replica (a hot standby of that server): the managers' dashboard and the
+# exports read from it (core/db_router.py), the rest of the system never. Its lag is measured on
+# it every REPLICA_CHECK_SECONDS; while it is further behind than REPLICA_MAX_LAG_SECONDS, or does
+# not answer within REPLICA_CONNECT_TIMEOUT seconds, those reads go to the primary again.
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL", "")
+REPLICA_MAX_LAG_SECONDS = env_int("REPLICA_MAX_LAG_SECONDS", 30)
+REPLICA_CHECK_SECONDS = env_int("REPLICA_CHECK_SECONDS", 5)
+REPLICA_CONNECT_TIMEOUT = env_int("REPLICA_CONNECT_TIMEOUT", 2)
+REPLICA_DATABASE = ""  # the replica's alias in DATABASES, when there is one
+DATABASE_ROUTERS: list[str] = []
+if DATABASE_REPLICA_URL:
+    try:
+        _replica = dj_database_url.parse(DATABASE_REPLICA_URL)
+    except ValueError:
+        _replica = {"ENGINE": "unknown"}
+    if _replica["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured(
+            "DATABASE_REPLICA_URL must name a PostgreSQL database (postgres://user@host:5432/name), not "
+            f"{DATABASE_REPLICA_URL.split(':', 1)[0]!r}; leave it unset to read everything from DATABASE_URL"
+        )
+    _replica.setdefault("OPTIONS", {})["connect_timeout"] = REPLICA_CONNECT_TIMEOUT
+    DATABASES["replica"] = _replica
+    REPLICA_DATABASE = "replica"
+    # Only with a replica: without one, no query pays for asking a router.
+    DATABASE_ROUTERS = ["core.db_router.ReplicaRouter"]
+for _db in DATABASES.values():
+    _db["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The busiest reads and the creation statement run as prepared statements on PostgreSQL
 # (core/compiled.py). Off behind a pooler that shares server sessions between
@@ -131,8 +157,9 @@ DB_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", True)
 if DB_PREPARED_STATEMENTS:
     # Their plans: generic, made once per statement and connection (core/compiled.py says
     # why). Set when the connection opens, so a rolled-back transaction cannot undo it.
-    _options = DATABASES["default"].setdefault("OPTIONS", {})
-    _options["options"] = f"{_options.get('options', '')} -c plan_cache_mode=force_generic_plan".strip()
+    for _db in DATABASES.values():
+        _options = _db.setdefault("OPTIONS", {})
+        _options["options"] = f"{_options.get('options', '')} -c plan_cache_mode=force_generic_plan".strip()
 
 # Cache: Redis when REDIS_URL is set (shared by all web workers, so the public
 # form's rate limit holds across processes); otherwise process-local memory.

@@ -47,6 +47,14 @@ class NotFound(ApplicationError):
     code = "not_found"
 
 
+class ServiceUnavailable(ApplicationError):
+    """Something the request needs (the file store) did not answer; nothing was saved, and the
+    same request may well succeed a few minutes later."""
+
+    status_code = 503
+    code = "unavailable"
+
+
 class Unprocessable(ApplicationError):
     """The request is well formed but cannot be carried out as it stands (e.g. an
     idempotency key already used for a different request)."""

@@ -8,6 +8,9 @@ more, for an operator or a load balancer. Each check answers ``{"ok", "ms"}``:
 - ``migrations``: every migration of this code is applied (read once per process until true);
 - ``beat``: a periodic task started within ``READY_BEAT_MAX_AGE_SECONDS`` (``core/periodic.py``;
   0 leaves the check out), its age in ``age_seconds``;
+- ``replica``, with a read replica configured (``DATABASE_REPLICA_URL``): it answers and is at
+  most ``REPLICA_MAX_LAG_SECONDS`` behind, its lag in ``lag_seconds`` (while it is not, the
+  reports read the primary: ``core/db_router.py``);
 - one check per report that apps add with a verdict (the notification outbox's backlog and its
   oldest message's age against ``READY_OUTBOX_MAX_PENDING`` and ``READY_OUTBOX_MAX_AGE_SECONDS``,
   ``notifications/apps.py``), the report's numbers beside the checks.
@@ -121,8 +124,17 @@ def _beat() -> dict:
             "age_seconds": None if age is None else round(age)}
 
 
+def _replica() -> dict:
+    """The read replica answers and is at most REPLICA_MAX_LAG_SECONDS behind (core/db_router.py);
+    while it is not, the reports read the primary."""
+    from .db_router import replica_status
+
+    status = replica_status(fresh=True)
+    return {"ok": status["usable"], "lag_seconds": status["lag_seconds"]}
+
+
 CHECKS = {"database": _database, "cache": _cache, "broker": _broker, "storage": _storage,
-          "migrations": _migrations, "beat": _beat}
+          "migrations": _migrations, "beat": _beat, "replica": _replica}
 NEEDS_DATABASE = {"migrations", "beat"}
 
 
@@ -142,6 +154,8 @@ def readiness() -> dict:
     checks = {}
     for name, check in CHECKS.items():
         if name == "beat" and settings.READY_BEAT_MAX_AGE_SECONDS <= 0:
+            continue
+        if name == "replica" and not settings.REPLICA_DATABASE:
             continue
         if name in NEEDS_DATABASE and not checks["database"]["ok"]:
             checks[name] = {"ok": False, "ms": 0.0}

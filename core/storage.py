@@ -6,15 +6,28 @@ Every file goes through Django's storage API (``STORAGES["default"]``): a folder
 served from a public address: a view checks who may see the file, then calls
 ``file_response``, which streams a local file itself and, for the object store,
 answers with a redirect to a signed URL that expires after ``STORAGE_S3_URL_SECONDS``.
+
+``save_files`` stores the files of one change all or none, before its transaction: when the
+store does not answer, the change is refused with ``ServiceUnavailable`` and no row is written.
 """
 
+import logging
 import os
 from pathlib import Path
 
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.utils.translation import gettext as _
+
+from .errors import ServiceUnavailable
+
+logger = logging.getLogger(__name__)
+
+# What a storage raises when it cannot store a file: the object store's client (no answer,
+# refused, no such bucket ...), or the local folder (full, not writable).
+STORE_ERRORS = (BotoCoreError, ClientError, OSError)
 
 
 def is_local(storage) -> bool:
@@ -62,3 +75,32 @@ def ping() -> bool:
         return not location.exists() or (location.is_dir() and os.access(location, os.W_OK))
     default_storage.connection.meta.client.head_bucket(Bucket=default_storage.bucket_name)
     return True
+
+
+def save_files(files) -> None:
+    """Store each ``(field_file, content)`` under the name its field gives it (``save=False``: no row
+    is written here), all or none: should the storage fail on one, those already stored are deleted
+    again and ``ServiceUnavailable`` says so in words a person can act on."""
+    saved = []
+    try:
+        for field_file, content in files:
+            field_file.save("upload", content, save=False)
+            saved.append(field_file)
+    except STORE_ERRORS as exc:
+        logger.warning("File store failed, nothing saved (%s: %s)", type(exc).__name__, exc)
+        delete_files(saved)
+        raise ServiceUnavailable(
+            _("The photos could not be stored: the file store is not answering. Nothing was saved; "
+              "please try again in a few minutes."),
+            code="storage_unavailable",
+        ) from exc
+
+
+def delete_files(field_files) -> None:
+    """Delete stored files no row will name (a change that failed after storing them); a file the
+    store cannot delete now is logged and left."""
+    for field_file in field_files:
+        try:
+            field_file.storage.delete(field_file.name)
+        except STORE_ERRORS as exc:
+            logger.warning("Could not delete %s (%s: %s)", field_file.name, type(exc).__name__, exc)

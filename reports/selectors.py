@@ -19,6 +19,7 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.db_router import reading_connection
 from technicians.models import PartnerCompany, Shift, Technician
 from catalog.selectors import service_types_by_pk
 from workorders.history import repeat_failure_exists
@@ -65,10 +66,14 @@ def tuned():
     - one snapshot (REPEATABLE READ) when the transaction is ours: the page's figures then
       agree with each other (the percentiles' ranks use the summary's counts) even while
       orders move.
+
+    On the read replica inside ``core.db_router.replica_reads()`` (the dashboard's views), the
+    primary otherwise.
     """
-    outermost = not connection.in_atomic_block
-    with transaction.atomic():
-        with connection.cursor() as cursor:
+    db = reading_connection()
+    outermost = not db.in_atomic_block
+    with transaction.atomic(using=db.alias):
+        with db.cursor() as cursor:
             cursor.execute(
                 ("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY; " if outermost else "")
                 + "SET LOCAL jit = off; SET LOCAL work_mem = '64MB'; SET LOCAL max_parallel_workers_per_gather = 0"
@@ -81,7 +86,7 @@ def _t(model) -> str:
 
 
 def _rows(sql: str, params) -> list[dict]:
-    with connection.cursor() as cursor:
+    with reading_connection().cursor() as cursor:
         cursor.execute(sql, params)
         names = [c.name for c in cursor.description]
         return [dict(zip(names, row)) for row in cursor.fetchall()]

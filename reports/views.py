@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from core import roles as R
+from core.db_router import read_from_replica
 from core.errors import Forbidden
 from core.exports import FORMATS as EXPORT_FORMATS
 from core.exports import export_response
@@ -71,6 +72,7 @@ def _chart_data(data) -> dict:
 
 @require_GET
 @manager_required
+@read_from_replica  # a long read: on the replica when there is a usable one
 def dashboard(request):
     form = DashboardFilterForm.from_query(request.GET)
     context = {"form": form, "charts": _charts_available(), "own_staff": OWN_STAFF,
@@ -97,6 +99,7 @@ def dashboard(request):
 
 @require_GET
 @manager_required
+@read_from_replica
 def export(request, name: str, fmt: str):
     if name not in TABLES or fmt not in EXPORT_FORMATS:
         raise Http404

@@ -38,6 +38,18 @@ def pytest_sessionfinish(session):
         embedded_db.stop(embedded_db.started_here)
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """A second alias, "replica", on the test database (Django's TEST MIRROR: the same server
+    and database, a connection of its own), for the read-replica tests (tests/reports/
+    test_read_replica.py). Nothing reads from it unless a test turns the router on; a test
+    that uses it asks for ``databases=["default", "replica"]``."""
+    from django.conf import settings
+
+    default = settings.DATABASES["default"]
+    settings.DATABASES.setdefault("replica", {**default, "TEST": {**default.get("TEST", {}), "MIRROR": "default"}})
+
+
 @pytest.fixture
 def fresh_rate_limits(settings):
     """No rate-limit counts left from earlier requests (every test request comes from

@@ -81,6 +81,30 @@ def test_a_development_machine_may_link_to_itself():
     assert result.returncode == 0, result.stderr
 
 
+def _settings_probe(code: str, **env):
+    return subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); from django.conf import settings as s; {code}"],
+        cwd=ROOT, env=production_env(**env), capture_output=True, text=True, timeout=120,
+    )
+
+
+def test_a_read_replica_url_adds_the_replica_and_its_router():
+    code = ("print(s.DATABASES['replica']['HOST'], s.DATABASES['replica']['OPTIONS']['connect_timeout'],"
+            " s.DATABASE_ROUTERS, s.REPLICA_DATABASE)")
+    with_replica = _settings_probe(code, DATABASE_REPLICA_URL="postgres://reader@standby.internal:5432/fieldservice")
+    assert with_replica.stdout.split() == ["standby.internal", "2", "['core.db_router.ReplicaRouter']", "replica"], (
+        with_replica.stderr)
+    # Without one, no router is asked about any query.
+    assert _settings_probe("print(s.DATABASE_ROUTERS, 'replica' in s.DATABASES)", DATABASE_REPLICA_URL="").stdout \
+        .split() == ["[]", "False"]
+
+
+def test_a_read_replica_that_is_not_postgresql_is_refused_with_the_reason():
+    result = _settings_probe("pass", DATABASE_REPLICA_URL="mysql://reader@standby/fieldservice")
+    assert result.returncode != 0
+    assert "DATABASE_REPLICA_URL must name a PostgreSQL database" in result.stderr
+
+
 def test_make_run_links_to_the_address_it_serves():
     # scripts/run-local.sh (make run) derives PUBLIC_BASE_URL from HOST and PORT unless it is set.
     script = (ROOT / "scripts" / "run-local.sh").read_text()
@@ -132,9 +156,16 @@ def test_compose_runs_the_production_shape_with_health_checks(compose):
     for name in ("postgres", "redis", "web", "worker", "beat"):
         assert services[name].get("healthcheck", {}).get("test"), f"{name} has no health check"
     web = " ".join(services["web"]["command"])
-    assert "migrate" in web and "collectstatic" in web and "gunicorn" in web
-    # The deployment checks come first: a failed one (core.E001, a local PUBLIC_BASE_URL) stops web.
-    assert web.index("check --deploy") < web.index("migrate") < web.index("gunicorn")
+    assert "collectstatic" in web and "gunicorn" in web and "migrate" not in web
+    # The deployment checks come first: a failed one (core.E001, a local PUBLIC_BASE_URL) stops web ...
+    assert web.index("check --deploy") < web.index("gunicorn")
+    # ... and the migrations, which run once, in their own container, before any web or worker starts.
+    migrate = " ".join(services["migrate"]["command"])
+    assert migrate.index("check --deploy") < migrate.index("migrate --noinput")
+    for name in ("web", "worker", "beat"):
+        assert services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    # Two web containers and two workers (and two beats, below).
+    assert services["web"]["deploy"]["replicas"] == 2 and services["worker"]["deploy"]["replicas"] == 2
     assert "/healthz" in " ".join(services["web"]["healthcheck"]["test"])
     assert "exec celery -A config worker" in " ".join(services["worker"]["command"])
     assert services["worker"]["environment"]["WORKER_METRICS_PORT"]
@@ -154,6 +185,13 @@ def test_compose_runs_the_production_shape_with_health_checks(compose):
         assert env["PUBLIC_BASE_URL"] == "https://service.example.com"
     volumes = {v["target"]: v["source"] for v in services["postgres"]["volumes"]}
     assert volumes.get("/var/lib/postgresql/data") == "pgdata"
+    # A streaming read replica of it, which the reports read from (core/db_router.py).
+    replica = services["replica"]
+    assert replica["image"].startswith("postgres:16") and replica.get("healthcheck", {}).get("test")
+    assert "pg_basebackup -h postgres" in " ".join(replica["command"])
+    assert any(v["target"].startswith("/docker-entrypoint-initdb.d/") for v in services["postgres"]["volumes"])
+    for name in ("web", "worker", "beat"):
+        assert "@replica:5432/" in services[name]["environment"]["DATABASE_REPLICA_URL"]
     # Uploaded files live in the object store's private bucket, not on a web host's disk.
     assert services["objectstore"].get("healthcheck", {}).get("test")
     assert "objectstore-init" in services["web"]["depends_on"]

@@ -22,6 +22,7 @@ from core import roles as R
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed, Unprocessable
 from core.inserts import Insert, insert_linked
 from core.images import CleanImage, clean_image
+from core.storage import save_files
 from core.validation import position_check
 from customers.models import Customer, Equipment, Site
 from customers.selectors import customer_with_site_at, site_at_address
@@ -265,9 +266,13 @@ def _insert_new_order(work_order: WorkOrder, event: WorkOrderEvent, *, caller: d
 
 
 def _add_photos(work_order: WorkOrder, photos: list[CleanImage]) -> None:
-    """The customer's photos, as re-encoded by ``core.images.clean_image`` (no metadata)."""
-    for photo in photos:
-        attachment = Attachment(
+    """The customer's photos, as re-encoded by ``core.images.clean_image`` (no metadata). Stored all
+    or none (``core.storage.save_files``): a file store that does not answer refuses the request
+    (``ServiceUnavailable``, the caller's transaction rolled back), with no file left behind."""
+    if not photos:
+        return
+    attachments = [
+        Attachment(
             work_order=work_order,
             kind=Attachment.Kind.CUSTOMER_PHOTO,
             content_type=photo.content_type,
@@ -276,8 +281,11 @@ def _add_photos(work_order: WorkOrder, photos: list[CleanImage]) -> None:
             height=photo.height,
             original_name=photo.name,
         )
-        # The storage name comes from attachment_path, which reads the content type.
-        attachment.file.save("upload", photo.content, save=False)
+        for photo in photos
+    ]
+    # The storage name comes from attachment_path, which reads the content type.
+    save_files([(attachment.file, photo.content) for attachment, photo in zip(attachments, photos)])
+    for attachment in attachments:
         attachment.save()
 
 

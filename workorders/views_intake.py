@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django_ratelimit.decorators import ratelimit
 
 from core import roles as R
-from core.errors import Forbidden, InvalidInput
+from core.errors import Forbidden, InvalidInput, ServiceUnavailable
 from core.storage import file_response
 from core.validation import normalize_phone
 from core.views import app_error_response, ratelimited
@@ -71,7 +71,7 @@ def _create_from_form(form, **kwargs):
     data = form.cleaned_data
     try:
         work_order, _created = workorder_create(**{name: data[name] for name in _FORM_TO_SERVICE}, **kwargs)
-    except InvalidInput as exc:
+    except (InvalidInput, ServiceUnavailable) as exc:  # the latter: the photos' store did not answer
         _apply_service_errors(form, exc)
         return None
     return work_order
