@@ -374,7 +374,7 @@ def completion_submit(
                                      lines=[(line.part, line.quantity) for line in lines], actor=actor, now=now)
             notifications_add(parts_used_webhooks(work_order, report_id=report.pk, now=now, lines=[
                 {"part_id": line.part.pk, "part_number": line.part.part_number, "name": line.part.name,
-                 "unit": line.part.unit, "quantity": str(line.quantity)}
+                 "unit": line.part.unit, "quantity": format(line.quantity.normalize(), "f")}
                 for line in lines
             ]))
             for clean in clean_photos:

@@ -313,3 +313,84 @@ def test_no_endpoint_no_query(db, django_assert_num_queries):
     with django_assert_num_queries(0):
         assert webhooks.webhook_rows(E.WORK_ORDER_CREATED, 1, lambda: pytest.fail("built for nobody")) == []
         assert not webhooks.listening(*E.values)
+
+
+# --- The other places events come from -------------------------------------------------------
+
+
+def _types(subject_id):
+    return [r.payload["type"] for r in _rows(subject_id=subject_id)]
+
+
+def test_the_whole_life_of_an_order_is_told_in_order(receiver, owner, no_policies, settings):
+    settings.PUBLIC_BASE_URL = "https://service.example.com"
+    _endpoint(receiver, owner, events=[E.WORK_ORDER_COMPLETED, E.WORK_ORDER_CLOSED, E.SURVEY_ANSWERED])
+    tech = TechnicianFactory()
+    wo = workorder_via_service()
+    workorder_transition(work_order_id=wo.pk, action="assign", actor_role="system", technician_id=tech.pk)
+    for action in ("accept", "depart", "arrive", "complete"):
+        workorder_transition(work_order_id=wo.pk, action=action, actor=tech.user)
+    from workorders.models import Survey
+    from workorders.survey import survey_answer
+
+    survey = Survey.objects.get(work_order=wo)
+    survey_answer(token=survey.token, satisfaction=5, solved=True, comment="Quick.")
+
+    assert _types(wo.pk) == ["workorder.completed", "survey.answered", "workorder.closed"]
+    notifications_deliver_due(now=timezone.now() + timedelta(minutes=5))
+    notifications_deliver_due(now=timezone.now() + timedelta(minutes=5))
+    notifications_deliver_due(now=timezone.now() + timedelta(minutes=5))
+    events = receiver.events()
+    assert [e["type"] for e in events] == ["workorder.completed", "survey.answered", "workorder.closed"]
+    assert events[1]["data"]["satisfaction"] == 5 and events[1]["data"]["comment"] == "Quick."
+
+
+def test_an_escalation_is_told(receiver, owner, no_policies):
+    from tests.factories import EscalationLevelFactory, SlaPolicyFactory
+    from workorders.sla import escalation_sweep
+
+    _endpoint(receiver, owner, events=[E.ESCALATION_RAISED])
+    level = EscalationLevelFactory(percent=100, notify_roles="", name="Tell the manager")
+    SlaPolicyFactory(is_default=True, escalation_matrix=level.matrix, first_response_minutes=30)
+    wo = workorder_via_service()
+    escalation_sweep(now=wo.next_escalation_at)
+
+    [row] = _rows(subject_id=wo.pk)
+    assert row.payload["type"] == "escalation.raised"
+    assert row.payload["data"]["level"] == "Tell the manager" and row.payload["data"]["number"] == wo.number
+
+
+def test_automatic_assignment_tells_each_order(receiver, owner, no_policies):
+    from workorders.services_assign import Assignment, workorders_assign_many
+
+    _endpoint(receiver, owner, events=[E.WORK_ORDER_ASSIGNED])
+    tech = TechnicianFactory()
+    first, second = workorder_via_service(), workorder_via_service()
+    outcome = workorders_assign_many(actor_role="system", assignments=[
+        Assignment(work_order_id=first.pk, technician_id=tech.pk),
+        Assignment(work_order_id=second.pk, technician_id=tech.pk),
+    ])
+    assert outcome.refused == []
+    assert _types(first.pk) == ["workorder.assigned"] and _types(second.pk) == ["workorder.assigned"]
+    assert _rows(subject_id=first.pk).get().payload["data"]["technician_id"] == tech.pk
+
+
+def test_parts_used_on_a_job_are_told(receiver, owner, technician):
+    import uuid
+
+    from completion.services import completion_submit
+    from tests.factories import PartFactory
+    from tests.technicians.helpers import job_for, signature_png
+
+    _endpoint(receiver, owner, events=[E.PART_USED, E.WORK_ORDER_COMPLETED])
+    wo = job_for(technician)
+    part = PartFactory(part_number="DP-100", name="Drain pump", unit_price=180)
+    report, _ = completion_submit(
+        work_order_id=wo.pk, actor=technician.user, submission_key=uuid.uuid4(), work_done="Pump replaced.",
+        labour_minutes=60, signer_name="Wang", signature=signature_png(), parts=[("DP-100", "2")],
+    )
+    assert _types(wo.pk) == ["workorder.completed", "part.used"]
+    used = _rows(subject_id=wo.pk).last().payload["data"]
+    assert used["report_id"] == report.pk
+    assert used["parts"] == [{"part_id": part.pk, "part_number": "DP-100", "name": "Drain pump",
+                              "unit": part.unit, "quantity": "2"}]
