@@ -26,7 +26,9 @@ from core.storage import delete_files, save_files
 from core.validation import position_check
 from catalog.models import ChecklistItem, Part
 from inventory.services import stock_use_for_completion
+from notifications.services import notifications_add
 from workorders.lifecycle import Status
+from workorders.messages import parts_used_webhooks
 from workorders.models import Attachment, WorkOrder, WorkOrderEvent
 from workorders.selectors import workorder_visible_to
 from workorders.services import workorder_create, workorder_transition
@@ -376,6 +378,11 @@ def completion_submit(
             # come from the van, or the completion is refused (inventory/services.py; two statements).
             stock_use_for_completion(work_order_id=work_order.pk, technician_id=work_order.technician_id,
                                      lines=[(line.part, line.quantity) for line in lines], actor=actor, now=now)
+            notifications_add(parts_used_webhooks(work_order, report_id=report.pk, now=now, lines=[
+                {"part_id": line.part.pk, "part_number": line.part.part_number, "name": line.part.name,
+                 "unit": line.part.unit, "quantity": format(line.quantity.normalize(), "f")}
+                for line in lines
+            ]))
             for attachment, clean in photo_files:
                 attachment.save()
                 ReportPhoto.objects.create(report=report, attachment=attachment, latitude=clean.latitude,

@@ -488,6 +488,12 @@ SMS_SIGN = env_str("SMS_SIGN", "")
 # A WeCom or DingTalk group robot for escalations and call-backs; empty: none.
 NOTIFY_WEBHOOK_URL = env_str("NOTIFY_WEBHOOK_URL", "")
 NOTIFY_HTTP_TIMEOUT = env_int("NOTIFY_HTTP_TIMEOUT", 10)
+# Webhook endpoints registered in admin (notifications/webhooks.py, docs/api.md "Webhooks").
+WEBHOOK_TIMEOUT = env_int("WEBHOOK_TIMEOUT", 10)  # seconds to connect and to read an answer
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 12)  # with the outbox's backoff: about 6 hours
+WEBHOOK_DISABLE_AFTER_SECONDS = env_int("WEBHOOK_DISABLE_AFTER_SECONDS", 86400)  # failing this long: disabled
+WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", False)  # loopback/private receivers (tests)
+WEBHOOK_RESPONSE_MAX_CHARS = 2000  # of a receiver's answer kept in the delivery log
 OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 6)
 OUTBOX_RETRY_BASE_SECONDS = env_int("OUTBOX_RETRY_BASE_SECONDS", 60)  # 1, 2, 4, 8, 16 min ...
 OUTBOX_RETRY_MAX_SECONDS = env_int("OUTBOX_RETRY_MAX_SECONDS", 3600)

@@ -39,12 +39,14 @@ from uuid import UUID, uuid4, uuid5
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
+from django.db.models import F
 from django.db.models.signals import post_save, pre_save
 from django.utils import timezone, translation
 
 from core.batching import BatchPublisher
 from core.inserts import bulk_insert, insert_together
 
+from . import webhooks
 from .channels import CHANNELS, DeliveryError, Message
 from .models import Notification
 
@@ -335,29 +337,50 @@ def _send_claimed(notification: Notification) -> str:
     worker whose lease lapsed while it hung must not undo the claim of the one that took
     the row over."""
     now = timezone.now()
+    endpoint = notification.channel == Notification.Channel.ENDPOINT  # a registered webhook endpoint
+    mine = Notification.objects.filter(
+        pk=notification.pk, status=Notification.State.SENDING, attempts=notification.attempts
+    )
+    if endpoint and webhooks.earlier_undelivered(notification):
+        # In order per subject: wait for the earlier row (it hands this one over when done);
+        # the claim is given back and counts no attempt.
+        mine.update(status=Notification.State.PENDING, attempts=F("attempts") - 1,
+                    next_attempt_at=now + timedelta(seconds=settings.OUTBOX_SWEEP_GRACE_SECONDS))
+        return "waiting"
+    max_attempts = settings.WEBHOOK_MAX_ATTEMPTS if endpoint else settings.OUTBOX_MAX_ATTEMPTS
     try:
-        channel = CHANNELS.get(notification.channel)
-        if channel is None:
-            raise DeliveryError(f"unknown channel {notification.channel!r}")
-        subject, body = render(notification)
-        channel.send(Message(notification.recipient, subject, body, delivery_key(notification)))
+        if endpoint:
+            webhooks.send(notification)
+        else:
+            channel = CHANNELS.get(notification.channel)
+            if channel is None:
+                raise DeliveryError(f"unknown channel {notification.channel!r}")
+            subject, body = render(notification)
+            channel.send(Message(notification.recipient, subject, body, delivery_key(notification)))
+    except webhooks.GiveUp as exc:
+        mine.update(status=Notification.State.FAILED, last_error=str(exc))
+        return "failed"
     except Exception as exc:
         error = str(exc)[:2000] or exc.__class__.__name__
-        mine = Notification.objects.filter(
-            pk=notification.pk, status=Notification.State.SENDING, attempts=notification.attempts
-        )
-        if notification.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+        if notification.attempts >= max_attempts:
             mine.update(status=Notification.State.FAILED, last_error=error)
             logger.error("Notification %s failed after %d attempts: %s", notification.pk, notification.attempts, error)
-            return "failed"
-        mine.update(
-            status=Notification.State.PENDING, last_error=error, next_attempt_at=now + _backoff(notification.attempts)
-        )
-        logger.warning("Notification %s attempt %d failed: %s", notification.pk, notification.attempts, error)
-        return "retry"
+            outcome = "failed"
+        else:
+            mine.update(
+                status=Notification.State.PENDING, last_error=error,
+                next_attempt_at=now + _backoff(notification.attempts),
+            )
+            logger.warning("Notification %s attempt %d failed: %s", notification.pk, notification.attempts, error)
+            outcome = "retry"
+        if endpoint:
+            webhooks.after_attempt(notification, outcome=outcome)
+        return outcome
     Notification.objects.filter(pk=notification.pk, status=Notification.State.SENDING).update(
         status=Notification.State.SENT, sent_at=timezone.now(), last_error=""
     )
+    if endpoint:
+        webhooks.after_attempt(notification, outcome="sent")
     return "sent"
 
 
@@ -379,11 +402,12 @@ def notifications_deliver_due(*, now=None, batch: int = 100) -> dict:
             status__in=[Notification.State.PENDING, Notification.State.SENDING], next_attempt_at__lte=now
         ).order_by("next_attempt_at").values_list("id", flat=True)[:batch]
     )
-    outcome = {"sent": 0, "retry": 0, "failed": 0}
+    outcome = {"sent": 0, "retry": 0, "failed": 0}  # and "waiting": webhook rows behind an earlier one
     for notification_id in ids:
         claimed = _claim(notification_id, now=max(now, timezone.now()), lapsed_too=True)
         if claimed is not None:
-            outcome[_send_claimed(claimed)] += 1
+            result = _send_claimed(claimed)
+            outcome[result] = outcome.get(result, 0) + 1
     return outcome
 
 

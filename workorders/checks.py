@@ -14,13 +14,13 @@ SEND_TIMEOUTS = 3
 def outbox_lease_outlasts_a_send(app_configs=None, **kwargs):
     """The outbox's claim on a message must outlast the longest send: if it lapses while a
     worker is still sending, the sweep sends the message a second time."""
-    timeouts = [settings.NOTIFY_HTTP_TIMEOUT, getattr(settings, "EMAIL_TIMEOUT", None)]
+    timeouts = [settings.NOTIFY_HTTP_TIMEOUT, settings.WEBHOOK_TIMEOUT, getattr(settings, "EMAIL_TIMEOUT", None)]
     longest = SEND_TIMEOUTS * max(t for t in timeouts if t is not None)
     if settings.OUTBOX_LEASE_SECONDS < longest:
         return [checks.Error(
             f"OUTBOX_LEASE_SECONDS ({settings.OUTBOX_LEASE_SECONDS}) is shorter than a send may take "
-            f"({SEND_TIMEOUTS} x the longest of NOTIFY_HTTP_TIMEOUT and EMAIL_TIMEOUT = {longest} s): a message "
-            "still being sent would be sent again.",
+            f"({SEND_TIMEOUTS} x the longest of NOTIFY_HTTP_TIMEOUT, WEBHOOK_TIMEOUT and EMAIL_TIMEOUT = {longest} s): "
+            "a message still being sent would be sent again.",
             hint="Raise OUTBOX_LEASE_SECONDS or lower the timeouts.",
             id="workorders.E001",
         )]

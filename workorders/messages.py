@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.inserts import json_rows
+from notifications import webhooks
 from notifications.models import Notification
 from notifications.services import (
     _enqueue_delivery,
@@ -114,8 +115,66 @@ def _staff_link(work_order) -> str:
 
 def transition_event_add(event, work_order: WorkOrder, *, action: str, now=None) -> list[Notification]:
     """Save a transition's event together with the messages the transition causes (one statement)."""
-    rows = transition_notifications(work_order, action=action, now=now) if settings.OUTBOX_WRITE_ENABLED else []
+    rows = []
+    if settings.OUTBOX_WRITE_ENABLED:
+        rows = transition_notifications(work_order, action=action, now=now) + transition_webhooks(event, work_order)
     return with_messages_add(event, rows)
+
+
+# --- Webhook events (notifications/webhooks.py sends them; docs/api.md "Webhooks") --------------
+
+E = webhooks.Event
+TRANSITION_EVENTS = (E.WORK_ORDER_STATUS_CHANGED, E.WORK_ORDER_ASSIGNED, E.WORK_ORDER_COMPLETED,
+                     E.WORK_ORDER_CLOSED)
+
+
+def _iso(value):
+    return value.isoformat() if value is not None else None
+
+
+def work_order_data(work_order: WorkOrder) -> dict:
+    """What every work-order event tells a receiver about the order (from the row in hand, no query)."""
+    return {
+        "work_order_id": work_order.pk, "number": work_order.number, "external_ref": work_order.external_ref,
+        "status": work_order.status, "priority": int(work_order.priority),
+        "service_type_id": work_order.service_type_id, "customer_id": work_order.customer_id,
+        "site_id": work_order.site_id, "technician_id": work_order.technician_id,
+        "appointment_start": _iso(work_order.appointment_start), "appointment_end": _iso(work_order.appointment_end),
+        "updated_at": _iso(work_order.updated_at),
+    }
+
+
+def transition_webhooks(event, work_order: WorkOrder) -> list[Notification]:
+    """Webhook rows for one transition's event: status changed, and assigned, completed or closed.
+    Nothing (and no query) when no endpoint listens."""
+    if not webhooks.listening(*TRANSITION_EVENTS):
+        return []
+    data = {**work_order_data(work_order), "action": event.action, "from_status": event.from_status,
+            "to_status": event.to_status, "actor_role": event.actor_role, "at": _iso(event.created_at)}
+    types = [E.WORK_ORDER_STATUS_CHANGED] if event.from_status != event.to_status else []
+    if event.action in ("assign", "reassign"):
+        types.append(E.WORK_ORDER_ASSIGNED)
+    if event.to_status == "resolved" and event.from_status != "resolved":
+        types.append(E.WORK_ORDER_COMPLETED)
+    if event.to_status == "closed" and event.from_status != "closed":
+        types.append(E.WORK_ORDER_CLOSED)
+    return [row for kind in types
+            for row in webhooks.webhook_rows(kind, work_order.pk, data, now=event.created_at)]
+
+
+def created_webhooks(work_order: WorkOrder) -> list[Notification]:
+    """Webhook rows for a new order, written by the statement that writes it (its id goes in as
+    ``work_order_id`` then; the number is ``WO-<year>-<id>``)."""
+    def data():
+        wo = work_order
+        return {
+            "external_ref": wo.external_ref, "status": wo.status, "priority": int(wo.priority),
+            "service_type_id": wo.service_type_id, "channel": wo.channel, "created_at": _iso(wo.created_at),
+            "description": wo.description, "address": wo.address, "preferred_start": _iso(wo.preferred_start),
+            "preferred_end": _iso(wo.preferred_end),
+        }
+
+    return webhooks.webhook_rows(E.WORK_ORDER_CREATED, None, data, key="work_order_id", now=work_order.created_at)
 
 
 def transition_notifications(work_order: WorkOrder, *, action: str, now=None) -> list[Notification]:
@@ -208,3 +267,38 @@ def escalation_messages_add(items: list[tuple], *, now, cache: dict | None = Non
     if ids:
         transaction.on_commit(lambda: _enqueue_delivery(ids))
     return ids
+
+
+def escalation_webhooks(raised: list[tuple], *, now) -> list[Notification]:
+    """Webhook rows for the escalations a sweep raised: ``raised`` is (work_order, target, level, due)."""
+    if not webhooks.listening(E.ESCALATION_RAISED):
+        return []
+    return [
+        row
+        for wo, target, level, due in raised
+        for row in webhooks.webhook_rows(E.ESCALATION_RAISED, wo.pk, {
+            # The sweep reads only its own fields of each order (no query per order here).
+            "work_order_id": wo.pk, "number": wo.number, "status": wo.status, "priority": int(wo.priority),
+            "customer_id": wo.customer_id, "service_type_id": wo.service_type_id, "target": target, "level": level.name, "level_id": level.pk,
+            "percent": level.percent, "due": _iso(due), "at": _iso(now),
+        }, now=now)
+    ]
+
+
+def survey_webhooks(survey, work_order: WorkOrder) -> list[Notification]:
+    """Webhook rows for a survey the customer answered."""
+    return webhooks.webhook_rows(E.SURVEY_ANSWERED, work_order.pk, lambda: {
+        **work_order_data(work_order), "survey_id": survey.pk, "satisfaction": survey.satisfaction,
+        "solved": survey.solved, "recommend": survey.recommend, "comment": survey.comment,
+        "needs_callback": survey.needs_callback, "answered_at": _iso(survey.answered_at),
+    }, now=survey.answered_at)
+
+
+def parts_used_webhooks(work_order: WorkOrder, *, report_id: int, lines: list[dict], now) -> list[Notification]:
+    """Webhook rows for the parts a completion report used (``lines``: part_id, part_number, name,
+    unit, quantity as a string)."""
+    if not lines:
+        return []
+    return webhooks.webhook_rows(E.PART_USED, work_order.pk, lambda: {
+        **work_order_data(work_order), "report_id": report_id, "parts": lines, "at": _iso(now),
+    }, now=now)

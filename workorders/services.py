@@ -33,10 +33,11 @@ from customers.services import (
     sites_locate_after_commit,
 )
 from inventory.services import stock_release, stock_reserve_for_assignments
+from notifications import webhooks
 from technicians.models import Technician
 
 from .lifecycle import OPEN_STATES, PREVIOUS, TRANSITIONS, Status, technician_check
-from .messages import transition_event_add
+from .messages import created_webhooks, transition_event_add
 from .models import Attachment, WorkOrder, WorkOrderEvent
 from .selectors import workorder_etag, workorder_is_visible_to
 from .sla import sla_fields_for_new, sla_on_transition
@@ -216,6 +217,8 @@ def _insert_new_order(work_order: WorkOrder, event: WorkOrderEvent, *, caller: d
         known_site = site_at_address(customer_id=work_order.customer_id, address=address)
         work_order.site_id = known_site.pk if known_site else None
     email_update = None
+    # Webhook rows for the new order (none, at no query, when no endpoint listens), in the same statement.
+    hooks = created_webhooks(work_order) if settings.OUTBOX_WRITE_ENABLED else []
     for _attempt in range(3):
         parts = [] if email_update is None else [email_update]
         if work_order.customer_id is None:
@@ -238,6 +241,8 @@ def _insert_new_order(work_order: WorkOrder, event: WorkOrderEvent, *, caller: d
         ):
             if row is not None:
                 parts.append(row)
+        if hooks:
+            parts += webhooks.linked_inserts(hooks, subject="w")
         ids = insert_linked(*parts)
         if ids is not None:
             if new is not None:
@@ -254,6 +259,8 @@ def _insert_new_order(work_order: WorkOrder, event: WorkOrderEvent, *, caller: d
             _saved(work_order, ids["w"])
             _saved(event, ids["e"])
             event.work_order = work_order
+            if hooks:
+                webhooks.linked_saved(hooks, ids, subject_id=work_order.pk)
             return
         # The number is on file: a repeat caller. Their record, and their site at this address.
         customer = customer_with_site_at(phone=caller["phone"], address=address)

@@ -48,7 +48,7 @@ from technicians.models import Technician
 
 from .lifecycle import TRANSITIONS, technician_check
 from .models import Escalation, WorkOrder, WorkOrderEvent
-from .messages import transition_notifications
+from .messages import transition_notifications, transition_webhooks
 from .services import _acting_role, _check_window, _state_conflict, give_to_technician, site_points
 from .sla import sla_on_transition
 
@@ -270,6 +270,7 @@ def _write(todo, locked, accepted, roles, transition, actor, data, now, refused)
     bulk_insert([events[pk] for pk in order], chunk=1000)
     notifications_add(
         [row for pk in order for row in transition_notifications(locked[pk], action=transition.action, now=now)]
+        + [row for pk in order for row in transition_webhooks(events[pk], locked[pk])]
     )
     return {pk: locked[pk] for pk in order}
 

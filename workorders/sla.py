@@ -37,6 +37,7 @@ from core import roles as R
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.inserts import bulk_insert, json_rows
 from core.metrics import escalations_raised
+from notifications.services import notifications_add
 from sla.calendar import Calendar, NoWorkingTime
 from sla.models import EscalationLevel, SlaPolicy, SlaTarget
 from sla.selectors import SlaCache, policy_for
@@ -629,7 +630,7 @@ def escalation_sweep(*, now: datetime | None = None, batch: int | None = None, r
 
 
 def _sweep_batch(*, now: datetime, batch: int) -> tuple[int, int]:
-    from .messages import escalation_messages_add, escalation_payload
+    from .messages import escalation_messages_add, escalation_payload, escalation_webhooks
 
     with transaction.atomic():
         orders = list(
@@ -669,7 +670,7 @@ def _sweep_batch(*, now: datetime, batch: int) -> tuple[int, int]:
         )
         speaking, merged = _one_per_level(planned, inserted)
         _acknowledge_merged(merged, now)
-        events, messages, recipients = [], [], {}
+        events, messages, recipients, hooks = [], [], {}, []
         late, raised = [], []
         for wo, target, level, due in planned:
             if (wo.pk, target, level.pk) not in speaking:
@@ -697,9 +698,11 @@ def _sweep_batch(*, now: datetime, batch: int) -> tuple[int, int]:
             )
             # The message says the priority as it is now (a later level in this sweep may raise it again).
             messages.append((wo, level, escalation_payload(work_order=wo, target=target, level=level, due=due)))
+            hooks.append((wo, target, level, due))
         _update_orders(orders)
         bulk_insert(events)
         escalation_messages_add(messages, now=now, cache=recipients)
+        notifications_add(escalation_webhooks(hooks, now=now))
     escalations_raised(raised)  # the metrics (core/metrics.py), once committed
     if speaking:
         logger.info("SLA sweep raised %d escalation(s) on %d work order(s) (%d target(s) merged into them)",

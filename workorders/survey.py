@@ -28,7 +28,7 @@ from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from notifications.services import notifications_add, to_roles, with_messages_add
 
 from .lifecycle import Status
-from .messages import absolute_url, customer_language, to_customer
+from .messages import absolute_url, customer_language, survey_webhooks, to_customer
 from .models import Survey, WorkOrder, WorkOrderEvent
 
 logger = logging.getLogger(__name__)
@@ -145,6 +145,7 @@ def survey_answer(*, token: str, satisfaction, solved, recommend=None, comment: 
             work_order=work_order, action="survey", from_status=work_order.status, to_status=work_order.status,
             actor_role=R.CUSTOMER, note=comment, data={**answer, "callback": survey.needs_callback}, created_at=now,
         )
+        notifications_add(survey_webhooks(survey, work_order))
         if survey.needs_callback:
             notifications_add(to_roles([R.MANAGER], template="survey_low", subject_id=work_order.pk, webhook=True,
                                        now=now, payload={
