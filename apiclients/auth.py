@@ -112,9 +112,10 @@ class ClientRateThrottle(SimpleRateThrottle):
     """DRF's throttle with the client's own rate, counted per client on the rate limits' cache
     (Redis, shared by the workers; while it is down, counted in each process)."""
 
-    cache = caches["ratelimit"]
-
     def __init__(self, row: KeyRow):
+        # Looked up here, not when the module loads: a process that never sees a key never opens
+        # this cache (Django closes every opened cache after each request).
+        self.cache = caches["ratelimit"]
         self.rate = f"{row.per_minute}/min"
         self.client_id = row.client_id
         super().__init__()
