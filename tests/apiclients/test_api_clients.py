@@ -235,3 +235,20 @@ def test_the_schema_documents_the_key(db, manager):
     assert (scheme["type"], scheme["in"], scheme["name"]) == ("apiKey", "header", "Authorization")
     list_op = schema["paths"]["/api/v1/work-orders/"]["get"]
     assert {"apiKeyAuth": []} in list_op["security"]
+
+
+def test_a_change_in_the_admin_takes_effect_at_once(admin_client, service_type):
+    client, key = apiclient_create(name="ERP", scopes=["work_orders:write"])
+    assert as_key(key).post("/api/v1/work-orders/", request_body(), format="json").status_code == 201
+
+    response = admin_client.post(f"/admin/apiclients/apiclient/{client.pk}/change/", {
+        "name": "ERP (read only)", "scopes": ["work_orders:read"], "requests_per_minute": "600", "active": "on",
+        "keys-TOTAL_FORMS": "1", "keys-INITIAL_FORMS": "1", "keys-0-id": client.keys.get().pk,
+        "keys-0-client": client.pk,
+    })
+    assert response.status_code == 302, response.content
+
+    assert as_key(key).post("/api/v1/work-orders/", request_body(), format="json").status_code == 403
+    assert as_key(key).get("/api/v1/work-orders/").status_code == 200
+    client.user.refresh_from_db()
+    assert (client.user.username, client.user.first_name) == ("api:ERP (read only)", "ERP (read only)")
