@@ -252,3 +252,11 @@ def test_a_change_in_the_admin_takes_effect_at_once(admin_client, service_type):
     assert as_key(key).get("/api/v1/work-orders/").status_code == 200
     client.user.refresh_from_db()
     assert (client.user.username, client.user.first_name) == ("api:ERP (read only)", "ERP (read only)")
+
+
+def test_each_request_is_logged_as_the_clients(db, caplog):
+    client, key = apiclient_create(name="ERP", scopes=ALL)
+    with caplog.at_level("INFO", logger="apiclients.requests"):
+        as_key(key).get("/api/v1/parts/?active=true")
+    lines = [r.getMessage() for r in caplog.records if r.name == "apiclients.requests"]
+    assert lines == [f"api client ERP ({client.pk}, key {key.split('.')[0]}): GET /api/v1/parts/?active=true"]
