@@ -40,6 +40,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "rest_framework",
     "rest_framework.authtoken",
+    # The API clients' keys (apiclients.ApiKey builds on its abstract model; its own APIKey is unused).
+    "rest_framework_api_key",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -59,6 +61,7 @@ INSTALLED_APPS = [
     "reports",
     "customer360",
     "inventory",
+    "apiclients",
     "email_intake",
     "demo",
 ]
@@ -382,6 +385,8 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "core.auth.CachedTokenAuthentication",  # DRF's TokenAuthentication, rows from memory
         "rest_framework.authentication.SessionAuthentication",
+        # An API client's key (Authorization: Api-Key ...): last, so users' requests never reach it.
+        "apiclients.auth.ApiKeyAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -396,6 +401,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "core.renderers.ContentNegotiation",
 }
+# A rotated API client's old keys stay valid this long (apiclients.services.apiclient_rotate).
+API_KEY_ROTATION_GRACE_HOURS = env_int("API_KEY_ROTATION_GRACE_HOURS", 24)
 # The schema and the docs pages (/api/schema/, /api/docs/, /api/redoc/): staff only, unless this is set.
 API_DOCS_PUBLIC = env_bool("API_DOCS_PUBLIC", False)
 SPECTACULAR_SETTINGS = {

@@ -9,6 +9,8 @@ DISPATCHER = "dispatcher"
 TECHNICIAN = "technician"
 PARTNER_TECHNICIAN = "partner_technician"
 MANAGER = "manager"
+# The service user behind an API client (apiclients): it signs in only with the client's key.
+INTEGRATION = "integration"
 
 # Actors that are not logged-in users.
 SYSTEM = "system"
@@ -24,6 +26,7 @@ LABELS = {
     TECHNICIAN: _("Technician"),
     PARTNER_TECHNICIAN: _("Partner technician"),
     MANAGER: _("Manager"),
+    INTEGRATION: _("Integration"),
     SYSTEM: _("System"),
     CUSTOMER: _("Customer"),
 }
@@ -57,3 +60,14 @@ def has_role(user, *names: str) -> bool:
 
 def is_office(user) -> bool:
     return has_role(user, *OFFICE_ROLES)
+
+
+# What an API client's service user may see, set on the request's user by the client's key
+# (apiclients.auth): ("all",), ("partner", company id) or ("customer", customer id). A user in
+# the integration role without it (none of its requests came with a key) sees nothing.
+NO_CLIENT_SCOPE = ("none",)
+
+
+def client_scope(user) -> tuple:
+    """The API client's restriction of ``user`` (a service user in the integration role)."""
+    return getattr(user, "api_client_scope", NO_CLIENT_SCOPE)

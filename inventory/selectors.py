@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from core import roles as R
@@ -18,11 +18,19 @@ LEDGER_PAGE = 50
 
 
 def stock_locations_visible_to(user) -> QuerySet:
-    """Office roles see every location; a technician their own van; nobody else any."""
+    """Office roles see every location; a technician their own van; an API client every one or
+    its partner company's (none when restricted to a customer); nobody else any."""
     locations = StockLocation.objects.select_related("technician__user", "partner_company").order_by(
         "kind", "name", "pk")
     if R.is_office(user):
         return locations
+    if R.has_role(user, R.INTEGRATION):  # an API client: all, or its partner company's stores and vans
+        scope = R.client_scope(user)
+        if scope[0] == "all":
+            return locations
+        if scope[0] == "partner":
+            return locations.filter(Q(partner_company_id=scope[1]) | Q(technician__partner_company_id=scope[1]))
+        return locations.none()
     if R.has_role(user, R.TECHNICIAN, R.PARTNER_TECHNICIAN):
         return locations.filter(technician__user=user)
     return locations.none()

@@ -9,12 +9,20 @@ from .models import Technician
 
 def technician_visible_to(user) -> QuerySet:
     """The technicians ``user`` may see, as on the pages: office roles (and superusers) every
-    one, a partner technician their company's, a technician themselves, anyone else none."""
+    one, a partner technician their company's, a technician themselves, an API client all or its partner company's (none when
+    restricted to a customer), anyone else none."""
     if user is None or not user.is_authenticated:
         return Technician.objects.none()
     names = R.roles_of(user)
     if user.is_superuser or names & R.OFFICE_ROLES:
         return Technician.objects.all()
+    if R.INTEGRATION in names:  # an API client: all, its partner company's, none for a customer's
+        scope = R.client_scope(user)
+        if scope[0] == "all":
+            return Technician.objects.all()
+        if scope[0] == "partner":
+            return Technician.objects.filter(partner_company_id=scope[1])
+        return Technician.objects.none()
     own = Technician.objects.filter(user=user).values("pk", "partner_company_id").first()
     if own is None:
         return Technician.objects.none()

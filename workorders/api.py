@@ -842,6 +842,8 @@ def _office_role(user) -> str:
     for role in (R.AGENT, R.DISPATCHER, R.MANAGER):
         if role in names:
             return role
+    if R.INTEGRATION in names:
+        return R.INTEGRATION
     return "admin"  # a superuser without a role group, as in services._acting_role
 
 
@@ -1066,7 +1068,8 @@ class WorkOrderViewSet(viewsets.GenericViewSet):
     )
     def create(self, request):
         user = request.user
-        if not R.is_office(user):
+        # An API client restricted to a partner company or a customer creates none (it could not see it).
+        if not (R.is_office(user) or (R.INTEGRATION in R.roles_of(user) and R.client_scope(user) == ("all",))):
             raise Forbidden(_("Only agents, dispatchers and managers may create work orders."))
         key = _idempotency_key(request)
         body_hash = _body_hash(request.data) if key is not None else ""

@@ -72,25 +72,26 @@ def _t(action, label, sources, target, roles, **kw):
 TRANSITIONS: dict[str, Transition] = {
     t.action: t
     for t in [
-        _t("assign", _("Assign"), {Status.NEW}, Status.ASSIGNED, {R.DISPATCHER, R.MANAGER, R.SYSTEM},
-           needs_technician=True),
+        _t("assign", _("Assign"), {Status.NEW}, Status.ASSIGNED,
+           {R.DISPATCHER, R.MANAGER, R.SYSTEM, R.INTEGRATION}, needs_technician=True),
         _t("reassign", _("Re-assign"), {Status.ASSIGNED, Status.ACCEPTED}, Status.ASSIGNED,
-           {R.DISPATCHER, R.MANAGER, R.SYSTEM}, needs_technician=True),
+           {R.DISPATCHER, R.MANAGER, R.SYSTEM, R.INTEGRATION}, needs_technician=True),
         _t("unassign", _("Un-assign"), {Status.ASSIGNED, Status.ACCEPTED}, Status.NEW,
-           {R.DISPATCHER, R.MANAGER}),
+           {R.DISPATCHER, R.MANAGER, R.INTEGRATION}),
         _t("reject", _("Reject"), {Status.ASSIGNED}, Status.NEW, FIELD, reason_required=True),
         _t("accept", _("Accept"), {Status.ASSIGNED}, Status.ACCEPTED, FIELD),
         _t("depart", _("Depart"), {Status.ACCEPTED}, Status.EN_ROUTE, FIELD),
         _t("arrive", _("Arrive"), {Status.EN_ROUTE}, Status.IN_PROGRESS, FIELD),
         _t("hold", _("Put on hold"), {Status.ACCEPTED, Status.EN_ROUTE, Status.IN_PROGRESS}, Status.ON_HOLD,
-           FIELD | {R.DISPATCHER, R.MANAGER}, reason_required=True),
-        _t("resume", _("Resume"), {Status.ON_HOLD}, PREVIOUS, FIELD | {R.DISPATCHER, R.MANAGER}),
+           FIELD | {R.DISPATCHER, R.MANAGER, R.INTEGRATION}, reason_required=True),
+        _t("resume", _("Resume"), {Status.ON_HOLD}, PREVIOUS,
+           FIELD | {R.DISPATCHER, R.MANAGER, R.INTEGRATION}),
         _t("complete", _("Complete"), {Status.IN_PROGRESS}, Status.RESOLVED, FIELD),
         _t("follow_up", _("Send for follow-up"), {Status.RESOLVED}, Status.FOLLOW_UP, {R.SYSTEM, R.MANAGER}),
         _t("close", _("Close"), {Status.FOLLOW_UP}, Status.CLOSED, {R.CUSTOMER, R.MANAGER, R.SYSTEM}),
         _t("reopen", _("Reopen"), {Status.FOLLOW_UP, Status.CLOSED}, Status.NEW, {R.MANAGER, R.AGENT},
            reason_required=True),
-        _t("cancel", _("Cancel"), OPEN_STATES, Status.CANCELLED, OFFICE, reason_required=True),
+        _t("cancel", _("Cancel"), OPEN_STATES, Status.CANCELLED, OFFICE | {R.INTEGRATION}, reason_required=True),
     ]
 }
 

@@ -28,7 +28,8 @@ def _technician_of(user):
 
 
 def workorder_visible_to(user) -> QuerySet:
-    """The work orders ``user`` may see: office roles all, field roles their own scope."""
+    """The work orders ``user`` may see: office roles all, field roles their own scope, an API
+    client's service user what its client is restricted to (all, a partner company's, a customer's)."""
     return _in_scope(WorkOrder.objects.all(), workorder_scope_key(user))
 
 
@@ -41,6 +42,8 @@ def _in_scope(queryset: QuerySet, scope: tuple) -> QuerySet:
         return queryset.filter(technician__partner_company_id=scope[1])
     if kind == "technician":
         return queryset.filter(technician_id=scope[1])
+    if kind == "customer":
+        return queryset.filter(customer_id=scope[1])
     return queryset.none()
 
 
@@ -49,9 +52,13 @@ def workorder_scope_key(user) -> tuple:
     (the rule of ``workorder_visible_to``)."""
     if user is None or not user.is_authenticated:
         return ("none",)
-    if user.is_superuser or R.roles_of(user) & R.OFFICE_ROLES:
+    if user.is_superuser:
         return ("all",)
     names = R.roles_of(user)
+    if names & R.OFFICE_ROLES:
+        return ("all",)
+    if R.INTEGRATION in names:  # an API client's service user: its client's restriction
+        return R.client_scope(user)
     tech = _technician_of(user)
     if tech is None:
         return ("none",)
@@ -71,6 +78,15 @@ def workorder_is_visible_to(user, work_order: WorkOrder) -> bool:
     names = R.roles_of(user)
     if names & R.OFFICE_ROLES:
         return True
+    if R.INTEGRATION in names:
+        scope = R.client_scope(user)
+        if scope[0] == "all":
+            return True
+        if scope[0] == "customer":
+            return work_order.customer_id == scope[1]
+        if scope[0] == "partner" and work_order.technician_id is not None:
+            return work_order.technician.partner_company_id == scope[1]
+        return False
     tech = _technician_of(user)
     if tech is None or work_order.technician_id is None:
         return False

@@ -725,7 +725,7 @@ def workorder_update(*, work_order_id: int, actor, changes: dict, if_match: list
         work_order = WorkOrder.objects.select_for_update().filter(pk=work_order_id).first()
         if work_order is None or not workorder_is_visible_to(actor, work_order):
             raise NotFound(_("No such work order."))
-        roles = R.roles_of(actor) & R.OFFICE_ROLES
+        roles = R.roles_of(actor) & (R.OFFICE_ROLES | {R.INTEGRATION})
         if not (roles or actor.is_superuser):
             raise Forbidden(_("Only agents, dispatchers and managers may change a work order's details."))
         current = workorder_etag(work_order.updated_at)
