@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "technicians",
     "notifications",
     "sla",
+    "contracts",
     "workorders",
     "completion",
     "dispatch",

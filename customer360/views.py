@@ -11,9 +11,11 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from contracts.selectors import customer_contracts
 from core import roles as R
 from core.errors import InvalidInput
 from customers.models import Customer
@@ -91,8 +93,14 @@ def customer(request, pk: int):
     page = selectors.customer_page(user=request.user, pk=pk)
     if page is None:
         raise Http404(_("No such customer."))
+    contracts = customer_contracts(customer_id=pk)
+    today = timezone.localdate()
+    for contract in contracts:
+        contract.running = contract.runs_on(today)
+        contract.visits_left = (None if contract.included_visits is None
+                                else max(contract.included_visits - contract.visits_used, 0))
     return _with_tiles(render(request, "customer360/customer.html", {"page": page, "c": page.customer,
-                                                                     **_tile_context()}))
+                                                                     "contracts": contracts, **_tile_context()}))
 
 
 @office_or_404

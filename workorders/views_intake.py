@@ -14,6 +14,7 @@ from django.db import DatabaseError, transaction
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
@@ -23,6 +24,7 @@ from core import roles as R
 from core.errors import Forbidden, InvalidInput
 from core.storage import file_response
 from core.validation import normalize_phone
+from contracts.selectors import contract_line, contracts_running
 from core.views import app_error_response, ratelimited
 from customers.selectors import customer_find_by_phone
 from knowledge.services import suggestion_ids_parse, suggestion_outcome_record
@@ -314,6 +316,29 @@ def _caller(raw_phone: str):
     return phone, customer_find_by_phone(phone=phone), None
 
 
+def _caller_cover(customer) -> list[str]:
+    """A repeat caller's cover, one line each: their running contracts with the visits left
+    ("Contract C-2026-014, 3 of 6 visits left") and their equipment under warranty."""
+    if customer is None:
+        return []
+    today = timezone.localdate()
+    lines = []
+    for contract in contracts_running(customer_id=customer.pk, day=today):
+        left = None if contract.included_visits is None else max(contract.included_visits - contract.visits_used, 0)
+        line = contract_line(contract, left, contract.included_visits)
+        if contract.equipment_id:
+            line += " · " + _("only %(equipment)s") % {"equipment": equipment_label(contract.equipment)}
+        types = [t.name for t in contract.service_types.all()]
+        if types:
+            line += " · " + ", ".join(types)
+        lines.append(line)
+    for piece in customer.equipment.all():
+        if piece.warranty_end and piece.warranty_end >= today:
+            lines.append(_("%(equipment)s: under warranty until %(day)s") % {
+                "equipment": equipment_label(piece), "day": formats.date_format(piece.warranty_end, "SHORT_DATE_FORMAT")})
+    return lines
+
+
 def _customer_url(pk: int) -> str:
     """The customer page (customer360), which a repeat caller's lookup links to."""
     return reverse("c360:customer", args=[pk])
@@ -385,7 +410,7 @@ def staff_intake(request):
     if looked_up:
         _phone, customer, phone_error = _caller(typed["contact_phone"])
     form = _lookup_form(typed, customer, phone_error)
-    context = {"form": form, "customer": customer, "looked_up": looked_up}
+    context = {"form": form, "customer": customer, "looked_up": looked_up, "cover": _caller_cover(customer)}
     return render(request, "workorders/intake/staff_intake.html", context)
 
 
@@ -431,5 +456,6 @@ def customer_lookup(request):
             },
             "sites": [{"id": s.pk, "label": site_label(s)} for s in sites],
             "equipment": [{"id": e.pk, "label": equipment_label(e), "site": e.site_id} for e in equipment],
+            "cover": _caller_cover(customer),
         }
     )
