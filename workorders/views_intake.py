@@ -21,16 +21,19 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django_ratelimit.decorators import ratelimit
 
 from core import roles as R
-from core.errors import Forbidden, InvalidInput
+from core.errors import Forbidden, InvalidInput, NotFound
 from core.storage import file_response
 from core.validation import normalize_phone
 from contracts.selectors import contract_line, contracts_running
 from core.views import app_error_response, ratelimited
+from catalog.selectors import service_type_by_code
+from customers.models import Equipment
+from customers.qr import equipment_id_from_token
 from customers.selectors import customer_find_by_phone
 from knowledge.services import suggestion_ids_parse, suggestion_outcome_record
 from technicians.models import Technician
 
-from .forms import PhoneLookupForm, PublicRequestForm, StaffIntakeForm, equipment_label, site_label
+from .forms import EquipmentRequestForm, PhoneLookupForm, PublicRequestForm, StaffIntakeForm, equipment_label, site_label
 from .lifecycle import Status
 from .models import Attachment, WorkOrder
 from .selectors import workorder_customer_page, workorder_for_tracking, workorder_visible_to
@@ -173,6 +176,61 @@ def request_create(request):
         form = PublicRequestForm()
     context = {"form": form, "suggestions": suggestions}
     return render(request, "workorders/intake/request_form.html", context, status=status)
+
+
+def _labelled_equipment(token):
+    """The equipment a QR label's code names, with its customer and site; None for a code that was
+    altered or names equipment no longer on file."""
+    equipment_id = equipment_id_from_token(token)
+    if equipment_id is None:
+        return None
+    return Equipment.objects.select_related("customer", "site").filter(pk=equipment_id).first()
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@ratelimit(key="ip", rate=_public_form_rate, method="POST", block=False)
+def request_for_equipment(request, token):
+    """``/request/equipment/<code>/``: the form a QR label on a piece of equipment opens. The
+    customer, site and equipment come from the signed code and cannot be changed; the person
+    says what is wrong and may add photos."""
+    if getattr(request, "limited", False):
+        return ratelimited(request)
+    equipment = _labelled_equipment(token)
+    if equipment is None:
+        error = NotFound(_("This label's code is not valid. Please call us, or use the request form."))
+        return app_error_response(request, error)
+    customer = equipment.customer
+    site = equipment.site or customer.sites.order_by("id").first()
+    default_type = service_type_by_code(settings.QR_REQUEST_SERVICE_TYPE) if settings.QR_REQUEST_SERVICE_TYPE else None
+    if default_type is not None and not default_type.active:
+        default_type = None
+    status = 200
+    if request.method == "POST":
+        form = EquipmentRequestForm(request.POST, request.FILES, service_type=default_type)
+        if form.is_valid() and site is None:
+            form.add_error(None, _("We have no address for this equipment. Please call us, or use the request form."))
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                work_order, _created = workorder_create(
+                    channel=WorkOrder.Channel.WEB, contact_name=customer.name, contact_phone=customer.phone,
+                    contact_email=customer.email, address=site.address, service_type=data["service_type"],
+                    description=data["description"], submission_key=data["submission_key"],
+                    photos=data["photos"], language=request.LANGUAGE_CODE, actor_role=R.CUSTOMER,
+                    customer=customer, site=site, equipment=equipment,
+                )
+            except InvalidInput as exc:
+                _apply_service_errors(form, exc)
+            else:
+                return redirect("intake:request-done", token=work_order.public_token)
+        status = 400
+    else:
+        form = EquipmentRequestForm(service_type=default_type)
+    context = {"form": form, "equipment": equipment, "customer": customer, "site": site}
+    response = render(request, "workorders/intake/request_equipment.html", context, status=status)
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
 
 
 @require_GET
