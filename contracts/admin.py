@@ -1,12 +1,16 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from core.import_admin import MasterDataImportAdmin
+
 from .models import Contract
+from .resources import ContractResource
 from .selectors import UNCOUNTED_STATUSES
 
 
 @admin.register(Contract)
-class ContractAdmin(admin.ModelAdmin):
+class ContractAdmin(MasterDataImportAdmin):
+    resource_classes = [ContractResource]
     list_display = ["number", "customer", "equipment", "starts_on", "ends_on", "visits", "covered_percent",
                     "sla_policy", "active"]
     list_filter = ["active", "ends_on", "sla_policy"]

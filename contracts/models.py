@@ -46,7 +46,7 @@ class Contract(models.Model):
     covered_percent = models.PositiveSmallIntegerField(
         _("covered share of the price (%)"), default=100,
         validators=[MinValueValidator(1), MaxValueValidator(100)],
-        help_text=_("100: covered work costs the customer nothing; 20: a 20% discount."),
+        help_text=_("100: covered work costs the customer nothing; 20: it costs 20 percent less."),
     )
     active = models.BooleanField(_("active"), default=True)
     notes = models.TextField(_("notes"), blank=True)
@@ -56,6 +56,8 @@ class Contract(models.Model):
         verbose_name = _("service contract")
         verbose_name_plural = _("service contracts")
         ordering = ["-ends_on", "number"]
+        permissions = [("import_contract", _("Can import service contracts")),
+                       ("export_contract", _("Can export service contracts"))]
         indexes = [
             # Coverage at intake (contracts.selectors.coverage_for): a customer's contracts running today.
             models.Index(fields=["customer", "ends_on"], name="contract_customer_period",

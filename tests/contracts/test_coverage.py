@@ -216,16 +216,15 @@ def test_the_customer_page_lists_the_contracts_for_office_staff_only(client, age
     assert client.get(reverse("c360:customer", args=[customer.pk])).status_code == 404
 
 
-def test_contracts_are_managed_in_admin_by_superusers_not_by_agents(client, agent):
-    from tests.factories import UserFactory
-
+def test_contracts_are_managed_in_admin_by_managers_not_by_agents(client, agent, manager):
     customer = CustomerFactory()
     c = contract(customer)
     client.force_login(agent)
-    assert client.get(reverse("admin:contracts_contract_change", args=[c.pk])).status_code in (302, 403)
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    assert client.get(reverse("admin:contracts_contract_change", args=[c.pk])).status_code == 403
+    client.force_login(manager)
     page = client.get(reverse("admin:contracts_contract_changelist")).content.decode()
     assert c.number in page
+    assert client.get(reverse("admin:contracts_contract_change", args=[c.pk])).status_code == 200
 
 
 # --- the price ------------------------------------------------------------------------------
