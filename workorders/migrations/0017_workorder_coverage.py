@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('contracts', '0001_initial'),
-        ('workorders', '0015_workorder_external_ref_sync_indexes'),
+        ('workorders', '0016_alter_workorder_channel'),
     ]
 
     operations = [
