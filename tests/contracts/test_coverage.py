@@ -203,6 +203,16 @@ def test_the_work_order_page_says_what_covers_it(client, agent):
     assert "C-2026-014" not in plain_page and "Not covered" in plain_page
 
 
+def test_the_customers_tracking_page_says_the_request_is_covered(client):
+    customer = CustomerFactory()
+    contract(customer, number="C-2026-014")
+    covered = workorder_via_service(customer=customer)
+    plain = workorder_via_service(customer=CustomerFactory())
+
+    assert "Contract C-2026-014" in client.get(reverse("intake:track", args=[covered.public_token])).content.decode()
+    assert 'id="coverage"' not in client.get(reverse("intake:track", args=[plain.public_token])).content.decode()
+
+
 def test_the_customer_page_lists_the_contracts_for_office_staff_only(client, agent, technician):
     customer = CustomerFactory()
     c = contract(customer, number="C-2026-077", included_visits=4)
