@@ -43,6 +43,10 @@ class CompletionReport(models.Model):
     callout_fee = models.DecimalField(_("call-out fee"), max_digits=10, decimal_places=2)
     labour_amount = models.DecimalField(_("labour"), max_digits=10, decimal_places=2)
     parts_amount = models.DecimalField(_("parts"), max_digits=12, decimal_places=2)
+    # The share a contract or the warranty covers (the work order's coverage when it was created),
+    # taken off the total, and the reason printed beside it ("Contract C-2026-014").
+    covered_amount = models.DecimalField(_("covered"), max_digits=12, decimal_places=2, default=0, db_default=0)
+    coverage_reason = models.CharField(_("covered by"), max_length=200, blank=True, default="", db_default="")
     total_amount = models.DecimalField(_("total"), max_digits=12, decimal_places=2)
 
     signer_name = models.CharField(_("signed by"), max_length=120)

@@ -162,10 +162,14 @@ def service_report_pdf(report: CompletionReport, *, for_customer: bool = False, 
         (_("Call-out fee"), "", _money(report.callout_fee)),
         (_("Labour"), hours, _money(report.labour_amount)),
         (_("Parts"), "", _money(report.parts_amount)),
-        (_("Total"), "", _money(report.total_amount)),
     ]
+    if report.covered_amount or report.coverage_reason:
+        # The reason in the reader's language from the order's kept coverage; as stored otherwise.
+        reason = wo.coverage_reason or report.coverage_reason
+        charges.append((_("Covered"), reason, "-" + _money(report.covered_amount)))
+    charges.append((_("Total"), "", _money(report.total_amount)))
     table = _table(charges, [width * 0.3, width * 0.45, width * 0.25], styles, header=False)
-    table.setStyle(TableStyle([("LINEABOVE", (0, 3), (-1, 3), 0.8, colors.black)]))
+    table.setStyle(TableStyle([("LINEABOVE", (0, len(charges) - 1), (-1, len(charges) - 1), 0.8, colors.black)]))
     story.append(table)
 
     photos = [photo for photo in report.photos.all()]

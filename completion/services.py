@@ -72,15 +72,19 @@ class Charges:
     parts_amount: Decimal
     total: Decimal
     lines: list = field(default_factory=list)
+    covered: Decimal = Decimal("0.00")
 
 
-def completion_charges(*, service_type, labour_minutes: int, lines: list[PartLine]) -> Charges:
-    """Call-out fee of the service type + labour at the hourly rate + parts (the same sum the page shows)."""
+def completion_charges(*, service_type, labour_minutes: int, lines: list[PartLine], covered_percent: int = 0) -> Charges:
+    """Call-out fee of the service type + labour at the hourly rate + parts, less the share a
+    contract or the warranty covers (``covered_percent``: 100 = free), as the page shows them."""
     rate = labour_rate()
     callout = Decimal(service_type.callout_fee).quantize(CENT)
     labour = (rate * Decimal(labour_minutes) / Decimal(60)).quantize(CENT, ROUND_HALF_UP)
     parts = sum((line.amount for line in lines), Decimal("0.00"))
-    return Charges(callout, labour_minutes, rate, labour, parts, callout + labour + parts, list(lines))
+    subtotal = callout + labour + parts
+    covered = (subtotal * Decimal(covered_percent or 0) / Decimal(100)).quantize(CENT, ROUND_HALF_UP)
+    return Charges(callout, labour_minutes, rate, labour, parts, subtotal - covered, list(lines), covered)
 
 
 # --- input checks ------------------------------------------------------------
@@ -277,7 +281,7 @@ def completion_submit(
             raise _invalid("submission_key", _("The form has expired; open it again.")) from None
     # The work order first: someone who may not see it learns nothing more.
     work_order = (
-        workorder_visible_to(actor).select_related("service_type", "technician").filter(pk=work_order_id).first()
+        workorder_visible_to(actor).select_related("service_type", "technician", "contract").filter(pk=work_order_id).first()
     )
     if work_order is None:
         raise NotFound(_("No such work order."))
@@ -316,7 +320,9 @@ def completion_submit(
     # Images are decoded and re-encoded before the row lock is taken.
     clean_photos = _check_photos(list(photos))
     clean_signature = _check_signature(signature)
-    charges = completion_charges(service_type=work_order.service_type, labour_minutes=minutes, lines=lines)
+    charges = completion_charges(service_type=work_order.service_type, labour_minutes=minutes, lines=lines,
+                                 covered_percent=work_order.coverage_percent)
+    coverage_reason = work_order.coverage_reason[:200]
     technician = getattr(actor, "technician", None) or work_order.technician
     # The signature and the photos go to the file store before the order is locked, all or none
     # (the storage name comes from attachment_path, which reads the content type): a store that
@@ -353,6 +359,8 @@ def completion_submit(
                 callout_fee=charges.callout_fee,
                 labour_amount=charges.labour_amount,
                 parts_amount=charges.parts_amount,
+                covered_amount=charges.covered,
+                coverage_reason=coverage_reason,
                 total_amount=charges.total,
                 signer_name=signer_name,
                 signature=signature_file,

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "technicians",
     "notifications",
     "sla",
+    "contracts",
     "workorders",
     "completion",
     "dispatch",
@@ -553,6 +554,9 @@ COMPANY_NAME = env_str("COMPANY_NAME", "Field Service Co.")
 PHONE_REGION = env_str("PHONE_REGION", "CN")
 # The public request form: how often one address may submit (django-ratelimit syntax).
 PUBLIC_FORM_RATE = env_str("PUBLIC_FORM_RATE", "10/m")
+# The service a request from an equipment QR label asks for (a service type's code); empty or
+# unknown: the label's form asks the customer to choose one.
+QR_REQUEST_SERVICE_TYPE = env_str("QR_REQUEST_SERVICE_TYPE", "")
 PUBLIC_FORM_MAX_PHOTOS = 5
 PHOTO_MAX_BYTES = env_int("PHOTO_MAX_BYTES", 10 * 1024 * 1024)
 # Uploaded images are refused above this many pixels, read from the header before decoding

@@ -12,6 +12,7 @@ ROLE_PERMISSIONS = {
         "inventory": ["stocklocation", "stocklevel", "stockmove", "serialunit"],
         "sla": ["businesscalendar", "workinghours", "calendarday", "slapolicy", "escalationmatrix", "escalationlevel"],
         "knowledge": ["article", "category", "tag"],
+        "contracts": ["contract"],
     },
     "dispatcher": {
         "customers": ["site", "equipment"],
@@ -36,6 +37,7 @@ ROLE_EXTRA_PERMISSIONS = {
                     "import_skill", "export_skill"],
         "sla": ["import_calendarday", "export_calendarday"],
         "knowledge": ["import_article", "export_article"],
+        "contracts": ["import_contract", "export_contract"],
         "inventory": ["add_stockmove"],
         "technicians": ["import_technician", "export_technician", "import_partnercompany", "export_partnercompany"],
     },

@@ -7,4 +7,5 @@ urlpatterns = [
     path("customers/", views.search, name="search"),
     path("customers/<int:pk>/", views.customer, name="customer"),
     path("equipment/<int:pk>/", views.equipment, name="equipment"),
+    path("sites/<int:pk>/labels.pdf", views.site_labels, name="site-labels"),
 ]

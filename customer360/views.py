@@ -6,19 +6,22 @@ call a selector, render.
 """
 
 from django.conf import settings
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from contracts.selectors import customer_contracts
 from core.errors import InvalidInput
 from core.views import office_or_404
-from customers.models import Customer
+from customers.models import Customer, Site
 from customers.selectors import customer_search
 from dispatch.views import tile_source
 from workorders.search import MAX_QUERY, search_terms
 
 from . import selectors
+from .labels import labels_pdf
 
 MATCH_LABELS = {
     "code": gettext_lazy("customer code"), "phone": gettext_lazy("phone number"), "name": gettext_lazy("name"),
@@ -75,8 +78,14 @@ def customer(request, pk: int):
     page = selectors.customer_page(user=request.user, pk=pk)
     if page is None:
         raise Http404(_("No such customer."))
+    contracts = customer_contracts(customer_id=pk)
+    today = timezone.localdate()
+    for contract in contracts:
+        contract.running = contract.runs_on(today)
+        contract.visits_left = (None if contract.included_visits is None
+                                else max(contract.included_visits - contract.visits_used, 0))
     return _with_tiles(render(request, "customer360/customer.html", {"page": page, "c": page.customer,
-                                                                     **_tile_context()}))
+                                                                     "contracts": contracts, **_tile_context()}))
 
 
 @office_or_404
@@ -88,3 +97,19 @@ def equipment(request, pk: int):
         raise Http404(_("No such equipment."))
     return render(request, "customer360/equipment.html", {"page": page, "e": page.equipment,
                                                           "repeat_days": settings.REPEAT_FAILURE_DAYS})
+
+
+@office_or_404
+def site_labels(request, pk: int):
+    """``/staff/sites/<id>/labels.pdf``: a sheet of QR labels, one per piece of equipment at the site;
+    scanning one opens the request form for that equipment."""
+    site = Site.objects.select_related("customer").filter(pk=pk).first()
+    if site is None:
+        raise Http404(_("No such site."))
+    pieces = list(site.equipment.order_by("serial"))
+    if not pieces:
+        raise Http404(_("No equipment is recorded at this site."))
+    title = _("QR labels") + f" · {site.customer.name} · {site.label or site.address}"
+    response = HttpResponse(labels_pdf(pieces, title=title), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="labels-site-{site.pk}.pdf"'
+    return response

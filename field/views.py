@@ -215,6 +215,8 @@ def _completion_context(work_order, form, checklist, *, answers=None, parts=None
         "catalog": catalog,
         "part_rows": rows,
         "callout_fee": work_order.service_type.callout_fee,
+        "covered_percent": work_order.coverage_percent,
+        "coverage_reason": work_order.coverage_reason,
         "labour_rate": labour_rate(),
         "errors": errors or {},
         "error": error,

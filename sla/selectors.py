@@ -23,12 +23,19 @@ def _active_policies() -> list[SlaPolicy]:
     return REFDATA.get("active", lambda: [p for p in _policies_by_id().values() if p.active])
 
 
-def policy_for(*, priority: int, customer_tier: str, service_type_id: int | None) -> SlaPolicy | None:
-    """The most specific active policy matching the order, else the default policy, else None.
+def policy_for(
+    *, priority: int, customer_tier: str, service_type_id: int | None, contract_policy_id: int | None = None
+) -> SlaPolicy | None:
+    """The policy of the contract covering the order (``contract_policy_id``) when it is active,
+    else the most specific active policy matching the order, else the default policy, else None.
 
     Specificity: a service type counts most, then the customer tier, then the priority;
     ties go to the older policy.
     """
+    if contract_policy_id is not None:
+        contracted = _policies_by_id().get(contract_policy_id)
+        if contracted is not None and contracted.active:
+            return contracted
     best, best_key = None, None
     for policy in _active_policies():
         if policy.is_default:

@@ -170,6 +170,7 @@ class SlaTargetSerializer(serializers.Serializer):
 # per row; the query-count test in tests/workorders/test_api.py would fail.
 LIST_FIELDS = (
     "id", "status", "priority", "channel", "external_ref", "site", "equipment",
+    "coverage", "contract", "coverage_percent", "coverage_until",
     "contact_name", "contact_phone", "contact_email",
     "address", "description", "language", "preferred_start", "preferred_end", "appointment_start", "appointment_end",
     "created_at", "updated_at", "assigned_at", "accepted_at", "arrived_at", "resolved_at", "closed_at",
@@ -179,6 +180,15 @@ LIST_FIELDS = (
     "technician__user__first_name", "technician__user__last_name",
     *(f for f in SLA_STATE_FIELDS if f != "status"),
 )
+
+
+class CoverageSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["", "contract", "warranty"],
+                                   help_text="What covered the order when it was created: a service contract, "
+                                   "the equipment's warranty, or nothing (empty).")
+    contract = serializers.IntegerField(allow_null=True, help_text="The covering contract's id.")
+    percent = serializers.IntegerField(help_text="Share of the price covered: 100 = free, 0 = not covered.")
+    until = serializers.DateField(allow_null=True, help_text="The contract's last day or the warranty's end.")
 
 
 class WorkOrderSerializer(serializers.Serializer):
@@ -196,6 +206,7 @@ class WorkOrderSerializer(serializers.Serializer):
     customer = CustomerRefSerializer()
     site = serializers.IntegerField(allow_null=True, help_text="Site id.")
     equipment = serializers.IntegerField(allow_null=True, help_text="Equipment id.")
+    coverage = CoverageSerializer(help_text="Decided when the order was created; later contract edits change nothing.")
     service_type = ServiceTypeRefSerializer()
     technician = TechnicianRefSerializer(allow_null=True)
     contact_name = serializers.CharField()
@@ -236,6 +247,8 @@ class WorkOrderSerializer(serializers.Serializer):
             "customer": {"id": customer.pk, "name": customer.name, "phone": customer.phone, "tier": customer.tier},
             "site": wo.site_id,
             "equipment": wo.equipment_id,
+            "coverage": {"kind": wo.coverage, "contract": wo.contract_id, "percent": wo.coverage_percent,
+                         "until": None if wo.coverage_until is None else wo.coverage_until.isoformat()},
             "service_type": {"code": service_type.code, "name": service_type.name},
             "technician": None
             if tech is None
@@ -272,6 +285,7 @@ class WorkOrderSerializer(serializers.Serializer):
 # PostgreSQL plans a two-table query instead of a five-table one on every request.
 LIST_VALUES = (
     "id", "status", "priority", "channel", "external_ref", "site", "equipment",
+    "coverage", "contract_id", "coverage_percent", "coverage_until",
     "contact_name", "contact_phone", "contact_email",
     "address", "description", "language", "preferred_start", "preferred_end", "appointment_start", "appointment_end",
     "created_at", "updated_at", "assigned_at", "accepted_at", "arrived_at", "resolved_at", "closed_at",
@@ -367,6 +381,8 @@ def _rows_from_values(rows, actions: "ActionsByStatus", *, times_as_text: bool =
             },
             "site": r["site"],
             "equipment": r["equipment"],
+            "coverage": {"kind": r["coverage"], "contract": r["contract_id"], "percent": r["coverage_percent"],
+                         "until": None if (v := r["coverage_until"]) is None else v.isoformat()},
             "service_type": type_parts[r["service_type_id"]],
             "technician": technician,
             "contact_name": r["contact_name"],

@@ -342,3 +342,33 @@ class EscalationFilterForm(forms.Form):
             "team": int(team) if team and team.isdigit() else team,
             "older_than": self.AGES.get(data.get("age") or ""),
         }
+
+
+class EquipmentRequestForm(forms.Form):
+    """The request form a piece of equipment's QR label opens: who, where and what are known
+    (and locked), so it asks only what is wrong, with photos - and the service when the company
+    names no default one for labels (``QR_REQUEST_SERVICE_TYPE``)."""
+
+    submission_key = forms.UUIDField(widget=forms.HiddenInput, required=False)
+    service_type = ServiceTypeChoiceField(label=_("Service needed"), empty_label=_("Choose a service"))
+    description = forms.CharField(
+        label=_("What is wrong?"), max_length=DESCRIPTION_MAX, widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("For example: it makes a loud noise and stops after a few minutes."),
+    )
+    photos = MultiplePhotoField(label=_("Photos (optional)"), required=False)
+
+    clean_photos = PublicRequestForm.clean_photos
+
+    def __init__(self, *args, service_type=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.default_service_type = service_type
+        if service_type is not None:
+            del self.fields["service_type"]
+        if not self.is_bound:
+            self.initial["submission_key"] = uuid.uuid4()
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.default_service_type is not None:
+            cleaned["service_type"] = self.default_service_type
+        return cleaned

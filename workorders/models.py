@@ -90,6 +90,22 @@ class WorkOrder(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
 
+    # What covered the order when it was created (contracts.selectors.coverage_for), kept so that
+    # later edits to the contract or the warranty date change no order: the contract, or
+    # "warranty", the share of the price covered (100: free) and the last day of that cover.
+    contract = models.ForeignKey(
+        "contracts.Contract", on_delete=models.PROTECT, null=True, blank=True, related_name="work_orders",
+        verbose_name=_("contract"), editable=False,
+    )
+    coverage = models.CharField(
+        _("covered by"), max_length=10, blank=True, default="", db_default="", editable=False,
+        choices=[("contract", _("Contract")), ("warranty", _("Warranty"))],
+    )
+    coverage_percent = models.PositiveSmallIntegerField(
+        _("covered share (%)"), default=0, db_default=0, editable=False
+    )
+    coverage_until = models.DateField(_("covered until"), null=True, blank=True, editable=False)
+
     # SLA clock (workorders/sla.py keeps these up to date on every transition).
     sla_policy = models.ForeignKey(
         "sla.SlaPolicy", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
@@ -186,6 +202,23 @@ class WorkOrder(models.Model):
         from .lifecycle import OPEN_STATES
 
         return self.status in OPEN_STATES
+
+    @property
+    def coverage_reason(self) -> str:
+        """Why the order is priced as it is: "Contract C-2026-014", "Under warranty until ...", or ""."""
+        from django.utils import formats
+        from django.utils.translation import gettext
+
+        if self.coverage == "contract" and self.contract_id:
+            text = gettext("Contract %(number)s") % {"number": self.contract.number}
+        elif self.coverage == "warranty":
+            text = gettext("Under warranty until %(day)s") % {
+                "day": formats.date_format(self.coverage_until, "SHORT_DATE_FORMAT")}
+        else:
+            return ""
+        if self.coverage_percent < 100:
+            text += " · " + gettext("%(p)d%% off") % {"p": self.coverage_percent}
+        return text
 
     @cached_property
     def sla_targets(self) -> list:

@@ -148,6 +148,7 @@ DETAIL_VALUES = (
     "customer__id", "customer__name", "customer__phone", "customer__tier",
     "site__label", "site__address", "site__city", "site__latitude", "site__longitude",
     "equipment__brand", "equipment__model", "equipment__serial", "equipment__warranty_end",
+    "coverage", "coverage_percent", "coverage_until", "contract_id", "contract__number", "contract__included_visits",
 )
 
 # The detail's query per kind of visibility scope ("all", "technician", "partner"):

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from PIL import Image
 
 from catalog.models import ServiceType
+from contracts.selectors import coverage_for
 from core import roles as R
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed, Unprocessable
 from core.inserts import Insert, insert_linked
@@ -183,10 +184,26 @@ def workorder_create(
 work_order_inserting = Signal()
 
 
+def _set_coverage(work_order: WorkOrder) -> None:
+    """What covers the new order (a contract or the equipment's warranty), kept on it.
+
+    A new customer has no contract: no query. A known one costs one indexed query, and none
+    when the company has no active contract (contracts/selectors.py)."""
+    coverage = coverage_for(
+        customer_id=work_order.customer_id, equipment=work_order.equipment,
+        service_type_id=work_order.service_type_id, day=timezone.localdate(work_order.created_at),
+    )
+    work_order.contract = coverage.contract
+    work_order.coverage = coverage.kind
+    work_order.coverage_percent = coverage.percent
+    work_order.coverage_until = coverage.until
+
+
 def _set_sla(work_order: WorkOrder, tier: str) -> None:
     fields = sla_fields_for_new(
         priority=work_order.priority, customer_tier=tier, service_type_id=work_order.service_type_id,
         now=work_order.created_at,
+        contract_policy_id=work_order.contract.sla_policy_id if work_order.contract_id else None,
     )
     for name, value in fields.items():
         setattr(work_order, name, value)
@@ -233,6 +250,8 @@ def _insert_new_order(work_order: WorkOrder, event: WorkOrderEvent, *, caller: d
             site_part = site_insert(customer_id=work_order.customer_id, address=address, links=links)
             parts.append(site_part)
             links["site_id"] = "s"
+        if work_order.customer_id is not None or work_order.equipment_id is not None:
+            _set_coverage(work_order)
         _set_sla(work_order, tier)
         parts.append(Insert("w", WorkOrder, _values(work_order), links=links))
         parts.append(Insert("e", WorkOrderEvent, _values(event), links={"work_order_id": "w"}))

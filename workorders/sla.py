@@ -115,9 +115,13 @@ SLA_FIELDS = [
 ]
 
 
-def sla_fields_for_new(*, priority: int, customer_tier: str, service_type_id: int, now: datetime) -> dict:
-    """The SLA columns of a work order about to be created (``WorkOrder.objects.create(**these)``)."""
-    policy = policy_for(priority=priority, customer_tier=customer_tier, service_type_id=service_type_id)
+def sla_fields_for_new(
+    *, priority: int, customer_tier: str, service_type_id: int, now: datetime, contract_policy_id: int | None = None
+) -> dict:
+    """The SLA columns of a work order about to be created (``WorkOrder.objects.create(**these)``);
+    ``contract_policy_id``: the SLA policy of the contract covering it, which wins."""
+    policy = policy_for(priority=priority, customer_tier=customer_tier, service_type_id=service_type_id,
+                        contract_policy_id=contract_policy_id)
     wo = WorkOrder(
         status=Status.NEW, priority=priority, sla_policy=policy, sla_started_at=now, sla_cycle=1, sla_paused_seconds=0
     )
@@ -181,7 +185,9 @@ def sla_on_transition(
         wo.first_response_met_at = wo.arrival_met_at = wo.resolution_met_at = None
         wo.first_response_due = wo.arrival_due = wo.resolution_due = None
         wo.sla_paused_seconds, wo.sla_paused_at, wo.sla_pause_reason = 0, None, ""
-        policy = policy_for(priority=wo.priority, customer_tier=wo.customer.tier, service_type_id=wo.service_type_id)
+        # An order a contract covered keeps the policy it was created with (the contract's).
+        policy = policy_for(priority=wo.priority, customer_tier=wo.customer.tier, service_type_id=wo.service_type_id,
+                            contract_policy_id=wo.sla_policy_id if wo.contract_id else None)
         wo.sla_policy = policy
         cache.policies[wo.sla_policy_id] = policy
 

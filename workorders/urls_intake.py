@@ -7,6 +7,7 @@ from . import views_intake as views
 app_name = "intake"
 urlpatterns = [
     path("request/", views.request_create, name="request"),
+    path("request/equipment/<str:token>/", views.request_for_equipment, name="request-equipment"),
     path("request/done/<slug:token>/", views.request_done, name="request-done"),
     path("track/<slug:token>/", views.track, name="track"),
     path("track/<slug:token>/photos/<int:pk>/", views.track_photo, name="track-photo"),

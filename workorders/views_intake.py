@@ -14,21 +14,26 @@ from django.db import DatabaseError, transaction
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 from django_ratelimit.decorators import ratelimit
 
 from core import roles as R
-from core.errors import Forbidden, InvalidInput, ServiceUnavailable
+from core.errors import Forbidden, InvalidInput, NotFound, ServiceUnavailable
 from core.storage import file_response
 from core.validation import normalize_phone
+from contracts.selectors import contract_line, contracts_running
 from core.views import app_error_response, ratelimited
+from catalog.selectors import service_type_by_code
+from customers.models import Equipment
+from customers.qr import equipment_id_from_token
 from customers.selectors import customer_find_by_phone
 from knowledge.services import suggestion_ids_parse, suggestion_outcome_record
 from technicians.models import Technician
 
-from .forms import PhoneLookupForm, PublicRequestForm, StaffIntakeForm, equipment_label, site_label
+from .forms import EquipmentRequestForm, PhoneLookupForm, PublicRequestForm, StaffIntakeForm, equipment_label, site_label
 from .lifecycle import Status
 from .models import Attachment, WorkOrder
 from .selectors import workorder_customer_page, workorder_for_tracking, workorder_visible_to
@@ -173,6 +178,61 @@ def request_create(request):
     return render(request, "workorders/intake/request_form.html", context, status=status)
 
 
+def _labelled_equipment(token):
+    """The equipment a QR label's code names, with its customer and site; None for a code that was
+    altered or names equipment no longer on file."""
+    equipment_id = equipment_id_from_token(token)
+    if equipment_id is None:
+        return None
+    return Equipment.objects.select_related("customer", "site").filter(pk=equipment_id).first()
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@ratelimit(key="ip", rate=_public_form_rate, method="POST", block=False)
+def request_for_equipment(request, token):
+    """``/request/equipment/<code>/``: the form a QR label on a piece of equipment opens. The
+    customer, site and equipment come from the signed code and cannot be changed; the person
+    says what is wrong and may add photos."""
+    if getattr(request, "limited", False):
+        return ratelimited(request)
+    equipment = _labelled_equipment(token)
+    if equipment is None:
+        error = NotFound(_("This label's code is not valid. Please call us, or use the request form."))
+        return app_error_response(request, error)
+    customer = equipment.customer
+    site = equipment.site or customer.sites.order_by("id").first()
+    default_type = service_type_by_code(settings.QR_REQUEST_SERVICE_TYPE) if settings.QR_REQUEST_SERVICE_TYPE else None
+    if default_type is not None and not default_type.active:
+        default_type = None
+    status = 200
+    if request.method == "POST":
+        form = EquipmentRequestForm(request.POST, request.FILES, service_type=default_type)
+        if form.is_valid() and site is None:
+            form.add_error(None, _("We have no address for this equipment. Please call us, or use the request form."))
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                work_order, _created = workorder_create(
+                    channel=WorkOrder.Channel.WEB, contact_name=customer.name, contact_phone=customer.phone,
+                    contact_email=customer.email, address=site.address, service_type=data["service_type"],
+                    description=data["description"], submission_key=data["submission_key"],
+                    photos=data["photos"], language=request.LANGUAGE_CODE, actor_role=R.CUSTOMER,
+                    customer=customer, site=site, equipment=equipment,
+                )
+            except InvalidInput as exc:
+                _apply_service_errors(form, exc)
+            else:
+                return redirect("intake:request-done", token=work_order.public_token)
+        status = 400
+    else:
+        form = EquipmentRequestForm(service_type=default_type)
+    context = {"form": form, "equipment": equipment, "customer": customer, "site": site}
+    response = render(request, "workorders/intake/request_equipment.html", context, status=status)
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
 @require_GET
 def request_done(request, token):
     """``/request/done/<token>/``: the number and the private tracking link."""
@@ -314,6 +374,29 @@ def _caller(raw_phone: str):
     return phone, customer_find_by_phone(phone=phone), None
 
 
+def _caller_cover(customer) -> list[str]:
+    """A repeat caller's cover, one line each: their running contracts with the visits left
+    ("Contract C-2026-014, 3 of 6 visits left") and their equipment under warranty."""
+    if customer is None:
+        return []
+    today = timezone.localdate()
+    lines = []
+    for contract in contracts_running(customer_id=customer.pk, day=today):
+        left = None if contract.included_visits is None else max(contract.included_visits - contract.visits_used, 0)
+        line = contract_line(contract, left, contract.included_visits)
+        if contract.equipment_id:
+            line += " · " + _("only %(equipment)s") % {"equipment": equipment_label(contract.equipment)}
+        types = [t.name for t in contract.service_types.all()]
+        if types:
+            line += " · " + ", ".join(types)
+        lines.append(line)
+    for piece in customer.equipment.all():
+        if piece.warranty_end and piece.warranty_end >= today:
+            lines.append(_("%(equipment)s: under warranty until %(day)s") % {
+                "equipment": equipment_label(piece), "day": formats.date_format(piece.warranty_end, "SHORT_DATE_FORMAT")})
+    return lines
+
+
 def _customer_url(pk: int) -> str:
     """The customer page (customer360), which a repeat caller's lookup links to."""
     return reverse("c360:customer", args=[pk])
@@ -385,7 +468,7 @@ def staff_intake(request):
     if looked_up:
         _phone, customer, phone_error = _caller(typed["contact_phone"])
     form = _lookup_form(typed, customer, phone_error)
-    context = {"form": form, "customer": customer, "looked_up": looked_up}
+    context = {"form": form, "customer": customer, "looked_up": looked_up, "cover": _caller_cover(customer)}
     return render(request, "workorders/intake/staff_intake.html", context)
 
 
@@ -431,5 +514,6 @@ def customer_lookup(request):
             },
             "sites": [{"id": s.pk, "label": site_label(s)} for s in sites],
             "equipment": [{"id": e.pk, "label": equipment_label(e), "site": e.site_id} for e in equipment],
+            "cover": _caller_cover(customer),
         }
     )

@@ -6,6 +6,7 @@ or events there are; the queue never counts the whole table.
 """
 
 from html import escape as html_escape
+from types import SimpleNamespace
 
 from django import forms
 from django.conf import settings
@@ -27,6 +28,7 @@ from catalog.selectors import service_types_by_pk
 from core import roles as R
 from core.errors import ApplicationError, InvalidInput, NotFound
 from core.pagination import SORTS, keyset_page, keyset_page_compiled
+from contracts.selectors import contract_line, contract_visits_used
 from core.refcache import VersionedCache
 from customers.models import Customer
 from sla.models import SlaTarget
@@ -585,6 +587,21 @@ def _sla_html(states) -> str:
     return f'<span class="sla-targets">{target_states_html(states, with_due=True)}</span>' if states else ""
 
 
+def _coverage_line(row) -> str:
+    """What covered the order when it was created, with the contract's visits left now
+    (one query, only for an order a contract covers)."""
+    if row["coverage"] == "contract" and row["contract_id"] is not None:
+        included = row["contract__included_visits"]
+        left = None if included is None else max(included - contract_visits_used(row["contract_id"]), 0)
+        text = contract_line(SimpleNamespace(number=row["contract__number"], covered_percent=row["coverage_percent"]),
+                             left, included)
+        return text
+    if row["coverage"] == "warranty":
+        return _("Under warranty until %(day)s") % {
+            "day": formats.date_format(row["coverage_until"], "SHORT_DATE_FORMAT")}
+    return ""
+
+
 def _shown(detail) -> dict:
     """What the detail page shows of the order, its customer, site, equipment and technician,
     formatted (dates in the current time zone); the template escapes it."""
@@ -609,6 +626,7 @@ def _shown(detail) -> dict:
             "under_warranty": bool(warranty_end and warranty_end >= timezone.localdate()),
         }
     return {
+        "coverage": _coverage_line(row),
         "pk": detail.pk,
         "number": detail.number,
         "status": status,

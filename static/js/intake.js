@@ -49,6 +49,16 @@
           status.appendChild(document.createTextNode(" "));
           status.appendChild(link);
         }
+        // A repeat caller's running contracts and equipment under warranty, one line each.
+        var cover = document.getElementById("caller-cover-js");
+        if (cover) {
+          cover.textContent = "";
+          (data.cover || []).forEach(function (line) {
+            var item = document.createElement("li");
+            item.textContent = line;
+            cover.appendChild(item);
+          });
+        }
         fillSelect(form.elements.site, data.sites || []);
         fillSelect(form.elements.equipment, data.equipment || []);
         if (data.customer) {

@@ -74,7 +74,11 @@
     });
     box.querySelector("[data-out=labour]").textContent = money(labour);
     box.querySelector("[data-out=parts]").textContent = money(sum);
-    box.querySelector("[data-out=total]").textContent = money(callout + labour + sum);
+    // Less the share a contract or the warranty covers (completion_charges).
+    var subtotal = callout + labour + sum, percent = parseInt(box.dataset.covered, 10) || 0;
+    var covered = Math.round(subtotal * percent) / 100, coveredOut = box.querySelector("[data-out=covered]");
+    if (coveredOut) coveredOut.textContent = "-" + money(covered);
+    box.querySelector("[data-out=total]").textContent = money(subtotal - covered);
   }
 
   // Signature: draw with a finger; the drawing goes in a hidden field as a PNG data URL.
