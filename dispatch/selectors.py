@@ -62,6 +62,10 @@ def _float(value):
     return None if value is None else float(value)
 
 
+# The states in which a technician is at (or driving to) a job's site now.
+CURRENT_STATES = ("en_route", "in_progress")
+
+
 def _pair(lat, lng):
     return None if lat is None or lng is None else (float(lat), float(lng))
 
@@ -165,8 +169,13 @@ def technician_data(technicians: QuerySet, *, days=()) -> TechnicianData:
         number = workorder_number(row["pk"], row["created_at"], tz)
         facts = by_id[row["technician_id"]]
         facts.open_job_ids.add(row["pk"])
+        site = _pair(row["site__latitude"], row["site__longitude"])
         if row["appointment_start"] is not None and row["appointment_end"] is not None:
-            facts.bookings.append(Booking(row["pk"], number, row["appointment_start"], row["appointment_end"]))
+            facts.bookings.append(
+                Booking(row["pk"], number, row["appointment_start"], row["appointment_end"], site)
+            )
+        if row["status"] in CURRENT_STATES and site is not None:
+            facts.current = site
         data.jobs[row["technician_id"]].append(
             OpenJob(
                 id=row["pk"],
@@ -234,12 +243,15 @@ def technician_facts_for_check(technician: Technician, *, days, need_skills: boo
         .values_list("weekday", "date", "start", "end", "available")
     ]
     facts.scheduled = bool(facts.shifts)
-    for pk, created_at, start, end in WorkOrder.objects.filter(
+    for pk, created_at, start, end, status, lat, lng in WorkOrder.objects.filter(
         technician=technician, status__in=ACTIVE_STATES
-    ).values_list("pk", "created_at", "appointment_start", "appointment_end"):
+    ).values_list("pk", "created_at", "appointment_start", "appointment_end", "status", "site__latitude",
+                  "site__longitude"):
         facts.open_job_ids.add(pk)
         if start is not None and end is not None:
-            facts.bookings.append(Booking(pk, workorder_number(pk, created_at), start, end))
+            facts.bookings.append(Booking(pk, workorder_number(pk, created_at), start, end, _pair(lat, lng)))
+        if status in CURRENT_STATES and lat is not None and lng is not None:
+            facts.current = _pair(lat, lng)
     return facts
 
 
