@@ -26,9 +26,9 @@ from sla.models import CalendarDay
 from workorders.models import WorkOrder
 from workorders.sla import SLA_STATE_FIELDS
 
-from . import rules
+from . import rules, travel
 from .rules import ACTIVE_STATES, Booking, OrderFacts, ShiftRow, TechFacts
-from .scoring import Weights, haversine_km, pair_parts, technician_position
+from .scoring import Weights, pair_parts, technician_position
 
 
 def workorder_number(pk: int, created_at, tz=None) -> str:
@@ -388,13 +388,32 @@ def board_range(day: dt.date, view: str) -> tuple[dt.date, int]:
 @dataclass
 class Travel:
     """The way from one booking to the next on the same day: the gap left for it and, where both
-    sites are known, the distance (the great-circle km ``dispatch.scoring`` costs travel by)."""
+    sites are known, the straight-line km and the estimated drive (``dispatch.travel``)."""
 
     start: dt.datetime
     end: dt.datetime
     km: float | None
-    # Less room than DISPATCH_TRAVEL_BUFFER_MINUTES (what the scoring calls a squeezed window).
+    # Less room than the estimated drive, or than DISPATCH_TRAVEL_BUFFER_MINUTES (what the
+    # scoring calls a squeezed window).
     tight: bool
+    minutes: float | None = None
+
+
+@dataclass
+class DayRoute:
+    """One technician's booked jobs on one day: in the order of their times, and a suggested order
+    (nearest next, from where the technician starts), with the drive each takes."""
+
+    day: dt.date
+    booked: list[int]  # work order ids in time order
+    suggested: list[int]  # work order ids in the suggested order
+    booked_minutes: float
+    suggested_minutes: float
+
+    @property
+    def extra_minutes(self) -> float:
+        """How much more driving the booked order takes than the suggested one."""
+        return max(0.0, self.booked_minutes - self.suggested_minutes)
 
 
 @dataclass
@@ -413,6 +432,7 @@ class BoardTechnician:
     shifts: list[tuple[dt.datetime, dt.datetime]] | None = None
     absences: list[tuple[dt.datetime, dt.datetime]] = field(default_factory=list)
     travel: list[Travel] = field(default_factory=list)
+    routes: list[DayRoute] = field(default_factory=list)
 
 
 @dataclass
@@ -461,6 +481,10 @@ def _absences(facts: TechFacts, day: dt.date, tz) -> list[tuple[dt.datetime, dt.
     return sorted(out)
 
 
+def _job_point(job: OpenJob) -> tuple[float, float] | None:
+    return None if job.latitude is None or job.longitude is None else (job.latitude, job.longitude)
+
+
 def _travel(jobs: list[OpenJob], buffer_minutes: float) -> list[Travel]:
     """Between consecutive bookings of one technician on the same local day."""
     booked = sorted((j for j in jobs if j.start is not None), key=lambda j: j.start)
@@ -468,12 +492,45 @@ def _travel(jobs: list[OpenJob], buffer_minutes: float) -> list[Travel]:
     for before, after in zip(booked, booked[1:]):
         if timezone.localdate(before.end) != timezone.localdate(after.start) or after.start < before.end:
             continue
-        km = None
-        if None not in (before.latitude, before.longitude, after.latitude, after.longitude):
-            km = round(haversine_km(before.latitude, before.longitude, after.latitude, after.longitude), 1)
+        trip = travel.estimate(_job_point(before), _job_point(after), when=before.end)
         gap = (after.start - before.end).total_seconds() / 60.0
-        out.append(Travel(start=before.end, end=after.start, km=km, tight=gap < buffer_minutes))
+        tight = gap < buffer_minutes or (trip.minutes is not None and gap < trip.minutes)
+        out.append(Travel(start=before.end, end=after.start, km=None if trip.km is None else round(trip.km, 1),
+                          tight=tight, minutes=trip.minutes))
     return out
+
+
+def day_routes(jobs: list[OpenJob], start: tuple[float, float] | None) -> list[DayRoute]:
+    """For each local day with two or more booked jobs: the booked order's drive from ``start``
+    and the nearest-next order's (``dispatch.travel.nearest_next``)."""
+    by_day: dict[dt.date, list[OpenJob]] = {}
+    for job in sorted((j for j in jobs if j.start is not None), key=lambda j: j.start):
+        by_day.setdefault(timezone.localdate(job.start), []).append(job)
+    routes = []
+    for day, day_jobs in sorted(by_day.items()):
+        if len(day_jobs) < 2:
+            continue
+        points = [_job_point(j) for j in day_jobs]
+        when = day_jobs[0].start
+        order, suggested = travel.nearest_next(start, points, when=when)
+        routes.append(DayRoute(
+            day=day, booked=[j.id for j in day_jobs], suggested=[day_jobs[i].id for i in order],
+            booked_minutes=travel.route_minutes(start, points, when=when), suggested_minutes=suggested,
+        ))
+    return routes
+
+
+def technician_day_route(*, technician_id: int, day: dt.date, now=None) -> DayRoute | None:
+    """One technician's route on ``day`` (``day_routes``), read afresh: for a drop's answer."""
+    now = now or timezone.now()
+    data = technician_data(Technician.objects.filter(pk=technician_id), days=[day])
+    if not data.facts:
+        return None
+    facts = data.facts[0]
+    start, _source = technician_position(facts, now=now, weights=Weights.from_settings())
+    jobs = [j for j in data.jobs[facts.id] if j.start is not None and timezone.localdate(j.start) == day]
+    routes = day_routes(jobs, start)
+    return routes[0] if routes else DayRoute(day, [j.id for j in jobs], [j.id for j in jobs], 0.0, 0.0)
 
 
 def dispatch_board(
@@ -544,6 +601,7 @@ def dispatch_board(
                 shifts=shifts,
                 absences=absences,
                 travel=_travel(range_jobs, weights.travel_buffer_minutes),
+                routes=day_routes(range_jobs, position),
             )
         )
     return Board(
