@@ -670,3 +670,31 @@ def workorder_for_dispatch(pk: int) -> WorkOrder | None:
         .filter(pk=pk)
         .first()
     )
+
+
+# --- The customer's arrival estimate ---------------------------------------------------------
+
+def workorder_arrival(*, work_order: WorkOrder, now=None) -> dt.datetime | None:
+    """When the technician should reach ``work_order``'s site: while it is en route, from the
+    position their phone sent last (if no older than TRACKING_POSITION_MAX_AGE_MINUTES) by the
+    travel estimate (``dispatch.travel``), never earlier than now. None when any of it is unknown.
+    """
+    if work_order.status != Status.EN_ROUTE or work_order.technician_id is None:
+        return None
+    now = now or timezone.now()
+    technician = work_order.technician
+    seen = technician.last_seen_at
+    if seen is None or now - seen > dt.timedelta(minutes=settings.TRACKING_POSITION_MAX_AGE_MINUTES):
+        return None
+    here = _pair(technician.last_latitude, technician.last_longitude)
+    site = Site.objects.filter(pk=work_order.site_id).values_list("latitude", "longitude").first()
+    there = _pair(*site) if site else None
+    trip = travel.estimate(here, there, when=seen)
+    if trip.minutes is None:
+        return None
+    return max(now, seen + dt.timedelta(minutes=trip.minutes))
+
+
+def workorder_arrival_part(*, work_order: WorkOrder) -> dict:
+    """The tracking page's part (``workorders.selectors.register_customer_page_part``)."""
+    return {"arrival": workorder_arrival(work_order=work_order)}
