@@ -225,46 +225,55 @@ def travel_matrix(techs: list[TechFacts], orders: list[OrderFacts], *, now: dt.d
     """The travel minutes of ``pair_parts`` for all orders × technicians (unknown points at
     DISPATCH_UNKNOWN_DISTANCE_KM), each order at the speed of its departure time."""
     n, m = len(orders), len(techs)
-    speed = np.array([travel.speed_kmh(departure(o, now)) for o in orders])
-    # Where each technician sets out from when no booking before the window says otherwise.
-    base = [
-        (t.current, "job") if t.current is not None else technician_position(t, now=now, weights=weights)
-        for t in techs
-    ]
-    t_lat = np.array([p[0] if p else np.nan for p, _s in base])
-    t_lon = np.array([p[1] if p else np.nan for p, _s in base])
+    speed = travel.speeds_kmh([departure(o, now) for o in orders])
     o_lat = np.array([o.position[0] if o.position else np.nan for o in orders])
     o_lon = np.array([o.position[1] if o.position else np.nan for o in orders])
-    # Per pair origin: the base, replaced for windowed orders by the booking that ends last before
-    # the window on its day (and, for those, a technician on a job now does not start from it).
-    f_lat = np.broadcast_to(t_lat[None, :], (n, m)).copy()
-    f_lon = np.broadcast_to(t_lon[None, :], (n, m)).copy()
-    windowed = [i for i, o in enumerate(orders) if o.window is not None]
-    if windowed:
-        fallback = [technician_position(t, now=now, weights=weights)[0] for t in techs]
-        fb_lat = np.array([p[0] if p else np.nan for p in fallback])
-        fb_lon = np.array([p[1] if p else np.nan for p in fallback])
-        f_lat[windowed] = fb_lat[None, :]
-        f_lon[windowed] = fb_lon[None, :]
-        starts = np.array([orders[i].window[0].timestamp() for i in windowed])
-        days = np.array([timezone.localdate(orders[i].window[0]).toordinal() for i in windowed])
-        ids = np.array([orders[i].id for i in windowed])
-        rows = np.array(windowed)
+
+    def row(points):
+        return (np.array([p[0] if p else np.nan for p in points]), np.array([p[1] if p else np.nan for p in points]))
+
+    # Where each technician sets out from: without a window, the job they are on now, else their
+    # position; with a window, their position unless a booking before it that day says otherwise.
+    position = [technician_position(t, now=now, weights=weights)[0] for t in techs]
+    now_lat, now_lon = row([t.current if t.current is not None else p for t, p in zip(techs, position)])
+    pos_lat, pos_lon = row(position)
+    windowed = np.array([o.window is not None for o in orders], dtype=bool)
+    minutes = np.empty((n, m))
+    for mask, (t_lat, t_lon) in ((~windowed, (now_lat, now_lon)), (windowed, (pos_lat, pos_lon))):
+        if mask.any():
+            minutes[mask], _routed = travel.minutes_many(
+                t_lat[None, :], t_lon[None, :], o_lat[mask][:, None], o_lon[mask][:, None], speed=speed[mask][:, None])
+    # Pairs whose origin is the site of the technician's booking ending last before the window that day.
+    rows = np.flatnonzero(windowed)
+    if rows.size and any(b.position is not None for t in techs for b in t.bookings):
+        tz = timezone.get_current_timezone()
+        starts = np.array([orders[i].window[0].timestamp() for i in rows])
+        days = np.array([orders[i].window[0].astimezone(tz).toordinal() for i in rows])
+        ids = np.array([orders[i].id for i in rows])
+        pair_i, pair_j, pair_lat, pair_lon = [], [], [], []
         for j, tech in enumerate(techs):
-            best = np.full(len(windowed), -np.inf)
+            best = np.full(rows.size, -np.inf)
+            origin = np.full((rows.size, 2), np.nan)
             for booking in tech.bookings:
                 if booking.position is None:
                     continue
                 end = booking.end.timestamp()
-                hit = (end <= starts) & (days == timezone.localdate(booking.end).toordinal()) & (
+                hit = (end <= starts) & (days == booking.end.astimezone(tz).toordinal()) & (
                     ids != booking.work_order_id) & (end > best)
-                if hit.any():
-                    best[hit] = end
-                    f_lat[rows[hit], j] = booking.position[0]
-                    f_lon[rows[hit], j] = booking.position[1]
-    minutes, _routed = travel.minutes_many(f_lat, f_lon, o_lat[:, None], o_lon[:, None], speed=speed[:, None])
-    unknown = travel.km_minutes(weights.unknown_distance_km) * travel.speed_kmh(None) / speed
-    return np.where(np.isnan(minutes), np.broadcast_to(unknown[:, None], (n, m)), minutes)
+                best[hit] = end
+                origin[hit] = booking.position
+            found = np.flatnonzero(np.isfinite(best))
+            if found.size:
+                pair_i.append(rows[found])
+                pair_j.append(np.full(found.size, j))
+                pair_lat.append(origin[found, 0])
+                pair_lon.append(origin[found, 1])
+        if pair_i:
+            pi, pj = np.concatenate(pair_i), np.concatenate(pair_j)
+            minutes[pi, pj], _routed = travel.minutes_many(
+                np.concatenate(pair_lat), np.concatenate(pair_lon), o_lat[pi], o_lon[pi], speed=speed[pi])
+    unknown = weights.unknown_distance_km * settings.DISPATCH_ROAD_FACTOR / speed * 60.0
+    return np.where(np.isnan(minutes), unknown[:, None], minutes)
 
 
 def unassigned_penalty(orders: list[OrderFacts], *, max_pair_cost: float, now: dt.datetime) -> np.ndarray:

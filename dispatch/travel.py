@@ -45,6 +45,24 @@ def haversine_km(lat1, lon1, lat2, lon2):
     return float(km) if np.ndim(km) == 0 else km
 
 
+def speeds_kmh(whens) -> np.ndarray:
+    """``speed_kmh`` for many departure times at once (the time zone and the settings read once)."""
+    tz = timezone.get_current_timezone()
+    rush, normal = settings.DISPATCH_RUSH_SPEED_KMH, settings.DISPATCH_SPEED_KMH
+    spans = settings.DISPATCH_RUSH_HOURS
+    hours: dict = {}
+    out = np.empty(len(whens))
+    for k, when in enumerate(whens):
+        if when is None:
+            out[k] = normal
+            continue
+        hour = when.astimezone(tz).hour
+        if hour not in hours:
+            hours[hour] = rush if any(start <= hour < end for start, end in spans) else normal
+        out[k] = hours[hour]
+    return out
+
+
 def speed_kmh(when: dt.datetime | None) -> float:
     """The driving speed for leaving at ``when`` (rush hours are slower)."""
     if when is not None:
@@ -146,12 +164,17 @@ def minutes_many(lat1, lon1, lat2, lon2, *, when: dt.datetime | None = None, spe
     where it answers (when configured), else the straight-line estimate (at ``speed`` km/h, a
     number or an array, by default the speed for ``when``); NaN where a point is unknown.
     """
-    lat1, lon1, lat2, lon2 = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (lat1, lon1, lat2, lon2)))
+    lat1, lon1, lat2, lon2 = (np.asarray(v, dtype=float) for v in (lat1, lon1, lat2, lon2))
+    # Computed on the arrays as given (numpy broadcasts): a row of technicians against a column of
+    # orders costs one pass over the pairs, not one per input.
     minutes = np.array(straight_minutes(lat1, lon1, lat2, lon2, when=when, speed=speed), dtype=float, ndmin=0)
-    minutes = np.broadcast_to(minutes, lat1.shape).copy()
+    shape = np.broadcast_shapes(lat1.shape, lon1.shape, lat2.shape, lon2.shape, minutes.shape)
+    if minutes.shape != shape:
+        minutes = np.broadcast_to(minutes, shape).copy()
     routed = np.zeros(minutes.shape, dtype=bool)
     if not settings.DISPATCH_ROUTING_URL or minutes.size == 0:
         return minutes, routed
+    lat1, lon1, lat2, lon2 = np.broadcast_arrays(lat1, lon1, lat2, lon2)
     known = ~np.isnan(minutes)
     index = np.argwhere(known)
     pairs = {}
