@@ -578,15 +578,42 @@ RATELIMIT_FAIL_OPEN = True
 # Dispatch: the board and automatic assignment (the cost is explained in dispatch/scoring.py).
 # How many open jobs (assigned .. on hold) one technician may hold at once.
 DISPATCH_CAPACITY = env_int("DISPATCH_CAPACITY", 6)
-DISPATCH_WEIGHT_DISTANCE = float(env_str("DISPATCH_WEIGHT_DISTANCE", "1.0"))  # per km
+DISPATCH_WEIGHT_TRAVEL = float(env_str("DISPATCH_WEIGHT_TRAVEL", "0.4"))  # per minute of travel (0.4: about 1 per km)
 DISPATCH_WEIGHT_LOAD = float(env_str("DISPATCH_WEIGHT_LOAD", "4.0"))  # per open job
 DISPATCH_WEIGHT_SKILL = float(env_str("DISPATCH_WEIGHT_SKILL", "2.0"))  # per level above the required one
 DISPATCH_WEIGHT_WINDOW = float(env_str("DISPATCH_WEIGHT_WINDOW", "10.0"))  # a window squeezed next to another booking
 DISPATCH_WEIGHT_PARTS = float(env_str("DISPATCH_WEIGHT_PARTS", "15.0"))  # per needed part the van does not carry
-DISPATCH_WEIGHT_URGENCY = float(env_str("DISPATCH_WEIGHT_URGENCY", "0.5"))  # extra distance weight per priority step
+DISPATCH_WEIGHT_URGENCY = float(env_str("DISPATCH_WEIGHT_URGENCY", "0.5"))  # extra travel weight per priority step
 DISPATCH_TRAVEL_BUFFER_MINUTES = float(env_str("DISPATCH_TRAVEL_BUFFER_MINUTES", "60"))
 DISPATCH_UNKNOWN_DISTANCE_KM = float(env_str("DISPATCH_UNKNOWN_DISTANCE_KM", "50"))
 DISPATCH_POSITION_MAX_AGE_HOURS = float(env_str("DISPATCH_POSITION_MAX_AGE_HOURS", "12"))
+# Travel time (dispatch/travel.py): straight line x road factor at a speed by time of day, or an
+# OSRM-compatible routing server's table API when DISPATCH_ROUTING_URL is set (falls back per pair).
+DISPATCH_ROAD_FACTOR = float(env_str("DISPATCH_ROAD_FACTOR", "1.3"))
+DISPATCH_SPEED_KMH = float(env_str("DISPATCH_SPEED_KMH", "30"))
+DISPATCH_RUSH_SPEED_KMH = float(env_str("DISPATCH_RUSH_SPEED_KMH", "18"))
+
+
+def _rush_hours(raw: str) -> tuple[tuple[int, int], ...]:
+    """"7-9,17-19" -> ((7, 9), (17, 19)): local hours [start, end) when the streets are slow."""
+    spans = []
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        start, _sep, end = part.partition("-")
+        if not (start.strip().isdigit() and end.strip().isdigit() and 0 <= int(start) < int(end) <= 24):
+            raise ImproperlyConfigured(f"DISPATCH_RUSH_HOURS={raw!r}: give local hours as start-end, e.g. 7-9,17-19")
+        spans.append((int(start), int(end)))
+    return tuple(spans)
+
+
+DISPATCH_RUSH_HOURS = _rush_hours(env_str("DISPATCH_RUSH_HOURS", "7-9,17-19"))
+if DISPATCH_ROAD_FACTOR < 1 or DISPATCH_SPEED_KMH <= 0 or DISPATCH_RUSH_SPEED_KMH <= 0:
+    raise ImproperlyConfigured("DISPATCH_ROAD_FACTOR must be at least 1 and the speeds above 0")
+DISPATCH_ROUTING_URL = env_str("DISPATCH_ROUTING_URL", "")  # e.g. http://osrm:5000
+DISPATCH_ROUTING_PROFILE = env_str("DISPATCH_ROUTING_PROFILE", "driving")
+DISPATCH_ROUTING_TIMEOUT = float(env_str("DISPATCH_ROUTING_TIMEOUT", "2"))
+DISPATCH_ROUTING_CACHE_SECONDS = env_int("DISPATCH_ROUTING_CACHE_SECONDS", 24 * 3600)
+# The customer's arrival estimate uses the technician's phone position only while this fresh.
+TRACKING_POSITION_MAX_AGE_MINUTES = env_int("TRACKING_POSITION_MAX_AGE_MINUTES", 30)
 # Map tiles, e.g. https://tile.example.com/{z}/{x}/{y}.png; empty: markers on a blank background.
 DISPATCH_TILE_URL = env_str("DISPATCH_TILE_URL", "")
 DISPATCH_TILE_ATTRIBUTION = env_str("DISPATCH_TILE_ATTRIBUTION", "")

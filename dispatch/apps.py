@@ -20,3 +20,10 @@ class DispatchConfig(AppConfig):
 
         register_check("assign", one=check_one, many=check_many)
         register_check("reassign", one=check_one)
+
+        from workorders.selectors import register_customer_page_part
+
+        from .selectors import workorder_arrival_part
+
+        # The customer's tracking page: the arrival estimate while the technician is en route.
+        register_customer_page_part(workorder_arrival_part)

@@ -72,6 +72,8 @@ class Booking:
     number: str
     start: dt.datetime
     end: dt.datetime
+    # The site's point (lat, lon), where the technician will be after this job; None: unknown.
+    position: tuple[float, float] | None = None
 
 
 @dataclass
@@ -93,6 +95,8 @@ class TechFacts:
     home: tuple[float, float] | None = None
     last: tuple[float, float] | None = None
     last_seen_at: dt.datetime | None = None
+    # The site of the job they are driving to or working on now (en route, in progress), if known.
+    current: tuple[float, float] | None = None
     # Whether the technician has any shift rows at all (``shifts`` may hold
     # only the rows for the days being looked at); None: judge by ``shifts``.
     scheduled: bool | None = None

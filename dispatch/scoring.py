@@ -2,7 +2,7 @@
 
 Lower is better. For an eligible pair (see ``dispatch.rules``)::
 
-    cost = W_DISTANCE * km * (1 + W_URGENCY * (priority - 1))   # travel, weighed more for urgent orders
+    cost = W_TRAVEL * minutes * (1 + W_URGENCY * (priority - 1))   # travel, weighed more for urgent orders
          + W_LOAD     * open jobs (counting the ones given in the same run)
          + W_SKILL    * levels above what the service type needs (keep experts free)
          + W_WINDOW   * squeeze (0..1: how little room the window leaves next to
@@ -10,10 +10,13 @@ Lower is better. For an eligible pair (see ``dispatch.rules``)::
          + W_PARTS    * parts the job needs that the technician's van does not carry
                         (candidates page only; the part is then reserved from a warehouse)
 
-``km`` is the great-circle (haversine) distance from the technician's last known
-position, if seen within DISPATCH_POSITION_MAX_AGE_HOURS, else from the home
-base, to the work order's site; when either is unknown it counts as
-DISPATCH_UNKNOWN_DISTANCE_KM. The weights are settings (DISPATCH_WEIGHT_*).
+``minutes`` is the estimated drive (``dispatch.travel``: straight line × road factor at the
+speed for the time of day, or the routing server) from where the technician will be
+(``technician_origin``): for a window, the site of their job that ends last before it on
+that day; else the site of the job they are on now (en route, in progress); else their last
+known position if seen within DISPATCH_POSITION_MAX_AGE_HOURS; else their home base. When a
+point is unknown it counts as DISPATCH_UNKNOWN_DISTANCE_KM of straight line. The weights are
+settings (DISPATCH_WEIGHT_*).
 
 Leaving an order unassigned costs its urgency penalty (``unassigned_penalty``),
 which is larger than any assignment could cost, larger for each priority step
@@ -32,15 +35,16 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
+from django.utils import timezone
 
+from . import travel
 from .rules import OrderFacts, TechFacts
-
-EARTH_RADIUS_KM = 6371.0088
+from .travel import haversine_km  # noqa: F401  (kept importable from here)
 
 
 @dataclass(frozen=True)
 class Weights:
-    distance: float = 1.0
+    travel: float = 0.4
     load: float = 4.0
     skill: float = 2.0
     window: float = 10.0
@@ -53,7 +57,7 @@ class Weights:
     @classmethod
     def from_settings(cls) -> Weights:
         return cls(
-            distance=settings.DISPATCH_WEIGHT_DISTANCE,
+            travel=settings.DISPATCH_WEIGHT_TRAVEL,
             load=settings.DISPATCH_WEIGHT_LOAD,
             skill=settings.DISPATCH_WEIGHT_SKILL,
             window=settings.DISPATCH_WEIGHT_WINDOW,
@@ -63,14 +67,6 @@ class Weights:
             unknown_distance_km=settings.DISPATCH_UNKNOWN_DISTANCE_KM,
             position_max_age_hours=settings.DISPATCH_POSITION_MAX_AGE_HOURS,
         )
-
-
-def haversine_km(lat1, lon1, lat2, lon2):
-    """Great-circle distance in km; works on floats and on numpy arrays (broadcasting)."""
-    lat1, lon1, lat2, lon2 = (np.radians(np.asarray(v, dtype=float)) for v in (lat1, lon1, lat2, lon2))
-    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
-    km = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
-    return float(km) if np.ndim(km) == 0 else km
 
 
 def technician_position(tech: TechFacts, *, now: dt.datetime, weights: Weights) -> tuple[tuple[float, float] | None, str]:
@@ -83,6 +79,33 @@ def technician_position(tech: TechFacts, *, now: dt.datetime, weights: Weights) 
     if tech.last is not None:
         return tech.last, "last"
     return None, ""
+
+
+def technician_origin(tech: TechFacts, order: OrderFacts, *, now: dt.datetime, weights: Weights
+                      ) -> tuple[tuple[float, float] | None, str]:
+    """Where the technician will set out from for ``order``: (position, 'job'|'last'|'home'|'').
+
+    With a window: the site of their booking that ends last before the window starts, on the
+    same local day. Without: the site of the job they are on now. Else ``technician_position``.
+    """
+    if order.window is not None:
+        start = order.window[0]
+        day = timezone.localdate(start)
+        before = [
+            b for b in tech.bookings
+            if b.position is not None and b.work_order_id != order.id and b.end <= start
+            and timezone.localdate(b.end) == day
+        ]
+        if before:
+            return max(before, key=lambda b: b.end).position, "job"
+    elif tech.current is not None:
+        return tech.current, "job"
+    return technician_position(tech, now=now, weights=weights)
+
+
+def departure(order: OrderFacts, now: dt.datetime) -> dt.datetime:
+    """When the drive to ``order`` happens (for the speed by time of day): its window's start, else now."""
+    return order.window[0] if order.window is not None else now
 
 
 def skill_surplus(tech: TechFacts, order: OrderFacts) -> int:
@@ -119,16 +142,18 @@ def pair_parts(tech: TechFacts, order: OrderFacts, *, open_jobs: int, now: dt.da
     ``parts_missing``: the part numbers the job needs that the technician's van lacks (None when
     the job needs no parts or they were not looked up: no parts cost then).
     """
-    position, source = technician_position(tech, now=now, weights=weights)
-    if position is not None and order.position is not None:
-        km = haversine_km(position[0], position[1], order.position[0], order.position[1])
-        known = True
+    position, source = technician_origin(tech, order, now=now, weights=weights)
+    when = departure(order, now)
+    trip = travel.estimate(position, order.position, when=when)
+    if trip.minutes is not None:
+        km, minutes, known = trip.km, trip.minutes, True
     else:
         km, known = weights.unknown_distance_km, False
+        minutes = travel.km_minutes(km, when=when)
     surplus = skill_surplus(tech, order)
     squeeze, gap = window_squeeze(tech, order, weights=weights)
     costs = {
-        "distance": weights.distance * km * urgency_factor(order.priority, weights),
+        "travel": weights.travel * minutes * urgency_factor(order.priority, weights),
         "load": weights.load * open_jobs,
         "skill": weights.skill * surplus,
         "window": weights.window * squeeze,
@@ -140,6 +165,8 @@ def pair_parts(tech: TechFacts, order: OrderFacts, *, open_jobs: int, now: dt.da
         "parts": {
             "distance_km": round(km, 2),
             "distance_known": known,
+            "travel_minutes": round(minutes, 1),
+            "travel_routed": trip.routed,
             "position_from": source,
             "priority": order.priority,
             "load_jobs": open_jobs,
@@ -165,16 +192,9 @@ def pair_cost_matrix(
     cost = np.zeros((n, m))
     if n == 0 or m == 0:
         return cost
-    # Distance, weighed by urgency.
-    t_pos = [technician_position(t, now=now, weights=weights)[0] for t in techs]
-    t_lat = np.array([p[0] if p else np.nan for p in t_pos])
-    t_lon = np.array([p[1] if p else np.nan for p in t_pos])
-    o_lat = np.array([o.position[0] if o.position else np.nan for o in orders])
-    o_lon = np.array([o.position[1] if o.position else np.nan for o in orders])
-    km = haversine_km(o_lat[:, None], o_lon[:, None], t_lat[None, :], t_lon[None, :])
-    km = np.where(np.isnan(km), weights.unknown_distance_km, km)
-    factor = np.array([urgency_factor(o.priority, weights) for o in orders])
-    cost += weights.distance * km * factor[:, None]
+    # Travel minutes from where each technician will be, weighed by urgency.
+    cost += weights.travel * travel_matrix(techs, orders, now=now, weights=weights) * np.array(
+        [urgency_factor(o.priority, weights) for o in orders])[:, None]
     # Skill surplus: one row per service type.
     if weights.skill:
         by_type: dict[int, np.ndarray] = {}
@@ -198,6 +218,62 @@ def pair_cost_matrix(
         squeeze = np.where(np.isinf(gap), 0.0, np.maximum(0.0, 1.0 - gap / weights.travel_buffer_minutes))
         cost[windowed] += weights.window * squeeze
     return cost
+
+
+def travel_matrix(techs: list[TechFacts], orders: list[OrderFacts], *, now: dt.datetime, weights: Weights
+                  ) -> np.ndarray:
+    """The travel minutes of ``pair_parts`` for all orders × technicians (unknown points at
+    DISPATCH_UNKNOWN_DISTANCE_KM), each order at the speed of its departure time."""
+    n, m = len(orders), len(techs)
+    speed = travel.speeds_kmh([departure(o, now) for o in orders])
+    o_lat = np.array([o.position[0] if o.position else np.nan for o in orders])
+    o_lon = np.array([o.position[1] if o.position else np.nan for o in orders])
+
+    def row(points):
+        return (np.array([p[0] if p else np.nan for p in points]), np.array([p[1] if p else np.nan for p in points]))
+
+    # Where each technician sets out from: without a window, the job they are on now, else their
+    # position; with a window, their position unless a booking before it that day says otherwise.
+    position = [technician_position(t, now=now, weights=weights)[0] for t in techs]
+    now_lat, now_lon = row([t.current if t.current is not None else p for t, p in zip(techs, position)])
+    pos_lat, pos_lon = row(position)
+    windowed = np.array([o.window is not None for o in orders], dtype=bool)
+    minutes = np.empty((n, m))
+    for mask, (t_lat, t_lon) in ((~windowed, (now_lat, now_lon)), (windowed, (pos_lat, pos_lon))):
+        if mask.any():
+            minutes[mask], _routed = travel.minutes_many(
+                t_lat[None, :], t_lon[None, :], o_lat[mask][:, None], o_lon[mask][:, None], speed=speed[mask][:, None])
+    # Pairs whose origin is the site of the technician's booking ending last before the window that day.
+    rows = np.flatnonzero(windowed)
+    if rows.size and any(b.position is not None for t in techs for b in t.bookings):
+        tz = timezone.get_current_timezone()
+        starts = np.array([orders[i].window[0].timestamp() for i in rows])
+        days = np.array([orders[i].window[0].astimezone(tz).toordinal() for i in rows])
+        ids = np.array([orders[i].id for i in rows])
+        pair_i, pair_j, pair_lat, pair_lon = [], [], [], []
+        for j, tech in enumerate(techs):
+            best = np.full(rows.size, -np.inf)
+            origin = np.full((rows.size, 2), np.nan)
+            for booking in tech.bookings:
+                if booking.position is None:
+                    continue
+                end = booking.end.timestamp()
+                hit = (end <= starts) & (days == booking.end.astimezone(tz).toordinal()) & (
+                    ids != booking.work_order_id) & (end > best)
+                best[hit] = end
+                origin[hit] = booking.position
+            found = np.flatnonzero(np.isfinite(best))
+            if found.size:
+                pair_i.append(rows[found])
+                pair_j.append(np.full(found.size, j))
+                pair_lat.append(origin[found, 0])
+                pair_lon.append(origin[found, 1])
+        if pair_i:
+            pi, pj = np.concatenate(pair_i), np.concatenate(pair_j)
+            minutes[pi, pj], _routed = travel.minutes_many(
+                np.concatenate(pair_lat), np.concatenate(pair_lon), o_lat[pi], o_lon[pi], speed=speed[pi])
+    unknown = weights.unknown_distance_km * settings.DISPATCH_ROAD_FACTOR / speed * 60.0
+    return np.where(np.isnan(minutes), unknown[:, None], minutes)
 
 
 def unassigned_penalty(orders: list[OrderFacts], *, max_pair_cost: float, now: dt.datetime) -> np.ndarray:

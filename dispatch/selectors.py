@@ -26,9 +26,9 @@ from sla.models import CalendarDay
 from workorders.models import WorkOrder
 from workorders.sla import SLA_STATE_FIELDS
 
-from . import rules
+from . import rules, travel
 from .rules import ACTIVE_STATES, Booking, OrderFacts, ShiftRow, TechFacts
-from .scoring import Weights, haversine_km, pair_parts, technician_position
+from .scoring import Weights, pair_parts, technician_position
 
 
 def workorder_number(pk: int, created_at, tz=None) -> str:
@@ -60,6 +60,10 @@ def workorder_version(updated_at, status, technician_id, start, end) -> str:
 
 def _float(value):
     return None if value is None else float(value)
+
+
+# The states in which a technician is at (or driving to) a job's site now.
+CURRENT_STATES = ("en_route", "in_progress")
 
 
 def _pair(lat, lng):
@@ -165,8 +169,13 @@ def technician_data(technicians: QuerySet, *, days=()) -> TechnicianData:
         number = workorder_number(row["pk"], row["created_at"], tz)
         facts = by_id[row["technician_id"]]
         facts.open_job_ids.add(row["pk"])
+        site = _pair(row["site__latitude"], row["site__longitude"])
         if row["appointment_start"] is not None and row["appointment_end"] is not None:
-            facts.bookings.append(Booking(row["pk"], number, row["appointment_start"], row["appointment_end"]))
+            facts.bookings.append(
+                Booking(row["pk"], number, row["appointment_start"], row["appointment_end"], site)
+            )
+        if row["status"] in CURRENT_STATES and site is not None:
+            facts.current = site
         data.jobs[row["technician_id"]].append(
             OpenJob(
                 id=row["pk"],
@@ -234,12 +243,15 @@ def technician_facts_for_check(technician: Technician, *, days, need_skills: boo
         .values_list("weekday", "date", "start", "end", "available")
     ]
     facts.scheduled = bool(facts.shifts)
-    for pk, created_at, start, end in WorkOrder.objects.filter(
+    for pk, created_at, start, end, status, lat, lng in WorkOrder.objects.filter(
         technician=technician, status__in=ACTIVE_STATES
-    ).values_list("pk", "created_at", "appointment_start", "appointment_end"):
+    ).values_list("pk", "created_at", "appointment_start", "appointment_end", "status", "site__latitude",
+                  "site__longitude"):
         facts.open_job_ids.add(pk)
         if start is not None and end is not None:
-            facts.bookings.append(Booking(pk, workorder_number(pk, created_at), start, end))
+            facts.bookings.append(Booking(pk, workorder_number(pk, created_at), start, end, _pair(lat, lng)))
+        if status in CURRENT_STATES and lat is not None and lng is not None:
+            facts.current = _pair(lat, lng)
     return facts
 
 
@@ -376,13 +388,32 @@ def board_range(day: dt.date, view: str) -> tuple[dt.date, int]:
 @dataclass
 class Travel:
     """The way from one booking to the next on the same day: the gap left for it and, where both
-    sites are known, the distance (the great-circle km ``dispatch.scoring`` costs travel by)."""
+    sites are known, the straight-line km and the estimated drive (``dispatch.travel``)."""
 
     start: dt.datetime
     end: dt.datetime
     km: float | None
-    # Less room than DISPATCH_TRAVEL_BUFFER_MINUTES (what the scoring calls a squeezed window).
+    # Less room than the estimated drive, or than DISPATCH_TRAVEL_BUFFER_MINUTES (what the
+    # scoring calls a squeezed window).
     tight: bool
+    minutes: float | None = None
+
+
+@dataclass
+class DayRoute:
+    """One technician's booked jobs on one day: in the order of their times, and a suggested order
+    (nearest next, from where the technician starts), with the drive each takes."""
+
+    day: dt.date
+    booked: list[int]  # work order ids in time order
+    suggested: list[int]  # work order ids in the suggested order
+    booked_minutes: float
+    suggested_minutes: float
+
+    @property
+    def extra_minutes(self) -> float:
+        """How much more driving the booked order takes than the suggested one."""
+        return max(0.0, self.booked_minutes - self.suggested_minutes)
 
 
 @dataclass
@@ -401,6 +432,7 @@ class BoardTechnician:
     shifts: list[tuple[dt.datetime, dt.datetime]] | None = None
     absences: list[tuple[dt.datetime, dt.datetime]] = field(default_factory=list)
     travel: list[Travel] = field(default_factory=list)
+    routes: list[DayRoute] = field(default_factory=list)
 
 
 @dataclass
@@ -449,6 +481,10 @@ def _absences(facts: TechFacts, day: dt.date, tz) -> list[tuple[dt.datetime, dt.
     return sorted(out)
 
 
+def _job_point(job: OpenJob) -> tuple[float, float] | None:
+    return None if job.latitude is None or job.longitude is None else (job.latitude, job.longitude)
+
+
 def _travel(jobs: list[OpenJob], buffer_minutes: float) -> list[Travel]:
     """Between consecutive bookings of one technician on the same local day."""
     booked = sorted((j for j in jobs if j.start is not None), key=lambda j: j.start)
@@ -456,12 +492,45 @@ def _travel(jobs: list[OpenJob], buffer_minutes: float) -> list[Travel]:
     for before, after in zip(booked, booked[1:]):
         if timezone.localdate(before.end) != timezone.localdate(after.start) or after.start < before.end:
             continue
-        km = None
-        if None not in (before.latitude, before.longitude, after.latitude, after.longitude):
-            km = round(haversine_km(before.latitude, before.longitude, after.latitude, after.longitude), 1)
+        trip = travel.estimate(_job_point(before), _job_point(after), when=before.end)
         gap = (after.start - before.end).total_seconds() / 60.0
-        out.append(Travel(start=before.end, end=after.start, km=km, tight=gap < buffer_minutes))
+        tight = gap < buffer_minutes or (trip.minutes is not None and gap < trip.minutes)
+        out.append(Travel(start=before.end, end=after.start, km=None if trip.km is None else round(trip.km, 1),
+                          tight=tight, minutes=trip.minutes))
     return out
+
+
+def day_routes(jobs: list[OpenJob], start: tuple[float, float] | None) -> list[DayRoute]:
+    """For each local day with two or more booked jobs: the booked order's drive from ``start``
+    and the nearest-next order's (``dispatch.travel.nearest_next``)."""
+    by_day: dict[dt.date, list[OpenJob]] = {}
+    for job in sorted((j for j in jobs if j.start is not None), key=lambda j: j.start):
+        by_day.setdefault(timezone.localdate(job.start), []).append(job)
+    routes = []
+    for day, day_jobs in sorted(by_day.items()):
+        if len(day_jobs) < 2:
+            continue
+        points = [_job_point(j) for j in day_jobs]
+        when = day_jobs[0].start
+        order, suggested = travel.nearest_next(start, points, when=when)
+        routes.append(DayRoute(
+            day=day, booked=[j.id for j in day_jobs], suggested=[day_jobs[i].id for i in order],
+            booked_minutes=travel.route_minutes(start, points, when=when), suggested_minutes=suggested,
+        ))
+    return routes
+
+
+def technician_day_route(*, technician_id: int, day: dt.date, now=None) -> DayRoute | None:
+    """One technician's route on ``day`` (``day_routes``), read afresh: for a drop's answer."""
+    now = now or timezone.now()
+    data = technician_data(Technician.objects.filter(pk=technician_id), days=[day])
+    if not data.facts:
+        return None
+    facts = data.facts[0]
+    start, _source = technician_position(facts, now=now, weights=Weights.from_settings())
+    jobs = [j for j in data.jobs[facts.id] if j.start is not None and timezone.localdate(j.start) == day]
+    routes = day_routes(jobs, start)
+    return routes[0] if routes else DayRoute(day, [j.id for j in jobs], [j.id for j in jobs], 0.0, 0.0)
 
 
 def dispatch_board(
@@ -532,6 +601,7 @@ def dispatch_board(
                 shifts=shifts,
                 absences=absences,
                 travel=_travel(range_jobs, weights.travel_buffer_minutes),
+                routes=day_routes(range_jobs, position),
             )
         )
     return Board(
@@ -600,3 +670,31 @@ def workorder_for_dispatch(pk: int) -> WorkOrder | None:
         .filter(pk=pk)
         .first()
     )
+
+
+# --- The customer's arrival estimate ---------------------------------------------------------
+
+def workorder_arrival(*, work_order: WorkOrder, now=None) -> dt.datetime | None:
+    """When the technician should reach ``work_order``'s site: while it is en route, from the
+    position their phone sent last (if no older than TRACKING_POSITION_MAX_AGE_MINUTES) by the
+    travel estimate (``dispatch.travel``), never earlier than now. None when any of it is unknown.
+    """
+    if work_order.status != Status.EN_ROUTE or work_order.technician_id is None:
+        return None
+    now = now or timezone.now()
+    technician = work_order.technician
+    seen = technician.last_seen_at
+    if seen is None or now - seen > dt.timedelta(minutes=settings.TRACKING_POSITION_MAX_AGE_MINUTES):
+        return None
+    here = _pair(technician.last_latitude, technician.last_longitude)
+    site = Site.objects.filter(pk=work_order.site_id).values_list("latitude", "longitude").first()
+    there = _pair(*site) if site else None
+    trip = travel.estimate(here, there, when=seen)
+    if trip.minutes is None:
+        return None
+    return max(now, seen + dt.timedelta(minutes=trip.minutes))
+
+
+def workorder_arrival_part(*, work_order: WorkOrder) -> dict:
+    """The tracking page's part (``workorders.selectors.register_customer_page_part``)."""
+    return {"arrival": workorder_arrival(work_order=work_order)}

@@ -147,7 +147,7 @@ def technicians_check_assignable_many(*, pairs, now=None) -> tuple[dict[int, dic
         accepted[wo.pk] = pair_parts(tech, order, open_jobs=load, now=now, weights=weights)
         tech.open_job_ids.add(wo.pk)
         if window is not None:
-            tech.bookings.append(rules.Booking(wo.pk, order.number, window[0], window[1]))
+            tech.bookings.append(rules.Booking(wo.pk, order.number, window[0], window[1], order.position))
     return accepted, refused
 
 

@@ -216,8 +216,11 @@ def _board_payload(request) -> dict:
     unknown_position = _("position unknown")
     no_skills = _("no skills recorded")
     is_today = days == 1 and first_day == timezone.localdate(now)
-    travel_km = _("travel %(km).1f km")
+    travel_minutes = _("drive about %(min)d min (%(km).1f km)")
     travel_unknown = _("travel")
+    route_words = _("%(day)s: %(booked)d min of driving in this order")
+    route_extra = _("%(extra)d min more than the suggested order %(stops)s")
+    route_best = _("the shortest order we found")
     open_of = _("%(n)d/%(cap)d open")
     load_words: dict[int, str] = {}
 
@@ -284,6 +287,21 @@ def _board_payload(request) -> dict:
         load = load_words[n_today] % {"n": n_today, "hours": f"{tech.booked_minutes / 60:.1f}"}
         load += " · " + open_of % {"n": len(tech.jobs), "cap": board.capacity}
         today_ids = {job.id for job in tech.today_jobs}
+        # The suggested stop of each booked job on its day (nearest next from where they start).
+        stops = {pk: n for route in tech.routes for n, pk in enumerate(route.suggested, 1)}
+        numbers = {job.id: job.number for job in tech.jobs}
+        routes = []
+        for route in tech.routes:
+            label = route_words % {"day": route.day.strftime("%m-%d"), "booked": round(route.booked_minutes)}
+            if round(route.extra_minutes) >= 1:
+                label += "; " + route_extra % {"extra": round(route.extra_minutes), "stops": " → ".join(
+                    numbers[pk][-6:] for pk in route.suggested)}
+            else:
+                label += "; " + route_best
+            routes.append({"date": route.day.isoformat(), "booked": route.booked, "suggested": route.suggested,
+                           "booked_minutes": round(route.booked_minutes),
+                           "suggested_minutes": round(route.suggested_minutes),
+                           "extra_minutes": round(route.extra_minutes), "label": label})
         jobs = []
         for job in tech.jobs:
             item = {
@@ -298,6 +316,7 @@ def _board_payload(request) -> dict:
                 # Only an assigned or accepted booking moves (re-assign); one under way stays put.
                 "movable": job.status in (Status.ASSIGNED, Status.ACCEPTED),
                 "version": job.version,
+                "stop": stops.get(job.id),
             }
             if job.start is not None and job.id in today_ids:
                 left = pct(job.start)
@@ -324,9 +343,12 @@ def _board_payload(request) -> dict:
                 "travel": [
                     {"start": _iso(t.start), "end": _iso(t.end), "tight": t.tight,
                      "bar": [pct(t.start), round(pct(t.end) - pct(t.start), 2)],
-                     "label": (travel_km % {"km": t.km}) if t.km is not None else travel_unknown}
+                     "minutes": None if t.minutes is None else round(t.minutes),
+                     "label": (travel_minutes % {"min": round(t.minutes), "km": t.km})
+                     if t.minutes is not None else travel_unknown}
                     for t in tech.travel
                 ],
+                "routes": routes,
                 "jobs": jobs,
                 "jobs_label": jobs_words(len(jobs)),
             }
@@ -802,6 +824,8 @@ def drop_action(request, pk: int):
     data, refused = _board_json(request, DropSerializer)
     if refused is not None:
         return refused
+    day = timezone.localdate(data["start"]) if data.get("start") is not None else None
+    before = selectors.technician_day_route(technician_id=data["technician"], day=day) if day else None
     try:
         work_order, action = workorder_drop(
             work_order_id=pk, technician_id=data["technician"], start=data["start"], end=data["end"],
@@ -814,6 +838,15 @@ def drop_action(request, pk: int):
         answer["detail"] = _("%(number)s booked for %(tech)s, %(window)s.") % {
             "number": work_order.number, "tech": work_order.technician,
             "window": format_window(work_order.appointment_start, work_order.appointment_end)}
+        after = selectors.technician_day_route(technician_id=data["technician"], day=day)
+        if before is not None and after is not None:
+            # What the new order of the technician's day costs in driving (dispatch.travel).
+            added = round(after.booked_minutes - before.booked_minutes)
+            answer["travel"] = {"minutes": round(after.booked_minutes), "added_minutes": added,
+                                "suggested_minutes": round(after.suggested_minutes)}
+            if len(after.booked) > 1:
+                answer["detail"] += " " + _("Driving that day: %(total)d min (%(added)+d min).") % {
+                    "total": round(after.booked_minutes), "added": added}
     else:
         answer["detail"] = _("Nothing has changed.")
     return JsonResponse(answer)

@@ -116,6 +116,11 @@ def tech_job_detail(*, user, pk: int) -> WorkOrder | None:
     )
 
 
+def tech_job_state(*, user, pk: int) -> dict | None:
+    """``{"technician_id", "status"}`` of a work order ``user`` may see, or None (one query)."""
+    return workorder_visible_to(user).filter(pk=pk).values("technician_id", "status").first()
+
+
 def equipment_history(*, work_order: WorkOrder, limit: int = HISTORY_LIMIT) -> list[WorkOrder]:
     """The last ``limit`` earlier work orders on the same equipment (its serial number is unique),
     newest first, each with ``reports``: what was done, by which technician, with which parts

@@ -11,4 +11,6 @@ urlpatterns = [
     path("jobs/<int:pk>/status/", views.job_status, name="status"),
     path("jobs/<int:pk>/complete/", views.job_complete, name="complete"),
     path("jobs/<int:pk>/report/revise/", views.report_revise, name="revise"),
+    path("jobs/<int:pk>/position/", views.job_position, name="position"),
+    path("location-consent/", views.location_consent, name="location-consent"),
 ]

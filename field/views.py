@@ -4,13 +4,14 @@ Thin: parse the request, call a selector or a service, render. A work order the
 user may not see is a 404, whether or not it exists.
 """
 
+import json
 from functools import wraps
 from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
@@ -28,7 +29,7 @@ from knowledge.selectors import article_suggestions_for_work_order
 from workorders.lifecycle import TRANSITIONS, Status, available_actions, event_label
 from workorders.services import workorder_transition
 
-from . import selectors
+from . import selectors, services
 from .forms import (
     FIELD_ACTIONS,
     CompletionForm,
@@ -169,6 +170,9 @@ def job_detail(request, pk):
         "report": report,
         "events": [(event, event_label(event.action)) for event in work_order.events.all()],
         "follow_up_of": getattr(getattr(work_order, "follow_up_of_report", None), "work_order", None),
+        # Location sharing: asked once; while the job is en route or on site the phone sends positions.
+        "technician": selectors.technician_of(request.user),
+        "tracked": work_order.status in services.TRACKED_STATES,
     }
     return render(request, "technicians/job_detail.html", context)
 
@@ -295,3 +299,45 @@ def report_revise(request, pk):
     else:
         messages.success(request, _("Sent for review again."))
     return redirect("tech:job", pk=pk)
+
+
+@require_POST
+@field_role_required
+def location_consent(request):
+    """The answer to "share your location while on a job?" (asked once on the job page)."""
+    consent = request.POST.get("consent")
+    if consent not in ("yes", "no"):
+        messages.error(request, _("Choose yes or no."))
+    else:
+        try:
+            services.technician_location_consent(user=request.user, consent=consent == "yes")
+        except NotFound:
+            raise Http404(_("You have no technician profile.")) from None
+        messages.success(request, _("Your phone will send its position while a job is en route or on site.")
+                         if consent == "yes" else _("Your phone will not send its position."))
+    back = request.POST.get("next", "")
+    if not back.startswith("/tech/") or back.startswith("//"):
+        back = reverse("tech:jobs")
+    return redirect(back)
+
+
+@require_POST
+@field_role_required
+def job_position(request, pk):
+    """A position from the technician's phone for their job (tech.js), as JSON or a form:
+    ``latitude``, ``longitude``. 204 taken; 400 bad input; 403 no consent; 404 not their job;
+    409 the job is not en route or on site. Django's CSRF check applies."""
+    data = request.POST
+    if request.content_type == "application/json":
+        try:
+            data = json.loads(request.body or b"{}")
+        except (ValueError, UnicodeDecodeError):
+            data = None
+        if not isinstance(data, dict):
+            return JsonResponse({"detail": _("The request could not be read.")}, status=400)
+    try:
+        services.position_record(user=request.user, work_order_id=pk, latitude=data.get("latitude"),
+                                 longitude=data.get("longitude"))
+    except ApplicationError as exc:
+        return JsonResponse(exc.as_dict(), status=exc.status_code)
+    return HttpResponse(status=204)

@@ -32,7 +32,8 @@ class PartnerScopeInline(admin.TabularInline):
 class TechnicianAdmin(PhoneFieldsAdmin, MasterDataImportAdmin):
     resource_classes = [TechnicianResource]
     phone_fields = ("phone",)
-    list_display = ["__str__", "employee_number", "phone", "partner_company", "active", "last_seen_at"]
+    list_display = ["__str__", "employee_number", "phone", "partner_company", "active", "last_seen_at",
+                    "location_consent"]
     list_filter = ["active", "partner_company", "skills"]
     search_fields = ["user__username", "user__first_name", "user__last_name", "phone", "employee_number",
                      "=external_ref"]

@@ -47,6 +47,12 @@ class Technician(models.Model):
     last_latitude = models.DecimalField(_("last latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
     last_longitude = models.DecimalField(_("last longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
     last_seen_at = models.DateTimeField(_("last seen"), null=True, blank=True)
+    # Whether the technician lets their phone send its position while a job is en route or on site
+    # (asked once, on the job page): None not asked yet, True yes, False no.
+    location_consent = models.BooleanField(
+        _("shares location while on a job"), null=True, blank=True,
+        help_text=_("Asked once on the phone; positions are taken only while a job is en route or on site."),
+    )
     active = models.BooleanField(_("active"), default=True)
     skills = models.ManyToManyField("catalog.Skill", through="TechnicianSkill", related_name="technicians", blank=True)
     # For integrations (the API): their reference for this row, and its last change (lists sync by it).

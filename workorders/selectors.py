@@ -271,6 +271,7 @@ CUSTOMER_PAGE_DEFAULTS = {
     "description": None,  # what the customer asked for, in their words (None: the order's own description)
     "follows": "",  # the number of the visit this one follows, "" when it follows none
     "has_report": False,  # a signed service report can be downloaded
+    "arrival": None,  # while en route: when the technician should arrive (an aware datetime), else None
 }
 _CUSTOMER_PAGE_PARTS: list[Callable[..., dict]] = []
 

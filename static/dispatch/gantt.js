@@ -73,7 +73,7 @@
         if (!j.start) return;
         list.push({
           id: "wo" + j.id, workOrder: j.id, version: j.version, group: t.id, start: j.start, end: j.end,
-          type: "range", content: text(j.number.slice(-6) + " " + j.service),
+          type: "range", content: text((j.stop ? j.stop + ". " : "") + j.number.slice(-6) + " " + j.service),
           title: j.number + " · " + j.when + " · " + j.service + " · " + j.status_label,
           className: "g-job wo-" + j.id + " status-" + j.status + " prio-bar-" + j.priority + (j.movable ? "" : " g-fixed"),
           editable: j.movable ? { updateTime: true, updateGroup: true, remove: false } : false
@@ -93,6 +93,12 @@
       label.className = "g-tech state-" + t.state;
       label.appendChild(text(t.name, "g-tech-name"));
       label.appendChild(text(t.state_label, "badge state-badge state-" + t.state));
+      // Each day's driving in the booked order against the suggested one (nearest next).
+      (t.routes || []).forEach(function (r) {
+        var line = text(r.label, "g-route help" + (r.extra_minutes > 0 ? " g-route-extra" : ""));
+        line.setAttribute("data-extra-minutes", String(r.extra_minutes));
+        label.appendChild(line);
+      });
       return { id: t.id, order: i, content: label, title: t.skills + " · " + t.load };
     });
     var keep = {};

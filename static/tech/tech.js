@@ -31,6 +31,24 @@
     });
   });
 
+  // While a job is en route or on site, and the technician agreed: send the phone's position
+  // (at most once a minute); the server refuses it once the job is no longer under way.
+  var live = document.getElementById("live-position");
+  if (live && geo) {
+    var lastSent = 0, watch = null;
+    watch = geo.watchPosition(function (p) {
+      if (Date.now() - lastSent < 60000) return;
+      lastSent = Date.now();
+      fetch(live.dataset.url, {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": live.dataset.csrf },
+        body: JSON.stringify({ latitude: p.coords.latitude, longitude: p.coords.longitude })
+      }).then(function (r) {
+        if (r.status === 403 || r.status === 404 || r.status === 409) { geo.clearWatch(watch); }
+      }).catch(function () {});
+    }, function () {}, { enableHighAccuracy: true, maximumAge: 30000 });
+  }
+
   // Coming back with the browser's back button: the buttons work again.
   window.addEventListener("pageshow", function (e) {
     if (!e.persisted) return;

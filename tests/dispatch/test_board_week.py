@@ -83,6 +83,8 @@ def test_shifts_absences_and_holidays_over_the_range(client, dispatcher):
 
 def test_travel_between_consecutive_bookings_of_a_day(client, dispatcher, settings):
     settings.DISPATCH_TRAVEL_BUFFER_MINUTES = 60
+    # 7.8 km straight, no detour, at 30 km/h: about 16 minutes (10:00 and 11:00 are not rush hours).
+    settings.DISPATCH_ROAD_FACTOR, settings.DISPATCH_SPEED_KMH, settings.DISPATCH_RUSH_HOURS = 1.0, 30.0, ((7, 9),)
     tech = TechnicianFactory()
     here, there = SiteFactory(latitude=31.23, longitude=121.47), SiteFactory(latitude=31.30, longitude=121.47)
     booked(tech, at(TUESDAY, 9), at(TUESDAY, 10), site=here)
@@ -92,8 +94,8 @@ def test_travel_between_consecutive_bookings_of_a_day(client, dispatcher, settin
     client.force_login(dispatcher)
     row = technician(board(client, view="3day", date=TUESDAY.isoformat()), tech)
     assert [(t["start"][11:16], t["end"][11:16], t["tight"], t["label"]) for t in row["travel"]] == [
-        ("10:00", "10:30", True, "travel 7.8 km"),
-        ("11:00", "14:00", False, "travel 7.8 km"),
+        ("10:00", "10:30", True, "drive about 16 min (7.8 km)"),
+        ("11:00", "14:00", False, "drive about 16 min (7.8 km)"),
     ]
 
 

@@ -69,7 +69,7 @@ def test_each_automatic_assignment_writes_its_event_with_the_score_and_a_message
         assert event.data["auto_assign"] is True and event.data["requested_by"] == dispatcher.pk
         assert event.data["technician"] == tech.pk and event.data["technician_name"] == str(tech)
         parts = event.data["parts"]
-        assert parts["distance_km"] < 1 and set(parts["costs"]) == {"distance", "load", "skill", "window"}
+        assert parts["distance_km"] < 1 and set(parts["costs"]) == {"travel", "load", "skill", "window"}
         assert event.data["score"] == pytest.approx(sum(parts["costs"].values()), abs=0.01)
         [message] = Notification.objects.filter(subject_id=wo.pk)
         assert (message.template, message.channel, message.recipient) == ("technician_assigned", "sms", tech.phone)

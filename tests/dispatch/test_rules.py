@@ -273,7 +273,7 @@ def test_candidates_are_ranked_by_score_with_their_parts(dispatcher):
     best = eligible[0]
     assert best.parts["position_from"] == "last" and best.parts["distance_km"] < 0.5
     assert eligible[2].parts["distance_km"] == pytest.approx(50.0, abs=10)
-    assert set(best.parts["costs"]) == {"distance", "load", "skill", "window"}
+    assert set(best.parts["costs"]) == {"travel", "load", "skill", "window"}
     assert best.score == pytest.approx(sum(best.parts["costs"].values()), abs=0.01)
 
 
