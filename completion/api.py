@@ -53,7 +53,9 @@ class InvoiceLineSerializer(serializers.Serializer):
     labour_amount = serializers.CharField()
     callout_fee = serializers.CharField()
     parts_amount = serializers.CharField()
-    total_amount = serializers.CharField()
+    covered_amount = serializers.CharField(help_text="Taken off by a service contract or the warranty.")
+    coverage_reason = serializers.CharField(help_text="The contract or warranty that covered it (may be empty).")
+    total_amount = serializers.CharField(help_text="What the customer pays.")
     parts = PartLineSerializer(many=True)
 
 

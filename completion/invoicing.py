@@ -41,6 +41,8 @@ COLUMNS = [
     ("labour_amount", gettext_lazy("Labour")),
     ("callout_fee", gettext_lazy("Call-out fee")),
     ("parts_amount", gettext_lazy("Parts")),
+    ("covered_amount", gettext_lazy("Covered")),
+    ("coverage_reason", gettext_lazy("Covered by")),
     ("total_amount", gettext_lazy("Total")),
     ("parts_text", gettext_lazy("Parts used")),
 ]
@@ -95,6 +97,8 @@ def _lines(report_ids: list[int], *, batch_label: str) -> list[dict]:
             "labour_amount": _money(report.labour_amount),
             "callout_fee": _money(report.callout_fee),
             "parts_amount": _money(report.parts_amount),
+            "covered_amount": _money(report.covered_amount),
+            "coverage_reason": report.coverage_reason,
             "total_amount": _money(report.total_amount),
             "parts": parts,
             "parts_text": "; ".join(f"{p['part_number']} {p['name']} × {p['quantity']} {p['unit']}" for p in parts),

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from core.errors import ApplicationError
+from core.errors import ApplicationError, ServiceUnavailable
 from core.views import office_or_404
 
 from .models import InboundEmail
@@ -36,7 +36,12 @@ def inbound_webhook(request):
     raw = request.read(settings.EMAIL_INTAKE_MAX_BYTES + 1)
     if not raw.strip():
         return JsonResponse({"error": "invalid", "message": _("Send the message itself as the body.")}, status=400)
-    received = email_receive(raw, source="webhook")
+    try:
+        received = email_receive(raw, source="webhook")
+    except ServiceUnavailable as exc:  # the file store is down: nothing kept; the provider sends it again
+        response = JsonResponse(exc.as_dict(), status=503)
+        response["Retry-After"] = "300"
+        return response
     record = received.record
     if record is None:  # dropped: answered 200 all the same, so the provider does not send it again
         return JsonResponse({"outcome": "dropped", "reason": received.reason})
