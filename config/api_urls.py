@@ -12,6 +12,7 @@ from customer360.api import CustomerSearchView
 from dispatch.api import DropView, PlaceView
 from inventory.api import StockLevelListView, StockLocationListView, StockMoveListView
 from technicians.api import TechnicianViewSet
+from triage.api import ModelInfoView, SuggestView, WorkOrderSuggestView
 from workorders.api import ERRORS, ErrorSerializer, WorkOrderViewSet
 
 router = DefaultRouter()
@@ -63,5 +64,8 @@ urlpatterns = [
     path("stock/locations/<int:pk>/moves/", StockMoveListView.as_view(), name="api-stock-moves"),
     path("dispatch/work-orders/<int:pk>/location/", PlaceView.as_view(), name="api-dispatch-place"),
     path("customers/search/", CustomerSearchView.as_view(), name="api-customer-search"),
+    path("triage/suggest/", SuggestView.as_view(), name="api-triage-suggest"),
+    path("triage/work-orders/<int:pk>/", WorkOrderSuggestView.as_view(), name="api-triage-workorder"),
+    path("triage/model/", ModelInfoView.as_view(), name="api-triage-model"),
     path("", include(router.urls)),
 ]

@@ -99,6 +99,7 @@ TRANSITIONS: dict[str, Transition] = {
 OTHER_EVENT_LABELS = {
     "create": _("Created"),
     "update": _("Details changed"),
+    "customer_note": _("Customer sent the request again"),
     "escalate": _("SLA escalation"),
     "survey": _("Survey answered"),
     "report_approved": _("Report approved"),
