@@ -1,18 +1,18 @@
 """Reading for triage: what to learn from, the model in use, suggestions, likely duplicates."""
 
 import logging
-import threading
-import time
 from datetime import timedelta
 
 from django.conf import settings
 from django.db.models import Q
+from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from catalog.models import ServiceTypeSkill
 from catalog.selectors import service_type_by_code
 from core.choices import Priority
+from core.refcache import VersionedCache, receiver_for
 from workorders.duplicates import text_similarity
 from workorders.lifecycle import OPEN_STATES, Status
 from workorders.models import WorkOrder, WorkOrderEvent
@@ -22,11 +22,6 @@ from . import learning
 from .models import TriageModel
 
 logger = logging.getLogger(__name__)
-
-# How often a process asks which version is current (one indexed query); a retrain in this
-# process is seen at once (``forget_loaded_model``).
-RELOAD_SECONDS = 60
-
 
 def training_rows() -> list[tuple]:
     """(description, service type code, priority) of the newest closed orders: the service type
@@ -39,32 +34,33 @@ def training_rows() -> list[tuple]:
 
 
 # --- The model in use, kept per process ----------------------------------------------------
+# Loaded once per process and version (core/refcache.py): a new version saved by the beat task in
+# a worker drops every web process's copy within a second (the version token in the cache).
 
-_loaded = {"checked": 0.0, "version": None, "row": None, "fitted": None}
-_lock = threading.Lock()
+TRIAGE_MODEL = VersionedCache("triage_model")
+post_save.connect(receiver_for(TRIAGE_MODEL), sender=TriageModel, dispatch_uid="triage.model.saved")
+post_delete.connect(receiver_for(TRIAGE_MODEL), sender=TriageModel, dispatch_uid="triage.model.deleted")
+
+
+def _load_current() -> tuple:
+    row = TriageModel.objects.defer("model").order_by("-version").first()
+    fitted = None
+    if row is not None and row.usable:
+        blob = TriageModel.objects.filter(pk=row.pk).values_list("model", flat=True).first()
+        try:
+            fitted = learning.loads(bytes(blob))
+        except Exception:  # e.g. pickled by another scikit-learn: say so, suggest nothing until retrained
+            logger.exception("triage model v%s could not be loaded; retrain it (manage.py triage_train)", row.version)
+    return row, fitted
+
+
+def current_model() -> tuple:
+    """(the newest ``TriageModel`` without its bytes, or None; its fitted model, or None)."""
+    return TRIAGE_MODEL.get("current", _load_current)
 
 
 def forget_loaded_model() -> None:
-    _loaded.update(checked=0.0, version=None, row=None, fitted=None)
-
-
-def current_model():
-    """(the newest ``TriageModel`` without its bytes, or None; its fitted model, or None)."""
-    now = time.monotonic()
-    if now - _loaded["checked"] < RELOAD_SECONDS and _loaded["checked"]:
-        return _loaded["row"], _loaded["fitted"]
-    with _lock:
-        row = TriageModel.objects.defer("model").order_by("-version").first()
-        fitted = _loaded["fitted"] if row is not None and row.version == _loaded["version"] else None
-        if row is not None and row.usable and fitted is None:
-            blob = TriageModel.objects.filter(pk=row.pk).values_list("model", flat=True).first()
-            try:
-                fitted = learning.loads(bytes(blob))
-            except Exception:  # a model pickled by another scikit-learn: say so, suggest nothing
-                logger.exception("triage model v%s could not be loaded; retrain it", row.version)
-                fitted = None
-        _loaded.update(checked=now, version=row.version if row else None, row=row, fitted=fitted)
-    return row, fitted
+    TRIAGE_MODEL.clear_local()
 
 
 # --- Suggestions ---------------------------------------------------------------------------
