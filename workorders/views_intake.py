@@ -185,7 +185,8 @@ def request_create(request):
             # impatient customer): it joins the open order instead of making a second one.
             repeated = public_form_duplicate(phone=data["contact_phone"], description=data["description"])
             if repeated is not None:
-                if data["submission_key"] is None or repeated["submission_key"] != data["submission_key"]:
+                key = str(data["submission_key"]) if data["submission_key"] is not None else None
+                if key is None or repeated["submission_key"] != key:
                     workorder_add_customer_note(work_order_id=repeated["id"], status=repeated["status"],
                                                 note=data["description"], photos=data["photos"])
                     done = reverse("intake:request-done", args=[repeated["public_token"]])
