@@ -21,7 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core import roles as R
-from core.api import StrictSerializer, TextField
+from core.api import TextField
 from core.errors import InvalidInput, NotFound
 from core.validation import normalize_phone
 from workorders.api import ERRORS, ErrorSerializer
@@ -76,13 +76,22 @@ def _with_duplicates(answer: dict, duplicates: list[dict]) -> dict:
     return answer
 
 
-class SuggestRequest(StrictSerializer):
+class SuggestRequest(serializers.Serializer):
     description = TextField(max_length=DESCRIPTION_MAX, help_text="The problem in the caller's words.")
     contact_phone = TextField(required=False, allow_blank=True, max_length=32,
                               help_text="The caller's mobile number, any common form: their open orders are "
                                         "checked for duplicates.")
     customer = serializers.IntegerField(required=False, allow_null=True, min_value=1)
     site = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+
+    def to_internal_value(self, data):
+        # DRF's CharField takes a number as its text; the schema says a string, and so do we.
+        if isinstance(data, dict):
+            wrong = {name: [_("Not a string.")] for name in ("description", "contact_phone")
+                     if name in data and not isinstance(data[name], str)}
+            if wrong:
+                raise serializers.ValidationError(wrong)
+        return super().to_internal_value(data)
 
 
 @extend_schema(

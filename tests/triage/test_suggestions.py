@@ -145,11 +145,11 @@ def test_duplicates_older_than_the_window_are_not_flagged(trained, agent):
 def test_bad_input_to_the_api_is_refused_with_the_field_named(trained, agent):
     client = api(agent)
     missing = client.post(SUGGEST, {}, content_type="application/json")
-    unknown = client.post(SUGGEST, {"description": "x", "apply": True}, content_type="application/json")
+    number = client.post(SUGGEST, {"description": "x", "contact_phone": 138}, content_type="application/json")
     long = client.post(SUGGEST, {"description": "空" * 4001}, content_type="application/json")
 
     assert missing.status_code == 400 and "description" in missing.json()["fields"]
-    assert unknown.status_code == 400 and "apply" in unknown.json()["fields"]
+    assert number.status_code == 400 and "contact_phone" in number.json()["fields"]
     assert long.status_code == 400 and "description" in long.json()["fields"]
 
 
