@@ -13,6 +13,7 @@ from customer360.api import CustomerSearchView
 from dispatch.api import DropView, PlaceView
 from inventory.api import StockLevelListView, StockLocationListView, StockMoveListView
 from technicians.api import TechnicianViewSet
+from triage.api import ModelInfoView, SuggestView, WorkOrderSuggestView
 from workorders.api import ERRORS, ErrorSerializer, WorkOrderViewSet
 
 router = DefaultRouter()
@@ -68,5 +69,8 @@ urlpatterns = [
     path("invoicing/batches/", BatchListView.as_view(), name="api-invoicing-batches"),
     path("invoicing/batches/<int:pk>/", BatchDetailView.as_view(), name="api-invoicing-batch"),
     path("invoicing/batches/<int:pk>/release/", BatchReleaseView.as_view(), name="api-invoicing-release"),
+    path("triage/suggest/", SuggestView.as_view(), name="api-triage-suggest"),
+    path("triage/work-orders/<int:pk>/", WorkOrderSuggestView.as_view(), name="api-triage-workorder"),
+    path("triage/model/", ModelInfoView.as_view(), name="api-triage-model"),
     path("", include(router.urls)),
 ]

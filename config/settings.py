@@ -14,7 +14,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from .env import env_bool, env_int, env_list, env_str
+from .env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "customer360",
     "inventory",
     "apiclients",
+    "triage",
     "email_intake",
     "demo",
 ]
@@ -558,6 +559,11 @@ PUBLIC_FORM_RATE = env_str("PUBLIC_FORM_RATE", "10/m")
 # unknown: the label's form asks the customer to choose one.
 QR_REQUEST_SERVICE_TYPE = env_str("QR_REQUEST_SERVICE_TYPE", "")
 PUBLIC_FORM_MAX_PHOTOS = 5
+# The same phone sending an open request's problem again within this many minutes (0: never)
+# joins that order as a note instead of creating a second one (workorders/duplicates.py), when
+# the descriptions are at least this alike (0-1, shared character pairs).
+PUBLIC_FORM_DUPLICATE_MINUTES = env_int("PUBLIC_FORM_DUPLICATE_MINUTES", 30)
+PUBLIC_FORM_DUPLICATE_SIMILARITY = env_float("PUBLIC_FORM_DUPLICATE_SIMILARITY", 0.8)
 PHOTO_MAX_BYTES = env_int("PHOTO_MAX_BYTES", 10 * 1024 * 1024)
 # Uploaded images are refused above this many pixels, read from the header before decoding
 # (a small file can declare a huge picture). 40 MP is more than any phone camera takes.
@@ -662,6 +668,21 @@ if DISPATCH_AUTO_ASSIGN_ENABLED:
         "dispatch.tasks.dispatch_auto_assign", DISPATCH_AUTO_ASSIGN_EVERY_SECONDS, expires=False
     )
 
+# Triage suggestions (triage/): learned from closed orders by a beat task every this many seconds.
+TRIAGE_RETRAIN_SECONDS = env_int("TRIAGE_RETRAIN_SECONDS", 86400)
+# Fewer closed orders than this (or fewer than two service types among them): the model says it
+# has too little to learn from and suggests nothing.
+TRIAGE_MIN_SAMPLES = env_int("TRIAGE_MIN_SAMPLES", 100)
+# Learn from at most this many of the newest closed orders; hold this share back to evaluate on.
+TRIAGE_MAX_SAMPLES = env_int("TRIAGE_MAX_SAMPLES", 20000)
+TRIAGE_HELD_OUT = env_float("TRIAGE_HELD_OUT", 0.2)
+# A service type or priority less likely than this (0-1) is not suggested.
+TRIAGE_MIN_CONFIDENCE = env_float("TRIAGE_MIN_CONFIDENCE", 0.5)
+# Likely duplicates: open orders of the same customer or site from the last this many days whose
+# description is at least this alike (workorders/duplicates.py).
+TRIAGE_DUPLICATE_DAYS = env_int("TRIAGE_DUPLICATE_DAYS", 7)
+TRIAGE_DUPLICATE_SIMILARITY = env_float("TRIAGE_DUPLICATE_SIMILARITY", 0.5)
+CELERY_BEAT_SCHEDULE["triage-retrain"] = periodic_entry("triage.tasks.triage_retrain", TRIAGE_RETRAIN_SECONDS)
 if EMAIL_INTAKE_IMAP_HOST:
     CELERY_BEAT_SCHEDULE["email-intake-poll"] = periodic_entry("email_intake.tasks.mailbox_poll_task",
                                                                EMAIL_INTAKE_POLL_SECONDS)

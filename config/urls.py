@@ -25,7 +25,8 @@ urlpatterns = [
     path("", include("completion.urls")),  # reviews, service report PDFs
     path("survey/", include("workorders.urls_survey")),  # the customer's satisfaction survey
     path("staff/escalations/", include("workorders.urls_escalations")),  # open escalations, call-backs
-    path("staff/stock/", include("inventory.urls")),  # stock locations, levels and the ledger
+    path("staff/stock/", include("inventory.urls")),
+    path("staff/triage/", include("triage.urls")),  # accepting a suggestion on a new order's page  # stock locations, levels and the ledger
     path("kb/", include("knowledge.urls")),
     path("reports/", include("reports.urls")),
     path("staff/", include("customer360.urls")),  # customer search, customer page, equipment history  # managers' KPI dashboard and exports

@@ -100,6 +100,7 @@ TRANSITIONS: dict[str, Transition] = {
 OTHER_EVENT_LABELS = {
     "create": _("Created"),
     "update": _("Details changed"),
+    "customer_note": _("Customer sent the request again"),
     "note": _("Note added"),
     "escalate": _("SLA escalation"),
     "survey": _("Survey answered"),

@@ -290,6 +290,25 @@ def workorder_customer_page(*, work_order: WorkOrder) -> dict:
     return values
 
 
+# --- What other apps add to the staff page of a new order ------------------------------------
+# The detail page of an order still ``new`` shows each registered part (triage: the suggested
+# service type, priority and skills, likely duplicates). A part gets the user and the
+# ``WorkOrderDetail`` and answers a dict with the ``template`` to include and its values, or None.
+# Orders past ``new`` call nothing, so the page costs what it did for them.
+
+_NEW_ORDER_PARTS: list[Callable[..., dict | None]] = []
+
+
+def register_new_order_part(part: Callable[..., dict | None]) -> None:
+    """Add ``part`` to the staff page of new orders (registering it again changes nothing)."""
+    if part not in _NEW_ORDER_PARTS:
+        _NEW_ORDER_PARTS.append(part)
+
+
+def workorder_new_order_parts(*, user, detail) -> list[dict]:
+    return [values for values in (part(user=user, detail=detail) for part in _NEW_ORDER_PARTS) if values]
+
+
 # --- Technicians by id, kept per process ---------------------------------------------------
 # The queue's filter lists every technician (hundreds of options), list rows name their
 # technician, the detail page shows the order's technician and offers the active ones

@@ -79,6 +79,7 @@ def workorder_create(
     site: Site | None = None,
     equipment: Equipment | None = None,
     external_ref: str | None = None,
+    event_data: dict | None = None,
 ) -> tuple[WorkOrder, bool]:
     """Create a work order with its creation event and photos.
 
@@ -89,6 +90,8 @@ def workorder_create(
     the key sent again with a different one is refused (``Unprocessable``, 422).
     ``external_ref``: the order's reference in the caller's system; one another order has
     is refused (``InvalidInput``), found by the unique key, with no query beforehand.
+    ``event_data``: more to keep in the creation event's data (the triage suggestion the agent
+    saw and whether they accepted it, triage/outcomes.py).
 
     The customer, the site, the order, its event and the rows other
     apps add (``work_order_inserting``: the reports' figures) are written by one
@@ -149,7 +152,7 @@ def workorder_create(
     )
     event = WorkOrderEvent(
         action="create", from_status="", to_status=Status.NEW, actor=created_by, actor_role=actor_role,
-        data={"channel": channel}, created_at=now,
+        data={**(event_data or {}), "channel": channel}, created_at=now,
     )
     caller = {"name": contact_name, "phone": contact_phone, "email": contact_email, "language": language}
     try:
@@ -174,6 +177,28 @@ def workorder_create(
             raise _external_ref_taken(external_ref) from None
         raise
     return work_order, True
+
+
+def workorder_add_customer_note(*, work_order_id: int, status: str, note: str, photos: list[CleanImage] = (),
+                                 channel: str = WorkOrder.Channel.WEB) -> WorkOrderEvent:
+    """A customer's repeat of an open request (``duplicates.public_form_duplicate``), kept on it as
+    a ``customer_note`` event (the text as the customer wrote it again) with their photos.
+
+    ``status``: the order's state as just read; the event records it as both ends. Events are
+    append-only, so no lock is needed: the order itself does not change.
+    """
+    note = (note or "").strip()[:DESCRIPTION_MAX]
+    if len(photos) > settings.PUBLIC_FORM_MAX_PHOTOS:
+        message = _("Attach at most %(n)d photos.") % {"n": settings.PUBLIC_FORM_MAX_PHOTOS}
+        raise InvalidInput(message, fields={"photos": [message]})
+    with transaction.atomic():
+        event = WorkOrderEvent.objects.create(
+            work_order_id=work_order_id, action="customer_note", from_status=status, to_status=status,
+            actor_role=R.CUSTOMER, note=note, data={"channel": channel, "repeat": True},
+        )
+        if photos:
+            _add_photos(WorkOrder(pk=work_order_id), photos)
+    return event
 
 
 # Rows other apps write for a new order in the statement that writes it (PostgreSQL), so
@@ -719,7 +744,8 @@ def _json_value(value):
     return getattr(value, "pk", str(value))
 
 
-def workorder_update(*, work_order_id: int, actor, changes: dict, if_match: list[str]) -> WorkOrder:
+def workorder_update(*, work_order_id: int, actor, changes: dict, if_match: list[str],
+                     event_data: dict | None = None) -> WorkOrder:
     """Change an order's details (``EDITABLE_FIELDS``) as ``actor``, an agent, dispatcher or manager.
 
     ``changes``: field name → new value (``site`` and ``equipment`` as ids or None, the window's
@@ -732,7 +758,8 @@ def workorder_update(*, work_order_id: int, actor, changes: dict, if_match: list
     actor may not see), Forbidden (a field role), PreconditionFailed (the order changed since:
     412 with its current version) or Conflict (the order is no longer open). In every error case
     nothing changes. A change writes one ``update`` event naming each field's old and new value;
-    sending the values the order already has writes nothing.
+    sending the values the order already has writes nothing. ``event_data``: more to keep in that
+    event's data (the triage suggestion an agent accepted, triage/views.py).
 
     The priority changes the order's urgency in the queues; its SLA deadlines stay those agreed
     when it came in (as when an escalation raises the priority).
@@ -805,6 +832,6 @@ def workorder_update(*, work_order_id: int, actor, changes: dict, if_match: list
         WorkOrderEvent.objects.create(
             work_order=work_order, action="update", from_status=work_order.status, to_status=work_order.status,
             actor=actor if actor.is_authenticated else None, actor_role=min(roles) if roles else "admin",
-            data={"changes": diff}, created_at=now,
+            data={**(event_data or {}), "changes": diff}, created_at=now,
         )
     return work_order

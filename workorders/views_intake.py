@@ -33,11 +33,12 @@ from customers.selectors import customer_find_by_phone
 from knowledge.services import suggestion_ids_parse, suggestion_outcome_record
 from technicians.models import Technician
 
+from .duplicates import public_form_duplicate
 from .forms import EquipmentRequestForm, PhoneLookupForm, PublicRequestForm, StaffIntakeForm, equipment_label, site_label
 from .lifecycle import Status
 from .models import Attachment, WorkOrder
 from .selectors import workorder_customer_page, workorder_for_tracking, workorder_visible_to
-from .services import workorder_create
+from .services import workorder_add_customer_note, workorder_create
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +107,31 @@ def _record_suggestions(post, work_order) -> None:
         logger.exception("Could not record the suggestions shown for work order %s", work_order.pk)
 
 
+def _triage_outcome(post, form) -> dict | None:
+    """What the triage panel suggested on the intake page and whether the agent accepted it, from
+    the hidden fields static/triage/triage.js keeps, for the creation event's data (the
+    acceptance rate, ``triage.selectors.acceptance_rate``); None when nothing was suggested."""
+
+    def number(name):
+        value = (post.get(name) or "").strip()
+        return int(value) if value.isdigit() and len(value) < 10 else None
+
+    version = number("triage_version")
+    if version is None:
+        return None
+    suggested_type, suggested_priority = number("triage_service_type"), number("triage_priority")
+    chosen_type = form.cleaned_data["service_type"].pk
+    return {"triage": {
+        "version": version,
+        "service_type": suggested_type,
+        "priority": suggested_priority,
+        "accepted": post.get("triage_accepted") == "1",
+        # Whether the order went out with what was suggested, pressed or typed.
+        "kept": (suggested_type in (None, chosen_type)
+                 and suggested_priority in (None, form.cleaned_data["priority"])),
+    }}
+
+
 def _file_response(attachment: Attachment):
     """The attachment's file, after the caller's check (core/storage.py: local or a signed URL)."""
     return file_response(attachment.file, content_type=attachment.content_type)
@@ -159,6 +185,18 @@ def request_create(request):
     if request.method == "POST":
         form = PublicRequestForm(request.POST, request.FILES)
         if form.is_valid():
+            data = form.cleaned_data
+            # The same phone with the same problem again, soon after (a second tab, a new key, an
+            # impatient customer): it joins the open order instead of making a second one.
+            repeated = public_form_duplicate(phone=data["contact_phone"], description=data["description"])
+            if repeated is not None:
+                key = str(data["submission_key"]) if data["submission_key"] is not None else None
+                if key is None or repeated["submission_key"] != key:
+                    workorder_add_customer_note(work_order_id=repeated["id"], status=repeated["status"],
+                                                note=data["description"], photos=data["photos"])
+                    done = reverse("intake:request-done", args=[repeated["public_token"]])
+                    return redirect(f"{done}?joined=1")
+                return redirect("intake:request-done", token=repeated["public_token"])
             work_order = _create_from_form(
                 form,
                 channel=WorkOrder.Channel.WEB,
@@ -240,7 +278,9 @@ def request_done(request, token):
     if work_order is None:
         raise Http404(_("No such request."))
     track_url = request.build_absolute_uri(reverse("intake:track", args=[work_order.public_token]))
-    response = render(request, "workorders/intake/request_done.html", {"work_order": work_order, "track_url": track_url})
+    # ?joined=1: the request repeated an open one and was added to it (request_create).
+    context = {"work_order": work_order, "track_url": track_url, "joined": request.GET.get("joined") == "1"}
+    response = render(request, "workorders/intake/request_done.html", context)
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
 
@@ -279,6 +319,8 @@ def _customer_history(work_order) -> list[dict]:
         action = event.action
         if action == "create":
             text = _("We received your request.")
+        elif action == "customer_note":
+            text = _("You sent this request again; we added it to this one.")
         elif action in ("assign", "reassign"):
             if first_name:
                 text = _("Technician %(name)s was assigned to your request.") % {"name": first_name}
@@ -452,6 +494,7 @@ def staff_intake(request):
                 customer=customer,
                 site=site,
                 equipment=form.cleaned_data["equipment"],
+                event_data=_triage_outcome(request.POST, form),
             )
             if work_order is not None:
                 return redirect(_detail_url(work_order.pk))

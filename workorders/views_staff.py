@@ -43,6 +43,7 @@ from .selectors import (
     technician_refs,
     workorder_detail,
     workorder_is_visible_to,
+    workorder_new_order_parts,
     workorder_queue_rows,
     workorder_scope_key,
     workorder_visible_to,
@@ -691,6 +692,8 @@ def workorder_detail_page(request, pk: int):
         "actions_html": mark_safe(_actions_html(request, detail, actions, field_role=field_role)),  # escaped there
         "field_role": field_role,
     }
+    if detail.row["status"] == Status.NEW:  # what other apps add (selectors.register_new_order_part)
+        context["new_order_parts"] = workorder_new_order_parts(user=user, detail=detail)
     return render(request, "workorders/staff/detail.html", context)
 
 

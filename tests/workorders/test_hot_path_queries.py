@@ -46,7 +46,7 @@ from workorders.services import workorder_create
 # (warm, cold) queries per bench scenario, as in docs/operations.md.
 PINNED = {
     "api-create": (1, 10),  # cold: + the webhook endpoints each process keeps (notifications/webhooks.py)
-    "form-create": (1, 7),
+    "form-create": (2, 8),  # + the check for a repeat of an open request (workorders/duplicates.py)
     "staff-list": (1, 9),
     "staff-list-deep": (1, 9),
     "api-list": (1, 9),
