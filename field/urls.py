@@ -11,4 +11,7 @@ urlpatterns = [
     path("jobs/<int:pk>/status/", views.job_status, name="status"),
     path("jobs/<int:pk>/complete/", views.job_complete, name="complete"),
     path("jobs/<int:pk>/report/revise/", views.report_revise, name="revise"),
+    path("jobs/<int:pk>/parts/", views.job_parts_request, name="job-parts"),
+    path("parts/", views.parts, name="parts"),
+    path("parts/<int:pk>/<str:action>/", views.parts_step, name="parts-step"),
 ]
