@@ -173,7 +173,12 @@ class PartRequestCreateSerializer(StrictSerializer):
 
 
 class ApproveSerializer(StrictSerializer):
-    source = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="The location to ship from.")
+    source = serializers.IntegerField(min_value=1, max_value=MAX_ID,
+                                      help_text="The location to ship from (an unknown one: 404).")
+
+
+class RejectSerializer(StrictSerializer):
+    reason = TextField(max_length=requests.REASON_MAX, help_text="Why the request is rejected (required).")
 
 
 class ReasonSerializer(StrictSerializer):
@@ -183,6 +188,14 @@ class ReasonSerializer(StrictSerializer):
 
 class RequestsQuery(serializers.Serializer):
     status = serializers.ChoiceField(choices=PartRequest.Status.choices, required=False)
+
+
+def _messages(errors) -> list[str]:
+    if isinstance(errors, dict):
+        return [m for value in errors.values() for m in _messages(value)]
+    if isinstance(errors, list):
+        return [m for value in errors for m in _messages(value)]
+    return [str(errors)]
 
 
 def _request_row(r: PartRequest) -> dict:
@@ -214,9 +227,10 @@ STEP_ERRORS = {400: OpenApiResponse(ErrorSerializer), 403: OpenApiResponse(Error
 class PartRequestListView(APIView):
     @extend_schema(tags=["stock"], summary="Part requests the caller may see, newest first (at most 200)",
                    description="A technician sees their own; office roles, managers and storekeepers all.",
-                   parameters=[RequestsQuery], responses={200: PartRequestSerializer(many=True), **COMMON})
+                   parameters=[RequestsQuery], responses={200: PartRequestSerializer(many=True),
+                                                          400: OpenApiResponse(ErrorSerializer), **COMMON})
     def get(self, request):
-        query = RequestsQuery(data=request.query_params)
+        query = RequestsQuery(data=request.query_params.dict())  # "?status=" is refused, not ignored
         query.is_valid(raise_exception=True)
         rows = requests.part_requests_visible_to(request.user).prefetch_related("lines__part")
         if query.validated_data.get("status"):
@@ -232,7 +246,8 @@ class PartRequestListView(APIView):
                               **COMMON})
     def post(self, request):
         body = PartRequestCreateSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
+        if not body.is_valid():  # a line's errors as plain messages under "lines", as every error body has them
+            raise serializers.ValidationError({name: _messages(errors) for name, errors in body.errors.items()})
         data = body.validated_data
         created = requests.part_request_create(
             actor=request.user, work_order_id=data.get("work_order"), note=data.get("note", ""),
@@ -276,9 +291,9 @@ class PartRequestApproveView(_StepView):
 
 
 @extend_schema(tags=["stock"], summary="Reject a request, with a reason (managers, storekeepers)",
-               request=ReasonSerializer, responses={200: PartRequestSerializer, **STEP_ERRORS})
+               request=RejectSerializer, responses={200: PartRequestSerializer, **STEP_ERRORS})
 class PartRequestRejectView(_StepView):
-    serializer = ReasonSerializer
+    serializer = RejectSerializer
 
     def step(self, request, pk, data):
         requests.part_request_reject(request_id=pk, actor=request.user, reason=data.get("reason", ""))

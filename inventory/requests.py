@@ -164,7 +164,7 @@ def part_request_approve(*, request_id, actor, source_id, now=None) -> PartReque
     if str(source_id).isdigit() and len(str(source_id)) < 19:
         source = StockLocation.objects.filter(pk=int(source_id)).first()
     if source is None:
-        raise _invalid("source", _("Choose the location to ship from."))
+        raise NotFound(_("No such stock location."))
     with transaction.atomic():
         request = part_request_for(request_id=request_id, user=actor, lock=True)
         if request.status != Status.REQUESTED:
