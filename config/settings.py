@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "reports",
     "customer360",
     "inventory",
+    "email_intake",
     "demo",
 ]
 
@@ -490,6 +491,23 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "service@example.com")
 # HTTP timeout, so that a send ends before the outbox's claim on the message lapses.
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
 
+# Email intake (email_intake/): a mailbox polled over IMAP and/or an inbound-mail webhook
+# (POST /inbound/email/ with "Authorization: Bearer <secret>"; 404 without a secret). A new
+# email from a customer on file becomes a work order; a reply naming an order's number, a note on it.
+EMAIL_INTAKE_IMAP_HOST = env_str("EMAIL_INTAKE_IMAP_HOST", "")  # empty: no polling
+EMAIL_INTAKE_IMAP_PORT = env_int("EMAIL_INTAKE_IMAP_PORT", 993)
+EMAIL_INTAKE_IMAP_SSL = env_bool("EMAIL_INTAKE_IMAP_SSL", True)
+EMAIL_INTAKE_IMAP_USER = env_str("EMAIL_INTAKE_IMAP_USER", "")
+EMAIL_INTAKE_IMAP_PASSWORD = env_str("EMAIL_INTAKE_IMAP_PASSWORD", "")
+EMAIL_INTAKE_IMAP_FOLDER = env_str("EMAIL_INTAKE_IMAP_FOLDER", "INBOX")
+EMAIL_INTAKE_POLL_SECONDS = env_int("EMAIL_INTAKE_POLL_SECONDS", 60)
+EMAIL_INTAKE_BATCH = env_int("EMAIL_INTAKE_BATCH", 50)  # messages per poll
+EMAIL_INTAKE_WEBHOOK_SECRET = env_str("EMAIL_INTAKE_WEBHOOK_SECRET", "")
+EMAIL_INTAKE_MAX_BYTES = env_int("EMAIL_INTAKE_MAX_BYTES", 25 * 1024 * 1024)  # larger messages are dropped
+EMAIL_INTAKE_PER_SENDER_PER_HOUR = env_int("EMAIL_INTAKE_PER_SENDER_PER_HOUR", 20)  # more are dropped
+# The service type (code) of an order made from an email; empty: the first active one. Agents change it.
+EMAIL_INTAKE_SERVICE_TYPE = env_str("EMAIL_INTAKE_SERVICE_TYPE", "")
+
 # Business settings
 COMPANY_NAME = env_str("COMPANY_NAME", "Field Service Co.")
 PHONE_REGION = env_str("PHONE_REGION", "CN")
@@ -572,6 +590,10 @@ if DISPATCH_AUTO_ASSIGN_ENABLED:
     CELERY_BEAT_SCHEDULE["dispatch-auto-assign"] = periodic_entry(
         "dispatch.tasks.dispatch_auto_assign", DISPATCH_AUTO_ASSIGN_EVERY_SECONDS, expires=False
     )
+
+if EMAIL_INTAKE_IMAP_HOST:
+    CELERY_BEAT_SCHEDULE["email-intake-poll"] = periodic_entry("email_intake.tasks.mailbox_poll_task",
+                                                               EMAIL_INTAKE_POLL_SECONDS)
 
 # Readiness (/readyz, core/health.py): not ready when beat's last periodic run started longer ago
 # than this (0: no beat check), or the outbox holds more messages, or older ones, than this.

@@ -29,6 +29,7 @@ urlpatterns = [
     path("kb/", include("knowledge.urls")),
     path("reports/", include("reports.urls")),
     path("staff/", include("customer360.urls")),  # customer search, customer page, equipment history  # managers' KPI dashboard and exports
+    path("", include("email_intake.urls")),  # /staff/email/ (emails waiting for an agent), /inbound/email/
     path("api/v1/", include("config.api_urls")),
     # The API's description, for staff unless API_DOCS_PUBLIC (core.api.ApiDocsPermission). Swagger UI's
     # start-up script comes from its own address (?script), not inline, so the page keeps the site's CSP.

@@ -15,6 +15,21 @@ from . import roles as R
 from .api import api_docs_allowed
 
 
+def office_or_404(view):
+    """Pages for agents, dispatchers and managers (and superusers): anyone else logged in gets 404,
+    so that nobody learns what exists there; anonymous visitors log in first."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not R.is_office(request.user):
+            raise Http404(_("No such page."))
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
 def home(request):
     """Send each person to where their work is."""
     user = request.user

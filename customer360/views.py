@@ -5,17 +5,14 @@ Anyone else who is logged in (technicians, partners' technicians, users without 
 call a selector, render.
 """
 
-from functools import wraps
-
 from django.conf import settings
-from django.contrib.auth.views import redirect_to_login
 from django.http import Http404
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from core import roles as R
 from core.errors import InvalidInput
+from core.views import office_or_404
 from customers.models import Customer
 from customers.selectors import customer_search
 from dispatch.views import tile_source
@@ -27,19 +24,6 @@ MATCH_LABELS = {
     "code": gettext_lazy("customer code"), "phone": gettext_lazy("phone number"), "name": gettext_lazy("name"),
     "address": gettext_lazy("address"), "serial": gettext_lazy("equipment serial"),
 }
-
-
-def office_or_404(view):
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        user = request.user
-        if not user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if not R.is_office(user):
-            raise Http404(_("No such page."))
-        return view(request, *args, **kwargs)
-
-    return wrapped
 
 
 def _tile_context() -> dict:

@@ -33,6 +33,8 @@ class Customer(models.Model):
             GinIndex(fields=["phone"], opclasses=["gin_trgm_ops"], name="customer_phone_trgm"),
             # The customer search page (customer360): a fragment of a customer code.
             GinIndex(OpClass(Upper("code"), name="gin_trgm_ops"), name="customer_code_trgm"),
+            # Email intake (email_intake/): the sender of a new email is found by address, any letter case.
+            models.Index(Upper("email"), name="customer_email_upper"),
         ]
 
     def __str__(self):

@@ -29,6 +29,22 @@ def customer_with_site_at(*, phone: str, address: str) -> Customer | None:
     )
 
 
+def customer_by_email(*, email: str) -> Customer | None:
+    """The customer with this email address (any letter case; the newest if several share it),
+    with ``latest_site``: their most recently added site, or None. Two queries; the first uses the
+    UPPER(email) index of migration 0006."""
+    if not email:
+        return None
+    newest_site = Site.objects.filter(customer_id=OuterRef("pk")).order_by("-id").values("id")[:1]
+    customer = (
+        Customer.objects.annotate(email_upper=Upper("email")).filter(email_upper=email.upper())
+        .annotate(latest_site_id=Subquery(newest_site)).order_by("-created_at", "-id").first()
+    )
+    if customer is not None:
+        customer.latest_site = Site.objects.filter(pk=customer.latest_site_id).first() if customer.latest_site_id else None
+    return customer
+
+
 def _sites_at(address: str):
     return Site.objects.filter(address__iexact=Site.normalize_address(address)).order_by("id")
 

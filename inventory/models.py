@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 QUANTITY = {"max_digits": 12, "decimal_places": 3}
 
@@ -199,7 +200,7 @@ class PartRequest(models.Model):
         REQUESTED = "requested", _("Requested")
         APPROVED = "approved", _("Approved")
         SHIPPED = "shipped", _("Shipped")
-        RECEIVED = "received", _("Received")
+        RECEIVED = "received", pgettext_lazy("part request", "Received")
         REJECTED = "rejected", _("Rejected")
         CANCELLED = "cancelled", _("Cancelled")
 

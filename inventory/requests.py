@@ -24,6 +24,7 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from catalog.models import Part
 from core import roles as R
@@ -249,7 +250,7 @@ def part_request_receive(*, request_id, actor, now=None) -> PartRequest:
         if request.technician.user_id != actor.pk:
             raise Forbidden(_("Only the technician who asked can confirm receipt."))
         if request.status != Status.SHIPPED:
-            raise _state_conflict(request, _("received"))
+            raise _state_conflict(request, pgettext("part request step", "received"))
         moves = [Move(request.destination_id, line.part_id, StockMove.Kind.TRANSFER_IN, quantity=line.quantity,
                       counterpart_id=request.source_id, serials=line.serials, reason=_reason_of(request))
                  for line in request.lines.all()]

@@ -99,6 +99,7 @@ TRANSITIONS: dict[str, Transition] = {
 OTHER_EVENT_LABELS = {
     "create": _("Created"),
     "update": _("Details changed"),
+    "note": _("Note added"),
     "escalate": _("SLA escalation"),
     "survey": _("Survey answered"),
     "report_approved": _("Report approved"),

@@ -24,6 +24,7 @@ class WorkOrder(models.Model):
         WEB = "web", _("Web form")
         PHONE = "phone", _("Phone")
         API = "api", _("API")
+        EMAIL = "email", _("Email")
 
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.NEW)
     priority = models.PositiveSmallIntegerField(_("priority"), choices=Priority.choices, default=Priority.NORMAL)

@@ -550,6 +550,40 @@ def workorder_transition(
     return work_order
 
 
+NOTE_MAX = 4000
+
+
+def workorder_add_note(*, work_order_id: int, note: str, actor=None, actor_role: str = R.CUSTOMER,
+                       photos: list[CleanImage] = (), data: dict | None = None) -> WorkOrderEvent:
+    """A note (and photos) added to an order without changing its state: the customer writing again
+    about an open request, by email or on the form. One event (action ``note``), the photos, and
+    the order's ``updated_at`` moved on (an integration syncing by ``updated_after`` sees it), in one
+    transaction. The caller has already decided who may add to this order."""
+    note = (note or "").strip()
+    if not note and not photos:
+        raise InvalidInput(_("Write a note or attach a photo."), fields={"note": [_("This field is required.")]})
+    if len(note) > NOTE_MAX:
+        message = _("Keep the note under %(n)d characters.") % {"n": NOTE_MAX}
+        raise InvalidInput(message, fields={"note": [message]})
+    if len(photos) > settings.PUBLIC_FORM_MAX_PHOTOS:
+        message = _("Attach at most %(n)d photos.") % {"n": settings.PUBLIC_FORM_MAX_PHOTOS}
+        raise InvalidInput(message, fields={"photos": [message]})
+    now = timezone.now()
+    with transaction.atomic():
+        work_order = WorkOrder.objects.select_for_update().filter(pk=work_order_id).first()
+        if work_order is None:
+            raise NotFound(_("No such work order."))
+        work_order.updated_at = now
+        work_order.save(update_fields=["updated_at"])
+        event = WorkOrderEvent.objects.create(
+            work_order=work_order, action="note", from_status=work_order.status, to_status=work_order.status,
+            actor=actor if actor is not None and actor.is_authenticated else None, actor_role=actor_role,
+            note=note, data=data or {}, created_at=now,
+        )
+        _add_photos(work_order, photos)
+    return event
+
+
 def image_has_metadata(handle) -> bool:
     """Whether a stored image file carries EXIF, XMP or comments (files stored before they were cleaned)."""
     with Image.open(handle) as image:
