@@ -168,7 +168,7 @@ class PartRequestSerializer(serializers.Serializer):
 class PartRequestCreateSerializer(StrictSerializer):
     work_order = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_ID,
                                           help_text="One of the caller's jobs; none: restock the van.")
-    lines = PartRequestLineSerializer(many=True, allow_empty=False, max_length=requests.MAX_LINES)
+    lines = serializers.ListField(child=PartRequestLineSerializer(), min_length=1, max_length=requests.MAX_LINES)
     note = TextField(required=False, allow_blank=True, max_length=requests.NOTE_MAX)
 
 
