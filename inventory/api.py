@@ -139,7 +139,7 @@ class StockMoveListView(APIView):
 
 class PartRequestLineSerializer(serializers.Serializer):
     part = serializers.IntegerField(min_value=1, max_value=MAX_ID)
-    quantity = serializers.CharField(max_length=20, help_text="A decimal number as text (whole for parts "
+    quantity = TextField(max_length=20, help_text="A decimal number as text (whole for parts "
                                      "counted in units).")
 
 
