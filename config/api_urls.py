@@ -11,7 +11,18 @@ from core.api import LoginLockedOut, TextField
 from core.parsers import BoundedFormParser, BoundedJSONParser
 from customer360.api import CustomerSearchView
 from dispatch.api import DropView, PlaceView
-from inventory.api import StockLevelListView, StockLocationListView, StockMoveListView
+from inventory.api import (
+    PartRequestApproveView,
+    PartRequestCancelView,
+    PartRequestDetailView,
+    PartRequestListView,
+    PartRequestReceiveView,
+    PartRequestRejectView,
+    PartRequestShipView,
+    StockLevelListView,
+    StockLocationListView,
+    StockMoveListView,
+)
 from technicians.api import TechnicianViewSet
 from triage.api import ModelInfoView, SuggestView, WorkOrderSuggestView
 from workorders.api import ERRORS, ErrorSerializer, WorkOrderViewSet
@@ -63,6 +74,13 @@ urlpatterns = [
     path("stock/locations/", StockLocationListView.as_view(), name="api-stock-locations"),
     path("stock/locations/<int:pk>/levels/", StockLevelListView.as_view(), name="api-stock-levels"),
     path("stock/locations/<int:pk>/moves/", StockMoveListView.as_view(), name="api-stock-moves"),
+    path("stock/requests/", PartRequestListView.as_view(), name="api-part-requests"),
+    path("stock/requests/<int:pk>/", PartRequestDetailView.as_view(), name="api-part-request"),
+    path("stock/requests/<int:pk>/approve/", PartRequestApproveView.as_view(), name="api-part-request-approve"),
+    path("stock/requests/<int:pk>/reject/", PartRequestRejectView.as_view(), name="api-part-request-reject"),
+    path("stock/requests/<int:pk>/ship/", PartRequestShipView.as_view(), name="api-part-request-ship"),
+    path("stock/requests/<int:pk>/receive/", PartRequestReceiveView.as_view(), name="api-part-request-receive"),
+    path("stock/requests/<int:pk>/cancel/", PartRequestCancelView.as_view(), name="api-part-request-cancel"),
     path("dispatch/work-orders/<int:pk>/location/", PlaceView.as_view(), name="api-dispatch-place"),
     path("customers/search/", CustomerSearchView.as_view(), name="api-customer-search"),
     path("invoicing/pending/", PendingView.as_view(), name="api-invoicing-pending"),

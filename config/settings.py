@@ -419,6 +419,9 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "core.api.require_discriminated_bodies",
     ],
+    # Two choice sets named "status": the work order's keeps its name, the part request's has its own.
+    "ENUM_NAME_OVERRIDES": {"PartRequestStatusEnum": "inventory.models.PartRequest.Status",
+                            "StatusEnum": "workorders.lifecycle.Status"},
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -13,4 +13,7 @@ urlpatterns = [
     path("jobs/<int:pk>/report/revise/", views.report_revise, name="revise"),
     path("jobs/<int:pk>/position/", views.job_position, name="position"),
     path("location-consent/", views.location_consent, name="location-consent"),
+    path("jobs/<int:pk>/parts/", views.job_parts_request, name="job-parts"),
+    path("parts/", views.parts, name="parts"),
+    path("parts/<int:pk>/<str:action>/", views.parts_step, name="parts-step"),
 ]

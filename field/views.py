@@ -18,15 +18,22 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
+from catalog.models import Part
 from catalog.selectors import checklist_for, part_active_list
 from completion.models import ChecklistAnswer
 from completion.services import completion_revise, completion_submit, labour_rate
 from core import roles as R
 from core.errors import ApplicationError, NotFound
 from customers.models import APPROXIMATE
+from inventory.requests import (
+    part_request_cancel,
+    part_request_create,
+    part_request_receive,
+    part_requests_visible_to,
+)
 from knowledge.models import Audience
 from knowledge.selectors import article_suggestions_for_work_order
-from workorders.lifecycle import TRANSITIONS, Status, available_actions, event_label
+from workorders.lifecycle import OPEN_STATES, TRANSITIONS, Status, available_actions, event_label
 from workorders.services import workorder_transition
 
 from . import selectors, services
@@ -173,7 +180,14 @@ def job_detail(request, pk):
         # Location sharing: asked once; while the job is en route or on site the phone sends positions.
         "technician": selectors.technician_of(request.user),
         "tracked": work_order.status in services.TRACKED_STATES,
+        # Parts asked for this job, and the form to ask (the catalog only when the job is open).
+        "job_requests": list(part_requests_visible_to(request.user).filter(work_order_id=work_order.pk)
+                             .prefetch_related("lines__part")),
+        "can_request_parts": work_order.status in OPEN_STATES,
     }
+    if context["can_request_parts"]:
+        context["catalog"] = list(part_active_list().only("part_number", "name", "unit", "unit_price"))
+        context["part_rows"] = [("", "")] * PART_ROWS
     return render(request, "technicians/job_detail.html", context)
 
 
@@ -341,3 +355,77 @@ def job_position(request, pk):
     except ApplicationError as exc:
         return JsonResponse(exc.as_dict(), status=exc.status_code)
     return HttpResponse(status=204)
+
+
+# --- part requests: ask for parts, confirm receipt (inventory.requests) ----------------------
+
+
+def _request_lines(post) -> list[tuple[str, str]]:
+    """(part id, quantity) pairs from the picker's part numbers; an unknown number stays as it is
+    typed, so that the service refuses it with its clear message."""
+    pairs = [(n, q) for n, q in part_lines(post) if n or q]
+    ids = dict(Part.objects.filter(part_number__in=[n for n, _q in pairs], active=True)
+               .values_list("part_number", "id"))
+    return [(str(ids.get(n, "x")), q) for n, q in pairs]
+
+
+def _parts_context(technician) -> dict:
+    return {
+        "catalog": list(part_active_list().only("part_number", "name", "unit", "unit_price")),
+        "part_rows": [("", "")] * PART_ROWS,
+        "part_requests": list(part_requests_visible_to(technician.user).filter(technician=technician)
+                              .prefetch_related("lines__part")[:50]) if technician else [],
+    }
+
+
+@require_POST
+@field_role_required
+def job_parts_request(request, pk):
+    """Ask for parts for this job (to the van)."""
+    work_order = _job_or_404(request, pk)
+    try:
+        part_request = part_request_create(actor=request.user, lines=_request_lines(request.POST),
+                                           work_order_id=work_order.pk, note=request.POST.get("note", ""))
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Parts requested (request %(id)s).") % {"id": part_request.pk})
+    return redirect(reverse("tech:job", args=[pk]) + "#parts")
+
+
+@field_role_required
+def parts(request):
+    """My part requests (confirm receipt, cancel) and a request to restock the van."""
+    technician = selectors.technician_of(request.user)
+    if request.method == "POST":
+        try:
+            part_request = part_request_create(actor=request.user, lines=_request_lines(request.POST),
+                                               note=request.POST.get("note", ""))
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Parts requested (request %(id)s).") % {"id": part_request.pk})
+        return redirect("tech:parts")
+    context = _parts_context(technician) if technician else {"part_requests": []}
+    context["technician"] = technician
+    return render(request, "technicians/parts.html", context)
+
+
+@require_POST
+@field_role_required
+def parts_step(request, pk, action):
+    """Confirm receipt of, or cancel, one of my part requests."""
+    try:
+        if action == "receive":
+            part_request_receive(request_id=pk, actor=request.user)
+            messages.success(request, _("Receipt confirmed: the parts are in your van."))
+        elif action == "cancel":
+            part_request_cancel(request_id=pk, actor=request.user, reason=request.POST.get("reason", ""))
+            messages.success(request, _("Request %(id)s cancelled.") % {"id": pk})
+        else:
+            raise Http404
+    except NotFound:
+        raise Http404(_("No such part request.")) from None
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    return redirect("tech:parts")

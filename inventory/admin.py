@@ -10,8 +10,8 @@ from django.utils.translation import gettext_lazy as _
 from core.admin import ReadOnlyAdmin
 from core.errors import ApplicationError
 
-from . import services
-from .models import SerialUnit, StockLevel, StockLocation, StockMove
+from . import reorder, requests, services
+from .models import PartRequest, PartRequestLine, ReorderPoint, SerialUnit, StockLevel, StockLocation, StockMove
 
 
 @admin.register(StockLocation)
@@ -134,3 +134,62 @@ class StockMoveAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class PartRequestLineInline(admin.TabularInline):
+    model = PartRequestLine
+    extra = 0
+    can_delete = False
+    readonly_fields = ["part", "quantity", "serials"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PartRequest)
+class PartRequestAdmin(admin.ModelAdmin):
+    """Part requests are made by technicians (pages, API); here they are approved, rejected and shipped
+    through ``inventory.requests`` (admin actions), never edited."""
+
+    list_display = ["id", "technician", "purpose", "work_order_id", "status", "source", "destination", "created_at"]
+    list_filter = ["status", "purpose"]
+    search_fields = ["technician__user__username", "technician__user__first_name", "lines__part__part_number"]
+    list_select_related = ["technician__user", "source", "destination"]
+    inlines = [PartRequestLineInline]
+    actions = ["ship_requests"]
+    readonly_fields = [f.name for f in PartRequest._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("Ship the selected approved requests"))
+    def ship_requests(self, request, queryset):
+        for pk in queryset.values_list("pk", flat=True):
+            try:
+                requests.part_request_ship(request_id=pk, actor=request.user)
+            except ApplicationError as exc:
+                self.message_user(request, f"{pk}: {exc.message}", level="error")
+            else:
+                self.message_user(request, _("Request %(id)s shipped.") % {"id": pk})
+
+
+@admin.register(ReorderPoint)
+class ReorderPointAdmin(admin.ModelAdmin):
+    """Reorder points, set through ``inventory.reorder.reorder_point_set`` (the flag starts from the stock now)."""
+
+    list_display = ["location", "part", "point", "quantity", "below"]
+    list_filter = ["below", "location__kind"]
+    search_fields = ["part__part_number", "location__name"]
+    list_select_related = ["location", "part"]
+    autocomplete_fields = ["part"]
+
+    def save_model(self, request, obj, form, change):
+        saved = reorder.reorder_point_set(location=obj.location, part=obj.part, point=obj.point,
+                                          quantity=obj.quantity, actor=request.user)
+        obj.pk, obj.below = saved.pk, saved.below

@@ -11,10 +11,12 @@ docs/architecture.md); a work order's open reservations are the sum of its moves
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 QUANTITY = {"max_digits": 12, "decimal_places": 3}
 
@@ -184,3 +186,118 @@ class SerialUnit(models.Model):
 
     def __str__(self):
         return f"{self.part_id} #{self.serial}"
+
+
+class PartRequest(models.Model):
+    """A technician asks for parts (for a job, or to restock the van); a storekeeper or manager
+    approves it from a source location and ships it; the technician confirms receipt.
+
+    Shipping books the transfer out of the source; the parts are in transit (on this request, in
+    no location's level) until the technician confirms receipt, which books them into the van
+    (``inventory.requests``)."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", _("Requested")
+        APPROVED = "approved", _("Approved")
+        SHIPPED = "shipped", _("Shipped")
+        RECEIVED = "received", pgettext_lazy("part request", "Received")
+        REJECTED = "rejected", _("Rejected")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    class Purpose(models.TextChoices):
+        JOB = "job", _("For a job")
+        RESTOCK = "restock", _("Restock the van")
+
+    technician = models.ForeignKey("technicians.Technician", on_delete=models.PROTECT, related_name="part_requests",
+                                   verbose_name=_("technician"))
+    purpose = models.CharField(_("for"), max_length=8, choices=Purpose.choices)
+    # The job the parts are for (by id: docs/architecture.md), for purpose "job".
+    work_order_id = models.BigIntegerField(_("work order"), null=True, blank=True)
+    destination = models.ForeignKey(StockLocation, on_delete=models.PROTECT, related_name="+",
+                                    verbose_name=_("deliver to"), help_text=_("The technician's van."))
+    source = models.ForeignKey(StockLocation, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                               verbose_name=_("ship from"), help_text=_("Chosen when the request is approved."))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.REQUESTED)
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    reason = models.CharField(_("reason"), max_length=300, blank=True,
+                              help_text=_("Why the request was rejected or cancelled."))
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                     verbose_name=_("requested by"))
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+", verbose_name=_("approved or rejected by"))
+    shipped_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+", verbose_name=_("shipped by"))
+    created_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    decided_at = models.DateTimeField(_("approved or rejected at"), null=True, blank=True)
+    shipped_at = models.DateTimeField(_("shipped at"), null=True, blank=True)
+    received_at = models.DateTimeField(_("received at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("part request")
+        verbose_name_plural = _("part requests")
+        ordering = ["-id"]
+        permissions = [("handle_partrequest", _("Can approve, reject and ship part requests (storekeeper)"))]
+        constraints = [
+            models.CheckConstraint(condition=~Q(purpose="job") | Q(work_order_id__isnull=False),
+                                   name="part_request_job_has_work_order"),
+            models.CheckConstraint(
+                condition=Q(status__in=["requested", "rejected", "cancelled"]) | Q(source__isnull=False),
+                name="part_request_approved_has_source"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "-id"], name="part_request_status"),
+            models.Index(fields=["technician", "-id"], name="part_request_technician"),
+        ]
+
+    def __str__(self):
+        return _("Part request %(id)s") % {"id": self.pk}
+
+
+class PartRequestLine(models.Model):
+    request = models.ForeignKey(PartRequest, on_delete=models.CASCADE, related_name="lines",
+                                verbose_name=_("part request"))
+    part = models.ForeignKey("catalog.Part", on_delete=models.PROTECT, related_name="+", verbose_name=_("part"))
+    quantity = models.DecimalField(_("quantity"), **QUANTITY)
+    serials = ArrayField(models.CharField(max_length=80), default=list, blank=True,
+                         verbose_name=_("serial numbers shipped"))
+
+    class Meta:
+        verbose_name = _("requested part")
+        verbose_name_plural = _("requested parts")
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "part"], name="part_request_line_once"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="part_request_line_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.part_id} × {self.quantity}"
+
+
+class ReorderPoint(models.Model):
+    """Below ``point`` available (on hand less reserved) of a part at a location, it is to be reordered.
+
+    ``below`` is kept by the stock write itself (``inventory.services._write``, in its one statement):
+    it turns true when available falls below the point, which raises one notification, and false
+    when stock is back at or above it, so the next fall raises the next one."""
+
+    location = models.ForeignKey(StockLocation, on_delete=models.CASCADE, related_name="reorder_points",
+                                 verbose_name=_("location"))
+    part = models.ForeignKey("catalog.Part", on_delete=models.CASCADE, related_name="+", verbose_name=_("part"))
+    point = models.DecimalField(_("reorder point"), **QUANTITY, validators=[MinValueValidator(0)],
+                                help_text=_("Reorder when the available quantity falls below this."))
+    quantity = models.DecimalField(_("reorder quantity"), **QUANTITY, validators=[MinValueValidator(0)],
+                                   help_text=_("The least quantity to order at a time."))
+    below = models.BooleanField(_("below the point"), default=False, editable=False)
+
+    class Meta:
+        verbose_name = _("reorder point")
+        verbose_name_plural = _("reorder points")
+        ordering = ["location", "part"]
+        constraints = [
+            models.UniqueConstraint(fields=["location", "part"], name="reorder_point_once"),
+            models.CheckConstraint(condition=Q(point__gte=0) & Q(quantity__gte=0), name="reorder_point_not_negative"),
+        ]
+
+    def __str__(self):
+        return f"{self.location}: {self.part} < {self.point}"

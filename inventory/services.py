@@ -185,7 +185,7 @@ updated AS (
       AND ((s.quantity >= 0 AND s.quantity >= s.reserved)
            OR (sl.on_hand + s.quantity >= 0 AND sl.on_hand + s.quantity >= sl.reserved + s.reserved)
            OR s.allow_negative)
-    RETURNING sl.location_id, sl.part_id
+    RETURNING sl.location_id, sl.part_id, sl.on_hand - sl.reserved AS available
 ),
 created AS (
     INSERT INTO inventory_stocklevel (location_id, part_id, on_hand, reserved)
@@ -194,7 +194,16 @@ created AS (
                                                             AND x.part_id = s.part_id)
       AND s.active AND s.reserved >= 0 AND ((s.quantity >= 0 AND s.quantity >= s.reserved) OR s.allow_negative)
     ON CONFLICT (location_id, part_id) DO NOTHING
-    RETURNING location_id, part_id
+    RETURNING location_id, part_id, on_hand - reserved AS available
+),
+crossed AS (
+    -- A reorder point's flag follows the new available quantity; the rows that turn true are the
+    -- crossings below the point (one notification each, ``_crossings``). Changed only where it
+    -- differs, re-checked on the row as a concurrent writer left it, so a crossing is seen once.
+    UPDATE inventory_reorderpoint rp SET below = (x.available < rp.point)
+    FROM (SELECT * FROM updated UNION ALL SELECT * FROM created) x
+    WHERE rp.location_id = x.location_id AND rp.part_id = x.part_id AND rp.below <> (x.available < rp.point)
+    RETURNING rp.id, rp.below
 ),
 ledger AS (
     INSERT INTO inventory_stockmove (location_id, part_id, kind, quantity, reserved_delta, work_order_id,
@@ -203,7 +212,7 @@ ledger AS (
     RETURNING id
 )
 SELECT location_id, part_id FROM updated UNION ALL SELECT location_id, part_id FROM created
-UNION ALL SELECT id, NULL FROM ledger
+UNION ALL SELECT id, NULL FROM ledger UNION ALL SELECT NULL, id FROM crossed WHERE below
 """
 
 
@@ -230,11 +239,23 @@ def _write(moves: list[Move], *, actor=None, now=None) -> list[int]:
     with connection.cursor() as cursor:
         cursor.execute(sql, delta_params + row_params)
         rows = cursor.fetchall()
-    written = {row for row in rows if row[1] is not None}
+    written = {row for row in rows if row[0] is not None and row[1] is not None}
     refused = {(m.location_id, m.part_id) for m in moves} - written
     if refused:
         raise _refusal(sorted(refused)[0], moves)
+    crossings = [point_id for first, point_id in rows if first is None]
+    if crossings:
+        _crossings(crossings, now=now)
     return sorted(pk for pk, part_id in rows if part_id is None)
+
+
+def _crossings(reorder_point_ids: list[int], *, now) -> None:
+    """Stock fell below reorder points: one notification per crossing, to the managers and the
+    storekeepers, in the write's transaction (the outbox). Only on a crossing, so never on the way of
+    an ordinary write."""
+    from .reorder import reorder_notify  # (reorder.py reads the levels this module writes)
+
+    reorder_notify(reorder_point_ids, now=now)
 
 
 def _refusal(key: tuple[int, int], moves: list[Move]) -> Conflict:
@@ -463,6 +484,13 @@ levels AS (
     UPDATE inventory_stocklevel sl SET reserved = sl.reserved - h.quantity
     FROM (SELECT location_id, part_id, SUM(quantity) AS quantity FROM held GROUP BY 1, 2) h
     WHERE sl.location_id = h.location_id AND sl.part_id = h.part_id AND sl.id IN (SELECT id FROM locked)
+    RETURNING sl.location_id, sl.part_id, sl.on_hand - sl.reserved AS available
+),
+rearmed AS (
+    -- Released stock is available again: a reorder point it lifts back to or above is armed again.
+    UPDATE inventory_reorderpoint rp SET below = FALSE
+    FROM levels x
+    WHERE rp.location_id = x.location_id AND rp.part_id = x.part_id AND rp.below AND x.available >= rp.point
     RETURNING 1
 ),
 ledger AS (
@@ -472,7 +500,7 @@ ledger AS (
     FROM held
     RETURNING 1
 )
-SELECT (SELECT count(*) FROM ledger), (SELECT count(*) FROM levels)
+SELECT (SELECT count(*) FROM ledger), (SELECT count(*) FROM levels), (SELECT count(*) FROM rearmed)
 """
 
 

@@ -8,4 +8,7 @@ app_name = "stock"
 urlpatterns = [
     path("", views.location_list, name="locations"),
     path("<int:pk>/", views.location_detail, name="location"),
+    path("requests/", views.request_list, name="requests"),
+    path("requests/<int:pk>/<str:action>/", views.request_action, name="request-action"),
+    path("reorder/", views.reorder_list, name="reorder"),
 ]
