@@ -185,7 +185,8 @@ def workorder_add_customer_note(*, work_order_id: int, status: str, note: str, p
     a ``customer_note`` event (the text as the customer wrote it again) with their photos.
 
     ``status``: the order's state as just read; the event records it as both ends. Events are
-    append-only, so no lock is needed: the order itself does not change.
+    append-only, so no lock is needed: only the order's ``updated_at`` moves on (an integration
+    syncing by ``updated_after`` sees the repeat), in one UPDATE that touches nothing else.
     """
     note = (note or "").strip()[:DESCRIPTION_MAX]
     if len(photos) > settings.PUBLIC_FORM_MAX_PHOTOS:
@@ -196,6 +197,7 @@ def workorder_add_customer_note(*, work_order_id: int, status: str, note: str, p
             work_order_id=work_order_id, action="customer_note", from_status=status, to_status=status,
             actor_role=R.CUSTOMER, note=note, data={"channel": channel, "repeat": True},
         )
+        WorkOrder.objects.filter(pk=work_order_id).update(updated_at=event.created_at)
         if photos:
             _add_photos(WorkOrder(pk=work_order_id), photos)
     return event

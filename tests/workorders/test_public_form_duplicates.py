@@ -40,6 +40,9 @@ def test_the_same_request_again_with_a_new_key_joins_the_open_one_and_the_custom
     note = WorkOrderEvent.objects.get(work_order=order, action="customer_note")
     assert note.note == "The air conditioner drips water onto the floor!"
     assert (note.from_status, note.to_status, note.actor_role) == (Status.NEW, Status.NEW, "customer")
+    before = order.updated_at
+    order.refresh_from_db()
+    assert order.updated_at == note.created_at and order.updated_at > before  # a sync by updated_after sees it
     page = client.get(again["Location"]).content.decode()
     assert "We already have this request" in page and order.number in page
     assert reverse("intake:track", args=[order.public_token]) in page
