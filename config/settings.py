@@ -578,6 +578,29 @@ FIELD_EARLY_DEPARTURE_MINUTES = env_int("FIELD_EARLY_DEPARTURE_MINUTES", 120)
 # A new order for a piece of equipment within this many days of a completed one on it is a repeat
 # failure (workorders/history.py): flagged on the job page, counted in the reports.
 REPEAT_FAILURE_DAYS = env_int("REPEAT_FAILURE_DAYS", 30)
+
+
+def _amount(name: str, default: str) -> str:
+    """A money setting: a non-negative decimal amount, kept as its text (completion.services)."""
+    from decimal import Decimal, InvalidOperation
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    raw = env_str(name, default).strip()
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        value = None
+    if value is None or not value.is_finite() or value < 0:
+        raise ImproperlyConfigured(f"{name} must be an amount such as {default}, not {raw!r}")
+    return raw
+
+
+# What a customer is charged per hour of labour on a completion report, and what an hour of a
+# technician's work or travel costs the company (a technician's own cost per hour overrides it):
+# the service report's charges, and the costs and gross margin in the reports.
+LABOUR_RATE_PER_HOUR = _amount("LABOUR_RATE_PER_HOUR", "120.00")
+LABOUR_COST_PER_HOUR = _amount("LABOUR_COST_PER_HOUR", "80.00")
 RATELIMIT_VIEW = "core.views.ratelimited"
 RATELIMIT_USE_CACHE = "ratelimit"
 RATELIMIT_IP_META_KEY = "core.network.client_ip"  # the same address as the login lockout

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -54,6 +55,13 @@ class Technician(models.Model):
         help_text=_("Asked once on the phone; positions are taken only while a job is en route or on site."),
     )
     active = models.BooleanField(_("active"), default=True)
+    # What an hour of this technician's time costs the company (wage and overhead, or the partner
+    # company's rate); empty: settings.LABOUR_COST_PER_HOUR. Labour and travel cost in the reports.
+    hourly_cost = models.DecimalField(
+        _("cost per hour"), max_digits=10, decimal_places=2, null=True, blank=True,
+        validators=[MinValueValidator(0)],
+        help_text=_("What an hour of work or travel costs us; empty for the company's standard cost."),
+    )
     skills = models.ManyToManyField("catalog.Skill", through="TechnicianSkill", related_name="technicians", blank=True)
     # For integrations (the API): their reference for this row, and its last change (lists sync by it).
     external_ref = models.CharField(

@@ -39,7 +39,7 @@ from tqdm import tqdm
 from catalog.models import Part, ServiceType, ServiceTypePart, ServiceTypeSkill, Skill
 from core import roles as R
 from customers.models import Customer, Equipment, Site
-from demo.story import Story
+from demo.story import PART_COST_SHARE, Story
 from inventory.models import SerialUnit, StockLevel, StockLocation, StockMove
 from inventory.services import stock_receive, stock_transfer
 from knowledge.models import SuggestionOutcome
@@ -646,7 +646,8 @@ class Command(BaseCommand):
         and some stock in each (only the first time: kept across --flush like the other master data)."""
         for number, name, unit, price, serialized, needed_by in PARTS:
             part, _ = Part.objects.get_or_create(part_number=number, defaults={
-                "name": name, "unit": unit, "unit_price": Decimal(price), "serialized": serialized})
+                "name": name, "unit": unit, "unit_price": Decimal(price), "serialized": serialized,
+                "unit_cost": (Decimal(price) * PART_COST_SHARE).quantize(Decimal("0.01"))})
             for code, quantity in needed_by:
                 st = ServiceType.objects.filter(code=code).first()
                 if st is not None:
