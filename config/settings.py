@@ -629,7 +629,8 @@ DISPATCH_TILE_ATTRIBUTION = env_str("DISPATCH_TILE_ATTRIBUTION", "")
 DISPATCH_MAP_CENTER = (31.2304, 121.4737)
 DISPATCH_REFRESH_SECONDS = env_int("DISPATCH_REFRESH_SECONDS", 10)
 DISPATCH_TIMELINE_HOURS = (7, 21)
-# Geocoding (customers/geocoding.py): every site gets a point after commit, in a Celery task.
+# Geocoding (core/geocoding.py): every site and every technician's home base gets a point after
+# commit, in a Celery task.
 # "offline" places an address at the centre of its district (cpca's divisions, no network);
 # "amap" asks an AMap-style HTTP geocoder first and falls back to offline.
 GEOCODER = env_str("GEOCODER", "offline")
@@ -660,6 +661,7 @@ GEOCODE_SWEEP_BATCH = env_int("GEOCODE_SWEEP_BATCH", 500)
 # Tests turn it off: sites are located by the sweep or by calling the service.
 GEOCODE_ENQUEUE_ON_COMMIT = env_bool("GEOCODE_ENQUEUE_ON_COMMIT", True)
 CELERY_BEAT_SCHEDULE["geocode-sweep"] = periodic_entry("customers.tasks.geocode_sweep", GEOCODE_SWEEP_SECONDS)
+CELERY_BEAT_SCHEDULE["home-geocode-sweep"] = periodic_entry("technicians.tasks.home_geocode_sweep", GEOCODE_SWEEP_SECONDS)
 
 # Automatic assignment on a schedule (the board's button works either way).
 DISPATCH_AUTO_ASSIGN_ENABLED = env_bool("DISPATCH_AUTO_ASSIGN_ENABLED", False)
