@@ -345,6 +345,9 @@ IMPORT_EXPORT_USE_TRANSACTIONS = True
 # The uploaded file waits for the confirmation under MEDIA_ROOT/django-import-export/ (the media
 # volume every web container shares), not in one container's /tmp.
 IMPORT_EXPORT_TMP_STORAGE_CLASS = "import_export.tmp_storages.MediaStorage"
+# An uploaded file whose preview is never confirmed is deleted by beat once it is this old
+# (core.imports.purge_import_files, hourly); a confirmed import removes its own file at once.
+IMPORT_FILE_MAX_AGE_SECONDS = env_int("IMPORT_FILE_MAX_AGE_SECONDS", 24 * 3600)
 
 # Security. Production runs behind TLS; a local run sets DEBUG=1.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
@@ -487,6 +490,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "survey-sweep": periodic_entry("workorders.tasks.survey_sweep", SURVEY_SWEEP_SECONDS),
     # Reports: figures of orders with new events (a backstop for the refresh after each commit).
     "reports-facts-sweep": periodic_entry("reports.tasks.reports_facts_sweep", REPORTS_SWEEP_SECONDS),
+    # Imports: uploads whose preview was never confirmed (IMPORT_FILE_MAX_AGE_SECONDS).
+    "import-files-purge": periodic_entry("core.tasks.import_files_purge", 3600),
 }
 
 # Notifications (notifications/services.py; the work orders' texts: workorders/messages.py).

@@ -13,7 +13,9 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.utils import translation
 
-from .imports import PREVIEW_ROWS, ImportFileError, import_progress_key, record_import, result_counts
+from .imports import (
+    PREVIEW_ROWS, ImportFileError, import_progress_key, purge_import_files, record_import, result_counts,
+)
 
 PROGRESS_SECONDS = 24 * 3600
 
@@ -111,6 +113,12 @@ def preview_import(job: str, app_label: str, model_name: str, tmp_name: str, fmt
         finally:
             if not keep:
                 storage.remove()
+
+
+@shared_task(name="core.tasks.import_files_purge", ignore_result=True)
+def import_files_purge() -> int:
+    """Beat: delete uploads whose preview was never confirmed (older than IMPORT_FILE_MAX_AGE_SECONDS)."""
+    return purge_import_files()
 
 
 @shared_task(name="core.tasks.periodic", bind=True, ignore_result=True)
