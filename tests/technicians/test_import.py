@@ -117,6 +117,27 @@ def test_the_sample_partner_companies_and_technicians_import_cleanly():
         assert not result.has_errors() and not result.has_validation_errors(), [r.error_dict for r in result.invalid_rows][:3]
     assert Technician.objects.filter(active=True).count() == 150
     assert Technician.objects.filter(partner_company__isnull=False).exists()
+    # Every home address is placed (a district's centre), or its given point kept: all have a home base.
+    from technicians.services import technicians_geocode_pending
+
+    located = technicians_geocode_pending()
+    assert located["exact"] == 15 and sum(located.values()) == 150, located
+    assert not Technician.objects.filter(home_latitude__isnull=True).exists()
+
+
+def test_the_sample_technicians_with_errors_name_each_bad_row_and_import_nothing():
+    samples = Path(settings.BASE_DIR) / "docs" / "samples"
+    for code in ("aircon", "refrigeration", "laundry", "plumbing", "electrical", "gas", "kitchen", "installation"):
+        SkillFactory(code=code)
+    PartnerCompanyResource().import_data(SniffedCSV().create_dataset((samples / "partner-companies.csv").read_bytes()))
+    dataset = SniffedCSV().create_dataset((samples / "technicians-with-errors.csv").read_bytes())
+    result = TechnicianResource().import_data(dataset, rollback_on_validation_errors=True)
+    bad = {(row.number + 1, column) for row in result.invalid_rows for column in row.field_specific_errors}
+    assert bad == {
+        (3, "skills"), (5, "skills"), (7, "working_hours"), (8, "partner_company"), (10, "username"),
+        (11, "phone"), (12, "home_latitude"),
+    }
+    assert Technician.objects.count() == 0
 
 
 def weekly(technician) -> list[tuple]:
