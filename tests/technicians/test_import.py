@@ -233,3 +233,28 @@ def test_the_technician_export_has_the_home_address(importer):
     confirm(importer, TECHS, upload(importer, TECHS, HOME_CSV))
     rows = TechnicianResource().export().dict
     assert {r["employee_number"]: r["home_address"] for r in rows}["T0101"] == "上海市浦东新区张江路100号"
+
+
+def test_a_home_address_edited_in_the_admin_is_located_again(admin_client):
+    from technicians.services import technicians_geocode_pending
+
+    tech = Technician.objects.create(
+        user=UserFactory(username="wu"), phone="+8613812345600", home_address="上海市浦东新区张江路100号",
+        home_latitude=31.2, home_longitude=121.5, home_precision="exact",
+    )
+    form = {
+        "user": tech.user_id, "employee_number": "", "phone": "138 1234 5600", "partner_company": "",
+        "home_address": "北京市朝阳区建国路88号", "home_latitude": "31.200000", "home_longitude": "121.500000",
+        "active": "on", "external_ref": "", "location_consent": "unknown",
+        **{f"{prefix}-{key}": value for prefix in ("skill_levels", "shifts")
+           for key, value in (("TOTAL_FORMS", "0"), ("INITIAL_FORMS", "0"), ("MIN_NUM_FORMS", "0"),
+                              ("MAX_NUM_FORMS", "1000"))},
+    }
+    page = admin_client.post(f"{TECHS}{tech.pk}/change/", form)
+    assert page.status_code == 302, page.context["adminform"].form.errors if page.context else page
+    tech.refresh_from_db()
+    # The old address's point is dropped until the worker places the new address (Chaoyang, Beijing).
+    assert (tech.home_precision, tech.home_latitude) == ("pending", None)
+    assert technicians_geocode_pending() == {"district": 1}
+    tech.refresh_from_db()
+    assert round(float(tech.home_latitude)) == 40
