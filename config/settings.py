@@ -345,6 +345,9 @@ IMPORT_EXPORT_USE_TRANSACTIONS = True
 # The uploaded file waits for the confirmation under MEDIA_ROOT/django-import-export/ (the media
 # volume every web container shares), not in one container's /tmp.
 IMPORT_EXPORT_TMP_STORAGE_CLASS = "import_export.tmp_storages.MediaStorage"
+# An uploaded file whose preview is never confirmed is deleted by beat once it is this old
+# (core.imports.purge_import_files, hourly); a confirmed import removes its own file at once.
+IMPORT_FILE_MAX_AGE_SECONDS = env_int("IMPORT_FILE_MAX_AGE_SECONDS", 24 * 3600)
 
 # Security. Production runs behind TLS; a local run sets DEBUG=1.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
@@ -487,6 +490,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "survey-sweep": periodic_entry("workorders.tasks.survey_sweep", SURVEY_SWEEP_SECONDS),
     # Reports: figures of orders with new events (a backstop for the refresh after each commit).
     "reports-facts-sweep": periodic_entry("reports.tasks.reports_facts_sweep", REPORTS_SWEEP_SECONDS),
+    # Imports: uploads whose preview was never confirmed (IMPORT_FILE_MAX_AGE_SECONDS).
+    "import-files-purge": periodic_entry("core.tasks.import_files_purge", 3600),
 }
 
 # Notifications (notifications/services.py; the work orders' texts: workorders/messages.py).
@@ -652,7 +657,8 @@ DISPATCH_TILE_ATTRIBUTION = env_str("DISPATCH_TILE_ATTRIBUTION", "")
 DISPATCH_MAP_CENTER = (31.2304, 121.4737)
 DISPATCH_REFRESH_SECONDS = env_int("DISPATCH_REFRESH_SECONDS", 10)
 DISPATCH_TIMELINE_HOURS = (7, 21)
-# Geocoding (customers/geocoding.py): every site gets a point after commit, in a Celery task.
+# Geocoding (core/geocoding.py): every site and every technician's home base gets a point after
+# commit, in a Celery task.
 # "offline" places an address at the centre of its district (cpca's divisions, no network);
 # "amap" asks an AMap-style HTTP geocoder first and falls back to offline.
 GEOCODER = env_str("GEOCODER", "offline")
@@ -683,6 +689,7 @@ GEOCODE_SWEEP_BATCH = env_int("GEOCODE_SWEEP_BATCH", 500)
 # Tests turn it off: sites are located by the sweep or by calling the service.
 GEOCODE_ENQUEUE_ON_COMMIT = env_bool("GEOCODE_ENQUEUE_ON_COMMIT", True)
 CELERY_BEAT_SCHEDULE["geocode-sweep"] = periodic_entry("customers.tasks.geocode_sweep", GEOCODE_SWEEP_SECONDS)
+CELERY_BEAT_SCHEDULE["home-geocode-sweep"] = periodic_entry("technicians.tasks.home_geocode_sweep", GEOCODE_SWEEP_SECONDS)
 
 # Automatic assignment on a schedule (the board's button works either way).
 DISPATCH_AUTO_ASSIGN_ENABLED = env_bool("DISPATCH_AUTO_ASSIGN_ENABLED", False)

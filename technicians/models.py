@@ -4,7 +4,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from core.choices import Weekday
+from core.choices import LocationPrecision, Weekday
 
 
 class PartnerCompany(models.Model):
@@ -26,6 +26,8 @@ class PartnerCompany(models.Model):
 
 
 class Technician(models.Model):
+    Precision = LocationPrecision
+
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="technician", verbose_name=_("user")
     )
@@ -40,6 +42,14 @@ class Technician(models.Model):
         related_name="technicians",
         verbose_name=_("partner company"),
         help_text=_("Empty for our own staff."),
+    )
+    # Where the technician starts the day. The address is geocoded after commit
+    # (technicians.services.technicians_locate) into the point below, which dispatch uses; a point
+    # typed in (import, admin, API) is kept as "exact" and never overwritten by the geocoder.
+    home_address = models.CharField(_("home base address"), max_length=255, blank=True, default="", db_default="")
+    home_precision = models.CharField(
+        _("home base precision"), max_length=10, choices=LocationPrecision.choices,
+        default=LocationPrecision.PENDING, db_default=LocationPrecision.PENDING,
     )
     home_latitude = models.DecimalField(_("home base latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
     home_longitude = models.DecimalField(
@@ -75,6 +85,10 @@ class Technician(models.Model):
         verbose_name_plural = _("technicians")
         ordering = ["user__username"]
         permissions = [("import_technician", _("Can import technicians")), ("export_technician", _("Can export technicians"))]
+        indexes = [
+            # The geocoding sweep (technicians.services.technicians_geocode_pending).
+            models.Index(fields=["id"], condition=Q(home_precision="pending"), name="technician_home_pending"),
+        ]
 
     def __str__(self):
         return self.user.get_full_name() or self.user.username
