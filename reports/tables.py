@@ -10,7 +10,7 @@ from . import selectors
 from .forms import Filters
 from .selectors import BACKLOG_BUCKETS, STATUSES
 
-TABLES = ("status", "daily", "weekly", "times", "sla", "quality", "backlog", "leaderboard")
+TABLES = ("status", "daily", "weekly", "times", "sla", "quality", "maintenance", "backlog", "leaderboard")
 
 
 def _hours(seconds):
@@ -62,6 +62,13 @@ def table(name: str, f: Filters) -> tuple[list[str], list[list]]:
             [_("Passives (7–8)"), q["passives"]],
             [_("Detractors (0–6)"), q["detractors"]],
             [_("NPS"), _num(q["nps"])],
+        ]
+    if name == "maintenance":
+        m = selectors.summary(f).maintenance
+        return [_("Measure"), _("Value")], [
+            [_("Planned visits due"), m["due"]],
+            [_("Done on time"), m["on_time"]],
+            [_("Maintenance compliance %"), _num(m["compliance"])],
         ]
     if name == "backlog":
         head = [_("Status"), _("Open")] + [str(label) for _code, label, *_rest in BACKLOG_BUCKETS]
