@@ -218,8 +218,8 @@ def _write(dues: list[Due], *, sites: dict, calendar, now) -> int:
         cursor.execute(_INSERT_VISITS, [now, json_rows(rows)])
         written = {(plan_id, due_on): pk for pk, plan_id, due_on in cursor.fetchall()}
     new = [d for d in dues if (d.plan.pk, d.due_on) in written]
-    orders = workorders_create_planned(orders=[_order_for(d, sites[d.plan.pk], calendar) for d in new])
-    links = [{"id": written[(d.plan.pk, d.due_on)], "work_order_id": wo.pk} for d, wo in zip(new, orders, strict=True)]
+    order_ids = workorders_create_planned(orders=[_order_for(d, sites[d.plan.pk], calendar) for d in new])
+    links = [{"id": written[(d.plan.pk, d.due_on)], "work_order_id": pk} for d, pk in zip(new, order_ids, strict=True)]
     with connection.cursor() as cursor:
         for start in range(0, len(links), 5000):
             cursor.execute(_LINK_ORDERS, [json_rows(links[start:start + 5000])])
@@ -237,6 +237,10 @@ def plans_sweep(*, today: date | None = None, horizon_days: int | None = None, b
     created, last_id = 0, 0
     while True:
         with transaction.atomic():
+            # A batch lost to a crash before its commit reached the disk is simply created by the
+            # next sweep (nothing else depends on it having been written): no wait for the WAL flush.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit = off")
             plans = list(
                 MaintenancePlan.objects.filter(active=True, pk__gt=last_id).order_by("pk")
                 .select_related("customer", "equipment__site", "contract")

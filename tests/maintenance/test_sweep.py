@@ -155,3 +155,18 @@ def test_the_task_runs_the_sweep(chiller, pm_type, settings):
 
     assert maintenance_plan_sweep.apply().get() == 1
     assert "maintenance-plan-sweep" in settings.CELERY_BEAT_SCHEDULE
+
+
+def test_an_integration_listening_for_new_orders_is_told_of_each_planned_one(chiller, pm_type, manager):
+    from notifications import webhooks
+    from notifications.models import Notification, WebhookEndpoint
+
+    WebhookEndpoint.objects.create(name="ERP", url="https://erp.example.com/hooks", secret=webhooks.secret_new(),
+                                   events=[webhooks.Event.WORK_ORDER_CREATED], created_by=manager)
+    make_plan(chiller, pm_type)
+
+    plans_sweep(today=TODAY, horizon_days=31)
+
+    rows = Notification.objects.filter(channel=Notification.Channel.ENDPOINT).order_by("subject_id")
+    assert [r.subject_id for r in rows] == list(WorkOrder.objects.order_by("id").values_list("id", flat=True))
+    assert rows[0].payload["data"]["channel"] == "maint" and rows[0].payload["key"] == "work_order_id"
