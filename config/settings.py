@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "reports",
     "customer360",
     "inventory",
+    "maintenance",
     "apiclients",
     "triage",
     "email_intake",
@@ -493,6 +494,16 @@ CELERY_BEAT_SCHEDULE: dict = {
     # Imports: uploads whose preview was never confirmed (IMPORT_FILE_MAX_AGE_SECONDS).
     "import-files-purge": periodic_entry("core.tasks.import_files_purge", 3600),
 }
+
+# Preventive maintenance (maintenance/services.py): how far ahead the plans' visits and work orders
+# are created, how often the sweep runs, how many plans one transaction takes, and the business
+# calendar whose holidays move a visit (a calendar's code; empty: the default SLA policy's).
+MAINTENANCE_HORIZON_DAYS = env_int("MAINTENANCE_HORIZON_DAYS", 92)
+MAINTENANCE_SWEEP_SECONDS = env_int("MAINTENANCE_SWEEP_SECONDS", 3600)
+MAINTENANCE_SWEEP_BATCH = env_int("MAINTENANCE_SWEEP_BATCH", 1000)
+MAINTENANCE_CALENDAR = env_str("MAINTENANCE_CALENDAR", "")
+CELERY_BEAT_SCHEDULE["maintenance-plan-sweep"] = periodic_entry(
+    "maintenance.tasks.maintenance_plan_sweep", MAINTENANCE_SWEEP_SECONDS)
 
 # Notifications (notifications/services.py; the work orders' texts: workorders/messages.py).
 # Links in messages start with PUBLIC_BASE_URL.

@@ -29,6 +29,7 @@ urlpatterns = [
     path("survey/", include("workorders.urls_survey")),  # the customer's satisfaction survey
     path("staff/escalations/", include("workorders.urls_escalations")),  # open escalations, call-backs
     path("staff/stock/", include("inventory.urls")),  # stock locations, levels and the ledger
+    path("staff/maintenance/", include("maintenance.urls")),  # the plan calendar
     path("staff/triage/", include("triage.urls")),  # accepting a suggestion on a new order's page
     path("kb/", include("knowledge.urls")),
     path("reports/", include("reports.urls")),  # managers' KPI dashboard and exports

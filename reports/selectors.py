@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from core.db_router import reading_connection
 from customers.models import Customer
 from inventory.selectors import stock_value_by_location
+from maintenance.models import PlanVisit
 from technicians.models import PartnerCompany, Shift, Technician
 from catalog.selectors import service_types_by_pk
 from workorders.history import repeat_failure_exists
@@ -206,28 +207,51 @@ def _p90s(f: Filters, counts: dict) -> dict:
     return _rows(f"{with_small}SELECT {', '.join(parts)}{' FROM small' if small else ''}", params)[0]
 
 
+def _maintenance_sql(where: str) -> str:
+    """Preventive maintenance compliance: the planned visits *scheduled* in the range (not the
+    orders created in it: a visit's order is created months ahead) that are due - their day has
+    passed, or they are done - and of those, the ones done on time (resolved on or before the
+    scheduled day, local time). The filters apply to the visit's order, aliased ``f`` for them.
+    It runs as a part of the summary's query (the page's query count stays as it was)."""
+    return f"""
+SELECT count(*) FILTER (WHERE v.scheduled_on < %(m_today)s OR m.on_time) AS maintenance_due,
+       count(*) FILTER (WHERE m.on_time) AS maintenance_on_time
+FROM {_t(PlanVisit)} v
+JOIN {_t(WorkOrder)} f ON f.id = v.work_order_id
+CROSS JOIN LATERAL (SELECT coalesce((f.resolved_at AT TIME ZONE %(m_tz)s)::date <= v.scheduled_on, FALSE)
+                    AS on_time) m
+WHERE v.scheduled_on BETWEEN %(m_from)s AND %(m_to)s AND {where}
+"""
+
+
 @dataclass
 class Summary:
     total: int
     times: list[dict]  # per target: n, avg and p90 in clock and business seconds
     sla: list[dict]  # per target: met, missed, compliance %
     quality: dict  # resolved, first-time fix, second visits, reopened, satisfaction, NPS
+    maintenance: dict | None = None  # planned visits due, done on time, compliance %
 
 
 def summary(f: Filters, *, now=None) -> Summary:
     where, params = _where(f)
-    params["now"] = now or timezone.now()
+    params["now"] = now = now or timezone.now()
+    m_where, m_params = _where(f, dates=False, prefix="m")
+    params.update(m_params)
+    params.update({"m_from": f.date_from, "m_to": f.date_to, "m_today": timezone.localdate(now),
+                   "m_tz": timezone.get_current_timezone_name()})
     row = _rows(
         f"""
-WITH s AS ({_summary_sql(where)})
-SELECT s.*,
+WITH s AS ({_summary_sql(where)}), mv AS ({_maintenance_sql(m_where)})
+SELECT s.*, mv.*,
+       round(100.0 * mv.maintenance_on_time / nullif(mv.maintenance_due, 0), 1) AS maintenance_compliance,
        round(100.0 * s.first_time_fixed / nullif(s.resolved, 0), 1) AS first_time_fix_rate,
        round(s.satisfaction_avg, 2) AS satisfaction_avg_2,
        round(100.0 * (s.promoters - s.detractors) / nullif(s.recommend_answers, 0), 1) AS nps,
        {", ".join(
            f"round(100.0 * s.{t}_met / nullif(s.{t}_met + s.{t}_missed, 0), 1) AS {t}_compliance" for t in TARGETS
        )}
-FROM s
+FROM s, mv
 """,
         params,
     )[0]
@@ -253,7 +277,9 @@ FROM s
         "recommend_answers": row["recommend_answers"], "promoters": row["promoters"], "passives": row["passives"],
         "detractors": row["detractors"], "nps": row["nps"],
     }
-    return Summary(total=row["total"], times=times, sla=sla, quality=quality)
+    maintenance = {"due": row["maintenance_due"], "on_time": row["maintenance_on_time"],
+                   "compliance": row["maintenance_compliance"]}
+    return Summary(total=row["total"], times=times, sla=sla, quality=quality, maintenance=maintenance)
 
 
 # --- Volume: by status, per day, per week ---------------------------------------------------

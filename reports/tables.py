@@ -13,7 +13,7 @@ from . import selectors
 from .forms import Filters
 from .selectors import BACKLOG_BUCKETS, STATUSES
 
-DASHBOARD_TABLES = ("status", "daily", "weekly", "times", "sla", "quality", "backlog", "leaderboard")
+DASHBOARD_TABLES = ("status", "daily", "weekly", "times", "sla", "quality", "maintenance", "backlog", "leaderboard")
 COSTS_TABLES = ("costs-service-type", "costs-technician", "costs-customer", "stock-value")  # the costs page's
 TABLES = DASHBOARD_TABLES + COSTS_TABLES
 _COST_TABLES = {"costs-service-type": ("service_type", _lazy("Service type")),
@@ -70,6 +70,13 @@ def table(name: str, f: Filters) -> tuple[list[str], list[list]]:
             [_("Passives (7–8)"), q["passives"]],
             [_("Detractors (0–6)"), q["detractors"]],
             [_("NPS"), _num(q["nps"])],
+        ]
+    if name == "maintenance":
+        m = selectors.summary(f).maintenance
+        return [_("Measure"), _("Value")], [
+            [_("Planned visits due"), m["due"]],
+            [_("Done on time"), m["on_time"]],
+            [_("Maintenance compliance %"), _num(m["compliance"])],
         ]
     if name == "backlog":
         head = [_("Status"), _("Open")] + [str(label) for _code, label, *_rest in BACKLOG_BUCKETS]
