@@ -2,6 +2,7 @@
 
 import io
 import re
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -359,6 +360,17 @@ def test_a_large_file_with_bad_rows_is_refused_in_the_background_preview_in_the_
         required = gettext("This column is required.")
     _progress, page = background_preview(importer, CUSTOMERS, content, language="zh-hans")
     assert required in page.content.decode()
+
+
+def test_a_large_file_without_the_required_columns_is_refused_by_the_background_preview(importer, settings, eager_celery):
+    settings.IMPORT_BACKGROUND_BYTES = 10
+    _progress, page = background_preview(importer, CUSTOMERS, "code,title\nC001,上海华联超市\n")
+    html = page.content.decode()
+    assert page.context.get("confirm_form") is None
+    assert "Missing columns: customer_code, name, phone." in html and "Nothing was written." in html
+    assert Customer.objects.count() == 0
+    # The refused upload is not kept for a confirmation that cannot come.
+    assert not any((Path(settings.MEDIA_ROOT) / "django-import-export").glob("*"))
 
 
 def test_a_background_import_that_finds_bad_rows_writes_nothing(importer, settings, eager_celery):
