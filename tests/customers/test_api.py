@@ -5,6 +5,8 @@ updated_after, and who sees and changes what."""
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -283,3 +285,17 @@ def test_a_value_of_the_wrong_json_type_is_refused(api):
     site = api.post("/api/v1/sites/", {"customer": str(CustomerFactory().pk), "address": "A"}, format="json")
     assert site.status_code == 400 and "customer" in site.json()["fields"]
     assert not Customer.objects.filter(name="X").exists() and not Site.objects.exists()
+
+
+@pytest.mark.parametrize("url", ["/api/v1/customers/", "/api/v1/sites/", "/api/v1/equipment/"])
+def test_a_page_costs_the_same_queries_for_5_rows_as_for_25(api, url):
+    def count():
+        api.get(url, {"page_size": 200})  # warm: the session and the role are read once
+        with CaptureQueriesContext(connection) as queries:
+            assert api.get(url, {"page_size": 200, "sort": "updated_at"}).status_code == 200
+        return len(queries)
+
+    EquipmentFactory.create_batch(5)
+    few = count()
+    EquipmentFactory.create_batch(20)
+    assert count() == few
