@@ -331,6 +331,7 @@ def refresh_after_commit(*, work_order_ids) -> None:
 
 
 def new_order_row(sender, *, work_order: WorkOrder, customer_tier: str, order: str, event: str,
+                  customer: str | None = None,
                   **kwargs) -> Insert | None:
     """Receiver of ``workorders.services.work_order_inserting``: the new order's summary row,
     written by the statement that writes the order and its creation event.
@@ -345,13 +346,14 @@ def new_order_row(sender, *, work_order: WorkOrder, customer_tier: str, order: s
         None, wo.status, wo.priority, wo.service_type_id, wo.technician_id, wo.created_at,
         wo.appointment_start, wo.appointment_end, wo.sla_policy_id, customer_tier,
         None, None, None, None, None, None, None, None, None, None, False,
-        # A caller new to us gets their customer row in the same statement, so its id is not
-        # known yet; the order's next event (its money comes with the completion) fills it in.
+        # A caller new to us gets their customer row in the same statement (linked below).
         wo.customer_id, None, None, None, None,
     )
     values = dict(zip(_COLUMNS, _fact(source, SlaCache(), timezone.now())))
-    return Insert("f", WorkOrderFact, values, links={"work_order_id": order, "source_event_id": event},
-                  returning=False)
+    links = {"work_order_id": order, "source_event_id": event}
+    if customer is not None:
+        links["customer_id"] = customer
+    return Insert("f", WorkOrderFact, values, links=links, returning=False)
 
 
 def on_event_saved(sender, instance: WorkOrderEvent, created: bool, raw: bool = False, **kwargs) -> None:

@@ -351,8 +351,9 @@ def workorder_add_customer_note(*, work_order_id: int, status: str, note: str, p
 # Rows other apps write for a new order in the statement that writes it (PostgreSQL), so
 # that a creation needs no second transaction after its commit. Each receiver gets the
 # unsaved ``work_order`` (SLA fields set), its ``customer_tier`` and the aliases of the
-# ``order`` and its creation ``event`` to link to, and answers a ``core.inserts.Insert``
-# or None. The reports app answers with the order's summary row (reports/facts.py).
+# ``order`` and its creation ``event`` to link to (and of the ``customer``, when the caller is
+# new and their row is written by the same statement; else None), and answers a
+# ``core.inserts.Insert`` or None. The reports app answers with the order's summary row (reports/facts.py).
 work_order_inserting = Signal()
 
 
@@ -428,7 +429,8 @@ def _insert_new_order(work_order: WorkOrder, event: WorkOrderEvent, *, caller: d
         parts.append(Insert("w", WorkOrder, _values(work_order), links=links))
         parts.append(Insert("e", WorkOrderEvent, _values(event), links={"work_order_id": "w"}))
         for _receiver, row in work_order_inserting.send(
-            sender=WorkOrder, work_order=work_order, customer_tier=tier, order="w", event="e"
+            sender=WorkOrder, work_order=work_order, customer_tier=tier, order="w", event="e",
+            customer=links.get("customer_id"),
         ):
             if row is not None:
                 parts.append(row)
