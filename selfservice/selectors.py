@@ -3,11 +3,10 @@
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from workorders.lifecycle import FINAL_STATES, TRANSITIONS, Status
+from core import roles as R
+from workorders.lifecycle import FINAL_STATES, TRANSITIONS
 from workorders.models import WorkOrder
 from workorders.services import RESCHEDULE_STATES
-
-from core import roles as R
 
 MESSAGES = {
     "selfservice_code": (

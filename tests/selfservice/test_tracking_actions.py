@@ -251,6 +251,24 @@ def test_two_moves_at_once_one_wins(booked):
     assert (booked.appointment_start, booked.appointment_end) in ((_at(4, 9), _at(4, 11)), (_at(5, 13), _at(5, 15)))
 
 
+@pytest.mark.django_db(transaction=True)
+def test_two_orders_moved_to_the_same_free_window_at_once_one_wins(booked):
+    other = WorkOrderFactory(status=Status.ASSIGNED, technician=booked.technician,
+                             appointment_start=_at(3, 13), appointment_end=_at(3, 15))
+    window = (_at(5, 9), _at(5, 11))
+    results = race([
+        lambda: workorder_reschedule(work_order_id=booked.pk, start=window[0], end=window[1],
+                                     seen=visit_window_version(booked)),
+        lambda: workorder_reschedule(work_order_id=other.pk, start=window[0], end=window[1],
+                                     seen=visit_window_version(other)),
+    ])
+    refused = [r for r in results if isinstance(r, Conflict)]
+    assert len(refused) == 1 and "not free any more" in str(refused[0].message)
+    booked.refresh_from_db()
+    other.refresh_from_db()
+    assert sorted([booked.appointment_start == window[0], other.appointment_start == window[0]]) == [False, True]
+
+
 def test_unassigned_order_moves_its_preferred_time_within_business_hours(client):
     order = WorkOrderFactory(status=Status.NEW, preferred_start=_at(3, 10), preferred_end=_at(3, 12))
     form, _page = _offered(client, order)
