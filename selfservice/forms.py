@@ -53,7 +53,13 @@ class RescheduleForm(forms.Form):
     def __init__(self, *args, windows=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.windows = {window_key(start, end): (start, end) for start, end in windows}
-        self.fields["window"].choices = [(window_key(s, e), window_label(s, e)) for s, e in windows]
+        # Grouped by day (RadioSelect shows each day's times under its date).
+        days: dict[str, list] = {}
+        for start, end in windows:
+            local_start, local_end = timezone.localtime(start), timezone.localtime(end)
+            days.setdefault(formats.date_format(local_start, "D Y-m-d"), []).append(
+                (window_key(start, end), f"{local_start:%H:%M}–{local_end:%H:%M}"))
+        self.fields["window"].choices = list(days.items())
 
     def chosen(self):
         return self.windows[self.cleaned_data["window"]]
