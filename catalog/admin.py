@@ -50,7 +50,7 @@ class SkillAdmin(MasterDataImportAdmin):
 @admin.register(Part)
 class PartAdmin(MasterDataImportAdmin):
     resource_classes = [PartResource]
-    list_display = ["part_number", "name", "unit", "unit_price", "serialized", "active"]
+    list_display = ["part_number", "name", "unit", "unit_price", "unit_cost", "serialized", "active"]
     list_filter = ["active", "unit", "serialized"]
     search_fields = ["part_number", "name", "=external_ref"]
     list_editable = ["unit_price", "active"]

@@ -5,7 +5,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.choices import CustomerTier
+from core.choices import CustomerTier, LocationPrecision
 
 
 class Customer(models.Model):
@@ -41,26 +41,6 @@ class Customer(models.Model):
         return f"{self.name} ({self.phone})"
 
 
-class LocationPrecision(models.TextChoices):
-    """How exact a site's point is. Geocoding writes the first five; a dispatcher's pin writes
-    ``manual``; coordinates typed in (import, admin, API) are ``exact``."""
-
-    PENDING = "pending", _("not located yet")
-    UNKNOWN = "unknown", _("location unknown")
-    PROVINCE = "province", _("province centre")
-    CITY = "city", _("city centre")
-    DISTRICT = "district", _("district centre")
-    STREET = "street", _("street")
-    EXACT = "exact", _("exact")
-    MANUAL = "manual", _("placed by hand")
-
-
-# Precisions whose point is only near the address (drawn differently on the dispatch board).
-APPROXIMATE = frozenset({LocationPrecision.PROVINCE, LocationPrecision.CITY, LocationPrecision.DISTRICT})
-# Precisions that geocoding never overwrites.
-KEPT = frozenset({LocationPrecision.EXACT, LocationPrecision.MANUAL})
-
-
 class Site(models.Model):
     Precision = LocationPrecision
 
@@ -70,7 +50,7 @@ class Site(models.Model):
     city = models.CharField(_("city"), max_length=80, blank=True)
     latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
     longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
-    # Written after commit by the geocoding task (customers/geocoding.py), never on the request path.
+    # Written after commit by the geocoding task (core/geocoding.py), never on the request path.
     location_precision = models.CharField(
         _("location precision"), max_length=10, choices=LocationPrecision.choices,
         default=LocationPrecision.PENDING, db_default=LocationPrecision.PENDING,

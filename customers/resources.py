@@ -23,7 +23,7 @@ from core.imports import (
     ChoiceWidget, Column, DateWidget, LookupWidget, MasterDataResource, PhoneWidget, check_coordinates, parse_date,
 )
 
-from .geocoding import in_bounds
+from core.geocoding import in_bounds
 from .models import Customer, Equipment, Site
 from .services import sites_geocode_pending_after_commit
 

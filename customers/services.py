@@ -11,7 +11,7 @@ from core.batching import BatchPublisher
 from core.errors import InvalidInput, NotFound
 from core.inserts import Insert, Part
 
-from .geocoding import checked_point, geocode_many
+from core.geocoding import checked_point, geocode_many
 from .models import Customer, Site
 from .selectors import site_at_address
 
@@ -115,7 +115,7 @@ def customer_fill_email(customer: Customer, email: str) -> Part | None:
     return Part("u", _FILL_EMAIL_SQL, (email, customer.pk))
 
 
-# --- Where a site is (customers/geocoding.py) ---------------------------------------------------
+# --- Where a site is (core/geocoding.py) ---------------------------------------------------
 # A site is created "pending" by every path (public form, phone intake, API, import, admin); the
 # geocoding task locates it after commit, and beat's sweep catches any the task missed (a broker
 # that was down). Nothing of this runs on the request that created the site.

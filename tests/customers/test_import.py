@@ -28,10 +28,11 @@ CUSTOMER_CSV = (
 )
 
 
-def upload(client, url, content, name="customers.csv", fmt=0):
+def upload(client, url, content, name="customers.csv", fmt=0, language="en"):
     data = content.encode("utf-8") if isinstance(content, str) else content
     return client.post(
-        url + "import/", {"import_file": SimpleUploadedFile(name, data), "format": str(fmt)}, HTTP_ACCEPT_LANGUAGE="en"
+        url + "import/", {"import_file": SimpleUploadedFile(name, data), "format": str(fmt)},
+        HTTP_ACCEPT_LANGUAGE=language,
     )
 
 
@@ -315,9 +316,22 @@ def eager_celery():
     app.conf.task_always_eager = before
 
 
-def test_a_large_file_is_written_by_a_background_task_with_a_progress_page(importer, manager, settings, eager_celery, client):
+def background_preview(client, url, content, **kwargs):
+    """A large file: the upload answers at once with the progress page, which (the task having run,
+    eagerly here) shows the preview."""
+    sent = upload(client, url, content, **kwargs)
+    assert sent.status_code == 302 and "/import-progress/" in sent["Location"], sent.status_code
+    return sent["Location"], client.get(sent["Location"], HTTP_ACCEPT_LANGUAGE=kwargs.get("language", "en"))
+
+
+def test_a_large_file_is_previewed_and_written_by_background_tasks_with_a_progress_page(
+        importer, manager, settings, eager_celery, client):
     settings.IMPORT_BACKGROUND_BYTES = 10
-    preview = upload(importer, CUSTOMERS, CUSTOMER_CSV)
+    progress, preview = background_preview(importer, CUSTOMERS, CUSTOMER_CSV)
+    assert "2 to create, 0 to update, 0 unchanged" in preview.content.decode()
+    assert "上海华联超市" in preview.content.decode()
+    assert Customer.objects.count() == 0  # the dry run wrote nothing
+
     done = confirm(importer, CUSTOMERS, preview)
     assert done.status_code == 302 and "/import-progress/" in done["Location"]
     page = importer.get(done["Location"])
@@ -325,14 +339,31 @@ def test_a_large_file_is_written_by_a_background_task_with_a_progress_page(impor
     assert Customer.objects.count() == 2
     assert LogEntry.objects.filter(user=manager, object_repr="customers.csv").exists()
 
-    # Another manager cannot see this import's page.
+    # Another manager can see neither the preview nor the import.
     client.force_login(UserFactory(username="manager2", roles=["manager"], is_staff=True))
+    assert client.get(progress).status_code == 404
     assert client.get(done["Location"]).status_code == 404
+
+
+def test_a_large_file_with_bad_rows_is_refused_in_the_background_preview_in_the_users_language(
+        importer, settings, eager_celery):
+    settings.IMPORT_BACKGROUND_BYTES = 10
+    content = CUSTOMER_CSV + "C003,,138 1234 5699,,,,\n"
+    _progress, page = background_preview(importer, CUSTOMERS, content)
+    html = page.content.decode()
+    assert page.context.get("confirm_form") is None
+    assert "1 row cannot be imported" in html and "<td>4</td><td>name</td>" in html
+    assert Customer.objects.count() == 0
+
+    with translation.override("zh-hans"):
+        required = gettext("This column is required.")
+    _progress, page = background_preview(importer, CUSTOMERS, content, language="zh-hans")
+    assert required in page.content.decode()
 
 
 def test_a_background_import_that_finds_bad_rows_writes_nothing(importer, settings, eager_celery):
     settings.IMPORT_BACKGROUND_BYTES = 10
-    preview = upload(importer, CUSTOMERS, CUSTOMER_CSV)
+    _progress, preview = background_preview(importer, CUSTOMERS, CUSTOMER_CSV)
     CustomerFactory(code="LATE", phone="+8613900001111")
     done = confirm(importer, CUSTOMERS, preview)
     page = importer.get(done["Location"])
