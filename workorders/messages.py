@@ -62,6 +62,10 @@ MESSAGES = {
         _("%(number)s moved by the customer"),
         _("The customer moved %(number)s from %(before)s to %(after)s using the tracking link. %(link)s"),
     ),
+    "technician_job_moved": (
+        _("Job %(number)s moved"),
+        _("The customer moved job %(number)s to %(after)s. Details: %(link)s"),
+    ),
     "customer_cancelled": (
         _("%(number)s cancelled by the customer"),
         _("The customer cancelled %(number)s using the tracking link. Reason: %(reason)s %(link)s"),
@@ -139,8 +143,10 @@ def format_window(start, end) -> str:
     return f"{timezone.localtime(start):%Y-%m-%d %H:%M}–{timezone.localtime(end):%H:%M}"
 
 
-def reschedule_event_add(event, work_order: WorkOrder, *, before: str, now=None) -> list[Notification]:
-    """Save a customer's reschedule event with the dispatchers' message about it (one statement)."""
+def reschedule_event_add(event, work_order: WorkOrder, *, before: str, technician=None,
+                         now=None) -> list[Notification]:
+    """Save a customer's reschedule event with the messages about it (one statement): to the
+    dispatchers, and to the order's ``technician`` (the row in hand) by SMS, else email."""
     rows = []
     if settings.OUTBOX_WRITE_ENABLED:
         after = format_window(*((work_order.appointment_start, work_order.appointment_end) if work_order.technician_id
@@ -148,6 +154,17 @@ def reschedule_event_add(event, work_order: WorkOrder, *, before: str, now=None)
         rows = to_roles([R.DISPATCHER], template="customer_rescheduled", subject_id=work_order.pk, now=now,
                         payload={"number": work_order.number, "before": before or "-", "after": after,
                                  "link": _staff_link(work_order)})
+        if technician is not None:
+            payload = {"number": work_order.number, "after": after,
+                       "link": absolute_url(f"/tech/jobs/{work_order.pk}/")}
+            if technician.phone:
+                rows.append(notification_build(channel=Notification.Channel.SMS, recipient=technician.phone,
+                                               template="technician_job_moved", payload=payload,
+                                               subject_id=work_order.pk, now=now))
+            elif technician.user.email:
+                rows.append(notification_build(channel=Notification.Channel.EMAIL, recipient=technician.user.email,
+                                               template="technician_job_moved", payload=payload,
+                                               subject_id=work_order.pk, now=now))
     return with_messages_add(event, rows)
 
 

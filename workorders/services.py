@@ -814,6 +814,7 @@ def workorder_reschedule(*, work_order_id: int, start, end, seen: str, actor=Non
             raise InvalidInput(message, fields={"window": [message]})
         before = format_window(current_start, current_end)
         changed = ["updated_at"]
+        technician = None
         if work_order.technician_id:
             # Locked after the order, as every path that takes both does (workorder_transition).
             technician = Technician.objects.select_for_update().filter(pk=work_order.technician_id).first()
@@ -842,7 +843,7 @@ def workorder_reschedule(*, work_order_id: int, start, end, seen: str, actor=Non
             data={"before": [_iso(current_start), _iso(current_end)], "after": [start.isoformat(), end.isoformat()]},
             created_at=now,
         )
-        reschedule_event_add(event, work_order, before=before, now=now)
+        reschedule_event_add(event, work_order, before=before, technician=technician, now=now)
     return work_order
 
 

@@ -181,6 +181,8 @@ def test_customer_moves_the_visit_and_the_dispatcher_and_board_see_it(client, bo
     message = Notification.objects.get(template="customer_rescheduled")
     assert message.recipient == "dispatch@example.com"
     assert "13:00" in message.payload["after"]
+    told = Notification.objects.get(template="technician_job_moved")
+    assert told.recipient == booked.technician.phone and told.channel == Notification.Channel.SMS
     # The dispatch board reads the order's appointment.
     dispatcher_with_email.is_staff = True
     dispatcher_with_email.save()
