@@ -3,9 +3,10 @@
 ``plans_sweep`` walks the active plans in batches of ``MAINTENANCE_SWEEP_BATCH``. For each
 batch, in one transaction:
 
-1. it locks the plans (``FOR UPDATE SKIP LOCKED``): a plan being edited in the admin, or taken
-   by a second sweep running at the same moment, is left to that one (the next sweep finds it),
-   so an edit never meets a sweep half-way through a plan;
+1. it reads the plans and, for those with something due, locks and reads them again
+   (``FOR UPDATE SKIP LOCKED``): a plan being edited in the admin, or taken by a second sweep
+   running at the same moment, is left to that one (the next sweep finds it), so an edit never
+   meets a sweep half-way through a plan, and a run with nothing due writes nothing at all;
 2. it lists each plan's due dates within the horizon after its last visit (a calendar plan),
    or the visit its meter asks for (a meter plan), each moved to the next working day of the
    business calendar;
@@ -241,14 +242,22 @@ def plans_sweep(*, today: date | None = None, horizon_days: int | None = None, b
             # next sweep (nothing else depends on it having been written): no wait for the WAL flush.
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit = off")
-            plans = list(
-                MaintenancePlan.objects.filter(active=True, pk__gt=last_id).order_by("pk")
-                .select_related("customer", "equipment__site", "contract")
-                .select_for_update(skip_locked=True, of=("self",))[:batch]
-            )
+            # First without a lock: most runs find nothing due (the horizon moved on by a day at
+            # most), and locking every plan would write to every plan's row each time.
+            plans = list(MaintenancePlan.objects.filter(active=True, pk__gt=last_id).order_by("pk")
+                         .select_related("contract")[:batch])
             if not plans:
                 return created
             last_id = plans[-1].pk
+            wanted = {d.plan.pk for d in _dues(plans, today=today, until=until, calendar=calendar)}
+            if not wanted:
+                continue
+            # Then the plans with something due, locked, read again (an edit may have committed since).
+            plans = list(
+                MaintenancePlan.objects.filter(active=True, pk__in=wanted).order_by("pk")
+                .select_related("customer", "equipment__site", "contract")
+                .select_for_update(skip_locked=True, of=("self",))
+            )
             sites = _sites(plans)
             for plan in plans:
                 if plan.pk not in sites:

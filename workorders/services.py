@@ -21,11 +21,12 @@ from PIL import Image
 from catalog.models import ServiceType
 from contracts.selectors import coverage_for
 from core import roles as R
-from core.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed, Unprocessable
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unprocessable
 from core.inserts import Insert, insert_linked, json_rows
 from core.images import CleanImage, clean_image
 from core.storage import save_files
 from core.validation import position_check
+from core.versions import version_check
 from customers.models import Customer, Equipment, Site
 from customers.selectors import customer_with_site_at, site_at_address
 from customers.services import (
@@ -42,7 +43,7 @@ from technicians.models import Technician
 from .lifecycle import OPEN_STATES, PREVIOUS, TRANSITIONS, Status, technician_check
 from .messages import created_webhooks, format_window, reschedule_event_add, transition_event_add
 from .models import Attachment, WorkOrder, WorkOrderEvent, new_public_token
-from .selectors import workorder_etag, workorder_is_visible_to
+from .selectors import workorder_is_visible_to
 from .sla import sla_fields_for_new, sla_on_transition
 from .survey import survey_start, survey_void_open, workorder_send_survey
 
@@ -1016,13 +1017,11 @@ def workorder_update(*, work_order_id: int, actor, changes: dict, if_match: list
         roles = R.roles_of(actor) & (R.OFFICE_ROLES | {R.INTEGRATION})
         if not (roles or actor.is_superuser):
             raise Forbidden(_("Only agents, dispatchers and managers may change a work order's details."))
-        current = workorder_etag(work_order.updated_at)
-        if current not in if_match:
-            raise PreconditionFailed(
-                _("%(number)s was changed since you read it; read it again and re-apply your change.")
-                % {"number": work_order.number},
-                etag=current,
-            )
+        version_check(
+            work_order.updated_at, if_match,
+            _("%(number)s was changed since you read it; read it again and re-apply your change.")
+            % {"number": work_order.number},
+        )
         if work_order.status not in OPEN_STATES:
             raise Conflict(
                 _("%(number)s is %(status)s: its details can no longer change.")

@@ -2,13 +2,15 @@
 
 import io
 import re
+from datetime import timedelta
+from pathlib import Path
 
 import openpyxl
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from config.celery import app
@@ -102,6 +104,17 @@ def test_the_same_file_twice_changes_nothing_and_an_edit_updates_only_that_row(i
     confirm(importer, CUSTOMERS, preview)
     assert Customer.objects.get(code="C002").name == "Pudong Dental Clinic (Lujiazui)"
     assert Customer.objects.count() == 2
+
+
+def test_an_import_moves_updated_at_of_the_rows_it_changes_only(importer):
+    """What the API's sync (updated_after) reads: the bulk update sends no save()."""
+    import_file(importer, CUSTOMERS, CUSTOMER_CSV)
+    long_ago = timezone.now() - timedelta(days=3)
+    Customer.objects.update(updated_at=long_ago)
+
+    import_file(importer, CUSTOMERS, CUSTOMER_CSV.replace("Front desk opens at 9", "Front desk opens at 8"))
+    moved = {c.code for c in Customer.objects.filter(updated_at__gt=long_ago)}
+    assert moved == {"C002"}
 
 
 def test_a_customer_who_called_before_gets_the_code_instead_of_a_duplicate(importer):
@@ -359,6 +372,17 @@ def test_a_large_file_with_bad_rows_is_refused_in_the_background_preview_in_the_
         required = gettext("This column is required.")
     _progress, page = background_preview(importer, CUSTOMERS, content, language="zh-hans")
     assert required in page.content.decode()
+
+
+def test_a_large_file_without_the_required_columns_is_refused_by_the_background_preview(importer, settings, eager_celery):
+    settings.IMPORT_BACKGROUND_BYTES = 10
+    _progress, page = background_preview(importer, CUSTOMERS, "code,title\nC001,上海华联超市\n")
+    html = page.content.decode()
+    assert page.context.get("confirm_form") is None
+    assert "Missing columns: customer_code, name, phone." in html and "Nothing was written." in html
+    assert Customer.objects.count() == 0
+    # The refused upload is not kept for a confirmation that cannot come.
+    assert not any((Path(settings.MEDIA_ROOT) / "django-import-export").glob("*"))
 
 
 def test_a_background_import_that_finds_bad_rows_writes_nothing(importer, settings, eager_celery):

@@ -73,3 +73,17 @@ def test_a_plan_being_edited_is_left_to_the_next_sweep_which_follows_the_edit(pm
     assert plans_sweep(today=TODAY, horizon_days=92) == 3  # Sep 7, Oct 19, Nov 30: the edited schedule
     assert sorted(plan.visits.values_list("due_on", flat=True)) == [
         dt.date(2026, 9, 7), dt.date(2026, 10, 19), dt.date(2026, 11, 30)]
+
+
+def test_a_sweep_with_nothing_due_locks_no_plan(pm_type):
+    plan = make_plan(EquipmentFactory(), pm_type)
+    plans_sweep(today=TODAY, horizon_days=31)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT xmax FROM maintenance_maintenanceplan WHERE id = %s", [plan.pk])
+        locked_before = cursor.fetchone()[0]
+
+    assert plans_sweep(today=TODAY + dt.timedelta(days=1), horizon_days=31) == 0
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT xmax FROM maintenance_maintenanceplan WHERE id = %s", [plan.pk])
+        assert cursor.fetchone()[0] == locked_before  # no row lock taken (it would write the row's xmax)

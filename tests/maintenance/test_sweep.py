@@ -170,3 +170,4 @@ def test_an_integration_listening_for_new_orders_is_told_of_each_planned_one(chi
     rows = Notification.objects.filter(channel=Notification.Channel.ENDPOINT).order_by("subject_id")
     assert [r.subject_id for r in rows] == list(WorkOrder.objects.order_by("id").values_list("id", flat=True))
     assert rows[0].payload["data"]["channel"] == "maint" and rows[0].payload["key"] == "work_order_id"
+

@@ -402,9 +402,11 @@ class _Writer:
                 self._db_columns[table] = {
                     c.name for c in connection.introspection.get_table_description(cursor, table)
                 }
+        # A column with only a database default (e.g. now()) is left to the database.
         extra = [
             f for f in model._meta.concrete_fields
             if f.column not in given and not f.primary_key and f.column in self._db_columns[table]
+            and (f.has_default() or not f.has_db_default())
         ]
         return fields, extra
 
@@ -432,7 +434,7 @@ class _Writer:
         table = connection.ops.quote_name(model._meta.db_table)
         cols = [f.column for f in fields] + [f.column for f in extra]
         col_sql = ", ".join(connection.ops.quote_name(c) for c in cols)
-        if any(f.unique for f in extra):
+        if any(f.unique and callable(f.default) for f in extra):
             # A unique column (a token, say) needs a fresh default on every row.
             rows = [tuple(row) + tuple(f.get_default() for f in extra) for row in rows]
             fields, extra, line = fields + extra, [], None
