@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "apiclients",
     "triage",
     "email_intake",
+    "selfservice",
     "demo",
 ]
 
@@ -594,6 +595,21 @@ FIELD_EARLY_DEPARTURE_MINUTES = env_int("FIELD_EARLY_DEPARTURE_MINUTES", 120)
 # A new order for a piece of equipment within this many days of a completed one on it is a repeat
 # failure (workorders/history.py): flagged on the job page, counted in the reports.
 REPEAT_FAILURE_DAYS = env_int("REPEAT_FAILURE_DAYS", 30)
+# Self-service from the tracking link (selfservice/): a visit can be moved up to this many hours
+# before it (and only to a window at least as far ahead); the windows offered cover this many
+# days, in slots of the visit's length (this many minutes when it has none).
+SELF_SERVICE_CUTOFF_HOURS = env_int("SELF_SERVICE_CUTOFF_HOURS", 24)
+SELF_SERVICE_DAYS = env_int("SELF_SERVICE_DAYS", 7)
+SELF_SERVICE_SLOT_MINUTES = env_int("SELF_SERVICE_SLOT_MINUTES", 120)
+# "My requests": a code sent by SMS is valid this many seconds and allows this many wrong
+# guesses (then it is void and the phone locked for SELF_SERVICE_LOCK_MINUTES); codes may be
+# asked for at these rates per phone and per address; the session it opens lasts this long.
+SELF_SERVICE_CODE_SECONDS = env_int("SELF_SERVICE_CODE_SECONDS", 300)
+SELF_SERVICE_CODE_ATTEMPTS = env_int("SELF_SERVICE_CODE_ATTEMPTS", 5)
+SELF_SERVICE_LOCK_MINUTES = env_int("SELF_SERVICE_LOCK_MINUTES", 30)
+SELF_SERVICE_CODE_PHONE_RATE = env_str("SELF_SERVICE_CODE_PHONE_RATE", "3/h")
+SELF_SERVICE_CODE_IP_RATE = env_str("SELF_SERVICE_CODE_IP_RATE", "10/h")
+SELF_SERVICE_SESSION_MINUTES = env_int("SELF_SERVICE_SESSION_MINUTES", 30)
 
 
 def _amount(name: str, default: str) -> str:

@@ -25,6 +25,7 @@ urlpatterns = [
     path("staff/work-orders/", include("workorders.urls_staff")),
     path("dispatch/", include("dispatch.urls")),
     path("tech/", include("field.urls")),  # the technicians' mobile pages
+    path("", include("selfservice.urls")),  # the customer's actions from the tracking link, "my requests"
     path("", include("completion.urls")),  # reviews, service report PDFs
     path("survey/", include("workorders.urls_survey")),  # the customer's satisfaction survey
     path("staff/escalations/", include("workorders.urls_escalations")),  # open escalations, call-backs

@@ -22,7 +22,8 @@ from workorders.lifecycle import Status
 from catalog.models import ServiceType, ServiceTypeSkill
 from catalog.selectors import service_type_parts
 from inventory.selectors import van_stock
-from sla.models import CalendarDay
+from sla.calendar import Calendar
+from sla.models import BusinessCalendar, CalendarDay
 from workorders.models import WorkOrder
 from workorders.sla import SLA_STATE_FIELDS
 
@@ -698,3 +699,65 @@ def workorder_arrival(*, work_order: WorkOrder, now=None) -> dt.datetime | None:
 def workorder_arrival_part(*, work_order: WorkOrder) -> dict:
     """The tracking page's part (``workorders.selectors.register_customer_page_part``)."""
     return {"arrival": workorder_arrival(work_order=work_order)}
+
+
+# --- Windows a customer may move a visit to (selfservice) ------------------------------------
+
+# When neither the technician keeps a schedule nor the order has a business calendar: weekdays 9-18.
+_DEFAULT_HOURS = {weekday: [(dt.time(9), dt.time(18))] for weekday in range(5)}
+
+
+def _business_calendar(work_order: WorkOrder):
+    """The order's SLA calendar (else the first one, else office hours on weekdays), in memory."""
+    calendar = None
+    if work_order.sla_policy_id:
+        calendar = BusinessCalendar.objects.filter(policies__pk=work_order.sla_policy_id).first()
+    calendar = calendar or BusinessCalendar.objects.order_by("pk").first()
+    if calendar is None:
+        return Calendar(tz=timezone.get_current_timezone(), weekly=_DEFAULT_HOURS)
+    return Calendar.from_model(calendar, since=timezone.localdate())
+
+
+def visit_windows_offered(*, work_order: WorkOrder, now=None) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The windows a customer may move ``work_order``'s visit to, earliest first.
+
+    Slots of the visit's length (``SELF_SERVICE_SLOT_MINUTES`` without one) over the next
+    ``SELF_SERVICE_DAYS`` days, starting no sooner than ``SELF_SERVICE_CUTOFF_HOURS`` from now: in
+    the assigned technician's working windows (``rules.working_windows``), without their other
+    bookings; unassigned, or a technician without a schedule, in the business calendar's hours.
+    The current window is left out. ``workorders.services.workorder_reschedule`` checks the one
+    chosen again, with the rows locked.
+    """
+    now = now or timezone.now()
+    earliest = now + dt.timedelta(hours=settings.SELF_SERVICE_CUTOFF_HOURS)
+    if work_order.technician_id:
+        current = (work_order.appointment_start, work_order.appointment_end)
+    else:
+        current = (work_order.preferred_start, work_order.preferred_end)
+    length = dt.timedelta(minutes=settings.SELF_SERVICE_SLOT_MINUTES)
+    if current[0] is not None and current[1] is not None and dt.timedelta(minutes=30) <= current[1] - current[0] <= dt.timedelta(hours=8):
+        length = current[1] - current[0]
+    first = timezone.localtime(earliest).date()
+    days = [first + dt.timedelta(days=n) for n in range(settings.SELF_SERVICE_DAYS + 1)]
+    facts = None
+    if work_order.technician_id:
+        technician = Technician.objects.select_related("user").get(pk=work_order.technician_id)
+        facts = technician_facts_for_check(technician, days=days, need_skills=False)
+    calendar = None
+    offered = []
+    for day in days:
+        spans = rules.working_windows(facts, day) if facts is not None else None
+        if spans is None:
+            calendar = calendar or _business_calendar(work_order)
+            spans = calendar.spans(day)
+        for span_start, span_end in spans:
+            start = span_start
+            while start + length <= span_end:
+                end = start + length
+                taken = facts is not None and any(
+                    b.start < end and start < b.end and b.work_order_id != work_order.pk for b in facts.bookings
+                )
+                if start >= earliest and not taken and (start, end) != current:
+                    offered.append((start, end))
+                start = end
+    return offered

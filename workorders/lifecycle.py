@@ -63,10 +63,21 @@ class Transition:
     roles: frozenset
     reason_required: bool = False
     needs_technician: bool = False
+    # Roles that may fire the transition from fewer states than ``sources``: ((role, states), ...).
+    # The customer cancels only before a technician is on the way.
+    role_sources: tuple = ()
+
+    def sources_for(self, role: str) -> frozenset:
+        """The states ``role`` may fire this transition from."""
+        for name, states in self.role_sources:
+            if name == role:
+                return states
+        return self.sources
 
 
-def _t(action, label, sources, target, roles, **kw):
-    return Transition(action, label, frozenset(sources), target, frozenset(roles), **kw)
+def _t(action, label, sources, target, roles, role_sources=None, **kw):
+    narrowed = tuple((role, frozenset(states)) for role, states in (role_sources or {}).items())
+    return Transition(action, label, frozenset(sources), target, frozenset(roles), role_sources=narrowed, **kw)
 
 
 TRANSITIONS: dict[str, Transition] = {
@@ -91,7 +102,9 @@ TRANSITIONS: dict[str, Transition] = {
         _t("close", _("Close"), {Status.FOLLOW_UP}, Status.CLOSED, {R.CUSTOMER, R.MANAGER, R.SYSTEM}),
         _t("reopen", _("Reopen"), {Status.FOLLOW_UP, Status.CLOSED}, Status.NEW, {R.MANAGER, R.AGENT},
            reason_required=True),
-        _t("cancel", _("Cancel"), OPEN_STATES, Status.CANCELLED, OFFICE | {R.INTEGRATION}, reason_required=True),
+        _t("cancel", _("Cancel"), OPEN_STATES, Status.CANCELLED, OFFICE | {R.INTEGRATION, R.CUSTOMER},
+           reason_required=True,
+           role_sources={R.CUSTOMER: {Status.NEW, Status.ASSIGNED, Status.ACCEPTED}}),
     ]
 }
 
@@ -107,6 +120,7 @@ OTHER_EVENT_LABELS = {
     "report_approved": _("Report approved"),
     "report_sent_back": _("Report sent back"),
     "report_revised": _("Report revised"),
+    "reschedule": _("Appointment moved by the customer"),
 }
 
 
@@ -121,7 +135,7 @@ def event_label(action: str) -> str:
 def available_actions(status: str, role_names) -> list[Transition]:
     """Transitions a holder of ``role_names`` could fire from ``status`` (object scope aside)."""
     names = set(role_names)
-    return [t for t in TRANSITIONS.values() if status in t.sources and (t.roles & names)]
+    return [t for t in TRANSITIONS.values() if any(status in t.sources_for(role) for role in t.roles & names)]
 
 
 # The checks that decide whether a technician may be given an order ("assign",

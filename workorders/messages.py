@@ -12,6 +12,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core import roles as R
 from core.inserts import json_rows
 from notifications import webhooks
 from notifications.models import Notification
@@ -20,6 +21,7 @@ from notifications.services import (
     _first_attempt_at,
     notification_build,
     role_recipients,
+    to_roles,
     with_messages_add,
 )
 from sla.models import SlaTarget
@@ -55,6 +57,18 @@ MESSAGES = {
         _("[SLA %(percent)s%%] %(number)s: %(target)s"),
         _("%(level)s: %(number)s has used %(percent)s%% of its %(target)s time (due %(due)s). "
           "Priority: %(priority)s. %(link)s"),
+    ),
+    "customer_rescheduled": (
+        _("%(number)s moved by the customer"),
+        _("The customer moved %(number)s from %(before)s to %(after)s using the tracking link. %(link)s"),
+    ),
+    "technician_job_moved": (
+        _("Job %(number)s moved"),
+        _("The customer moved job %(number)s to %(after)s. Details: %(link)s"),
+    ),
+    "customer_cancelled": (
+        _("%(number)s cancelled by the customer"),
+        _("The customer cancelled %(number)s using the tracking link. Reason: %(reason)s %(link)s"),
     ),
     "survey_low": (
         _("Call-back needed for %(number)s"),
@@ -117,7 +131,40 @@ def transition_event_add(event, work_order: WorkOrder, *, action: str, now=None)
     """Save a transition's event together with the messages the transition causes (one statement)."""
     rows = []
     if settings.OUTBOX_WRITE_ENABLED:
-        rows = transition_notifications(work_order, action=action, now=now) + transition_webhooks(event, work_order)
+        rows = transition_notifications(work_order, action=action, now=now, role=event.actor_role, note=event.note)
+        rows += transition_webhooks(event, work_order)
+    return with_messages_add(event, rows)
+
+
+def format_window(start, end) -> str:
+    """'2026-12-08 10:00–12:00' in local time ('' without a window)."""
+    if start is None or end is None:
+        return ""
+    return f"{timezone.localtime(start):%Y-%m-%d %H:%M}–{timezone.localtime(end):%H:%M}"
+
+
+def reschedule_event_add(event, work_order: WorkOrder, *, before: str, technician=None,
+                         now=None) -> list[Notification]:
+    """Save a customer's reschedule event with the messages about it (one statement): to the
+    dispatchers, and to the order's ``technician`` (the row in hand) by SMS, else email."""
+    rows = []
+    if settings.OUTBOX_WRITE_ENABLED:
+        after = format_window(*((work_order.appointment_start, work_order.appointment_end) if work_order.technician_id
+                                else (work_order.preferred_start, work_order.preferred_end)))
+        rows = to_roles([R.DISPATCHER], template="customer_rescheduled", subject_id=work_order.pk, now=now,
+                        payload={"number": work_order.number, "before": before or "-", "after": after,
+                                 "link": _staff_link(work_order)})
+        if technician is not None:
+            payload = {"number": work_order.number, "after": after,
+                       "link": absolute_url(f"/tech/jobs/{work_order.pk}/")}
+            if technician.phone:
+                rows.append(notification_build(channel=Notification.Channel.SMS, recipient=technician.phone,
+                                               template="technician_job_moved", payload=payload,
+                                               subject_id=work_order.pk, now=now))
+            elif technician.user.email:
+                rows.append(notification_build(channel=Notification.Channel.EMAIL, recipient=technician.user.email,
+                                               template="technician_job_moved", payload=payload,
+                                               subject_id=work_order.pk, now=now))
     return with_messages_add(event, rows)
 
 
@@ -177,10 +224,15 @@ def created_webhooks(work_order: WorkOrder) -> list[Notification]:
     return webhooks.webhook_rows(E.WORK_ORDER_CREATED, None, data, key="work_order_id", now=work_order.created_at)
 
 
-def transition_notifications(work_order: WorkOrder, *, action: str, now=None) -> list[Notification]:
+def transition_notifications(work_order: WorkOrder, *, action: str, now=None, role: str = "",
+                             note: str = "") -> list[Notification]:
     """Unsaved outbox rows for one transition (``transition_event_add`` writes them; a bulk
     assignment writes many orders' rows with one ``notifications_add``)."""
     rows = []
+    if action == "cancel" and role == R.CUSTOMER:
+        # The customer cancelled from the tracking link: the dispatchers hear of it.
+        rows += to_roles([R.DISPATCHER], template="customer_cancelled", subject_id=work_order.pk, now=now,
+                         payload={"number": work_order.number, "reason": note, "link": _staff_link(work_order)})
     if action in ("assign", "reassign") and work_order.technician_id:
         tech = work_order.technician  # loaded and locked by the transition
         appointment = ""

@@ -268,6 +268,7 @@ CUSTOMER_PAGE_DEFAULTS = {
     "follows": "",  # the number of the visit this one follows, "" when it follows none
     "has_report": False,  # a signed service report can be downloaded
     "arrival": None,  # while en route: when the technician should arrive (an aware datetime), else None
+    "self_service": None,  # what the customer may do now: {"cancel", "reschedule", "note": bool} (selfservice)
 }
 _CUSTOMER_PAGE_PARTS: list[Callable[..., dict]] = []
 

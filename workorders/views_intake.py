@@ -15,6 +15,7 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import formats, timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
@@ -321,6 +322,14 @@ def _customer_history(work_order) -> list[dict]:
             text = _("We received your request.")
         elif action == "customer_note":
             text = _("You sent this request again; we added it to this one.")
+        elif action == "note" and event.actor_role == R.CUSTOMER:
+            text = _("You added a note or photos.")
+        elif action == "reschedule" and isinstance(data.get("after"), list):
+            after = [parse_datetime(value) for value in data["after"]]
+            if all(after):
+                text = _("Your visit was moved to %(start)s–%(end)s.") % {
+                    "start": formats.date_format(timezone.localtime(after[0]), "Y-m-d H:i"),
+                    "end": formats.time_format(timezone.localtime(after[1]), "H:i")}
         elif action in ("assign", "reassign"):
             if first_name:
                 text = _("Technician %(name)s was assigned to your request.") % {"name": first_name}

@@ -44,7 +44,7 @@ def test_transition_allowed_exactly_as_the_table_says(action, role):
         # (without one, the service moves straight on to follow_up: test_survey.py).
         wo = WorkOrderFactory(status=status, technician=assignee, hold_return_status=Status.IN_PROGRESS
                               if status == Status.ON_HOLD else "", service_type__requires_review=True)
-        allowed = status in transition.sources and role in transition.roles
+        allowed = role in transition.roles and status in transition.sources_for(role)
         kwargs = dict(work_order_id=wo.pk, action=action, actor=actor, note="because", technician_id=new_technician.pk)
         if actor is None:
             kwargs["actor_role"] = role
