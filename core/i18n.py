@@ -44,3 +44,21 @@ def split_bilingual(text: str | None) -> tuple[str, str]:
 def has_chinese(text: str | None) -> bool:
     """Whether ``text`` holds a Han character (the language scan of the journey tests uses it too)."""
     return bool(_CJK.search(text or ""))
+
+
+def translated(path: str):
+    """A query expression for a translated field reached through a relation
+    (``"service_type__name"``), in the active language with the other as fallback.
+
+    django-modeltranslation reads ``name`` in the active language on the model itself, but a
+    lookup through a relation in ``values()`` or ``order_by()`` reads the plain column; use
+    ``.values(service_type__name=translated("service_type__name"))`` there.
+    """
+    from django.db.models import CharField, F, Value
+    from django.db.models.functions import Coalesce, NullIf
+    from django.utils.translation import get_language
+
+    first, second = ("en", "zh_hans") if (get_language() or "").startswith("en") else ("zh_hans", "en")
+    text = CharField()
+    return Coalesce(NullIf(F(f"{path}_{first}"), Value("")), NullIf(F(f"{path}_{second}"), Value("")), F(path),
+                    output_field=text)
