@@ -10,18 +10,22 @@ from .models import ChecklistItem, Part, ServiceType, Skill
 @register(Skill)
 class SkillTranslation(TranslationOptions):
     fields = ("name",)
+    fallback_undefined = ""  # an empty value (an import's empty cell) falls back like a missing one
 
 
 @register(ServiceType)
 class ServiceTypeTranslation(TranslationOptions):
     fields = ("name", "description")
+    fallback_undefined = ""
 
 
 @register(ChecklistItem)
 class ChecklistItemTranslation(TranslationOptions):
     fields = ("text",)
+    fallback_undefined = ""
 
 
 @register(Part)
 class PartTranslation(TranslationOptions):
     fields = ("name",)
+    fallback_undefined = ""  # an empty value (an import's empty cell) falls back like a missing one

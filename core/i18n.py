@@ -29,10 +29,13 @@ def split_bilingual(text: str | None) -> tuple[str, str]:
     if not marks:
         return "", text
     # Chinese first: everything up to the last Chinese mark, English after it.
-    head, tail = text[: marks[-1] + 1], text[marks[-1] + 1 :]
+    end = marks[-1] + 1
+    while end < len(text) and text[end] in "）)】」。！？":  # "铜管（保温）" keeps its bracket, a sentence its full stop
+        end += 1
+    head, tail = text[:end], text[end:]
     tail = tail.strip(_SEPARATORS)
     if tail and _ENGLISH_WORD.search(tail):
-        return head.strip(_SEPARATORS), tail
+        return head.strip(" \t/|｜-–—:：,，;；"), tail
     # English first: everything before the first Chinese mark.
     head, tail = text[: marks[0]], text[marks[0] :]
     english = head.strip(_SEPARATORS)
@@ -56,9 +59,30 @@ def translated(path: str):
     """
     from django.db.models import CharField, F, Value
     from django.db.models.functions import Coalesce, NullIf
-    from django.utils.translation import get_language
 
-    first, second = ("en", "zh_hans") if (get_language() or "").startswith("en") else ("zh_hans", "en")
+    first, second = _languages()
     text = CharField()
     return Coalesce(NullIf(F(f"{path}_{first}"), Value("")), NullIf(F(f"{path}_{second}"), Value("")), F(path),
                     output_field=text)
+
+
+def _languages() -> tuple[str, str]:
+    """The column suffixes in reading order: the active language's first."""
+    from django.utils.translation import get_language
+
+    return ("en", "zh_hans") if (get_language() or "").startswith("en") else ("zh_hans", "en")
+
+
+def sql_translated(column: str) -> str:
+    """SQL for a translated column in raw queries (``p.name``): the active language's value, else the
+    other's, else the plain column. ``column`` is code, never input."""
+    first, second = _languages()
+    return f"COALESCE(NULLIF({column}_{first}, ''), NULLIF({column}_{second}, ''), {column})"
+
+
+def bilingual(field: str, text: str) -> dict:
+    """Model keyword arguments for a mixed name: ``bilingual("name", "空调维修 Air conditioner repair")``
+    is ``{"name": "空调维修", "name_zh_hans": "空调维修", "name_en": "Air conditioner repair"}`` (the plain
+    column first, so that an update's translated values are set after it)."""
+    chinese, english = split_bilingual(text)
+    return {field: chinese or english, f"{field}_zh_hans": chinese or None, f"{field}_en": english or None}

@@ -8,3 +8,4 @@ from .models import Category
 @register(Category)
 class CategoryTranslation(TranslationOptions):
     fields = ("name",)
+    fallback_undefined = ""  # an empty value (an import's empty cell) falls back like a missing one
