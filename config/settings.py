@@ -284,7 +284,7 @@ _jquery_ui = _node / "jquery-ui" / "dist"
 JQUERY_UI_AVAILABLE = (_jquery_ui / "jquery-ui.min.js").is_file()
 if JQUERY_UI_AVAILABLE:
     STATICFILES_DIRS.append(("jquery-ui", _jquery_ui))
-MODELTRANSLATION_JQUERY_UI_URL = "jquery-ui/jquery-ui.min.js"
+JQUERY_UI_URL = "jquery-ui/jquery-ui.min.js"  # django-modeltranslation reads this name
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 STORAGES = {

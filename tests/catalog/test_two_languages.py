@@ -2,8 +2,10 @@
 active language's with a fallback to the other, and the old mixed names were split."""
 
 import importlib
+import re
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 from django.urls import reverse
@@ -77,6 +79,10 @@ def test_the_admin_edits_both_languages_of_a_service_type(client):
 
     assert 'name="name_zh_hans"' in page and 'value="空调维修"' in page
     assert 'name="name_en"' in page and 'value="Air conditioner repair"' in page
+    # Tabs or not (jQuery UI installed or not), every script comes from this site, never a CDN.
+    scripts = re.findall(r'<script[^>]* src="([^"]+)"', page)
+    assert scripts and all(src.startswith("/") and not src.startswith("//") for src in scripts), scripts
+    assert ("/static/jquery-ui/jquery-ui.min.js" in scripts) == settings.JQUERY_UI_AVAILABLE
 
 
 @pytest.mark.django_db
