@@ -56,6 +56,9 @@ RESOURCE_OF_URL = {
     "api-stock-levels": "stock",
     "api-stock-moves": "stock",
     "api-customer-search": "customers",
+    "customer": "customers",
+    "site": "customers",
+    "equipment": "customers",
 }
 
 

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/geocode_bench.py [--addresses 10000] [--one-by-one]
 
-No database and no network: the offline provider (customers/geocoding.py, cpca's national
+No database and no network: the offline provider (core/geocoding.py, cpca's national
 divisions) is what runs. It reports
 
 - the cold start: importing cpca (and pandas, which it builds its result table with) and reading
@@ -32,7 +32,7 @@ import django  # noqa: E402
 
 django.setup()
 
-from customers.geocoding import OfflineGeocoder, _cpca, _divisions  # noqa: E402
+from core.geocoding import OfflineGeocoder, _cpca, _divisions  # noqa: E402
 
 ROADS = ["人民路", "中山路", "解放路", "建设大道", "新华街", "文化路", "长江路", "黄河路", "和平街", "胜利路",
          "朝阳路", "工业园一路", "科技大道", "滨江路", "东风路", "北京路", "学府路", "迎宾大道"]

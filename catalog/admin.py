@@ -52,7 +52,7 @@ class SkillAdmin(MasterDataImportAdmin, TranslatedAdmin):
 @admin.register(Part)
 class PartAdmin(MasterDataImportAdmin, TranslatedAdmin):
     resource_classes = [PartResource]
-    list_display = ["part_number", "name", "unit", "unit_price", "serialized", "active"]
+    list_display = ["part_number", "name", "unit", "unit_price", "unit_cost", "serialized", "active"]
     list_filter = ["active", "unit", "serialized"]
     search_fields = ["part_number", "name_zh_hans", "name_en", "=external_ref"]
     list_editable = ["unit_price", "active"]

@@ -114,6 +114,11 @@ class Part(models.Model):
     name = models.CharField(_("name"), max_length=120)
     unit = models.CharField(_("unit"), max_length=16, default="pcs", help_text=_("For example pcs, m, kg, L."))
     unit_price = models.DecimalField(_("unit price"), max_digits=10, decimal_places=2)
+    # What a unit costs the company (purchase price): the parts cost and margin in the reports.
+    unit_cost = models.DecimalField(
+        _("unit cost"), max_digits=10, decimal_places=2, default=0, db_default=0,
+        help_text=_("What one unit costs us to buy; reports show parts cost and margin from it."),
+    )
     active = models.BooleanField(_("active"), default=True, help_text=_("Only active parts can be used in reports."))
     serialized = models.BooleanField(
         _("serial-numbered"), default=False, help_text=_("Each unit has a serial number and is tracked one by one."),
@@ -131,7 +136,10 @@ class Part(models.Model):
         verbose_name_plural = _("parts")
         permissions = [("import_part", _("Can import parts")), ("export_part", _("Can export parts"))]
         ordering = ["part_number"]
-        constraints = [models.CheckConstraint(condition=Q(unit_price__gte=0), name="part_price_not_negative")]
+        constraints = [
+            models.CheckConstraint(condition=Q(unit_price__gte=0), name="part_price_not_negative"),
+            models.CheckConstraint(condition=Q(unit_cost__gte=0), name="part_cost_not_negative"),
+        ]
 
     def __str__(self):
         return f"{self.part_number} {self.name}"

@@ -42,6 +42,7 @@ class PartResource(MasterDataResource):
         *NAME_COLUMNS,
         Column("unit", _("unit")),
         Column("unit_price", _("unit price"), required=True),
+        Column("unit_cost", _("unit cost")),
         Column("active", _("active")),
     )
     key_columns = ("part_number",)
@@ -51,11 +52,12 @@ class PartResource(MasterDataResource):
     name_en = fields.Field(attribute="name_en", column_name="name_en", widget=widgets.CharWidget())
     unit = fields.Field(attribute="unit", column_name="unit", widget=widgets.CharWidget(), default="pcs")
     unit_price = fields.Field(attribute="unit_price", column_name="unit_price", widget=widgets.DecimalWidget())
+    unit_cost = fields.Field(attribute="unit_cost", column_name="unit_cost", widget=widgets.DecimalWidget())
     active = fields.Field(attribute="active", column_name="active", widget=YesNoWidget(default=True))
 
     class Meta(MasterDataResource.Meta):
         model = Part
-        fields = ("part_number", "name_zh_hans", "name_en", "unit", "unit_price", "active")
+        fields = ("part_number", "name_zh_hans", "name_en", "unit", "unit_price", "unit_cost", "active")
         import_id_fields = ("part_number",)
         instance_loader_class = CachedInstanceLoader
         use_bulk = True
@@ -67,6 +69,10 @@ class PartResource(MasterDataResource):
             row["unit"] = "pcs"
         check_translated(row, errors, "name", max_length=Part._meta.get_field("name").max_length)
         check_money(row, errors, "unit_price")
+        if "unit_cost" in row:  # a file without the column leaves the costs on file as they are
+            if row["unit_cost"] in (None, ""):
+                row["unit_cost"] = "0"
+            check_money(row, errors, "unit_cost")
 
 
 class SkillResource(MasterDataResource):

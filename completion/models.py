@@ -48,6 +48,13 @@ class CompletionReport(models.Model):
     covered_amount = models.DecimalField(_("covered"), max_digits=12, decimal_places=2, default=0, db_default=0)
     coverage_reason = models.CharField(_("covered by"), max_length=200, blank=True, default="", db_default="")
     total_amount = models.DecimalField(_("total"), max_digits=12, decimal_places=2)
+    # What the job cost the company, frozen at submission like the charges (completion.services
+    # job_costs): parts at cost, labour and the drive there at the technician's cost per hour.
+    # Reports submitted before costs were recorded hold zeros.
+    parts_cost = models.DecimalField(_("parts cost"), max_digits=12, decimal_places=2, default=0, db_default=0)
+    labour_cost = models.DecimalField(_("labour cost"), max_digits=12, decimal_places=2, default=0, db_default=0)
+    travel_minutes = models.PositiveIntegerField(_("travel (minutes)"), default=0, db_default=0)
+    travel_cost = models.DecimalField(_("travel cost"), max_digits=12, decimal_places=2, default=0, db_default=0)
 
     signer_name = models.CharField(_("signed by"), max_length=120)
     signature = models.OneToOneField(
@@ -140,6 +147,8 @@ class PartUsage(models.Model):
     quantity = models.DecimalField(_("quantity"), max_digits=10, decimal_places=2)
     unit_price = models.DecimalField(_("unit price"), max_digits=10, decimal_places=2)
     amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    # The part's cost at the time of use (catalog.Part.unit_cost), as unit_price is its price.
+    unit_cost = models.DecimalField(_("unit cost"), max_digits=10, decimal_places=2, default=0, db_default=0)
 
     class Meta:
         db_table = "workorders_partusage"

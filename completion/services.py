@@ -87,6 +87,65 @@ def completion_charges(*, service_type, labour_minutes: int, lines: list[PartLin
     return Charges(callout, labour_minutes, rate, labour, parts, subtotal - covered, list(lines), covered)
 
 
+# --- costs -------------------------------------------------------------------
+
+DEFAULT_LABOUR_COST = "80.00"
+MAX_TRAVEL_MINUTES = 24 * 60  # a drive logged longer than a day (a forgotten "arrive") counts a day
+
+
+def hourly_cost(technician) -> Decimal:
+    """What an hour of this technician costs: their own ``hourly_cost``, else
+    ``settings.LABOUR_COST_PER_HOUR`` (default 80.00)."""
+    own = getattr(technician, "hourly_cost", None)
+    if own is not None:
+        return Decimal(own).quantize(CENT)
+    return Decimal(str(getattr(settings, "LABOUR_COST_PER_HOUR", DEFAULT_LABOUR_COST))).quantize(CENT)
+
+
+def drive_minutes(events) -> int:
+    """Minutes on the road in (action, time, ...) events in order: each ``depart`` to the
+    ``arrive`` after it, added up (a drive that never arrived counts nothing)."""
+    total, departed = 0, None
+    for action, at, *_rest in events:
+        if action == "depart":
+            departed = at
+        elif action == "arrive" and departed is not None:
+            total += max(0, int((at - departed).total_seconds() // 60))
+            departed = None
+    return min(total, MAX_TRAVEL_MINUTES)
+
+
+def travel_minutes(work_order_id: int, *, until=None) -> int:
+    """Minutes on the road to this order so far (``drive_minutes`` of its events)."""
+    events = WorkOrderEvent.objects.filter(work_order_id=work_order_id, action__in=("depart", "arrive"))
+    if until is not None:
+        events = events.filter(created_at__lte=until)
+    return drive_minutes(events.order_by("id").values_list("action", "created_at"))
+
+
+@dataclass
+class Costs:
+    parts: Decimal
+    labour: Decimal
+    travel_minutes: int
+    travel: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.parts + self.labour + self.travel
+
+
+def job_costs(*, technician, labour_minutes: int, travel_minutes: int, lines: list[PartLine]) -> Costs:
+    """What a job cost the company: parts at their unit cost, labour and travel at the
+    technician's cost per hour."""
+    rate = hourly_cost(technician)
+    parts = sum(((line.part.unit_cost * line.quantity).quantize(CENT, ROUND_HALF_UP) for line in lines),
+                Decimal("0.00"))
+    labour = (rate * Decimal(labour_minutes) / Decimal(60)).quantize(CENT, ROUND_HALF_UP)
+    travel = (rate * Decimal(travel_minutes) / Decimal(60)).quantize(CENT, ROUND_HALF_UP)
+    return Costs(parts, labour, travel_minutes, travel)
+
+
 # --- input checks ------------------------------------------------------------
 
 
@@ -347,6 +406,8 @@ def completion_submit(
                       "second_visit": bool(needs_second_visit)},
             )
             now = work_order.resolved_at or timezone.now()
+            costs = job_costs(technician=technician, labour_minutes=minutes,
+                              travel_minutes=travel_minutes(work_order.pk, until=now), lines=lines)
             signature_file.save()
             report = CompletionReport.objects.create(
                 work_order=work_order,
@@ -362,6 +423,10 @@ def completion_submit(
                 covered_amount=charges.covered,
                 coverage_reason=coverage_reason,
                 total_amount=charges.total,
+                parts_cost=costs.parts,
+                labour_cost=costs.labour,
+                travel_minutes=costs.travel_minutes,
+                travel_cost=costs.travel,
                 signer_name=signer_name,
                 signature=signature_file,
                 signed_at=now,
@@ -379,7 +444,7 @@ def completion_submit(
             PartUsage.objects.bulk_create(
                 PartUsage(report=report, part=line.part, part_number=line.part.part_number, name=line.part.name,
                           unit=line.part.unit, quantity=line.quantity, unit_price=line.part.unit_price,
-                          amount=line.amount)
+                          amount=line.amount, unit_cost=line.part.unit_cost)
                 for line in lines
             )
             # What the order held becomes use, the rest is released; parts beyond the reservation

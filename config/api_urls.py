@@ -10,6 +10,7 @@ from completion.api import BatchDetailView, BatchListView, BatchReleaseView, Pen
 from core.api import LoginLockedOut, TextField
 from core.parsers import BoundedFormParser, BoundedJSONParser
 from customer360.api import CustomerSearchView
+from customers.api import CustomerViewSet, EquipmentViewSet, SiteViewSet
 from dispatch.api import DropView, PlaceView
 from inventory.api import (
     PartRequestApproveView,
@@ -32,6 +33,9 @@ router.register("work-orders", WorkOrderViewSet, basename="workorder")
 router.register("technicians", TechnicianViewSet, basename="technician")
 router.register("service-types", ServiceTypeViewSet, basename="servicetype")
 router.register("parts", PartViewSet, basename="part")
+router.register("customers", CustomerViewSet, basename="customer")
+router.register("sites", SiteViewSet, basename="site")
+router.register("equipment", EquipmentViewSet, basename="equipment")
 
 
 @extend_schema(

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "reports",
     "customer360",
     "inventory",
+    "maintenance",
     "apiclients",
     "triage",
     "email_intake",
@@ -361,6 +362,9 @@ IMPORT_EXPORT_USE_TRANSACTIONS = True
 # The uploaded file waits for the confirmation under MEDIA_ROOT/django-import-export/ (the media
 # volume every web container shares), not in one container's /tmp.
 IMPORT_EXPORT_TMP_STORAGE_CLASS = "import_export.tmp_storages.MediaStorage"
+# An uploaded file whose preview is never confirmed is deleted by beat once it is this old
+# (core.imports.purge_import_files, hourly); a confirmed import removes its own file at once.
+IMPORT_FILE_MAX_AGE_SECONDS = env_int("IMPORT_FILE_MAX_AGE_SECONDS", 24 * 3600)
 
 # Security. Production runs behind TLS; a local run sets DEBUG=1.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
@@ -503,7 +507,19 @@ CELERY_BEAT_SCHEDULE: dict = {
     "survey-sweep": periodic_entry("workorders.tasks.survey_sweep", SURVEY_SWEEP_SECONDS),
     # Reports: figures of orders with new events (a backstop for the refresh after each commit).
     "reports-facts-sweep": periodic_entry("reports.tasks.reports_facts_sweep", REPORTS_SWEEP_SECONDS),
+    # Imports: uploads whose preview was never confirmed (IMPORT_FILE_MAX_AGE_SECONDS).
+    "import-files-purge": periodic_entry("core.tasks.import_files_purge", 3600),
 }
+
+# Preventive maintenance (maintenance/services.py): how far ahead the plans' visits and work orders
+# are created, how often the sweep runs, how many plans one transaction takes, and the business
+# calendar whose holidays move a visit (a calendar's code; empty: the default SLA policy's).
+MAINTENANCE_HORIZON_DAYS = env_int("MAINTENANCE_HORIZON_DAYS", 92)
+MAINTENANCE_SWEEP_SECONDS = env_int("MAINTENANCE_SWEEP_SECONDS", 3600)
+MAINTENANCE_SWEEP_BATCH = env_int("MAINTENANCE_SWEEP_BATCH", 1000)
+MAINTENANCE_CALENDAR = env_str("MAINTENANCE_CALENDAR", "")
+CELERY_BEAT_SCHEDULE["maintenance-plan-sweep"] = periodic_entry(
+    "maintenance.tasks.maintenance_plan_sweep", MAINTENANCE_SWEEP_SECONDS)
 
 # Notifications (notifications/services.py; the work orders' texts: workorders/messages.py).
 # Links in messages start with PUBLIC_BASE_URL.
@@ -594,6 +610,29 @@ FIELD_EARLY_DEPARTURE_MINUTES = env_int("FIELD_EARLY_DEPARTURE_MINUTES", 120)
 # A new order for a piece of equipment within this many days of a completed one on it is a repeat
 # failure (workorders/history.py): flagged on the job page, counted in the reports.
 REPEAT_FAILURE_DAYS = env_int("REPEAT_FAILURE_DAYS", 30)
+
+
+def _amount(name: str, default: str) -> str:
+    """A money setting: a non-negative decimal amount, kept as its text (completion.services)."""
+    from decimal import Decimal, InvalidOperation
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    raw = env_str(name, default).strip()
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        value = None
+    if value is None or not value.is_finite() or value < 0:
+        raise ImproperlyConfigured(f"{name} must be an amount such as {default}, not {raw!r}")
+    return raw
+
+
+# What a customer is charged per hour of labour on a completion report, and what an hour of a
+# technician's work or travel costs the company (a technician's own cost per hour overrides it):
+# the service report's charges, and the costs and gross margin in the reports.
+LABOUR_RATE_PER_HOUR = _amount("LABOUR_RATE_PER_HOUR", "120.00")
+LABOUR_COST_PER_HOUR = _amount("LABOUR_COST_PER_HOUR", "80.00")
 RATELIMIT_VIEW = "core.views.ratelimited"
 RATELIMIT_USE_CACHE = "ratelimit"
 RATELIMIT_IP_META_KEY = "core.network.client_ip"  # the same address as the login lockout
@@ -645,7 +684,8 @@ DISPATCH_TILE_ATTRIBUTION = env_str("DISPATCH_TILE_ATTRIBUTION", "")
 DISPATCH_MAP_CENTER = (31.2304, 121.4737)
 DISPATCH_REFRESH_SECONDS = env_int("DISPATCH_REFRESH_SECONDS", 10)
 DISPATCH_TIMELINE_HOURS = (7, 21)
-# Geocoding (customers/geocoding.py): every site gets a point after commit, in a Celery task.
+# Geocoding (core/geocoding.py): every site and every technician's home base gets a point after
+# commit, in a Celery task.
 # "offline" places an address at the centre of its district (cpca's divisions, no network);
 # "amap" asks an AMap-style HTTP geocoder first and falls back to offline.
 GEOCODER = env_str("GEOCODER", "offline")
@@ -676,6 +716,7 @@ GEOCODE_SWEEP_BATCH = env_int("GEOCODE_SWEEP_BATCH", 500)
 # Tests turn it off: sites are located by the sweep or by calling the service.
 GEOCODE_ENQUEUE_ON_COMMIT = env_bool("GEOCODE_ENQUEUE_ON_COMMIT", True)
 CELERY_BEAT_SCHEDULE["geocode-sweep"] = periodic_entry("customers.tasks.geocode_sweep", GEOCODE_SWEEP_SECONDS)
+CELERY_BEAT_SCHEDULE["home-geocode-sweep"] = periodic_entry("technicians.tasks.home_geocode_sweep", GEOCODE_SWEEP_SECONDS)
 
 # Automatic assignment on a schedule (the board's button works either way).
 DISPATCH_AUTO_ASSIGN_ENABLED = env_bool("DISPATCH_AUTO_ASSIGN_ENABLED", False)

@@ -13,6 +13,9 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),
     path("metrics", core_views.metrics, name="metrics"),
+    # The API first: Django tries the patterns in order, and the includes mounted at "" below
+    # are walked pattern by pattern before a later prefix is reached (work per API request).
+    path("api/v1/", include("config.api_urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
@@ -25,13 +28,13 @@ urlpatterns = [
     path("", include("completion.urls")),  # reviews, service report PDFs
     path("survey/", include("workorders.urls_survey")),  # the customer's satisfaction survey
     path("staff/escalations/", include("workorders.urls_escalations")),  # open escalations, call-backs
-    path("staff/stock/", include("inventory.urls")),
-    path("staff/triage/", include("triage.urls")),  # accepting a suggestion on a new order's page  # stock locations, levels and the ledger
+    path("staff/stock/", include("inventory.urls")),  # stock locations, levels and the ledger
+    path("staff/maintenance/", include("maintenance.urls")),  # the plan calendar
+    path("staff/triage/", include("triage.urls")),  # accepting a suggestion on a new order's page
     path("kb/", include("knowledge.urls")),
-    path("reports/", include("reports.urls")),
-    path("staff/", include("customer360.urls")),  # customer search, customer page, equipment history  # managers' KPI dashboard and exports
+    path("reports/", include("reports.urls")),  # managers' KPI dashboard and exports
+    path("staff/", include("customer360.urls")),  # customer search, customer page, equipment history
     path("", include("email_intake.urls")),  # /staff/email/ (emails waiting for an agent), /inbound/email/
-    path("api/v1/", include("config.api_urls")),
     # The API's description, for staff unless API_DOCS_PUBLIC (core.api.ApiDocsPermission). Swagger UI's
     # start-up script comes from its own address (?script), not inline, so the page keeps the site's CSP.
     path("api/schema/", core_views.api_docs_page(SpectacularAPIView.as_view()), name="api-schema"),

@@ -17,7 +17,7 @@ from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from . import roles as R
-from .errors import ApplicationError, InvalidInput
+from .errors import ApplicationError, InvalidInput, PreconditionRequired
 from .filters import DATETIME_PATTERN, EXTERNAL_REF_MAX
 from .pagination import API_SORTS, keyset_page, keyset_page_compiled
 from .parsers import too_large
@@ -125,6 +125,13 @@ class TextField(serializers.CharField):
     schema_format = None
 
 
+class PhoneField(TextField):
+    """A mobile number as a person types it; stored in E.164 form. Its schema's format,
+    ``phone``, is a number ``phonenumbers`` finds valid for the site's region (``PHONE_REGION``)."""
+
+    schema_format = "phone"
+
+
 class TextFieldSchema(OpenApiSerializerFieldExtension):
     target_class = TextField
     match_subclasses = True
@@ -201,6 +208,60 @@ class ErrorSerializer(serializers.Serializer):
         required=False,
         help_text="Present for bad input: the messages for each field, by field name.",
     )
+
+
+# --- Changes made from a version: ETag and If-Match (optimistic concurrency) -------------------
+# A row's version is ``core.versions.etag_of(updated_at)``; the service compares it under the
+# row's lock (``core.versions.version_check``): a stale one is 412 with the current version.
+
+
+class StaleSerializer(ErrorSerializer):
+    version = serializers.CharField(help_text="The current version: the `ETag` to send as `If-Match` once the "
+                                    "change is re-applied to it.")
+
+
+def etag_header(noun: str, *statuses) -> OpenApiParameter:
+    """The ``ETag`` response header of ``statuses``, described."""
+    return OpenApiParameter(
+        name="ETag", type=str, location=OpenApiParameter.HEADER, response=list(statuses),
+        description=f"The {noun}'s version (its last change), quoted, e.g. `\"62c1d5f0a2b41\"`: send it as "
+        "`If-Match` with a change.",
+    )
+
+
+def if_match_header(noun: str, *, required: bool = True, alternative: str = "") -> OpenApiParameter:
+    return OpenApiParameter(
+        name="If-Match", type={"type": "string", "pattern": TEXT_PATTERN, "maxLength": 200},
+        location=OpenApiParameter.HEADER, required=required,
+        description=f"The `ETag` of the version read (several may be given, comma-separated). If the {noun} has "
+        f"changed since, nothing is written and the answer is 412 with the current version.{alternative}",
+    )
+
+
+def precondition_errors(noun: str, *, alternative: str = "") -> dict:
+    """The answers 412 (a stale version) and 428 (none given) of a change."""
+    return {
+        412: OpenApiResponse(StaleSerializer, description=f"The {noun} changed since the version in `If-Match` "
+                             "(`stale`): nothing was written; `version` and `ETag` give the current one."),
+        428: OpenApiResponse(ErrorSerializer, description="No `If-Match` header (`precondition_required`): send the "
+                             f"`ETag` of the version the change was made from{alternative}."),
+    }
+
+
+def if_match(request, version: str | None = None) -> list[str]:
+    """The versions a change was made from: those in the request's ``If-Match`` (ETags, quoted; a
+    weak one's ``W/`` dropped), else ``version`` (the body's, unquoted). Neither: 428. ``*`` (any
+    version) is refused: a change must name the version it was made from."""
+    raw = request.headers.get("If-Match")
+    if raw is None or not raw.strip():
+        if version:
+            return [f'"{version.strip().strip(chr(34))}"']
+        raise PreconditionRequired(_("Send If-Match with the ETag of the version you read."))
+    tags = [tag.strip().removeprefix("W/") for tag in raw.split(",") if tag.strip()]
+    if "*" in tags:
+        message = _("Give the ETag of the version you read, not *.")
+        raise InvalidInput(message, fields={"If-Match": [message]})
+    return [tag if tag.startswith('"') else f'"{tag}"' for tag in tags]
 
 
 # --- Pagination: keyset, never a COUNT(*) ------------------------------------------------------

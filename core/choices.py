@@ -32,3 +32,24 @@ class Weekday(models.IntegerChoices):
     FRIDAY = 4, _("Friday")
     SATURDAY = 5, _("Saturday")
     SUNDAY = 6, _("Sunday")
+
+
+class LocationPrecision(models.TextChoices):
+    """How exact a point is (a site's, a technician's home base). Geocoding writes the first
+    five; a dispatcher's pin writes ``manual``; coordinates typed in (import, admin, API) are
+    ``exact``."""
+
+    PENDING = "pending", _("not located yet")
+    UNKNOWN = "unknown", _("location unknown")
+    PROVINCE = "province", _("province centre")
+    CITY = "city", _("city centre")
+    DISTRICT = "district", _("district centre")
+    STREET = "street", _("street")
+    EXACT = "exact", _("exact")
+    MANUAL = "manual", _("placed by hand")
+
+
+# Precisions whose point is only near the address (drawn differently on the dispatch board).
+APPROXIMATE = frozenset({LocationPrecision.PROVINCE, LocationPrecision.CITY, LocationPrecision.DISTRICT})
+# Precisions that geocoding never overwrites.
+KEPT = frozenset({LocationPrecision.EXACT, LocationPrecision.MANUAL})

@@ -1,6 +1,11 @@
 """The admin pages of a master-data import: django-import-export's, with this project's
 formats, size limit, template download, all-or-nothing confirmation and audit record
-(core/imports.py says what each adds)."""
+(core/imports.py says what each adds).
+
+A file over ``IMPORT_BACKGROUND_BYTES`` is neither previewed nor written on the request: the
+upload is saved and a Celery task makes the dry run (``core.tasks.preview_import``), then, once
+confirmed, the import (``core.tasks.run_import``); the progress page between shows how far each
+is and, after the dry run, the preview with its confirm button."""
 
 import uuid
 import zipfile
@@ -14,6 +19,7 @@ from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.template.defaultfilters import filesizeformat
 from django.urls import path, reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from import_export.admin import ImportExportModelAdmin
 from import_export.forms import ImportForm
@@ -21,7 +27,7 @@ from import_export.forms import ImportForm
 from .db_router import replica_reads
 from .exports import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE, csv_bytes, xlsx_bytes
 from .imports import FORMATS, ImportFileError, import_progress_key, record_import
-from .tasks import run_import, set_progress
+from .tasks import preview_import, run_import, set_progress
 
 
 class SizedImportForm(ImportForm):
@@ -68,6 +74,7 @@ class MasterDataImportAdmin(ImportExportModelAdmin):
     formats = FORMATS
     import_form_class = SizedImportForm
     import_template_name = "admin/core/import.html"
+    export_template_name = "admin/core/export.html"  # the library's, without the style attributes the CSP refuses
     skip_admin_log = True  # one record per file (record_import), not one per row
 
     def get_urls(self):
@@ -101,6 +108,29 @@ class MasterDataImportAdmin(ImportExportModelAdmin):
             "import_max_bytes": settings.IMPORT_MAX_BYTES,
             "preview_rows": 200,
         }
+
+    def import_action(self, request, **kwargs):
+        """The library's upload and dry run; a large file's dry run goes to a worker instead."""
+        if request.method == "POST" and self.has_import_permission(request):
+            upload = request.FILES.get("import_file")
+            if upload is not None and upload.size > settings.IMPORT_BACKGROUND_BYTES:
+                form = self.create_import_form(request)
+                if form.is_valid():
+                    return self.start_background_preview(request, form)
+        return super().import_action(request, **kwargs)
+
+    def start_background_preview(self, request, form):
+        fmt = int(form.cleaned_data["format"])
+        upload = form.cleaned_data["import_file"]
+        storage = self.write_to_tmp_storage(upload, self.get_import_formats()[fmt]())
+        job = uuid.uuid4().hex
+        set_progress(job, state="queued", stage="preview", done=0, total=0, user_id=request.user.pk)
+        preview_import.delay(
+            job, self.opts.app_label, self.opts.model_name, storage.name, fmt, upload.name, request.user.pk,
+            translation.get_language(),
+        )
+        info = self.opts.app_label, self.opts.model_name
+        return HttpResponseRedirect(reverse("admin:%s_%s_import_progress" % info, args=[job]))
 
     def import_template_view(self, request, fmt):
         """An empty file with this import's columns (headers in English and Chinese)."""
@@ -153,7 +183,7 @@ class MasterDataImportAdmin(ImportExportModelAdmin):
     def start_background_import(self, request, form, fmt):
         """A large file is written by a Celery task; the page that follows shows its progress."""
         job = uuid.uuid4().hex
-        set_progress(job, state="queued", done=0, total=0, user_id=request.user.pk)
+        set_progress(job, state="queued", stage="import", done=0, total=0, user_id=request.user.pk)
         run_import.delay(
             job, self.opts.app_label, self.opts.model_name, form.cleaned_data["import_file_name"], fmt,
             self._import_file_name, request.user.pk,
@@ -168,6 +198,7 @@ class MasterDataImportAdmin(ImportExportModelAdmin):
         if not state or state.get("user_id") != request.user.pk:
             raise Http404
         total = state.get("total") or 0
+        preview = state.get("preview")
         context = {
             **self.admin_site.each_context(request),
             "title": _("Import"),
@@ -175,7 +206,12 @@ class MasterDataImportAdmin(ImportExportModelAdmin):
             "state": state,
             "percent": int(100 * state.get("done", 0) / total) if total else 0,
             "running": state.get("state") in ("queued", "running"),
+            "preview": preview,
+            "preview_rows": 200,
         }
+        if preview and preview.get("confirm"):
+            # The library's confirm form, posted to process_import (which hands a large file to run_import).
+            context["confirm_form"] = self.get_confirm_form_class(request)(initial=preview["confirm"])
         return TemplateResponse(request, "admin/core/import_progress.html", context)
 
     def process_result(self, result, request):

@@ -11,23 +11,26 @@ skips unchanged rows and writes in a transaction. This module adds, for every ap
   that appears twice in the file, a required cell left empty -- each a validation error naming
   the column, so the preview lists line, column and reason;
 - exports and templates written through ``core/exports.py`` (formula-like text escaped);
-- the record of an import in Django's admin log (``record_import``): one entry per file.
+- the record of an import in Django's admin log (``record_import``): one entry per file;
+- the purge of uploads whose preview was never confirmed (``purge_import_files``, from beat).
 
 Line numbers are the file's: the header is line 1, the first data row line 2.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from copy import copy
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone as dt_timezone
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.contrib.admin.models import ADDITION, LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
+from django.core.files.storage import storages
 from django.utils import translation
 from django.utils.encoding import force_str
 from django.utils.html import escape
@@ -41,6 +44,12 @@ from .errors import InvalidInput
 from .i18n import split_bilingual
 from .exports import FORMULA_STARTS, csv_bytes, xlsx_bytes
 from .validation import normalize_phone
+
+logger = logging.getLogger(__name__)
+
+# Where an uploaded file waits between the preview and the confirmation (the library's MediaStorage:
+# this folder of the "import_export" storage if there is one, else of the default storage).
+IMPORT_FILE_FOLDER = "django-import-export"
 
 # How many rows of a dry run carry a per-cell preview (the rest are counted only).
 PREVIEW_ROWS = 200
@@ -592,3 +601,31 @@ def record_import(*, user, model, file_name: str, result) -> LogEntry:
         action_flag=ADDITION,
         change_message=message,
     )
+
+
+def purge_import_files(*, max_age_seconds: int | None = None, now: datetime | None = None) -> int:
+    """Delete the uploads waiting under ``IMPORT_FILE_FOLDER`` that are older than
+    ``IMPORT_FILE_MAX_AGE_SECONDS``: previews nobody confirmed (a confirmed import removes its own
+    file). Returns how many were deleted; a file that cannot be read or deleted is left for the next run."""
+    max_age = settings.IMPORT_FILE_MAX_AGE_SECONDS if max_age_seconds is None else max_age_seconds
+    storage = storages["import_export"] if "import_export" in settings.STORAGES else storages["default"]
+    cutoff = (now or datetime.now(dt_timezone.utc)) - timedelta(seconds=max_age)
+    try:
+        _folders, names = storage.listdir(IMPORT_FILE_FOLDER)
+    except (FileNotFoundError, NotADirectoryError):
+        return 0  # nothing was ever uploaded
+    deleted = 0
+    for name in names:
+        path = f"{IMPORT_FILE_FOLDER}/{name}"
+        try:
+            modified = storage.get_modified_time(path)
+            if modified.tzinfo is None:
+                modified = modified.replace(tzinfo=dt_timezone.utc)
+            if modified < cutoff:
+                storage.delete(path)
+                deleted += 1
+        except Exception as exc:  # one unreadable file must not stop the others
+            logger.warning("could not purge the import file %s (%s)", path, exc)
+    if deleted:
+        logger.info("purged %d import file(s) older than %d s", deleted, max_age)
+    return deleted

@@ -2,10 +2,30 @@ from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.db.models.functions import Upper
 from django.db.models import F, Q
+from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.choices import CustomerTier
+from core.choices import CustomerTier, LocationPrecision
+
+
+def _external_ref():
+    """For integrations (the API): the row's reference in their system, unique per kind of row."""
+    return models.CharField(
+        _("external reference"), max_length=100, null=True, blank=True, unique=True,
+        help_text=_("This row's reference in another system (CRM, ERP); unique when set."),
+    )
+
+
+# The moments an integration syncs by (the API's updated_after, sort=updated_at). The database
+# default (now()) fills rows written by raw SQL (bulk loads, benchmarks) and the rows that
+# existed before these columns did.
+def _created_at(*, editable: bool = True):
+    return models.DateTimeField(_("created"), default=timezone.now, db_default=Now(), editable=editable)
+
+
+def _updated_at():
+    return models.DateTimeField(_("updated"), auto_now=True, db_default=Now())
 
 
 class Customer(models.Model):
@@ -20,7 +40,9 @@ class Customer(models.Model):
     tier = models.CharField(_("tier"), max_length=16, choices=Tier.choices, default=Tier.STANDARD)
     language = models.CharField(_("language"), max_length=10, default="zh-hans")
     notes = models.TextField(_("notes"), blank=True)
-    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    created_at = _created_at()
+    updated_at = _updated_at()
+    external_ref = _external_ref()
 
     class Meta:
         verbose_name = _("customer")
@@ -35,30 +57,13 @@ class Customer(models.Model):
             GinIndex(OpClass(Upper("code"), name="gin_trgm_ops"), name="customer_code_trgm"),
             # Email intake (email_intake/): the sender of a new email is found by address, any letter case.
             models.Index(Upper("email"), name="customer_email_upper"),
+            # The API's sync reads (sort=updated_at / created_at, ties by id).
+            models.Index(fields=["updated_at", "id"], name="customer_updated_at_id"),
+            models.Index(fields=["created_at", "id"], name="customer_created_at_id"),
         ]
 
     def __str__(self):
         return f"{self.name} ({self.phone})"
-
-
-class LocationPrecision(models.TextChoices):
-    """How exact a site's point is. Geocoding writes the first five; a dispatcher's pin writes
-    ``manual``; coordinates typed in (import, admin, API) are ``exact``."""
-
-    PENDING = "pending", _("not located yet")
-    UNKNOWN = "unknown", _("location unknown")
-    PROVINCE = "province", _("province centre")
-    CITY = "city", _("city centre")
-    DISTRICT = "district", _("district centre")
-    STREET = "street", _("street")
-    EXACT = "exact", _("exact")
-    MANUAL = "manual", _("placed by hand")
-
-
-# Precisions whose point is only near the address (drawn differently on the dispatch board).
-APPROXIMATE = frozenset({LocationPrecision.PROVINCE, LocationPrecision.CITY, LocationPrecision.DISTRICT})
-# Precisions that geocoding never overwrites.
-KEPT = frozenset({LocationPrecision.EXACT, LocationPrecision.MANUAL})
 
 
 class Site(models.Model):
@@ -70,7 +75,7 @@ class Site(models.Model):
     city = models.CharField(_("city"), max_length=80, blank=True)
     latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
     longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
-    # Written after commit by the geocoding task (customers/geocoding.py), never on the request path.
+    # Written after commit by the geocoding task (core/geocoding.py), never on the request path.
     location_precision = models.CharField(
         _("location precision"), max_length=10, choices=LocationPrecision.choices,
         default=LocationPrecision.PENDING, db_default=LocationPrecision.PENDING,
@@ -78,6 +83,9 @@ class Site(models.Model):
     # province / city / district as the geocoder read them, e.g. "上海市 浦东新区".
     location_area = models.CharField(_("area found"), max_length=80, blank=True, default="", db_default="")
     located_at = models.DateTimeField(_("located"), null=True, blank=True)
+    created_at = _created_at(editable=False)
+    updated_at = _updated_at()
+    external_ref = _external_ref()
 
     @staticmethod
     def normalize_address(address: str) -> str:
@@ -93,6 +101,8 @@ class Site(models.Model):
             GinIndex(OpClass(Upper("address"), name="gin_trgm_ops"), name="site_address_trgm"),
             # The geocoding sweep (customers.services.sites_geocode_pending): the sites not located yet.
             models.Index(fields=["id"], condition=Q(location_precision="pending"), name="site_location_pending"),
+            models.Index(fields=["updated_at", "id"], name="site_updated_at_id"),
+            models.Index(fields=["created_at", "id"], name="site_created_at_id"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -121,13 +131,20 @@ class Equipment(models.Model):
     model = models.CharField(_("model"), max_length=64)
     install_date = models.DateField(_("install date"), null=True, blank=True)
     warranty_end = models.DateField(_("warranty end"), null=True, blank=True)
+    created_at = _created_at(editable=False)
+    updated_at = _updated_at()
+    external_ref = _external_ref()
 
     class Meta:
         verbose_name = _("equipment")
         verbose_name_plural = _("equipment")
         permissions = [("import_equipment", _("Can import equipment")), ("export_equipment", _("Can export equipment"))]
         ordering = ["customer", "serial"]
-        indexes = [GinIndex(OpClass(Upper("serial"), name="gin_trgm_ops"), name="equipment_serial_trgm")]
+        indexes = [
+            GinIndex(OpClass(Upper("serial"), name="gin_trgm_ops"), name="equipment_serial_trgm"),
+            models.Index(fields=["updated_at", "id"], name="equipment_updated_at_id"),
+            models.Index(fields=["created_at", "id"], name="equipment_created_at_id"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(install_date__isnull=True)

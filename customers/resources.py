@@ -15,6 +15,7 @@ file in ``prepare``; the checks shared by all imports are core/imports.py's.
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from import_export import fields, widgets
 from import_export.instance_loaders import CachedInstanceLoader
@@ -23,7 +24,7 @@ from core.imports import (
     ChoiceWidget, Column, DateWidget, LookupWidget, MasterDataResource, PhoneWidget, check_coordinates, parse_date,
 )
 
-from .geocoding import in_bounds
+from core.geocoding import in_bounds
 from .models import Customer, Equipment, Site
 from .services import sites_geocode_pending_after_commit
 
@@ -37,6 +38,12 @@ LANGUAGE_ALIASES = {
 class SiteLookupWidget(LookupWidget):
     def key(self, value, row):
         return (str(row.get("customer_code") or ""), str(value))
+
+
+def _stamp(instance):
+    """A row the import writes is changed now (``updated_at``, what the API's sync reads): bulk
+    updates send no model's ``save()``, which would set it."""
+    instance.updated_at = timezone.now()
 
 
 def _customer_column():
@@ -120,7 +127,10 @@ class CustomerResource(MasterDataResource):
 
     def get_bulk_update_fields(self):
         # The code is the key, but a customer taken over by phone number gets it in the update.
-        return list(self.fields)
+        return [*self.fields, "updated_at"]
+
+    def before_save_instance(self, instance, row, **kwargs):
+        _stamp(instance)
 
     def get_instance(self, instance_loader, row):
         instance = super().get_instance(instance_loader, row)
@@ -198,6 +208,7 @@ class SiteResource(MasterDataResource):
         super().import_field(field, instance, row, is_m2m, **kwargs)
 
     def before_save_instance(self, instance, row, **kwargs):
+        _stamp(instance)
         # A new site, or one whose address or coordinates the file changes, is located again after
         # the import (customers.services.sites_locate: given coordinates are checked against the
         # region and kept as exact; otherwise the address is geocoded).
@@ -213,7 +224,7 @@ class SiteResource(MasterDataResource):
             instance.location_area = ""
 
     def get_bulk_update_fields(self):
-        return [*super().get_bulk_update_fields(), "location_precision", "location_area"]
+        return [*super().get_bulk_update_fields(), "location_precision", "location_area", "updated_at"]
 
     def after_import(self, dataset, result, **kwargs):
         super().after_import(dataset, result, **kwargs)
@@ -295,3 +306,9 @@ class EquipmentResource(MasterDataResource):
                 errors[column] = [str(error)]
         if dates.get("install_date") and dates.get("warranty_end") and dates["warranty_end"] < dates["install_date"]:
             errors["warranty_end"] = [_("The warranty cannot end before the installation date.")]
+
+    def get_bulk_update_fields(self):
+        return [*super().get_bulk_update_fields(), "updated_at"]
+
+    def before_save_instance(self, instance, row, **kwargs):
+        _stamp(instance)

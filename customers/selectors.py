@@ -1,6 +1,8 @@
 from django.contrib.postgres.search import TrigramSimilarity
-from django.db.models import OuterRef, Prefetch, Q, Subquery
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Upper
+
+from core import roles as R
 
 from .models import Customer, Equipment, Site
 
@@ -183,3 +185,78 @@ def equipment_detail(*, pk: int) -> Equipment | None:
     if not 0 < pk < 2**63:
         return None
     return Equipment.objects.select_related("customer", "site").filter(pk=pk).first()
+
+
+# --- What a caller may see and change (the API: customers/api.py) ------------------------------
+
+
+def _technician_of(user):
+    try:
+        return user.technician
+    except Exception:  # RelatedObjectDoesNotExist: the user has no technician profile
+        return None
+
+
+def customer_scope(user) -> tuple:
+    """Which customers ``user`` sees, as a key: ``("all",)`` (office roles, superusers, an
+    unrestricted API client), ``("customer", id)`` (an API client restricted to a customer),
+    ``("partner", company id)`` (a partner technician, an API client restricted to a partner
+    company: the customers of the orders assigned to its technicians), ``("technician", id)`` (a
+    technician: the customers of their orders) or ``("none",)``."""
+    if user is None or not user.is_authenticated:
+        return ("none",)
+    if user.is_superuser:
+        return ("all",)
+    names = R.roles_of(user)
+    if names & R.OFFICE_ROLES:
+        return ("all",)
+    if R.INTEGRATION in names:
+        return R.client_scope(user)
+    tech = _technician_of(user) if names & R.FIELD_ROLES else None
+    if tech is None:
+        return ("none",)
+    if R.PARTNER_TECHNICIAN in names and tech.partner_company_id:
+        return ("partner", tech.partner_company_id)
+    return ("technician", tech.pk)
+
+
+def _customer_ids(scope: tuple):
+    """The ids of the customers of a non-"all" scope, as a subquery (None: every customer)."""
+    kind = scope[0]
+    if kind == "all":
+        return None
+    if kind == "customer":
+        return Customer.objects.filter(pk=scope[1]).values("pk")
+    # Through the work orders' reverse relation (workorders sits above this app: no import).
+    if kind == "partner":
+        return Customer.objects.filter(work_orders__technician__partner_company_id=scope[1]).values("pk")
+    if kind == "technician":
+        return Customer.objects.filter(work_orders__technician_id=scope[1]).values("pk")
+    return Customer.objects.none().values("pk")
+
+
+def customers_visible_to(user) -> QuerySet:
+    ids = _customer_ids(customer_scope(user))
+    return Customer.objects.all() if ids is None else Customer.objects.filter(pk__in=ids)
+
+
+def sites_visible_to(user) -> QuerySet:
+    ids = _customer_ids(customer_scope(user))
+    return Site.objects.all() if ids is None else Site.objects.filter(customer_id__in=ids)
+
+
+def equipment_visible_to(user) -> QuerySet:
+    ids = _customer_ids(customer_scope(user))
+    return Equipment.objects.all() if ids is None else Equipment.objects.filter(customer_id__in=ids)
+
+
+def customer_write_scope(user) -> tuple:
+    """Which customers ``user`` may create and change (with their sites and equipment):
+    ``("all",)`` for agents, dispatchers, managers, superusers and unrestricted API clients,
+    ``("customer", id)`` for a client restricted to that customer (its sites and equipment and
+    the customer itself, no new customers), else ``("none",)``: field roles and partner-restricted
+    clients only read."""
+    scope = customer_scope(user)
+    if scope[0] == "all" or scope[0] == "customer":
+        return scope
+    return ("none",)

@@ -3,17 +3,27 @@ import logging
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from core.batching import BatchPublisher
-from core.errors import InvalidInput, NotFound
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.inserts import Insert, Part
+from core.validation import normalize_phone
+from core.versions import next_moment, version_check
 
-from .geocoding import checked_point, geocode_many
-from .models import Customer, Site
-from .selectors import site_at_address
+from core.geocoding import checked_point, geocode_many
+
+from .models import Customer, Equipment, Site
+from .selectors import (
+    customer_write_scope,
+    customers_visible_to,
+    equipment_visible_to,
+    site_at_address,
+    sites_visible_to,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +67,7 @@ def customer_upsert_by_phone(
     customer = Customer.objects.get(phone=phone)
     if email and not customer.email:
         customer.email = email
-        customer.save(update_fields=["email"])
+        customer.save(update_fields=["email", "updated_at"])
     return customer, False
 
 
@@ -92,6 +102,7 @@ def customer_insert(*, phone: str, name: str, email: str = "", language: str = "
     values.update(phone=phone, name=name, email=email, language=language or "zh-hans")
     if created_at is not None:
         values["created_at"] = created_at
+    values["updated_at"] = values["created_at"]  # its database default is an expression, not a value
     return Insert("c", Customer, values, on_conflict="(phone) DO NOTHING")
 
 
@@ -99,11 +110,12 @@ def site_insert(*, customer_id: int | None, address: str, links: dict) -> Insert
     """A new site at ``address`` as part ``"s"`` of a linked insert (``links``: the customer's
     id from an earlier part, when the customer is new too)."""
     site = Site(customer_id=customer_id, address=Site.normalize_address(address))
+    site.updated_at = site.created_at  # its database default is an expression, not a value
     values = {f.attname: getattr(site, f.attname) for f in Site._meta.concrete_fields if not f.primary_key}
     return Insert("s", Site, values, links=dict(links))
 
 
-_FILL_EMAIL_SQL = "UPDATE customers_customer SET email = %s WHERE id = %s AND email = ''"
+_FILL_EMAIL_SQL = "UPDATE customers_customer SET email = %s, updated_at = now() WHERE id = %s AND email = ''"
 
 
 def customer_fill_email(customer: Customer, email: str) -> Part | None:
@@ -115,7 +127,7 @@ def customer_fill_email(customer: Customer, email: str) -> Part | None:
     return Part("u", _FILL_EMAIL_SQL, (email, customer.pk))
 
 
-# --- Where a site is (customers/geocoding.py) ---------------------------------------------------
+# --- Where a site is (core/geocoding.py) ---------------------------------------------------
 # A site is created "pending" by every path (public form, phone intake, API, import, admin); the
 # geocoding task locates it after commit, and beat's sweep catches any the task missed (a broker
 # that was down). Nothing of this runs on the request that created the site.
@@ -196,7 +208,7 @@ def sites_locate(*, site_ids) -> dict[str, int]:
                 pk=pk, location_precision=Site.Precision.PENDING, address=addresses[pk]
             ).update(
                 latitude=_six(lat), longitude=_six(lng), location_precision=precision, location_area=area,
-                located_at=now,
+                located_at=now, updated_at=now,
             )
             if updated:
                 counts[precision] = counts.get(precision, 0) + 1
@@ -258,5 +270,222 @@ def site_place(*, site_id: int, latitude, longitude) -> Site:
         site.latitude, site.longitude = _six(point[0]), _six(point[1])
         site.location_precision = Site.Precision.MANUAL
         site.located_at = timezone.now()
-        site.save(update_fields=["latitude", "longitude", "location_precision", "located_at"])
+        site.save(update_fields=["latitude", "longitude", "location_precision", "located_at", "updated_at"])
     return site
+
+
+# --- Customers, sites and equipment written through the API (customers/api.py) ----------------
+# Each change is made from a version the caller read (``If-Match``, core/versions.py) and checked
+# under the row's lock; a value another row of the same kind has (phone number, customer code,
+# serial number, external reference) is a conflict (409) naming the field; nothing is written on
+# any error.
+
+# The unique fields of each model, with what the conflict says.
+_UNIQUE = {
+    Customer: {"phone": _lazy("Another customer has this phone number."),
+               "code": _lazy("Another customer has this customer code."),
+               "external_ref": _lazy("Another customer has this external reference.")},
+    Site: {"external_ref": _lazy("Another site has this external reference.")},
+    Equipment: {"serial": _lazy("Other equipment has this serial number."),
+                "external_ref": _lazy("Other equipment has this external reference.")},
+}
+
+
+def _refuse_taken(model, values: dict, *, pk=None) -> None:
+    """Conflict naming each unique field whose new value another row has."""
+    taken = {}
+    for name, message in _UNIQUE[model].items():
+        value = values.get(name)
+        if value in (None, ""):
+            continue
+        if model.objects.filter(**{name: value}).exclude(pk=pk).exists():
+            taken[name] = [str(message)]
+    if taken:
+        raise Conflict(_("A value is already taken by another row."), code="taken", fields=taken)
+
+
+def _write(model, values: dict, write, *, pk=None):
+    """Run ``write`` (an INSERT or UPDATE) in a savepoint: a unique key taken meanwhile by another
+    writer is the same conflict as one found before."""
+    _refuse_taken(model, values, pk=pk)
+    try:
+        with transaction.atomic():
+            return write()
+    except IntegrityError:
+        _refuse_taken(model, values, pk=pk)
+        raise
+
+
+def _clean_refs(values: dict) -> dict:
+    """A blank external reference or customer code is none (NULL: unique only when set)."""
+    for name in ("external_ref", "code"):
+        if name in values and isinstance(values[name], str) and not values[name].strip():
+            values[name] = None
+    return values
+
+
+def _may_write(actor, customer_id: int | None) -> None:
+    """Forbidden unless ``actor`` may change this customer's rows (None: create a customer)."""
+    scope = customer_write_scope(actor)
+    if scope[0] == "all":
+        return
+    if scope[0] == "customer" and customer_id is not None and customer_id == scope[1]:
+        return
+    if scope[0] == "customer":
+        raise Forbidden(_("This API client may change only its own customer's records."))
+    raise Forbidden(_("Only agents, dispatchers and managers may change customer records."))
+
+
+def _writable_customer(actor, customer_id: int) -> Customer:
+    """The customer a new site or piece of equipment belongs to: one ``actor`` sees (else 400
+    naming the field: the id is the body's, not the address's) and may change (else 403)."""
+    customer = customers_visible_to(actor).filter(pk=customer_id).first() if 0 < customer_id < 2**63 else None
+    if customer is None:
+        message = _("No such customer.")
+        raise InvalidInput(message, fields={"customer": [message]})
+    _may_write(actor, customer.pk)
+    return customer
+
+
+def _locked(queryset, pk: int, not_found: str):
+    row = queryset.select_for_update().filter(pk=pk).first() if 0 < pk < 2**63 else None
+    if row is None:
+        raise NotFound(not_found)
+    return row
+
+
+def _apply(model, row, changes: dict, if_match: list[str], stale: str):
+    """Write ``changes`` to the locked ``row`` if made from its current version: the fields that
+    differ, with ``updated_at`` at least a microsecond on (core.versions.next_moment). Sending
+    the values the row has writes nothing and keeps its version."""
+    version_check(row.updated_at, if_match, stale)
+    diff = {name: value for name, value in changes.items() if getattr(row, name) != value}
+    if not diff:
+        return row, {}
+    moment = next_moment(row.updated_at, timezone.now())
+    _write(model, diff, lambda: model.objects.filter(pk=row.pk).update(**diff, updated_at=moment), pk=row.pk)
+    for name, value in diff.items():
+        setattr(row, name, value)
+    row.updated_at = moment
+    return row, diff
+
+
+def customer_create(*, actor, values: dict) -> Customer:
+    """A new customer (agents, dispatchers, managers, unrestricted API clients). ``values``:
+    name, phone (any common form; kept in E.164) and optionally code, email, tier, language,
+    notes, external_ref."""
+    _may_write(actor, None)
+    values = _clean_refs(dict(values))
+    values["phone"] = normalize_phone(values.get("phone", ""))
+    customer = Customer(**values)
+    with transaction.atomic():
+        _write(Customer, values, customer.save)
+    return customer
+
+
+def customer_update(*, actor, customer_id: int, changes: dict, if_match: list[str]) -> Customer:
+    """Change a customer's details from the version ``if_match`` names (else 412, nothing written)."""
+    changes = _clean_refs(dict(changes))
+    if "phone" in changes:
+        changes["phone"] = normalize_phone(changes["phone"])
+    with transaction.atomic():
+        customer = _locked(customers_visible_to(actor), customer_id, _("No such customer."))
+        _may_write(actor, customer.pk)
+        customer, _diff = _apply(Customer, customer, changes, if_match, _(
+            "Customer %(id)s was changed since you read it; read it again and re-apply your change."
+        ) % {"id": customer.pk})
+    return customer
+
+
+def _site_values(values: dict, site: Site | None = None) -> dict:
+    for name in ("latitude", "longitude"):
+        if values.get(name) is not None:
+            values[name] = _six(values[name])  # as the column keeps it: six decimal places
+    if "address" in values:
+        values["address"] = Site.normalize_address(values["address"])
+    lat = values.get("latitude", site.latitude if site else None)
+    lng = values.get("longitude", site.longitude if site else None)
+    if (lat is None) != (lng is None):
+        message = _("Give both the latitude and the longitude, or neither.")
+        raise InvalidInput(message, fields={"latitude": [message], "longitude": [message]})
+    return values
+
+
+def site_create(*, actor, values: dict) -> Site:
+    """A new site of a customer ``actor`` may change; located after commit (its coordinates, if
+    given, checked against the region; else its address geocoded)."""
+    values = _site_values(_clean_refs(dict(values)))
+    customer = _writable_customer(actor, values.pop("customer"))
+    site = Site(customer=customer, **values)
+    with transaction.atomic():
+        _write(Site, values, site.save)
+        sites_locate_after_commit(site_ids=[site.pk])
+    return site
+
+
+def site_update(*, actor, site_id: int, changes: dict, if_match: list[str]) -> Site:
+    """Change a site's label, address, city, coordinates or reference; a new address or point is
+    located again after commit."""
+    changes = _clean_refs(dict(changes))
+    with transaction.atomic():
+        site = _locked(Site.objects.filter(pk__in=sites_visible_to(actor).values("pk")), site_id, _("No such site."))
+        _may_write(actor, site.customer_id)
+        changes = _site_values(changes, site)
+        address_changed = "address" in changes and changes["address"] != site.address
+        point_changed = any(n in changes and changes[n] != getattr(site, n) for n in ("latitude", "longitude"))
+        if address_changed or point_changed:
+            probe = Site(address=changes.get("address", site.address), latitude=changes.get("latitude", site.latitude),
+                         longitude=changes.get("longitude", site.longitude))
+            site_locate_again(site=probe, address_changed=address_changed, point_changed=point_changed)
+            changes.update(latitude=probe.latitude, longitude=probe.longitude, location_precision=probe.location_precision,
+                           location_area=probe.location_area, located_at=probe.located_at)
+        site, _diff = _apply(Site, site, changes, if_match, _(
+            "Site %(id)s was changed since you read it; read it again and re-apply your change."
+        ) % {"id": site.pk})
+        if address_changed or point_changed:
+            sites_locate_after_commit(site_ids=[site.pk])
+    return site
+
+
+def _equipment_values(values: dict, customer_id: int, equipment: Equipment | None = None) -> dict:
+    if values.get("site") is not None:
+        site = Site.objects.filter(pk=values["site"], customer_id=customer_id).first() \
+            if 0 < values["site"] < 2**63 else None
+        if site is None:
+            message = _("Not a site of this equipment's customer.")
+            raise InvalidInput(message, fields={"site": [message]})
+        values["site"] = site
+    install = values.get("install_date", equipment.install_date if equipment else None)
+    end = values.get("warranty_end", equipment.warranty_end if equipment else None)
+    if install and end and end < install:
+        message = _("The warranty cannot end before the installation date.")
+        raise InvalidInput(message, fields={"warranty_end": [message]})
+    return values
+
+
+def equipment_create(*, actor, values: dict) -> Equipment:
+    """New equipment of a customer ``actor`` may change, at one of the customer's sites or none."""
+    values = _clean_refs(dict(values))
+    customer = _writable_customer(actor, values.pop("customer"))
+    values = _equipment_values(values, customer.pk)
+    equipment = Equipment(customer=customer, **values)
+    with transaction.atomic():
+        _write(Equipment, values, equipment.save)
+    return equipment
+
+
+def equipment_update(*, actor, equipment_id: int, changes: dict, if_match: list[str]) -> Equipment:
+    """Change equipment's site (the customer's), serial, brand, model, dates or reference."""
+    changes = _clean_refs(dict(changes))
+    with transaction.atomic():
+        equipment = _locked(Equipment.objects.filter(pk__in=equipment_visible_to(actor).values("pk")), equipment_id,
+                            _("No such equipment."))
+        _may_write(actor, equipment.customer_id)
+        changes = _equipment_values(changes, equipment.customer_id, equipment)
+        if "site" in changes:  # compared and written by id
+            site = changes.pop("site")
+            changes["site_id"] = site.pk if site is not None else None
+        equipment, _diff = _apply(Equipment, equipment, changes, if_match, _(
+            "Equipment %(id)s was changed since you read it; read it again and re-apply your change."
+        ) % {"id": equipment.pk})
+    return equipment

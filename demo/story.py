@@ -40,7 +40,7 @@ from django.db.models import Max
 
 from catalog.models import ChecklistItem, Part, ServiceType
 from completion.models import ChecklistAnswer, CompletionReport, PartUsage
-from completion.services import labour_rate
+from completion.services import drive_minutes, hourly_cost, labour_rate
 from core import roles as R
 from core.i18n import bilingual, split_bilingual
 from customers.models import Customer
@@ -114,6 +114,8 @@ CHECKLISTS = {
 }
 
 # How many part lines a report has (weights for 0, 1, 2, 3), by kind of job.
+# What a part costs us, as a share of its price (the demo's purchase prices).
+PART_COST_SHARE = Decimal("0.55")
 PART_LINES = {"repair": [20, 48, 24, 8], "install": [5, 35, 40, 20], "clean": [55, 40, 5, 0]}
 # Share of reports that ask for a second visit, by kind of job.
 SECOND_VISIT = {"repair": 0.13, "install": 0.06, "clean": 0.02}
@@ -208,7 +210,8 @@ class Story:
         for number, name, unit, price, codes in PARTS:
             part, _ = Part.objects.update_or_create(
                 part_number=number,
-                defaults={**bilingual("name", name), "unit": unit, "unit_price": Decimal(price), "active": True},
+                defaults={**bilingual("name", name), "unit": unit, "unit_price": Decimal(price), "active": True,
+                          "unit_cost": _money(Decimal(price) * PART_COST_SHARE)},
             )
             self.parts[number] = part
         self.parts_for = defaultdict(list)
@@ -369,12 +372,14 @@ class Story:
                           "original_name", "created_at"], rows[Attachment]),
             (CompletionReport, [
                 "id", "work_order", "technician", "submitted_by", "submission_key", "work_done", "labour_minutes",
-                "labour_rate", "callout_fee", "labour_amount", "parts_amount", "total_amount", "signer_name",
+                "labour_rate", "callout_fee", "labour_amount", "parts_amount", "total_amount",
+                "parts_cost", "labour_cost", "travel_minutes", "travel_cost", "signer_name",
                 "signature", "signed_at", "latitude", "longitude", "needs_second_visit", "second_visit_reason",
                 "review_status", "review_comment", "reviewed_by", "reviewed_at", "revision_note", "created_at",
             ], rows[CompletionReport]),
             (ChecklistAnswer, ["report", "item", "item_text", "mandatory", "answer", "note"], rows[ChecklistAnswer]),
-            (PartUsage, ["report", "part", "part_number", "name", "unit", "quantity", "unit_price", "amount"],
+            (PartUsage, ["report", "part", "part_number", "name", "unit", "quantity", "unit_price", "amount",
+                         "unit_cost"],
              rows[PartUsage]),
             (Survey, ["work_order", "token", "language", "status", "created_at", "expires_at", "reminder_sent_at",
                       "answered_at", "satisfaction", "solved", "recommend", "comment", "needs_callback",
@@ -411,12 +416,13 @@ class Story:
             if action == "complete":
                 reopened = any(j > i for j in reopened_later)
                 follow_up_at = next((e[1] for e in after if e[0] == "follow_up"), None)
-                self._report(wid, st, at, actor_id, lat, lng, note, contact_name, reopened, follow_up_at)
+                self._report(wid, st, at, actor_id, lat, lng, note, contact_name, reopened, follow_up_at,
+                             drive_minutes(events[:i]))
             elif action == "follow_up":
                 nxt = after[0] if after else None
                 self._survey(wid, language, at, nxt, status)
 
-    def _report(self, wid, st, at, actor_id, lat, lng, note, signer, reopened, follow_up_at):
+    def _report(self, wid, st, at, actor_id, lat, lng, note, signer, reopened, follow_up_at, travel_minutes):
         rng = self.rng
         kind = _kind(st.code)
         technician = self.tech_of_user.get(actor_id)
@@ -434,7 +440,7 @@ class Story:
             else:
                 answer, text = ("na", "") if r < 0.3 else ("done", "")
             self.rows[ChecklistAnswer].append((rid, item.pk, item.text, item.mandatory, answer, text))
-        parts_amount = Decimal("0.00")
+        parts_amount = parts_cost = Decimal("0.00")
         candidates = self.parts_for.get(st.pk, [])
         lines = rng.choices(range(4), PART_LINES[kind])[0] if candidates else 0
         for part in rng.sample(candidates, min(lines, len(candidates))):
@@ -446,12 +452,14 @@ class Story:
                 quantity = Decimal(rng.choice(("1.00", "1.00", "1.00", "2.00")))
             amount = _money(part.unit_price * quantity)
             parts_amount += amount
+            parts_cost += _money(part.unit_cost * quantity)
             self.rows[PartUsage].append((rid, part.pk, part.part_number, part.name, part.unit, quantity,
-                                         part.unit_price, amount))
+                                         part.unit_price, amount, part.unit_cost))
         minutes = max(15, int(st.default_duration_minutes * rng.uniform(0.6, 1.4)) // 5 * 5)
         rate = labour_rate()
         callout = _money(st.callout_fee)
         labour = _money(rate * minutes / 60)
+        cost_rate = hourly_cost(None)  # the company's standard cost per hour
         second = not reopened and rng.random() < SECOND_VISIT[kind]
         review = ("pending", None, None)
         if st.requires_review and follow_up_at is not None:
@@ -459,6 +467,7 @@ class Story:
         self.rows[CompletionReport].append((
             rid, wid, technician, actor_id, uuid.UUID(int=rng.getrandbits(128), version=4),
             note or "已完成。Done.", minutes, rate, callout, labour, parts_amount, callout + labour + parts_amount,
+            parts_cost, _money(cost_rate * minutes / 60), travel_minutes, _money(cost_rate * travel_minutes / 60),
             signer, aid, at, lat, lng, second, rng.choice(SECOND_VISIT_REASONS) if second else "",
             review[0], "", review[1], review[2], "", at,
         ))

@@ -33,7 +33,8 @@ from django.views.decorators.http import require_GET, require_POST
 from core import roles as R
 from catalog.selectors import service_type_parts
 from core.errors import ApplicationError, Forbidden, InvalidInput
-from customers.models import APPROXIMATE, Site
+from core.choices import APPROXIMATE
+from customers.models import Site
 from workorders.lifecycle import Status
 from workorders.models import WorkOrder
 from workorders.services import workorder_transition

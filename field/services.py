@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from customers.geocoding import in_bounds
+from core.geocoding import in_bounds
 from technicians.models import Technician
 from workorders.lifecycle import Status
 

@@ -24,7 +24,7 @@ from completion.models import ChecklistAnswer
 from completion.services import completion_revise, completion_submit, labour_rate
 from core import roles as R
 from core.errors import ApplicationError, NotFound
-from customers.models import APPROXIMATE
+from core.choices import APPROXIMATE
 from inventory.requests import (
     part_request_cancel,
     part_request_create,

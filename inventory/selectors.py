@@ -6,7 +6,8 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import DecimalField, F, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from core import roles as R
@@ -134,3 +135,22 @@ def stock_ledger_balances(*, location_id=None) -> list[tuple[int, int, Decimal, 
             [location_id, location_id] if location_id else [],
         )
         return cursor.fetchall()
+
+
+def stock_value_by_location(*, partner=None, own_staff: bool = False) -> list[dict]:
+    """Each active location's stock at cost (on hand × the part's unit cost), highest first.
+
+    ``partner``: one partner company's locations (its store and its technicians' vans);
+    ``own_staff``: the company's own warehouses and its own technicians' vans."""
+    locations = StockLocation.objects.filter(active=True)
+    if own_staff:
+        locations = locations.filter(partner_company__isnull=True).exclude(technician__partner_company__isnull=False)
+    elif partner:
+        locations = locations.filter(Q(partner_company_id=partner) | Q(technician__partner_company_id=partner))
+    return list(
+        locations.annotate(
+            units=Coalesce(Sum("levels__on_hand"), Value(Decimal(0)), output_field=DecimalField()),
+            value=Coalesce(Sum(F("levels__on_hand") * F("levels__part__unit_cost"), output_field=DecimalField()),
+                           Value(Decimal(0)), output_field=DecimalField()),
+        ).order_by("-value", "name").values("id", "code", "name", "kind", "units", "value")
+    )

@@ -76,8 +76,8 @@ SELECT wo.id, wo.status, wo.priority, wo.service_type_id, wo.technician_id, wo.c
        wo.appointment_start, wo.appointment_end, wo.sla_policy_id, c.tier,
        ev.max_id, ev.first_response_at, ev.arrived_at, ev.resolved_at, rt.id AS resolver_id, ev.reopened_at,
        ev.hold_actions, ev.hold_times, sv.satisfaction, sv.recommend,
-       EXISTS (SELECT 1 FROM {_q(CompletionReport)} r
-               WHERE r.work_order_id = wo.id AND r.needs_second_visit) AS second_visit
+       coalesce(cr.second_visit, false) AS second_visit,
+       wo.customer_id, cr.revenue, cr.parts_cost, cr.labour_cost, cr.travel_cost
 FROM {_q(WorkOrder)} wo
 JOIN {_q(Customer)} c ON c.id = wo.customer_id
 LEFT JOIN LATERAL (
@@ -98,6 +98,12 @@ LEFT JOIN LATERAL (
     WHERE s.work_order_id = wo.id AND s.status = 'answered'
     ORDER BY s.answered_at DESC, s.id DESC LIMIT 1
 ) sv ON true
+LEFT JOIN LATERAL (
+    SELECT bool_or(r.needs_second_visit) AS second_visit, sum(r.total_amount) AS revenue,
+           sum(r.parts_cost) AS parts_cost, sum(r.labour_cost) AS labour_cost, sum(r.travel_cost) AS travel_cost
+    FROM {_q(CompletionReport)} r
+    WHERE r.work_order_id = wo.id
+) cr ON true
 WHERE wo.id = ANY(%s)
 """
 
@@ -111,6 +117,7 @@ _COLUMNS = [
     "first_response_due", "arrival_due", "resolution_due",
     "first_response_met", "arrival_met", "resolution_met",
     "second_visit", "reopened", "first_time_fix", "satisfaction", "recommend",
+    "customer_id", "revenue", "parts_cost", "labour_cost", "travel_cost",
     "source_event_id", "refreshed_at",
 ]
 
@@ -131,7 +138,7 @@ def _fact(row: tuple, cache: SlaCache, now) -> tuple:
     """The summary row of one order (a tuple in ``_COLUMNS`` order) from its source row."""
     (wo_id, status, priority, service_type_id, technician_id, created_at, appt_start, appt_end, policy_id, tier,
      max_event_id, first_response_at, arrived_at, resolved_at, resolver_id, reopened_at, hold_actions, hold_times,
-     satisfaction, recommend, second_visit) = row
+     satisfaction, recommend, second_visit, customer_id, revenue, parts_cost, labour_cost, travel_cost) = row
     reached = {"first_response": first_response_at, "arrival": arrived_at, "resolution": resolved_at}
     # The order's policy; an order from before SLAs were set up gets the one that matches it,
     # as workorders.sla does when such an order first moves.
@@ -180,6 +187,7 @@ def _fact(row: tuple, cache: SlaCache, now) -> tuple:
         due["first_response"], due["arrival"], due["resolution"],
         met["first_response"], met["arrival"], met["resolution"],
         bool(second_visit), reopened, first_time_fix, satisfaction, recommend,
+        customer_id, revenue, parts_cost, labour_cost, travel_cost,
         max_event_id or 0, now,
     )
 
@@ -211,7 +219,7 @@ def _refresh(ids) -> dict[int, int]:
             cursor.execute(sql, [chunk])
             source = cursor.fetchall()
         rows = [_fact(row, cache, now) for row in source]
-        # 33 columns × 1000 rows per statement stays under PostgreSQL's parameter limit.
+        # 38 columns × 1000 rows per statement stays under PostgreSQL's parameter limit (65,535).
         for i in range(0, len(rows), 1000):
             _upsert(rows[i:i + 1000])
         seen.update((row[0], row[-2]) for row in rows)
@@ -337,6 +345,9 @@ def new_order_row(sender, *, work_order: WorkOrder, customer_tier: str, order: s
         None, wo.status, wo.priority, wo.service_type_id, wo.technician_id, wo.created_at,
         wo.appointment_start, wo.appointment_end, wo.sla_policy_id, customer_tier,
         None, None, None, None, None, None, None, None, None, None, False,
+        # A caller new to us gets their customer row in the same statement, so its id is not
+        # known yet; the order's next event (its money comes with the completion) fills it in.
+        wo.customer_id, None, None, None, None,
     )
     values = dict(zip(_COLUMNS, _fact(source, SlaCache(), timezone.now())))
     return Insert("f", WorkOrderFact, values, links={"work_order_id": order, "source_event_id": event},

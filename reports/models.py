@@ -62,6 +62,14 @@ class WorkOrderFact(models.Model):
     satisfaction = models.PositiveSmallIntegerField(null=True)
     recommend = models.PositiveSmallIntegerField(null=True)
 
+    # Money, summed over the order's completion reports (NULL: none yet): what the customer is
+    # charged after contract and warranty cover, and what the job cost (selectors.costs).
+    customer_id = models.BigIntegerField(null=True)
+    revenue = models.DecimalField(max_digits=12, decimal_places=2, null=True)
+    parts_cost = models.DecimalField(max_digits=12, decimal_places=2, null=True)
+    labour_cost = models.DecimalField(max_digits=12, decimal_places=2, null=True)
+    travel_cost = models.DecimalField(max_digits=12, decimal_places=2, null=True)
+
     # The newest event of the order this row was built from: a refresh that read older
     # data never overwrites a newer one (facts.py, the upsert's WHERE).
     source_event_id = models.BigIntegerField(default=0)

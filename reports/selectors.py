@@ -20,6 +20,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.db_router import reading_connection
+from customers.models import Customer
+from inventory.selectors import stock_value_by_location
+from maintenance.models import PlanVisit
 from technicians.models import PartnerCompany, Shift, Technician
 from catalog.selectors import service_types_by_pk
 from workorders.history import repeat_failure_exists
@@ -204,28 +207,51 @@ def _p90s(f: Filters, counts: dict) -> dict:
     return _rows(f"{with_small}SELECT {', '.join(parts)}{' FROM small' if small else ''}", params)[0]
 
 
+def _maintenance_sql(where: str) -> str:
+    """Preventive maintenance compliance: the planned visits *scheduled* in the range (not the
+    orders created in it: a visit's order is created months ahead) that are due - their day has
+    passed, or they are done - and of those, the ones done on time (resolved on or before the
+    scheduled day, local time). The filters apply to the visit's order, aliased ``f`` for them.
+    It runs as a part of the summary's query (the page's query count stays as it was)."""
+    return f"""
+SELECT count(*) FILTER (WHERE v.scheduled_on < %(m_today)s OR m.on_time) AS maintenance_due,
+       count(*) FILTER (WHERE m.on_time) AS maintenance_on_time
+FROM {_t(PlanVisit)} v
+JOIN {_t(WorkOrder)} f ON f.id = v.work_order_id
+CROSS JOIN LATERAL (SELECT coalesce((f.resolved_at AT TIME ZONE %(m_tz)s)::date <= v.scheduled_on, FALSE)
+                    AS on_time) m
+WHERE v.scheduled_on BETWEEN %(m_from)s AND %(m_to)s AND {where}
+"""
+
+
 @dataclass
 class Summary:
     total: int
     times: list[dict]  # per target: n, avg and p90 in clock and business seconds
     sla: list[dict]  # per target: met, missed, compliance %
     quality: dict  # resolved, first-time fix, second visits, reopened, satisfaction, NPS
+    maintenance: dict | None = None  # planned visits due, done on time, compliance %
 
 
 def summary(f: Filters, *, now=None) -> Summary:
     where, params = _where(f)
-    params["now"] = now or timezone.now()
+    params["now"] = now = now or timezone.now()
+    m_where, m_params = _where(f, dates=False, prefix="m")
+    params.update(m_params)
+    params.update({"m_from": f.date_from, "m_to": f.date_to, "m_today": timezone.localdate(now),
+                   "m_tz": timezone.get_current_timezone_name()})
     row = _rows(
         f"""
-WITH s AS ({_summary_sql(where)})
-SELECT s.*,
+WITH s AS ({_summary_sql(where)}), mv AS ({_maintenance_sql(m_where)})
+SELECT s.*, mv.*,
+       round(100.0 * mv.maintenance_on_time / nullif(mv.maintenance_due, 0), 1) AS maintenance_compliance,
        round(100.0 * s.first_time_fixed / nullif(s.resolved, 0), 1) AS first_time_fix_rate,
        round(s.satisfaction_avg, 2) AS satisfaction_avg_2,
        round(100.0 * (s.promoters - s.detractors) / nullif(s.recommend_answers, 0), 1) AS nps,
        {", ".join(
            f"round(100.0 * s.{t}_met / nullif(s.{t}_met + s.{t}_missed, 0), 1) AS {t}_compliance" for t in TARGETS
        )}
-FROM s
+FROM s, mv
 """,
         params,
     )[0]
@@ -251,7 +277,9 @@ FROM s
         "recommend_answers": row["recommend_answers"], "promoters": row["promoters"], "passives": row["passives"],
         "detractors": row["detractors"], "nps": row["nps"],
     }
-    return Summary(total=row["total"], times=times, sla=sla, quality=quality)
+    maintenance = {"due": row["maintenance_due"], "on_time": row["maintenance_on_time"],
+                   "compliance": row["maintenance_compliance"]}
+    return Summary(total=row["total"], times=times, sla=sla, quality=quality, maintenance=maintenance)
 
 
 # --- Volume: by status, per day, per week ---------------------------------------------------
@@ -515,3 +543,66 @@ def repeat_visits(f: Filters, *, limit: int = REPEAT_ROWS) -> dict:
     for row in by_model:
         row["label"] = row["key"]
     return {"service_type": by_type, "technician": by_technician, "model": by_model}
+
+
+# --- Costs and margin ----------------------------------------------------------------------
+
+COST_ROWS = 20  # customers on the page (the busiest by revenue); the export has them all
+
+# GROUPING(service_type_id, customer_id, technician_id): which column a row is grouped by.
+_COST_GROUPS = {3: "service_type", 5: "customer", 6: "technician", 7: "total"}
+
+
+def costs(f: Filters, *, limit: int | None = COST_ROWS) -> dict:
+    """Revenue, parts, labour and travel cost and gross margin of the orders created in the range
+    that have a completion report: in all, and per service type, customer and technician (one
+    query; ``limit`` customers by revenue). Stock at cost per location comes with it (one more).
+
+    Revenue is what the reports charge after contract and warranty cover; the costs are frozen on
+    each report when it is submitted (completion.services.job_costs)."""
+    where, params = _where(f)
+    rows = _rows(
+        f"""
+SELECT g, service_type_id, customer_id, technician_id, jobs, revenue, parts_cost, labour_cost, travel_cost,
+       parts_cost + labour_cost + travel_cost AS cost,
+       revenue - (parts_cost + labour_cost + travel_cost) AS margin,
+       round(100 * (revenue - (parts_cost + labour_cost + travel_cost)) / nullif(revenue, 0), 1) AS margin_rate
+FROM (
+    SELECT GROUPING(f.service_type_id, f.customer_id, f.technician_id) AS g,
+           f.service_type_id, f.customer_id, f.technician_id, count(*) AS jobs,
+           coalesce(sum(f.revenue), 0) AS revenue, coalesce(sum(f.parts_cost), 0) AS parts_cost,
+           coalesce(sum(f.labour_cost), 0) AS labour_cost, coalesce(sum(f.travel_cost), 0) AS travel_cost
+    FROM {_t(WorkOrderFact)} f
+    WHERE f.revenue IS NOT NULL AND {where}
+    GROUP BY GROUPING SETS ((f.service_type_id), (f.customer_id), (f.technician_id), ())
+) t
+ORDER BY g, revenue DESC, service_type_id, customer_id, technician_id
+""",
+        params,
+    )
+    groups: dict[str, list[dict]] = {"service_type": [], "customer": [], "technician": [], "total": []}
+    for row in rows:
+        groups[_COST_GROUPS[row.pop("g")]].append(row)
+    total = groups["total"][0] if groups["total"] else {
+        "jobs": 0, "revenue": 0, "parts_cost": 0, "labour_cost": 0, "travel_cost": 0, "cost": 0, "margin": 0,
+        "margin_rate": None,
+    }
+    types = service_types_by_pk({r["service_type_id"] for r in groups["service_type"]})
+    for row in groups["service_type"]:
+        row["label"] = types[row["service_type_id"]].name
+    technicians = technician_refs({r["technician_id"] for r in groups["technician"] if r["technician_id"]})
+    for row in groups["technician"]:
+        ref = technicians.get(row["technician_id"]) if row["technician_id"] else None
+        row["label"] = ref.name if ref else str(_("Unassigned"))
+    customers = groups["customer"] if limit is None else groups["customer"][:limit]
+    names = dict(Customer.objects.filter(pk__in=[r["customer_id"] for r in customers if r["customer_id"]])
+                 .values_list("pk", "name"))
+    for row in customers:
+        row["label"] = names.get(row["customer_id"]) or str(_("Unknown customer"))
+    stock = stock_value_by_location(partner=f.partner if f.partner != OWN_STAFF else None,
+                                    own_staff=f.partner == OWN_STAFF)
+    return {
+        "total": total, "service_type": groups["service_type"], "customer": customers,
+        "customers_total": len(groups["customer"]), "technician": groups["technician"],
+        "stock": stock, "stock_total": sum((r["value"] for r in stock), 0),
+    }

@@ -5,12 +5,20 @@ picks columns and turns seconds into hours for people reading a spreadsheet.
 """
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+
+from inventory.models import StockLocation
 
 from . import selectors
 from .forms import Filters
 from .selectors import BACKLOG_BUCKETS, STATUSES
 
-TABLES = ("status", "daily", "weekly", "times", "sla", "quality", "backlog", "leaderboard")
+DASHBOARD_TABLES = ("status", "daily", "weekly", "times", "sla", "quality", "maintenance", "backlog", "leaderboard")
+COSTS_TABLES = ("costs-service-type", "costs-technician", "costs-customer", "stock-value")  # the costs page's
+TABLES = DASHBOARD_TABLES + COSTS_TABLES
+_COST_TABLES = {"costs-service-type": ("service_type", _lazy("Service type")),
+                "costs-technician": ("technician", _lazy("Technician")),
+                "costs-customer": ("customer", _lazy("Customer"))}
 
 
 def _hours(seconds):
@@ -63,6 +71,13 @@ def table(name: str, f: Filters) -> tuple[list[str], list[list]]:
             [_("Detractors (0–6)"), q["detractors"]],
             [_("NPS"), _num(q["nps"])],
         ]
+    if name == "maintenance":
+        m = selectors.summary(f).maintenance
+        return [_("Measure"), _("Value")], [
+            [_("Planned visits due"), m["due"]],
+            [_("Done on time"), m["on_time"]],
+            [_("Maintenance compliance %"), _num(m["compliance"])],
+        ]
     if name == "backlog":
         head = [_("Status"), _("Open")] + [str(label) for _code, label, *_rest in BACKLOG_BUCKETS]
         return head, [[str(r["label"]), r["total"], *r["buckets"]] for r in selectors.backlog(f)]
@@ -77,4 +92,18 @@ def table(name: str, f: Filters) -> tuple[list[str], list[list]]:
              _num(r["utilisation"])]
             for r in rows
         ]
+    if name in _COST_TABLES:
+        group, label = _COST_TABLES[name]
+        head = [str(label), _("Jobs"), _("Revenue"), _("Parts cost"), _("Labour cost"), _("Travel cost"),
+                _("Cost"), _("Gross margin"), _("Margin %")]
+        return head, [
+            [r["label"], r["jobs"], _num(r["revenue"]), _num(r["parts_cost"]), _num(r["labour_cost"]),
+             _num(r["travel_cost"]), _num(r["cost"]), _num(r["margin"]), _num(r["margin_rate"])]
+            for r in selectors.costs(f, limit=None)[group]
+        ]
+    if name == "stock-value":
+        head = [_("Stock location"), _("Code"), _("Kind"), _("Units on hand"), _("Value at cost")]
+        kinds = dict(StockLocation.Kind.choices)
+        return head, [[r["name"], r["code"], str(kinds.get(r["kind"], r["kind"])), _num(r["units"]), _num(r["value"])]
+                      for r in selectors.costs(f, limit=0)["stock"]]
     raise KeyError(name)

@@ -14,6 +14,7 @@ from core.db_router import read_from_replica
 from core.errors import Forbidden
 from core.exports import FORMATS as EXPORT_FORMATS
 from core.exports import export_response
+from inventory.models import StockLocation
 from workorders.lifecycle import Status
 
 from . import selectors
@@ -95,6 +96,34 @@ def dashboard(request):
                               ("model", _("Equipment model"))],
     })
     return render(request, "reports/dashboard.html", context)
+
+
+@require_GET
+@manager_required
+@read_from_replica
+def costs(request):
+    """Revenue, costs and gross margin per service type, technician and customer; stock at cost."""
+    form = DashboardFilterForm.from_query(request.GET)
+    context = {"form": form, "own_staff": OWN_STAFF, "query": request.GET}
+    context.update(form.choices())
+    if not form.is_valid():
+        return render(request, "reports/costs.html", context, status=400)
+    filters = form.filters()
+    with selectors.tuned():
+        data = selectors.costs(filters)
+    kinds = dict(StockLocation.Kind.choices)
+    for row in data["stock"]:
+        row["kind_label"] = kinds.get(row["kind"], row["kind"])
+    context.update({
+        "filters": filters, "costs": data,
+        "cost_tables": [
+            ("service_type", _("By service type"), "costs-service-type", data["service_type"]),
+            ("technician", _("By technician"), "costs-technician", data["technician"]),
+            ("customer", _("By customer"), "costs-customer", data["customer"]),
+        ],
+        "export_query": "&".join(f"{k}={v}" for k, v in filters.query().items()),
+    })
+    return render(request, "reports/costs.html", context)
 
 
 @require_GET

@@ -3,15 +3,19 @@
     .venv/bin/python scripts/make_import_samples.py [--customers 2000] [--out docs/samples]
 
 - customers.csv: customers of a service company in Shanghai, Beijing, Hangzhou and Shenzhen
-  (UTF-8 with a byte-order mark, as Excel saves "CSV UTF-8"), Chinese headers;
+  (UTF-8 with a byte-order mark, as Excel saves "CSV UTF-8"), Chinese headers; the customers who
+  speak English (language ``en``: foreign firms, expatriate households) have English names;
 - customers-gbk.csv: the first 200 of them in GBK with English headers (as an older Excel saves);
 - sites.csv and equipment.csv: one to three sites per customer, one to three units per site;
 - customers-with-errors.csv: 40 rows of which some are wrong (a phone number that does not
   parse, a duplicate code, a formula, a tier that does not exist): the preview lists them and
   nothing is imported;
-- technicians.csv, partner-companies.csv, parts.csv: a team of 150 with skills and levels and
-  working hours,
-  partner companies, a parts list;
+- technicians.csv, partner-companies.csv, parts.csv: a team of 150 with skills and levels,
+  working hours and home addresses (geocoded after the import into the home base dispatch uses;
+  a few also give the point itself), partner companies, a parts list;
+- technicians-with-errors.csv: 12 technicians of which some are wrong (an unknown skill, a level
+  of 7, working hours that cannot be read, a partner company that does not exist, a login taken
+  twice, a phone number that does not parse, a latitude out of range): nothing is imported;
 - skills.csv, service-types.csv: the skills and the service types that need them (with levels),
   Chinese headers;
 - articles.csv: knowledge articles (a public fee schedule, internal how-tos) in both languages,
@@ -42,6 +46,12 @@ SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = ["伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超"]
 BUSINESS = ["超市", "口腔诊所", "物业管理有限公司", "酒店", "咖啡馆", "幼儿园", "健身中心", "餐厅", "写字楼", "药房"]
 PREFIX = ["华联", "家乐", "明德", "东方", "新世纪", "金桥", "锦江", "海岸", "阳光", "长城", "百盛", "君悦"]
+# Customers who speak English: foreign firms and households, named as they name themselves.
+EN_PREFIX = ["Harbour View", "Riverside", "Lakeside", "Bund", "Jade Garden", "Pacific", "Summit", "Maple Leaf"]
+EN_BUSINESS = ["Dental Clinic", "Bistro", "International School", "Serviced Apartments", "Fitness Club",
+               "Trading Co., Ltd.", "Bakery", "Consulting Office"]
+EN_PEOPLE = ["Michael Brown", "Sarah Johnson", "David Miller", "Emma Wilson", "James Taylor", "Laura Schmidt",
+             "Thomas Müller", "Sophie Martin", "Kenji Watanabe", "Anna Kowalski"]
 SITE_NAMES = ["总店", "一号店", "二号店", "仓库", "办公室", "机房", "厨房", "大堂"]
 BRANDS = {"Daikin": ["FTXS35", "FTXM50", "RXYQ8"], "Gree": ["KFR-26GW", "KFR-35GW", "GMV-H180"],
           "Midea": ["KFR-72LW", "MDV-D56"], "Haier": ["KFR-50LW", "BCD-470"], "Carrier": ["42QHC018", "30XA"]}
@@ -80,7 +90,13 @@ def customer_rows(count: int, *, seed: int = 15, start: int = 1):
             email = f"service{n}@example.cn" if n % 3 else ""
         tier = rng.choices(["standard", "silver", "gold", "vip"], weights=[70, 18, 9, 3])[0]
         language = "en" if n % 15 == 0 else "zh-hans"
+        if language == "en":  # an English name, from its own sequence (the others stay as they were)
+            english = random.Random(seed * 100003 + n)
+            name = english.choice(EN_PEOPLE) if n % 4 == 0 else f"{english.choice(EN_PREFIX)} {english.choice(EN_BUSINESS)}"
         notes = rng.choice(["", "", "", "门卫处登记后进入", "仅工作日上午可上门", "Ask for the facilities manager"])
+        if language == "en":
+            notes = {"门卫处登记后进入": "Sign in at the gate first", "仅工作日上午可上门": "Weekday mornings only"}.get(
+                notes, notes)
         yield [f"C{n:06d}", name, _phone(rng, n), email, tier, language, notes]
 
 
@@ -126,7 +142,19 @@ WORKING_HOURS = ["mon-fri 09:00-18:00", "mon-fri 09:00-18:00", "mon-sat 08:30-17
                  "周一至周五 09:00-12:00,13:00-18:00", "tue-sat 10:00-19:00", "周三至周日 09:00-18:00"]
 
 
+TECHNICIAN_HEAD = ["employee_number", "username", "name", "phone", "partner_company", "skills", "working_hours",
+                   "home_address", "home_latitude", "home_longitude", "active"]
+HOME_STREETS = {
+    "上海": ["浦东新区锦绣路", "闵行区七莘路", "宝山区牡丹江路", "松江区人民北路", "普陀区真北路"],
+    "北京": ["朝阳区望京西路", "丰台区科学城富丰路", "通州区新华大街", "昌平区回龙观西大街"],
+    "杭州": ["拱墅区莫干山路", "萧山区市心中路", "余杭区临平大道"],
+    "深圳": ["龙岗区龙城大道", "宝安区西乡大道", "龙华区人民路"],
+}
+
+
 def technician_rows(count: int = 150, *, seed: int = 18):
+    """Technicians as HR lists them: a home address (the point is geocoded after the import); one
+    in ten also gives the point itself (read off a map)."""
     rng = random.Random(seed)
     partners = ["", "", "", "上海安达制冷工程有限公司", "北京冰峰机电服务有限公司"]
     for n in range(1, count + 1):
@@ -136,8 +164,25 @@ def technician_rows(count: int = 150, *, seed: int = 18):
         skills = rng.sample(SKILLS, rng.choice([1, 2, 2, 3]))
         skill_text = ";".join(f"{s}:{rng.randint(1, 5)}" for s in skills)
         hours = rng.choice(WORKING_HOURS)
-        yield [f"T{n:04d}", f"tech{n:04d}", name, _phone(rng, 500000 + n), rng.choice(partners), skill_text, hours,
-               f"{lat + rng.uniform(-0.1, 0.1):.6f}", f"{lng + rng.uniform(-0.1, 0.1):.6f}", "yes"]
+        phone, partner = _phone(rng, 500000 + n), rng.choice(partners)
+        point = (f"{lat + rng.uniform(-0.1, 0.1):.6f}", f"{lng + rng.uniform(-0.1, 0.1):.6f}")
+        address = f"{city}市{rng.choice(HOME_STREETS[city])}{rng.randint(1, 600)}弄{rng.randint(1, 40)}号"
+        yield [f"T{n:04d}", f"tech{n:04d}", name, phone, partner, skill_text, hours,
+               address, *(point if n % 10 == 0 else ("", "")), "yes"]
+
+
+def bad_technician_rows():
+    rows = [row for row in technician_rows(12, seed=98)]
+    for n, row in enumerate(rows, start=1):
+        row[0], row[1] = f"T9{n:03d}", f"newtech{n:03d}"
+    rows[1][5] = "aircon:3;welding:2"  # no such skill
+    rows[3][5] = "aircon:7"  # levels are 1 to 5
+    rows[5][6] = "weekdays 9 to 6"  # working hours that cannot be read
+    rows[6][4] = "上海不存在机电有限公司"  # no such partner company
+    rows[8][1] = rows[7][1]  # the same login twice
+    rows[9][3] = "021-CALL-NOW"  # not a phone number
+    rows[10][8], rows[10][9] = "95.000000", "121.400000"  # no latitude is 95
+    return rows
 
 
 def part_rows():
@@ -224,8 +269,8 @@ def main():
                                       "install_date", "warranty_end"], equipment_rows(sites))
     write_csv(out / "partner-companies.csv", ["name", "contact_phone", "active"],
               [["上海安达制冷工程有限公司", "021 5888 1234", "yes"], ["北京冰峰机电服务有限公司", "010 6555 8888", "yes"]])
-    write_csv(out / "technicians.csv", ["employee_number", "username", "name", "phone", "partner_company", "skills",
-                                        "working_hours", "home_latitude", "home_longitude", "active"], technician_rows())
+    write_csv(out / "technicians.csv", TECHNICIAN_HEAD, technician_rows())
+    write_csv(out / "technicians-with-errors.csv", TECHNICIAN_HEAD, bad_technician_rows())
     write_csv(out / "parts.csv", ["part_number", "name", "unit", "unit_price", "active"], part_rows())
     write_csv(out / "skills.csv", ["编码", "名称"], skill_rows())
     write_csv(out / "service-types.csv", ["编码", "名称", "描述", "默认时长（分钟）", "上门费", "需要服务经理审核",

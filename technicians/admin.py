@@ -5,6 +5,7 @@ from core.import_admin import MasterDataImportAdmin
 
 from .models import PartnerCompany, PartnerScope, Shift, Technician, TechnicianSkill
 from .resources import PartnerCompanyResource, TechnicianResource
+from .services import technician_home_changed, technicians_geocode_pending_after_commit
 
 
 class TechnicianSkillInline(admin.TabularInline):
@@ -39,7 +40,19 @@ class TechnicianAdmin(PhoneFieldsAdmin, MasterDataImportAdmin):
                      "=external_ref"]
     list_select_related = ["user", "partner_company"]
     autocomplete_fields = ["user"]
+    readonly_fields = ["home_precision"]
     inlines = [TechnicianSkillInline, ShiftInline]
+
+    def save_model(self, request, obj, form, change):
+        # A new or edited home base is located after commit (technicians/services.py).
+        if change:
+            technician_home_changed(
+                technician=obj, address_changed="home_address" in form.changed_data,
+                point_changed=bool({"home_latitude", "home_longitude"} & set(form.changed_data)),
+            )
+        super().save_model(request, obj, form, change)
+        if not change or obj.home_precision == obj.Precision.PENDING:
+            technicians_geocode_pending_after_commit()
 
 
 @admin.register(PartnerCompany)

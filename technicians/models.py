@@ -1,9 +1,10 @@
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from core.choices import Weekday
+from core.choices import LocationPrecision, Weekday
 
 
 class PartnerCompany(models.Model):
@@ -25,6 +26,8 @@ class PartnerCompany(models.Model):
 
 
 class Technician(models.Model):
+    Precision = LocationPrecision
+
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="technician", verbose_name=_("user")
     )
@@ -40,6 +43,14 @@ class Technician(models.Model):
         verbose_name=_("partner company"),
         help_text=_("Empty for our own staff."),
     )
+    # Where the technician starts the day. The address is geocoded after commit
+    # (technicians.services.technicians_locate) into the point below, which dispatch uses; a point
+    # typed in (import, admin, API) is kept as "exact" and never overwritten by the geocoder.
+    home_address = models.CharField(_("home base address"), max_length=255, blank=True, default="", db_default="")
+    home_precision = models.CharField(
+        _("home base precision"), max_length=10, choices=LocationPrecision.choices,
+        default=LocationPrecision.PENDING, db_default=LocationPrecision.PENDING,
+    )
     home_latitude = models.DecimalField(_("home base latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
     home_longitude = models.DecimalField(
         _("home base longitude"), max_digits=9, decimal_places=6, null=True, blank=True
@@ -54,6 +65,13 @@ class Technician(models.Model):
         help_text=_("Asked once on the phone; positions are taken only while a job is en route or on site."),
     )
     active = models.BooleanField(_("active"), default=True)
+    # What an hour of this technician's time costs the company (wage and overhead, or the partner
+    # company's rate); empty: settings.LABOUR_COST_PER_HOUR. Labour and travel cost in the reports.
+    hourly_cost = models.DecimalField(
+        _("cost per hour"), max_digits=10, decimal_places=2, null=True, blank=True,
+        validators=[MinValueValidator(0)],
+        help_text=_("What an hour of work or travel costs us; empty for the company's standard cost."),
+    )
     skills = models.ManyToManyField("catalog.Skill", through="TechnicianSkill", related_name="technicians", blank=True)
     # For integrations (the API): their reference for this row, and its last change (lists sync by it).
     external_ref = models.CharField(
@@ -67,6 +85,10 @@ class Technician(models.Model):
         verbose_name_plural = _("technicians")
         ordering = ["user__username"]
         permissions = [("import_technician", _("Can import technicians")), ("export_technician", _("Can export technicians"))]
+        indexes = [
+            # The geocoding sweep (technicians.services.technicians_geocode_pending).
+            models.Index(fields=["id"], condition=Q(home_precision="pending"), name="technician_home_pending"),
+        ]
 
     def __str__(self):
         return self.user.get_full_name() or self.user.username

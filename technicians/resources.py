@@ -8,6 +8,10 @@
   become exactly these. ``working_hours`` is the weekly pattern, ``mon-fri 09:00-18:00;sat
   09:00-12:00``: it replaces the technician's weekly shifts (shifts on a date, and absences, are
   kept); a file without the column, or an empty cell, leaves them as they are.
+- ``home_address`` is where the technician starts the day: geocoded after the import's commit
+  (technicians/services.py) into the home point dispatch uses. ``home_latitude`` and
+  ``home_longitude``, when given, are that point (kept as exact); empty cells keep the point a
+  technician has, unless the address changed (then it is geocoded again).
 """
 
 import re
@@ -21,11 +25,13 @@ from import_export.instance_loaders import CachedInstanceLoader
 
 from catalog.models import Skill
 from core import roles as R
+from core.geocoding import in_bounds
 from core.imports import (
     Column, LookupWidget, MasterDataResource, PhoneWidget, YesNoWidget, check_coordinates, check_skills,
 )
 
 from .models import PartnerCompany, Shift, Technician, TechnicianSkill
+from .services import technician_home_changed, technicians_geocode_pending_after_commit
 
 
 DAY_NAMES = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -125,6 +131,7 @@ class TechnicianResource(MasterDataResource):
         Column("partner_company", _("partner company")),
         Column("skills", _("skills")),
         Column("working_hours", _("working hours")),
+        Column("home_address", _("home base address")),
         Column("home_latitude", _("home base latitude")),
         Column("home_longitude", _("home base longitude")),
         Column("active", _("active")),
@@ -140,6 +147,7 @@ class TechnicianResource(MasterDataResource):
     )
     skills = fields.Field(column_name="skills", readonly=True)
     working_hours = fields.Field(column_name="working_hours", readonly=True)
+    home_address = fields.Field(attribute="home_address", column_name="home_address", widget=widgets.CharWidget())
     home_latitude = fields.Field(attribute="home_latitude", column_name="home_latitude", widget=widgets.DecimalWidget())
     home_longitude = fields.Field(
         attribute="home_longitude", column_name="home_longitude", widget=widgets.DecimalWidget()
@@ -149,7 +157,7 @@ class TechnicianResource(MasterDataResource):
     class Meta(MasterDataResource.Meta):
         model = Technician
         fields = ("employee_number", "username", "name", "phone", "partner_company", "skills", "working_hours",
-                  "home_latitude", "home_longitude", "active")
+                  "home_address", "home_latitude", "home_longitude", "active")
         import_id_fields = ("employee_number",)
         instance_loader_class = CachedInstanceLoader
         clean_model_instances = False
@@ -181,6 +189,11 @@ class TechnicianResource(MasterDataResource):
             get_user_model().objects.filter(username__in=usernames).values_list("username", "technician__employee_number")
         )
         self.username_line = {}
+        numbers = [str(n) for n in dataset["employee_number"] if n not in (None, "")]
+        self.places = {  # technician id -> (home address, latitude, longitude) before the import
+            pk: (address, lat, lng) for pk, address, lat, lng in Technician.objects.filter(
+                employee_number__in=numbers).values_list("pk", "home_address", "home_latitude", "home_longitude")
+        }
 
     def check_row(self, row, errors, line):
         partner = row.get("partner_company")
@@ -199,7 +212,27 @@ class TechnicianResource(MasterDataResource):
         self.username_line.setdefault(username, line)
         if username in self.user_of and self.user_of[username] != str(row["employee_number"]):
             errors["username"] = [_("This username is already taken by another user.")]
+        if row.get("home_address") not in (None, ""):
+            row["home_address"] = " ".join(str(row["home_address"]).split())
+        lat, lng = row.get("home_latitude"), row.get("home_longitude")
+        if lat not in (None, "") and lng not in (None, ""):
+            # Latitude and longitude given the wrong way round (the region says which is which).
+            try:
+                a, b = float(lat), float(lng)
+            except (TypeError, ValueError):
+                pass  # check_coordinates says what is wrong
+            else:
+                if not in_bounds(a, b) and in_bounds(b, a):
+                    row["home_latitude"], row["home_longitude"] = lng, lat
         check_coordinates(row, errors, "home_latitude", "home_longitude")
+
+    def import_field(self, field, instance, row, is_m2m=False, **kwargs):
+        # Empty coordinate cells mean "not given": a technician keeps the home point they have
+        # (geocoded from the address, or typed in), so importing the same file again changes nothing.
+        if (field.attribute in ("home_latitude", "home_longitude") and instance.pk
+                and row.get(field.column_name) in (None, "")):
+            return
+        super().import_field(field, instance, row, is_m2m, **kwargs)
 
     def skip_row(self, instance, original, row, import_validation_errors=None):
         if not super().skip_row(instance, original, row, import_validation_errors):
@@ -213,6 +246,13 @@ class TechnicianResource(MasterDataResource):
         return user.first_name == str(row["name"]) and user.username == str(row["username"]) and current == wanted
 
     def before_save_instance(self, instance, row, **kwargs):
+        before = self.places.get(instance.pk)
+        if before is not None:
+            address, lat, lng = before
+            technician_home_changed(
+                technician=instance, address_changed=instance.home_address != address,
+                point_changed=(instance.home_latitude, instance.home_longitude) != (lat, lng),
+            )
         user_model = get_user_model()
         if instance.user_id is None:
             user = user_model(username=str(row["username"]), first_name=str(row["name"]))
@@ -224,6 +264,11 @@ class TechnicianResource(MasterDataResource):
         elif (instance.user.first_name, instance.user.username) != (str(row["name"]), str(row["username"])):
             instance.user.first_name, instance.user.username = str(row["name"]), str(row["username"])
             instance.user.save(update_fields=["first_name", "username"])
+
+    def after_import(self, dataset, result, **kwargs):
+        super().after_import(dataset, result, **kwargs)
+        if not kwargs.get("dry_run"):
+            technicians_geocode_pending_after_commit()
 
     def after_save_instance(self, instance, row, **kwargs):
         if "_week" in row:

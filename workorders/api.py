@@ -40,8 +40,20 @@ from rest_framework.response import Response
 from catalog.models import ServiceType
 from catalog.selectors import service_type_by_code, service_types_by_pk
 from core import roles as R
-from core.api import EMPTY, TEXT_PATTERN, ErrorSerializer, KeysetPagination, StrictSerializer, TextField
-from core.errors import Forbidden, InvalidInput, NotFound, PreconditionRequired
+from core.api import (
+    EMPTY,
+    TEXT_PATTERN,
+    ErrorSerializer,
+    KeysetPagination,
+    PhoneField,
+    StrictSerializer,
+    TextField,
+    etag_header,
+    if_match_header,
+    precondition_errors,
+)
+from core.api import if_match as if_match_tags
+from core.errors import Forbidden, InvalidInput, NotFound
 from core.filters import DATETIME_PATTERN
 from core.pagination import TIME_SORTS
 from core.renderers import PlainBody
@@ -545,13 +557,6 @@ class CachedServiceTypeField(serializers.SlugRelatedField):
         return found
 
 
-class PhoneField(TextField):
-    """A mobile number as a person types it; stored in E.164 form. Its schema's format,
-    ``phone``, is a number ``phonenumbers`` finds valid for the site's region (``PHONE_REGION``)."""
-
-    schema_format = "phone"
-
-
 class WorkOrderCreateSerializer(serializers.Serializer):
     contact_name = TextField(max_length=120)
     contact_phone = PhoneField(max_length=40, help_text="Mobile number (a valid number of `PHONE_REGION`, "
@@ -710,33 +715,11 @@ ERRORS = {
     415: OpenApiResponse(ErrorSerializer, description="The body is not JSON (`Content-Type: application/json`)."),
     422: OpenApiResponse(ErrorSerializer, description="The `Idempotency-Key` was already used with a different "
                          "body (`idempotency_key_reused`)."),
-    428: OpenApiResponse(ErrorSerializer, description="No `If-Match` header (`precondition_required`): send the "
-                         "`ETag` of the version the change was made from."),
 }
 
 
-class StaleSerializer(ErrorSerializer):
-    version = serializers.CharField(help_text="The current version: the `ETag` to send as `If-Match` once the "
-                                    "change is re-applied to it.")
-
-
-def _etag_header(*statuses) -> OpenApiParameter:
-    return OpenApiParameter(
-        name="ETag", type=str, location=OpenApiParameter.HEADER, response=list(statuses),
-        description="The work order's version (its last change), quoted, e.g. `\"62c1d5f0a2b41\"`: send it as "
-        "`If-Match` with a change.",
-    )
-
-
-IF_MATCH_HEADER = OpenApiParameter(
-    name="If-Match", type={"type": "string", "pattern": TEXT_PATTERN, "maxLength": 200},
-    location=OpenApiParameter.HEADER, required=True,
-    description="The `ETag` of the version read (several may be given, comma-separated). If the order has "
-    "changed since, nothing is written and the answer is 412 with the current version.",
-)
-ERRORS[412] = OpenApiResponse(StaleSerializer, description="The work order changed since the version in "
-                              "`If-Match` (`stale`): nothing was written; `version` and `ETag` give the current "
-                              "one.")
+IF_MATCH_HEADER = if_match_header("order")
+ERRORS.update(precondition_errors("work order"))
 
 
 def _errors(*codes):
@@ -821,19 +804,6 @@ def _idempotency_key(request) -> uuid.UUID | None:
         message = _("The Idempotency-Key header must be a UUID.")
         raise InvalidInput(message, fields={"Idempotency-Key": [message]})
     return uuid.UUID(raw.strip())
-
-
-def _if_match(request) -> list[str]:
-    """The versions in the request's ``If-Match`` (ETags, quoted; a weak one's ``W/`` dropped).
-    None: 428. ``*`` (any version) is refused: a change must name the version it was made from."""
-    raw = request.headers.get("If-Match")
-    if raw is None or not raw.strip():
-        raise PreconditionRequired(_("Send If-Match with the ETag of the version you read."))
-    tags = [tag.strip().removeprefix("W/") for tag in raw.split(",") if tag.strip()]
-    if "*" in tags:
-        message = _("Give the ETag of the version you read, not *.")
-        raise InvalidInput(message, fields={"If-Match": [message]})
-    return [tag if tag.startswith('"') else f'"{tag}"' for tag in tags]
 
 
 def _plain_page(request, filterset) -> bool:
@@ -977,7 +947,7 @@ class WorkOrderViewSet(viewsets.GenericViewSet):
         summary="Read one work order",
         description="With its events (the audit trail) and its attachments' metadata; the `ETag` header is "
         "its version, for a change (`PATCH`, `If-Match`).",
-        parameters=[ID_PATH, _etag_header(200)],
+        parameters=[ID_PATH, etag_header("work order", 200)],
         responses={200: WorkOrderDetailSerializer, **_errors(401, 404)},
     )
     def retrieve(self, request, pk=None):
@@ -997,7 +967,7 @@ class WorkOrderViewSet(viewsets.GenericViewSet):
         "A change writes an `update` event naming each field's old and new value. The status, technician and "
         "appointment change through `transitions`. The SLA deadlines stay those agreed when the order came in.",
         request=WorkOrderPatchSerializer,
-        parameters=[ID_PATH, IF_MATCH_HEADER, _etag_header(200, 412)],
+        parameters=[ID_PATH, IF_MATCH_HEADER, etag_header("work order", 200, 412)],
         responses={
             200: OpenApiResponse(WorkOrderDetailSerializer, description="The order as it is now."),
             **_errors(400, 401, 403, 404),
@@ -1020,7 +990,7 @@ class WorkOrderViewSet(viewsets.GenericViewSet):
     def partial_update(self, request, pk=None):
         if not 0 < int(pk) < 2**63:  # beyond any id: the database would refuse the number
             raise NotFound(_("No such work order."))
-        if_match = _if_match(request)
+        if_match = if_match_tags(request)
         serializer = WorkOrderPatchSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         work_order = workorder_update(

@@ -25,6 +25,8 @@ class WorkOrder(models.Model):
         PHONE = "phone", _("Phone")
         API = "api", _("API")
         EMAIL = "email", _("Email")
+        # Created ahead by a preventive-maintenance plan (maintenance.services.plans_sweep).
+        MAINTENANCE = "maint", _("Maintenance plan")
 
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.NEW)
     priority = models.PositiveSmallIntegerField(_("priority"), choices=Priority.choices, default=Priority.NORMAL)

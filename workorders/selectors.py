@@ -2,7 +2,6 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db.models import Case, JSONField, Prefetch, QuerySet, When
@@ -15,6 +14,7 @@ from catalog.selectors import service_types_by_pk
 from core import roles as R
 from core.compiled import CompiledValues
 from core.refcache import VersionedCache, receiver_for
+from core.versions import etag_of
 from technicians.models import PartnerCompany, Technician
 
 from .models import Attachment, WorkOrder, WorkOrderEvent
@@ -100,16 +100,12 @@ def workorder_is_visible_to(user, work_order: WorkOrder) -> bool:
 LIST_RELATED = ("customer", "service_type", "technician__user")
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
-
-
 def workorder_etag(updated_at) -> str:
     """A work order's version as an HTTP entity tag (``"…"``): its last change, to the
-    microsecond. Every change of an order sets ``updated_at``; an edit of its details moves
-    it on by at least a microsecond (``services.workorder_update``), so two versions differ."""
-    stamp = (updated_at - _EPOCH) // _MICROSECOND if updated_at is not None else 0
-    return f'"{stamp:x}"'
+    microsecond (``core.versions.etag_of``). Every change of an order sets ``updated_at``; an edit
+    of its details moves it on by at least a microsecond (``services.workorder_update``), so two
+    versions differ."""
+    return etag_of(updated_at)
 
 
 def workorder_list(*, user) -> QuerySet:

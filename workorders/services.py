@@ -6,6 +6,7 @@ audit event, and leaves nothing half-done when it raises.
 
 import io
 import uuid
+from dataclasses import dataclass, field
 from datetime import timedelta
 from contextlib import nullcontext
 
@@ -20,11 +21,12 @@ from PIL import Image
 from catalog.models import ServiceType
 from contracts.selectors import coverage_for
 from core import roles as R
-from core.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed, Unprocessable
-from core.inserts import Insert, insert_linked
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unprocessable
+from core.inserts import Insert, insert_linked, json_rows
 from core.images import CleanImage, clean_image
 from core.storage import save_files
 from core.validation import position_check
+from core.versions import version_check
 from customers.models import Customer, Equipment, Site
 from customers.selectors import customer_with_site_at, site_at_address
 from customers.services import (
@@ -35,12 +37,13 @@ from customers.services import (
 )
 from inventory.services import stock_release, stock_reserve_for_assignments
 from notifications import webhooks
+from notifications.services import notifications_add
 from technicians.models import Technician
 
 from .lifecycle import OPEN_STATES, PREVIOUS, TRANSITIONS, Status, technician_check
 from .messages import created_webhooks, transition_event_add
-from .models import Attachment, WorkOrder, WorkOrderEvent
-from .selectors import workorder_etag, workorder_is_visible_to
+from .models import Attachment, WorkOrder, WorkOrderEvent, new_public_token
+from .selectors import workorder_is_visible_to
 from .sla import sla_fields_for_new, sla_on_transition
 from .survey import survey_start, survey_void_open, workorder_send_survey
 
@@ -177,6 +180,148 @@ def workorder_create(
             raise _external_ref_taken(external_ref) from None
         raise
     return work_order, True
+
+
+@dataclass(frozen=True)
+class PlannedOrder:
+    """One order a plan asks for (``workorders_create_planned``): whom, where, what and when.
+
+    ``contract_id``: the contract that pays for the visit (its share, ``coverage_percent``, and
+    last day, ``coverage_until``, are kept on the order as at intake). ``event_data``: kept in the
+    creation event (the plan and visit it came from, the preferred technician).
+    """
+
+    customer_id: int
+    contact_name: str
+    contact_phone: str
+    address: str
+    service_type_id: int
+    description: str
+    preferred_start: object
+    preferred_end: object
+    site_id: int | None = None
+    equipment_id: int | None = None
+    priority: int = WorkOrder.Priority.NORMAL
+    language: str = ""
+    contract_id: int | None = None
+    coverage_percent: int = 0
+    coverage_until: object = None
+    event_data: dict = field(default_factory=dict)
+
+
+# What differs from one planned order to the next; every other column of the order takes the
+# same value for all of them (``_planned_statement``).
+_PLANNED_VARYING = (
+    "customer_id", "site_id", "equipment_id", "service_type_id", "contact_name", "contact_phone", "address",
+    "description", "priority", "preferred_start", "preferred_end", "language", "contract_id", "coverage",
+    "coverage_percent", "coverage_until", "public_token",
+)
+_PLANNED_CHUNK = 2000
+_PLANNED_SQL: dict = {}
+
+
+def _planned_statement() -> tuple[str, list, list]:
+    """The statement that writes a chunk of planned orders and their creation events, and the
+    order's and the event's columns that take one value for the whole chunk.
+
+    The orders' ids are drawn from their sequence first (``nextval`` in a materialized CTE), so
+    that the orders, their events and the answer (the ids in the order given) need no second
+    statement: ONE statement per chunk, the rows as one JSON parameter (as ``core.inserts``).
+    """
+    key = connection.alias
+    if key not in _PLANNED_SQL:
+        qn = connection.ops.quote_name
+        fields = [f for f in WorkOrder._meta.concrete_fields if not f.primary_key]
+        varying = [f for f in fields if f.attname in _PLANNED_VARYING]
+        constant = [f for f in fields if f.attname not in _PLANNED_VARYING]
+        event_constant = [f for f in WorkOrderEvent._meta.concrete_fields
+                          if not f.primary_key and f.attname not in ("work_order_id", "data")]
+        record = ", ".join(f"{qn(f.column)} {f.db_type(connection)}" for f in varying)
+        table, events = qn(WorkOrder._meta.db_table), qn(WorkOrderEvent._meta.db_table)
+        sql = f"""
+WITH r AS MATERIALIZED (
+    SELECT nextval(pg_get_serial_sequence('{WorkOrder._meta.db_table}', '{WorkOrder._meta.pk.column}')) AS new_id, r.*
+      FROM jsonb_to_recordset(%s::jsonb) AS r(ord integer, event_data jsonb, {record})
+), w AS (
+    INSERT INTO {table} ({qn(WorkOrder._meta.pk.column)}, {", ".join(qn(f.column) for f in varying + constant)})
+    SELECT r.new_id, {", ".join(f"r.{qn(f.column)}" for f in varying)},
+           {", ".join(f"%s::{f.db_type(connection)}" for f in constant)}
+      FROM r
+), e AS (
+    INSERT INTO {events} ({qn("work_order_id")}, {qn("data")}, {", ".join(qn(f.column) for f in event_constant)})
+    SELECT r.new_id, r.event_data, {", ".join(f"%s::{f.db_type(connection)}" for f in event_constant)}
+      FROM r
+)
+SELECT new_id FROM r ORDER BY ord
+"""
+        _PLANNED_SQL[key] = (sql, constant, event_constant)
+    return _PLANNED_SQL[key]
+
+
+def workorders_create_planned(*, orders: list[PlannedOrder], actor=None) -> list[int]:
+    """Create many planned orders (channel "maint") with their creation events; returns their ids
+    in the order given.
+
+    One statement per 2,000 orders writes the orders and their events (``_planned_statement``):
+    a year of visits for 50,000 pieces of equipment is a few hundred statements, not a million,
+    and no model instance is built per order. Call it inside the caller's transaction (the
+    plan's visit rows link to these orders); it opens its own when there is none.
+
+    A planned order has no SLA clock: it is measured by its visit day (the preferred window),
+    not by a response target counted from its creation weeks before the visit. The reports'
+    summary rows follow from the events (``reports.tasks.reports_facts_sweep``); webhooks
+    announcing new orders are written as for any other order (none, at no cost, when no
+    endpoint listens). No model signals are sent.
+    """
+    if not orders:
+        return []
+    for order in orders:
+        if not (order.description or "").strip() or not (order.address or "").strip():
+            raise InvalidInput(_("A planned order needs a description and an address."))
+        if order.priority not in WorkOrder.Priority.values:
+            raise InvalidInput(_("Unknown priority."), fields={"priority": [_("Unknown priority.")]})
+        _check_window(order.preferred_start, order.preferred_end, field="preferred_end")
+    now = timezone.now()
+    created_by = actor if actor is not None and actor.is_authenticated else None
+    channel = WorkOrder.Channel.MAINTENANCE
+    # The columns every order of the call shares, as ``save()`` would send them.
+    template = WorkOrder(channel=channel, status=Status.NEW, created_by=created_by, created_at=now, updated_at=now)
+    event = WorkOrderEvent(action="create", from_status="", to_status=Status.NEW, actor=created_by,
+                           actor_role=R.SYSTEM if created_by is None else R.MANAGER, created_at=now)
+    sql, constant, event_constant = _planned_statement()
+    shared = [f.get_db_prep_save(getattr(template, f.attname), connection) for f in constant]
+    shared += [f.get_db_prep_save(getattr(event, f.attname), connection) for f in event_constant]
+    rows = [
+        {
+            "ord": i, "event_data": {**o.event_data, "channel": channel},
+            "customer_id": o.customer_id, "site_id": o.site_id, "equipment_id": o.equipment_id,
+            "service_type_id": o.service_type_id, "contact_name": o.contact_name.strip()[:120],
+            "contact_phone": o.contact_phone, "address": o.address.strip()[:255],
+            "description": o.description.strip()[:DESCRIPTION_MAX], "priority": int(o.priority),
+            "preferred_start": o.preferred_start, "preferred_end": o.preferred_end,
+            "language": o.language or settings.LANGUAGE_CODE, "contract_id": o.contract_id,
+            "coverage": "contract" if o.contract_id else "",
+            "coverage_percent": o.coverage_percent if o.contract_id else 0,
+            "coverage_until": o.coverage_until if o.contract_id else None,
+            "public_token": new_public_token(),
+        }
+        for i, o in enumerate(orders)
+    ]
+    ids: list[int] = []
+    with transaction.atomic(), connection.cursor() as cursor:
+        for low in range(0, len(rows), _PLANNED_CHUNK):
+            cursor.execute(sql, [json_rows(rows[low:low + _PLANNED_CHUNK]), *shared])
+            ids += [row[0] for row in cursor.fetchall()]
+        if settings.OUTBOX_WRITE_ENABLED and webhooks.listening(webhooks.Event.WORK_ORDER_CREATED):
+            hooks = []
+            for pk, row in zip(ids, rows, strict=True):
+                wo = WorkOrder(pk=pk, channel=channel, status=Status.NEW, created_at=now, updated_at=now,
+                               **{k: v for k, v in row.items() if k not in ("ord", "event_data")})
+                for hook in created_webhooks(wo):
+                    hook.subject_id = pk  # the body's "work_order_id" (its payload's "key")
+                    hooks.append(hook)
+            notifications_add(hooks)
+    return ids
 
 
 def workorder_add_customer_note(*, work_order_id: int, status: str, note: str, photos: list[CleanImage] = (),
@@ -776,13 +921,11 @@ def workorder_update(*, work_order_id: int, actor, changes: dict, if_match: list
         roles = R.roles_of(actor) & (R.OFFICE_ROLES | {R.INTEGRATION})
         if not (roles or actor.is_superuser):
             raise Forbidden(_("Only agents, dispatchers and managers may change a work order's details."))
-        current = workorder_etag(work_order.updated_at)
-        if current not in if_match:
-            raise PreconditionFailed(
-                _("%(number)s was changed since you read it; read it again and re-apply your change.")
-                % {"number": work_order.number},
-                etag=current,
-            )
+        version_check(
+            work_order.updated_at, if_match,
+            _("%(number)s was changed since you read it; read it again and re-apply your change.")
+            % {"number": work_order.number},
+        )
         if work_order.status not in OPEN_STATES:
             raise Conflict(
                 _("%(number)s is %(status)s: its details can no longer change.")

@@ -1,5 +1,6 @@
 """Importing the parts list from a file, matched on the part number."""
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -73,3 +74,16 @@ def test_an_xlsx_that_would_unpack_beyond_the_limit_is_refused_before_it_is_read
     assert "unpacks to 3.0" in response.content.decode()
     assert "confirm_form" not in response.context
     assert Part.objects.count() == 0
+
+
+def test_unit_costs_import_and_a_file_without_the_column_keeps_them(client, manager):
+    client.force_login(manager)
+    preview = upload(client, "part_number,name,unit_price,unit_cost\nP-1,Filter,35.00,19.50\nP-2,Valve,80,-1\n")
+    bad = {(row.number + 1, column) for row in preview.context["result"].invalid_rows for column in row.field_specific_errors}
+    assert bad == {(3, "unit_cost")}
+    assert Part.objects.count() == 0
+    confirm(client, upload(client, "part_number,name,unit_price,unit_cost\nP-1,Filter,35.00,19.50\n"))
+    assert Part.objects.get(part_number="P-1").unit_cost == Decimal("19.50")
+    confirm(client, upload(client, "part_number,name,unit_price\nP-1,Filter,36.00\n"))
+    part = Part.objects.get(part_number="P-1")
+    assert (part.unit_price, part.unit_cost) == (Decimal("36.00"), Decimal("19.50"))

@@ -59,7 +59,7 @@ def test_the_migration_splits_the_mixed_names_into_the_two_columns():
     ChecklistItem.objects.rewrite(False).filter(pk=item.pk).update(text="测试绝缘 Test the insulation", text_zh_hans=None, text_en=None)
     Part.objects.rewrite(False).filter(pk=part.pk).update(name="R32 冷媒 Refrigerant R32", name_zh_hans=None, name_en=None)
 
-    name = "0006_master_data_in_two_languages"
+    name = "0007_master_data_in_two_languages"
     state = MigrationLoader(connection).project_state(("catalog", name))
     importlib.import_module(f"catalog.migrations.{name}").split_names(state.apps, None)
 

@@ -129,3 +129,18 @@ def test_no_script_of_ours_sets_a_style_attribute_or_evaluates_text():
             if re.search(pattern, text):
                 found.append(f"{path.name}: {pattern}")
     assert found == []
+
+
+def test_the_export_page_of_an_import_has_no_style_attribute_or_inline_handler(client, manager):
+    """django-import-export's own export page writes style attributes and an onchange handler;
+    templates/admin/core/export.html replaces them with static/css/import_export.css and
+    static/js/import_export.js."""
+    client.force_login(manager)
+    for path in ["/admin/customers/customer/export/", "/admin/technicians/technician/export/"]:
+        page = client.get(path)
+        html = page.content.decode()
+        assert page.status_code == 200, path
+        assert 'name="select-all-toggle"' in html, path  # the page drawn is the one with the toggle
+        for what in ("a style attribute", "an event handler attribute", "an inline script"):
+            assert not FORBIDDEN[what].search(html), (path, what)
+        assert "css/import_export.css" in html and "js/import_export.js" in html

@@ -1,4 +1,4 @@
-"""customers/geocoding.py: addresses to points, offline and through an HTTP geocoder, and bad input."""
+"""core/geocoding.py: addresses to points, offline and through an HTTP geocoder, and bad input."""
 
 import csv
 import json
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from customers.geocoding import AmapGeocoder, OfflineGeocoder, checked_point, geocode_many, normalize
+from core.geocoding import AmapGeocoder, OfflineGeocoder, checked_point, geocode_many, normalize
 
 LABELLED = Path(__file__).resolve().parent.parent / "data" / "geocode_addresses.csv"
 

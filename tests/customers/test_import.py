@@ -2,13 +2,15 @@
 
 import io
 import re
+from datetime import timedelta
+from pathlib import Path
 
 import openpyxl
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from config.celery import app
@@ -28,10 +30,11 @@ CUSTOMER_CSV = (
 )
 
 
-def upload(client, url, content, name="customers.csv", fmt=0):
+def upload(client, url, content, name="customers.csv", fmt=0, language="en"):
     data = content.encode("utf-8") if isinstance(content, str) else content
     return client.post(
-        url + "import/", {"import_file": SimpleUploadedFile(name, data), "format": str(fmt)}, HTTP_ACCEPT_LANGUAGE="en"
+        url + "import/", {"import_file": SimpleUploadedFile(name, data), "format": str(fmt)},
+        HTTP_ACCEPT_LANGUAGE=language,
     )
 
 
@@ -101,6 +104,17 @@ def test_the_same_file_twice_changes_nothing_and_an_edit_updates_only_that_row(i
     confirm(importer, CUSTOMERS, preview)
     assert Customer.objects.get(code="C002").name == "Pudong Dental Clinic (Lujiazui)"
     assert Customer.objects.count() == 2
+
+
+def test_an_import_moves_updated_at_of_the_rows_it_changes_only(importer):
+    """What the API's sync (updated_after) reads: the bulk update sends no save()."""
+    import_file(importer, CUSTOMERS, CUSTOMER_CSV)
+    long_ago = timezone.now() - timedelta(days=3)
+    Customer.objects.update(updated_at=long_ago)
+
+    import_file(importer, CUSTOMERS, CUSTOMER_CSV.replace("Front desk opens at 9", "Front desk opens at 8"))
+    moved = {c.code for c in Customer.objects.filter(updated_at__gt=long_ago)}
+    assert moved == {"C002"}
 
 
 def test_a_customer_who_called_before_gets_the_code_instead_of_a_duplicate(importer):
@@ -315,9 +329,22 @@ def eager_celery():
     app.conf.task_always_eager = before
 
 
-def test_a_large_file_is_written_by_a_background_task_with_a_progress_page(importer, manager, settings, eager_celery, client):
+def background_preview(client, url, content, **kwargs):
+    """A large file: the upload answers at once with the progress page, which (the task having run,
+    eagerly here) shows the preview."""
+    sent = upload(client, url, content, **kwargs)
+    assert sent.status_code == 302 and "/import-progress/" in sent["Location"], sent.status_code
+    return sent["Location"], client.get(sent["Location"], HTTP_ACCEPT_LANGUAGE=kwargs.get("language", "en"))
+
+
+def test_a_large_file_is_previewed_and_written_by_background_tasks_with_a_progress_page(
+        importer, manager, settings, eager_celery, client):
     settings.IMPORT_BACKGROUND_BYTES = 10
-    preview = upload(importer, CUSTOMERS, CUSTOMER_CSV)
+    progress, preview = background_preview(importer, CUSTOMERS, CUSTOMER_CSV)
+    assert "2 to create, 0 to update, 0 unchanged" in preview.content.decode()
+    assert "上海华联超市" in preview.content.decode()
+    assert Customer.objects.count() == 0  # the dry run wrote nothing
+
     done = confirm(importer, CUSTOMERS, preview)
     assert done.status_code == 302 and "/import-progress/" in done["Location"]
     page = importer.get(done["Location"])
@@ -325,14 +352,42 @@ def test_a_large_file_is_written_by_a_background_task_with_a_progress_page(impor
     assert Customer.objects.count() == 2
     assert LogEntry.objects.filter(user=manager, object_repr="customers.csv").exists()
 
-    # Another manager cannot see this import's page.
+    # Another manager can see neither the preview nor the import.
     client.force_login(UserFactory(username="manager2", roles=["manager"], is_staff=True))
+    assert client.get(progress).status_code == 404
     assert client.get(done["Location"]).status_code == 404
+
+
+def test_a_large_file_with_bad_rows_is_refused_in_the_background_preview_in_the_users_language(
+        importer, settings, eager_celery):
+    settings.IMPORT_BACKGROUND_BYTES = 10
+    content = CUSTOMER_CSV + "C003,,138 1234 5699,,,,\n"
+    _progress, page = background_preview(importer, CUSTOMERS, content)
+    html = page.content.decode()
+    assert page.context.get("confirm_form") is None
+    assert "1 row cannot be imported" in html and "<td>4</td><td>name</td>" in html
+    assert Customer.objects.count() == 0
+
+    with translation.override("zh-hans"):
+        required = gettext("This column is required.")
+    _progress, page = background_preview(importer, CUSTOMERS, content, language="zh-hans")
+    assert required in page.content.decode()
+
+
+def test_a_large_file_without_the_required_columns_is_refused_by_the_background_preview(importer, settings, eager_celery):
+    settings.IMPORT_BACKGROUND_BYTES = 10
+    _progress, page = background_preview(importer, CUSTOMERS, "code,title\nC001,上海华联超市\n")
+    html = page.content.decode()
+    assert page.context.get("confirm_form") is None
+    assert "Missing columns: customer_code, name, phone." in html and "Nothing was written." in html
+    assert Customer.objects.count() == 0
+    # The refused upload is not kept for a confirmation that cannot come.
+    assert not any((Path(settings.MEDIA_ROOT) / "django-import-export").glob("*"))
 
 
 def test_a_background_import_that_finds_bad_rows_writes_nothing(importer, settings, eager_celery):
     settings.IMPORT_BACKGROUND_BYTES = 10
-    preview = upload(importer, CUSTOMERS, CUSTOMER_CSV)
+    _progress, preview = background_preview(importer, CUSTOMERS, CUSTOMER_CSV)
     CustomerFactory(code="LATE", phone="+8613900001111")
     done = confirm(importer, CUSTOMERS, preview)
     page = importer.get(done["Location"])

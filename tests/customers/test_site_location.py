@@ -139,7 +139,7 @@ def test_a_pin_placed_while_the_geocoder_works_is_not_overwritten(monkeypatch):
 
     def slow_geocoder(addresses):
         Site.objects.filter(pk=site.pk).update(latitude=31.21, longitude=121.61, location_precision="manual")
-        from customers.geocoding import OfflineGeocoder
+        from core.geocoding import OfflineGeocoder
 
         return OfflineGeocoder().geocode_many(addresses)
 

@@ -63,12 +63,23 @@ def test_every_role_gets_a_demo_login_that_works(seeded):
 
 def test_work_orders_cover_every_state_with_master_data_behind_them(seeded):
     assert set(WorkOrder.objects.values_list("status", flat=True)) == set(Status.values)
-    assert WorkOrder.objects.count() == 120
+    # And the preventive maintenance plans' coming visits (channel "maint"), created by their sweep.
+    assert WorkOrder.objects.exclude(channel=WorkOrder.Channel.MAINTENANCE).count() == 120
     assert ServiceType.objects.filter(required_skills__isnull=False).distinct().count() >= 5
     assert Customer.objects.exclude(tier=Customer.Tier.STANDARD).exists()
     # Sites lie in Shanghai.
     for wo in WorkOrder.objects.select_related("site")[:50]:
         assert 31.0 <= float(wo.site.latitude) <= 31.4 and 121.2 <= float(wo.site.longitude) <= 121.7
+
+
+def test_a_site_s_chillers_have_their_next_quarter_s_visits_on_the_board(seeded):
+    from maintenance.models import PlanVisit
+
+    chiller_visits = PlanVisit.objects.filter(plan__equipment__serial__startswith="DEMO-CH-", plan__unit="months")
+    assert chiller_visits.count() == 3 and not chiller_visits.filter(work_order__isnull=True).exists()
+    assert {v.work_order.status for v in chiller_visits} == {Status.NEW}
+    assert chiller_visits.first().work_order.contract is not None
+    assert PlanVisit.objects.filter(plan__unit="meter", meter_at=12500).exists()  # the meter passed 12,500 hours
 
 
 def test_appointments_and_preferred_windows_fall_in_the_working_day_local_time(seeded):
@@ -158,7 +169,7 @@ def test_seeding_over_existing_data_needs_an_explicit_flush(seeded):
     Notification.objects.create(channel="sms", recipient="+8613800000000", template="technician_departed",
                                 subject_id=old.pk)
     seed(30, flush=True)
-    assert WorkOrder.objects.count() == 30
+    assert WorkOrder.objects.exclude(channel=WorkOrder.Channel.MAINTENANCE).count() == 30
     # Order ids start again from 1: no message about an old order may name a new one.
     assert not Notification.objects.filter(recipient="+8613800000000").exists()
     assert User.objects.filter(username="agent").count() == 1
@@ -290,7 +301,10 @@ def test_a_bounded_story_covers_only_the_most_recent_orders():
 
     # A large seed can keep the story to its recent orders (bench/run.py seeds a million)
     seed(200, story_orders=50)
-    recent = set(WorkOrder.objects.order_by("-pk").values_list("pk", flat=True)[:50])
+    demo = WorkOrder.objects.exclude(channel=WorkOrder.Channel.MAINTENANCE)
+    recent = set(demo.order_by("-pk").values_list("pk", flat=True)[:50])
     reported = set(CompletionReport.objects.values_list("work_order_id", flat=True))
     assert reported and reported <= recent
-    assert set(WorkOrderFact.objects.values_list("work_order_id", flat=True)) == recent
+    # (and the maintenance plans' coming visits, created after the story)
+    planned = set(WorkOrder.objects.filter(channel=WorkOrder.Channel.MAINTENANCE).values_list("pk", flat=True))
+    assert set(WorkOrderFact.objects.values_list("work_order_id", flat=True)) == recent | planned

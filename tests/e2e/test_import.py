@@ -56,3 +56,26 @@ def test_a_manager_imports_customers_with_a_preview_and_a_confirmation(people, s
     assert "上海华联超市" in page.inner_text("#result_list")
     assert not csp_violations([person]), person.csp_violations
     assert not person.script_errors, person.script_errors
+
+
+def test_the_export_page_works_under_the_csp_and_select_all_clears_and_ticks_the_fields(people, site):
+    UserFactory(username="boss", password=PASSWORD, roles=[R.MANAGER], is_staff=True)
+    grant_role_permissions(sender=None)
+    person = people.open("manager", "desktop", "zh-hans")
+    page = person.page
+    page.goto("/admin/customers/customer/export/")
+    page.fill("#id_username", "boss")
+    page.fill("#id_password", PASSWORD)
+    with page.expect_navigation():
+        page.click("input[type=submit]")
+    assert page.url.endswith("/admin/customers/customer/export/"), page.url
+
+    boxes = page.locator('.selectable-field-export-row input[type="checkbox"]')
+    assert boxes.count() > 3 and all(boxes.nth(i).is_checked() for i in range(boxes.count()))
+    page.click("#select-all-toggle")
+    assert not any(boxes.nth(i).is_checked() for i in range(boxes.count()))
+    page.click("#select-all-toggle")
+    assert all(boxes.nth(i).is_checked() for i in range(boxes.count()))
+    assert page.inner_text("label[for=select-all-toggle]") == "全选"
+    assert not csp_violations([person]), person.csp_violations
+    assert not person.script_errors, person.script_errors

@@ -398,6 +398,15 @@ def test_a_request_goes_from_the_customers_phone_to_a_signed_report_a_survey_and
     assert kpi("resolved-count") == "1"
     assert kpi("satisfaction-count") == "1"
     assert kpi("satisfaction-avg") == "5.00"
+    # and follows the link to costs and margin, the filters kept: the job's charge and what it cost
+    with office.expect_navigation():
+        office.click("a[data-link='costs']")
+    assert "/reports/costs/" in office.url and f"technician={best.pk}" in office.url
+    look(manager, "costs", checked=False)
+    report = CompletionReport.objects.get(work_order=order)
+    assert kpi("jobs") == "1"
+    assert Decimal(kpi("revenue")) == report.total_amount
+    assert Decimal(kpi("margin")) == report.total_amount - report.parts_cost - report.labour_cost - report.travel_cost
     manager.leave()
 
     # Every page of the customer and the technician, in their language, without serious barriers

@@ -10,7 +10,10 @@ import time_machine
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from reports.tables import TABLES
+from inventory.models import StockLocation
+from inventory.services import stock_receive
+from reports.tables import COSTS_TABLES, DASHBOARD_TABLES, TABLES
+from tests.factories import PartFactory
 from tests.reports.conftest import NOW
 from tests.reports.helpers import WEEK
 
@@ -81,6 +84,9 @@ def test_the_quality_and_sla_tables(manager_client, week):
 
 @pytest.mark.parametrize("name", TABLES)
 def test_every_table_exports_in_both_formats_with_a_file_name(manager_client, week, name):
+    if name == "stock-value":  # the week has no stock: a store with some
+        store = StockLocation.objects.create(code="central", name="Central store", kind="warehouse")
+        stock_receive(location_id=store.pk, part_id=PartFactory().pk, quantity="3", actor=week.manager)
     for fmt in ("csv", "xlsx"):
         response = _get(manager_client, name, fmt)
         assert response.status_code == 200
@@ -88,10 +94,11 @@ def test_every_table_exports_in_both_formats_with_a_file_name(manager_client, we
     assert len(_csv(_get(manager_client, name, "csv"))) >= 2
 
 
-def test_the_page_links_to_each_export(manager_client, week):
+@pytest.mark.parametrize("page, names", [("reports:dashboard", DASHBOARD_TABLES), ("reports:costs", COSTS_TABLES)])
+def test_the_page_links_to_each_export(manager_client, week, page, names):
     with time_machine.travel(NOW, tick=False):
-        html = manager_client.get(reverse("reports:dashboard"), WEEK).content.decode()
-    for name in TABLES:
+        html = manager_client.get(reverse(page), WEEK).content.decode()
+    for name in names:
         assert f'data-export="{name}-csv"' in html
         assert f'data-export="{name}-xlsx"' in html
 

@@ -117,6 +117,27 @@ def test_the_sample_partner_companies_and_technicians_import_cleanly():
         assert not result.has_errors() and not result.has_validation_errors(), [r.error_dict for r in result.invalid_rows][:3]
     assert Technician.objects.filter(active=True).count() == 150
     assert Technician.objects.filter(partner_company__isnull=False).exists()
+    # Every home address is placed (a district's centre), or its given point kept: all have a home base.
+    from technicians.services import technicians_geocode_pending
+
+    located = technicians_geocode_pending()
+    assert located["exact"] == 15 and sum(located.values()) == 150, located
+    assert not Technician.objects.filter(home_latitude__isnull=True).exists()
+
+
+def test_the_sample_technicians_with_errors_name_each_bad_row_and_import_nothing():
+    samples = Path(settings.BASE_DIR) / "docs" / "samples"
+    for code in ("aircon", "refrigeration", "laundry", "plumbing", "electrical", "gas", "kitchen", "installation"):
+        SkillFactory(code=code)
+    PartnerCompanyResource().import_data(SniffedCSV().create_dataset((samples / "partner-companies.csv").read_bytes()))
+    dataset = SniffedCSV().create_dataset((samples / "technicians-with-errors.csv").read_bytes())
+    result = TechnicianResource().import_data(dataset, rollback_on_validation_errors=True)
+    bad = {(row.number + 1, column) for row in result.invalid_rows for column in row.field_specific_errors}
+    assert bad == {
+        (3, "skills"), (5, "skills"), (7, "working_hours"), (8, "partner_company"), (10, "username"),
+        (11, "phone"), (12, "home_latitude"),
+    }
+    assert Technician.objects.count() == 0
 
 
 def weekly(technician) -> list[tuple]:
@@ -162,3 +183,78 @@ def test_bad_working_hours_are_refused_with_the_line_and_nothing_is_written(impo
     preview = upload(importer, TECHS, content)
     assert bad(preview) == {(3, "working_hours"), (4, "working_hours"), (5, "working_hours"), (6, "working_hours")}
     assert Technician.objects.count() == 0
+
+
+HOME_CSV = (
+    "employee_number,username,name,phone,home_address,home_latitude,home_longitude\n"
+    "T0101,wangqiang,王强,138 1234 5601,上海市浦东新区张江路100号,,\n"
+    "T0102,zhaomin,赵敏,138 1234 5602,杭州市西湖区文三路90号,121.43,31.19\n"
+    "T0103,sunli,孙丽,138 1234 5603,,,\n"
+)
+
+
+def test_a_home_address_is_geocoded_after_the_import_into_the_home_base_dispatch_uses(importer):
+    from dispatch.selectors import technician_facts_for_check
+    from technicians.services import technicians_geocode_pending
+
+    confirm(importer, TECHS, upload(importer, TECHS, HOME_CSV))
+    wang, zhao, sun = (Technician.objects.get(employee_number=n) for n in ("T0101", "T0102", "T0103"))
+    # Nothing is geocoded on the request: all three wait for the worker.
+    assert {t.home_precision for t in (wang, zhao, sun)} == {"pending"}
+    assert wang.home_address == "上海市浦东新区张江路100号" and wang.home_latitude is None
+
+    assert technicians_geocode_pending() == {"district": 1, "exact": 1, "unknown": 1}
+    wang.refresh_from_db(), zhao.refresh_from_db(), sun.refresh_from_db()
+    # Pudong's centre; typed coordinates (given the wrong way round) kept as exact; no address, no point.
+    assert (wang.home_precision, round(float(wang.home_latitude)), round(float(wang.home_longitude))) == (
+        "district", 31, 122)
+    assert (zhao.home_precision, float(zhao.home_latitude), float(zhao.home_longitude)) == ("exact", 31.19, 121.43)
+    assert (sun.home_precision, sun.home_latitude) == ("unknown", None)
+    # Dispatch measures travel from there.
+    home = technician_facts_for_check(wang, days=[], need_skills=False).home
+    assert home == (float(wang.home_latitude), float(wang.home_longitude))
+
+    # The same file again changes nothing (the geocoded point stays).
+    assert "0 to create, 0 to update, 3 unchanged" in counts(upload(importer, TECHS, HOME_CSV))
+
+    # A new address is geocoded again; its old point is dropped until then.
+    moved = HOME_CSV.replace("上海市浦东新区张江路100号", "北京市朝阳区建国路88号")
+    preview = upload(importer, TECHS, moved)
+    assert "0 to create, 1 to update, 2 unchanged" in counts(preview)
+    confirm(importer, TECHS, preview)
+    wang.refresh_from_db()
+    assert (wang.home_precision, wang.home_latitude) == ("pending", None)
+    technicians_geocode_pending()
+    wang.refresh_from_db()
+    assert (wang.home_precision, round(float(wang.home_latitude))) == ("district", 40)
+
+
+def test_the_technician_export_has_the_home_address(importer):
+    confirm(importer, TECHS, upload(importer, TECHS, HOME_CSV))
+    rows = TechnicianResource().export().dict
+    assert {r["employee_number"]: r["home_address"] for r in rows}["T0101"] == "上海市浦东新区张江路100号"
+
+
+def test_a_home_address_edited_in_the_admin_is_located_again(admin_client):
+    from technicians.services import technicians_geocode_pending
+
+    tech = Technician.objects.create(
+        user=UserFactory(username="wu"), phone="+8613812345600", home_address="上海市浦东新区张江路100号",
+        home_latitude=31.2, home_longitude=121.5, home_precision="exact",
+    )
+    form = {
+        "user": tech.user_id, "employee_number": "", "phone": "138 1234 5600", "partner_company": "",
+        "home_address": "北京市朝阳区建国路88号", "home_latitude": "31.200000", "home_longitude": "121.500000",
+        "active": "on", "external_ref": "", "location_consent": "unknown",
+        **{f"{prefix}-{key}": value for prefix in ("skill_levels", "shifts")
+           for key, value in (("TOTAL_FORMS", "0"), ("INITIAL_FORMS", "0"), ("MIN_NUM_FORMS", "0"),
+                              ("MAX_NUM_FORMS", "1000"))},
+    }
+    page = admin_client.post(f"{TECHS}{tech.pk}/change/", form)
+    assert page.status_code == 302, page.context["adminform"].form.errors if page.context else page
+    tech.refresh_from_db()
+    # The old address's point is dropped until the worker places the new address (Chaoyang, Beijing).
+    assert (tech.home_precision, tech.home_latitude) == ("pending", None)
+    assert technicians_geocode_pending() == {"district": 1}
+    tech.refresh_from_db()
+    assert round(float(tech.home_latitude)) == 40

@@ -34,6 +34,7 @@ from catalog.models import Part
 from core import roles as R
 from core.errors import InvalidInput
 from core.validation import normalize_phone
+from customers.models import Customer, Equipment, Site
 from tests.factories import (
     CustomerFactory,
     EquipmentFactory,
@@ -104,7 +105,9 @@ def _follow_the_stated_rules(case) -> None:
     query, body = case.query, case.body
     if case.path_parameters and "id" in case.path_parameters:
         ids = {"/api/v1/technicians/": TECHNICIAN_IDS, "/api/v1/parts/": [PART_ID],
-               "/api/v1/service-types/": [SERVICE_TYPE_ID]}.get(case.path.split("{")[0], list(WORK_ORDER_IDS.values()))
+               "/api/v1/service-types/": [SERVICE_TYPE_ID], "/api/v1/customers/": [CUSTOMER_ID],
+               "/api/v1/sites/": [SITE_ID], "/api/v1/equipment/": [EQUIPMENT_ID],
+               }.get(case.path.split("{")[0], list(WORK_ORDER_IDS.values()))
         case.path_parameters["id"] = _pick(case.path_parameters["id"], ids + [1])  # 1: no such row
     if query:
         query.pop("cursor", None)  # opaque: only one from a `next` or `previous` link is valid
@@ -112,10 +115,22 @@ def _follow_the_stated_rules(case) -> None:
             query["technician"] = _pick(query["technician"], TECHNICIAN_IDS)
         if query.get("service_type") not in (None, ""):  # an existing service type
             query["service_type"] = SERVICE_TYPE_ID
+        if case.path in ("/api/v1/sites/", "/api/v1/equipment/") and query.get("customer") not in (None, ""):
+            query["customer"] = CUSTOMER_ID  # an existing customer
+        if case.path == "/api/v1/equipment/" and query.get("site") not in (None, ""):
+            query["site"] = SITE_ID
     if case.method.upper() == "PATCH":
         _follow_the_rules_of_a_change(case)
     if not isinstance(body, dict):
         return
+    if case.path in ("/api/v1/sites/", "/api/v1/equipment/") or case.path.startswith(("/api/v1/sites/{",
+                                                                                      "/api/v1/equipment/{")):
+        _follow_the_rules_of_customer_rows(case)
+    if case.path.startswith("/api/v1/customers/") and isinstance(body.get("phone"), str):
+        try:  # a phone number of format "phone" (the coverage phase does not know the format)
+            normalize_phone(body["phone"])
+        except InvalidInput:
+            body["phone"] = _pick(body["phone"], PHONES)
     if "username" in body:  # a user's credentials
         body.update(username="fuzz-agent", password=PASSWORD)
     if body.get("technician") is not None:  # an active technician
@@ -167,14 +182,43 @@ def _follow_the_stated_rules(case) -> None:
 _REFS = itertools.count(1)
 
 
+_CUSTOMER_ROWS = {"/api/v1/customers/{id}/": Customer, "/api/v1/sites/{id}/": Site,
+                  "/api/v1/equipment/{id}/": Equipment}
+
+
+def _follow_the_rules_of_customer_rows(case) -> None:
+    """A site or equipment: of the seeded customer, at its site; both coordinates or neither;
+    the warranty not ending before the installation."""
+    body = case.body
+    if not isinstance(body, dict):
+        return
+    if "customer" in body:
+        body["customer"] = CUSTOMER_ID
+    if body.get("site") is not None:
+        body["site"] = SITE_ID
+    start, end = body.get("install_date"), body.get("warranty_end")
+    if isinstance(start, str) and isinstance(end, str) and end < start:
+        body["install_date"], body["warranty_end"] = end, start
+    if ("latitude" in body) != ("longitude" in body) or (body.get("latitude") is None) != (
+            body.get("longitude") is None):
+        body.pop("latitude", None)
+        body.pop("longitude", None)
+
+
 def _follow_the_rules_of_a_change(case) -> None:
-    """A PATCH: made from the order's current version, the customer's site and equipment, a
-    reference no other order has, both ends of the window or neither."""
+    """A PATCH: made from the row's current version (a customer, site or equipment may name it in
+    the body instead), the customer's site and equipment, a reference no other order has, both
+    ends of the window or neither."""
     pk = case.path_parameters["id"]
-    updated_at = WorkOrder.objects.filter(pk=pk).values_list("updated_at", flat=True).first()
+    model = _CUSTOMER_ROWS.get(case.path, WorkOrder)
+    updated_at = model.objects.filter(pk=pk).values_list("updated_at", flat=True).first()
     case.headers = {**(case.headers or {}), "If-Match": workorder_etag(updated_at)}
     body = case.body
     if not isinstance(body, dict):
+        return
+    if model is not WorkOrder:
+        if body.get("version") is not None:
+            body["version"] = workorder_etag(updated_at).strip('"')
         return
     if body.get("site") is not None:
         body["site"] = SITE_ID

@@ -37,14 +37,18 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from catalog.models import Part, ServiceType, ServiceTypePart, ServiceTypeSkill, Skill
+from contracts.models import Contract
 from core import roles as R
 from core.i18n import bilingual
 from customers.models import Customer, Equipment, Site
-from demo.story import Story
+from demo.story import PART_COST_SHARE, Story
 from inventory.models import SerialUnit, StockLevel, StockLocation, StockMove
 from inventory.services import stock_receive, stock_transfer
 from knowledge.models import SuggestionOutcome
+from maintenance.models import MaintenancePlan, MeterReading
+from maintenance.services import plans_sweep
 from notifications.models import Notification
+from reports.facts import facts_refresh
 from technicians.models import PartnerCompany, Technician, TechnicianSkill
 from workorders.lifecycle import PREVIOUS, TRANSITIONS, Status
 from workorders.models import WorkOrder, WorkOrderEvent
@@ -399,9 +403,11 @@ class _Writer:
                 self._db_columns[table] = {
                     c.name for c in connection.introspection.get_table_description(cursor, table)
                 }
+        # A column with only a database default (e.g. now()) is left to the database.
         extra = [
             f for f in model._meta.concrete_fields
             if f.column not in given and not f.primary_key and f.column in self._db_columns[table]
+            and (f.has_default() or not f.has_db_default())
         ]
         return fields, extra
 
@@ -429,7 +435,7 @@ class _Writer:
         table = connection.ops.quote_name(model._meta.db_table)
         cols = [f.column for f in fields] + [f.column for f in extra]
         col_sql = ", ".join(connection.ops.quote_name(c) for c in cols)
-        if any(f.unique for f in extra):
+        if any(f.unique and callable(f.default) for f in extra):
             # A unique column (a token, say) needs a fresh default on every row.
             rows = [tuple(row) + tuple(f.get_default() for f in extra) for row in rows]
             fields, extra, line = fields + extra, [], None
@@ -514,13 +520,61 @@ class Command(BaseCommand):
         # Finished work, surveys, knowledge base and the reports' figures (demo/story.py).
         story = Story(self, limit=options["story_orders"]).tell()
 
+        visits = self._maintenance()
+
         elapsed = time.monotonic() - started
+        self.stdout.write(f"Maintenance: {visits} planned visits with their work orders in the coming weeks.")
         self.stdout.write(
             f"Seeded {n} work orders with {self.event_count} events, {self.customer_count} customers and "
             f"{len(self.techs)} technicians in {elapsed:.1f} s (seed {seed})."
         )
         self.stdout.write("Story: " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in story.items()) + ".")
         self._print_logins()
+
+    def _maintenance(self) -> int:
+        """Preventive maintenance: three chillers on one customer's site under a service contract,
+        serviced every quarter, two air conditioners cleaned every month and one chiller by its
+        meter (run hours); then the sweep the beat task runs, so the coming visits are on the board."""
+        site = Site.objects.filter(customer__equipment__isnull=False).select_related("customer").order_by("pk").first()
+        if site is None:
+            return 0
+        customer = site.customer
+        st, _ = ServiceType.objects.get_or_create(code="chiller-maintenance", defaults={
+            "name": "冷水机组保养 Chiller maintenance", "default_duration_minutes": 180, "callout_fee": Decimal(0),
+            "description": "冷水机组定期保养 Scheduled chiller maintenance"})
+        clean = ServiceType.objects.filter(code="aircon-clean").first() or st
+        today = timezone.localdate()
+        contract = Contract.objects.create(
+            number=f"PM-{today.year}-{customer.pk:05d}", customer=customer, starts_on=today.replace(month=1, day=1),
+            ends_on=today.replace(year=today.year + 1, month=12, day=31), covered_percent=100,
+            notes="Demo: quarterly chiller maintenance")
+        technician = self.users["technician"].technician
+        checklist = "检查冷媒压力 Check refrigerant pressure\n清洗冷凝器 Clean the condenser coils\n" \
+                    "检查压缩机电流 Check the compressor current\n记录运行小时 Record the run hours"
+        chillers = []
+        for i in range(1, 4):
+            chillers.append(Equipment.objects.create(
+                customer=customer, site=site, serial=f"DEMO-CH-{customer.pk:05d}-{i}", brand="Carrier",
+                model="30XA 冷水机组 chiller", install_date=today.replace(year=today.year - 3)))
+        for chiller in chillers:
+            MaintenancePlan.objects.create(
+                name=f"冷水机组季度保养 Quarterly chiller service · {chiller.serial}", equipment=chiller,
+                contract=contract, service_type=st, unit=MaintenancePlan.Unit.MONTHS, every=3,
+                starts_on=today + timedelta(days=7), checklist=checklist, preferred_technician=technician)
+        MaintenancePlan.objects.create(
+            name="冷水机组按运行小时保养 Chiller service every 500 run hours", equipment=chillers[0],
+            service_type=st, unit=MaintenancePlan.Unit.METER, every=500, meter_start=12000, checklist=checklist)
+        MeterReading.objects.create(equipment=chillers[0], value=12530, read_on=today)
+        for equipment in Equipment.objects.exclude(pk__in=[c.pk for c in chillers]).order_by("pk")[:2]:
+            MaintenancePlan.objects.create(
+                name=f"空调月度清洗 Monthly air conditioner cleaning · {equipment.serial}", equipment=equipment,
+                service_type=clean, unit=MaintenancePlan.Unit.MONTHS, every=1, starts_on=today + timedelta(days=3),
+                checklist="清洗滤网 Clean the filters\n检查排水 Check the drain")
+        created = plans_sweep(today=today)
+        # Their summary rows for the dashboard now, as the story built the others' (the beat's reports sweep would).
+        facts_refresh(work_order_ids=list(
+            WorkOrder.objects.filter(channel=WorkOrder.Channel.MAINTENANCE).values_list("pk", flat=True)))
+        return created
 
     def _print_logins(self):
         self.stdout.write("")
@@ -647,7 +701,8 @@ class Command(BaseCommand):
         and some stock in each (only the first time: kept across --flush like the other master data)."""
         for number, name, unit, price, serialized, needed_by in PARTS:
             part, _ = Part.objects.get_or_create(part_number=number, defaults={
-                **bilingual("name", name), "unit": unit, "unit_price": Decimal(price), "serialized": serialized})
+                **bilingual("name", name), "unit": unit, "unit_price": Decimal(price), "serialized": serialized,
+                "unit_cost": (Decimal(price) * PART_COST_SHARE).quantize(Decimal("0.01"))})
             for code, quantity in needed_by:
                 st = ServiceType.objects.filter(code=code).first()
                 if st is not None:

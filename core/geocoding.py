@@ -12,8 +12,9 @@
 
 Every point is checked against the configured region (``GEOCODER_BOUNDS``): a pair that is
 inside only with latitude and longitude swapped is swapped back; any other pair outside is
-refused. Nothing here touches the database; ``customers.services.sites_locate`` writes the
-results, in a Celery task after the site's commit.
+refused. Nothing here touches the database; ``customers.services.sites_locate`` (sites) and
+``technicians.services.technicians_locate`` (home bases) write the results, in a Celery task
+after the row's commit.
 
 Points are in the coordinates the Chinese map services use (GCJ-02), as are the division
 centres cpca ships; a tile server for the dispatch board should use the same.
@@ -32,7 +33,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils.module_loading import import_string
 
-from .models import LocationPrecision as P
+from .choices import LocationPrecision as P
 
 logger = logging.getLogger(__name__)
 

@@ -40,7 +40,7 @@ def join_names(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0005_api_sync_fields'),
+        ('catalog', '0006_part_unit_cost'),
     ]
 
     operations = [
