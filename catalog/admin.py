@@ -1,5 +1,7 @@
 from django.contrib import admin
+from modeltranslation.admin import TranslationTabularInline
 
+from core.admin import TranslatedAdmin
 from core.import_admin import MasterDataImportAdmin
 
 from .models import ChecklistItem, Part, ServiceType, ServiceTypePart, ServiceTypeSkill, Skill
@@ -11,10 +13,10 @@ class ServiceTypeSkillInline(admin.TabularInline):
     extra = 1
 
 
-class ChecklistItemInline(admin.TabularInline):
+class ChecklistItemInline(TranslationTabularInline):
     model = ChecklistItem
     extra = 1
-    fields = ["position", "text", "mandatory", "active"]
+    fields = ["position", "text_zh_hans", "text_en", "mandatory", "active"]
 
 
 class ServiceTypePartInline(admin.TabularInline):
@@ -23,35 +25,35 @@ class ServiceTypePartInline(admin.TabularInline):
 
 
 @admin.register(ServiceType)
-class ServiceTypeAdmin(MasterDataImportAdmin):
+class ServiceTypeAdmin(MasterDataImportAdmin, TranslatedAdmin):
     resource_classes = [ServiceTypeResource]
     list_display = ["name", "code", "default_duration_minutes", "callout_fee", "requires_review", "active"]
     list_filter = ["active", "requires_review"]
-    search_fields = ["name", "code", "=external_ref"]
+    search_fields = ["name_zh_hans", "name_en", "code", "=external_ref"]
     # The checklist (SOP) is edited on its service type's page.
     inlines = [ServiceTypeSkillInline, ChecklistItemInline, ServiceTypePartInline]
 
 
 @admin.register(ChecklistItem)
-class ChecklistItemAdmin(admin.ModelAdmin):
+class ChecklistItemAdmin(TranslatedAdmin):
     list_display = ["text", "service_type", "mandatory", "position", "active"]
     list_filter = ["service_type", "mandatory", "active"]
     list_editable = ["mandatory", "position", "active"]
-    search_fields = ["text"]
+    search_fields = ["text_zh_hans", "text_en"]
 
 
 @admin.register(Skill)
-class SkillAdmin(MasterDataImportAdmin):
+class SkillAdmin(MasterDataImportAdmin, TranslatedAdmin):
     resource_classes = [SkillResource]
     list_display = ["name", "code"]
-    search_fields = ["name", "code"]
+    search_fields = ["name_zh_hans", "name_en", "code"]
 
 
 @admin.register(Part)
-class PartAdmin(MasterDataImportAdmin):
+class PartAdmin(MasterDataImportAdmin, TranslatedAdmin):
     resource_classes = [PartResource]
     list_display = ["part_number", "name", "unit", "unit_price", "unit_cost", "serialized", "active"]
     list_filter = ["active", "unit", "serialized"]
-    search_fields = ["part_number", "name", "=external_ref"]
+    search_fields = ["part_number", "name_zh_hans", "name_en", "=external_ref"]
     list_editable = ["unit_price", "active"]
     ordering = ["part_number"]

@@ -8,9 +8,13 @@ from django.utils.translation import gettext_lazy as _
 from import_export import fields, widgets
 from import_export.instance_loaders import CachedInstanceLoader
 
-from core.imports import Column, MasterDataResource, YesNoWidget, check_skills
+from core.imports import Column, MasterDataResource, YesNoWidget, check_skills, check_translated, translated_columns
 
 from .models import Part, ServiceType, ServiceTypeSkill, Skill
+
+# Names (and service types' descriptions) in both languages: name_zh_hans and name_en columns; a
+# file with one mixed "name" column ("空调维修 Air conditioner repair") is split (core/imports.py).
+NAME_COLUMNS = translated_columns("name", _("name"), _("name (Chinese)"), _("name (English)"))
 
 
 def check_code(row, errors, column):
@@ -35,7 +39,7 @@ def check_money(row, errors, column):
 class PartResource(MasterDataResource):
     columns = (
         Column("part_number", _("part number"), required=True),
-        Column("name", _("name"), required=True),
+        *NAME_COLUMNS,
         Column("unit", _("unit")),
         Column("unit_price", _("unit price"), required=True),
         Column("unit_cost", _("unit cost")),
@@ -44,7 +48,8 @@ class PartResource(MasterDataResource):
     key_columns = ("part_number",)
 
     part_number = fields.Field(attribute="part_number", column_name="part_number", widget=widgets.CharWidget())
-    name = fields.Field(attribute="name", column_name="name", widget=widgets.CharWidget())
+    name_zh_hans = fields.Field(attribute="name_zh_hans", column_name="name_zh_hans", widget=widgets.CharWidget())
+    name_en = fields.Field(attribute="name_en", column_name="name_en", widget=widgets.CharWidget())
     unit = fields.Field(attribute="unit", column_name="unit", widget=widgets.CharWidget(), default="pcs")
     unit_price = fields.Field(attribute="unit_price", column_name="unit_price", widget=widgets.DecimalWidget())
     unit_cost = fields.Field(attribute="unit_cost", column_name="unit_cost", widget=widgets.DecimalWidget())
@@ -52,7 +57,7 @@ class PartResource(MasterDataResource):
 
     class Meta(MasterDataResource.Meta):
         model = Part
-        fields = ("part_number", "name", "unit", "unit_price", "unit_cost", "active")
+        fields = ("part_number", "name_zh_hans", "name_en", "unit", "unit_price", "unit_cost", "active")
         import_id_fields = ("part_number",)
         instance_loader_class = CachedInstanceLoader
         use_bulk = True
@@ -62,6 +67,7 @@ class PartResource(MasterDataResource):
     def check_row(self, row, errors, line):
         if row.get("unit") in (None, ""):
             row["unit"] = "pcs"
+        check_translated(row, errors, "name", max_length=Part._meta.get_field("name").max_length)
         check_money(row, errors, "unit_price")
         if "unit_cost" in row:  # a file without the column leaves the costs on file as they are
             if row["unit_cost"] in (None, ""):
@@ -74,22 +80,24 @@ class SkillResource(MasterDataResource):
 
     columns = (
         Column("code", _("code"), required=True),
-        Column("name", _("name"), required=True),
+        *NAME_COLUMNS,
     )
     key_columns = ("code",)
 
     code = fields.Field(attribute="code", column_name="code", widget=widgets.CharWidget())
-    name = fields.Field(attribute="name", column_name="name", widget=widgets.CharWidget())
+    name_zh_hans = fields.Field(attribute="name_zh_hans", column_name="name_zh_hans", widget=widgets.CharWidget())
+    name_en = fields.Field(attribute="name_en", column_name="name_en", widget=widgets.CharWidget())
 
     class Meta(MasterDataResource.Meta):
         model = Skill
-        fields = ("code", "name")
+        fields = ("code", "name_zh_hans", "name_en")
         import_id_fields = ("code",)
         instance_loader_class = CachedInstanceLoader
         clean_model_instances = False
 
     def check_row(self, row, errors, line):
         check_code(row, errors, "code")
+        check_translated(row, errors, "name", max_length=Skill._meta.get_field("name").max_length)
 
 
 class ServiceTypeResource(MasterDataResource):
@@ -98,8 +106,8 @@ class ServiceTypeResource(MasterDataResource):
 
     columns = (
         Column("code", _("code"), required=True),
-        Column("name", _("name"), required=True),
-        Column("description", _("description")),
+        *NAME_COLUMNS,
+        *translated_columns("description", _("description"), _("description (Chinese)"), _("description (English)")),
         Column("default_duration_minutes", _("default duration (minutes)")),
         Column("callout_fee", _("call-out fee")),
         Column("requires_review", _("needs a manager's review")),
@@ -109,8 +117,11 @@ class ServiceTypeResource(MasterDataResource):
     key_columns = ("code",)
 
     code = fields.Field(attribute="code", column_name="code", widget=widgets.CharWidget())
-    name = fields.Field(attribute="name", column_name="name", widget=widgets.CharWidget())
-    description = fields.Field(attribute="description", column_name="description", widget=widgets.CharWidget())
+    name_zh_hans = fields.Field(attribute="name_zh_hans", column_name="name_zh_hans", widget=widgets.CharWidget())
+    name_en = fields.Field(attribute="name_en", column_name="name_en", widget=widgets.CharWidget())
+    description_zh_hans = fields.Field(attribute="description_zh_hans", column_name="description_zh_hans",
+                                       widget=widgets.CharWidget())
+    description_en = fields.Field(attribute="description_en", column_name="description_en", widget=widgets.CharWidget())
     default_duration_minutes = fields.Field(
         attribute="default_duration_minutes", column_name="default_duration_minutes", widget=widgets.IntegerWidget(),
         default=60,
@@ -124,7 +135,7 @@ class ServiceTypeResource(MasterDataResource):
 
     class Meta(MasterDataResource.Meta):
         model = ServiceType
-        fields = ("code", "name", "description", "default_duration_minutes", "callout_fee", "requires_review",
+        fields = ("code", "name_zh_hans", "name_en", "description_zh_hans", "description_en", "default_duration_minutes", "callout_fee", "requires_review",
                   "skills", "active")
         import_id_fields = ("code",)
         instance_loader_class = CachedInstanceLoader
@@ -140,6 +151,8 @@ class ServiceTypeResource(MasterDataResource):
 
     def check_row(self, row, errors, line):
         check_code(row, errors, "code")
+        check_translated(row, errors, "name", max_length=ServiceType._meta.get_field("name").max_length)
+        check_translated(row, errors, "description", required=False)
         minutes = row.get("default_duration_minutes")
         if minutes not in (None, ""):
             try:

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import QuerySet
+from django.utils.translation import get_language
 
 from core.refcache import VersionedCache
 
@@ -19,13 +20,13 @@ SERVICE_TYPES = VersionedCache("service_types")  # dropped by the receivers of C
 
 
 def service_types_all() -> list[ServiceType]:
-    """Every service type, active or not, in display order (by name)."""
-    return SERVICE_TYPES.get("all", lambda: list(ServiceType.objects.order_by("name", "pk")))
+    """Every service type, active or not, in display order (by name in the active language)."""
+    return SERVICE_TYPES.get(f"all:{get_language()}", lambda: list(ServiceType.objects.order_by("name", "pk")))
 
 
 def service_types_active() -> list[ServiceType]:
     """The service types customers may ask for, in display order."""
-    return SERVICE_TYPES.get("active", lambda: [st for st in service_types_all() if st.active])
+    return SERVICE_TYPES.get(f"active:{get_language()}", lambda: [st for st in service_types_all() if st.active])
 
 
 def service_type_by_code(code) -> ServiceType | None:

@@ -31,6 +31,8 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "t
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
+    # Master data in both languages (before the admin, whose forms it extends): see MODELTRANSLATION_*.
+    "modeltranslation",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -243,6 +245,12 @@ LANGUAGE_CODE = env_str("LANGUAGE_CODE", "zh-hans")
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env_str("TIME_ZONE", "Asia/Shanghai")
+# Master data (service types, skills, parts, checklist items, KB categories) keeps a column per
+# language (name_zh_hans, name_en: django-modeltranslation, registered in each app's translation.py);
+# a page shows the active language's value, or the other language's where that one is empty.
+MODELTRANSLATION_DEFAULT_LANGUAGE = "zh-hans"
+MODELTRANSLATION_LANGUAGES = ("zh-hans", "en")
+MODELTRANSLATION_FALLBACK_LANGUAGES = {"default": ("zh-hans", "en"), "zh-hans": ("en",), "en": ("zh-hans",)}
 USE_I18N = True
 USE_TZ = True
 
@@ -271,6 +279,14 @@ _vis = [
 ]
 if all((folder / name).is_file() for _prefix, folder, name in _vis):
     STATICFILES_DIRS += [(prefix, folder) for prefix, folder, _name in _vis]
+# jQuery UI for the admin's language tabs on translated master data (django-modeltranslation),
+# from node_modules, served as static/jquery-ui/. Without it the admin shows the Chinese and the
+# English field one under the other (core/admin.py TranslatedAdmin).
+_jquery_ui = _node / "jquery-ui" / "dist"
+JQUERY_UI_AVAILABLE = (_jquery_ui / "jquery-ui.min.js").is_file()
+if JQUERY_UI_AVAILABLE:
+    STATICFILES_DIRS.append(("jquery-ui", _jquery_ui))
+JQUERY_UI_URL = "jquery-ui/jquery-ui.min.js"  # django-modeltranslation reads this name
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 STORAGES = {

@@ -1,9 +1,12 @@
 """What the admin pages of several apps share."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.utils.text import capfirst
+
+from modeltranslation.admin import TabbedTranslationAdmin, TranslationAdmin
 
 from .errors import InvalidInput
 from .models import PeriodicRun
@@ -55,3 +58,9 @@ class PeriodicRunAdmin(ReadOnlyAdmin):
     """Each periodic task's last tick (core/periodic.py), to read: beat and the workers write it."""
 
     list_display = ("name", "tick", "started_at", "finished_at", "runs", "duplicates")
+
+
+# Master data in both languages (django-modeltranslation): the Chinese and the English value of a
+# translated field on tabs (jQuery UI from node_modules, settings.JQUERY_UI_AVAILABLE), or one under
+# the other when jQuery UI is not installed, so that the admin never asks for a file it cannot serve.
+TranslatedAdmin = TabbedTranslationAdmin if getattr(settings, "JQUERY_UI_AVAILABLE", False) else TranslationAdmin

@@ -41,6 +41,7 @@ from import_export import resources, widgets
 from import_export.formats import base_formats
 
 from .errors import InvalidInput
+from .i18n import split_bilingual
 from .exports import FORMULA_STARTS, csv_bytes, xlsx_bytes
 from .validation import normalize_phone
 
@@ -165,6 +166,7 @@ class Column:
     key: str  # the header in files and the resource field's column_name
     label: object  # a lazy translation: the English label, with its Chinese translation
     required: bool = False
+    in_template: bool = True  # False: read when a file has it, not offered in the template
 
     def headers(self) -> set[str]:
         with translation.override("en"):
@@ -373,7 +375,7 @@ class MasterDataResource(resources.ModelResource):
     # exports and templates
 
     def template_headers(self) -> list[str]:
-        return [template_header(c) for c in self.columns]
+        return [template_header(c) for c in self.columns if c.in_template]
 
 
 # --- widgets: how a cell becomes a value ---------------------------------------------------------
@@ -477,6 +479,35 @@ class YesNoWidget(widgets.BooleanWidget):
 
     def render(self, value, obj=None, **kwargs):
         return "yes" if value else "no"
+
+
+def translated_columns(field: str, label, label_chinese, label_english) -> tuple[Column, ...]:
+    """The columns of a field kept in both languages (django-modeltranslation, core/i18n.py):
+    ``name_zh_hans`` and ``name_en``, and ``name`` as files had it before, one mixed name
+    ("空调维修 Air conditioner repair") that ``check_translated`` splits. Not in the template."""
+    return (
+        Column(f"{field}_zh_hans", label_chinese),
+        Column(f"{field}_en", label_english),
+        Column(field, label, in_template=False),
+    )
+
+
+def check_translated(row, errors: dict, field: str = "name", *, required: bool = True, max_length: int | None = None):
+    """A translated field's cells: a ``name`` cell (one mixed name) fills the ``name_zh_hans`` and
+    ``name_en`` cells the file leaves empty; with ``required``, one of the two must be there."""
+    mixed = row.get(field)
+    if mixed not in (None, ""):
+        chinese, english = split_bilingual(str(mixed))
+        for language, value in (("zh_hans", chinese), ("en", english)):
+            if value and row.get(f"{field}_{language}") in (None, ""):
+                row[f"{field}_{language}"] = value
+    columns = [f"{field}_zh_hans", f"{field}_en"]
+    if required and all(row.get(c) in (None, "") for c in columns):
+        errors[columns[0]] = [_("Enter it in Chinese or in English (or both).")]
+    for column in columns:
+        value = row.get(column)
+        if max_length and isinstance(value, str) and len(value) > max_length:
+            errors[column] = [_("At most %(count)s characters.") % {"count": max_length}]
 
 
 def check_coordinates(row, errors: dict, latitude: str, longitude: str) -> None:

@@ -42,6 +42,7 @@ from catalog.models import ChecklistItem, Part, ServiceType
 from completion.models import ChecklistAnswer, CompletionReport, PartUsage
 from completion.services import drive_minutes, hourly_cost, labour_rate
 from core import roles as R
+from core.i18n import bilingual, split_bilingual
 from customers.models import Customer
 from knowledge.models import Article, Audience, Category
 from knowledge.services import article_create
@@ -156,13 +157,18 @@ def _kind(code: str) -> str:
     return "install" if code.endswith("install") else "clean" if code.endswith("clean") else "repair"
 
 
-def _zh(name: str) -> str:
-    """The Chinese half of a demo name ("空调维修 Air conditioner repair" -> "空调维修")."""
-    return name.split(" ", 1)[0]
+def _zh(value, field: str = "name") -> str:
+    """The Chinese name of a master-data row, or the Chinese half of a demo text
+    ("空调维修 Air conditioner repair" -> "空调维修")."""
+    if isinstance(value, str):
+        return split_bilingual(value)[0] or value
+    return getattr(value, f"{field}_zh_hans") or getattr(value, field)
 
 
-def _en(name: str) -> str:
-    return name.split(" ", 1)[1] if " " in name else name
+def _en(value, field: str = "name") -> str:
+    if isinstance(value, str):
+        return split_bilingual(value)[1] or value
+    return getattr(value, f"{field}_en") or getattr(value, field)
 
 
 def _money(value) -> Decimal:
@@ -203,8 +209,9 @@ class Story:
         self.parts = {}
         for number, name, unit, price, codes in PARTS:
             part, _ = Part.objects.update_or_create(
-                part_number=number, defaults={"name": name, "unit": unit, "unit_price": Decimal(price), "active": True,
-                                              "unit_cost": _money(Decimal(price) * PART_COST_SHARE)}
+                part_number=number,
+                defaults={**bilingual("name", name), "unit": unit, "unit_price": Decimal(price), "active": True,
+                          "unit_cost": _money(Decimal(price) * PART_COST_SHARE)},
             )
             self.parts[number] = part
         self.parts_for = defaultdict(list)
@@ -221,7 +228,8 @@ class Story:
             items = []
             for position, (text, mandatory) in enumerate(CHECKLISTS.get(st.code, [])):
                 item, _ = ChecklistItem.objects.get_or_create(
-                    service_type=st, text=text, defaults={"mandatory": mandatory, "position": position}
+                    service_type=st, text_zh_hans=split_bilingual(text)[0],
+                    defaults={**bilingual("text", text), "mandatory": mandatory, "position": position},
                 )
                 items.append(item)
             self.checklist[st.pk] = [i for i in items if i.active]
@@ -230,7 +238,7 @@ class Story:
         """Articles in both languages, published through the knowledge services (version, HTML, search)."""
         categories = {}
         for name, slug, position in CATEGORIES:
-            categories[slug], _ = Category.objects.get_or_create(slug=slug, defaults={"name": name,
+            categories[slug], _ = Category.objects.get_or_create(slug=slug, defaults={**bilingual("name", name),
                                                                                        "position": position})
         existing = set(Article.objects.values_list("title", flat=True))
         made = []
@@ -248,13 +256,13 @@ class Story:
     def _articles(self, categories):
         rate = labour_rate()
         types = sorted(self.service_types.values(), key=lambda st: st.code)
-        zh_rows = "\n".join(f"| {_zh(st.name)} | {st.callout_fee} 元 | 约 {st.default_duration_minutes} 分钟 |"
+        zh_rows = "\n".join(f"| {_zh(st)} | {st.callout_fee} 元 | 约 {st.default_duration_minutes} 分钟 |"
                             for st in types)
-        en_rows = "\n".join(f"| {_en(st.name)} | CNY {st.callout_fee} | about {st.default_duration_minutes} min |"
+        en_rows = "\n".join(f"| {_en(st)} | CNY {st.callout_fee} | about {st.default_duration_minutes} min |"
                             for st in types)
-        zh_parts = "\n".join(f"| {p.part_number} | {_zh(p.name)} | {p.unit_price} 元/{p.unit} |"
+        zh_parts = "\n".join(f"| {p.part_number} | {_zh(p)} | {p.unit_price} 元/{p.unit} |"
                              for p in self.parts.values())
-        en_parts = "\n".join(f"| {p.part_number} | {_en(p.name)} | CNY {p.unit_price} per {p.unit} |"
+        en_parts = "\n".join(f"| {p.part_number} | {_en(p)} | CNY {p.unit_price} per {p.unit} |"
                              for p in self.parts.values())
         yield {
             "title": "服务收费标准", "summary": "上门费、人工费与常用配件价格，完工后按实际用料结算。",
@@ -299,10 +307,10 @@ class Story:
             parts = self.parts_for.get(st.pk, [])
             zh_steps = "\n".join(f"{i}. {_zh(text)}" for i, (text, _m) in enumerate(steps, 1))
             en_steps = "\n".join(f"{i}. {_en(text)}" for i, (text, _m) in enumerate(steps, 1))
-            zh_parts = "、".join(_zh(p.name) for p in parts) or "无"
-            en_parts = ", ".join(_en(p.name) for p in parts) or "none"
+            zh_parts = "、".join(_zh(p) for p in parts) or "无"
+            en_parts = ", ".join(_en(p) for p in parts) or "none"
             yield {
-                "title": f"{_zh(st.name)}作业指导", "summary": f"{_zh(st.name)}的标准步骤、常用配件与注意事项。",
+                "title": f"{_zh(st)}作业指导", "summary": f"{_zh(st)}的标准步骤、常用配件与注意事项。",
                 "audience": Audience.TECHNICIAN, "category": categories["guides"], "tags": ["作业指导"],
                 "service_types": [st],
                 "body": (f"## 步骤\n\n{zh_steps}\n\n## 常用配件\n\n{zh_parts}\n\n"
@@ -310,8 +318,8 @@ class Story:
                          "在完工报告中勾选“需要二次上门”并写明原因。"),
             }
             yield {
-                "title": f"How to: {_en(st.name).lower()}",
-                "summary": f"Steps, usual parts and tips for {_en(st.name).lower()}.",
+                "title": f"How to: {_en(st).lower()}",
+                "summary": f"Steps, usual parts and tips for {_en(st).lower()}.",
                 "audience": Audience.TECHNICIAN, "category": categories["guides"], "tags": ["how-to"],
                 "service_types": [st],
                 "body": (f"## Steps\n\n{en_steps}\n\n## Usual parts\n\n{en_parts}\n\n"

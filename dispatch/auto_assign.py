@@ -30,7 +30,7 @@ from workorders.services_assign import Assignment, workorders_assign_many
 
 from . import rules, solver
 from .scoring import Weights, pair_cost_matrix, pair_parts, unassigned_penalty
-from .selectors import ORDER_FACT_FIELDS, order_facts_from_rows, technician_data, unassigned_queue, workorder_number
+from .selectors import order_fact_values, order_facts_from_rows, technician_data, unassigned_queue, workorder_number
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ class Problem:
 
 def auto_assign_problem(*, now, weights: Weights, capacity: int, work_order_ids=None) -> Problem:
     """Load the unassigned orders and the available technicians, and build the solver's input."""
-    qs = unassigned_queue().values(*ORDER_FACT_FIELDS)
+    qs = order_fact_values(unassigned_queue())
     if work_order_ids is not None:
         qs = qs.filter(pk__in=list(work_order_ids))
     skipped = []

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from core.i18n import translated
 from customers.models import Site
 from technicians.models import PartnerCompany, PartnerScope, Shift, Technician, TechnicianSkill
 from workorders.lifecycle import Status
@@ -142,8 +143,9 @@ def technician_data(technicians: QuerySet, *, days=()) -> TechnicianData:
 
     for tech_id, skill_id, level, name in (
         TechnicianSkill.objects.filter(technician__in=ids)
-        .order_by("skill__name")
-        .values_list("technician_id", "skill_id", "level", "skill__name")
+        .annotate(skill_label=translated("skill__name"))
+        .order_by("skill_label")
+        .values_list("technician_id", "skill_id", "level", "skill_label")
     ):
         by_id[tech_id].skills[skill_id] = level
         data.skill_names[tech_id].append((name, level))
@@ -164,7 +166,8 @@ def technician_data(technicians: QuerySet, *, days=()) -> TechnicianData:
         .order_by("appointment_start", "pk")
         .values(
             "pk", "created_at", "technician_id", "status", "priority", "appointment_start", "appointment_end",
-            "service_type__name", "address", "site__latitude", "site__longitude", "updated_at",
+            "address", "site__latitude", "site__longitude", "updated_at",
+            service_type__name=translated("service_type__name"),
         )
     ):
         number = workorder_number(row["pk"], row["created_at"], tz)
@@ -261,7 +264,8 @@ def site_city(site_id) -> str:
 
 
 def service_type_name(pk) -> str:
-    return ServiceType.objects.filter(pk=pk).values_list("name", flat=True).first() or ""
+    service_type = ServiceType.objects.filter(pk=pk).first()
+    return service_type.name if service_type else ""
 
 
 def required_skills(service_type_ids) -> dict[int, dict[int, tuple[int, str]]]:
@@ -269,7 +273,8 @@ def required_skills(service_type_ids) -> dict[int, dict[int, tuple[int, str]]]:
     required: dict[int, dict[int, tuple[int, str]]] = {pk: {} for pk in service_type_ids}
     for type_id, skill_id, min_level, name in ServiceTypeSkill.objects.filter(
         service_type_id__in=list(required)
-    ).values_list("service_type_id", "skill_id", "min_level", "skill__name"):
+    ).annotate(skill_label=translated("skill__name")).values_list("service_type_id", "skill_id", "min_level",
+                                                                   "skill_label"):
         required[type_id][skill_id] = (min_level, name)
     return required
 
@@ -298,13 +303,19 @@ def order_facts(orders: list[WorkOrder], *, required=None) -> list[OrderFacts]:
 
 
 ORDER_FACT_FIELDS = (
-    "pk", "created_at", "priority", "service_type_id", "service_type__name", "site__city", "site__latitude",
+    "pk", "created_at", "priority", "service_type_id", "site__city", "site__latitude",
     "site__longitude", "preferred_start", "preferred_end",
 )
 
 
+def order_fact_values(queryset):
+    """``queryset.values()`` as ``order_facts_from_rows`` reads them (the service type's name in the
+    active language)."""
+    return queryset.values(*ORDER_FACT_FIELDS, service_type__name=translated("service_type__name"))
+
+
 def order_facts_from_rows(rows: list[dict], *, required=None) -> list[OrderFacts]:
-    """Facts for work orders read as ``values(*ORDER_FACT_FIELDS)``; window left empty."""
+    """Facts for work orders read by ``order_fact_values``; window left empty."""
     if required is None:
         required = required_skills({r["service_type_id"] for r in rows})
     return [
@@ -555,14 +566,14 @@ def dispatch_board(
     range_end = _day_bounds(day_list[-1])[1]
     fields = ["pk", "created_at", "updated_at", "status", "technician_id", "appointment_start", "appointment_end",
               "priority", "address", "preferred_start", "preferred_end",
-              "service_type__name", "service_type__default_duration_minutes", "site__city", "site__latitude", "site__longitude",
+              "service_type__default_duration_minutes", "site__city", "site__latitude", "site__longitude",
               "site__location_precision", "site__location_area"]
     if _SLA_DUE:
         fields.append(_SLA_DUE)
         # Each row's SLA targets (workorders/sla.py target_states_rows), for the queue's badges.
         fields += [f for f in SLA_STATE_FIELDS if f not in fields]
     queue_qs = unassigned_queue(service_type_id=service_type_id, city=city, priority=priority)
-    queue = list(queue_qs.values(*fields)[:limit])
+    queue = list(queue_qs.values(*fields, service_type__name=translated("service_type__name"))[:limit])
     tz = timezone.get_current_timezone()
     for row in queue:
         row["number"] = workorder_number(row["pk"], row["created_at"], tz)

@@ -29,6 +29,7 @@ from django.utils.translation import gettext_lazy
 from catalog.models import FRACTIONAL_UNITS
 from core import roles as R
 from core.errors import Forbidden, InvalidInput
+from core.i18n import sql_translated
 from notifications.services import notification_build, notifications_add
 
 from .models import ReorderPoint, StockLevel
@@ -126,7 +127,7 @@ class ReorderRow:
 
 
 _REORDER_SQL = """
-SELECT rp.id, loc.id, loc.name, p.id, p.part_number, p.name, p.unit, p.serialized,
+SELECT rp.id, loc.id, loc.name, p.id, p.part_number, {part_name}, p.unit, p.serialized,
        COALESCE(sl.on_hand - sl.reserved, 0) AS available, rp.point, rp.quantity, u.used
 FROM inventory_reorderpoint rp
 JOIN inventory_stocklocation loc ON loc.id = rp.location_id
@@ -158,7 +159,7 @@ def reorder_list(*, location_id=None, now=None) -> list[ReorderRow]:
     if location_id is not None:
         where, params = "AND rp.location_id = %s", [since, location_id]
     with connection.cursor() as cursor:
-        cursor.execute(_REORDER_SQL.format(where=where), params)
+        cursor.execute(_REORDER_SQL.format(where=where, part_name=sql_translated("p.name")), params)
         rows = cursor.fetchall()
     answer = []
     for rp_id, loc_id, loc, part_id, number, name, unit, serialized, available, point, quantity, used in rows:

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from core import roles as R
 from core.errors import NotFound
+from core.i18n import sql_translated
 
 from .models import StockLocation, StockMove
 
@@ -63,15 +64,17 @@ class LevelRow(NamedTuple):
 def stock_on_hand_at(location_id: int, *, search: str = "", limit: int | None = None) -> list[LevelRow]:
     """What a location holds (parts that ever moved there), by part number: plain rows from the kept
     levels (never a sum over the ledger), read through the (location, part) index."""
-    sql = """SELECT sl.part_id, p.part_number, p.name, p.unit, sl.on_hand, sl.reserved
+    name = sql_translated("p.name")  # the part's name in the page's language
+    sql = f"""SELECT sl.part_id, p.part_number, {name}, p.unit, sl.on_hand, sl.reserved
              FROM inventory_stocklevel sl JOIN inventory_part p ON p.id = sl.part_id
              WHERE sl.location_id = %s"""
     params: list = [location_id]
     search = (search or "").strip()
     if search:
-        sql += " AND (UPPER(p.part_number) LIKE UPPER(%s) OR UPPER(p.name) LIKE UPPER(%s))"
+        sql += (" AND (UPPER(p.part_number) LIKE UPPER(%s) OR UPPER(p.name_zh_hans) LIKE UPPER(%s)"
+                " OR UPPER(p.name_en) LIKE UPPER(%s))")
         pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        params += [pattern, pattern]
+        params += [pattern, pattern, pattern]
     sql += " ORDER BY p.part_number"
     if limit is not None:
         sql += " LIMIT %s"

@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.errors import InvalidInput
 
+from core.admin import TranslatedAdmin
 from core.import_admin import MasterDataImportAdmin
 
 from .models import Article, ArticleVersion, Category, SuggestionOutcome, Tag
@@ -12,11 +13,11 @@ from .services import article_create, article_update, normalise_equipment_models
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(TranslatedAdmin):
     list_display = ["name", "slug", "position"]
     list_editable = ["position"]
-    search_fields = ["name", "slug"]
-    prepopulated_fields = {"slug": ["name"]}
+    search_fields = ["name_zh_hans", "name_en", "slug"]
+    prepopulated_fields = {"slug": ["name_zh_hans"]}
 
 
 @admin.register(Tag)

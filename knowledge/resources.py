@@ -7,11 +7,13 @@ searchable like one typed in; a row that changes nothing writes no version. Tags
 that does not exist yet is created.
 """
 
+from django.db.models import Q
 from django.utils.text import slugify
 from django.utils.translation import gettext, gettext_lazy as _
 from import_export import fields, widgets
 
 from catalog.models import ServiceType
+from core.i18n import split_bilingual
 from core.imports import ChoiceWidget, Column, MasterDataResource, YesNoWidget
 
 from .models import Article, Audience, Category
@@ -65,7 +67,11 @@ class ArticleResource(MasterDataResource):
     # export
 
     def dehydrate_category(self, article):
-        return article.category.name if article.category_id else ""
+        """Both names, as a file names the category ("保养 Maintenance"): read back, it finds the same one."""
+        if not article.category_id:
+            return ""
+        category = article.category
+        return " ".join(n for n in (category.name_zh_hans, category.name_en) if n) or category.name
 
     def dehydrate_tags(self, article):
         return ";".join(sorted((t.name for t in article.tags.all()), key=str.lower)) if article.pk else ""
@@ -109,20 +115,34 @@ class ArticleResource(MasterDataResource):
             return False
         if instance.pk is None:
             return False
-        same_category = (instance.category.name if instance.category_id else "") == row.get("_category", "")
+        same_category = self._same_category(instance.category if instance.category_id else None,
+                                            row.get("_category", ""))
         same_tags = sorted((t.name for t in instance.tags.all()), key=str.lower) == sorted(row.get("_tags", []), key=str.lower)
         same_types = sorted(instance.service_types.values_list("pk", flat=True)) == sorted(row.get("_types", []))
         return same_category and same_tags and same_types
 
+    @staticmethod
+    def _names(name) -> set[str]:
+        """What a category cell may match: the whole text, or its Chinese or its English part."""
+        return {n for n in (name, *split_bilingual(name)) if n}
+
+    def _same_category(self, category, name) -> bool:
+        if category is None or not name:
+            return category is None and not name
+        return bool(self._names(name) & {category.name_zh_hans, category.name_en})
+
     def _category(self, name):
         if not name:
             return None
-        found = Category.objects.filter(name=name).first()
+        names = self._names(name)
+        found = Category.objects.filter(Q(name_zh_hans__in=names) | Q(name_en__in=names)).order_by("pk").first()
         if found is None:
+            chinese, english = split_bilingual(name)
             slug = slugify(name, allow_unicode=True)[:70] or "category"
             if Category.objects.filter(slug=slug).exists():
                 slug = f"{slug}-{Category.objects.count() + 1}"
-            found = Category.objects.create(name=name, slug=slug)
+            found = Category.objects.create(name=chinese or english, name_zh_hans=chinese or None,
+                                            name_en=english or None, slug=slug)
         return found
 
     def save_instance(self, instance, is_create, row, **kwargs):

@@ -56,7 +56,9 @@ def article_get_for(*, user, article_id: int) -> Article:
 def _list_columns(qs: QuerySet) -> QuerySet:
     # The list shows title, summary, category and audience; never load the bodies.
     return qs.select_related("category").only(
-        "id", "title", "summary", "audience", "updated_at", "category__name", "category__slug"
+        "id", "title", "summary", "audience", "updated_at", "category__name", "category__name_zh_hans",
+        "category__name_en",
+        "category__slug"
     )
 
 

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from catalog.models import ServiceTypeSkill
 from catalog.selectors import service_type_by_code
 from core.choices import Priority
+from core.i18n import translated
 from core.refcache import VersionedCache, receiver_for
 from workorders.duplicates import text_similarity
 from workorders.lifecycle import OPEN_STATES, Status
@@ -71,7 +72,8 @@ def _skills_of(service_type_id: int) -> list[dict]:
         {"code": code, "name": name, "min_level": level}
         for code, name, level in ServiceTypeSkill.objects.filter(service_type_id=service_type_id)
         .order_by("skill__code")
-        .values_list("skill__code", "skill__name", "min_level")
+        .annotate(skill_label=translated("skill__name"))
+        .values_list("skill__code", "skill_label", "min_level")
     ]
 
 

@@ -60,3 +60,16 @@ def test_every_event_has_a_name_in_both_languages():
         with translation.override("en"):
             english = event_label(action)
         assert chinese != action and english != action and chinese != english, action
+
+
+def test_sla_escalations_read_chao_shi_sheng_ji_and_the_survey_follow_up_hui_fang():
+    from django.utils import translation
+    from django.utils.translation import gettext, ngettext
+
+    with translation.override("zh-hans"):
+        assert gettext("Escalation") == "超时升级"
+        assert gettext("Escalation raised") == "已触发超时升级"
+        assert gettext("No call-backs, complaints or escalations.") == "没有回访、投诉或超时升级。"
+        assert "超时升级" in ngettext("%(n)d escalation acknowledged.", "%(n)d escalations acknowledged.", 2)
+        sorry = gettext("We are sorry %(number)s did not go as it should. A service manager will call you back soon.")
+        assert "回访" in sorry and "回电" not in sorry

@@ -52,21 +52,32 @@ PASSWORD = "journey-pass-2468"
 # Where the technician's phone says it is (central Shanghai).
 PHONE_POSITION = {"latitude": 31.2304, "longitude": 121.4737}
 
-# What the people in the story type and what the company's master data says, in each language.
+# What the people in the story type, in each language. The company's master data (MASTER) carries
+# both languages, as a company's does: its names are not left out of the language check, so a page
+# that shows the other language's name (or a unit code such as "pcs" on a Chinese page) is found.
+MASTER = {
+    "service": {"zh-hans": "空调维修", "en": "Air conditioner repair"},
+    "skill": {"zh-hans": "制冷维修", "en": "Refrigeration"},
+    "part": {"zh-hans": "排水泵", "en": "Drain pump"},
+    "checks": [{"zh-hans": "断电隔离", "en": "Power isolated"}, {"zh-hans": "检漏测试", "en": "Leak test"}],
+}
+
+
+def both(names: dict) -> dict:
+    """The model fields of a translated name: ``{"zh_hans": ..., "en": ...}`` for field ``name``."""
+    return {"zh_hans": names["zh-hans"], "en": names["en"]}
+
+
 WORDS = {
     "zh-hans": {
-        "service": "空调维修", "skill": "制冷维修",
         "customer": "王芳", "email": "wang.fang@example.com", "phone": "138 1234 5678",
         "address": "上海市浦东新区世纪大道100号 25楼", "description": "空调漏水，噪音很大。",
-        "part": "排水泵", "unit": "个", "checks": ["断电隔离", "检漏测试"],
         "work_done": "更换排水泵，清洗过滤网。", "comment": "师傅很专业，准时到达。",
         "techs": ["李伟", "张强", "王磊"], "office": ["赵敏", "陈静"],
     },
     "en": {
-        "service": "Air conditioner repair", "skill": "Refrigeration",
         "customer": "Fang Wang", "email": "fang.wang@example.com", "phone": "138 1234 5678",
         "address": "100 Century Avenue, floor 25", "description": "The air conditioner leaks and is very loud.",
-        "part": "Drain pump", "unit": "pcs", "checks": ["Power isolated", "Leak test"],
         "work_done": "Replaced the drain pump and cleaned the filter.", "comment": "Friendly and on time.",
         "techs": ["Wei Li", "Qiang Zhang", "Lei Wang"], "office": ["Min Zhao", "Jing Chen"],
     },
@@ -92,13 +103,16 @@ def eager_delivery(settings):
 def company(language):
     """The company's master data: a service type with a checklist, a part, technicians, office staff."""
     words = WORDS[language]
-    service = ServiceTypeFactory(code="ac-repair", name=words["service"], callout_fee=Decimal("50.00"),
+    def named(field, names):
+        return {f"{field}_{lang}": value for lang, value in both(names).items()}
+
+    service = ServiceTypeFactory(code="ac-repair", **named("name", MASTER["service"]), callout_fee=Decimal("50.00"),
                                  requires_review=True)
-    skill = SkillFactory(code="refrigeration", name=words["skill"])
+    skill = SkillFactory(code="refrigeration", **named("name", MASTER["skill"]))
     ServiceTypeSkill.objects.create(service_type=service, skill=skill, min_level=2)
-    checks = [ChecklistItemFactory(service_type=service, text=words["checks"][0], mandatory=True),
-              ChecklistItemFactory(service_type=service, text=words["checks"][1], mandatory=False)]
-    part = Part.objects.create(part_number="DP-100", name=words["part"], unit=words["unit"],
+    checks = [ChecklistItemFactory(service_type=service, **named("text", MASTER["checks"][0]), mandatory=True),
+              ChecklistItemFactory(service_type=service, **named("text", MASTER["checks"][1]), mandatory=False)]
+    part = Part.objects.create(part_number="DP-100", **named("name", MASTER["part"]), unit="pcs",
                                unit_price=Decimal("180.00"))
 
     def technician(username, name, level):
@@ -148,10 +162,10 @@ def test_a_request_goes_from_the_customers_phone_to_a_signed_report_a_survey_and
 ):
     words = WORDS[language]
     service, best = company["service"], company["best"]
-    # Everything shown as entered (names, addresses...), whatever the page's language.
-    data = [words[k] for k in ("service", "skill", "customer", "email", "address", "description", "part", "unit",
-                               "work_done", "comment")]
-    data += words["checks"] + words["techs"] + words["office"] + ["DP-100"]
+    # Everything shown as entered (names, addresses...), whatever the page's language; not the master
+    # data, which has a name in each language and must be shown in the page's.
+    data = [words[k] for k in ("customer", "email", "address", "description", "work_done", "comment")]
+    data += words["techs"] + words["office"] + ["DP-100"]
     findings: list[str] = []
 
     def look(person, step, *, checked=True):
@@ -304,7 +318,7 @@ def test_a_request_goes_from_the_customers_phone_to_a_signed_report_a_survey_and
     report = CompletionReport.objects.get(work_order=order)
     assert report.total_amount == expected_total
     assert [(p.part_number, p.quantity) for p in report.parts.all()] == [("DP-100", Decimal("1.00"))]
-    assert {a.item_text: a.answer for a in report.answers.all()} == {c.text: "done" for c in company["checks"]}
+    assert {a.item_text: a.answer for a in report.answers.all()} == {c[language]: "done" for c in MASTER["checks"]}
     assert report.photos.count() == 1
     assert report.signer_name == words["customer"]
     with report.signature.file.open("rb") as handle:

@@ -63,7 +63,7 @@ def test_the_same_file_again_changes_nothing_and_an_edit_makes_one_new_version(c
     fee = Article.objects.get(code="fee-schedule")
     assert "60 元" in fee.body_html and fee.version == 2
     assert Article.objects.get(code="ac-leak").version == 1
-    assert Category.objects.filter(name="收费").count() == 1
+    assert Category.objects.filter(name_zh_hans="收费").count() == 1
 
 
 def test_bad_rows_are_refused_by_line_and_column_and_nothing_is_written(client, manager, types):

@@ -39,6 +39,7 @@ from tqdm import tqdm
 from catalog.models import Part, ServiceType, ServiceTypePart, ServiceTypeSkill, Skill
 from contracts.models import Contract
 from core import roles as R
+from core.i18n import bilingual
 from customers.models import Customer, Equipment, Site
 from demo.story import PART_COST_SHARE, Story
 from inventory.models import SerialUnit, StockLevel, StockLocation, StockMove
@@ -610,13 +611,13 @@ class Command(BaseCommand):
 
         skills = {}
         for code, name in SKILLS:
-            skills[code], _ = Skill.objects.get_or_create(code=code, defaults={"name": name})
+            skills[code], _ = Skill.objects.get_or_create(code=code, defaults=bilingual("name", name))
         self.service_types = []
         for code, name, minutes, fee, review, required, kind, weight in SERVICE_TYPES:
             st, _ = ServiceType.objects.get_or_create(
                 code=code,
-                defaults={"name": name, "default_duration_minutes": minutes, "callout_fee": Decimal(fee),
-                          "requires_review": review, "description": name},
+                defaults={**bilingual("name", name), "default_duration_minutes": minutes, "callout_fee": Decimal(fee),
+                          "requires_review": review, **bilingual("description", name)},
             )
             for skill_code, level in required:
                 ServiceTypeSkill.objects.get_or_create(
@@ -700,7 +701,7 @@ class Command(BaseCommand):
         and some stock in each (only the first time: kept across --flush like the other master data)."""
         for number, name, unit, price, serialized, needed_by in PARTS:
             part, _ = Part.objects.get_or_create(part_number=number, defaults={
-                "name": name, "unit": unit, "unit_price": Decimal(price), "serialized": serialized,
+                **bilingual("name", name), "unit": unit, "unit_price": Decimal(price), "serialized": serialized,
                 "unit_cost": (Decimal(price) * PART_COST_SHARE).quantize(Decimal("0.01"))})
             for code, quantity in needed_by:
                 st = ServiceType.objects.filter(code=code).first()
