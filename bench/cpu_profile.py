@@ -36,6 +36,8 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=3, help="rounds; the fastest counts (default 3)")
     parser.add_argument("--pyinstrument", action="store_true", help="print a pyinstrument call tree")
     parser.add_argument("--cprofile", action="store_true", help="print cProfile's top functions (by own time)")
+    parser.add_argument("--dump", metavar="FILE",
+                        help="with --cprofile: also save the statistics (pstats) to FILE, to compare two commits")
     parser.add_argument("--sql", action="store_true", help="print the SQL of one request")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", run.DEFAULT_DB))
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", run.DEFAULT_REDIS))
@@ -148,6 +150,8 @@ def main(argv=None):
             once()
         profile.disable()
         pstats.Stats(profile).sort_stats("tottime").print_stats(40)
+        if args.dump:
+            profile.dump_stats(args.dump)
 
     rounds = []
     for _ in range(args.rounds):

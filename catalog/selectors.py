@@ -42,6 +42,22 @@ def service_type_by_pk(pk) -> ServiceType | None:
     return SERVICE_TYPES.get("by_pk", lambda: {st.pk: st for st in service_types_all()}).get(pk)
 
 
+def service_type_refs(ids=()) -> dict[int, dict]:
+    """Each service type's ``{"code", "name"}`` in the active language, by id, as the API's rows
+    show it: plain dicts built once per process and language (a translated name read through
+    its descriptor costs some thirty calls; a list page reads one per row)."""
+    language = get_language()
+    refs = SERVICE_TYPES.get(f"refs:{language}", lambda: {
+        pk: {"code": st.code, "name": st.name} for pk, st in service_types_by_pk().items()
+    })
+    if any(pk not in refs for pk in ids):
+        service_types_by_pk(ids)  # reloads the copies once when one is missing
+        refs = SERVICE_TYPES.get(f"refs:{language}", lambda: {
+            pk: {"code": st.code, "name": st.name} for pk, st in service_types_by_pk().items()
+        })
+    return refs
+
+
 def service_types_by_pk(ids=()) -> dict[int, ServiceType]:
     """Every service type by id; reloaded once if one of ``ids`` is missing (a
     type added since this process read them)."""

@@ -38,7 +38,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from catalog.models import ServiceType
-from catalog.selectors import service_type_by_code, service_types_by_pk
+from catalog.selectors import service_type_by_code, service_type_refs
 from core import roles as R
 from core.api import (
     EMPTY,
@@ -354,9 +354,8 @@ def _rows_from_values(rows, actions: "ActionsByStatus", *, times_as_text: bool =
     datetimes for a ``core.renderers.PlainBody`` (``_local_time_formatter``).
     """
     status_labels, priority_labels = _choice_labels()
-    service_types = service_types_by_pk({r["service_type_id"] for r in rows})
+    type_parts = service_type_refs({r["service_type_id"] for r in rows})  # shared: never changed here
     technicians = technician_refs({r["technician_id"] for r in rows})
-    type_parts = {pk: {"code": st.code, "name": st.name} for pk, st in service_types.items()}
     technician_parts: dict = {}
     dt = _local_time_formatter(as_text=times_as_text)
 

@@ -6,6 +6,7 @@ else sets ``WorkOrder.status``. Tests are driven from the same table.
 """
 
 from collections.abc import Callable
+from functools import lru_cache
 from dataclasses import dataclass
 
 from django.core.exceptions import ImproperlyConfigured
@@ -134,8 +135,12 @@ def event_label(action: str) -> str:
 
 def available_actions(status: str, role_names) -> list[Transition]:
     """Transitions a holder of ``role_names`` could fire from ``status`` (object scope aside)."""
-    names = set(role_names)
-    return [t for t in TRANSITIONS.values() if any(status in t.sources_for(role) for role in t.roles & names)]
+    return list(_available_actions(status, frozenset(role_names)))
+
+
+@lru_cache(maxsize=512)  # the table is fixed at import: one answer per status and set of roles
+def _available_actions(status: str, names: frozenset) -> tuple[Transition, ...]:
+    return tuple(t for t in TRANSITIONS.values() if any(status in t.sources_for(role) for role in t.roles & names))
 
 
 # The checks that decide whether a technician may be given an order ("assign",

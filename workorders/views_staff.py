@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from catalog.selectors import service_types_by_pk
+from catalog.selectors import service_type_refs
 from core import roles as R
 from core.errors import ApplicationError, InvalidInput, NotFound
 from core.pagination import SORTS, keyset_page, keyset_page_compiled
@@ -172,9 +172,9 @@ def _queue_rows(items, *, customer_links: bool = False) -> list[str]:
     tz = timezone.get_current_timezone()
     detail_before, detail_after = _detail_url_format().split("{}")
     customer_before, customer_after = _customer_url_format().split("{}") if customer_links else ("", "")
-    service_types = service_types_by_pk({r["service_type_id"] for r in items})
+    type_refs = service_type_refs({r["service_type_id"] for r in items})
     technicians = technician_refs({r["technician_id"] for r in items})
-    type_names = {pk: html_escape(st.name) for pk, st in service_types.items()}
+    type_names = {pk: html_escape(ref["name"]) for pk, ref in type_refs.items()}
     technician_names = {None: texts["unassigned"]}
     sla_html = target_states_html_rows(target_states_rows(items))
     rows = []
