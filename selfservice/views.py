@@ -183,6 +183,10 @@ def my_requests(request):
         else:
             status = 400
     elif request.method == "POST" and step == "code":
+        # Codes tried from one address, whatever the phone (each code's own tries are counted too).
+        if is_ratelimited(request, group="selfservice-check-ip", key="ip", rate=settings.SELF_SERVICE_CHECK_IP_RATE,
+                          method="POST", increment=True):
+            return ratelimited(request)
         code_form = CodeForm(request.POST)
         status = 400
         if code_form.is_valid():
