@@ -130,6 +130,14 @@ def reschedule(request, token):
             except Conflict as exc:
                 context["error"] = str(exc.message)
                 status = 409
+                if exc.code == "stale":
+                    # The visit moved meanwhile: show it as it is now, with a form for this version.
+                    work_order = _order(token)
+                    current = visit_window(work_order)
+                    context.update(work_order=work_order,
+                                   current=window_label(*current) if current[0] and current[1] else "")
+                    form = RescheduleForm(windows=visit_windows_offered(work_order=work_order),
+                                          initial={"seen": visit_window_version(work_order)})
             except InvalidInput as exc:
                 form.add_error(None, str(exc.message))
             else:
