@@ -619,12 +619,14 @@ SELF_SERVICE_DAYS = env_int("SELF_SERVICE_DAYS", 7)
 SELF_SERVICE_SLOT_MINUTES = env_int("SELF_SERVICE_SLOT_MINUTES", 120)
 # "My requests": a code sent by SMS is valid this many seconds and allows this many wrong
 # guesses (then it is void and the phone locked for SELF_SERVICE_LOCK_MINUTES); codes may be
-# asked for at these rates per phone and per address; the session it opens lasts this long.
+# asked for at these rates per phone and per address, and entered at SELF_SERVICE_CHECK_IP_RATE
+# per address; the session it opens lasts this long.
 SELF_SERVICE_CODE_SECONDS = env_int("SELF_SERVICE_CODE_SECONDS", 300)
 SELF_SERVICE_CODE_ATTEMPTS = env_int("SELF_SERVICE_CODE_ATTEMPTS", 5)
 SELF_SERVICE_LOCK_MINUTES = env_int("SELF_SERVICE_LOCK_MINUTES", 30)
 SELF_SERVICE_CODE_PHONE_RATE = env_str("SELF_SERVICE_CODE_PHONE_RATE", "3/h")
 SELF_SERVICE_CODE_IP_RATE = env_str("SELF_SERVICE_CODE_IP_RATE", "10/h")
+SELF_SERVICE_CHECK_IP_RATE = env_str("SELF_SERVICE_CHECK_IP_RATE", "30/h")
 SELF_SERVICE_SESSION_MINUTES = env_int("SELF_SERVICE_SESSION_MINUTES", 30)
 
 

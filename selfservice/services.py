@@ -64,7 +64,7 @@ def phone_code_send(*, phone: str, language: str = "") -> bool:
         return False
     code = get_random_string(CODE_LENGTH, allowed_chars="0123456789")
     expires = time.time() + settings.SELF_SERVICE_CODE_SECONDS
-    cache.set(_code_key(phone), {"digest": _digest(phone, code), "wrong": 0, "expires": expires},
+    cache.set(_code_key(phone), {"digest": _digest(phone, code), "expires": expires},
               settings.SELF_SERVICE_CODE_SECONDS)
     with transaction.atomic():
         notifications_add([notification_build(
@@ -74,28 +74,49 @@ def phone_code_send(*, phone: str, language: str = "") -> bool:
     return True
 
 
+def _wrong_key(phone: str, digest: str) -> str:
+    # One counter per code sent (a new code starts from nought), gone when the code expires.
+    return f"selfservice:tries:{phone}:{digest[:16]}"
+
+
+def _lock(phone: str, tries: int) -> Conflict:
+    cache.delete(_code_key(phone))
+    cache.set(_lock_key(phone), 1, settings.SELF_SERVICE_LOCK_MINUTES * 60)
+    logger.warning("Phone code guessing: %d codes tried for a phone ending %s; locked.", tries, phone[-4:])
+    return _locked_error()
+
+
 def phone_code_check(*, phone: str, code: str) -> None:
     """Accept ``code`` for ``phone`` (and void it: a code works once), or raise.
 
     InvalidInput: wrong, expired or never sent; Conflict: the phone is locked after too many
     wrong codes (the code that was sent is void from then on).
+
+    Every try is counted atomically in the cache (``add`` then ``incr``) before the code is
+    compared, so guesses sent at the same moment each get their own number and at most
+    ``SELF_SERVICE_CODE_ATTEMPTS`` of them are ever compared with a code.
     """
     if phone_locked(phone):
         raise _locked_error()
     code = "".join((code or "").split())
     stored = cache.get(_code_key(phone))
     wrong = _("That code is not right or has expired. Ask for a new one if needed.")
-    if stored is None or stored["expires"] <= time.time():
+    left = int(stored["expires"] - time.time()) if stored is not None else 0
+    if left <= 0:
         raise InvalidInput(wrong, fields={"code": [wrong]})
+    key = _wrong_key(phone, stored["digest"])
+    cache.add(key, 0, left + 1)
+    try:
+        tries = cache.incr(key)
+    except ValueError:  # the counter vanished (the code just expired) or the cache is unreachable
+        raise InvalidInput(wrong, fields={"code": [wrong]}) from None
+    if tries > settings.SELF_SERVICE_CODE_ATTEMPTS:
+        raise _lock(phone, tries)
     if code and constant_time_compare(stored["digest"], _digest(phone, code)):
-        cache.delete(_code_key(phone))
+        if not cache.delete(_code_key(phone)):
+            # Another request took this code a moment ago: a code works once.
+            raise InvalidInput(wrong, fields={"code": [wrong]})
         return
-    stored["wrong"] += 1
-    if stored["wrong"] >= settings.SELF_SERVICE_CODE_ATTEMPTS:
-        cache.delete(_code_key(phone))
-        cache.set(_lock_key(phone), 1, settings.SELF_SERVICE_LOCK_MINUTES * 60)
-        logger.warning("Phone code guessing: %d wrong codes for a phone ending %s; locked.", stored["wrong"], phone[-4:])
-        raise _locked_error()
-    # Keep the code's own expiry: what is left of it, not a fresh period.
-    cache.set(_code_key(phone), stored, max(1, int(stored["expires"] - time.time())))
+    if tries >= settings.SELF_SERVICE_CODE_ATTEMPTS:
+        raise _lock(phone, tries)
     raise InvalidInput(wrong, fields={"code": [wrong]})

@@ -130,6 +130,14 @@ def reschedule(request, token):
             except Conflict as exc:
                 context["error"] = str(exc.message)
                 status = 409
+                if exc.code == "stale":
+                    # The visit moved meanwhile: show it as it is now, with a form for this version.
+                    work_order = _order(token)
+                    current = visit_window(work_order)
+                    context.update(work_order=work_order,
+                                   current=window_label(*current) if current[0] and current[1] else "")
+                    form = RescheduleForm(windows=visit_windows_offered(work_order=work_order),
+                                          initial={"seen": visit_window_version(work_order)})
             except InvalidInput as exc:
                 form.add_error(None, str(exc.message))
             else:
@@ -183,6 +191,10 @@ def my_requests(request):
         else:
             status = 400
     elif request.method == "POST" and step == "code":
+        # Codes tried from one address, whatever the phone (each code's own tries are counted too).
+        if is_ratelimited(request, group="selfservice-check-ip", key="ip", rate=settings.SELF_SERVICE_CHECK_IP_RATE,
+                          method="POST", increment=True):
+            return ratelimited(request)
         code_form = CodeForm(request.POST)
         status = 400
         if code_form.is_valid():

@@ -1,5 +1,6 @@
 """"My requests": a phone verified by an SMS code lists that phone's requests, for a short while."""
 
+import copy
 import time
 
 import pytest
@@ -20,6 +21,7 @@ PHONE = "+8613812345678"
 def _limits(fresh_rate_limits, settings):
     settings.SELF_SERVICE_CODE_PHONE_RATE = "3/h"
     settings.SELF_SERVICE_CODE_IP_RATE = "10/h"
+    settings.SELF_SERVICE_CHECK_IP_RATE = "100/h"
     settings.SELF_SERVICE_CODE_ATTEMPTS = 5
 
 
@@ -93,6 +95,50 @@ def test_guessing_locks_the_phone_even_for_the_right_code(client, orders):
     # Asking for a new code does not lift the lock.
     assert ask_code(client).status_code == 429
     assert Notification.objects.filter(template="selfservice_code").count() == 1
+
+
+class _ReadsBeforeWrites:
+    """The cache as guesses sent at the same moment see it: every one reads the code as it was
+    before any of them wrote (the other calls go to the real cache)."""
+
+    def __init__(self, real, key):
+        self.real, self.key, self.first = real, key, real.get(key)
+
+    def get(self, key, default=None, **kwargs):
+        return copy.deepcopy(self.first) if key == self.key else self.real.get(key, default, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+
+def test_guesses_at_the_same_moment_are_each_counted(client, orders, monkeypatch):
+    from selfservice import services
+
+    ask_code(client)
+    code = sent_code()
+    wrong = "000000" if code != "000000" else "111111"
+    monkeypatch.setattr(services, "cache", _ReadsBeforeWrites(cache, f"selfservice:code:{PHONE}"))
+    statuses = [enter(client, wrong).status_code for _ in range(12)]
+    # Five wrong codes allowed, as one after the other; then the phone is locked, right code or not.
+    assert statuses[:4] == [400] * 4 and set(statuses[4:]) == {429}
+    response = enter(client, code)
+    assert response.status_code == 429 and "Too many wrong codes" in response.content.decode()
+    assert orders[0][0].public_token not in client.get(URL).content.decode()
+
+
+def test_codes_entered_are_rate_limited_per_address(client, orders, settings):
+    settings.SELF_SERVICE_CHECK_IP_RATE = "3/h"
+    ask_code(client)
+    code = sent_code()
+    for phone in ("+8613811111111", "+8613822222222", "+8613833333333"):
+        assert enter(client, "123456", phone=phone).status_code == 400
+    # From this address no more codes are looked at, not even the right one for another phone.
+    assert enter(client, code).status_code == 429
+    assert orders[0][0].public_token not in client.get(URL).content.decode()
+    # Another address is not affected.
+    from django.test import Client
+
+    assert enter(Client(REMOTE_ADDR="10.0.0.9"), code).status_code == 302
 
 
 def test_codes_are_rate_limited_per_phone(client, orders):

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import io
+import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -208,6 +209,28 @@ def test_a_window_already_taken_is_not_offered_nor_accepted(client, booked):
     assert other.number not in str(refused.value.message)
     booked.refresh_from_db()
     assert booked.appointment_start == _at(3, 10) and booked.events.count() == 1
+
+
+def test_after_the_visit_changed_meanwhile_the_page_shown_again_works(client, booked):
+    form, _page = _offered(client, booked)
+    # The dispatcher moves the visit while the customer is looking at the page.
+    booked.appointment_start, booked.appointment_end = _at(4, 9), _at(4, 11)
+    booked.save(update_fields=["appointment_start", "appointment_end"])
+    url = reverse("selfservice:reschedule", args=[booked.public_token])
+
+    response = client.post(url, {"window": _key(_at(5, 13), _at(5, 15)), "seen": form.initial["seen"]})
+
+    assert response.status_code == 409
+    page = response.content.decode()
+    assert "changed meanwhile" in page
+    # The page offers the windows as they are now (not the visit's new window) ...
+    assert _key(_at(5, 13), _at(5, 15)) in response.context["form"].windows
+    assert _key(_at(4, 9), _at(4, 11)) not in response.context["form"].windows
+    # ... and choosing again on it, with what its form carries, goes through.
+    seen = re.search(r'<input type="hidden" name="seen" value="([^"]*)"', page).group(1)
+    assert client.post(url, {"window": _key(_at(5, 13), _at(5, 15)), "seen": seen}).status_code == 302
+    booked.refresh_from_db()
+    assert (booked.appointment_start, booked.appointment_end) == (_at(5, 13), _at(5, 15))
 
 
 def test_no_move_within_the_cut_off(client, settings):
