@@ -458,7 +458,7 @@ class _RowViewSet(viewsets.GenericViewSet):
     create_text="For agents, dispatchers, managers and unrestricted API clients. The phone number, the "
     "customer code and the external reference are each unique (409 when taken).",
     patch_text="For agents, dispatchers, managers and API clients (a client restricted to a customer: that "
-    "one).",
+    "one, and not its `phone`, `email`, `tier`, `code` or `notes`: 403 `office_owned` naming them).",
     create_example={"name": "Li Wei", "phone": "138 1234 5678", "email": "li.wei@example.com",
                     "external_ref": "ERP-C-10042"},
     patch_example={"tier": "gold", "external_ref": "ERP-C-10042"},
