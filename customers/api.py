@@ -44,7 +44,13 @@ from core.pagination import API_SORTS
 from core.versions import etag_of
 
 from .models import Customer, Equipment, Site
-from .selectors import customers_visible_to, equipment_visible_to, sites_visible_to
+from .selectors import (
+    CUSTOMER_INTERNAL_FIELDS,
+    customer_internals_visible,
+    customers_visible_to,
+    equipment_visible_to,
+    sites_visible_to,
+)
 from .services import (
     customer_create,
     customer_update,
@@ -83,15 +89,29 @@ class _SyncFields(serializers.Serializer):
     version = VersionField()
 
 
+_INTERNAL = " Internal: left out for technicians, partner technicians and clients restricted to a partner company."
+
+
 class CustomerSerializer(_SyncFields):
+    """A customer; with ``context["internals"]`` false, without ``CUSTOMER_INTERNAL_FIELDS``."""
+
     id = serializers.IntegerField()
-    code = serializers.CharField(allow_null=True, help_text="The customer's number in your company's records.")
+    code = serializers.CharField(allow_null=True, required=False,
+                                 help_text="The customer's number in your company's records." + _INTERNAL)
     name = serializers.CharField()
     phone = serializers.CharField(help_text="Mobile number in E.164 form, e.g. +8613812345678.")
     email = serializers.EmailField(allow_blank=True)
-    tier = serializers.ChoiceField(choices=Customer.Tier.choices)
+    tier = serializers.ChoiceField(choices=Customer.Tier.choices, required=False,
+                                   help_text="Service tier (it chooses the SLA)." + _INTERNAL)
     language = serializers.ChoiceField(choices=LANGUAGE_CODES)
-    notes = serializers.CharField(allow_blank=True)
+    notes = serializers.CharField(allow_blank=True, required=False, help_text="The office's notes." + _INTERNAL)
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if not self.context.get("internals", True):
+            for name in CUSTOMER_INTERNAL_FIELDS:
+                data.pop(name, None)
+        return data
 
 
 class SiteSerializer(_SyncFields):
@@ -395,8 +415,12 @@ class _RowViewSet(viewsets.GenericViewSet):
     def get_queryset(self):
         return self.visible()
 
+    def output_context(self) -> dict:
+        return {}
+
     def _answer(self, row, *, status=200):
-        return Response(self.serializer_class(row).data, status=status, headers={"ETag": etag_of(row.updated_at)})
+        data = self.serializer_class(row, context=self.output_context()).data
+        return Response(data, status=status, headers={"ETag": etag_of(row.updated_at)})
 
     def _one(self, pk):
         pk = int(pk)
@@ -408,7 +432,7 @@ class _RowViewSet(viewsets.GenericViewSet):
     def list(self, request):
         queryset = self.filter_queryset(self.get_queryset())
         rows = self.paginate_queryset(queryset)
-        return self.get_paginated_response(self.serializer_class(rows, many=True).data)
+        return self.get_paginated_response(self.serializer_class(rows, many=True, context=self.output_context()).data)
 
     def retrieve(self, request, pk=None):
         return self._answer(self._one(pk))
@@ -434,7 +458,7 @@ class _RowViewSet(viewsets.GenericViewSet):
     create_text="For agents, dispatchers, managers and unrestricted API clients. The phone number, the "
     "customer code and the external reference are each unique (409 when taken).",
     patch_text="For agents, dispatchers, managers and API clients (a client restricted to a customer: that "
-    "one).",
+    "one, and not its `phone`, `email`, `tier`, `code` or `notes`: 403 `office_owned` naming them).",
     create_example={"name": "Li Wei", "phone": "138 1234 5678", "email": "li.wei@example.com",
                     "external_ref": "ERP-C-10042"},
     patch_example={"tier": "gold", "external_ref": "ERP-C-10042"},
@@ -448,6 +472,9 @@ class CustomerViewSet(_RowViewSet):
 
     def visible(self):
         return customers_visible_to(self.request.user)
+
+    def output_context(self):
+        return {"internals": customer_internals_visible(self.request.user)}
 
     def write_new(self, values):
         return customer_create(actor=self.request.user, values=values)

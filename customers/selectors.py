@@ -260,3 +260,15 @@ def customer_write_scope(user) -> tuple:
     if scope[0] == "all" or scope[0] == "customer":
         return scope
     return ("none",)
+
+
+# A customer's internal fields: the company's own records of the customer, for the office.
+CUSTOMER_INTERNAL_FIELDS = ("code", "tier", "notes")
+
+
+def customer_internals_visible(user) -> bool:
+    """Whether ``user`` reads the internal fields of the customers it sees: office roles,
+    superusers and unrestricted API clients (every customer), a client restricted to a customer
+    (its own). Field roles and partner-restricted clients read a customer's name, contact details
+    and language only, as the staff customer pages (customer360), which they do not open."""
+    return customer_scope(user)[0] in ("all", "customer")

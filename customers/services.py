@@ -336,6 +336,27 @@ def _may_write(actor, customer_id: int | None) -> None:
     raise Forbidden(_("Only agents, dispatchers and managers may change customer records."))
 
 
+# What a client restricted to one customer may not change of that customer: the phone number and the
+# email address name the customer to the intake (a public-form request or an email from that number
+# or address is filed as this customer's, and the client then reads it), and the tier, the customer
+# code and the notes are the company's own records of the customer (the tier chooses the SLA).
+OFFICE_OWNED_FIELDS = ("phone", "email", "tier", "code", "notes")
+
+
+def _refuse_office_owned(actor, customer: Customer, changes: dict) -> None:
+    """Forbidden, naming each field, when a client restricted to ``customer`` would change one of
+    ``OFFICE_OWNED_FIELDS`` (sending the value the customer has is no change)."""
+    if customer_write_scope(actor)[0] != "customer":
+        return
+    refused = [name for name in OFFICE_OWNED_FIELDS if name in changes and changes[name] != getattr(customer, name)]
+    if refused:
+        message = _("This API client may not change these fields of its customer: %(fields)s. "
+                    "Ask the service company to change them.") % {"fields": ", ".join(refused)}
+        raise Forbidden(message, code="office_owned", fields={
+            name: [str(_("Only the service company changes this field."))] for name in refused
+        })
+
+
 def _writable_customer(actor, customer_id: int) -> Customer:
     """The customer a new site or piece of equipment belongs to: one ``actor`` sees (else 400
     naming the field: the id is the body's, not the address's) and may change (else 403)."""
@@ -391,6 +412,7 @@ def customer_update(*, actor, customer_id: int, changes: dict, if_match: list[st
     with transaction.atomic():
         customer = _locked(customers_visible_to(actor), customer_id, _("No such customer."))
         _may_write(actor, customer.pk)
+        _refuse_office_owned(actor, customer, changes)
         customer, _diff = _apply(Customer, customer, changes, if_match, _(
             "Customer %(id)s was changed since you read it; read it again and re-apply your change."
         ) % {"id": customer.pk})

@@ -266,6 +266,98 @@ def test_a_key_restricted_to_a_partner_company_sees_the_customers_it_serves(db):
     assert api.patch(url, {"name": "X"}, format="json", HTTP_IF_MATCH=api.get(url)["ETag"]).status_code == 403
 
 
+@pytest.mark.parametrize("field, value", [
+    ("phone", "stranger"),  # the stranger's public-form requests would then be filed as this customer's
+    ("email", "stranger@example.com"),  # and their emailed requests
+    ("tier", "vip"),
+    ("code", "C-999"),
+    ("notes", "Waive all call-out fees."),
+])
+def test_a_key_restricted_to_a_customer_may_not_change_its_office_owned_fields(db, field, value):
+    own = CustomerFactory(code="C-1", tier="standard", email="own@example.com", notes="Pays late.")
+    stranger = "+8613700001111"
+    _client, key = apiclient_create(name="Big customer", scopes=["customers:write"], customer=own)
+    api = as_key(key)
+    url = f"/api/v1/customers/{own.pk}/"
+    before = Customer.objects.values().get(pk=own.pk)
+    refused = api.patch(url, {field: stranger if value == "stranger" else value, "name": "New name"}, format="json",
+                        HTTP_IF_MATCH=api.get(url)["ETag"])
+    assert refused.status_code == 403, refused.json()
+    assert list(refused.json()["fields"]) == [field]
+    assert field in refused.json()["detail"]
+    assert Customer.objects.values().get(pk=own.pk) == before
+
+
+def test_the_refusal_speaks_the_callers_language(db):
+    own = CustomerFactory()
+    _client, key = apiclient_create(name="Big customer", scopes=["customers:write"], customer=own)
+    api = as_key(key)
+    url = f"/api/v1/customers/{own.pk}/"
+    refused = api.patch(url, {"tier": "vip"}, format="json", HTTP_IF_MATCH=api.get(url)["ETag"],
+                        HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert refused.status_code == 403
+    assert "不能修改" in refused.json()["detail"] and "tier" in refused.json()["detail"]
+
+
+def test_a_key_restricted_to_a_customer_changes_its_name_language_and_reference(db):
+    own = CustomerFactory(code="C-1", tier="gold")
+    _client, key = apiclient_create(name="Big customer", scopes=["customers:write"], customer=own)
+    api = as_key(key)
+    url = f"/api/v1/customers/{own.pk}/"
+    read = api.get(url).json()
+    # Sending the phone number, tier and code the customer has (a full record, as a sync does) changes nothing.
+    changed = api.patch(url, {"name": "Li Wei Ltd", "language": "zh-hans", "external_ref": "ERP-9",
+                              "phone": read["phone"], "tier": "gold", "code": "C-1"},
+                        format="json", HTTP_IF_MATCH=f'"{read["version"]}"')
+    assert changed.status_code == 200, changed.json()
+    own.refresh_from_db()
+    assert (own.name, own.language, own.external_ref, own.tier, own.code) == (
+        "Li Wei Ltd", "zh-hans", "ERP-9", "gold", "C-1")
+
+
+def test_an_office_role_and_an_unrestricted_key_still_change_phone_tier_and_code(api):
+    customer = CustomerFactory()
+    url = f"/api/v1/customers/{customer.pk}/"
+    changed = api.patch(url, {"phone": "13700001111", "tier": "gold", "code": "C-7", "notes": "VIP"},
+                        format="json", HTTP_IF_MATCH=api.get(url)["ETag"])
+    assert changed.status_code == 200, changed.json()
+    _client, key = apiclient_create(name="ERP", scopes=["customers:write"])
+    erp = as_key(key)
+    changed = erp.patch(url, {"phone": "13700002222", "tier": "standard", "code": "C-8"}, format="json",
+                        HTTP_IF_MATCH=erp.get(url)["ETag"])
+    assert changed.status_code == 200, changed.json()
+    customer.refresh_from_db()
+    assert (customer.phone, customer.tier, customer.code, customer.notes) == ("+8613700002222", "standard", "C-8",
+                                                                               "VIP")
+
+
+INTERNAL = {"code", "tier", "notes"}
+
+
+def test_field_roles_and_partner_keys_read_no_internal_customer_fields(technician):
+    partner_tech = PartnerTechnicianFactory()
+    order = WorkOrderFactory(technician=technician, status="assigned",
+                             customer=CustomerFactory(code="C-1", tier="gold", notes="Difficult; pays late."))
+    WorkOrderFactory(technician=partner_tech, status="assigned", customer=order.customer)
+    _client, key = apiclient_create(name="Partner", scopes=["customers:read"],
+                                    partner_company=partner_tech.partner_company)
+    url = f"/api/v1/customers/{order.customer_id}/"
+    for api in (logged_in(technician.user), logged_in(partner_tech.user), as_key(key)):
+        one = api.get(url).json()
+        assert one["name"] == order.customer.name and one["phone"] == order.customer.phone
+        assert not INTERNAL & set(one), one
+        [row] = api.get("/api/v1/customers/").json()["results"]
+        assert not INTERNAL & set(row), row
+
+
+def test_office_roles_and_the_customers_own_key_read_the_internal_fields(api):
+    customer = CustomerFactory(code="C-1", tier="gold", notes="Pays late.")
+    _client, key = apiclient_create(name="Big customer", scopes=["customers:read"], customer=customer)
+    for caller in (api, as_key(key)):
+        one = caller.get(f"/api/v1/customers/{customer.pk}/").json()
+        assert (one["code"], one["tier"], one["notes"]) == ("C-1", "gold", "Pays late.")
+
+
 def test_the_schema_documents_the_endpoints(api):
     schema = api.get("/api/schema/", {"format": "json"}).json()
     for path in ("/api/v1/customers/", "/api/v1/sites/", "/api/v1/equipment/"):
