@@ -258,3 +258,28 @@ def test_a_home_address_edited_in_the_admin_is_located_again(admin_client):
     assert technicians_geocode_pending() == {"district": 1}
     tech.refresh_from_db()
     assert round(float(tech.home_latitude)) == 40
+
+
+def test_coordinates_typed_while_the_address_is_geocoded_are_kept(monkeypatch):
+    from technicians import services
+
+    tech = Technician.objects.create(
+        user=UserFactory(username="qian"), phone="+8613812345601", home_address="上海市浦东新区张江路100号",
+        home_precision="pending",
+    )
+    real = services.geocode_many
+
+    def admin_types_a_point_meanwhile(addresses):
+        # The admin types exact coordinates; the address is the same and the technician still pending.
+        Technician.objects.filter(pk=tech.pk).update(home_latitude="31.211111", home_longitude="121.611111")
+        return real(addresses)
+
+    monkeypatch.setattr(services, "geocode_many", admin_types_a_point_meanwhile)
+    assert services.technicians_locate(technician_ids=[tech.pk]) == {}
+    tech.refresh_from_db()
+    # The district centre found for the address does not overwrite the typed point; the next round keeps it.
+    assert (float(tech.home_latitude), float(tech.home_longitude), tech.home_precision) == (31.211111, 121.611111, "pending")
+    monkeypatch.setattr(services, "geocode_many", real)
+    assert services.technicians_geocode_pending() == {"exact": 1}
+    tech.refresh_from_db()
+    assert (float(tech.home_latitude), float(tech.home_longitude), tech.home_precision) == (31.211111, 121.611111, "exact")
