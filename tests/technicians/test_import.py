@@ -1,10 +1,9 @@
 """Importing technicians (skills and levels, partner company) and partner companies from files."""
 
-from io import BytesIO
-from pathlib import Path
-
 import re
 import zipfile
+from io import BytesIO
+from pathlib import Path
 
 import openpyxl
 import pytest
