@@ -78,6 +78,30 @@ def unescape_cell(value):
     return value
 
 
+def cell_value(raw):
+    """A cell's value as the rows are imported: unescaped and trimmed, a date-time cell its date,
+    and an XLSX number cell holding a code or a phone number (1001.0) the text "1001"."""
+    return typed_cell(unescape_cell(raw))
+
+
+def typed_cell(value):
+    """A date-time cell as its date; a whole number (an XLSX cell 1001.0 or 1001) as text."""
+    if isinstance(value, datetime):
+        value = value.date()
+    elif isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    return value
+
+
+def column_values(dataset, column: str) -> set:
+    """The non-empty values of a column as the rows will read them (for ``prepare``'s look-ups)."""
+    if column not in (dataset.headers or ()):
+        return set()
+    return {str(v) for v in map(cell_value, dataset[column]) if v not in (None, "")}
+
+
 def is_formula(value) -> bool:
     """True for text a spreadsheet would run (``=SUM(..)``, ``@cmd``, ``-2+3``), not for
     ``+86 138 1234 5678`` or ``-12.5``."""
@@ -224,8 +248,13 @@ class MasterDataResource(resources.ModelResource):
         except ImportFileError:
             del dataset[0 : len(dataset)]  # no rows are looked at when the file is refused
             raise
+        # Keys read as the rows will be: by prepare's look-ups and by the instance loader, which
+        # reads the dataset before before_import_row (an XLSX employee number 1001.0 is "1001").
+        for index, row in enumerate(dataset):
+            if any(isinstance(v, (int, float, datetime)) for v in row):
+                dataset[index] = tuple(typed_cell(v) for v in row)
         for number, row in enumerate(dataset.dict, start=2):
-            key = tuple(unescape_cell(row.get(k)) for k in self.key_columns)
+            key = tuple(cell_value(row.get(k)) for k in self.key_columns)
             if all(part in (None, "") for part in key):
                 continue
             if key in self.line_of_key:
@@ -305,15 +334,9 @@ class MasterDataResource(resources.ModelResource):
         errors = {}
         for name in list(row):
             raw = row[name]
-            value = unescape_cell(raw)
+            value = cell_value(raw)
             # Text our exports marked with an apostrophe is text; a bare formula is refused.
             marked = isinstance(raw, str) and raw.strip().startswith("'")
-            if isinstance(value, datetime):
-                value = value.date()
-            elif isinstance(value, float) and value.is_integer():
-                value = int(value)  # an XLSX number cell holding a code or a phone number
-            if isinstance(value, int) and not isinstance(value, bool):
-                value = str(value)
             row[name] = value
             if is_formula(value) and not marked:
                 errors[name] = [_("A cell may not start with = + - or @ (a spreadsheet formula): %(value)s")

@@ -152,18 +152,18 @@ def _dues(plans, *, today: date, until: date, calendar) -> list[Due]:
     out = []
     for plan in plans:
         previous = last.get(plan.pk, {})
-        if plan.unit == MaintenancePlan.Unit.METER:
-            reading = meters.get(plan.equipment_id)
-            base = previous.get("meter") or plan.meter_start
-            if reading is not None and reading >= base + plan.every:
-                meter_at = base + plan.every * ((reading - base) // plan.every)
-                out.append(Due(plan, today, working_day(calendar, today), meter_at))
-            continue
         end = until
         if plan.contract is not None:
             if not plan.contract.active:
                 continue
             end = min(end, plan.contract.ends_on)  # the contract pays for visits while it runs
+        if plan.unit == MaintenancePlan.Unit.METER:
+            reading = meters.get(plan.equipment_id)
+            base = previous.get("meter") or plan.meter_start
+            if today <= end and reading is not None and reading >= base + plan.every:
+                meter_at = base + plan.every * ((reading - base) // plan.every)
+                out.append(Due(plan, today, working_day(calendar, today), meter_at))
+            continue
         for day in calendar_due_dates(plan, after=previous.get("due"), today=today, until=end):
             out.append(Due(plan, day, working_day(calendar, day)))
     return out

@@ -28,6 +28,7 @@ from core import roles as R
 from core.geocoding import in_bounds
 from core.imports import (
     Column, LookupWidget, MasterDataResource, PhoneWidget, YesNoWidget, check_coordinates, check_skills,
+    column_values,
 )
 
 from .models import PartnerCompany, Shift, Technician, TechnicianSkill
@@ -181,15 +182,16 @@ class TechnicianResource(MasterDataResource):
         return {day: sorted(spans) for day, spans in week.items()}
 
     def prepare(self, dataset, **kwargs):
-        names = {str(n) for n in dataset["partner_company"] if n not in (None, "")} if "partner_company" in dataset.headers else set()
+        # The keys as before_import_row will read them (an XLSX number cell 1001.0 is "1001").
+        names = column_values(dataset, "partner_company")
         self.fields["partner_company"].widget.found = {p.name: p for p in PartnerCompany.objects.filter(name__in=names)}
         self.skills = {s.code: s for s in Skill.objects.all()}
-        usernames = [str(u) for u in dataset["username"] if u not in (None, "")]
+        usernames = column_values(dataset, "username")
         self.user_of = dict(
             get_user_model().objects.filter(username__in=usernames).values_list("username", "technician__employee_number")
         )
         self.username_line = {}
-        numbers = [str(n) for n in dataset["employee_number"] if n not in (None, "")]
+        numbers = column_values(dataset, "employee_number")
         self.places = {  # technician id -> (home address, latitude, longitude) before the import
             pk: (address, lat, lng) for pk, address, lat, lng in Technician.objects.filter(
                 employee_number__in=numbers).values_list("pk", "home_address", "home_latitude", "home_longitude")

@@ -41,7 +41,7 @@ def technicians_locate(*, technician_ids) -> dict[str, int]:
     A typed-in point inside the region (swapped back if given the wrong way round) is kept as
     "exact"; otherwise the home address is geocoded, and a technician without an address or whose
     address is not found has no home point ("unknown"). The provider is asked outside any
-    transaction; a result is written only if the technician is still pending at the same address.
+    transaction; a result is written only if the technician is still pending at the same address and point.
     """
     rows = list(
         Technician.objects.filter(pk__in=list(technician_ids), home_precision=P.PENDING)
@@ -66,16 +66,27 @@ def technicians_locate(*, technician_ids) -> dict[str, int]:
         for (pk, _address), location in zip(to_geocode, found):
             results[pk] = (None, None, P.UNKNOWN) if location is None else (
                 location.latitude, location.longitude, location.precision)
-    addresses = {pk: address for pk, address, _lat, _lng in rows}
+    read = {pk: (address, lat, lng) for pk, address, lat, lng in rows}
     counts: dict[str, int] = {}
     with transaction.atomic():
         for pk, (lat, lng, precision) in results.items():
-            updated = Technician.objects.filter(pk=pk, home_precision=P.PENDING, home_address=addresses[pk]).update(
+            updated = Technician.objects.filter(pk=pk, **_unchanged(*read[pk])).update(
                 home_latitude=_six(lat), home_longitude=_six(lng), home_precision=precision
             )
             if updated:
                 counts[precision] = counts.get(precision, 0) + 1
     return counts
+
+
+def _unchanged(address, lat, lng) -> dict:
+    """Filter for "still pending with the address and point that were read": an admin who typed a
+    point (or changed the address) while the provider was asked wins over the stale result."""
+    return {
+        "home_precision": P.PENDING,
+        "home_address": address,
+        **({"home_latitude__isnull": True} if lat is None else {"home_latitude": lat}),
+        **({"home_longitude__isnull": True} if lng is None else {"home_longitude": lng}),
+    }
 
 
 def _six(value):

@@ -140,6 +140,22 @@ def test_a_meter_plan_creates_a_visit_when_the_meter_passes_the_next_threshold(c
     assert list(plan.visits.order_by("meter_at").values_list("meter_at", flat=True)) == [1500, 2000]
 
 
+@pytest.mark.parametrize("ends_on, active", [(TODAY - dt.timedelta(days=1), True), (TODAY + dt.timedelta(days=90), False)])
+def test_a_meter_plan_of_an_ended_or_inactive_contract_creates_nothing(chiller, pm_type, ends_on, active):
+    contract = Contract.objects.create(number="C-2026-002", customer=chiller.customer, equipment=chiller,
+                                       starts_on=dt.date(2026, 1, 1), ends_on=ends_on, active=active,
+                                       covered_percent=100)
+    plan = make_plan(chiller, pm_type, unit=MaintenancePlan.Unit.METER, every=500, meter_start=1000, contract=contract)
+    meter_reading_add(equipment_id=chiller.pk, value=1620, read_on=TODAY)
+
+    assert plans_sweep(today=TODAY) == 0
+    assert not plan.visits.exists() and not WorkOrder.objects.exists()
+
+    contract.ends_on, contract.active = TODAY + dt.timedelta(days=90), True
+    contract.save()
+    assert plans_sweep(today=TODAY) == 1  # the same plan under a running contract is visited
+
+
 def test_a_negative_meter_reading_is_refused(chiller):
     from core.errors import InvalidInput
 

@@ -1,7 +1,11 @@
 """Importing technicians (skills and levels, partner company) and partner companies from files."""
 
+import re
+import zipfile
+from io import BytesIO
 from pathlib import Path
 
+import openpyxl
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Permission
@@ -258,3 +262,75 @@ def test_a_home_address_edited_in_the_admin_is_located_again(admin_client):
     assert technicians_geocode_pending() == {"district": 1}
     tech.refresh_from_db()
     assert round(float(tech.home_latitude)) == 40
+
+
+def test_coordinates_typed_while_the_address_is_geocoded_are_kept(monkeypatch):
+    from technicians import services
+
+    tech = Technician.objects.create(
+        user=UserFactory(username="qian"), phone="+8613812345601", home_address="上海市浦东新区张江路100号",
+        home_precision="pending",
+    )
+    real = services.geocode_many
+
+    def admin_types_a_point_meanwhile(addresses):
+        # The admin types exact coordinates; the address is the same and the technician still pending.
+        Technician.objects.filter(pk=tech.pk).update(home_latitude="31.211111", home_longitude="121.611111")
+        return real(addresses)
+
+    monkeypatch.setattr(services, "geocode_many", admin_types_a_point_meanwhile)
+    assert services.technicians_locate(technician_ids=[tech.pk]) == {}
+    tech.refresh_from_db()
+    # The district centre found for the address does not overwrite the typed point; the next round keeps it.
+    assert (float(tech.home_latitude), float(tech.home_longitude), tech.home_precision) == (31.211111, 121.611111, "pending")
+    monkeypatch.setattr(services, "geocode_many", real)
+    assert services.technicians_geocode_pending() == {"exact": 1}
+    tech.refresh_from_db()
+    assert (float(tech.home_latitude), float(tech.home_longitude), tech.home_precision) == (31.211111, 121.611111, "exact")
+
+
+def xlsx(rows, *, numbers_as_floats=False) -> bytes:
+    book = openpyxl.Workbook()
+    for row in rows:
+        book.active.append(row)
+    buffer = BytesIO()
+    book.save(buffer)
+    if not numbers_as_floats:
+        return buffer.getvalue()
+    # Spreadsheet programs may store a whole number as 1001.0, which is read back as a float.
+    out = BytesIO()
+    with zipfile.ZipFile(BytesIO(buffer.getvalue())) as source, zipfile.ZipFile(out, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename.startswith("xl/worksheets/"):
+                data = re.sub(rb"<v>(\d+)</v>", rb"<v>\1.0</v>", data)
+            target.writestr(item, data)
+    return out.getvalue()
+
+
+def test_a_home_address_changed_in_an_xlsx_with_numeric_employee_numbers_is_geocoded_again(importer):
+    from technicians.services import technicians_geocode_pending
+
+    header = ["employee_number", "username", "name", "phone", "home_address", "home_latitude", "home_longitude"]
+
+    def upload_xlsx(address):
+        # The employee number is a number cell, read as 1001.0.
+        content = xlsx([header, [1001, "zhouqi", "周琪", "138 1234 5609", address, None, None]],
+                       numbers_as_floats=True)
+        return importer.post(TECHS + "import/", {
+            "import_file": SimpleUploadedFile("t.xlsx", content), "format": "1"})
+
+    confirm(importer, TECHS, upload_xlsx("上海市浦东新区张江路100号"))
+    technicians_geocode_pending()
+    zhou = Technician.objects.get(employee_number="1001")
+    assert (zhou.home_precision, round(float(zhou.home_latitude))) == ("district", 31)
+
+    preview = upload_xlsx("北京市朝阳区建国路88号")
+    assert "0 to create, 1 to update, 0 unchanged" in counts(preview)
+    confirm(importer, TECHS, preview)
+    zhou.refresh_from_db()
+    # The Shanghai point is dropped and the Beijing address placed, not left at the old point.
+    assert (zhou.home_address, zhou.home_precision, zhou.home_latitude) == ("北京市朝阳区建国路88号", "pending", None)
+    technicians_geocode_pending()
+    zhou.refresh_from_db()
+    assert (zhou.home_precision, round(float(zhou.home_latitude))) == ("district", 40)
