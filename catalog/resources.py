@@ -8,7 +8,15 @@ from django.utils.translation import gettext_lazy as _
 from import_export import fields, widgets
 from import_export.instance_loaders import CachedInstanceLoader
 
-from core.imports import Column, MasterDataResource, YesNoWidget, check_skills, check_translated, translated_columns
+from core.imports import (
+    Column,
+    MasterDataResource,
+    YesNoWidget,
+    check_skills,
+    check_translated,
+    column_values,
+    translated_columns,
+)
 
 from .models import Part, ServiceType, ServiceTypeSkill, Skill
 
@@ -46,6 +54,7 @@ class PartResource(MasterDataResource):
         Column("active", _("active")),
     )
     key_columns = ("part_number",)
+    costs: dict = {}  # part number → unit cost on file, read by prepare()
 
     part_number = fields.Field(attribute="part_number", column_name="part_number", widget=widgets.CharWidget())
     name_zh_hans = fields.Field(attribute="name_zh_hans", column_name="name_zh_hans", widget=widgets.CharWidget())
@@ -70,9 +79,13 @@ class PartResource(MasterDataResource):
         check_translated(row, errors, "name", max_length=Part._meta.get_field("name").max_length)
         check_money(row, errors, "unit_price")
         if "unit_cost" in row:  # a file without the column leaves the costs on file as they are
-            if row["unit_cost"] in (None, ""):
-                row["unit_cost"] = "0"
+            if row["unit_cost"] in (None, ""):  # and so does an empty cell (0 for a new part)
+                row["unit_cost"] = str(self.costs.get(str(row.get("part_number") or "").strip(), "0"))
             check_money(row, errors, "unit_cost")
+
+    def prepare(self, dataset, **kwargs):
+        numbers = column_values(dataset, "part_number")
+        self.costs = dict(Part.objects.filter(part_number__in=numbers).values_list("part_number", "unit_cost"))
 
 
 class SkillResource(MasterDataResource):

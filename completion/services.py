@@ -116,10 +116,15 @@ def drive_minutes(events) -> int:
 
 
 def travel_minutes(work_order_id: int, *, until=None) -> int:
-    """Minutes on the road to this order so far (``drive_minutes`` of its events)."""
+    """Minutes on the road to this order since its last completion report (``drive_minutes`` of
+    its events): a reopened order's second report counts only the second visit's drive."""
     events = WorkOrderEvent.objects.filter(work_order_id=work_order_id, action__in=("depart", "arrive"))
     if until is not None:
         events = events.filter(created_at__lte=until)
+    previous = (CompletionReport.objects.filter(work_order_id=work_order_id).order_by("-created_at")
+                .values_list("created_at", flat=True).first())
+    if previous is not None:
+        events = events.filter(created_at__gt=previous)
     return drive_minutes(events.order_by("id").values_list("action", "created_at"))
 
 

@@ -87,3 +87,12 @@ def test_unit_costs_import_and_a_file_without_the_column_keeps_them(client, mana
     confirm(client, upload(client, "part_number,name,unit_price\nP-1,Filter,36.00\n"))
     part = Part.objects.get(part_number="P-1")
     assert (part.unit_price, part.unit_cost) == (Decimal("36.00"), Decimal("19.50"))
+
+
+def test_an_empty_unit_cost_cell_keeps_the_cost_on_file_and_is_zero_for_a_new_part(client, manager):
+    client.force_login(manager)
+    confirm(client, upload(client, "part_number,name,unit_price,unit_cost\nP-1,Filter,35.00,19.50\n"))
+    confirm(client, upload(client, "part_number,name,unit_price,unit_cost\nP-1,Filter,37.00,\nP-2,Valve,80,\n"))
+    assert Part.objects.get(part_number="P-1").unit_cost == Decimal("19.50")
+    assert Part.objects.get(part_number="P-1").unit_price == Decimal("37.00")
+    assert Part.objects.get(part_number="P-2").unit_cost == Decimal("0")

@@ -159,3 +159,18 @@ def test_the_costs_page_in_chinese(client, jobs):
     with time_machine.travel(NOW, tick=False):
         html = client.get("/reports/costs/", RANGE, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "毛利" in html and "Gross margin" not in html
+
+
+def test_a_reopened_job_s_second_report_counts_only_the_second_drive(jobs):
+    s = Story(jobs.heater, jobs.manager)
+    x = jobs.x  # first visit: drove 09:00-09:30, reported at 10:30 on 03-04
+    s.step(x, at(3, 4, 12), "follow_up")
+    s.step(x, at(3, 4, 13), "reopen", note="Still noisy.")
+    s.assign(x, at(3, 4, 13, 5), jobs.t1, at(3, 4, 15), at(3, 4, 16))
+    s.visit(x, jobs.t1, accept=at(3, 4, 14), depart=at(3, 4, 14, 40), arrive=at(3, 4, 15))
+    with time_machine.travel(at(3, 4, 15, 30), tick=False):
+        second, _created = completion_submit(
+            work_order_id=x.pk, actor=jobs.t1.user, submission_key=uuid.uuid4(), work_done="Tightened.",
+            labour_minutes=30, signer_name="王芳", signature=signature_png(),
+        )
+    assert (second.travel_minutes, second.travel_cost) == (20, Decimal("26.67"))  # 20 min at 80/h
