@@ -163,8 +163,7 @@ def test_the_costs_page_in_chinese(client, jobs):
 
 def test_a_reopened_job_s_second_report_counts_only_the_second_drive(jobs):
     s = Story(jobs.heater, jobs.manager)
-    x = jobs.x  # first visit: drove 09:00-09:30, reported at 10:30 on 03-04
-    s.step(x, at(3, 4, 12), "follow_up")
+    x = jobs.x  # first visit: drove 09:00-09:30, reported at 10:30 on 03-04, then sent for follow-up
     s.step(x, at(3, 4, 13), "reopen", note="Still noisy.")
     s.assign(x, at(3, 4, 13, 5), jobs.t1, at(3, 4, 15), at(3, 4, 16))
     s.visit(x, jobs.t1, accept=at(3, 4, 14), depart=at(3, 4, 14, 40), arrive=at(3, 4, 15))
