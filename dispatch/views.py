@@ -171,6 +171,16 @@ def board_range(request) -> tuple[str, dt.date, int]:
     return view, first_day, days
 
 
+def _chosen_day(request, first_day: dt.date, days: int) -> dt.date:
+    """The day the address asked for when it lies in the range shown (a week view opened on a
+    Tuesday), else the range's first day: switching to another view keeps that day."""
+    try:
+        day = dt.date.fromisoformat((request.GET.get("date") or "")[:10])
+    except ValueError:
+        return first_day
+    return day if first_day <= day < first_day + dt.timedelta(days=days) else first_day
+
+
 def _iso(value) -> str:
     return timezone.localtime(value).isoformat() if value is not None else ""
 
@@ -482,6 +492,7 @@ def board_page(request):
     board.js fills from board.json (with the same ``view`` and ``date`` as the page's address)."""
     view, first_day, days = board_range(request)
     step = dt.timedelta(days=days)
+    chosen = _chosen_day(request, first_day, days)
 
     def at(day, view_name=view) -> str:
         query = request.GET.copy()
@@ -498,7 +509,7 @@ def board_page(request):
             "today": at(timezone.localdate()),
         },
         "views": [
-            {"key": key, "label": str(label), "url": at(first_day, key), "current": key == view}
+            {"key": key, "label": str(label), "url": at(chosen, key), "current": key == view}
             for key, label in BOARD_VIEW_LABELS.items()
         ],
         "hidden_filters": [(k, v) for k, v in request.GET.items() if k not in ("view", "date")],

@@ -112,6 +112,15 @@ def test_the_address_carries_the_view_and_the_date_and_the_navigation_keeps_the_
     assert board(client, view="month", date="2026-13-40")["range"]["date"] == "2026-11-23"
 
 
+def test_switching_from_a_week_opened_on_a_wednesday_to_the_day_view_shows_that_wednesday(client, dispatcher):
+    client.force_login(dispatcher)
+    html = get(client, BOARD, view="week", date="2026-11-25").content.decode()
+    assert 'href="?view=day&amp;date=2026-11-25" data-view="day"' in html
+    assert 'href="?view=3day&amp;date=2026-11-25" data-view="3day"' in html
+    # The previous and next weeks still step from the week's Monday.
+    assert "view=week&amp;date=2026-11-16" in html and "view=week&amp;date=2026-11-30" in html
+
+
 def test_the_week_costs_the_same_few_queries_as_the_day(client, dispatcher):
     client.force_login(dispatcher)
     WorkOrderFactory()
