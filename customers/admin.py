@@ -91,8 +91,8 @@ class SiteAdmin(MasterDataImportAdmin):
 @admin.register(Equipment)
 class EquipmentAdmin(MasterDataImportAdmin):
     resource_classes = [EquipmentResource]
-    list_display = ["serial", "brand", "model", "customer", "install_date", "warranty_end"]
-    list_filter = ["brand", "warranty_end"]
+    list_display = ["serial", "brand", "model", "customer", "install_date", "warranty_end", "active"]
+    list_filter = ["active", "brand", "warranty_end"]
     search_fields = ["serial", "model", "brand", "customer__name", "customer__phone"]
     list_select_related = ["customer"]
     autocomplete_fields = ["customer", "site"]

@@ -137,6 +137,7 @@ class EquipmentSerializer(_SyncFields):
     model = serializers.CharField()
     install_date = serializers.DateField(allow_null=True)
     warranty_end = serializers.DateField(allow_null=True)
+    active = serializers.BooleanField(help_text="False: retired; no new work order can name it.")
 
 
 # --------------------------------------------------------------------------
@@ -246,6 +247,7 @@ class EquipmentCreateSerializer(_Body):
     install_date = serializers.DateField(required=False, allow_null=True)
     warranty_end = serializers.DateField(required=False, allow_null=True,
                                          help_text="Not before `install_date`.")
+    active = serializers.BooleanField(required=False, help_text="False: retired; no new work order can name it.")
     external_ref = _ref_field()
 
 

@@ -131,6 +131,10 @@ class Equipment(models.Model):
     model = models.CharField(_("model"), max_length=64)
     install_date = models.DateField(_("install date"), null=True, blank=True)
     warranty_end = models.DateField(_("warranty end"), null=True, blank=True)
+    active = models.BooleanField(
+        _("in service"), default=True, db_default=True,
+        help_text=_("Untick when the equipment is retired: its QR label then says so, and no new work order can name it."),
+    )
     created_at = _created_at(editable=False)
     updated_at = _updated_at()
     external_ref = _external_ref()

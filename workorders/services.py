@@ -128,6 +128,9 @@ def workorder_create(
             raise InvalidInput(
                 _("That equipment belongs to another customer."), fields={"equipment": [_("Not this customer's equipment.")]}
             )
+    if equipment is not None and not equipment.active:
+        message = _("This equipment is out of service; a new work order cannot name it.")
+        raise InvalidInput(message, fields={"equipment": [message]})
     language = language or settings.LANGUAGE_CODE
     now = timezone.now()
     created_by = created_by if created_by is not None and created_by.is_authenticated else None
@@ -1039,6 +1042,9 @@ def workorder_update(*, work_order_id: int, actor, changes: dict, if_match: list
             equipment = Equipment.objects.filter(pk=clean["equipment"], customer_id=work_order.customer_id).first()
             if equipment is None:
                 message = _("Not equipment of this work order's customer.")
+                raise InvalidInput(message, fields={"equipment": [message]})
+            if not equipment.active and equipment.pk != work_order.equipment_id:
+                message = _("This equipment is out of service; a new work order cannot name it.")
                 raise InvalidInput(message, fields={"equipment": [message]})
             clean["equipment"] = equipment
         start = clean.get("preferred_start", work_order.preferred_start)

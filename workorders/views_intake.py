@@ -239,6 +239,10 @@ def request_for_equipment(request, token):
     if equipment is None:
         error = NotFound(_("This label's code is not valid. Please call us, or use the request form."))
         return app_error_response(request, error)
+    if not equipment.active:
+        # A retired piece keeps its label: say so rather than open a form (nothing is created on POST).
+        error = NotFound(_("This equipment is out of service. Please call us, or use the request form."))
+        return app_error_response(request, error)
     customer = equipment.customer
     site = equipment.site or customer.sites.order_by("id").first()
     default_type = service_type_by_code(settings.QR_REQUEST_SERVICE_TYPE) if settings.QR_REQUEST_SERVICE_TYPE else None

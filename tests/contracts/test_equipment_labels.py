@@ -137,3 +137,19 @@ def test_a_label_of_equipment_no_longer_on_file_opens_nothing(client, site):
     url = _url(piece)
     piece.delete()
     assert client.get(url).status_code == 404
+
+
+def test_a_label_of_retired_equipment_says_so_and_creates_nothing(client, site, settings):
+    settings.QR_REQUEST_SERVICE_TYPE = ServiceTypeFactory(code="repair").code
+    piece = site.equipment.get(serial="SN-A1")
+    piece.active = False
+    piece.save(update_fields=["active"])
+
+    page = client.get(_url(piece))
+    posted = client.post(_url(piece), {"description": "不制冷", "submission_key": "k" * 32})
+
+    assert page.status_code == 404
+    assert "out of service" in page.content.decode()
+    assert 'name="description"' not in page.content.decode()
+    assert posted.status_code == 404 and "out of service" in posted.content.decode()
+    assert not WorkOrder.objects.exists()

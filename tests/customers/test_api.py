@@ -391,3 +391,17 @@ def test_a_page_costs_the_same_queries_for_5_rows_as_for_25(api, url):
     few = count()
     EquipmentFactory.create_batch(20)
     assert count() == few
+
+
+def test_an_agent_takes_equipment_out_of_service(api):
+    equipment = EquipmentFactory()
+    url = f"/api/v1/equipment/{equipment.pk}/"
+    read = api.get(url)
+    assert read.json()["active"] is True
+
+    retired = api.patch(url, {"active": False}, format="json", HTTP_IF_MATCH=read["ETag"])
+
+    assert retired.status_code == 200, retired.json()
+    assert retired.json()["active"] is False
+    equipment.refresh_from_db()
+    assert equipment.active is False
