@@ -106,7 +106,7 @@ def site_labels(request, pk: int):
     site = Site.objects.select_related("customer").filter(pk=pk).first()
     if site is None:
         raise Http404(_("No such site."))
-    pieces = list(site.equipment.order_by("serial"))
+    pieces = list(site.equipment.filter(active=True).order_by("serial"))  # a retired piece gets no new label
     if not pieces:
         raise Http404(_("No equipment is recorded at this site."))
     title = _("QR labels") + f" · {site.customer.name} · {site.label or site.address}"

@@ -21,7 +21,8 @@ from import_export import fields, widgets
 from import_export.instance_loaders import CachedInstanceLoader
 
 from core.imports import (
-    ChoiceWidget, Column, DateWidget, LookupWidget, MasterDataResource, PhoneWidget, check_coordinates, parse_date,
+    ChoiceWidget, Column, DateWidget, LookupWidget, MasterDataResource, PhoneWidget, YesNoWidget, check_coordinates,
+    parse_date,
 )
 
 from core.geocoding import in_bounds
@@ -249,6 +250,7 @@ class EquipmentResource(MasterDataResource):
         Column("model", _("model"), required=True),
         Column("install_date", _("install date")),
         Column("warranty_end", _("warranty end")),
+        Column("active", _("in service")),
     )
     key_columns = ("serial_number",)
 
@@ -261,10 +263,11 @@ class EquipmentResource(MasterDataResource):
     model = fields.Field(attribute="model", column_name="model", widget=widgets.CharWidget())
     install_date = fields.Field(attribute="install_date", column_name="install_date", widget=DateWidget())
     warranty_end = fields.Field(attribute="warranty_end", column_name="warranty_end", widget=DateWidget())
+    active = fields.Field(attribute="active", column_name="active", widget=YesNoWidget(default=True))
 
     class Meta(MasterDataResource.Meta):
         model = Equipment
-        fields = ("serial", "customer", "site", "brand", "model", "install_date", "warranty_end")
+        fields = ("serial", "customer", "site", "brand", "model", "install_date", "warranty_end", "active")
         import_id_fields = ("serial",)
         instance_loader_class = CachedInstanceLoader
         use_bulk = True

@@ -23,6 +23,7 @@ def site():
     for serial in ("SN-A1", "SN-B2", "SN-C3"):
         EquipmentFactory(customer=site.customer, site=site, serial=serial, brand="Daikin", model="FTXM35")
     EquipmentFactory(customer=site.customer, site=SiteFactory(customer=site.customer), serial="SN-ELSEWHERE")
+    EquipmentFactory(customer=site.customer, site=site, serial="SN-RETIRED", active=False)
     return site
 
 
@@ -36,6 +37,7 @@ def test_the_label_sheet_has_one_label_per_piece_of_equipment_at_the_site(client
     text = "\n".join(page.extract_text() for page in reader.pages)
     assert [len(page.images) for page in reader.pages] == [3]
     assert all(serial in text for serial in ("SN-A1", "SN-B2", "SN-C3")) and "SN-ELSEWHERE" not in text
+    assert "SN-RETIRED" not in text
 
 
 def test_more_labels_than_a_sheet_holds_go_on_a_second_page(client, agent, site):

@@ -286,11 +286,12 @@ def test_sites_and_equipment_refer_to_customers_by_code(importer):
     assert store.address == "88 Nanjing Road West"
 
     equipment = (
-        "serial_number,customer_code,site_name,brand,model,install_date,warranty_end\n"
-        "SN-1,C001,Store 12,Daikin,FTXS35,2023/3/1,2026年3月1日\n"
-        "SN-2,C002,,Gree,KFR-26,2024-05-20,\n"
+        "serial_number,customer_code,site_name,brand,model,install_date,warranty_end,active\n"
+        "SN-1,C001,Store 12,Daikin,FTXS35,2023/3/1,2026年3月1日,yes\n"
+        "SN-2,C002,,Gree,KFR-26,2024-05-20,,no\n"
     )
     import_file(importer, EQUIPMENT, equipment, name="equipment.csv")
+    assert [e.active for e in Equipment.objects.order_by("serial")] == [True, False]
     unit = Equipment.objects.get(serial="SN-1")
     assert unit.site == store and str(unit.install_date) == "2023-03-01" and str(unit.warranty_end) == "2026-03-01"
 
