@@ -24,4 +24,3 @@ def test_a_new_order_for_retired_equipment_is_refused_naming_the_field():
     assert "equipment" in refused.value.fields
     assert "out of service" in str(refused.value.fields["equipment"][0])
     assert not WorkOrder.objects.exists()
-
