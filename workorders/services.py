@@ -210,6 +210,7 @@ class PlannedOrder:
     coverage_percent: int = 0
     coverage_until: object = None
     event_data: dict = field(default_factory=dict)
+    id: int | None = None  # drawn beforehand with ``WORKORDER_ID_DRAW`` (a row that links to the order first)
 
 
 # What differs from one planned order to the next; every other column of the order takes the
@@ -223,13 +224,22 @@ _PLANNED_CHUNK = 2000
 _PLANNED_SQL: dict = {}
 
 
+# An SQL expression drawing a new work order's id from its sequence: a caller that writes a row
+# pointing at an order before the order itself (in the same transaction; Django's foreign keys
+# are checked at commit) draws the id with it and passes it as ``PlannedOrder.id``.
+WORKORDER_ID_DRAW = (
+    f"nextval(pg_get_serial_sequence('{WorkOrder._meta.db_table}', '{WorkOrder._meta.pk.column}'))"
+)
+
+
 def _planned_statement() -> tuple[str, list, list]:
     """The statement that writes a chunk of planned orders and their creation events, and the
     order's and the event's columns that take one value for the whole chunk.
 
-    The orders' ids are drawn from their sequence first (``nextval`` in a materialized CTE), so
-    that the orders, their events and the answer (the ids in the order given) need no second
-    statement: ONE statement per chunk, the rows as one JSON parameter (as ``core.inserts``).
+    The orders' ids are drawn from their sequence first (``nextval`` in a materialized CTE, unless
+    the caller drew them already), so that the orders, their events and the answer (the ids in
+    the order given) need no second statement: ONE statement per chunk, the rows as one JSON
+    parameter (as ``core.inserts``).
     """
     key = connection.alias
     if key not in _PLANNED_SQL:
@@ -243,8 +253,8 @@ def _planned_statement() -> tuple[str, list, list]:
         table, events = qn(WorkOrder._meta.db_table), qn(WorkOrderEvent._meta.db_table)
         sql = f"""
 WITH r AS MATERIALIZED (
-    SELECT nextval(pg_get_serial_sequence('{WorkOrder._meta.db_table}', '{WorkOrder._meta.pk.column}')) AS new_id, r.*
-      FROM jsonb_to_recordset(%s::jsonb) AS r(ord integer, event_data jsonb, {record})
+    SELECT COALESCE(r.drawn_id, {WORKORDER_ID_DRAW}) AS new_id, r.*
+      FROM jsonb_to_recordset(%s::jsonb) AS r(ord integer, drawn_id bigint, event_data jsonb, {record})
 ), w AS (
     INSERT INTO {table} ({qn(WorkOrder._meta.pk.column)}, {", ".join(qn(f.column) for f in varying + constant)})
     SELECT r.new_id, {", ".join(f"r.{qn(f.column)}" for f in varying)},
@@ -296,7 +306,7 @@ def workorders_create_planned(*, orders: list[PlannedOrder], actor=None) -> list
     shared += [f.get_db_prep_save(getattr(event, f.attname), connection) for f in event_constant]
     rows = [
         {
-            "ord": i, "event_data": {**o.event_data, "channel": channel},
+            "ord": i, "drawn_id": o.id, "event_data": {**o.event_data, "channel": channel},
             "customer_id": o.customer_id, "site_id": o.site_id, "equipment_id": o.equipment_id,
             "service_type_id": o.service_type_id, "contact_name": o.contact_name.strip()[:120],
             "contact_phone": o.contact_phone, "address": o.address.strip()[:255],
@@ -319,7 +329,7 @@ def workorders_create_planned(*, orders: list[PlannedOrder], actor=None) -> list
             hooks = []
             for pk, row in zip(ids, rows, strict=True):
                 wo = WorkOrder(pk=pk, channel=channel, status=Status.NEW, created_at=now, updated_at=now,
-                               **{k: v for k, v in row.items() if k not in ("ord", "event_data")})
+                               **{k: v for k, v in row.items() if k not in ("ord", "drawn_id", "event_data")})
                 for hook in created_webhooks(wo):
                     hook.subject_id = pk  # the body's "work_order_id" (its payload's "key")
                     hooks.append(hook)
