@@ -72,10 +72,10 @@ def test_a_visit_moved_to_a_later_day_is_on_time_when_done_on_that_day(visits):
 
     assert (m["due"], m["on_time"]) == (2, 1)
 
-    # Moved to a day still ahead and not done yet: not due, not late.
+    # Assigned with an appointment on a day still ahead, not done yet: not due, not late.
     WorkOrder.objects.filter(pk=moved.pk).update(status=Status.ASSIGNED, resolved_at=None,
-                                                 preferred_start=_at(dt.date(2026, 9, 20), 9),
-                                                 preferred_end=_at(dt.date(2026, 9, 20), 12))
+                                                 appointment_start=_at(dt.date(2026, 9, 20), 9),
+                                                 appointment_end=_at(dt.date(2026, 9, 20), 12))
     m = selectors.summary(Filters(date_from=dt.date(2026, 9, 1), date_to=dt.date(2026, 9, 16)), now=now).maintenance
     assert (m["due"], m["on_time"]) == (1, 0)
 
