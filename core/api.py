@@ -123,6 +123,7 @@ class TextField(serializers.CharField):
     A subclass may name a ``schema_format`` (a rule of its own, told by its help text)."""
 
     schema_format = None
+    schema_pattern = None  # a subclass's own rule (a regular expression its validation applies too)
 
 
 class PhoneField(TextField):
@@ -139,7 +140,8 @@ class TextFieldSchema(OpenApiSerializerFieldExtension):
     def map_serializer_field(self, auto_schema, direction):
         schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
         if direction == "request":
-            schema["pattern"] = NON_EMPTY_TEXT_PATTERN if self.target.allow_blank else NOT_BLANK_TEXT_PATTERN
+            schema["pattern"] = getattr(self.target, "schema_pattern", None) or (
+                NON_EMPTY_TEXT_PATTERN if self.target.allow_blank else NOT_BLANK_TEXT_PATTERN)
         schema_format = getattr(self.target, "schema_format", None)
         if schema_format:
             schema["format"] = schema_format

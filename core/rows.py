@@ -103,7 +103,27 @@ class Body(StrictSerializer):
                     wrong[name] = [reason]
             if wrong:
                 raise serializers.ValidationError(wrong)
-        return super().to_internal_value(data)
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if not isinstance(exc.detail, dict):
+                raise
+            # A list of bodies (a technician's skills) answers its items' errors nested, by position:
+            # each field's errors are one list of sentences, as everywhere (ErrorSerializer).
+            raise serializers.ValidationError({name: _flat(detail) for name, detail in exc.detail.items()}) from None
+
+
+def _flat(detail, path: str = "") -> list[str]:
+    """The sentences of a nested error ``detail``, each after the position and field it is about
+    (``0.skill: ...``)."""
+    if isinstance(detail, dict):
+        items = detail.items()
+    elif isinstance(detail, list) and not all(isinstance(item, str) for item in detail):
+        items = enumerate(detail)
+    else:
+        return [f"{path}: {message}" if path else str(message) for message in (
+            detail if isinstance(detail, list) else [detail])]
+    return [message for key, inner in items for message in _flat(inner, f"{path}.{key}" if path else str(key))]
 
 
 def ref_field():
@@ -120,7 +140,11 @@ def patch_of(create_class, name: str, extra_read_only: dict):
             continue
         kwargs = dict(field._kwargs)
         kwargs["required"] = False
-        fields[field_name] = type(field)(*field._args, **kwargs)
+        if isinstance(field, serializers.ListSerializer):  # a list of bodies: made again from its child's class
+            child = kwargs.pop("child")
+            fields[field_name] = type(child)(many=True, **kwargs)
+        else:
+            fields[field_name] = type(field)(*field._args, **kwargs)
     fields["version"] = TextField(max_length=40, required=False, help_text=VERSION_HELP)
     read_only = {**create_class.read_only_fields, **extra_read_only}
     return type(name, (Body,), {**fields, "read_only_fields": read_only, "__doc__": create_class.__doc__})

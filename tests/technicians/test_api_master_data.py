@@ -80,7 +80,7 @@ def test_a_technician_sees_their_skills_and_availability(api, technician, other_
 
     assert ids(client.get("/api/v1/technicians/")) == [technician.pk]
     body = client.get(f"/api/v1/technicians/{technician.pk}/").json()
-    assert body["skills"] == [{"code": "aircon", "name": "Air conditioning", "level": 4}]
+    assert body["skills"] == [{"id": skill.pk, "code": "aircon", "name": "Air conditioning", "level": 4}]
     assert {"weekday": 0, "date": None, "start": "09:00:00", "end": "18:00:00", "available": True} in body[
         "availability"]
     assert {"weekday": None, "date": "2026-06-03", "start": None, "end": None, "available": False} in body[
