@@ -85,6 +85,10 @@ def _wrong_type(field, value) -> str | None:
         return None
     if isinstance(field, serializers.CharField) and not isinstance(value, str):
         return _("Not a string.")
+    if isinstance(field, serializers.BooleanField) and not isinstance(value, bool):
+        return _("Give true or false.")
+    if isinstance(field, serializers.DecimalField) and not isinstance(value, str):
+        return _("Not a string.")  # a decimal is text ("12.50"), as the schema says: no float's rounding
     if isinstance(field, (serializers.IntegerField, serializers.FloatField)) and (
             isinstance(value, bool) or not isinstance(value, (int, float))):
         return _("Not a number.")

@@ -4,6 +4,7 @@
 from datetime import UTC, datetime, timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models.signals import post_save
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -83,11 +84,14 @@ def locked_row(queryset, pk: int, not_found: str):
     return row
 
 
-def apply_changes(model, uniques: dict, row, changes: dict, if_match: list[str], stale: str, *, force=False):
+def apply_changes(model, uniques: dict, row, changes: dict, if_match: list[str], stale: str, *, force=False,
+                  signal=False):
     """Write ``changes`` to the locked ``row`` if made from its current version: the fields that
     differ, with ``updated_at`` at least a microsecond on (``next_moment``). Sending the values
     the row has writes nothing and keeps its version, unless ``force`` (something else of the row
-    changed, e.g. its skills). Returns the row and the fields changed."""
+    changed, e.g. its skills). With ``signal``, a write is told to ``post_save``'s receivers as a
+    save would be (e.g. the per-process copies of service types, core/refcache.py). Returns the
+    row and the fields changed."""
     version_check(row.updated_at, if_match, stale)
     diff = {name: value for name, value in changes.items() if getattr(row, name) != value}
     if not diff and not force:
@@ -98,4 +102,6 @@ def apply_changes(model, uniques: dict, row, changes: dict, if_match: list[str],
     for name, value in diff.items():
         setattr(row, name, value)
     row.updated_at = moment
+    if signal:
+        post_save.send(sender=model, instance=row, created=False, update_fields=frozenset([*diff, "updated_at"]))
     return row, diff

@@ -13,9 +13,10 @@ import re
 
 from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
+from catalog.api import SkillRefField
 from core.api import PhoneField, TextField
 from core.filters import IdFilter, YesNoAnyFilter
 from core.rows import (
@@ -79,29 +80,7 @@ class TechnicianSerializer(SyncFields):
 # Input
 # --------------------------------------------------------------------------
 
-SKILL_CODE_PATTERN = "^[-a-zA-Z0-9_]+$"
 USERNAME_PATTERN = "^[A-Za-z0-9@.+_-]+$"
-
-
-@extend_schema_field({"oneOf": [{"type": "integer", "minimum": 1},
-                                {"type": "string", "pattern": SKILL_CODE_PATTERN, "maxLength": 40}],
-                      "description": "The skill's id or its code."})
-class SkillRefField(serializers.Field):
-    """A skill named by its id (a number) or its code (text)."""
-
-    default_error_messages = {"invalid": _("Give a skill's id (a number) or its code (text).")}
-
-    def to_internal_value(self, data):
-        if isinstance(data, bool):
-            self.fail("invalid")
-        if isinstance(data, int) and 0 < data < 2**63:
-            return data
-        if isinstance(data, str) and 0 < len(data) <= 40 and data.strip() == data and data:
-            return data
-        self.fail("invalid")
-
-    def to_representation(self, value):
-        return value
 
 
 class SkillInputSerializer(Body):

@@ -17,12 +17,10 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
-from django.db.models import Q
-from django.db.models.signals import post_save
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
-from catalog.models import Skill
+from catalog.services import skill_levels
 from core import roles as R
 from core.errors import Forbidden, InvalidInput
 from core.geocoding import checked_point, geocode_many
@@ -149,26 +147,7 @@ def _may_write(actor) -> None:
 
 
 def _skill_levels(items) -> dict[int, int]:
-    """{skill id: level} of the API's ``skills`` (each ``{"skill": id or code, "level": 1-5}``);
-    400 naming ``skills`` for a skill that does not exist or is named twice."""
-    wanted = [(item["skill"], item.get("level", 1)) for item in items]
-    ids = {ref for ref, _level in wanted if isinstance(ref, int)}
-    codes = {ref for ref, _level in wanted if isinstance(ref, str)}
-    found = {}
-    for pk, code in Skill.objects.filter(Q(pk__in=ids) | Q(code__in=codes)).values_list("pk", "code"):
-        found[pk] = pk
-        found[code] = pk
-    levels: dict[int, int] = {}
-    for ref, level in wanted:
-        pk = found.get(ref)
-        if pk is None:
-            message = _("There is no skill %(skill)s.") % {"skill": ref}
-            raise InvalidInput(message, fields={"skills": [message]})
-        if pk in levels:
-            message = _("A skill is named twice.")
-            raise InvalidInput(message, fields={"skills": [message]})
-        levels[pk] = level
-    return levels
+    return skill_levels(items, field="skills", level="level")
 
 
 def _set_skills(technician: Technician, levels: dict[int, int]) -> bool:
@@ -249,10 +228,9 @@ def technician_update(*, actor, technician_id: int, changes: dict, if_match: lis
             technician_home_changed(technician=probe, address_changed=True, point_changed=False)
             changes.update(home_latitude=probe.home_latitude, home_longitude=probe.home_longitude,
                            home_precision=probe.home_precision)
-        technician, diff = apply_changes(Technician, _UNIQUE, technician, changes, if_match, stale,
-                                         force=bool(user_changes) or skills_changed)
-        if diff:  # as a save would: who listens for technicians' details (the work orders' names) hears
-            post_save.send(sender=Technician, instance=technician, created=False, update_fields=frozenset(diff))
+        # Told as a save would be: the work orders' copies of technicians' names listen (signal).
+        technician, _diff = apply_changes(Technician, _UNIQUE, technician, changes, if_match, stale,
+                                          force=bool(user_changes) or skills_changed, signal=True)
         if address_changed:
             technicians_geocode_pending_after_commit()
     return technician

@@ -30,7 +30,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from rest_framework.authtoken.models import Token
 
-from catalog.models import Part, Skill
+from catalog.models import Part, ServiceType, Skill
 from core import roles as R
 from core.errors import InvalidInput
 from core.validation import normalize_phone
@@ -128,6 +128,8 @@ def _follow_the_stated_rules(case) -> None:
         return
     if case.path.startswith("/api/v1/technicians/"):
         _follow_the_rules_of_technicians(case)
+    if case.path.startswith(("/api/v1/parts/", "/api/v1/service-types/")):
+        _follow_the_rules_of_the_catalog(case)
     if case.path in ("/api/v1/sites/", "/api/v1/equipment/") or case.path.startswith(("/api/v1/sites/{",
                                                                                       "/api/v1/equipment/{")):
         _follow_the_rules_of_customer_rows(case)
@@ -188,7 +190,25 @@ _REFS = itertools.count(1)
 
 
 _CUSTOMER_ROWS = {"/api/v1/customers/{id}/": Customer, "/api/v1/sites/{id}/": Site,
-                  "/api/v1/equipment/{id}/": Equipment, "/api/v1/technicians/{id}/": Technician}
+                  "/api/v1/equipment/{id}/": Equipment, "/api/v1/technicians/{id}/": Technician,
+                  "/api/v1/parts/{id}/": Part, "/api/v1/service-types/{id}/": ServiceType}
+
+
+def _follow_the_rules_of_the_catalog(case) -> None:
+    """A part or service type: named in one language at least; skills that exist, each once; a
+    number, code and reference no other row has."""
+    body = case.body
+    names = [body.get(name) for name in ("name_zh_hans", "name_en") if name in body]
+    if case.method.upper() == "POST" or names:
+        if not any(isinstance(name, str) and name.strip() for name in names):
+            body["name_en"] = "Fuzz"
+    if isinstance(body.get("skills"), list):
+        body["skills"] = [{**item, "skill": _pick(item.get("skill"), [SKILL_ID, SKILL])}
+                          for item in body["skills"][:1] if isinstance(item, dict)]
+    suffix = next(_REFS) if case.method.upper() == "POST" else case.path_parameters["id"]
+    for name in ("part_number", "code", "external_ref"):
+        if isinstance(body.get(name), str) and body[name].strip():
+            body[name] = f"{body[name][:30].strip()}-{suffix}"
 
 
 def _follow_the_rules_of_technicians(case) -> None:
