@@ -1,7 +1,7 @@
 """Benchmark: webhook delivery latency and throughput, and what a receiver outage does (issue 17).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_wh REDIS_URL=redis://127.0.0.1:6379/2 \\
-        .venv/bin/python bench/webhook_bench.py [--orders 200] [--in-flight 10] [--concurrency 2]
+        .venv/bin/python bench/webhook_bench.py [--orders 200] [--in-flight 10] [--rate 0] [--concurrency 2]
     # the receiver down (answering 503) for the first ten minutes, then back:
     ... bench/webhook_bench.py --orders 200 --outage 600 [--outage-mode 503|refuse]
 
@@ -22,7 +22,8 @@ the API do: ``workorder_create`` (phone intake), ``assign``, ``accept``, ``depar
 ``complete`` (moving on to follow-up) and the customer's survey answer, which closes the order:
 twelve events per order (created, status changed x7, assigned, completed, survey answered,
 closed). ``--in-flight`` orders advance together, a step each in turn, so that one order's
-events are a few transitions apart, as on a busy day. Each change commits its outbox rows in its
+events are a few transitions apart, as on a busy day; ``--rate`` spaces the steps evenly (work
+orders per second), without it the driver goes as fast as it can and the worker falls behind. Each change commits its outbox rows in its
 own transaction; after commit the rows are handed to the worker (batched per process,
 ``OUTBOX_ENQUEUE_BATCH_MS``), which signs and POSTs them.
 
@@ -266,20 +267,30 @@ def order_steps(i: int, service_type, customers, technicians):
     yield wo.pk
 
 
-def drive(n: int, in_flight: int, data) -> None:
-    """``n`` work orders through their life, ``in_flight`` at a time, a step each in turn."""
-    pending, started = [], 0
+STEPS = 7  # per order: create, assign, accept, depart, arrive, complete, the survey's answer
+
+
+def drive(n: int, in_flight: int, data, rate: float = 0) -> None:
+    """``n`` work orders through their life, ``in_flight`` at a time, a step each in turn;
+    ``rate``: orders per second (its steps evenly spaced), 0: as fast as this process goes."""
+    pending, started, steps = [], 0, 0
+    t0 = time.perf_counter()
     while started < n or pending:
         while started < n and len(pending) < in_flight:
             pending.append(order_steps(started, *data))
             started += 1
         still = []
-        for steps in pending:
+        for order in pending:
+            if rate:
+                wait = t0 + steps / (rate * STEPS) - time.perf_counter()
+                if wait > 0:
+                    time.sleep(wait)
             try:
-                next(steps)
+                next(order)
             except StopIteration:
                 continue
-            still.append(steps)
+            steps += 1
+            still.append(order)
         pending = still
 
 
@@ -373,6 +384,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--orders", type=int, default=200)
     parser.add_argument("--in-flight", type=int, default=10, help="work orders advancing together")
+    parser.add_argument("--rate", type=float, default=0,
+                        help="work orders per second (12 deliveries each); 0: as fast as the driver goes")
     parser.add_argument("--concurrency", type=int, default=2, help="worker processes")
     parser.add_argument("--sweep-seconds", type=int, default=settings.OUTBOX_SWEEP_SECONDS,
                         help="the outbox retry sweep's period (OUTBOX_SWEEP_SECONDS)")
@@ -411,7 +424,7 @@ def main():
             print(f"receiver down ({args.outage_mode}) for {args.outage} s, until "
                   f"{time.strftime('%H:%M:%S', time.gmtime(recovered_at))} UTC", flush=True)
         t0 = time.perf_counter()
-        drive(args.orders, args.in_flight, data)
+        drive(args.orders, args.in_flight, data, args.rate)
         drive_seconds = time.perf_counter() - t0
         PUBLISHER.flush()
         rows = list(Notification.objects.filter(channel=Notification.Channel.ENDPOINT, recipient=str(endpoint.pk))

@@ -200,14 +200,15 @@ WAITING = "waiting for an earlier delivery of the same work order"
 
 
 def waiting_behind_earlier() -> Q:
-    """Rows (of any channel) that wait behind an earlier undelivered webhook row of their endpoint
-    and subject: the retry sweep leaves them to that row's hand-over."""
+    """Rows given back as ``WAITING`` whose earlier row is still to be sent: the retry sweep leaves
+    them to that row's hand-over. (A row not looked at yet, e.g. while the broker was down, is
+    taken: the sweep sends a batch in order, so it comes after its earlier rows.)"""
     earlier = Notification.objects.filter(
         channel=Notification.Channel.ENDPOINT, recipient=OuterRef("recipient"),
         subject_id=OuterRef("subject_id"), id__lt=OuterRef("id"),
         status__in=[Notification.State.PENDING, Notification.State.SENDING],
     )
-    return Q(channel=Notification.Channel.ENDPOINT, subject_id__isnull=False) & Q(Exists(earlier))
+    return Q(channel=Notification.Channel.ENDPOINT, subject_id__isnull=False, last_error=WAITING) & Q(Exists(earlier))
 
 
 def earlier_undelivered(notification: Notification) -> bool:

@@ -17,7 +17,7 @@ from standardwebhooks.webhooks import Webhook
 
 from notifications import webhooks
 from notifications.models import Notification, WebhookAttempt, WebhookEndpoint
-from notifications.services import notification_deliver, notifications_deliver_due
+from notifications.services import notification_deliver, notifications_deliver_due, notifications_sweep
 from sla.models import SlaPolicy
 from tests.factories import TechnicianFactory, UserFactory, workorder_via_service
 from workorders.services import workorder_transition
@@ -326,13 +326,13 @@ def test_a_receiver_down_for_ten_minutes_loses_nothing_and_keeps_each_order_in_o
         assert endpoint.is_active and endpoint.failing_since == start  # a day is far off
 
         # Back at minute 10; the first rows are retried when due (minute 15), and each one sent
-        # hands over the next of its order at once, without its own backoff.
+        # hands over the next of its order at once, without its own backoff: one sweep, in
+        # batches of two while they come back full, sends all twelve.
         receiver.down = False
         clock.move_to(start + timedelta(minutes=10, seconds=30))
-        assert notifications_deliver_due(batch=len(heads))["sent"] == 0
+        assert notifications_sweep(batch=2)["sent"] == 0
         clock.move_to(start + timedelta(minutes=15))
-        sent_per_sweep = [notifications_deliver_due(batch=len(heads))["sent"] for _ in range(5)]
-        assert sent_per_sweep == [3, 3, 3, 3, 0]
+        assert notifications_sweep(batch=2) == {"sent": 12, "retry": 0, "failed": 0}
         delivered = [r for r in receiver.requests if r["status"] == 200]
         verifier = Webhook(endpoint.secret)  # (as the receiver does, when they arrive: the timestamps are fresh)
         bodies = [verifier.verify(r["body"], r["headers"]) for r in delivered]
@@ -347,6 +347,23 @@ def test_a_receiver_down_for_ten_minutes_loses_nothing_and_keeps_each_order_in_o
     endpoint.refresh_from_db()
     assert endpoint.is_active and endpoint.failing_since is None
     assert not Notification.objects.filter(template="webhook_disabled").exists()
+
+
+def test_after_a_broker_outage_one_sweep_sends_every_order_s_events_in_order(receiver, owner, no_policies):
+    _endpoint(receiver, owner, events=[E.WORK_ORDER_CREATED, E.WORK_ORDER_STATUS_CHANGED])
+    tech = TechnicianFactory()
+    orders = [workorder_via_service() for _ in range(2)]
+    for wo in orders:  # no task was handed any of these rows (the broker was down): the sweep finds them
+        _assign(wo, tech)
+        workorder_transition(work_order_id=wo.pk, action="accept", actor=tech.user)
+
+    assert _rows().count() == 6
+    notifications_sweep(batch=4, now=timezone.now() + timedelta(minutes=1))  # (the technician's SMS go too)
+    assert not _rows().exclude(status="sent").exists() and len(receiver.requests) == 6
+    for wo in orders:
+        told = [(e["type"], e["data"].get("to_status")) for e in receiver.events() if e["data"]["work_order_id"] == wo.pk]
+        assert told == [("workorder.created", None), ("workorder.status_changed", "assigned"),
+                        ("workorder.status_changed", "accepted")]
 
 
 def test_a_row_given_back_just_as_the_earlier_one_was_sent_goes_at_once(receiver, owner, no_policies,
