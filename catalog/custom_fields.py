@@ -214,6 +214,19 @@ def custom_value_text(field: CustomField | None, value) -> str:
     return str(value)
 
 
+def custom_value_export(field: CustomField | None, value):
+    """A stored value as a spreadsheet cell: numbers stay numbers, dates ``YYYY-MM-DD``, yes/no and
+    options in words, a photo as "Photo attached"; nothing: empty."""
+    if value is None:
+        return None
+    kind = field.kind if field is not None else None
+    if kind == Kind.NUMBER and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    if kind == Kind.DATE:
+        return str(value)
+    return custom_value_text(field, value)
+
+
 def custom_values_shown(fields, values) -> list[tuple[str, str]]:
     """(label, text) of the stored ``values``, in the order of ``fields`` (every field of the type,
     active or not); values of keys no field has any more are shown by their key."""
