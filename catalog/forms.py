@@ -56,11 +56,15 @@ def custom_values_from(cleaned_data: dict, fields) -> dict:
 
 
 def custom_errors_to_form(form: forms.Form, exc: InvalidInput) -> bool:
-    """Put a custom-field error (``custom.<key>``) beside its input; True if any was placed."""
+    """Put a custom-field error (``custom.<key>``) beside its input; True if any was placed or was
+    there already."""
     placed = False
     for name, messages in (exc.fields or {}).items():
         if name.startswith("custom."):
             target = PREFIX + name[len("custom."):]
+            if target in form.errors:
+                placed = True
+                continue  # already said beside it (a required one left empty)
             for message in messages:
                 form.add_error(target if target in form.fields else None, str(message))
                 placed = True

@@ -298,8 +298,6 @@ class StaffIntakeForm(_WindowMixin, forms.Form):
         service_type = cleaned.get("service_type")
         if service_type is None:
             return
-        if any(input_name(f) in self.errors for f in self.custom_fields):
-            return  # a required one left empty: already said beside it
         fields = custom_fields_for(service_type.pk, CustomField.Stage.INTAKE)
         try:
             cleaned["custom"] = intake_values_clean(service_type_id=service_type.pk,
