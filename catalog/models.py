@@ -134,7 +134,7 @@ class CustomField(models.Model):
     class Meta:
         verbose_name = _("custom field")
         verbose_name_plural = _("custom fields")
-        ordering = ["service_type", "stage", "position", "id"]
+        ordering = ["service_type", "position", "id"]
         constraints = [
             models.UniqueConstraint(fields=["service_type", "key"], name="custom_field_key_once"),
             models.CheckConstraint(condition=Q(kind__in=["text", "number", "choice", "date", "photo", "yesno"]),

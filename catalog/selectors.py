@@ -23,7 +23,7 @@ SERVICE_TYPES = VersionedCache("service_types")  # dropped by the receivers of C
 # Each service type's custom fields, read in the same query as the types (a JSON array of their rows),
 # so that a process's first request reads the reference data it needs in one query, not two.
 _CUSTOM_FIELDS_JSON = RawSQL(
-    f"(SELECT coalesce(jsonb_agg(to_jsonb(f) ORDER BY f.stage, f.position, f.id), '[]'::jsonb) "
+    f"(SELECT coalesce(jsonb_agg(to_jsonb(f) ORDER BY f.stage <> 'intake', f.position, f.id), '[]'::jsonb) "
     f"FROM {CustomField._meta.db_table} f WHERE f.service_type_id = {ServiceType._meta.db_table}.id)", [],
     output_field=JSONField(),
 )
@@ -123,9 +123,9 @@ def _custom_fields_all() -> dict[int, tuple[CustomField, ...]]:
 
 
 def custom_fields_of(service_type_id) -> tuple[CustomField, ...]:
-    """Every custom field of a service type, active or not (to show values stored earlier), by stage
-    and position. Kept per process with the service types: intake, the detail page and the API read
-    it without a query. The instances are shared: read them, never change them."""
+    """Every custom field of a service type, active or not (to show values stored earlier): intake
+    ones first, then by position. Kept per process with the service types: intake, the detail page
+    and the API read it without a query. The instances are shared: read them, never change them."""
     return SERVICE_TYPES.get("custom_fields", _custom_fields_all).get(service_type_id, ())
 
 
