@@ -7,6 +7,7 @@ The tables keep the names of the apps these models came from (issue 13, S2a).
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Skill(models.Model):
@@ -102,7 +103,7 @@ class CustomField(models.Model):
 
     class Kind(models.TextChoices):
         TEXT = "text", _("Text")
-        NUMBER = "number", _("Number")
+        NUMBER = "number", pgettext_lazy("kind of value", "Number")
         CHOICE = "choice", _("Choice")
         DATE = "date", _("Date")
         PHOTO = "photo", _("Photo")

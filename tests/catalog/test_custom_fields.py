@@ -211,3 +211,12 @@ def test_the_phone_intake_saves_the_values_and_the_detail_page_shows_them(office
     assert "Number of floors</dt><dd>4</dd>" in page
     assert "Building type</dt><dd>Shop</dd>" in page
     assert "Pets on site</dt><dd>No</dd>" in page
+
+
+def test_the_service_type_api_lists_its_custom_fields_for_integrations(agent, inspection):
+    body = _api(agent).get(f"/api/v1/service-types/{inspection.pk}/").json()
+    fields = {f["key"]: f for f in body["custom_fields"]}
+    assert list(fields) == ["floors", "building_type", "access", "last_inspected", "pets"]
+    assert fields["floors"] == {"key": "floors", "label": "Number of floors", "kind": "number", "required": True,
+                                "stage": "intake", "options": []}
+    assert fields["building_type"]["options"] == [{"code": "home", "label": "Home"}, {"code": "shop", "label": "Shop"}]
