@@ -4,7 +4,7 @@ from modeltranslation.admin import TranslationTabularInline
 from core.admin import TranslatedAdmin
 from core.import_admin import MasterDataImportAdmin
 
-from .models import ChecklistItem, Part, ServiceType, ServiceTypePart, ServiceTypeSkill, Skill
+from .models import ChecklistItem, CustomField, Part, ServiceType, ServiceTypePart, ServiceTypeSkill, Skill
 from .resources import PartResource, ServiceTypeResource, SkillResource
 
 
@@ -19,6 +19,13 @@ class ChecklistItemInline(TranslationTabularInline):
     fields = ["position", "text_zh_hans", "text_en", "mandatory", "active"]
 
 
+class CustomFieldInline(TranslationTabularInline):
+    model = CustomField
+    extra = 0
+    fields = ["position", "key", "label_zh_hans", "label_en", "kind", "choices_zh_hans", "choices_en", "required",
+              "stage", "active"]
+
+
 class ServiceTypePartInline(admin.TabularInline):
     model = ServiceTypePart
     extra = 1
@@ -30,8 +37,8 @@ class ServiceTypeAdmin(MasterDataImportAdmin, TranslatedAdmin):
     list_display = ["name", "code", "default_duration_minutes", "callout_fee", "requires_review", "active"]
     list_filter = ["active", "requires_review"]
     search_fields = ["name_zh_hans", "name_en", "code", "=external_ref"]
-    # The checklist (SOP) is edited on its service type's page.
-    inlines = [ServiceTypeSkillInline, ChecklistItemInline, ServiceTypePartInline]
+    # The checklist (SOP) and the custom fields are edited on their service type's page.
+    inlines = [ServiceTypeSkillInline, ChecklistItemInline, CustomFieldInline, ServiceTypePartInline]
 
 
 @admin.register(ChecklistItem)

@@ -19,7 +19,9 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from catalog.models import Part
-from catalog.selectors import checklist_for, part_active_list
+from catalog.forms import custom_errors_to_form
+from catalog.models import CustomField
+from catalog.selectors import checklist_for, custom_fields_for, part_active_list
 from completion.models import ChecklistAnswer
 from completion.services import completion_revise, completion_submit, labour_rate
 from core import roles as R
@@ -40,6 +42,7 @@ from . import selectors, services
 from .forms import (
     FIELD_ACTIONS,
     CompletionForm,
+    CustomAnswersForm,
     HoldReason,
     ReviseForm,
     StatusForm,
@@ -221,13 +224,15 @@ def job_status(request, pk):
     return redirect("tech:job", pk=pk)
 
 
-def _completion_context(work_order, form, checklist, *, answers=None, parts=None, errors=None, error=None):
+def _completion_context(work_order, form, checklist, *, custom_form, answers=None, parts=None, errors=None,
+                        error=None):
     catalog = list(part_active_list().only("part_number", "name", "unit", "unit_price"))
     rows = list(parts or [])
     rows += [("", "")] * max(PART_ROWS - len(rows), 0)
     return {
         "wo": work_order,
         "form": form,
+        "custom_form": custom_form,
         "checklist": [(item, *(answers or {}).get(item.pk, ("", ""))) for item in checklist],
         "answer_choices": ChecklistAnswer.Answer.choices,
         "catalog": catalog,
@@ -245,6 +250,7 @@ def _completion_context(work_order, form, checklist, *, answers=None, parts=None
 def job_complete(request, pk):
     work_order = _job_or_404(request, pk)
     checklist = checklist_for(service_type_id=work_order.service_type_id)
+    custom_fields = custom_fields_for(work_order.service_type_id, CustomField.Stage.COMPLETION)
     if request.method != "POST":
         if work_order.status != Status.IN_PROGRESS:
             messages.error(request, _("Only a job in progress can be completed."))
@@ -252,15 +258,19 @@ def job_complete(request, pk):
         holds = [e for e in work_order.events.all() if e.action == "hold"]
         second_visit = bool(holds) and holds[-1].data.get("reason") == HoldReason.SECOND_VISIT
         form = CompletionForm(initial={"submission_key": CompletionForm.new_key(), "needs_second_visit": second_visit})
-        return render(request, "technicians/complete.html", _completion_context(work_order, form, checklist))
+        custom_form = CustomAnswersForm(custom_fields=custom_fields)
+        return render(request, "technicians/complete.html",
+                      _completion_context(work_order, form, checklist, custom_form=custom_form))
 
     form = CompletionForm(request.POST)
+    custom_form = CustomAnswersForm(request.POST, request.FILES, custom_fields=custom_fields)
     answers = checklist_answers(request.POST, checklist)
     parts = part_lines(request.POST)
-    if not form.is_valid():
+    custom_valid = custom_form.is_valid()
+    if not form.is_valid() or not custom_valid:
         errors = {name: list(errs) for name, errs in form.errors.items()}
-        context = _completion_context(work_order, form, checklist, answers=answers, parts=parts, errors=errors,
-                                      error=_("Please correct the marked fields."))
+        context = _completion_context(work_order, form, checklist, custom_form=custom_form, answers=answers,
+                                      parts=parts, errors=errors, error=_("Please correct the marked fields."))
         return render(request, "technicians/complete.html", context, status=400)
     data = form.cleaned_data
     try:
@@ -279,12 +289,14 @@ def job_complete(request, pk):
             second_visit_reason=data["second_visit_reason"],
             latitude=data["latitude"],
             longitude=data["longitude"],
+            custom=custom_form.values(),
         )
     except NotFound:
         raise Http404(_("No such work order.")) from None
     except ApplicationError as exc:
-        context = _completion_context(work_order, form, checklist, answers=answers, parts=parts,
-                                      errors=exc.fields, error=exc.message)
+        custom_errors_to_form(custom_form, exc)
+        context = _completion_context(work_order, form, checklist, custom_form=custom_form, answers=answers,
+                                      parts=parts, errors=exc.fields, error=exc.message)
         return render(request, "technicians/complete.html", context, status=exc.status_code)
     if created:
         messages.success(request, _("Report saved. %(number)s is resolved.") % {"number": work_order.number})

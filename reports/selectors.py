@@ -10,6 +10,7 @@ match the filters. The backlog is the exception: it is the open orders now,
 whatever their creation date (the other filters apply). See docs/reports.md.
 """
 
+import json
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -27,6 +28,7 @@ from technicians.models import PartnerCompany, Shift, Technician
 from catalog.selectors import service_types_by_pk
 from workorders.history import repeat_failure_exists
 from workorders.lifecycle import OPEN_STATES, Status
+from completion.models import CompletionReport
 from workorders.models import WorkOrder
 from workorders.selectors import technician_refs
 
@@ -609,3 +611,26 @@ ORDER BY g, revenue DESC, service_type_id, customer_id, technician_id
         "customers_total": len(groups["customer"]), "technician": groups["technician"],
         "stock": stock, "stock_total": sum((r["value"] for r in stock), 0),
     }
+
+
+# --- The cohort's work orders, one row each, with their custom fields (the "work-orders" export) --
+
+
+def work_orders(f: Filters) -> list[dict]:
+    """The cohort's orders (as the dashboard counts them), oldest first: number parts, status,
+    priority, service type, customer, technician, and the custom fields' values, intake (the
+    order's ``custom``) and completion (its latest report's) in one dict by key."""
+    where, params = _where(f)
+    sql = (
+        f"SELECT w.id, w.created_at, w.status, w.priority, f.service_type_id, f.technician_id, "
+        f"c.name AS customer, w.custom || coalesce(("
+        f"SELECT r.custom FROM {_t(CompletionReport)} r WHERE r.work_order_id = w.id ORDER BY r.id DESC LIMIT 1"
+        f"), '{{}}'::jsonb) AS custom "
+        f"FROM {_t(WorkOrderFact)} f JOIN {_t(WorkOrder)} w ON w.id = f.work_order_id "
+        f"JOIN {_t(Customer)} c ON c.id = w.customer_id WHERE {where} ORDER BY w.id"
+    )
+    rows = _rows(sql, params)
+    for row in rows:
+        if isinstance(row["custom"], str):  # the driver may hand JSON over as text
+            row["custom"] = json.loads(row["custom"])
+    return rows

@@ -129,7 +129,7 @@ def workorder_queue_rows(queryset) -> QuerySet:
 # from the process's copies (below).
 DETAIL_VALUES = (
     "id", "status", "priority", "channel", "external_ref", "site", "equipment", "service_type_id", "technician_id",
-    "contact_name", "contact_phone", "contact_email", "address", "description", "language",
+    "contact_name", "contact_phone", "contact_email", "address", "description", "language", "custom",
     "preferred_start", "preferred_end", "appointment_start", "appointment_end",
     "created_at", "updated_at", "assigned_at", "accepted_at", "arrived_at", "resolved_at", "closed_at",
     "sla_policy_id", "sla_started_at", "sla_paused_at", "sla_paused_seconds", "first_response_due", "arrival_due",

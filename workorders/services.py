@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image
 
+from catalog.custom_fields import intake_values_clean
 from catalog.models import ServiceType
 from contracts.selectors import coverage_for
 from core import roles as R
@@ -83,6 +84,7 @@ def workorder_create(
     equipment: Equipment | None = None,
     external_ref: str | None = None,
     event_data: dict | None = None,
+    custom: dict | None = None,
 ) -> tuple[WorkOrder, bool]:
     """Create a work order with its creation event and photos.
 
@@ -95,6 +97,9 @@ def workorder_create(
     is refused (``InvalidInput``), found by the unique key, with no query beforehand.
     ``event_data``: more to keep in the creation event's data (the triage suggestion the agent
     saw and whether they accepted it, triage/outcomes.py).
+    ``custom``: the service type's intake custom fields, key → value, checked in full (a required
+    one missing is refused) by ``catalog.custom_fields``; None where the channel cannot ask them
+    (public form, email, plans, second visits): the order starts with none.
 
     The customer, the site, the order, its event and the rows other
     apps add (``work_order_inserting``: the reports' figures) are written by one
@@ -131,6 +136,7 @@ def workorder_create(
     if equipment is not None and not equipment.active:
         message = _("This equipment is out of service; a new work order cannot name it.")
         raise InvalidInput(message, fields={"equipment": [message]})
+    custom = {} if custom is None else intake_values_clean(service_type_id=service_type.pk, values=custom)
     language = language or settings.LANGUAGE_CODE
     now = timezone.now()
     created_by = created_by if created_by is not None and created_by.is_authenticated else None
@@ -150,6 +156,7 @@ def workorder_create(
         preferred_end=preferred_end,
         language=language,
         external_ref=external_ref,
+        custom=custom,
         submission_key=submission_key,
         submission_hash=submission_hash if submission_key is not None else "",
         created_by=created_by,
@@ -951,7 +958,7 @@ def attachment_strip_metadata(*, attachment_id: int) -> str:
 # What may change on an order outside its lifecycle: what the customer asked for and where.
 # Status, technician and appointment change through transitions only (workorder_transition).
 EDITABLE_FIELDS = (
-    "priority", "preferred_start", "preferred_end", "description", "site", "equipment", "external_ref",
+    "priority", "preferred_start", "preferred_end", "description", "site", "equipment", "external_ref", "custom",
 )
 
 
@@ -995,7 +1002,7 @@ def _clean_changes(changes: dict) -> dict:
 
 
 def _json_value(value):
-    if value is None or isinstance(value, (str, int)):
+    if value is None or isinstance(value, (str, int, dict)):
         return value
     if hasattr(value, "isoformat"):
         return value.isoformat()
@@ -1060,6 +1067,9 @@ def workorder_update(*, work_order_id: int, actor, changes: dict, if_match: list
         start = clean.get("preferred_start", work_order.preferred_start)
         end = clean.get("preferred_end", work_order.preferred_end)
         _check_window(start, end, field="preferred_end")
+        if "custom" in clean:  # the keys given change, the others stay (catalog/custom_fields.py)
+            clean["custom"] = intake_values_clean(service_type_id=work_order.service_type_id,
+                                                  values=clean["custom"], existing=work_order.custom)
 
         diff = {}
         for name, value in clean.items():
