@@ -11,6 +11,13 @@ second, latency from the change's commit to its receipt (p50/p95/max), order per
 ``--outage``, the attempts made while the receiver was down, the backoff seen by one delivery,
 and the time from the receiver's recovery to the last delivery.
 
+Measured 2026-12-06 (2-core machine shared with other work, load 7-10; 200 orders, 2,400
+deliveries, a 2-process worker): ``--rate 1`` 12.0 deliveries/s, commit -> receipt p50 997 ms,
+p95 1,476 ms, max 2,575 ms; as fast as the driver goes, 23.3 deliveries/s (behind the 48 rows/s
+written: p50 30 s); ``--outage 600``: 600 attempts answered 503, every delivery received after
+recovery within 108 s (23.5/s); ``--outage 120 --outage-mode refuse``: within 76 s (31.9/s).
+Every run: 0 order violations, 0 signature failures, 0 duplicates, 0 lost.
+
 Method. The script starts a receiver of its own (a threaded HTTP server on 127.0.0.1 that
 verifies every request's signature with the ``standardwebhooks`` package and records when it
 arrived), registers a webhook endpoint for every event type (the bench's endpoints of earlier

@@ -400,9 +400,10 @@ def notifications_deliver_due(*, now=None, batch: int = 100) -> dict:
     """The retry sweep: rows due (pending, or sending under a lapsed claim), each claimed
     just before it is sent (so that a slow provider cannot let the claims of rows further
     down the batch lapse while they wait), and skipped if another worker took it first.
-    A webhook row behind an earlier undelivered one of its subject is not taken (that one
-    hands it over when done): while a receiver is down, the waiting rows would otherwise fill
-    every batch and put off the retries of the rows they wait for."""
+    A webhook row given back to wait for an earlier undelivered one of its subject is not taken
+    while that one is still to be sent (it hands this one over when done): while a receiver is
+    down, the waiting rows would otherwise fill every batch and put off the retries of the rows
+    they wait for."""
     now = now or timezone.now()
     ids = list(
         Notification.objects.filter(

@@ -14,8 +14,9 @@
   ``webhook-timestamp`` and ``webhook-signature``; the body is
   ``{"type", "timestamp", "data"}``.
 - **In order per subject**: a row is not sent while an earlier row for the same endpoint and
-  subject (a work order) is still pending or sending; it waits, without counting an attempt,
-  and is handed over as soon as the earlier one is sent or given up.
+  subject (a work order) is still pending or sending; it waits (``WAITING`` in its
+  ``last_error``), without counting an attempt and left alone by the retry sweep, and is handed
+  over as soon as the earlier one is sent or given up.
 - **Every attempt logged** (``WebhookAttempt``: status code, the answer's first
   ``WEBHOOK_RESPONSE_MAX_CHARS`` characters, the error); admin replays a delivery.
 - **Failing for a day** (``WEBHOOK_DISABLE_AFTER_SECONDS`` since the first failure after the
@@ -308,7 +309,8 @@ def _hand_over_next(notification: Notification, *, now) -> None:
     if notification.subject_id is None:
         return
     # The next row still to be sent; handed over only if it waited for this one (a row not looked
-    # at yet is on its way: its own task sends it, and a hand-over would only cost a write and a task).
+    # at yet is on its way: its own task sends it, or the sweep if that task was lost; a hand-over
+    # would only cost a write and a task).
     following = (Notification.objects.filter(
         channel=Notification.Channel.ENDPOINT, recipient=notification.recipient,
         subject_id=notification.subject_id, id__gt=notification.pk, status=Notification.State.PENDING,
