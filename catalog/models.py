@@ -6,6 +6,7 @@ The tables keep the names of the apps these models came from (issue 13, S2a).
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -41,6 +42,7 @@ class ServiceType(models.Model):
         _("external reference"), max_length=100, null=True, blank=True, unique=True,
         help_text=_("This row's reference in another system (CRM, ERP); unique when set."),
     )
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
@@ -201,6 +203,7 @@ class Part(models.Model):
         _("external reference"), max_length=100, null=True, blank=True, unique=True,
         help_text=_("This row's reference in another system (CRM, ERP); unique when set."),
     )
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:

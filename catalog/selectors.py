@@ -3,10 +3,13 @@
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import JSONField, QuerySet
+from django.db.models import DecimalField, JSONField, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce
 from django.utils.translation import get_language
 
+from core import roles as R
+from core.apps import ROLE_PERMISSIONS
 from core.refcache import VersionedCache
 
 from .models import ChecklistItem, CustomField, Part, ServiceType, ServiceTypePart
@@ -150,3 +153,59 @@ def part_active_list() -> QuerySet:
 def checklist_for(*, service_type_id: int) -> list[ChecklistItem]:
     """The active checklist (SOP) of a service type, in order."""
     return list(ChecklistItem.objects.filter(service_type_id=service_type_id, active=True))
+
+
+# --- The API (catalog/api.py): who reads stock totals, who changes the catalog ------------------
+
+
+def stock_totals_visible(user) -> bool:
+    """Whether ``user`` reads each part's ``stock_on_hand`` (the company's stock across every
+    location): office roles, superusers and unrestricted API clients. Field roles and restricted
+    clients read their own stock where they hold it (the stock API: a van, a partner's store)."""
+    if user is None or not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    names = R.roles_of(user)
+    if names & R.OFFICE_ROLES:
+        return True
+    return R.INTEGRATION in names and R.client_scope(user)[0] == "all"
+
+
+def parts_for_api(*, with_stock: bool) -> QuerySet:
+    """Parts, each with ``stock_on_hand`` (the sum of its stock levels' on hand, 0 without any) when
+    ``with_stock``: a subquery of the same query, whatever the page's size. (The stock levels are
+    inventory's, above this app: reached through the reverse relation, not imported.)"""
+    if not with_stock:
+        return Part.objects.all()
+    levels = Part._meta.get_field("stock_levels").related_model
+    total = (levels.objects.filter(part_id=OuterRef("pk")).order_by().values("part_id")
+             .annotate(total=Sum("on_hand")).values("total"))
+    quantity = DecimalField(max_digits=14, decimal_places=3)
+    return Part.objects.annotate(stock_on_hand=Coalesce(Subquery(total, output_field=quantity),
+                                                        Value(Decimal(0)), output_field=quantity))
+
+
+def service_types_for_api() -> QuerySet:
+    return ServiceType.objects.prefetch_related("required_skills__skill")
+
+
+def _roles_with(model: str) -> frozenset[str]:
+    return frozenset(role for role, apps in ROLE_PERMISSIONS.items() if model in apps.get("catalog", ()))
+
+
+# Managers: the role that changes parts and service types in the admin (core/apps.py).
+CATALOG_WRITERS = {"part": _roles_with("part"), "servicetype": _roles_with("servicetype")}
+
+
+def catalog_write_allowed(user, model: str) -> bool:
+    """Whether ``user`` may create and change ``model`` ("part", "servicetype") in the API: the roles
+    that change it in the admin, superusers and unrestricted API clients."""
+    if user is None or not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    names = R.roles_of(user)
+    if names & CATALOG_WRITERS[model]:
+        return True
+    return R.INTEGRATION in names and R.client_scope(user)[0] == "all"

@@ -7,8 +7,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from drf_spectacular.extensions import OpenApiSerializerExtension, OpenApiSerializerFieldExtension
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import exceptions, serializers
 from rest_framework.pagination import BasePagination
 from rest_framework.permissions import BasePermission
@@ -18,7 +17,6 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from . import roles as R
 from .errors import ApplicationError, InvalidInput, PreconditionRequired
-from .filters import DATETIME_PATTERN, EXTERNAL_REF_MAX
 from .pagination import API_SORTS, keyset_page, keyset_page_compiled
 from .parsers import too_large
 
@@ -123,6 +121,13 @@ class TextField(serializers.CharField):
     A subclass may name a ``schema_format`` (a rule of its own, told by its help text)."""
 
     schema_format = None
+    schema_pattern = None  # a subclass's own rule (a regular expression its validation applies too)
+
+    def to_internal_value(self, data):
+        # The schema's maxLength is of the text as sent; DRF would count it once trimmed.
+        if isinstance(data, str) and self.max_length is not None and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
+        return super().to_internal_value(data)
 
 
 class PhoneField(TextField):
@@ -139,7 +144,8 @@ class TextFieldSchema(OpenApiSerializerFieldExtension):
     def map_serializer_field(self, auto_schema, direction):
         schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
         if direction == "request":
-            schema["pattern"] = NON_EMPTY_TEXT_PATTERN if self.target.allow_blank else NOT_BLANK_TEXT_PATTERN
+            schema["pattern"] = getattr(self.target, "schema_pattern", None) or (
+                NON_EMPTY_TEXT_PATTERN if self.target.allow_blank else NOT_BLANK_TEXT_PATTERN)
         schema_format = getattr(self.target, "schema_format", None)
         if schema_format:
             schema["format"] = schema_format
@@ -377,7 +383,7 @@ class KeysetPagination(BasePagination):
         ]
 
 
-# --- Master data in the API (catalog, technicians) --------------------------------------------
+# --- Who may call the API ---------------------------------------------------------------------
 
 
 class RoleRequired(BasePermission):
@@ -386,61 +392,3 @@ class RoleRequired(BasePermission):
     def has_permission(self, request, view):
         user = request.user
         return bool(user and user.is_authenticated and (user.is_superuser or R.roles_of(user)))
-
-
-# Master-data rows have an id and an updated_at, no priority or created_at.
-MASTER_DATA_SORTS = {name: fields for name, fields in API_SORTS.items() if name.lstrip("-") in ("id", "updated_at")}
-
-
-class MasterDataPagination(KeysetPagination):
-    sorts = MASTER_DATA_SORTS
-
-
-def master_data_errors(*codes, noun: str) -> dict:
-    descriptions = {
-        400: "Bad input; `fields` names each field with its messages.",
-        401: "Not authenticated.",
-        403: "The caller has no role.",
-        404: f"No such {noun}, or not one the caller may see.",
-        405: "The API only reads these; they change in the admin and by imports.",
-    }
-    return {code: OpenApiResponse(ErrorSerializer, description=descriptions[code]) for code in codes}
-
-
-def _query_param(name: str, schema: dict, description: str) -> OpenApiParameter:
-    return OpenApiParameter(name=name, location=OpenApiParameter.QUERY, required=False,
-                            type={"oneOf": [schema, EMPTY]}, description=description)
-
-
-def master_data_parameters(*extra) -> list:
-    """The filters of ``core.filters.MasterDataFilter``, described (each may be given empty: ignored)."""
-    moment = {"type": "string", "format": "date-time", "pattern": DATETIME_PATTERN}
-    offset = " ISO 8601, with an offset of at most 14:00 either way (none: the site's time zone)."
-    return [
-        _query_param("updated_after", moment, "Changed at or after this moment." + offset),
-        _query_param("updated_before", moment, "Changed before this moment." + offset),
-        _query_param("external_ref", {"type": "string", "pattern": TEXT_PATTERN, "maxLength": EXTERNAL_REF_MAX},
-                     "The row with this reference in the client's system (none: an empty page)."),
-        _query_param("active", {"type": "boolean"}, "true: only active ones; false: only inactive ones."),
-        *extra,
-    ]
-
-
-def master_data_schema(noun: str, serializer, *, tags: list[str], extra_parameters=()):
-    """The list and detail operations of a read-only master-data viewset, described."""
-    plural = f"{noun}s"
-    return extend_schema_view(
-        list=extend_schema(
-            tags=tags, summary=f"List {plural}",
-            description=f"The {plural} the caller may see, in keyset pages (follow `next`). To sync, list with "
-            "`sort=updated_at&updated_after=<the last run's latest updated_at>`: every change made through "
-            "the admin or an import sets `updated_at`.",
-            parameters=master_data_parameters(*extra_parameters),
-            responses={200: serializer(many=True), **master_data_errors(400, 401, 403, noun=noun)},
-        ),
-        retrieve=extend_schema(
-            tags=tags, summary=f"Read one {noun}",
-            parameters=[OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description=f"The {noun}'s id.")],
-            responses={200: serializer, **master_data_errors(401, 403, 404, noun=noun)},
-        ),
-    )

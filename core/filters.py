@@ -82,14 +82,3 @@ class IdFilter(django_filters.NumberFilter):
 
 
 EXTERNAL_REF_MAX = 100  # the longest external reference (each model's external_ref)
-
-
-class MasterDataFilter(django_filters.FilterSet):
-    """What an integration syncing master data filters a list on (``core.api.master_data_parameters``
-    describes them)."""
-
-    updated_after = UtcDateTimeFilter(field_name="updated_at", lookup_expr="gte", label=_("Updated from"))
-    updated_before = UtcDateTimeFilter(field_name="updated_at", lookup_expr="lt", label=_("Updated before"))
-    external_ref = django_filters.CharFilter(field_name="external_ref", label=_("External reference"),
-                                             max_length=EXTERNAL_REF_MAX)
-    active = YesNoAnyFilter(field_name="active", label=_("Active"))

@@ -3,16 +3,16 @@ import logging
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from core.batching import BatchPublisher
-from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.errors import Forbidden, InvalidInput, NotFound
 from core.inserts import Insert, Part
 from core.validation import normalize_phone
-from core.versions import next_moment, version_check
+from core.versions import apply_changes, clean_refs, locked_row, write_unique
 
 from core.geocoding import checked_point, geocode_many
 
@@ -291,37 +291,13 @@ _UNIQUE = {
 }
 
 
-def _refuse_taken(model, values: dict, *, pk=None) -> None:
-    """Conflict naming each unique field whose new value another row has."""
-    taken = {}
-    for name, message in _UNIQUE[model].items():
-        value = values.get(name)
-        if value in (None, ""):
-            continue
-        if model.objects.filter(**{name: value}).exclude(pk=pk).exists():
-            taken[name] = [str(message)]
-    if taken:
-        raise Conflict(_("A value is already taken by another row."), code="taken", fields=taken)
-
-
 def _write(model, values: dict, write, *, pk=None):
-    """Run ``write`` (an INSERT or UPDATE) in a savepoint: a unique key taken meanwhile by another
-    writer is the same conflict as one found before."""
-    _refuse_taken(model, values, pk=pk)
-    try:
-        with transaction.atomic():
-            return write()
-    except IntegrityError:
-        _refuse_taken(model, values, pk=pk)
-        raise
+    return write_unique(model, _UNIQUE[model], values, write, pk=pk)
 
 
 def _clean_refs(values: dict) -> dict:
     """A blank external reference or customer code is none (NULL: unique only when set)."""
-    for name in ("external_ref", "code"):
-        if name in values and isinstance(values[name], str) and not values[name].strip():
-            values[name] = None
-    return values
+    return clean_refs(values, ("external_ref", "code"))
 
 
 def _may_write(actor, customer_id: int | None) -> None:
@@ -369,26 +345,11 @@ def _writable_customer(actor, customer_id: int) -> Customer:
 
 
 def _locked(queryset, pk: int, not_found: str):
-    row = queryset.select_for_update().filter(pk=pk).first() if 0 < pk < 2**63 else None
-    if row is None:
-        raise NotFound(not_found)
-    return row
+    return locked_row(queryset, pk, not_found)
 
 
 def _apply(model, row, changes: dict, if_match: list[str], stale: str):
-    """Write ``changes`` to the locked ``row`` if made from its current version: the fields that
-    differ, with ``updated_at`` at least a microsecond on (core.versions.next_moment). Sending
-    the values the row has writes nothing and keeps its version."""
-    version_check(row.updated_at, if_match, stale)
-    diff = {name: value for name, value in changes.items() if getattr(row, name) != value}
-    if not diff:
-        return row, {}
-    moment = next_moment(row.updated_at, timezone.now())
-    _write(model, diff, lambda: model.objects.filter(pk=row.pk).update(**diff, updated_at=moment), pk=row.pk)
-    for name, value in diff.items():
-        setattr(row, name, value)
-    row.updated_at = moment
-    return row, diff
+    return apply_changes(model, _UNIQUE[model], row, changes, if_match, stale)
 
 
 def customer_create(*, actor, values: dict) -> Customer:

@@ -135,7 +135,7 @@ def _job_or_404(request, pk):
 
 @field_role_required
 def job_list(request):
-    technician = selectors.technician_of(request.user)
+    technician = R.technician_profile(request.user)
     jobs = selectors.tech_job_list(technician=technician) if technician else None
     return render(request, "technicians/job_list.html", {"jobs": jobs, "technician": technician})
 
@@ -184,7 +184,7 @@ def job_detail(request, pk):
         "events": [(event, event_label(event.action)) for event in work_order.events.all()],
         "follow_up_of": getattr(getattr(work_order, "follow_up_of_report", None), "work_order", None),
         # Location sharing: asked once; while the job is en route or on site the phone sends positions.
-        "technician": selectors.technician_of(request.user),
+        "technician": R.technician_profile(request.user),
         "tracked": work_order.status in services.TRACKED_STATES,
         # Parts asked for this job, and the form to ask (the catalog only when the job is open).
         "job_requests": list(part_requests_visible_to(request.user).filter(work_order_id=work_order.pk)
@@ -411,7 +411,7 @@ def job_parts_request(request, pk):
 @field_role_required
 def parts(request):
     """My part requests (confirm receipt, cancel) and a request to restock the van."""
-    technician = selectors.technician_of(request.user)
+    technician = R.technician_profile(request.user)
     if request.method == "POST":
         try:
             part_request = part_request_create(actor=request.user, lines=_request_lines(request.POST),

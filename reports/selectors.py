@@ -212,16 +212,19 @@ def _p90s(f: Filters, counts: dict) -> dict:
 def _maintenance_sql(where: str) -> str:
     """Preventive maintenance compliance: the planned visits *scheduled* in the range (not the
     orders created in it: a visit's order is created months ahead) that are due - their day has
-    passed, or they are done - and of those, the ones done on time (resolved on or before the
-    scheduled day, local time). The filters apply to the visit's order, aliased ``f`` for them.
+    passed, or they are done - and of those, the ones done on time (resolved on or before their
+    day, local time). A visit's day is the day it was scheduled for, or the day of its order's
+    appointment (else its preferred time) when that was moved later (the customer or a dispatcher rescheduled it: done on
+    the agreed day is on time). The filters apply to the visit's order, aliased ``f`` for them.
     It runs as a part of the summary's query (the page's query count stays as it was)."""
     return f"""
-SELECT count(*) FILTER (WHERE v.scheduled_on < %(m_today)s OR m.on_time) AS maintenance_due,
+SELECT count(*) FILTER (WHERE d.day < %(m_today)s OR m.on_time) AS maintenance_due,
        count(*) FILTER (WHERE m.on_time) AS maintenance_on_time
 FROM {_t(PlanVisit)} v
 JOIN {_t(WorkOrder)} f ON f.id = v.work_order_id
-CROSS JOIN LATERAL (SELECT coalesce((f.resolved_at AT TIME ZONE %(m_tz)s)::date <= v.scheduled_on, FALSE)
-                    AS on_time) m
+CROSS JOIN LATERAL (SELECT greatest(v.scheduled_on, (coalesce(f.appointment_start, f.preferred_start)
+                                                AT TIME ZONE %(m_tz)s)::date) AS day) d
+CROSS JOIN LATERAL (SELECT coalesce((f.resolved_at AT TIME ZONE %(m_tz)s)::date <= d.day, FALSE) AS on_time) m
 WHERE v.scheduled_on BETWEEN %(m_from)s AND %(m_to)s AND {where}
 """
 

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.choices import LocationPrecision, Weekday
@@ -78,6 +79,7 @@ class Technician(models.Model):
         _("external reference"), max_length=100, null=True, blank=True, unique=True,
         help_text=_("This row's reference in another system (CRM, ERP); unique when set."),
     )
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:

@@ -253,13 +253,15 @@ class StaffIntakeForm(_WindowMixin, forms.Form):
         self.customer = customer
         if customer is not None:
             self.fields["site"].queryset = Site.objects.filter(customer=customer)
-            self.fields["equipment"].queryset = Equipment.objects.filter(customer=customer).select_related("site")
+            # Retired equipment is not offered (a new order may not name it: workorder_create refuses it).
+            self.fields["equipment"].queryset = (Equipment.objects.filter(customer=customer, active=True)
+                                                 .select_related("site"))
             # The choices come from the prefetched lists: no query to render them.
             self.fields["site"].choices = [("", self.fields["site"].empty_label)] + [
                 (s.pk, site_label(s)) for s in customer.sites.all()
             ]
             self.fields["equipment"].choices = [("", self.fields["equipment"].empty_label)] + [
-                (e.pk, equipment_label(e)) for e in customer.equipment.all()
+                (e.pk, equipment_label(e)) for e in customer.equipment.all() if e.active
             ]
         if not self.is_bound:
             self.initial.setdefault("submission_key", uuid.uuid4())

@@ -20,13 +20,6 @@ from technicians.models import PartnerCompany, Technician
 from .models import Attachment, WorkOrder, WorkOrderEvent
 
 
-def _technician_of(user):
-    try:
-        return user.technician
-    except Exception:  # RelatedObjectDoesNotExist: the user has no technician profile
-        return None
-
-
 def workorder_visible_to(user) -> QuerySet:
     """The work orders ``user`` may see: office roles all, field roles their own scope, an API
     client's service user what its client is restricted to (all, a partner company's, a customer's)."""
@@ -59,7 +52,7 @@ def workorder_scope_key(user) -> tuple:
         return ("all",)
     if R.INTEGRATION in names:  # an API client's service user: its client's restriction
         return R.client_scope(user)
-    tech = _technician_of(user)
+    tech = R.technician_profile(user)
     if tech is None:
         return ("none",)
     if R.PARTNER_TECHNICIAN in names and tech.partner_company_id:
@@ -87,7 +80,7 @@ def workorder_is_visible_to(user, work_order: WorkOrder) -> bool:
         if scope[0] == "partner" and work_order.technician_id is not None:
             return work_order.technician.partner_company_id == scope[1]
         return False
-    tech = _technician_of(user)
+    tech = R.technician_profile(user)
     if tech is None or work_order.technician_id is None:
         return False
     if R.PARTNER_TECHNICIAN in names and tech.partner_company_id:

@@ -553,7 +553,7 @@ def customer_lookup(request):
             {"found": False, "phone": phone, "message": _("New caller: a customer record will be created.")}
         )
     sites = list(customer.sites.all())
-    equipment = list(customer.equipment.all())
+    equipment = [e for e in customer.equipment.all() if e.active]  # retired equipment is not offered
     return JsonResponse(
         {
             "found": True,

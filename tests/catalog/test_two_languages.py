@@ -87,8 +87,8 @@ def test_the_admin_edits_both_languages_of_a_service_type(client):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("language, names, error", [
-    ("en", ("Air conditioner repair", "Refrigeration"), "Not found."),
-    ("zh-hans", ("空调维修", "制冷"), "未找到。"),
+    ("en", ("Air conditioner repair", "Refrigeration"), "No such service type."),
+    ("zh-hans", ("空调维修", "制冷"), "不存在该服务类型。"),
 ])
 def test_the_api_answers_names_and_errors_in_the_accept_language(dispatcher, language, names, error):
     from rest_framework.authtoken.models import Token

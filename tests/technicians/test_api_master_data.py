@@ -1,4 +1,4 @@
-"""The catalog and technicians in the API, read-only: service types with their skills, parts,
+"""The catalog and technicians in the API, as read: service types with their skills, parts,
 technicians with skills and availability; visibility as on the pages; sync by updated_at."""
 
 from datetime import date, datetime, time, timedelta
@@ -28,7 +28,7 @@ def test_service_types_come_with_the_skills_they_need(api, technician):
     body = api(technician.user).get(f"/api/v1/service-types/{st.pk}/").json()
 
     assert (body["code"], body["name"], body["active"]) == ("boiler", "Boiler service", True)
-    assert body["skills"] == [{"code": "gas", "name": "Gas", "min_level": 3}]
+    assert body["skills"] == [{"id": skill.pk, "code": "gas", "name": "Gas", "min_level": 3}]
 
 
 def test_parts_are_listed_synced_by_updated_at_and_found_by_reference(api, dispatcher):
@@ -80,7 +80,7 @@ def test_a_technician_sees_their_skills_and_availability(api, technician, other_
 
     assert ids(client.get("/api/v1/technicians/")) == [technician.pk]
     body = client.get(f"/api/v1/technicians/{technician.pk}/").json()
-    assert body["skills"] == [{"code": "aircon", "name": "Air conditioning", "level": 4}]
+    assert body["skills"] == [{"id": skill.pk, "code": "aircon", "name": "Air conditioning", "level": 4}]
     assert {"weekday": 0, "date": None, "start": "09:00:00", "end": "18:00:00", "available": True} in body[
         "availability"]
     assert {"weekday": None, "date": "2026-06-03", "start": None, "end": None, "available": False} in body[
@@ -107,10 +107,10 @@ def test_office_roles_see_every_technician_and_users_without_a_role_nothing(
         assert api().get(url).status_code == 401
 
 
-def test_the_api_cannot_change_master_data(api, manager):
+def test_the_api_neither_replaces_nor_deletes_master_data(api, manager):
     part = Part.objects.create(part_number="P-1", name="Valve", unit_price="3.00")
 
-    for method in ("post", "put", "patch", "delete"):
+    for method in ("post", "put", "delete"):  # a change is a PATCH (tests/catalog/test_api.py)
         response = getattr(api(manager), method)(f"/api/v1/parts/{part.pk}/", {}, format="json")
         assert response.status_code == 405
     assert Part.objects.get(pk=part.pk).name == "Valve"

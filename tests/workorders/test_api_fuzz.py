@@ -30,11 +30,12 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from rest_framework.authtoken.models import Token
 
-from catalog.models import Part
+from catalog.models import Part, ServiceType, Skill
 from core import roles as R
 from core.errors import InvalidInput
 from core.validation import normalize_phone
 from customers.models import Customer, Equipment, Site
+from technicians.models import Technician
 from tests.factories import (
     CustomerFactory,
     EquipmentFactory,
@@ -58,6 +59,8 @@ TECHNICIAN_ID, OTHER_TECHNICIAN_ID, PARTNER_TECHNICIAN_ID = 9101, 9102, 9103
 TECHNICIAN_IDS = [TECHNICIAN_ID, OTHER_TECHNICIAN_ID, PARTNER_TECHNICIAN_ID]
 CUSTOMER_ID, CUSTOMER_PHONE, SITE_ID, EQUIPMENT_ID = 9201, "+8613800009201", 9301, 9401
 PART_ID = 9601
+SKILL_ID, SKILL = 9701, "fuzz-skill"
+PARTNER_COMPANY_ID = 9801
 WORK_ORDER_IDS = {status: 9500 + i for i, status in enumerate(Status.values)}
 PASSWORD = "fuzz-password"
 
@@ -123,6 +126,10 @@ def _follow_the_stated_rules(case) -> None:
         _follow_the_rules_of_a_change(case)
     if not isinstance(body, dict):
         return
+    if case.path.startswith("/api/v1/technicians/"):
+        _follow_the_rules_of_technicians(case)
+    if case.path.startswith(("/api/v1/parts/", "/api/v1/service-types/")):
+        _follow_the_rules_of_the_catalog(case)
     if case.path in ("/api/v1/sites/", "/api/v1/equipment/") or case.path.startswith(("/api/v1/sites/{",
                                                                                       "/api/v1/equipment/{")):
         _follow_the_rules_of_customer_rows(case)
@@ -131,7 +138,7 @@ def _follow_the_stated_rules(case) -> None:
             normalize_phone(body["phone"])
         except InvalidInput:
             body["phone"] = _pick(body["phone"], PHONES)
-    if "username" in body:  # a user's credentials
+    if "username" in body and case.path == "/api/v1/auth/token/":  # a user's credentials
         body.update(username="fuzz-agent", password=PASSWORD)
     if body.get("technician") is not None:  # an active technician
         body["technician"] = _pick(body["technician"], TECHNICIAN_IDS)
@@ -185,7 +192,51 @@ _REFS = itertools.count(1)
 
 
 _CUSTOMER_ROWS = {"/api/v1/customers/{id}/": Customer, "/api/v1/sites/{id}/": Site,
-                  "/api/v1/equipment/{id}/": Equipment}
+                  "/api/v1/equipment/{id}/": Equipment, "/api/v1/technicians/{id}/": Technician,
+                  "/api/v1/parts/{id}/": Part, "/api/v1/service-types/{id}/": ServiceType}
+
+
+def _follow_the_rules_of_the_catalog(case) -> None:
+    """A part or service type: named in one language at least; skills that exist, each once; a
+    number, code and reference no other row has."""
+    body = case.body
+    names = [body.get(name) for name in ("name_zh_hans", "name_en") if name in body]
+    if case.method.upper() == "POST" or names:
+        if not any(isinstance(name, str) and name.strip() for name in names):
+            body["name_en"] = "Fuzz"
+    if isinstance(body.get("skills"), list):
+        body["skills"] = [{**item, "skill": _pick(item.get("skill"), [SKILL_ID, SKILL])}
+                          for item in body["skills"][:1] if isinstance(item, dict)]
+    suffix = next(_REFS) if case.method.upper() == "POST" else case.path_parameters["id"]
+    for name in ("part_number", "code", "external_ref"):
+        if isinstance(body.get(name), str) and body[name].strip():
+            body[name] = f"{body[name][:30].strip()}-{suffix}"
+
+
+def _follow_the_rules_of_technicians(case) -> None:
+    """A technician: skills that exist, each named once; the seeded partner company; a username,
+    employee number and reference no other technician has."""
+    body = case.body
+    if isinstance(body.get("skills"), list):
+        body["skills"] = [{**item, "skill": _pick(item.get("skill"), [SKILL_ID, SKILL])}
+                          for item in body["skills"][:1] if isinstance(item, dict)]
+    if body.get("partner_company") is not None:
+        body["partner_company"] = PARTNER_COMPANY_ID
+    if isinstance(body.get("phone"), str) and body["phone"].strip():
+        try:  # a phone number of format "phone" (the coverage phase does not know the format)
+            normalize_phone(body["phone"])
+        except InvalidInput:
+            body["phone"] = _pick(body["phone"], PHONES)
+    if case.method.upper() == "POST":
+        serial = next(_REFS)
+        for name in ("username", "employee_number", "external_ref"):
+            if isinstance(body.get(name), str) and body[name].strip():
+                body[name] = f"{body[name][:30].strip()}-{serial}"
+    elif body.get("external_ref") or body.get("employee_number"):
+        pk = case.path_parameters["id"]
+        for name in ("employee_number", "external_ref"):
+            if isinstance(body.get(name), str) and body[name].strip():
+                body[name] = f"{body[name][:30].strip()}-{pk}"  # this technician's own
 
 
 def _follow_the_rules_of_customer_rows(case) -> None:
@@ -249,8 +300,9 @@ def _seed():
     Part.objects.create(pk=PART_ID, part_number="FUZZ-1", name="Filter", unit_price="12.50")
     tech = TechnicianFactory(pk=TECHNICIAN_ID, user__username="fuzz-technician")
     TechnicianFactory(pk=OTHER_TECHNICIAN_ID, user__username="fuzz-technician-2")
+    Skill.objects.create(pk=SKILL_ID, code=SKILL, name="Fuzz skill")
     partner = PartnerTechnicianFactory(pk=PARTNER_TECHNICIAN_ID, user__username="fuzz-partner",
-                                       partner_company=PartnerCompanyFactory())
+                                       partner_company=PartnerCompanyFactory(pk=PARTNER_COMPANY_ID))
     customer = CustomerFactory(pk=CUSTOMER_ID, phone=CUSTOMER_PHONE)
     site = SiteFactory(pk=SITE_ID, customer=customer)
     EquipmentFactory(pk=EQUIPMENT_ID, customer=customer, site=site)

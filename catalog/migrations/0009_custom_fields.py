@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0007_master_data_in_two_languages'),
+        ('catalog', '0008_part_service_type_created_at'),
     ]
 
     operations = [
