@@ -175,8 +175,10 @@ def job_detail(request, pk):
         "repeat_of": selectors.repeat_failure(work_order=work_order),
         "repeat_days": settings.REPEAT_FAILURE_DAYS,
         "checklist": checklist_for(service_type_id=work_order.service_type_id),
-        # The answers given at intake (labels from the copy kept with the service types: no query).
-        "custom": custom_values_shown(custom_fields_of(work_order.service_type_id), work_order.custom),
+        # The answers given at intake (labels from the copy kept with the service types, read only
+        # when there are answers: most jobs have none, and the page reads no service type otherwise).
+        "custom": custom_values_shown(custom_fields_of(work_order.service_type_id), work_order.custom)
+        if work_order.custom else [],
         # Technician and public articles for the service type and equipment model (one query).
         "articles": article_suggestions_for_work_order(work_order, Audience.TECHNICIAN),
         "photos": [(a, attachment_url(a.pk)) for a in work_order.customer_photos],
