@@ -1,4 +1,6 @@
+from django import forms
 from django.contrib import admin
+from django.db import models
 from modeltranslation.admin import TranslationTabularInline
 
 from core.admin import TranslatedAdmin
@@ -22,6 +24,7 @@ class ChecklistItemInline(TranslationTabularInline):
 class CustomFieldInline(TranslationTabularInline):
     model = CustomField
     extra = 0
+    formfield_overrides = {models.TextField: {"widget": forms.Textarea(attrs={"rows": 3, "cols": 28})}}
     fields = ["position", "key", "label_zh_hans", "label_en", "kind", "choices_zh_hans", "choices_en", "required",
               "stage", "active"]
 

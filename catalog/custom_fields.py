@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from core.errors import InvalidInput
 
-from .models import CustomField
+from .models import CustomField, parse_options
 from .selectors import custom_fields_for
 
 TEXT_MAX = 1000
@@ -29,19 +29,6 @@ NUMBER_MAX = Decimal("1e12")
 YES = frozenset({"yes", "y", "true", "1", "on", "是", "有"})
 NO = frozenset({"no", "n", "false", "0", "off", "否", "无"})
 Kind = CustomField.Kind
-
-
-def parse_options(text: str) -> list[tuple[str, str]]:
-    """A choice's options from its text: one per line, ``code = label`` (or a line alone, both)."""
-    options = []
-    for line in (text or "").splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        code, sep, label = line.partition("=")
-        code, label = code.strip(), label.strip()
-        options.append((code, label or code) if sep else (line, line))
-    return options
 
 
 def field_options(field: CustomField) -> list[tuple[str, str]]:

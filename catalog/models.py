@@ -4,6 +4,7 @@ checklist items, spare parts.
 The tables keep the names of the apps these models came from (issue 13, S2a).
 """
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -98,6 +99,19 @@ class ChecklistItem(models.Model):
         return self.text
 
 
+def parse_options(text: str) -> list[tuple[str, str]]:
+    """A choice's options from its text: one per line, ``code = label`` (or a line alone, both)."""
+    options = []
+    for line in (text or "").splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        code, sep, label = line.partition("=")
+        code, label = code.strip(), label.strip()
+        options.append((code, label or code) if sep else (line, line))
+    return options
+
+
 class CustomField(models.Model):
     """An extra question a service type asks: at intake (kept on the work order) or at completion
     (kept on the completion report). Values are checked by ``catalog.custom_fields`` and stored
@@ -151,10 +165,6 @@ class CustomField(models.Model):
         return self.label
 
     def clean(self):
-        from django.core.exceptions import ValidationError
-
-        from .custom_fields import parse_options
-
         if self.kind == self.Kind.PHOTO and self.stage == self.Stage.INTAKE:
             raise ValidationError({"stage": _("A photo is asked at completion (the technician takes it on site).")})
         if self.kind == self.Kind.CHOICE:

@@ -19,9 +19,10 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from catalog.models import Part
+from catalog.custom_fields import custom_values_shown
 from catalog.forms import custom_errors_to_form
 from catalog.models import CustomField
-from catalog.selectors import checklist_for, custom_fields_for, part_active_list
+from catalog.selectors import checklist_for, custom_fields_for, custom_fields_of, part_active_list
 from completion.models import ChecklistAnswer
 from completion.services import completion_revise, completion_submit, labour_rate
 from core import roles as R
@@ -174,6 +175,10 @@ def job_detail(request, pk):
         "repeat_of": selectors.repeat_failure(work_order=work_order),
         "repeat_days": settings.REPEAT_FAILURE_DAYS,
         "checklist": checklist_for(service_type_id=work_order.service_type_id),
+        # The answers given at intake (labels from the copy kept with the service types, read only
+        # when there are answers: most jobs have none, and the page reads no service type otherwise).
+        "custom": custom_values_shown(custom_fields_of(work_order.service_type_id), work_order.custom)
+        if work_order.custom else [],
         # Technician and public articles for the service type and equipment model (one query).
         "articles": article_suggestions_for_work_order(work_order, Audience.TECHNICIAN),
         "photos": [(a, attachment_url(a.pk)) for a in work_order.customer_photos],

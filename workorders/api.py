@@ -601,7 +601,7 @@ class WorkOrderCreateSerializer(serializers.Serializer):
         max_length=EXTERNAL_REF_MAX, required=False, allow_null=True, allow_blank=True, default=None,
         help_text="The order's reference in your system (blank: none); one another work order has is refused (400).",
     )
-    custom = serializers.JSONField(
+    custom = serializers.DictField(
         required=False, default=dict,
         help_text=CUSTOM_HELP + " Every required field of the service type is given; a value that does not match "
         "its field, an unknown option or key is refused (400, the field named in `fields` as `custom.<key>`).",
@@ -682,7 +682,7 @@ class WorkOrderPatchSerializer(StrictSerializer):
         help_text="The order's reference in your system (blank or null: none); one another work order has "
         "is refused (400).",
     )
-    custom = serializers.JSONField(
+    custom = serializers.DictField(
         required=False,
         help_text="Custom intake fields to change, by key; the keys not sent keep their values, null or \"\" "
         "clears an optional one. Checked as on create.",

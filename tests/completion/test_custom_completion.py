@@ -184,3 +184,8 @@ def test_the_work_order_export_has_a_column_per_custom_field(client, manager, te
     job.refresh_from_db()
     assert row[0] == job.number and row[2] == job.get_status_display()
     assert row[-3:] == ["Shop", "Photo attached", "Yes"]
+
+
+def test_the_job_page_shows_what_intake_asked(phone, job):
+    page = phone.get(reverse("tech:job", args=[job.pk])).content.decode()
+    assert "<dt>Building type</dt><dd>Shop</dd>" in page
