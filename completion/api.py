@@ -19,10 +19,13 @@ from .models import CompletionReport, InvoiceBatch
 
 
 class ManagersOnly(BasePermission):
+    """Managers, and API clients with no restriction (the accounting system's, with the scope
+    ``invoicing``: its key's scopes are checked when it signs in)."""
+
     message = "Only managers hand work over for invoicing."
 
     def has_permission(self, request, view):
-        return R.has_role(request.user, R.MANAGER)
+        return R.has_role(request.user, R.MANAGER) or R.is_unrestricted_client(request.user)
 
 
 class PendingSerializer(serializers.Serializer):
@@ -81,7 +84,8 @@ class InvoiceBatchDetailSerializer(InvoiceBatchSerializer):
 
 COMMON = {
     401: OpenApiResponse(ErrorSerializer, description="Not authenticated."),
-    403: OpenApiResponse(ErrorSerializer, description="Not a manager."),
+    403: OpenApiResponse(ErrorSerializer, description="Not a manager, nor an unrestricted API client with the scope "
+                         "`invoicing` (the message names it)."),
 }
 NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No such batch.")
 
