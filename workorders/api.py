@@ -59,7 +59,7 @@ from core.rows import VERSION_HELP, Body
 from core.renderers import PlainBody
 from core.validation import normalize_phone
 from customers.models import Customer
-from customers.selectors import customer_find_by_phone
+from customers.selectors import customer_find_by_phone, customer_internals_visible
 from sla.models import SlaTarget
 
 from . import search
@@ -114,6 +114,9 @@ class ActionsByStatus(dict):
         super().__init__()
         superuser = bool(user and user.is_authenticated and user.is_superuser)
         self.roles = frozenset(R.STAFF_ROLES) if superuser else R.roles_of(user)
+        # Whether the caller reads the customer's tier (customers.selectors: office roles and
+        # unrestricted or the customer's own API clients; not field roles), asked once per request.
+        self.customer_internals = customer_internals_visible(user)
 
     def __missing__(self, status):
         value = [
@@ -148,7 +151,16 @@ class CustomerRefSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     phone = serializers.CharField()
-    tier = serializers.CharField()
+    tier = serializers.CharField(required=False, help_text="Service tier (it chooses the SLA). Internal: left out "
+                                 "for technicians, partner technicians and clients restricted to a partner company, "
+                                 "as in the customers API.")
+
+
+def _customer_ref(pk, name, phone, tier, internals: bool) -> dict:
+    ref = {"id": pk, "name": name, "phone": phone}
+    if internals:
+        ref["tier"] = tier
+    return ref
 
 
 class ServiceTypeRefSerializer(serializers.Serializer):
@@ -257,7 +269,8 @@ class WorkOrderSerializer(serializers.Serializer):
             "priority_label": str(PRIORITY_LABELS.get(wo.priority, wo.priority)),
             "channel": wo.channel,
             "external_ref": wo.external_ref,
-            "customer": {"id": customer.pk, "name": customer.name, "phone": customer.phone, "tier": customer.tier},
+            "customer": _customer_ref(customer.pk, customer.name, customer.phone, customer.tier,
+                                      _actions_of(self.context).customer_internals),
             "site": wo.site_id,
             "equipment": wo.equipment_id,
             "coverage": {"kind": wo.coverage, "contract": wo.contract_id, "percent": wo.coverage_percent,
@@ -360,6 +373,7 @@ def _rows_from_values(rows, actions: "ActionsByStatus", *, times_as_text: bool =
     dt = _local_time_formatter(as_text=times_as_text)
 
     sla = target_states_json_rows(target_states_rows(rows), dt)
+    internals = actions.customer_internals  # the customer's tier: not for field roles
     # Below, a time that is None (most of a new order's) is not passed to dt: half the calls.
     out = []
     append = out.append
@@ -390,7 +404,7 @@ def _rows_from_values(rows, actions: "ActionsByStatus", *, times_as_text: bool =
             "customer": {
                 "id": r["customer__id"], "name": r["customer__name"], "phone": r["customer__phone"],
                 "tier": r["customer__tier"],
-            },
+            } if internals else {"id": r["customer__id"], "name": r["customer__name"], "phone": r["customer__phone"]},
             "site": r["site"],
             "equipment": r["equipment"],
             "coverage": {"kind": r["coverage"], "contract": r["contract_id"], "percent": r["coverage_percent"],
