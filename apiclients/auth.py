@@ -49,6 +49,10 @@ RESOURCE_OF_URL = {
     "workorder": "work_orders",
     "api-dispatch-drop": "work_orders",
     "api-dispatch-place": "work_orders",
+    "api-workorder-events": "work_orders",
+    "api-workorder-attachments": "work_orders",
+    "api-workorder-completion-reports": "work_orders",
+    "api-workorder-surveys": "work_orders",
     "technician": "technicians",
     "servicetype": "service_types",
     "part": "parts",
@@ -59,6 +63,20 @@ RESOURCE_OF_URL = {
     "customer": "customers",
     "site": "customers",
     "equipment": "customers",
+    "api-invoicing-pending": "invoicing",
+    "api-invoicing-batches": "invoicing",
+    "api-invoicing-batch": "invoicing",
+    "api-invoicing-release": "invoicing",
+    "api-triage-suggest": "triage",
+    "api-triage-workorder": "triage",
+    "api-triage-model": "triage",
+    "api-part-requests": "stock",
+    "api-part-request": "stock",
+    "api-part-request-approve": "stock",
+    "api-part-request-reject": "stock",
+    "api-part-request-ship": "stock",
+    "api-part-request-receive": "stock",
+    "api-part-request-cancel": "stock",
 }
 
 
@@ -165,10 +183,16 @@ class ApiKeyAuthentication(BaseAuthentication):
         if user is None or not user.is_active:
             raise exceptions.AuthenticationFailed(_("This API client is inactive."))
         write = request.method not in SAFE_METHODS
-        if not row.allows(resource_of(request), write):
+        resource = resource_of(request)
+        if not row.allows(resource, write):
+            if resource is None:
+                raise exceptions.PermissionDenied(_("This API client may not use this endpoint."))
+            needed = f"{resource}:{'write' if write else 'read'}"
             raise exceptions.PermissionDenied(
-                _("This API client may not change this.") if write and row.allows(resource_of(request), False)
-                else _("This API client may not use this endpoint."))
+                (_("This API client may not change this: it needs the scope %(scope)s.")
+                 if write and row.allows(resource, False)
+                 else _("This API client may not use this endpoint: it needs the scope %(scope)s."))
+                % {"scope": needed})
         throttle = ClientRateThrottle(row)
         if not throttle.allow_request(request, None):
             raise exceptions.Throttled(wait=throttle.wait())

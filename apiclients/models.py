@@ -23,6 +23,8 @@ RESOURCES = {
     "service_types": _("Service types"),
     "parts": _("Parts"),
     "stock": _("Stock"),
+    "invoicing": _("Invoicing"),
+    "triage": _("Triage suggestions"),
 }
 READ, WRITE = "read", "write"
 SCOPE_CHOICES = [

@@ -12,16 +12,20 @@ from rest_framework.views import APIView
 from core import roles as R
 from core.api import ErrorSerializer
 from core.errors import NotFound
+from workorders.api_children import ChildFilter, WorkOrderChildList, child_schema
 
 from .invoicing import invoice_batch_create, invoice_batch_release, invoicing_pending_summary
-from .models import InvoiceBatch
+from .models import CompletionReport, InvoiceBatch
 
 
 class ManagersOnly(BasePermission):
+    """Managers, and API clients with no restriction (the accounting system's, with the scope
+    ``invoicing``: its key's scopes are checked when it signs in)."""
+
     message = "Only managers hand work over for invoicing."
 
     def has_permission(self, request, view):
-        return R.has_role(request.user, R.MANAGER)
+        return R.has_role(request.user, R.MANAGER) or R.is_unrestricted_client(request.user)
 
 
 class PendingSerializer(serializers.Serializer):
@@ -80,7 +84,8 @@ class InvoiceBatchDetailSerializer(InvoiceBatchSerializer):
 
 COMMON = {
     401: OpenApiResponse(ErrorSerializer, description="Not authenticated."),
-    403: OpenApiResponse(ErrorSerializer, description="Not a manager."),
+    403: OpenApiResponse(ErrorSerializer, description="Not a manager, nor an unrestricted API client with the scope "
+                         "`invoicing` (the message names it)."),
 }
 NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No such batch.")
 
@@ -142,3 +147,66 @@ class BatchReleaseView(APIView):
     def post(self, request, pk: int):
         batch = invoice_batch_release(batch_id=_batch(pk).pk, actor=request.user)
         return Response(InvoiceBatchSerializer(batch).data)
+
+
+# --- A work order's completion reports: /api/v1/work-orders/{id}/completion-reports/ -----------
+
+
+class ReportPartSerializer(serializers.Serializer):
+    part = serializers.IntegerField(source="part_id", help_text="The part's id.")
+    part_number = serializers.CharField(help_text="As when it was used (so are the name, unit and price).")
+    name = serializers.CharField()
+    unit = serializers.CharField()
+    quantity = serializers.DecimalField(max_digits=10, decimal_places=2)
+    unit_price = serializers.DecimalField(max_digits=10, decimal_places=2)
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+
+
+class CompletionReportSerializer(serializers.Serializer):
+    """A technician's report, as the customer's service report shows it, with the review (the
+    company's costs and the review's comment are left out)."""
+
+    id = serializers.IntegerField()
+    technician = serializers.IntegerField(source="technician_id", help_text="The technician's id.")
+    work_done = serializers.CharField()
+    labour_minutes = serializers.IntegerField()
+    travel_minutes = serializers.IntegerField()
+    labour_rate = serializers.DecimalField(max_digits=10, decimal_places=2, help_text="Per hour.")
+    labour_amount = serializers.DecimalField(max_digits=10, decimal_places=2)
+    callout_fee = serializers.DecimalField(max_digits=10, decimal_places=2)
+    parts_amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    covered_amount = serializers.DecimalField(max_digits=12, decimal_places=2,
+                                              help_text="Taken off by a service contract or the warranty.")
+    coverage_reason = serializers.CharField(allow_blank=True)
+    total_amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    signer_name = serializers.CharField()
+    signed_at = serializers.DateTimeField()
+    needs_second_visit = serializers.BooleanField()
+    second_visit_reason = serializers.CharField(allow_blank=True)
+    follow_up_work_order = serializers.IntegerField(source="follow_up_work_order_id", allow_null=True)
+    review_status = serializers.ChoiceField(choices=CompletionReport.Review.choices)
+    reviewed_at = serializers.DateTimeField(allow_null=True)
+    invoiced = serializers.SerializerMethodField(help_text="Handed over for invoicing.")
+    parts = ReportPartSerializer(many=True)
+    created_at = serializers.DateTimeField(help_text="When it was submitted.")
+
+    def get_invoiced(self, report) -> bool:
+        return report.invoice_batch_id is not None
+
+
+class CompletionReportFilter(ChildFilter):
+    class Meta:
+        model = CompletionReport
+        fields = []
+
+
+@child_schema("completion reports", CompletionReportSerializer, "The technician's reports that resolved the order "
+              "(a report sent back and revised stays one report), with the work done, time, charges, the parts "
+              "used (as priced then), the signature's name and the review.")
+class CompletionReportListView(WorkOrderChildList):
+    queryset = CompletionReport.objects.none()
+    serializer_class = CompletionReportSerializer
+    filterset_class = CompletionReportFilter
+
+    def rows(self, work_order_id):
+        return CompletionReport.objects.filter(work_order_id=work_order_id).prefetch_related("parts")

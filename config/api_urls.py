@@ -6,7 +6,7 @@ from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.routers import DefaultRouter
 
 from catalog.api import PartViewSet, ServiceTypeViewSet
-from completion.api import BatchDetailView, BatchListView, BatchReleaseView, PendingView
+from completion.api import BatchDetailView, BatchListView, BatchReleaseView, CompletionReportListView, PendingView
 from core.api import LoginLockedOut, TextField
 from core.parsers import BoundedFormParser, BoundedJSONParser
 from customer360.api import CustomerSearchView
@@ -27,6 +27,7 @@ from inventory.api import (
 from technicians.api import TechnicianViewSet
 from triage.api import ModelInfoView, SuggestView, WorkOrderSuggestView
 from workorders.api import ERRORS, ErrorSerializer, WorkOrderViewSet
+from workorders.api_children import AttachmentListView, EventListView, SurveyListView
 
 router = DefaultRouter()
 router.register("work-orders", WorkOrderViewSet, basename="workorder")
@@ -94,5 +95,10 @@ urlpatterns = [
     path("triage/suggest/", SuggestView.as_view(), name="api-triage-suggest"),
     path("triage/work-orders/<int:pk>/", WorkOrderSuggestView.as_view(), name="api-triage-workorder"),
     path("triage/model/", ModelInfoView.as_view(), name="api-triage-model"),
+    path("work-orders/<int:pk>/events/", EventListView.as_view(), name="api-workorder-events"),
+    path("work-orders/<int:pk>/attachments/", AttachmentListView.as_view(), name="api-workorder-attachments"),
+    path("work-orders/<int:pk>/completion-reports/", CompletionReportListView.as_view(),
+         name="api-workorder-completion-reports"),
+    path("work-orders/<int:pk>/surveys/", SurveyListView.as_view(), name="api-workorder-surveys"),
     path("", include(router.urls)),
 ]

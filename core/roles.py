@@ -83,3 +83,9 @@ NO_CLIENT_SCOPE = ("none",)
 def client_scope(user) -> tuple:
     """The API client's restriction of ``user`` (a service user in the integration role)."""
     return getattr(user, "api_client_scope", NO_CLIENT_SCOPE)
+
+
+def is_unrestricted_client(user) -> bool:
+    """Whether ``user`` is an API client's service user with no restriction (its key's scopes were
+    checked by apiclients.auth): it stands for the company, as an office role does."""
+    return INTEGRATION in roles_of(user) and client_scope(user)[0] == "all"

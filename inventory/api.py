@@ -77,7 +77,9 @@ class MovesQuery(serializers.Serializer):
 
 
 NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No such location, or not one the caller may see.")
-COMMON = {401: OpenApiResponse(ErrorSerializer, description="Not authenticated.")}
+COMMON = {401: OpenApiResponse(ErrorSerializer, description="Not authenticated."),
+          403: OpenApiResponse(ErrorSerializer, description="An API client without the scope `stock` (read; write "
+                               "for a POST), or a caller whose role may not do this (the message says which).")}
 
 
 def _location(request, pk: int) -> StockLocation:

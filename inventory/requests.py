@@ -51,7 +51,7 @@ def part_requests_visible_to(user) -> QuerySet:
     requests = PartRequest.objects.select_related("technician__user", "destination", "source", "requested_by")
     if user is None or not user.is_authenticated:
         return requests.none()
-    if R.is_office(user) or can_handle(user):
+    if R.is_office(user) or can_handle(user) or R.is_unrestricted_client(user):
         return requests
     if R.has_role(user, R.TECHNICIAN, R.PARTNER_TECHNICIAN):
         return requests.filter(technician__user=user)

@@ -31,7 +31,9 @@ from workorders.services import DESCRIPTION_MAX
 from .selectors import acceptance_rate, current_model, likely_duplicates, suggest
 
 NOT_OFFICE = OpenApiResponse(ErrorSerializer, description="No such work order, or the caller is not an agent, "
-                                                          "dispatcher or manager.")
+                                                          "dispatcher, manager or unrestricted API client.")
+NO_SCOPE = OpenApiResponse(ErrorSerializer, description="An API client without the scope `triage` (the message "
+                                                        "names it).")
 
 _TYPE_FIELDS = {
     "id": serializers.IntegerField(),
@@ -67,7 +69,8 @@ SUGGESTION = inline_serializer("TriageSuggestion", {
 
 
 def _office_or_404(user) -> None:
-    if not R.is_office(user):
+    """Office roles, and API clients with no restriction (with the scope ``triage``)."""
+    if not (R.is_office(user) or R.is_unrestricted_client(user)):
         raise NotFound(_("No such page."))
 
 
@@ -101,7 +104,7 @@ class SuggestRequest(serializers.Serializer):
     "is applied: the caller shows the suggestion and lets a person accept or change it. Below the confidence "
     "threshold, or when the model learned from too little data, `suggested` is false.",
     request=SuggestRequest,
-    responses={200: SUGGESTION, 400: ERRORS[400], 401: ERRORS[401], 404: NOT_OFFICE, 413: ERRORS[413],
+    responses={200: SUGGESTION, 400: ERRORS[400], 401: ERRORS[401], 403: NO_SCOPE, 404: NOT_OFFICE, 413: ERRORS[413],
                415: ERRORS[415]},
 )
 class SuggestView(APIView):
@@ -127,7 +130,7 @@ class SuggestView(APIView):
     summary="Suggestions for a work order",
     description="What the model suggests for the order's description, and its likely duplicates (other open "
     "orders of its customer or site).",
-    responses={200: SUGGESTION, 401: ERRORS[401], 404: NOT_OFFICE},
+    responses={200: SUGGESTION, 401: ERRORS[401], 403: NO_SCOPE, 404: NOT_OFFICE},
 )
 class WorkOrderSuggestView(APIView):
     def get(self, request, pk: int):
@@ -164,7 +167,7 @@ class WorkOrderSuggestView(APIView):
             }),
         }),
         401: ERRORS[401],
-        404: NOT_OFFICE,
+        403: NO_SCOPE, 404: NOT_OFFICE,
     },
 )
 class ModelInfoView(APIView):

@@ -46,7 +46,6 @@ from core.api import (
     ErrorSerializer,
     KeysetPagination,
     PhoneField,
-    StrictSerializer,
     TextField,
     etag_header,
     if_match_header,
@@ -56,10 +55,11 @@ from core.api import if_match as if_match_tags
 from core.errors import Forbidden, InvalidInput, NotFound
 from core.filters import DATETIME_PATTERN
 from core.pagination import TIME_SORTS
+from core.rows import VERSION_HELP, Body
 from core.renderers import PlainBody
 from core.validation import normalize_phone
 from customers.models import Customer
-from customers.selectors import customer_find_by_phone
+from customers.selectors import customer_find_by_phone, customer_internals_visible
 from sla.models import SlaTarget
 
 from . import search
@@ -114,6 +114,9 @@ class ActionsByStatus(dict):
         super().__init__()
         superuser = bool(user and user.is_authenticated and user.is_superuser)
         self.roles = frozenset(R.STAFF_ROLES) if superuser else R.roles_of(user)
+        # Whether the caller reads the customer's tier (customers.selectors: office roles and
+        # unrestricted or the customer's own API clients; not field roles), asked once per request.
+        self.customer_internals = customer_internals_visible(user)
 
     def __missing__(self, status):
         value = [
@@ -148,7 +151,16 @@ class CustomerRefSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     phone = serializers.CharField()
-    tier = serializers.CharField()
+    tier = serializers.CharField(required=False, help_text="Service tier (it chooses the SLA). Internal: left out "
+                                 "for technicians, partner technicians and clients restricted to a partner company, "
+                                 "as in the customers API.")
+
+
+def _customer_ref(pk, name, phone, tier, internals: bool) -> dict:
+    ref = {"id": pk, "name": name, "phone": phone}
+    if internals:
+        ref["tier"] = tier
+    return ref
 
 
 class ServiceTypeRefSerializer(serializers.Serializer):
@@ -264,7 +276,8 @@ class WorkOrderSerializer(serializers.Serializer):
             "priority_label": str(PRIORITY_LABELS.get(wo.priority, wo.priority)),
             "channel": wo.channel,
             "external_ref": wo.external_ref,
-            "customer": {"id": customer.pk, "name": customer.name, "phone": customer.phone, "tier": customer.tier},
+            "customer": _customer_ref(customer.pk, customer.name, customer.phone, customer.tier,
+                                      _actions_of(self.context).customer_internals),
             "site": wo.site_id,
             "equipment": wo.equipment_id,
             "coverage": {"kind": wo.coverage, "contract": wo.contract_id, "percent": wo.coverage_percent,
@@ -368,6 +381,7 @@ def _rows_from_values(rows, actions: "ActionsByStatus", *, times_as_text: bool =
     dt = _local_time_formatter(as_text=times_as_text)
 
     sla = target_states_json_rows(target_states_rows(rows), dt)
+    internals = actions.customer_internals  # the customer's tier: not for field roles
     # Below, a time that is None (most of a new order's) is not passed to dt: half the calls.
     out = []
     append = out.append
@@ -398,7 +412,7 @@ def _rows_from_values(rows, actions: "ActionsByStatus", *, times_as_text: bool =
             "customer": {
                 "id": r["customer__id"], "name": r["customer__name"], "phone": r["customer__phone"],
                 "tier": r["customer__tier"],
-            },
+            } if internals else {"id": r["customer__id"], "name": r["customer__name"], "phone": r["customer__phone"]},
             "site": r["site"],
             "equipment": r["equipment"],
             "coverage": {"kind": r["coverage"], "contract": r["contract_id"], "percent": r["coverage_percent"],
@@ -648,7 +662,7 @@ class TransitionSerializer(serializers.Serializer):
         return attrs
 
 
-class WorkOrderPatchSerializer(StrictSerializer):
+class WorkOrderPatchSerializer(Body):
     """The details of an order an agent, dispatcher or manager may change (PATCH): each field
     optional; any other field, one shown on the order (status, technician, customer, ...) too,
     is refused (400) and nothing is written. Checked further by ``services.workorder_update``."""
@@ -687,6 +701,7 @@ class WorkOrderPatchSerializer(StrictSerializer):
         help_text="Custom intake fields to change, by key; the keys not sent keep their values, null or \"\" "
         "clears an optional one. Checked as on create.",
     )
+    version = TextField(max_length=40, required=False, help_text=VERSION_HELP)
 
 
 def _transition_request(transition) -> serializers.Serializer:
@@ -736,7 +751,8 @@ ERRORS = {
 }
 
 
-IF_MATCH_HEADER = if_match_header("order")
+PATCH_IF_MATCH_HEADER = if_match_header("order", required=False, alternative=" Without it, the body's `version` "
+                                        "names the version; without either the answer is 428.")
 ERRORS.update(precondition_errors("work order"))
 
 
@@ -980,18 +996,20 @@ class WorkOrderViewSet(viewsets.GenericViewSet):
         description="For agents, dispatchers and managers, while the order is open (new to on hold): its "
         "priority, the customer's preferred window, the description, the site and equipment (the customer's), "
         "and its reference in your system. Send only the fields to change, with `If-Match` set to the `ETag` "
-        "of the version you read (`GET` answers it): if someone changed the order since, nothing is written "
-        "and the answer is 412 with the current version. Any other field is refused (400), nothing written. "
+        "of the version you read (`GET` answers it), or the body's `version` set to the ETag without its "
+        "quotes: if someone changed the order since, nothing is written and the answer is 412 with the current "
+        "version; with neither, 428. Any other field is refused (400), nothing written. "
         "A change writes an `update` event naming each field's old and new value. The status, technician and "
         "appointment change through `transitions`. The SLA deadlines stay those agreed when the order came in.",
         request=WorkOrderPatchSerializer,
-        parameters=[ID_PATH, IF_MATCH_HEADER, etag_header("work order", 200, 412)],
+        parameters=[ID_PATH, PATCH_IF_MATCH_HEADER, etag_header("work order", 200, 412)],
         responses={
             200: OpenApiResponse(WorkOrderDetailSerializer, description="The order as it is now."),
             **_errors(400, 401, 403, 404),
             409: OpenApiResponse(ErrorSerializer, description="The order is resolved, closed or cancelled: its "
                                  "details can no longer change."),
-            **_errors(412, 413, 415, 428),
+            **_errors(413, 415),
+            **precondition_errors("work order", alternative=" (or `version` in the body)"),
         },
         examples=[
             OpenApiExample("New priority and window", request_only=True, value={
@@ -999,6 +1017,8 @@ class WorkOrderViewSet(viewsets.GenericViewSet):
                 "preferred_end": "2026-05-02T12:00:00+08:00",
             }),
             OpenApiExample("Your reference", request_only=True, value={"external_ref": "CRM-2026-00042"}),
+            OpenApiExample("The version in the body", request_only=True,
+                           value={"priority": 3, "version": "62c1d5f0a2b41"}),
             OpenApiExample("Stale version", response_only=True, status_codes=["412"], value={
                 "error": "stale", "version": "62c1d5f0a2b41",
                 "detail": "WO-2026-000123 was changed since you read it; read it again and re-apply your change.",
@@ -1008,12 +1028,13 @@ class WorkOrderViewSet(viewsets.GenericViewSet):
     def partial_update(self, request, pk=None):
         if not 0 < int(pk) < 2**63:  # beyond any id: the database would refuse the number
             raise NotFound(_("No such work order."))
-        if_match = if_match_tags(request)
+        if not (isinstance(request.data, dict) and request.data.get("version")):
+            if_match_tags(request)  # neither If-Match nor a version: 428 before the body is read
         serializer = WorkOrderPatchSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        work_order = workorder_update(
-            work_order_id=int(pk), actor=request.user, changes=dict(serializer.validated_data), if_match=if_match,
-        )
+        changes = dict(serializer.validated_data)
+        if_match = if_match_tags(request, changes.pop("version", None))
+        work_order = workorder_update(work_order_id=int(pk), actor=request.user, changes=changes, if_match=if_match)
         detail = workorder_detail(user=request.user, pk=work_order.pk)
         return Response(_detail_from_values(detail, _actions_of(self.get_serializer_context())),
                         headers={"ETag": workorder_etag(detail.row["updated_at"])})

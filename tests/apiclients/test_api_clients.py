@@ -260,3 +260,43 @@ def test_each_request_is_logged_as_the_clients(db, caplog):
         as_key(key).get("/api/v1/parts/?active=true")
     lines = [r.getMessage() for r in caplog.records if r.name == "apiclients.requests"]
     assert lines == [f"api client ERP ({client.pk}, key {key.split('.')[0]}): GET /api/v1/parts/?active=true"]
+
+
+# --- invoicing, triage and part requests take scopes too -----------------------------------------
+
+
+@pytest.mark.parametrize("url, scope", [
+    ("/api/v1/invoicing/pending/", "invoicing"),
+    ("/api/v1/invoicing/batches/", "invoicing"),
+    ("/api/v1/triage/model/", "triage"),
+    ("/api/v1/stock/requests/", "stock"),
+])
+def test_a_key_with_the_scope_reads_and_one_without_is_403_naming_it(db, url, scope):
+    _client, key = apiclient_create(name="With", scopes=[f"{scope}:read"])
+    assert as_key(key).get(url).status_code == 200
+    _client, key = apiclient_create(name="Without", scopes=[s for s in ALL if not s.startswith(scope)])
+    refused = as_key(key).get(url)
+    assert refused.status_code == 403 and f"{scope}:read" in refused.json()["detail"]
+
+
+def test_handing_work_over_for_invoicing_needs_the_write_scope(db):
+    _client, key = apiclient_create(name="Reader", scopes=["invoicing:read"])
+    refused = as_key(key).post("/api/v1/invoicing/batches/", {}, format="json")
+    assert refused.status_code == 403 and "invoicing:write" in refused.json()["detail"]
+    _client, key = apiclient_create(name="Accounting", scopes=["invoicing:write"])
+    assert as_key(key).post("/api/v1/invoicing/batches/", {}, format="json").status_code == 204  # nothing waits
+
+
+def test_a_restricted_key_gets_no_invoicing_or_triage_even_with_the_scope(db):
+    partner = PartnerTechnicianFactory().partner_company
+    _client, key = apiclient_create(name="Partner", scopes=["invoicing:read", "triage:read"],
+                                    partner_company=partner)
+    assert as_key(key).get("/api/v1/invoicing/pending/").status_code == 403
+    assert as_key(key).get("/api/v1/triage/model/").status_code == 404
+
+
+def test_a_key_with_the_triage_scope_gets_suggestions_for_an_order(db):
+    order = WorkOrderFactory(description="The air conditioner drips water")
+    _client, key = apiclient_create(name="Call centre", scopes=["triage:read"])
+    answer = as_key(key).get(f"/api/v1/triage/work-orders/{order.pk}/")
+    assert answer.status_code == 200 and "suggested" in answer.json()

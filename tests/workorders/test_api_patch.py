@@ -82,6 +82,24 @@ def test_a_change_without_the_version_it_was_made_from_is_refused(api, dispatche
     assert _snapshot(order) == before
 
 
+def test_the_body_may_name_the_version_instead_of_if_match(api, dispatcher, manager, order):
+    mine, theirs = api(dispatcher), api(manager)
+    seen = _etag(mine, order).strip('"')
+    changed = patch(mine, order, {"priority": 3, "version": seen})
+    assert changed.status_code == 200 and changed.json()["priority"] == 3
+    assert changed["ETag"] != f'"{seen}"'
+    assert "version" not in WorkOrderEvent.objects.filter(work_order=order).last().data.get("changes", {})
+
+    before = _snapshot(order)
+    stale = patch(theirs, order, {"priority": 1, "version": seen})
+    assert stale.status_code == 412 and f'"{stale.json()["version"]}"' == changed["ETag"] == stale["ETag"]
+    assert _snapshot(order) == before
+    # The header wins when both are sent; a version of the wrong type is bad input.
+    assert patch(theirs, order, {"priority": 1, "version": seen}, changed["ETag"]).status_code == 200
+    wrong = patch(theirs, order, {"priority": 2, "version": 5})
+    assert wrong.status_code == 400 and "version" in wrong.json()["fields"]
+
+
 def test_if_match_takes_any_of_several_versions_and_weak_ones(api, dispatcher, order):
     client = api(dispatcher)
     etag = _etag(client, order)
