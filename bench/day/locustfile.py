@@ -6,8 +6,8 @@ terms and form bodies), so the mix is fixed and stated, not left to chance:
 
 - **customers** open the public request form and submit it (1 in 4 visits), or open a tracking
   link (3 in 4), every 10-40 s;
-- **agents** take phone calls: look the caller up and create the order (1 in 3), search the work
-  orders (2 in 3 of the rest) or the customers, every 5-15 s;
+- **agents** take phone calls: look the caller up and create the order (1 task in 4), search the
+  work orders (2 in 4) or the customers (1 in 4), every 5-15 s;
 - **dispatchers** poll the board's data every 8-12 s as the page does (``DISPATCH_REFRESH_SECONDS``)
   and assign an order from the queue to a technician every third poll;
 - **technicians** tap through their jobs (list, job, accept, depart, arrive, the completion form,
