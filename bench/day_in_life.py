@@ -356,6 +356,30 @@ class CpuMeter:
         return out, busy, total
 
 
+def wait_until_idle(sessions, *, busy_ticks=None, timeout=120):
+    """Wait until the processes of ``sessions`` used under a fifth of a core over one second."""
+    busy_ticks = busy_ticks or CLK_TCK // 5
+
+    def ticks():
+        total = 0
+        for entry in os.scandir("/proc"):
+            if entry.name.isdigit():
+                stat = _proc_stat(entry.name)
+                if stat and stat[1] in sessions:
+                    total += stat[2]
+        return total
+
+    deadline = time.monotonic() + timeout
+    before = ticks()
+    while time.monotonic() < deadline:
+        time.sleep(1)
+        now = ticks()
+        if now - before < busy_ticks:
+            return
+        before = now
+    log(f"(the servers were still busy after {timeout} s; starting anyway)")
+
+
 def percentile(values, p):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
@@ -421,6 +445,9 @@ def main(argv=None):
             group.wait_for_url(f"{host}/healthz")
         for group in groups[len(hosts):]:
             group.wait_for_log(" ready." if group.name.startswith("worker") else "Starting...")
+        # /healthz answered from one worker of each node; the others may still be loading the
+        # application (the word segmenter's dictionary: seconds of CPU each). Start when they are idle.
+        wait_until_idle([g.proc.pid for g in groups])
         log(f"Up: {args.web_nodes} web ({args.web_workers} sync workers each) at {', '.join(hosts)}; "
             f"{args.worker_nodes} Celery workers ({args.worker_concurrency} process(es) each); 1 beat; "
             f"sweeps every {args.sweep_seconds} s")

@@ -12,5 +12,10 @@ application = get_wsgi_application()
 # with hundreds of technicians: tens of milliseconds at p95).
 from django.urls import get_resolver  # noqa: E402
 
+from knowledge.search import load_segmenter  # noqa: E402
+
 get_resolver().url_patterns
+# The Chinese word segmenter's dictionary too: loaded inside a request it took 4 s, the p95 of
+# the technicians' job page in the day-in-the-life run (docs/operations.md, "A day in the life").
+load_segmenter()
 gc.freeze()

@@ -6,8 +6,8 @@ terms and form bodies), so the mix is fixed and stated, not left to chance:
 
 - **customers** open the public request form and submit it (1 in 4 visits), or open a tracking
   link (3 in 4), every 10-40 s;
-- **agents** take phone calls: look the caller up and create the order (1 in 3), search the work
-  orders (2 in 3 of the rest) or the customers, every 5-15 s;
+- **agents** take phone calls: look the caller up and create the order (1 task in 4), search the
+  work orders (2 in 4) or the customers (1 in 4), every 5-15 s;
 - **dispatchers** poll the board's data every 8-12 s as the page does (``DISPATCH_REFRESH_SECONDS``)
   and assign an order from the queue to a technician every third poll;
 - **technicians** tap through their jobs (list, job, accept, depart, arrive, the completion form,
@@ -33,13 +33,13 @@ import uuid
 from locust import HttpUser, between, task
 
 PLAN_ENV = "DAY_PLAN"
+# Think times are multiplied by this (tests/bench run the day in seconds with a small one).
+WAIT_SCALE = float(os.environ.get("DAY_WAIT_SCALE") or 1)
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 JOB_LINK = re.compile(r'href="/tech/jobs/(\d+)/"')
 ACTION_INPUT = re.compile(r'name="action" value="(\w+)"')
 CHECK_INPUT = re.compile(r'name="check_(\d+)"')
 KEY_INPUT = re.compile(r'name="submission_key" value="([^"]+)"')
-# The mix when no plan says otherwise (users of each role, in this order).
-DEFAULT_MIX = {"customer": 40, "agent": 12, "dispatcher": 4, "technician": 30, "manager": 4}
 
 
 def load_plan(path=None):
@@ -51,8 +51,12 @@ def load_plan(path=None):
 
 
 PLAN = load_plan()
-MIX = (PLAN or {}).get("mix", DEFAULT_MIX)
+MIX = (PLAN or {}).get("mix", {})  # users of each role (bench/day_in_life.py states the day's)
 _serial = itertools.count()
+
+
+def think(low, high):
+    return between(low * WAIT_SCALE, high * WAIT_SCALE)
 
 
 def fill(template, csrf=""):
@@ -105,6 +109,7 @@ class DayUser(HttpUser):
 
     abstract = True
     role = ""
+    host = ((PLAN or {}).get("hosts") or [None])[0]
 
     def on_start(self):
         plan = PLAN or {}
@@ -138,7 +143,7 @@ class DayUser(HttpUser):
 class Customer(DayUser):
     role = "customer"
     fixed_count = MIX.get("customer", 0)
-    wait_time = between(10, 40)
+    wait_time = think(10, 40)
 
     @task(1)
     def submit_request(self):
@@ -159,7 +164,7 @@ class Customer(DayUser):
 class Agent(DayUser):
     role = "agent"
     fixed_count = MIX.get("agent", 0)
-    wait_time = between(5, 15)
+    wait_time = think(5, 15)
 
     @task(1)
     def take_a_call(self):
@@ -185,7 +190,7 @@ class Agent(DayUser):
 class Dispatcher(DayUser):
     role = "dispatcher"
     fixed_count = MIX.get("dispatcher", 0)
-    wait_time = between(8, 12)
+    wait_time = think(8, 12)
 
     def on_start(self):
         super().on_start()
@@ -228,7 +233,7 @@ class Dispatcher(DayUser):
 class Technician(DayUser):
     role = "technician"
     fixed_count = MIX.get("technician", 0)
-    wait_time = between(5, 15)
+    wait_time = think(5, 15)
 
     def on_start(self):
         super().on_start()
@@ -291,7 +296,7 @@ class Technician(DayUser):
 class Manager(DayUser):
     role = "manager"
     fixed_count = MIX.get("manager", 0)
-    wait_time = between(30, 90)
+    wait_time = think(30, 90)
 
     @task
     def dashboard(self):
