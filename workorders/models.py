@@ -171,6 +171,13 @@ class WorkOrder(models.Model):
                 fields=["next_escalation_at"], name="wo_next_escalation_due",
                 condition=Q(next_escalation_at__isnull=False),
             ),
+            # The dispatch board's unassigned queue (dispatch.selectors.unassigned_queue), in its
+            # order: the 200 most urgent are read off the index instead of sorting every waiting
+            # order (2.1 s cold, 1 s warm with 30,000 waiting among 1,000,000; issue 21's day).
+            models.Index(
+                fields=["-priority", "first_response_due", "created_at", "id"], name="wo_unassigned_queue",
+                condition=Q(status="new", technician__isnull=True),
+            ),
             # Orders by a custom field's value: WHERE custom @> '{"floor": 3}' (jsonb_path_ops
             # serves @> only, at a third of the default operator class's size).
             GinIndex(fields=["custom"], name="wo_custom", opclasses=["jsonb_path_ops"]),
