@@ -2,8 +2,10 @@
 
 Five queries make the whole page, however many orders there are: summary (times,
 SLA, quality), the 90th percentiles, volume (status, per day, per week), backlog,
-leaderboard (with utilisation from shifts and booked windows). Python only shapes
-the rows the database returns into tables; it never adds up, averages or ranks anything.
+leaderboard (with utilisation from shifts and booked windows), and the repeat visits.
+Python only shapes the rows the database returns into tables; it never averages anything,
+and adds up only the repeat visits' cells (per service type, technician and model, counted
+by PostgreSQL in one query) into their three tables.
 
 Who counts: orders *created* in the date range (local days, ``created_day``) that
 match the filters. The backlog is the exception: it is the open orders now,
@@ -491,7 +493,7 @@ ORDER BY completed DESC, j.first_time_fix_rate DESC NULLS LAST, j.satisfaction_a
 
 
 def dashboard(f: Filters, *, now=None) -> dict:
-    """Everything the page shows, in eight queries (and one to set them up)."""
+    """Everything the page shows, in six queries (and one to set them up)."""
     now = now or timezone.now()
     with tuned():
         s = summary(f, now=now)
@@ -512,7 +514,7 @@ def repeat_visits(f: Filters, *, limit: int = REPEAT_ROWS) -> dict:
     """The repeat-visit rate of the orders created in the range on a piece of equipment, by service
     type, by technician and by equipment model (busiest first, at most ``limit`` rows each): how many
     of them were repeat failures (``workorders.history``: within ``REPEAT_FAILURE_DAYS`` of a
-    completed order on the same equipment). Three queries, each counting in PostgreSQL."""
+    completed order on the same equipment). One query (the three tables are rolled up from it)."""
     qs = WorkOrder.objects.filter(
         report_fact__created_day__range=(f.date_from, f.date_to), equipment_id__isnull=False
     )
@@ -526,14 +528,27 @@ def repeat_visits(f: Filters, *, limit: int = REPEAT_ROWS) -> dict:
     elif f.partner:
         qs = qs.filter(report_fact__technician_id__in=Technician.objects.filter(partner_company_id=f.partner)
                        .values("id"))
-    counts = {"visits": Count("id"), "repeats": Count("id", filter=repeat_failure_exists())}
+    # One pass over the cohort, counted per (service type, technician, model) in PostgreSQL, then
+    # rolled up here into the three tables: the cohort's orders are joined to their facts once,
+    # not three times (1.1 s each at 1,000,000 orders, the day-in-the-life run found).
+    cells = list(
+        qs.order_by()
+        .values("service_type_id", "report_fact__technician_id", "equipment__model")
+        .annotate(visits=Count("id"), repeats=Count("id", filter=repeat_failure_exists()))
+    )
 
     def grouped(key: str) -> list[dict]:
-        rows = list(qs.order_by().values(key).annotate(**counts).order_by("-visits", key)[:limit])
-        for row in rows:
-            row["key"] = row.pop(key)
-            row["rate"] = round(100.0 * row["repeats"] / row["visits"], 1) if row["visits"] else None
-        return rows
+        totals: dict = {}
+        for cell in cells:
+            visits, repeats = totals.get(cell[key], (0, 0))
+            totals[cell[key]] = (visits + cell["visits"], repeats + cell["repeats"])
+        # Busiest first, then by key (an unassigned technician, None, last: as PostgreSQL sorts NULLs).
+        ordered = sorted(totals.items(), key=lambda kv: (-kv[1][0], kv[0] is None, kv[0] if kv[0] is not None else 0))
+        return [
+            {"key": k, "visits": visits, "repeats": repeats,
+             "rate": round(100.0 * repeats / visits, 1) if visits else None}
+            for k, (visits, repeats) in ordered[:limit]
+        ]
 
     by_type = grouped("service_type_id")
     types = service_types_by_pk({r["key"] for r in by_type})

@@ -218,10 +218,10 @@ def test_without_filters_every_service_type_counts(manager_client, week):
 
 def test_the_dashboard_reads_the_figures_in_a_fixed_number_of_queries(manager_client, week,
                                                                       django_assert_max_num_queries):
-    # The figures (three of them the repeat-visit tables); the rest are the session, the user and
+    # The figures (one of them the repeat-visit tables); the rest are the session, the user and
     # the filter choices, and (once a day per process) whether a business calendar in use lacks a
     # coming year's holidays.
-    with django_assert_max_num_queries(16):
+    with django_assert_max_num_queries(14):
         assert dashboard(manager_client).status_code == 200
 
 
