@@ -34,6 +34,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
+from bench.common import ensure_database  # noqa: E402
+
 
 def timed(fn, repeat: int) -> dict:
     fn()  # warm: plans, caches
@@ -44,25 +46,6 @@ def timed(fn, repeat: int) -> dict:
         times.append((time.perf_counter() - start) * 1000)
     times.sort()
     return {"median": statistics.median(times), "p95": times[max(0, int(len(times) * 0.95) - 1)], "max": times[-1]}
-
-
-def ensure_database(url: str, rebuild: bool) -> bool:
-    """Create the database if missing (or again with ``rebuild``); True when it must be filled."""
-    import psycopg2
-
-    name = url.rsplit("/", 1)[1]
-    admin = psycopg2.connect(url.rsplit("/", 1)[0] + "/postgres")
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        exists = cursor.fetchone() is not None
-        if exists and rebuild:
-            cursor.execute(f'DROP DATABASE "{name}"')
-            exists = False
-        if not exists:
-            cursor.execute(f'CREATE DATABASE "{name}"')
-    admin.close()
-    return not exists
 
 
 def fill(args) -> None:
@@ -145,7 +128,7 @@ def main():
     os.environ["DATABASE_URL"] = args.database_url
     os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
     os.environ.setdefault("STATIC_MANIFEST", "0")
-    must_fill = ensure_database(args.database_url, args.rebuild)
+    must_fill = ensure_database(args.database_url, rebuild=args.rebuild)
 
     import django
 

@@ -1,10 +1,12 @@
+from django import forms
 from django.contrib import admin
+from django.db import models
 from modeltranslation.admin import TranslationTabularInline
 
 from core.admin import TranslatedAdmin
 from core.import_admin import MasterDataImportAdmin
 
-from .models import ChecklistItem, Part, ServiceType, ServiceTypePart, ServiceTypeSkill, Skill
+from .models import ChecklistItem, CustomField, Part, ServiceType, ServiceTypePart, ServiceTypeSkill, Skill
 from .resources import PartResource, ServiceTypeResource, SkillResource
 
 
@@ -19,6 +21,14 @@ class ChecklistItemInline(TranslationTabularInline):
     fields = ["position", "text_zh_hans", "text_en", "mandatory", "active"]
 
 
+class CustomFieldInline(TranslationTabularInline):
+    model = CustomField
+    extra = 0
+    formfield_overrides = {models.TextField: {"widget": forms.Textarea(attrs={"rows": 3, "cols": 28})}}
+    fields = ["position", "key", "label_zh_hans", "label_en", "kind", "choices_zh_hans", "choices_en", "required",
+              "stage", "active"]
+
+
 class ServiceTypePartInline(admin.TabularInline):
     model = ServiceTypePart
     extra = 1
@@ -30,8 +40,8 @@ class ServiceTypeAdmin(MasterDataImportAdmin, TranslatedAdmin):
     list_display = ["name", "code", "default_duration_minutes", "callout_fee", "requires_review", "active"]
     list_filter = ["active", "requires_review"]
     search_fields = ["name_zh_hans", "name_en", "code", "=external_ref"]
-    # The checklist (SOP) is edited on its service type's page.
-    inlines = [ServiceTypeSkillInline, ChecklistItemInline, ServiceTypePartInline]
+    # The checklist (SOP) and the custom fields are edited on their service type's page.
+    inlines = [ServiceTypeSkillInline, ChecklistItemInline, CustomFieldInline, ServiceTypePartInline]
 
 
 @admin.register(ChecklistItem)

@@ -27,8 +27,9 @@ from core.rows import (
     rows_schema,
 )
 
-from .models import Part, ServiceType
-from .selectors import parts_for_api, service_types_for_api, stock_totals_visible
+from .custom_fields import field_options
+from .models import CustomField, Part, ServiceType
+from .selectors import custom_fields_of, parts_for_api, service_types_for_api, stock_totals_visible
 from .services import part_create, part_update, service_type_create, service_type_update
 
 SKILL_CODE_PATTERN = "^[-a-zA-Z0-9_]+$"
@@ -79,6 +80,16 @@ class RequiredSkillSerializer(serializers.Serializer):
     min_level = serializers.IntegerField(help_text="The least level, 1 to 5.")
 
 
+class CustomFieldSerializer(serializers.Serializer):
+    key = serializers.SlugField(help_text="The value's key in a work order's (or report's) `custom`.")
+    label = serializers.CharField(help_text="In the request's language.")
+    kind = serializers.ChoiceField(choices=CustomField.Kind.choices)
+    required = serializers.BooleanField()
+    stage = serializers.ChoiceField(choices=CustomField.Stage.choices,
+                                    help_text="`intake`: sent with the work order; `completion`: the technician's.")
+    options = serializers.ListField(child=serializers.DictField(), help_text="A choice's `{code, label}`s.")
+
+
 class ServiceTypeSerializer(SyncFields):
     id = serializers.IntegerField()
     code = serializers.CharField()
@@ -94,6 +105,16 @@ class ServiceTypeSerializer(SyncFields):
     active = serializers.BooleanField()
     skills = RequiredSkillSerializer(many=True, source="required_skills",
                                      help_text="The skills a technician needs, each with the least level.")
+    custom_fields = serializers.SerializerMethodField(help_text="The type's active custom fields, in order.")
+
+    @extend_schema_field(CustomFieldSerializer(many=True))
+    def get_custom_fields(self, service_type) -> list:
+        # From the copy kept with the service types (catalog.selectors): no query per row.
+        return [
+            {"key": f.key, "label": f.label, "kind": f.kind, "required": f.required, "stage": f.stage,
+             "options": [{"code": code, "label": label} for code, label in field_options(f)]}
+            for f in custom_fields_of(service_type.pk) if f.active
+        ]
 
 
 class PartSerializer(SyncFields):

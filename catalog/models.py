@@ -4,10 +4,12 @@ checklist items, spare parts.
 The tables keep the names of the apps these models came from (issue 13, S2a).
 """
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Skill(models.Model):
@@ -95,6 +97,87 @@ class ChecklistItem(models.Model):
 
     def __str__(self):
         return self.text
+
+
+def parse_options(text: str) -> list[tuple[str, str]]:
+    """A choice's options from its text: one per line, ``code = label`` (or a line alone, both)."""
+    options = []
+    for line in (text or "").splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        code, sep, label = line.partition("=")
+        code, label = code.strip(), label.strip()
+        options.append((code, label or code) if sep else (line, line))
+    return options
+
+
+class CustomField(models.Model):
+    """An extra question a service type asks: at intake (kept on the work order) or at completion
+    (kept on the completion report). Values are checked by ``catalog.custom_fields`` and stored
+    in the ``custom`` JSON column of the order or the report, under ``key``."""
+
+    class Kind(models.TextChoices):
+        TEXT = "text", _("Text")
+        NUMBER = "number", pgettext_lazy("kind of value", "Number")
+        CHOICE = "choice", _("Choice")
+        DATE = "date", _("Date")
+        PHOTO = "photo", _("Photo")
+        YESNO = "yesno", _("Yes / no")
+
+    class Stage(models.TextChoices):
+        INTAKE = "intake", _("Intake")
+        COMPLETION = "completion", _("Completion")
+
+    service_type = models.ForeignKey(
+        ServiceType, on_delete=models.CASCADE, related_name="custom_fields", verbose_name=_("service type"),
+    )
+    key = models.SlugField(
+        _("key"), max_length=40, db_index=False,  # custom_field_key_once serves lookups by key
+        help_text=_("The value's name in the API, the stored data and the export; unique per service type."),
+    )
+    label = models.CharField(_("label"), max_length=120)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.TEXT)
+    choices = models.TextField(
+        _("options"), blank=True,
+        help_text=_("For a choice: one option per line, as code = label (for example ok = Normal); the codes "
+                    "are the same in both languages."),
+    )
+    required = models.BooleanField(_("required"), default=False)
+    stage = models.CharField(_("asked at"), max_length=10, choices=Stage.choices, default=Stage.INTAKE)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("custom field")
+        verbose_name_plural = _("custom fields")
+        ordering = ["service_type", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["service_type", "key"], name="custom_field_key_once"),
+            models.CheckConstraint(condition=Q(kind__in=["text", "number", "choice", "date", "photo", "yesno"]),
+                                   name="custom_field_kind_known"),
+            models.CheckConstraint(condition=Q(stage__in=["intake", "completion"]), name="custom_field_stage_known"),
+            # A photo is taken on site: intake has the customer's own photos instead.
+            models.CheckConstraint(condition=~Q(kind="photo", stage="intake"), name="custom_field_photo_at_completion"),
+        ]
+
+    def __str__(self):
+        return self.label
+
+    def clean(self):
+        if self.kind == self.Kind.PHOTO and self.stage == self.Stage.INTAKE:
+            raise ValidationError({"stage": _("A photo is asked at completion (the technician takes it on site).")})
+        if self.kind == self.Kind.CHOICE:
+            columns = [name for name in ("choices_zh_hans", "choices_en") if getattr(self, name, None)] or ["choices"]
+            codes = []
+            for name in columns:
+                options = parse_options(getattr(self, name, "") or "")
+                if not options:
+                    raise ValidationError({name: _("A choice needs at least one option.")})
+                codes.append([code for code, _label in options])
+            if any(c != codes[0] for c in codes[1:]):
+                raise ValidationError({columns[-1]: _("The options' codes must be the same in both languages, "
+                                                      "in the same order.")})
 
 
 # Units of length, weight, volume and area: a part sold in one of them takes fractional quantities

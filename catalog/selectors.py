@@ -3,7 +3,8 @@
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import DecimalField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models import DecimalField, JSONField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils.translation import get_language
 
@@ -11,7 +12,7 @@ from core import roles as R
 from core.apps import ROLE_PERMISSIONS
 from core.refcache import VersionedCache
 
-from .models import ChecklistItem, Part, ServiceType, ServiceTypePart
+from .models import ChecklistItem, CustomField, Part, ServiceType, ServiceTypePart
 
 
 # --- Service types, kept per process -------------------------------------------------------
@@ -22,9 +23,20 @@ from .models import ChecklistItem, Part, ServiceType, ServiceTypePart
 SERVICE_TYPES = VersionedCache("service_types")  # dropped by the receivers of CatalogConfig.ready()
 
 
+# Each service type's custom fields, read in the same query as the types (a JSON array of their rows),
+# so that a process's first request reads the reference data it needs in one query, not two.
+_CUSTOM_FIELDS_JSON = RawSQL(
+    f"(SELECT coalesce(jsonb_agg(to_jsonb(f) ORDER BY f.stage <> 'intake', f.position, f.id), '[]'::jsonb) "
+    f"FROM {CustomField._meta.db_table} f WHERE f.service_type_id = {ServiceType._meta.db_table}.id)", [],
+    output_field=JSONField(),
+)
+
+
 def service_types_all() -> list[ServiceType]:
     """Every service type, active or not, in display order (by name in the active language)."""
-    return SERVICE_TYPES.get(f"all:{get_language()}", lambda: list(ServiceType.objects.order_by("name", "pk")))
+    return SERVICE_TYPES.get(f"all:{get_language()}", lambda: list(
+        ServiceType.objects.annotate(custom_fields_rows=_CUSTOM_FIELDS_JSON).order_by("name", "pk")
+    ))
 
 
 def service_types_active() -> list[ServiceType]:
@@ -99,6 +111,35 @@ def service_type_parts(service_type_id) -> tuple[PartNeed, ...]:
     """The active parts a service type probably needs (assignment reserves them; dispatch shows who carries
     them). Kept per process with the service types: an assignment reads it without a query."""
     return SERVICE_TYPES.get("parts", _parts_needed_all).get(service_type_id, ())
+
+
+# --- The custom fields of each service type, kept with the service types ---------------------
+
+
+def _custom_fields_all() -> dict[int, tuple[CustomField, ...]]:
+    """From the rows read with the service types (``_CUSTOM_FIELDS_JSON``): no query of its own."""
+    names = {f.attname for f in CustomField._meta.concrete_fields}
+    return {
+        st.pk: tuple(CustomField(**{k: v for k, v in row.items() if k in names}) for row in st.custom_fields_rows)
+        for st in service_types_all() if getattr(st, "custom_fields_rows", None)
+    }
+
+
+def custom_fields_of(service_type_id) -> tuple[CustomField, ...]:
+    """Every custom field of a service type, active or not (to show values stored earlier): intake
+    ones first, then by position. Kept per process with the service types: intake, the detail page
+    and the API read it without a query. The instances are shared: read them, never change them."""
+    return SERVICE_TYPES.get("custom_fields", _custom_fields_all).get(service_type_id, ())
+
+
+def custom_fields_for(service_type_id, stage: str) -> tuple[CustomField, ...]:
+    """The active custom fields a service type asks at ``stage`` (``CustomField.Stage``), in order."""
+    return tuple(f for f in custom_fields_of(service_type_id) if f.active and f.stage == stage)
+
+
+def custom_fields_all() -> dict[int, tuple[CustomField, ...]]:
+    """Every service type's custom fields, by service type id (the reports' export)."""
+    return SERVICE_TYPES.get("custom_fields", _custom_fields_all)
 
 
 # --- Parts and checklists -------------------------------------------------------------------

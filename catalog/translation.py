@@ -4,7 +4,7 @@ language's value, or the other language's where that one is empty (settings MODE
 
 from modeltranslation.translator import TranslationOptions, register
 
-from .models import ChecklistItem, Part, ServiceType, Skill
+from .models import ChecklistItem, CustomField, Part, ServiceType, Skill
 
 
 @register(Skill)
@@ -29,3 +29,9 @@ class ChecklistItemTranslation(TranslationOptions):
 class PartTranslation(TranslationOptions):
     fields = ("name",)
     fallback_undefined = ""  # an empty value (an import's empty cell) falls back like a missing one
+
+
+@register(CustomField)
+class CustomFieldTranslation(TranslationOptions):
+    fields = ("label", "choices")
+    fallback_undefined = ""

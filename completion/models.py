@@ -5,6 +5,7 @@ These models moved here from ``workorders`` (issue 13, S6b) and keep its tables
 """
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -83,6 +84,10 @@ class CompletionReport(models.Model):
     revision_note = models.TextField(_("technician's reply"), blank=True)
     revised_at = models.DateTimeField(_("revised at"), null=True, blank=True)
 
+    # The service type's custom fields asked at completion (catalog.CustomField), by key; a photo
+    # field holds the id of its attachment (also one of the report's photos).
+    custom = models.JSONField(_("custom fields"), default=dict, db_default={}, blank=True)
+
     created_at = models.DateTimeField(_("submitted"), default=timezone.now)
     # Handed over for invoicing (completion/invoicing.py): in this batch; none while waiting.
     invoice_batch = models.ForeignKey(
@@ -100,6 +105,8 @@ class CompletionReport(models.Model):
             models.Index(fields=["review_status", "id"], name="report_review_id"),
             # Invoicing: the reports not yet handed over, oldest first.
             models.Index(fields=["id"], name="report_not_invoiced", condition=Q(invoice_batch__isnull=True)),
+            # Reports by a custom field's value: WHERE custom @> '{"leak_found": true}'.
+            GinIndex(fields=["custom"], name="report_custom", opclasses=["jsonb_path_ops"]),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(labour_minutes__lte=24 * 60), name="report_labour_within_a_day"),

@@ -20,6 +20,9 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from catalog.custom_fields import custom_values_shown
+from catalog.models import CustomField
+from catalog.selectors import custom_fields_of
 from catalog.units import unit_label
 
 from .models import CompletionReport
@@ -132,6 +135,15 @@ def service_report_pdf(report: CompletionReport, *, for_customer: bool = False, 
             text += f" ({report.follow_up_work_order.number})"
         story.append(_p(text, styles["body"]))
 
+    # The service type's custom fields: what intake asked, then what the technician recorded.
+    fields = custom_fields_of(wo.service_type_id)
+    details = custom_values_shown(fields, wo.custom) + custom_values_shown(fields, report.custom)
+    if details:
+        story.append(_p(_("Service details"), styles["h2"]))
+        story.append(_table(details, [width * 0.35, width * 0.65], styles, header=False))
+    # A photo field's photo is one of the report's photos: captioned with the field's label.
+    photo_labels = {report.custom.get(f.key): f.label for f in fields if f.kind == CustomField.Kind.PHOTO}
+
     answers = list(report.answers.all())
     if answers:
         story.append(_p(_("Checklist"), styles["h2"]))
@@ -183,6 +195,8 @@ def service_report_pdf(report: CompletionReport, *, for_customer: bool = False, 
             caption = _when(photo.taken_at)
             if photo.latitude is not None:
                 caption = f"{caption}  {photo.latitude}, {photo.longitude}".strip()
+            if photo.attachment_id in photo_labels:
+                caption = f"{photo_labels[photo.attachment_id]}  {caption}".strip()
             cells.append([image, _p(caption, styles["small"])])
         grid = [cells[i:i + 2] for i in range(0, len(cells), 2)]
         if grid:

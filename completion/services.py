@@ -24,7 +24,9 @@ from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.images import CleanImage, clean_image
 from core.storage import delete_files, save_files
 from core.validation import position_check
-from catalog.models import ChecklistItem, Part
+from catalog.custom_fields import custom_values_clean
+from catalog.models import ChecklistItem, CustomField, Part
+from catalog.selectors import custom_fields_for
 from inventory.services import stock_use_for_completion
 from notifications.services import notifications_add
 from workorders.lifecycle import Status
@@ -329,12 +331,16 @@ def completion_submit(
     second_visit_reason: str = "",
     latitude=None,
     longitude=None,
+    custom: dict | None = None,
 ) -> tuple[CompletionReport, bool]:
     """Record the completion report and resolve the work order, in one transaction.
 
     ``signature`` is the PNG of the customer's signature (bytes or a file).
     ``checklist`` maps checklist item ids to an answer (or an (answer, note)
-    pair); ``parts`` is a list of (part number, quantity). Returns
+    pair); ``parts`` is a list of (part number, quantity). ``custom``: the service type's
+    completion custom fields, key → value (a photo field's value is the uploaded file, stored as an
+    on-site photo of the report whose attachment id the report keeps), checked by
+    ``catalog.custom_fields``: a required one missing refuses the completion. Returns
     ``(report, created)``: a replay of ``submission_key`` returns the first
     report and ``False``, with no second transition.
     """
@@ -368,6 +374,8 @@ def completion_submit(
         raise _invalid("work_done", _("Keep the description under %(n)d characters.") % {"n": WORK_DONE_MAX})
     items = list(ChecklistItem.objects.filter(service_type_id=work_order.service_type_id, active=True))
     answers = _check_checklist(items, checklist or {})
+    custom = custom_values_clean(fields=custom_fields_for(work_order.service_type_id, CustomField.Stage.COMPLETION),
+                                 values=custom or {})
     lines = _check_parts(parts)
     minutes = _check_labour(labour_minutes)
     signer_name = (signer_name or "").strip()
@@ -383,6 +391,9 @@ def completion_submit(
     lat, lng = position_check(latitude, longitude)
     # Images are decoded and re-encoded before the row lock is taken.
     clean_photos = _check_photos(list(photos))
+    # The photo fields' uploads (a before-photo...), checked as the other photos are.
+    custom_photos = {key: _check_photos([value if isinstance(value, PhotoUpload) else PhotoUpload(value)])[0]
+                     for key, value in custom.items() if hasattr(value, "read") or hasattr(value, "file")}
     clean_signature = _check_signature(signature)
     charges = completion_charges(service_type=work_order.service_type, labour_minutes=minutes, lines=lines,
                                  covered_percent=work_order.coverage_percent)
@@ -393,7 +404,10 @@ def completion_submit(
     # does not answer refuses the completion with a message, and nothing is written. Should the
     # transaction then fail, the stored files are deleted again.
     signature_file = _attachment(work_order, clean_signature, Attachment.Kind.SIGNATURE)
+    field_photo_files = {key: (_attachment(work_order, clean, Attachment.Kind.ONSITE_PHOTO), clean)
+                         for key, clean in custom_photos.items()}
     photo_files = [(_attachment(work_order, clean, Attachment.Kind.ONSITE_PHOTO), clean) for clean in clean_photos]
+    photo_files = list(field_photo_files.values()) + photo_files
     save_files([(signature_file.file, clean_signature.content)]
                + [(attachment.file, clean.content) for attachment, clean in photo_files])
     committed = False
@@ -414,6 +428,9 @@ def completion_submit(
             costs = job_costs(technician=technician, labour_minutes=minutes,
                               travel_minutes=travel_minutes(work_order.pk, until=now), lines=lines)
             signature_file.save()
+            for key, (attachment, _clean) in field_photo_files.items():
+                attachment.save()
+                custom[key] = attachment.pk  # the report keeps the photo's attachment id
             report = CompletionReport.objects.create(
                 work_order=work_order,
                 technician=technician,
@@ -439,6 +456,7 @@ def completion_submit(
                 longitude=lng,
                 needs_second_visit=bool(needs_second_visit),
                 second_visit_reason=second_visit_reason if needs_second_visit else "",
+                custom=custom,
                 created_at=now,
             )
             ChecklistAnswer.objects.bulk_create(
@@ -462,7 +480,8 @@ def completion_submit(
                 for line in lines
             ]))
             for attachment, clean in photo_files:
-                attachment.save()
+                if attachment.pk is None:
+                    attachment.save()
                 ReportPhoto.objects.create(report=report, attachment=attachment, latitude=clean.latitude,
                                            longitude=clean.longitude, taken_at=clean.taken_at)
             if needs_second_visit:

@@ -5,7 +5,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_migrate, pos
 # Model permissions each role gets in Django admin (master data).
 ROLE_PERMISSIONS = {
     "manager": {
-        "catalog": ["servicetype", "servicetypeskill", "skill", "servicetypepart", "checklistitem", "part"],
+        "catalog": ["servicetype", "servicetypeskill", "skill", "servicetypepart", "checklistitem", "customfield", "part"],
         "customers": ["customer", "site", "equipment"],
         "technicians": ["technician", "technicianskill", "partnercompany"],
         "workorders": ["workorder", "workorderevent", "attachment"],

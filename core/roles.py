@@ -1,5 +1,6 @@
 """Role names. Roles are auth groups created by a migration (core 0001)."""
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.utils.translation import gettext_lazy as _
 
 from .refcache import VersionedCache
@@ -60,6 +61,17 @@ def has_role(user, *names: str) -> bool:
 
 def is_office(user) -> bool:
     return has_role(user, *OFFICE_ROLES)
+
+
+def technician_profile(user):
+    """The technician profile of ``user`` (``user.technician``, the technicians app's one-to-one),
+    or None: an anonymous visitor, or a user without one."""
+    if user is None or not user.is_authenticated:
+        return None
+    try:
+        return user.technician
+    except ObjectDoesNotExist:
+        return None
 
 
 # What an API client's service user may see, set on the request's user by the client's key

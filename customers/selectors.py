@@ -190,13 +190,6 @@ def equipment_detail(*, pk: int) -> Equipment | None:
 # --- What a caller may see and change (the API: customers/api.py) ------------------------------
 
 
-def _technician_of(user):
-    try:
-        return user.technician
-    except Exception:  # RelatedObjectDoesNotExist: the user has no technician profile
-        return None
-
-
 def customer_scope(user) -> tuple:
     """Which customers ``user`` sees, as a key: ``("all",)`` (office roles, superusers, an
     unrestricted API client), ``("customer", id)`` (an API client restricted to a customer),
@@ -212,7 +205,7 @@ def customer_scope(user) -> tuple:
         return ("all",)
     if R.INTEGRATION in names:
         return R.client_scope(user)
-    tech = _technician_of(user) if names & R.FIELD_ROLES else None
+    tech = R.technician_profile(user) if names & R.FIELD_ROLES else None
     if tech is None:
         return ("none",)
     if R.PARTNER_TECHNICIAN in names and tech.partner_company_id:

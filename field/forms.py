@@ -10,6 +10,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from catalog.forms import custom_form_fields, custom_values_from, input_name
 from completion.services import PhotoUpload
 
 # The status buttons a technician has on the job page, in the order shown.
@@ -152,6 +153,23 @@ def part_lines(post) -> list[tuple[str, str]]:
     # The picker shows "number name"; the number is the first word.
     numbers = [(n.split() or [""])[0] for n in numbers]
     return list(zip(numbers, quantities, strict=True))
+
+
+class CustomAnswersForm(forms.Form):
+    """The service type's completion custom fields (a before-photo, a reading...): collected here,
+    checked by ``completion_submit`` (catalog/custom_fields.py, as the API checks intake values)."""
+
+    def __init__(self, *args, custom_fields=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.custom_fields = custom_fields
+        self.fields.update(custom_form_fields(custom_fields))
+
+    @property
+    def inputs(self) -> list:
+        return [self[input_name(field)] for field in self.custom_fields]
+
+    def values(self) -> dict:
+        return custom_values_from(self.cleaned_data, self.custom_fields)
 
 
 class ReviseForm(forms.Form):

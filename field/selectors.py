@@ -22,16 +22,6 @@ from workorders.selectors import workorder_visible_to
 HISTORY_LIMIT = 3
 
 
-def technician_of(user):
-    """The technician profile of ``user``, or None."""
-    if user is None or not user.is_authenticated:
-        return None
-    try:
-        return user.technician
-    except Exception:  # RelatedObjectDoesNotExist: no technician profile
-        return None
-
-
 # Jobs under way stay in today's list whatever their booked day: the technician is on them now.
 UNDER_WAY = frozenset({Status.EN_ROUTE, Status.IN_PROGRESS})
 

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core import roles as R
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.geocoding import in_bounds
 from technicians.models import Technician
@@ -26,7 +27,7 @@ TRACKED_STATES = (Status.EN_ROUTE, Status.IN_PROGRESS)
 
 def technician_location_consent(*, user, consent: bool) -> Technician:
     """Record the technician's answer to "share your location while on a job?"."""
-    technician = selectors.technician_of(user)
+    technician = R.technician_profile(user)
     if technician is None:
         raise NotFound(_("You have no technician profile."))
     Technician.objects.filter(pk=technician.pk).update(location_consent=consent)
@@ -41,7 +42,7 @@ def position_record(*, user, work_order_id: int, latitude, longitude, now=None) 
     consent; Conflict unless the job is en route or on site; InvalidInput for a point that is not
     a number pair inside the configured region. Nothing changes on any error.
     """
-    technician = selectors.technician_of(user)
+    technician = R.technician_profile(user)
     if technician is None:
         raise NotFound(_("No such work order."))
     try:

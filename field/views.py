@@ -19,7 +19,10 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from catalog.models import Part
-from catalog.selectors import checklist_for, part_active_list
+from catalog.custom_fields import custom_values_shown
+from catalog.forms import custom_errors_to_form
+from catalog.models import CustomField
+from catalog.selectors import checklist_for, custom_fields_for, custom_fields_of, part_active_list
 from completion.models import ChecklistAnswer
 from completion.services import completion_revise, completion_submit, labour_rate
 from core import roles as R
@@ -40,6 +43,7 @@ from . import selectors, services
 from .forms import (
     FIELD_ACTIONS,
     CompletionForm,
+    CustomAnswersForm,
     HoldReason,
     ReviseForm,
     StatusForm,
@@ -131,7 +135,7 @@ def _job_or_404(request, pk):
 
 @field_role_required
 def job_list(request):
-    technician = selectors.technician_of(request.user)
+    technician = R.technician_profile(request.user)
     jobs = selectors.tech_job_list(technician=technician) if technician else None
     return render(request, "technicians/job_list.html", {"jobs": jobs, "technician": technician})
 
@@ -171,6 +175,10 @@ def job_detail(request, pk):
         "repeat_of": selectors.repeat_failure(work_order=work_order),
         "repeat_days": settings.REPEAT_FAILURE_DAYS,
         "checklist": checklist_for(service_type_id=work_order.service_type_id),
+        # The answers given at intake (labels from the copy kept with the service types, read only
+        # when there are answers: most jobs have none, and the page reads no service type otherwise).
+        "custom": custom_values_shown(custom_fields_of(work_order.service_type_id), work_order.custom)
+        if work_order.custom else [],
         # Technician and public articles for the service type and equipment model (one query).
         "articles": article_suggestions_for_work_order(work_order, Audience.TECHNICIAN),
         "photos": [(a, attachment_url(a.pk)) for a in work_order.customer_photos],
@@ -178,7 +186,7 @@ def job_detail(request, pk):
         "events": [(event, event_label(event.action)) for event in work_order.events.all()],
         "follow_up_of": getattr(getattr(work_order, "follow_up_of_report", None), "work_order", None),
         # Location sharing: asked once; while the job is en route or on site the phone sends positions.
-        "technician": selectors.technician_of(request.user),
+        "technician": R.technician_profile(request.user),
         "tracked": work_order.status in services.TRACKED_STATES,
         # Parts asked for this job, and the form to ask (the catalog only when the job is open).
         "job_requests": list(part_requests_visible_to(request.user).filter(work_order_id=work_order.pk)
@@ -221,13 +229,15 @@ def job_status(request, pk):
     return redirect("tech:job", pk=pk)
 
 
-def _completion_context(work_order, form, checklist, *, answers=None, parts=None, errors=None, error=None):
+def _completion_context(work_order, form, checklist, *, custom_form, answers=None, parts=None, errors=None,
+                        error=None):
     catalog = list(part_active_list().only("part_number", "name", "unit", "unit_price"))
     rows = list(parts or [])
     rows += [("", "")] * max(PART_ROWS - len(rows), 0)
     return {
         "wo": work_order,
         "form": form,
+        "custom_form": custom_form,
         "checklist": [(item, *(answers or {}).get(item.pk, ("", ""))) for item in checklist],
         "answer_choices": ChecklistAnswer.Answer.choices,
         "catalog": catalog,
@@ -245,6 +255,7 @@ def _completion_context(work_order, form, checklist, *, answers=None, parts=None
 def job_complete(request, pk):
     work_order = _job_or_404(request, pk)
     checklist = checklist_for(service_type_id=work_order.service_type_id)
+    custom_fields = custom_fields_for(work_order.service_type_id, CustomField.Stage.COMPLETION)
     if request.method != "POST":
         if work_order.status != Status.IN_PROGRESS:
             messages.error(request, _("Only a job in progress can be completed."))
@@ -252,15 +263,19 @@ def job_complete(request, pk):
         holds = [e for e in work_order.events.all() if e.action == "hold"]
         second_visit = bool(holds) and holds[-1].data.get("reason") == HoldReason.SECOND_VISIT
         form = CompletionForm(initial={"submission_key": CompletionForm.new_key(), "needs_second_visit": second_visit})
-        return render(request, "technicians/complete.html", _completion_context(work_order, form, checklist))
+        custom_form = CustomAnswersForm(custom_fields=custom_fields)
+        return render(request, "technicians/complete.html",
+                      _completion_context(work_order, form, checklist, custom_form=custom_form))
 
     form = CompletionForm(request.POST)
+    custom_form = CustomAnswersForm(request.POST, request.FILES, custom_fields=custom_fields)
     answers = checklist_answers(request.POST, checklist)
     parts = part_lines(request.POST)
-    if not form.is_valid():
+    custom_valid = custom_form.is_valid()
+    if not form.is_valid() or not custom_valid:
         errors = {name: list(errs) for name, errs in form.errors.items()}
-        context = _completion_context(work_order, form, checklist, answers=answers, parts=parts, errors=errors,
-                                      error=_("Please correct the marked fields."))
+        context = _completion_context(work_order, form, checklist, custom_form=custom_form, answers=answers,
+                                      parts=parts, errors=errors, error=_("Please correct the marked fields."))
         return render(request, "technicians/complete.html", context, status=400)
     data = form.cleaned_data
     try:
@@ -279,12 +294,14 @@ def job_complete(request, pk):
             second_visit_reason=data["second_visit_reason"],
             latitude=data["latitude"],
             longitude=data["longitude"],
+            custom=custom_form.values(),
         )
     except NotFound:
         raise Http404(_("No such work order.")) from None
     except ApplicationError as exc:
-        context = _completion_context(work_order, form, checklist, answers=answers, parts=parts,
-                                      errors=exc.fields, error=exc.message)
+        custom_errors_to_form(custom_form, exc)
+        context = _completion_context(work_order, form, checklist, custom_form=custom_form, answers=answers,
+                                      parts=parts, errors=exc.fields, error=exc.message)
         return render(request, "technicians/complete.html", context, status=exc.status_code)
     if created:
         messages.success(request, _("Report saved. %(number)s is resolved.") % {"number": work_order.number})
@@ -396,7 +413,7 @@ def job_parts_request(request, pk):
 @field_role_required
 def parts(request):
     """My part requests (confirm receipt, cancel) and a request to restock the van."""
-    technician = selectors.technician_of(request.user)
+    technician = R.technician_profile(request.user)
     if request.method == "POST":
         try:
             part_request = part_request_create(actor=request.user, lines=_request_lines(request.POST),

@@ -12,9 +12,11 @@ batch, in one transaction:
    business calendar;
 3. it writes the visits with ``INSERT ... ON CONFLICT (plan, due_on) DO NOTHING RETURNING``:
    a visit that exists (another sweep, an earlier run) is not written again, and only the
-   visits written here get an order;
-4. it creates their work orders in bulk (``workorders.services.workorders_create_planned``)
-   and links each visit to its order.
+   visits written here get an order; each visit draws its order's id as it is written
+   (``workorders.services.WORKORDER_ID_DRAW``; the foreign key is checked at commit), which
+   saves an UPDATE of every visit afterwards (about 8 % of the benchmark's time);
+4. it creates those work orders, with those ids, in bulk
+   (``workorders.services.workorders_create_planned``).
 
 So a sweep run twice creates nothing the second time, and two sweeps at once create each
 visit and order once.
@@ -36,7 +38,7 @@ from core.inserts import json_rows
 from customers.models import Site
 from sla.calendar import Calendar
 from sla.models import BusinessCalendar, SlaPolicy
-from workorders.services import PlannedOrder, workorders_create_planned
+from workorders.services import WORKORDER_ID_DRAW, PlannedOrder, workorders_create_planned
 
 from .models import MaintenancePlan, MeterReading, PlanVisit
 
@@ -98,8 +100,10 @@ def _step(plan: MaintenancePlan, k: int) -> date:
     return plan.starts_on + timedelta(days=days * k)
 
 
-def calendar_due_dates(plan: MaintenancePlan, *, after: date | None, today: date, until: date) -> list[date]:
-    """The plan's due dates from today (and after its last visit, ``after``) up to ``until``."""
+def calendar_due_dates(plan: MaintenancePlan, *, after: date | None, today: date, until: date,
+                       limit: int | None = None) -> list[date]:
+    """The plan's due dates from today (and after its last visit, ``after``) up to ``until``
+    (the first ``limit`` of them when given)."""
     low = today if after is None else max(today, after + timedelta(days=1))
     if plan.unit == MaintenancePlan.Unit.MONTHS:
         months = (low.year - plan.starts_on.year) * 12 + low.month - plan.starts_on.month
@@ -114,6 +118,8 @@ def calendar_due_dates(plan: MaintenancePlan, *, after: date | None, today: date
             return out
         if day >= low:
             out.append(day)
+            if len(out) == limit:
+                return out
         k += 1
 
 
@@ -142,7 +148,9 @@ def _sites(plans) -> dict[int, Site]:
     return out
 
 
-def _dues(plans, *, today: date, until: date, calendar) -> list[Due]:
+def _dues(plans, *, today: date, until: date, calendar, first_only: bool = False) -> list[Due]:
+    """The visits due for ``plans`` within the horizon (only the first of each plan with
+    ``first_only``: enough to tell which plans have something due)."""
     last = {
         row["plan_id"]: row
         for row in PlanVisit.objects.filter(plan__in=[p.pk for p in plans]).values("plan_id")
@@ -164,27 +172,22 @@ def _dues(plans, *, today: date, until: date, calendar) -> list[Due]:
                 meter_at = base + plan.every * ((reading - base) // plan.every)
                 out.append(Due(plan, today, working_day(calendar, today), meter_at))
             continue
-        for day in calendar_due_dates(plan, after=previous.get("due"), today=today, until=end):
+        for day in calendar_due_dates(plan, after=previous.get("due"), today=today, until=end,
+                                      limit=1 if first_only else None):
             out.append(Due(plan, day, working_day(calendar, day)))
     return out
 
 
-_INSERT_VISITS = """
-INSERT INTO maintenance_planvisit (plan_id, due_on, scheduled_on, meter_at, created_at)
-SELECT plan_id, due_on, scheduled_on, meter_at, %s
+_INSERT_VISITS = f"""
+INSERT INTO maintenance_planvisit (plan_id, due_on, scheduled_on, meter_at, created_at, work_order_id)
+SELECT plan_id, due_on, scheduled_on, meter_at, %s, {WORKORDER_ID_DRAW}
   FROM jsonb_to_recordset(%s::jsonb) AS r(plan_id bigint, due_on date, scheduled_on date, meter_at integer)
 ON CONFLICT (plan_id, due_on) DO NOTHING
-RETURNING id, plan_id, due_on
-"""
-
-_LINK_ORDERS = """
-UPDATE maintenance_planvisit AS v SET work_order_id = r.work_order_id
-  FROM jsonb_to_recordset(%s::jsonb) AS r(id bigint, work_order_id bigint)
- WHERE v.id = r.id
+RETURNING work_order_id, plan_id, due_on
 """
 
 
-def _order_for(due: Due, site: Site, calendar) -> PlannedOrder:
+def _order_for(due: Due, site: Site, calendar, order_id: int) -> PlannedOrder:
     plan = due.plan
     start, end = visit_window(calendar, due.scheduled_on)
     lines = [plan.name]
@@ -206,7 +209,7 @@ def _order_for(due: Due, site: Site, calendar) -> PlannedOrder:
         contract_id=contract.pk if contract else None,
         coverage_percent=contract.covered_percent if contract else 0,
         coverage_until=contract.ends_on if contract else None,
-        event_data=data,
+        event_data=data, id=order_id,
     )
 
 
@@ -217,14 +220,11 @@ def _write(dues: list[Due], *, sites: dict, calendar, now) -> int:
             for d in dues]
     with connection.cursor() as cursor:
         cursor.execute(_INSERT_VISITS, [now, json_rows(rows)])
-        written = {(plan_id, due_on): pk for pk, plan_id, due_on in cursor.fetchall()}
-    new = [d for d in dues if (d.plan.pk, d.due_on) in written]
-    order_ids = workorders_create_planned(orders=[_order_for(d, sites[d.plan.pk], calendar) for d in new])
-    links = [{"id": written[(d.plan.pk, d.due_on)], "work_order_id": pk} for d, pk in zip(new, order_ids, strict=True)]
-    with connection.cursor() as cursor:
-        for start in range(0, len(links), 5000):
-            cursor.execute(_LINK_ORDERS, [json_rows(links[start:start + 5000])])
-    return len(new)
+        written = {(plan_id, due_on): order_id for order_id, plan_id, due_on in cursor.fetchall()}
+    orders = [_order_for(d, sites[d.plan.pk], calendar, written[(d.plan.pk, d.due_on)])
+              for d in dues if (d.plan.pk, d.due_on) in written]
+    workorders_create_planned(orders=orders)
+    return len(orders)
 
 
 def plans_sweep(*, today: date | None = None, horizon_days: int | None = None, batch: int | None = None) -> int:
@@ -249,7 +249,7 @@ def plans_sweep(*, today: date | None = None, horizon_days: int | None = None, b
             if not plans:
                 return created
             last_id = plans[-1].pk
-            wanted = {d.plan.pk for d in _dues(plans, today=today, until=until, calendar=calendar)}
+            wanted = {d.plan.pk for d in _dues(plans, today=today, until=until, calendar=calendar, first_only=True)}
             if not wanted:
                 continue
             # Then the plans with something due, locked, read again (an edit may have committed since).

@@ -71,7 +71,12 @@ class Notification(models.Model):
             models.Index(fields=["subject_id", "id"], name="notification_work_order"),
             # /readyz (notifications.selectors.outbox_backlog): how many are waiting and since when,
             # and how many failed, without reading the sent ones.
-            models.Index(fields=["created_at"], name="notification_pending", condition=Q(status="pending")),
+            # (Without the webhook endpoints' rows, counted apart: a partner's receiver being down
+            # is not our backlog.)
+            models.Index(fields=["created_at"], name="notification_pending",
+                         condition=Q(status="pending") & ~Q(channel="endpoint")),
+            models.Index(fields=["created_at"], name="notification_endpoint_pending",
+                         condition=Q(status="pending", channel="endpoint")),
             models.Index(fields=["created_at"], name="notification_failed", condition=Q(status="failed")),
         ]
 

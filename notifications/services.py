@@ -343,9 +343,13 @@ def _send_claimed(notification: Notification) -> str:
     )
     if endpoint and webhooks.earlier_undelivered(notification):
         # In order per subject: wait for the earlier row (it hands this one over when done);
-        # the claim is given back and counts no attempt.
-        mine.update(status=Notification.State.PENDING, attempts=F("attempts") - 1,
+        # the claim is given back, marked waiting, and counts no attempt.
+        mine.update(status=Notification.State.PENDING, attempts=F("attempts") - 1, last_error=webhooks.WAITING,
                     next_attempt_at=now + timedelta(seconds=settings.OUTBOX_SWEEP_GRACE_SECONDS))
+        if not webhooks.earlier_undelivered(notification):
+            # The earlier row was done meanwhile, and its hand-over may have found this one
+            # claimed (so not handed over): send it now rather than at the next sweep.
+            return notification_deliver(notification_id=notification.pk)
         return "waiting"
     max_attempts = settings.WEBHOOK_MAX_ATTEMPTS if endpoint else settings.OUTBOX_MAX_ATTEMPTS
     try:
@@ -395,12 +399,16 @@ def notification_deliver(*, notification_id: int) -> str:
 def notifications_deliver_due(*, now=None, batch: int = 100) -> dict:
     """The retry sweep: rows due (pending, or sending under a lapsed claim), each claimed
     just before it is sent (so that a slow provider cannot let the claims of rows further
-    down the batch lapse while they wait), and skipped if another worker took it first."""
+    down the batch lapse while they wait), and skipped if another worker took it first.
+    A webhook row given back to wait for an earlier undelivered one of its subject is not taken
+    while that one is still to be sent (it hands this one over when done): while a receiver is
+    down, the waiting rows would otherwise fill every batch and put off the retries of the rows
+    they wait for."""
     now = now or timezone.now()
     ids = list(
         Notification.objects.filter(
             status__in=[Notification.State.PENDING, Notification.State.SENDING], next_attempt_at__lte=now
-        ).order_by("next_attempt_at").values_list("id", flat=True)[:batch]
+        ).exclude(webhooks.waiting_behind_earlier()).order_by("next_attempt_at").values_list("id", flat=True)[:batch]
     )
     outcome = {"sent": 0, "retry": 0, "failed": 0}  # and "waiting": webhook rows behind an earlier one
     for notification_id in ids:
@@ -409,6 +417,22 @@ def notifications_deliver_due(*, now=None, batch: int = 100) -> dict:
             result = _send_claimed(claimed)
             outcome[result] = outcome.get(result, 0) + 1
     return outcome
+
+
+def notifications_sweep(*, batch: int = 100, budget_seconds: float | None = None, now=None) -> dict:
+    """The periodic retry sweep: ``notifications_deliver_due`` (as of ``now``) again while its batches
+    come back full, for at most ``budget_seconds`` (``OUTBOX_SWEEP_SECONDS``; the next tick goes on). After an
+    outage (a receiver, a provider, the broker) more than a batch is due at once; one batch a
+    minute would stretch every retry round by a minute per hundred rows."""
+    budget = settings.OUTBOX_SWEEP_SECONDS if budget_seconds is None else budget_seconds
+    started = time.monotonic()
+    total = {"sent": 0, "retry": 0, "failed": 0}
+    while True:
+        outcome = notifications_deliver_due(batch=batch, now=now)
+        for key, count in outcome.items():
+            total[key] = total.get(key, 0) + count
+        if sum(outcome.values()) < batch or time.monotonic() - started >= budget:
+            return total
 
 
 def notification_retry(*, notification_ids) -> int:

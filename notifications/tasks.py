@@ -19,4 +19,4 @@ def deliver_notifications(notification_ids: list[int]) -> None:
 @shared_task(name="workorders.tasks.notifications_sweep", ignore_result=True)
 def notifications_sweep() -> dict:
     """Retry what is still pending (broker or provider outage), with backoff."""
-    return services.notifications_deliver_due()
+    return services.notifications_sweep()

@@ -14,8 +14,9 @@
   ``webhook-timestamp`` and ``webhook-signature``; the body is
   ``{"type", "timestamp", "data"}``.
 - **In order per subject**: a row is not sent while an earlier row for the same endpoint and
-  subject (a work order) is still pending or sending; it waits, without counting an attempt,
-  and is handed over as soon as the earlier one is sent or given up.
+  subject (a work order) is still pending or sending; it waits (``WAITING`` in its
+  ``last_error``), without counting an attempt and left alone by the retry sweep, and is handed
+  over as soon as the earlier one is sent or given up.
 - **Every attempt logged** (``WebhookAttempt``: status code, the answer's first
   ``WEBHOOK_RESPONSE_MAX_CHARS`` characters, the error); admin replays a delivery.
 - **Failing for a day** (``WEBHOOK_DISABLE_AFTER_SECONDS`` since the first failure after the
@@ -40,7 +41,7 @@ import requests
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -193,6 +194,24 @@ def _endpoint_id(notification: Notification) -> int | None:
         return None
 
 
+# ``last_error`` of a row given back because an earlier one of its subject is still to be sent
+# (shown in the delivery log); the earlier row hands over only rows marked so, as a row not
+# looked at yet is sent by its own task.
+WAITING = "waiting for an earlier delivery of the same work order"
+
+
+def waiting_behind_earlier() -> Q:
+    """Rows given back as ``WAITING`` whose earlier row is still to be sent: the retry sweep leaves
+    them to that row's hand-over. (A row not looked at yet, e.g. while the broker was down, is
+    taken: the sweep sends a batch in order, so it comes after its earlier rows.)"""
+    earlier = Notification.objects.filter(
+        channel=Notification.Channel.ENDPOINT, recipient=OuterRef("recipient"),
+        subject_id=OuterRef("subject_id"), id__lt=OuterRef("id"),
+        status__in=[Notification.State.PENDING, Notification.State.SENDING],
+    )
+    return Q(channel=Notification.Channel.ENDPOINT, subject_id__isnull=False, last_error=WAITING) & Q(Exists(earlier))
+
+
 def earlier_undelivered(notification: Notification) -> bool:
     """Whether an earlier row for the same endpoint and subject is still to be sent (this one waits)."""
     if notification.subject_id is None:
@@ -289,15 +308,19 @@ def after_attempt(notification: Notification, *, outcome: str, now=None) -> None
 def _hand_over_next(notification: Notification, *, now) -> None:
     if notification.subject_id is None:
         return
+    # The next row still to be sent; handed over only if it waited for this one (a row not looked
+    # at yet is on its way: its own task sends it, or the sweep if that task was lost; a hand-over
+    # would only cost a write and a task).
     following = (Notification.objects.filter(
         channel=Notification.Channel.ENDPOINT, recipient=notification.recipient,
         subject_id=notification.subject_id, id__gt=notification.pk, status=Notification.State.PENDING,
-    ).order_by("id").values_list("id", flat=True).first())
-    if following is not None:
+    ).order_by("id").values_list("id", "last_error").first())
+    if following is not None and following[1] == WAITING:
         from .services import _enqueue_delivery
 
-        Notification.objects.filter(pk=following, status=Notification.State.PENDING).update(next_attempt_at=now)
-        _enqueue_delivery([following])
+        Notification.objects.filter(pk=following[0], status=Notification.State.PENDING).update(
+            next_attempt_at=now, last_error="")
+        _enqueue_delivery([following[0]])
 
 
 def _disable_if_failing(endpoint_id: int, *, now) -> None:

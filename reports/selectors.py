@@ -10,6 +10,7 @@ match the filters. The backlog is the exception: it is the open orders now,
 whatever their creation date (the other filters apply). See docs/reports.md.
 """
 
+import json
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -27,6 +28,7 @@ from technicians.models import PartnerCompany, Shift, Technician
 from catalog.selectors import service_types_by_pk
 from workorders.history import repeat_failure_exists
 from workorders.lifecycle import OPEN_STATES, Status
+from completion.models import CompletionReport
 from workorders.models import WorkOrder
 from workorders.selectors import technician_refs
 
@@ -210,16 +212,19 @@ def _p90s(f: Filters, counts: dict) -> dict:
 def _maintenance_sql(where: str) -> str:
     """Preventive maintenance compliance: the planned visits *scheduled* in the range (not the
     orders created in it: a visit's order is created months ahead) that are due - their day has
-    passed, or they are done - and of those, the ones done on time (resolved on or before the
-    scheduled day, local time). The filters apply to the visit's order, aliased ``f`` for them.
+    passed, or they are done - and of those, the ones done on time (resolved on or before their
+    day, local time). A visit's day is the day it was scheduled for, or the day of its order's
+    appointment (else its preferred time) when that was moved later (the customer or a dispatcher rescheduled it: done on
+    the agreed day is on time). The filters apply to the visit's order, aliased ``f`` for them.
     It runs as a part of the summary's query (the page's query count stays as it was)."""
     return f"""
-SELECT count(*) FILTER (WHERE v.scheduled_on < %(m_today)s OR m.on_time) AS maintenance_due,
+SELECT count(*) FILTER (WHERE d.day < %(m_today)s OR m.on_time) AS maintenance_due,
        count(*) FILTER (WHERE m.on_time) AS maintenance_on_time
 FROM {_t(PlanVisit)} v
 JOIN {_t(WorkOrder)} f ON f.id = v.work_order_id
-CROSS JOIN LATERAL (SELECT coalesce((f.resolved_at AT TIME ZONE %(m_tz)s)::date <= v.scheduled_on, FALSE)
-                    AS on_time) m
+CROSS JOIN LATERAL (SELECT greatest(v.scheduled_on, (coalesce(f.appointment_start, f.preferred_start)
+                                                AT TIME ZONE %(m_tz)s)::date) AS day) d
+CROSS JOIN LATERAL (SELECT coalesce((f.resolved_at AT TIME ZONE %(m_tz)s)::date <= d.day, FALSE) AS on_time) m
 WHERE v.scheduled_on BETWEEN %(m_from)s AND %(m_to)s AND {where}
 """
 
@@ -606,3 +611,26 @@ ORDER BY g, revenue DESC, service_type_id, customer_id, technician_id
         "customers_total": len(groups["customer"]), "technician": groups["technician"],
         "stock": stock, "stock_total": sum((r["value"] for r in stock), 0),
     }
+
+
+# --- The cohort's work orders, one row each, with their custom fields (the "work-orders" export) --
+
+
+def work_orders(f: Filters) -> list[dict]:
+    """The cohort's orders (as the dashboard counts them), oldest first: number parts, status,
+    priority, service type, customer, technician, and the custom fields' values, intake (the
+    order's ``custom``) and completion (its latest report's) in one dict by key."""
+    where, params = _where(f)
+    sql = (
+        f"SELECT w.id, w.created_at, w.status, w.priority, f.service_type_id, f.technician_id, "
+        f"c.name AS customer, w.custom || coalesce(("
+        f"SELECT r.custom FROM {_t(CompletionReport)} r WHERE r.work_order_id = w.id ORDER BY r.id DESC LIMIT 1"
+        f"), '{{}}'::jsonb) AS custom "
+        f"FROM {_t(WorkOrderFact)} f JOIN {_t(WorkOrder)} w ON w.id = f.work_order_id "
+        f"JOIN {_t(Customer)} c ON c.id = w.customer_id WHERE {where} ORDER BY w.id"
+    )
+    rows = _rows(sql, params)
+    for row in rows:
+        if isinstance(row["custom"], str):  # the driver may hand JSON over as text
+            row["custom"] = json.loads(row["custom"])
+    return rows

@@ -4,16 +4,22 @@ The figures in them are the database's (``reports.selectors``); this module only
 picks columns and turns seconds into hours for people reading a spreadsheet.
 """
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
+from catalog.custom_fields import custom_value_export
+from catalog.selectors import custom_fields_all, custom_fields_of, service_types_by_pk
+from core.choices import Priority
 from inventory.models import StockLocation
+from workorders.selectors import technician_refs
 
 from . import selectors
 from .forms import Filters
 from .selectors import BACKLOG_BUCKETS, STATUSES
 
-DASHBOARD_TABLES = ("status", "daily", "weekly", "times", "sla", "quality", "maintenance", "backlog", "leaderboard")
+DASHBOARD_TABLES = ("status", "daily", "weekly", "times", "sla", "quality", "maintenance", "backlog", "leaderboard",
+                    "work-orders")
 COSTS_TABLES = ("costs-service-type", "costs-technician", "costs-customer", "stock-value")  # the costs page's
 TABLES = DASHBOARD_TABLES + COSTS_TABLES
 _COST_TABLES = {"costs-service-type": ("service_type", _lazy("Service type")),
@@ -28,6 +34,53 @@ def _hours(seconds):
 def _num(value):
     """Decimals from the database as plain floats for a spreadsheet (None stays empty)."""
     return None if value is None else float(value)
+
+
+def _custom_columns(f: Filters) -> list:
+    """The custom fields the work-orders export has a column for: the filtered service type's, else
+    every type's; one column per key (a key two types share is one column), in the types' order."""
+    if f.service_type_id:
+        fields = list(custom_fields_of(f.service_type_id))
+    else:
+        by_type = custom_fields_all()
+        types = sorted(service_types_by_pk(by_type).values(), key=lambda st: (st.name, st.pk))
+        fields = [field for st in types for field in by_type.get(st.pk, ())]
+    columns, seen = [], set()
+    for field in fields:
+        if field.key not in seen:
+            seen.add(field.key)
+            columns.append(field)
+    return columns
+
+
+def _work_orders(f: Filters) -> tuple[list[str], list[list]]:
+    from workorders.lifecycle import Status
+
+    columns = _custom_columns(f)
+    labels = [str(field.label) for field in columns]
+    head = [_("Work order"), _("Created"), _("Status"), _("Priority"), _("Service type"), _("Customer"),
+            _("Technician")]
+    head += [label if labels.count(label) == 1 else f"{label} ({field.key})" for label, field in zip(labels, columns)]
+    rows = selectors.work_orders(f)
+    types = service_types_by_pk({r["service_type_id"] for r in rows})
+    technicians = technician_refs({r["technician_id"] for r in rows if r["technician_id"] is not None})
+    fields_of = {}
+    out = []
+    for r in rows:
+        created = timezone.localtime(r["created_at"])
+        type_id = r["service_type_id"]
+        if type_id not in fields_of:  # the order's own type's field of each key (how to show its value)
+            fields_of[type_id] = {field.key: field for field in custom_fields_of(type_id)}
+        own = fields_of[type_id]
+        technician = technicians.get(r["technician_id"]) if r["technician_id"] is not None else None
+        custom = r["custom"] or {}
+        out.append([
+            f"WO-{created.year}-{r['id']:06d}", created.replace(tzinfo=None), str(Status(r["status"]).label),
+            str(Priority(r["priority"]).label), types[type_id].name if type_id in types else "", r["customer"],
+            technician.name if technician else "",
+            *[custom_value_export(own.get(field.key, field), custom.get(field.key)) for field in columns],
+        ])
+    return head, out
 
 
 def table(name: str, f: Filters) -> tuple[list[str], list[list]]:
@@ -101,6 +154,8 @@ def table(name: str, f: Filters) -> tuple[list[str], list[list]]:
              _num(r["travel_cost"]), _num(r["cost"]), _num(r["margin"]), _num(r["margin_rate"])]
             for r in selectors.costs(f, limit=None)[group]
         ]
+    if name == "work-orders":
+        return _work_orders(f)
     if name == "stock-value":
         head = [_("Stock location"), _("Code"), _("Kind"), _("Units on hand"), _("Value at cost")]
         kinds = dict(StockLocation.Kind.choices)

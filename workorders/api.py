@@ -196,8 +196,8 @@ LIST_FIELDS = (
     "id", "status", "priority", "channel", "external_ref", "site", "equipment",
     "coverage", "contract", "coverage_percent", "coverage_until",
     "contact_name", "contact_phone", "contact_email",
-    "address", "description", "language", "preferred_start", "preferred_end", "appointment_start", "appointment_end",
-    "created_at", "updated_at", "assigned_at", "accepted_at", "arrived_at", "resolved_at", "closed_at",
+    "address", "description", "language", "custom", "preferred_start", "preferred_end", "appointment_start",
+    "appointment_end", "created_at", "updated_at", "assigned_at", "accepted_at", "arrived_at", "resolved_at", "closed_at",
     "customer__id", "customer__name", "customer__phone", "customer__tier",
     "service_type__id", "service_type__code", "service_type__name", "service_type__name_zh_hans",
     "service_type__name_en",
@@ -214,6 +214,12 @@ class CoverageSerializer(serializers.Serializer):
     contract = serializers.IntegerField(allow_null=True, help_text="The covering contract's id.")
     percent = serializers.IntegerField(help_text="Share of the price covered: 100 = free, 0 = not covered.")
     until = serializers.DateField(allow_null=True, help_text="The contract's last day or the warranty's end.")
+
+
+CUSTOM_HELP = (
+    "The service type's custom intake fields, by key (admin: the service type's custom fields): text and "
+    "choice codes as strings, numbers as numbers, dates as YYYY-MM-DD, yes/no as true/false."
+)
 
 
 class WorkOrderSerializer(serializers.Serializer):
@@ -240,6 +246,7 @@ class WorkOrderSerializer(serializers.Serializer):
     address = serializers.CharField()
     description = serializers.CharField()
     language = serializers.CharField()
+    custom = serializers.DictField(help_text=CUSTOM_HELP)
     preferred_start = serializers.DateTimeField(allow_null=True)
     preferred_end = serializers.DateTimeField(allow_null=True)
     appointment_start = serializers.DateTimeField(allow_null=True)
@@ -290,6 +297,7 @@ class WorkOrderSerializer(serializers.Serializer):
             "address": wo.address,
             "description": wo.description,
             "language": wo.language,
+            "custom": wo.custom,
             "preferred_start": _dt(wo.preferred_start),
             "preferred_end": _dt(wo.preferred_end),
             "appointment_start": _dt(wo.appointment_start),
@@ -313,8 +321,8 @@ LIST_VALUES = (
     "id", "status", "priority", "channel", "external_ref", "site", "equipment",
     "coverage", "contract_id", "coverage_percent", "coverage_until",
     "contact_name", "contact_phone", "contact_email",
-    "address", "description", "language", "preferred_start", "preferred_end", "appointment_start", "appointment_end",
-    "created_at", "updated_at", "assigned_at", "accepted_at", "arrived_at", "resolved_at", "closed_at",
+    "address", "description", "language", "custom", "preferred_start", "preferred_end", "appointment_start",
+    "appointment_end", "created_at", "updated_at", "assigned_at", "accepted_at", "arrived_at", "resolved_at", "closed_at",
     "customer__id", "customer__name", "customer__phone", "customer__tier", "service_type_id", "technician_id",
     *(f for f in SLA_STATE_FIELDS if f != "status"),
 )
@@ -417,6 +425,7 @@ def _rows_from_values(rows, actions: "ActionsByStatus", *, times_as_text: bool =
             "address": r["address"],
             "description": r["description"],
             "language": r["language"],
+            "custom": r["custom"],
             "preferred_start": None if (v := r["preferred_start"]) is None else dt(v),
             "preferred_end": None if (v := r["preferred_end"]) is None else dt(v),
             "appointment_start": None if (v := r["appointment_start"]) is None else dt(v),
@@ -606,6 +615,11 @@ class WorkOrderCreateSerializer(serializers.Serializer):
         max_length=EXTERNAL_REF_MAX, required=False, allow_null=True, allow_blank=True, default=None,
         help_text="The order's reference in your system (blank: none); one another work order has is refused (400).",
     )
+    custom = serializers.DictField(
+        required=False, default=dict,
+        help_text=CUSTOM_HELP + " Every required field of the service type is given; a value that does not match "
+        "its field, an unknown option or key is refused (400, the field named in `fields` as `custom.<key>`).",
+    )
 
     def get_fields(self):
         # DRF deep-copies every declared field's arguments for each new serializer (the
@@ -681,6 +695,11 @@ class WorkOrderPatchSerializer(Body):
         max_length=EXTERNAL_REF_MAX, required=False, allow_null=True, allow_blank=True,
         help_text="The order's reference in your system (blank or null: none); one another work order has "
         "is refused (400).",
+    )
+    custom = serializers.DictField(
+        required=False,
+        help_text="Custom intake fields to change, by key; the keys not sent keep their values, null or \"\" "
+        "clears an optional one. Checked as on create.",
     )
     version = TextField(max_length=40, required=False, help_text=VERSION_HELP)
 
@@ -1108,6 +1127,7 @@ class WorkOrderViewSet(viewsets.GenericViewSet):
             site=site,
             equipment=equipment,
             external_ref=data["external_ref"],
+            custom=data["custom"],
         )
         if not created:
             work_order = workorder_list(user=user).get(pk=work_order.pk)

@@ -10,6 +10,7 @@ class WorkordersConfig(AppConfig):
         from notifications.services import templates_register
 
         from . import checks  # noqa: F401 (registers them)
+        from . import effects  # noqa: F401 (registers the lifecycle's hooks under their names)
         from .messages import MESSAGES, message_context
 
         templates_register(MESSAGES, context=message_context)

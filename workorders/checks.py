@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
+from . import hooks
 from .lifecycle import TRANSITIONS, technician_check
 
 # A send is a connection, a request and an answer, each of which may take up to the timeout.
@@ -40,3 +41,10 @@ def technician_checks_registered(app_configs=None, **kwargs):
         except ImproperlyConfigured as exc:
             errors.append(checks.Error(str(exc), id="workorders.E002"))
     return errors
+
+
+@checks.register()
+def lifecycle_hooks_registered(app_configs=None, **kwargs):
+    """Every check, effect and after hook the lifecycle table names is registered
+    (``workorders/hooks.py``); a transition naming one that is not refuses to run."""
+    return [checks.Error(message, id="workorders.E003") for message in hooks.missing(TRANSITIONS.values())]

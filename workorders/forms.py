@@ -13,8 +13,10 @@ from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy as _
 
-from catalog.models import ServiceType
-from catalog.selectors import service_type_by_pk, service_types_active
+from catalog.custom_fields import intake_values_clean
+from catalog.forms import custom_errors_to_form, custom_form_fields, custom_values_from, input_name
+from catalog.models import CustomField, ServiceType
+from catalog.selectors import custom_fields_for, service_type_by_pk, service_types_active
 from core.errors import InvalidInput
 from core.images import clean_image
 from core.validation import normalize_phone
@@ -251,16 +253,32 @@ class StaffIntakeForm(_WindowMixin, forms.Form):
         self.customer = customer
         if customer is not None:
             self.fields["site"].queryset = Site.objects.filter(customer=customer)
-            self.fields["equipment"].queryset = Equipment.objects.filter(customer=customer).select_related("site")
+            # Retired equipment is not offered (a new order may not name it: workorder_create refuses it).
+            self.fields["equipment"].queryset = (Equipment.objects.filter(customer=customer, active=True)
+                                                 .select_related("site"))
             # The choices come from the prefetched lists: no query to render them.
             self.fields["site"].choices = [("", self.fields["site"].empty_label)] + [
                 (s.pk, site_label(s)) for s in customer.sites.all()
             ]
             self.fields["equipment"].choices = [("", self.fields["equipment"].empty_label)] + [
-                (e.pk, equipment_label(e)) for e in customer.equipment.all()
+                (e.pk, equipment_label(e)) for e in customer.equipment.all() if e.active
             ]
         if not self.is_bound:
             self.initial.setdefault("submission_key", uuid.uuid4())
+        # The chosen service type's custom intake fields (from the process's copy: no query), shown
+        # once a type is chosen (the page is drawn again by "Look up" or by a save that needs them).
+        chosen = service_type_by_pk(self.data.get("service_type") if self.is_bound else self.initial.get("service_type"))
+        self.custom_fields = custom_fields_for(chosen.pk, CustomField.Stage.INTAKE) if chosen else ()
+        self.fields.update(custom_form_fields(self.custom_fields))
+
+    @property
+    def custom_inputs(self) -> list:
+        return [self[input_name(field)] for field in self.custom_fields]
+
+    @property
+    def custom_types_exist(self) -> bool:
+        """Whether some service type asks questions at intake (the page then offers to show them)."""
+        return any(custom_fields_for(st.pk, CustomField.Stage.INTAKE) for st in service_types_active())
 
     def clean_contact_phone(self):
         try:
@@ -277,6 +295,19 @@ class StaffIntakeForm(_WindowMixin, forms.Form):
     def clean_address(self):
         return " ".join(self.cleaned_data["address"].split())
 
+    def _clean_custom(self, cleaned):
+        """The custom fields' values, checked by the one check the API uses too (catalog/custom_fields.py)."""
+        service_type = cleaned.get("service_type")
+        if service_type is None:
+            return
+        fields = custom_fields_for(service_type.pk, CustomField.Stage.INTAKE)
+        try:
+            cleaned["custom"] = intake_values_clean(service_type_id=service_type.pk,
+                                                    values=custom_values_from(cleaned, fields))
+        except InvalidInput as exc:
+            if not custom_errors_to_form(self, exc):
+                self.add_error(None, str(exc.message))
+
     def clean(self):
         cleaned = super().clean()
         site, equipment = cleaned.get("site"), cleaned.get("equipment")
@@ -288,6 +319,7 @@ class StaffIntakeForm(_WindowMixin, forms.Form):
         elif self.data.get("site") and cleaned.get("address"):
             self.add_error("address", _("Choose a site or type a new address, not both."))
         self.clean_window(cleaned)
+        self._clean_custom(cleaned)
         return cleaned
 
 

@@ -1,8 +1,13 @@
-"""The work-order lifecycle: the one table of allowed transitions.
+"""The work-order lifecycle: the one table of allowed transitions and of what each one does.
 
 Pages, the API, admin actions and Celery tasks all go through
 ``workorders.services.workorder_transition``, which reads this table; nothing
 else sets ``WorkOrder.status``. Tests are driven from the same table.
+
+Each row names its hooks: ``checks`` (may refuse), ``effects`` (change the locked order) and
+``after`` (run once the order and its event are saved). The names resolve through the registry
+in ``workorders/hooks.py``; this app's hooks are in ``workorders/effects.py``, and an app above
+this one registers its own from its ``AppConfig.ready()``.
 """
 
 from collections.abc import Callable
@@ -67,6 +72,16 @@ class Transition:
     # Roles that may fire the transition from fewer states than ``sources``: ((role, states), ...).
     # The customer cancels only before a technician is on the way.
     role_sources: tuple = ()
+    # Named hooks (workorders/hooks.py), run in this order by workorder_transition.
+    checks: tuple[str, ...] = ()
+    effects: tuple[str, ...] = ()
+    after: tuple[str, ...] = ()
+
+    def target_for(self, work_order) -> str:
+        """The state this transition takes ``work_order`` to (resume: the one it left for the hold)."""
+        if self.target == PREVIOUS:
+            return work_order.hold_return_status or Status.ASSIGNED
+        return self.target
 
     def sources_for(self, role: str) -> frozenset:
         """The states ``role`` may fire this transition from."""
@@ -76,36 +91,56 @@ class Transition:
         return self.sources
 
 
-def _t(action, label, sources, target, roles, role_sources=None, **kw):
-    narrowed = tuple((role, frozenset(states)) for role, states in (role_sources or {}).items())
-    return Transition(action, label, frozenset(sources), target, frozenset(roles), role_sources=narrowed, **kw)
+# Every transition also moves the SLA clock, last of its effects (workorders/sla.py: targets met,
+# pause, resume, restart; new deadlines), and keeps the technician's position when one acting in
+# a field role sends it, first of its after hooks.
+EVERY_EFFECT_LAST = ("sla.clock",)
+EVERY_AFTER_FIRST = ("technician.position",)
 
+
+def _t(action, label, sources, target, roles, role_sources=None, checks=(), effects=(), after=(), **kw):
+    narrowed = tuple((role, frozenset(states)) for role, states in (role_sources or {}).items())
+    return Transition(action, label, frozenset(sources), target, frozenset(roles), role_sources=narrowed,
+                      checks=tuple(checks), effects=(*effects, *EVERY_EFFECT_LAST), after=(*EVERY_AFTER_FIRST, *after),
+                      **kw)
+
+
+# Hooks shared by several rows.
+GIVE = ("technician.lock_active", "technician.assignable")  # checks before giving the order to a technician
+TAKE_BACK = ("technician.release", "stock.release")  # the technician and the parts the order held
 
 TRANSITIONS: dict[str, Transition] = {
     t.action: t
     for t in [
         _t("assign", _("Assign"), {Status.NEW}, Status.ASSIGNED,
-           {R.DISPATCHER, R.MANAGER, R.SYSTEM, R.INTEGRATION}, needs_technician=True),
+           {R.DISPATCHER, R.MANAGER, R.SYSTEM, R.INTEGRATION}, needs_technician=True,
+           checks=GIVE, effects=("technician.give", "stock.reserve")),
         _t("reassign", _("Re-assign"), {Status.ASSIGNED, Status.ACCEPTED}, Status.ASSIGNED,
-           {R.DISPATCHER, R.MANAGER, R.SYSTEM, R.INTEGRATION}, needs_technician=True),
+           {R.DISPATCHER, R.MANAGER, R.SYSTEM, R.INTEGRATION}, needs_technician=True,
+           checks=("technician.lock_active", "technician.booking_changes", "technician.assignable"),
+           effects=("technician.give", "stock.release_previous", "stock.reserve")),
         _t("unassign", _("Un-assign"), {Status.ASSIGNED, Status.ACCEPTED}, Status.NEW,
-           {R.DISPATCHER, R.MANAGER, R.INTEGRATION}),
-        _t("reject", _("Reject"), {Status.ASSIGNED}, Status.NEW, FIELD, reason_required=True),
-        _t("accept", _("Accept"), {Status.ASSIGNED}, Status.ACCEPTED, FIELD),
+           {R.DISPATCHER, R.MANAGER, R.INTEGRATION}, effects=TAKE_BACK),
+        _t("reject", _("Reject"), {Status.ASSIGNED}, Status.NEW, FIELD, reason_required=True, effects=TAKE_BACK),
+        _t("accept", _("Accept"), {Status.ASSIGNED}, Status.ACCEPTED, FIELD, effects=("stamp.accepted_at",)),
         _t("depart", _("Depart"), {Status.ACCEPTED}, Status.EN_ROUTE, FIELD),
-        _t("arrive", _("Arrive"), {Status.EN_ROUTE}, Status.IN_PROGRESS, FIELD),
+        _t("arrive", _("Arrive"), {Status.EN_ROUTE}, Status.IN_PROGRESS, FIELD, effects=("stamp.arrived_at",)),
         _t("hold", _("Put on hold"), {Status.ACCEPTED, Status.EN_ROUTE, Status.IN_PROGRESS}, Status.ON_HOLD,
-           FIELD | {R.DISPATCHER, R.MANAGER, R.INTEGRATION}, reason_required=True),
+           FIELD | {R.DISPATCHER, R.MANAGER, R.INTEGRATION}, reason_required=True, effects=("hold.remember",)),
         _t("resume", _("Resume"), {Status.ON_HOLD}, PREVIOUS,
-           FIELD | {R.DISPATCHER, R.MANAGER, R.INTEGRATION}),
-        _t("complete", _("Complete"), {Status.IN_PROGRESS}, Status.RESOLVED, FIELD),
-        _t("follow_up", _("Send for follow-up"), {Status.RESOLVED}, Status.FOLLOW_UP, {R.SYSTEM, R.MANAGER}),
-        _t("close", _("Close"), {Status.FOLLOW_UP}, Status.CLOSED, {R.CUSTOMER, R.MANAGER, R.SYSTEM}),
+           FIELD | {R.DISPATCHER, R.MANAGER, R.INTEGRATION}, effects=("hold.return",)),
+        _t("complete", _("Complete"), {Status.IN_PROGRESS}, Status.RESOLVED, FIELD,
+           effects=("stamp.resolved_at",), after=("survey.send_unless_review",)),
+        _t("follow_up", _("Send for follow-up"), {Status.RESOLVED}, Status.FOLLOW_UP, {R.SYSTEM, R.MANAGER},
+           after=("survey.start",)),
+        _t("close", _("Close"), {Status.FOLLOW_UP}, Status.CLOSED, {R.CUSTOMER, R.MANAGER, R.SYSTEM},
+           effects=("stamp.closed_at",)),
         _t("reopen", _("Reopen"), {Status.FOLLOW_UP, Status.CLOSED}, Status.NEW, {R.MANAGER, R.AGENT},
-           reason_required=True),
+           reason_required=True, effects=(*TAKE_BACK, "stamps.clear"), after=("survey.void",)),
         _t("cancel", _("Cancel"), OPEN_STATES, Status.CANCELLED, OFFICE | {R.INTEGRATION, R.CUSTOMER},
            reason_required=True,
-           role_sources={R.CUSTOMER: {Status.NEW, Status.ASSIGNED, Status.ACCEPTED}}),
+           role_sources={R.CUSTOMER: {Status.NEW, Status.ASSIGNED, Status.ACCEPTED}},
+           effects=("stock.release", "stamp.closed_at")),
     ]
 }
 

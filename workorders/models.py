@@ -1,6 +1,7 @@
 import secrets
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -108,6 +109,10 @@ class WorkOrder(models.Model):
     )
     coverage_until = models.DateField(_("covered until"), null=True, blank=True, editable=False)
 
+    # The service type's custom fields asked at intake (catalog.CustomField, checked by
+    # catalog.custom_fields.custom_values_clean), by key. Indexed for containment queries.
+    custom = models.JSONField(_("custom fields"), default=dict, db_default={}, blank=True)
+
     # SLA clock (workorders/sla.py keeps these up to date on every transition).
     sla_policy = models.ForeignKey(
         "sla.SlaPolicy", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
@@ -166,6 +171,9 @@ class WorkOrder(models.Model):
                 fields=["next_escalation_at"], name="wo_next_escalation_due",
                 condition=Q(next_escalation_at__isnull=False),
             ),
+            # Orders by a custom field's value: WHERE custom @> '{"floor": 3}' (jsonb_path_ops
+            # serves @> only, at a third of the default operator class's size).
+            GinIndex(fields=["custom"], name="wo_custom", opclasses=["jsonb_path_ops"]),
         ]
         constraints = [
             models.CheckConstraint(

@@ -20,13 +20,6 @@ from technicians.models import PartnerCompany, Technician
 from .models import Attachment, WorkOrder, WorkOrderEvent
 
 
-def _technician_of(user):
-    try:
-        return user.technician
-    except Exception:  # RelatedObjectDoesNotExist: the user has no technician profile
-        return None
-
-
 def workorder_visible_to(user) -> QuerySet:
     """The work orders ``user`` may see: office roles all, field roles their own scope, an API
     client's service user what its client is restricted to (all, a partner company's, a customer's)."""
@@ -59,7 +52,7 @@ def workorder_scope_key(user) -> tuple:
         return ("all",)
     if R.INTEGRATION in names:  # an API client's service user: its client's restriction
         return R.client_scope(user)
-    tech = _technician_of(user)
+    tech = R.technician_profile(user)
     if tech is None:
         return ("none",)
     if R.PARTNER_TECHNICIAN in names and tech.partner_company_id:
@@ -87,7 +80,7 @@ def workorder_is_visible_to(user, work_order: WorkOrder) -> bool:
         if scope[0] == "partner" and work_order.technician_id is not None:
             return work_order.technician.partner_company_id == scope[1]
         return False
-    tech = _technician_of(user)
+    tech = R.technician_profile(user)
     if tech is None or work_order.technician_id is None:
         return False
     if R.PARTNER_TECHNICIAN in names and tech.partner_company_id:
@@ -136,7 +129,7 @@ def workorder_queue_rows(queryset) -> QuerySet:
 # from the process's copies (below).
 DETAIL_VALUES = (
     "id", "status", "priority", "channel", "external_ref", "site", "equipment", "service_type_id", "technician_id",
-    "contact_name", "contact_phone", "contact_email", "address", "description", "language",
+    "contact_name", "contact_phone", "contact_email", "address", "description", "language", "custom",
     "preferred_start", "preferred_end", "appointment_start", "appointment_end",
     "created_at", "updated_at", "assigned_at", "accepted_at", "arrived_at", "resolved_at", "closed_at",
     "sla_policy_id", "sla_started_at", "sla_paused_at", "sla_paused_seconds", "first_response_due", "arrival_due",

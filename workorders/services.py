@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image
 
+from catalog.custom_fields import intake_values_clean
 from catalog.models import ServiceType
 from contracts.selectors import coverage_for
 from core import roles as R
@@ -35,17 +36,16 @@ from customers.services import (
     site_insert,
     sites_locate_after_commit,
 )
-from inventory.services import stock_release, stock_reserve_for_assignments
 from notifications import webhooks
 from notifications.services import notifications_add
 from technicians.models import Technician
 
-from .lifecycle import OPEN_STATES, PREVIOUS, TRANSITIONS, Status, technician_check
+from . import hooks
+from .lifecycle import OPEN_STATES, TRANSITIONS, Status, technician_check
 from .messages import created_webhooks, format_window, reschedule_event_add, transition_event_add
 from .models import Attachment, WorkOrder, WorkOrderEvent, new_public_token
 from .selectors import workorder_is_visible_to
-from .sla import sla_fields_for_new, sla_on_transition
-from .survey import survey_start, survey_void_open, workorder_send_survey
+from .sla import sla_fields_for_new
 
 DESCRIPTION_MAX = 4000
 EXTERNAL_REF_MAX = 100  # WorkOrder.external_ref's max_length
@@ -83,6 +83,7 @@ def workorder_create(
     equipment: Equipment | None = None,
     external_ref: str | None = None,
     event_data: dict | None = None,
+    custom: dict | None = None,
 ) -> tuple[WorkOrder, bool]:
     """Create a work order with its creation event and photos.
 
@@ -95,6 +96,9 @@ def workorder_create(
     is refused (``InvalidInput``), found by the unique key, with no query beforehand.
     ``event_data``: more to keep in the creation event's data (the triage suggestion the agent
     saw and whether they accepted it, triage/outcomes.py).
+    ``custom``: the service type's intake custom fields, key → value, checked in full (a required
+    one missing is refused) by ``catalog.custom_fields``; None where the channel cannot ask them
+    (public form, email, plans, second visits): the order starts with none.
 
     The customer, the site, the order, its event and the rows other
     apps add (``work_order_inserting``: the reports' figures) are written by one
@@ -131,6 +135,7 @@ def workorder_create(
     if equipment is not None and not equipment.active:
         message = _("This equipment is out of service; a new work order cannot name it.")
         raise InvalidInput(message, fields={"equipment": [message]})
+    custom = {} if custom is None else intake_values_clean(service_type_id=service_type.pk, values=custom)
     language = language or settings.LANGUAGE_CODE
     now = timezone.now()
     created_by = created_by if created_by is not None and created_by.is_authenticated else None
@@ -150,6 +155,7 @@ def workorder_create(
         preferred_end=preferred_end,
         language=language,
         external_ref=external_ref,
+        custom=custom,
         submission_key=submission_key,
         submission_hash=submission_hash if submission_key is not None else "",
         created_by=created_by,
@@ -210,6 +216,7 @@ class PlannedOrder:
     coverage_percent: int = 0
     coverage_until: object = None
     event_data: dict = field(default_factory=dict)
+    id: int | None = None  # drawn beforehand with ``WORKORDER_ID_DRAW`` (a row that links to the order first)
 
 
 # What differs from one planned order to the next; every other column of the order takes the
@@ -223,13 +230,22 @@ _PLANNED_CHUNK = 2000
 _PLANNED_SQL: dict = {}
 
 
+# An SQL expression drawing a new work order's id from its sequence: a caller that writes a row
+# pointing at an order before the order itself (in the same transaction; Django's foreign keys
+# are checked at commit) draws the id with it and passes it as ``PlannedOrder.id``.
+WORKORDER_ID_DRAW = (
+    f"nextval(pg_get_serial_sequence('{WorkOrder._meta.db_table}', '{WorkOrder._meta.pk.column}'))"
+)
+
+
 def _planned_statement() -> tuple[str, list, list]:
     """The statement that writes a chunk of planned orders and their creation events, and the
     order's and the event's columns that take one value for the whole chunk.
 
-    The orders' ids are drawn from their sequence first (``nextval`` in a materialized CTE), so
-    that the orders, their events and the answer (the ids in the order given) need no second
-    statement: ONE statement per chunk, the rows as one JSON parameter (as ``core.inserts``).
+    The orders' ids are drawn from their sequence first (``nextval`` in a materialized CTE, unless
+    the caller drew them already), so that the orders, their events and the answer (the ids in
+    the order given) need no second statement: ONE statement per chunk, the rows as one JSON
+    parameter (as ``core.inserts``).
     """
     key = connection.alias
     if key not in _PLANNED_SQL:
@@ -243,8 +259,8 @@ def _planned_statement() -> tuple[str, list, list]:
         table, events = qn(WorkOrder._meta.db_table), qn(WorkOrderEvent._meta.db_table)
         sql = f"""
 WITH r AS MATERIALIZED (
-    SELECT nextval(pg_get_serial_sequence('{WorkOrder._meta.db_table}', '{WorkOrder._meta.pk.column}')) AS new_id, r.*
-      FROM jsonb_to_recordset(%s::jsonb) AS r(ord integer, event_data jsonb, {record})
+    SELECT COALESCE(r.drawn_id, {WORKORDER_ID_DRAW}) AS new_id, r.*
+      FROM jsonb_to_recordset(%s::jsonb) AS r(ord integer, drawn_id bigint, event_data jsonb, {record})
 ), w AS (
     INSERT INTO {table} ({qn(WorkOrder._meta.pk.column)}, {", ".join(qn(f.column) for f in varying + constant)})
     SELECT r.new_id, {", ".join(f"r.{qn(f.column)}" for f in varying)},
@@ -296,7 +312,7 @@ def workorders_create_planned(*, orders: list[PlannedOrder], actor=None) -> list
     shared += [f.get_db_prep_save(getattr(event, f.attname), connection) for f in event_constant]
     rows = [
         {
-            "ord": i, "event_data": {**o.event_data, "channel": channel},
+            "ord": i, "drawn_id": o.id, "event_data": {**o.event_data, "channel": channel},
             "customer_id": o.customer_id, "site_id": o.site_id, "equipment_id": o.equipment_id,
             "service_type_id": o.service_type_id, "contact_name": o.contact_name.strip()[:120],
             "contact_phone": o.contact_phone, "address": o.address.strip()[:255],
@@ -319,7 +335,7 @@ def workorders_create_planned(*, orders: list[PlannedOrder], actor=None) -> list
             hooks = []
             for pk, row in zip(ids, rows, strict=True):
                 wo = WorkOrder(pk=pk, channel=channel, status=Status.NEW, created_at=now, updated_at=now,
-                               **{k: v for k, v in row.items() if k not in ("ord", "event_data")})
+                               **{k: v for k, v in row.items() if k not in ("ord", "drawn_id", "event_data")})
                 for hook in created_webhooks(wo):
                     hook.subject_id = pk  # the body's "work_order_id" (its payload's "key")
                     hooks.append(hook)
@@ -528,48 +544,6 @@ def _state_conflict(transition, work_order: WorkOrder) -> Conflict:
     return Conflict(message, code="transition_not_allowed")
 
 
-def site_points(site_ids) -> dict[int, list]:
-    """site id -> [latitude, longitude, precision] of the sites that have a point (one query)."""
-    ids = {pk for pk in site_ids if pk}
-    if not ids:
-        return {}
-    return {
-        pk: [float(lat), float(lng), precision]
-        for pk, lat, lng, precision in Site.objects.filter(pk__in=ids, latitude__isnull=False, longitude__isnull=False)
-        .values_list("pk", "latitude", "longitude", "location_precision")
-    }
-
-
-def give_to_technician(work_order: WorkOrder, *, technician, appointment_start, appointment_end, now,
-                       event_data: dict, point: list | None = None) -> list[str]:
-    """Set what assign and re-assign change on the (locked) order and say it in the event's data.
-
-    ``point``: where the order's site was placed when it was dispatched ([latitude, longitude,
-    precision], ``site_points``); the event keeps it, so the order keeps the point it was
-    dispatched on even if the site's pin moves later.
-
-    Returns the fields to save. Shared by ``workorder_transition`` and the bulk
-    ``workorders.services_assign.workorders_assign_many``.
-    """
-    if point is not None:
-        event_data["point"] = point
-    event_data.update(
-        {
-            "technician": technician.pk,
-            "technician_name": str(technician),
-            "previous_technician": work_order.technician_id,
-        }
-    )
-    if appointment_start is not None:
-        event_data["appointment"] = [appointment_start.isoformat(), appointment_end.isoformat()]
-    work_order.technician = technician
-    work_order.appointment_start = appointment_start
-    work_order.appointment_end = appointment_end
-    work_order.assigned_at = now
-    work_order.accepted_at = None
-    return ["technician", "appointment_start", "appointment_end", "assigned_at", "accepted_at"]
-
-
 def workorder_transition(
     *,
     work_order_id: int,
@@ -586,29 +560,18 @@ def workorder_transition(
 ) -> WorkOrder:
     """Fire one lifecycle transition (see ``lifecycle.TRANSITIONS``).
 
+    Runs the row's named checks, effects and after hooks (``workorders/hooks.py``, this app's
+    in ``workorders/effects.py``) in the table's order, in one transaction with the order locked.
+
     Raises InvalidInput (bad arguments), NotFound (no such work order, or not
     one the actor may see), Forbidden (the actor's role may not fire it) or
     Conflict (the work order is not in a state this transition leaves from).
     In every error case nothing changes.
     """
-    transition = TRANSITIONS.get(action)
-    if transition is None:
-        raise InvalidInput(_("Unknown action %(action)s.") % {"action": action}, fields={"action": [_("Unknown action.")]})
-    note = (note or "").strip()
-    if transition.reason_required and not note:
-        message = _("A reason is required.")
-        raise InvalidInput(message, fields={"note": [message]})
-    if len(note) > 2000:
-        raise InvalidInput(_("Keep the note under 2000 characters."), fields={"note": [_("Too long.")]})
+    transition, note = _transition_arguments(action, note, technician_id, appointment_start, appointment_end)
     latitude, longitude = position_check(latitude, longitude)
-    technician = None
-    if transition.needs_technician:
-        # Dispatch's rules, looked up before anything is locked (ImproperlyConfigured if missing).
-        check_assignable = technician_check(action)
-        if not technician_id:
-            message = _("Choose a technician.")
-            raise InvalidInput(message, fields={"technician": [message]})
-        _check_window(appointment_start, appointment_end, field="appointment_end")
+    # The row's hooks, looked up before anything is locked (ImproperlyConfigured if one is missing).
+    checks, effects, after = hooks.resolve(transition)
 
     with transaction.atomic():
         # Lock the work order's row for the rest of the transaction: when two
@@ -624,141 +587,79 @@ def workorder_transition(
         if work_order.status not in transition.sources_for(role):
             raise _state_conflict(transition, work_order)
 
-        now = timezone.now()
-        from_status = work_order.status
-        event_data = dict(data or {})
-        changed = ["status", "updated_at"]
-
-        if transition.needs_technician:
-            # Lock the technician's row too, ALWAYS AFTER the work order's row
-            # (every path that takes both takes them in this order, so two
-            # transactions never deadlock): two assignments to one technician
-            # (two dispatchers, or a dispatcher and automatic assignment) then
-            # run one after the other, and the second sees the first's booking
-            # and load in its check. No join in the locking query (see above).
-            technician = Technician.objects.select_for_update().filter(pk=technician_id).first()
-            if technician is None:
-                raise InvalidInput(_("No such technician."), fields={"technician": [_("No such technician.")]})
-            if not technician.active:
-                message = _("%(tech)s is not active.") % {"tech": technician}
-                raise InvalidInput(message, fields={"technician": [message]})
-            # Re-assigning to the same technician is a new time for the same person (a booking moved
-            # on the dispatch board's Gantt); with the same window too it would change nothing.
-            if (
-                transition.action == "reassign"
-                and technician.pk == work_order.technician_id
-                and (appointment_start, appointment_end) == (work_order.appointment_start, work_order.appointment_end)
-            ):
-                raise Conflict(
-                    _("%(number)s is already assigned to %(tech)s.") % {"number": work_order.number, "tech": technician},
-                    code="transition_not_allowed",
-                )
-            # Skills, partner scope, shift, overlapping bookings, capacity: refused with the reason.
-            check_assignable(
-                work_order=work_order,
-                technician=technician,
-                appointment_start=appointment_start,
-                appointment_end=appointment_end,
-                now=now,
-            )
-            changed += give_to_technician(
-                work_order,
-                technician=technician,
-                appointment_start=appointment_start,
-                appointment_end=appointment_end,
-                now=now,
-                event_data=event_data,
-                point=site_points([work_order.site_id]).get(work_order.site_id),
-            )
-            # The parts the job needs, from the new technician's van or the nearest warehouse
-            # (inventory/services.py; no query when the service type needs none). A re-assignment
-            # to someone else first gives back what the order held.
-            if event_data["previous_technician"] != technician.pk:
-                if transition.action == "reassign":
-                    stock_release(work_order_ids=[work_order.pk], actor=actor, now=now, reason=transition.action)
-                stock = stock_reserve_for_assignments(assignments=[(work_order, technician)], actor=actor, now=now)
-                if work_order.pk in stock:
-                    event_data["stock"] = stock[work_order.pk]
-        elif transition.action in ("unassign", "reject", "reopen"):
-            if work_order.technician_id:
-                event_data["previous_technician"] = work_order.technician_id
-            work_order.technician = None
-            work_order.appointment_start = work_order.appointment_end = None
-            changed += ["technician", "appointment_start", "appointment_end"]
-        if transition.action in ("unassign", "reject", "reopen", "cancel"):
-            # What the order held goes back to stock (one statement).
-            stock_release(work_order_ids=[work_order.pk], actor=actor, now=now, reason=transition.action)
-
-        if transition.target == PREVIOUS:
-            target = work_order.hold_return_status or Status.ASSIGNED
-            work_order.hold_return_status = ""
-            changed.append("hold_return_status")
-        else:
-            target = transition.target
-        if transition.action == "hold":
-            work_order.hold_return_status = from_status
-            changed.append("hold_return_status")
-        elif transition.action == "accept":
-            work_order.accepted_at = now
-            changed.append("accepted_at")
-        elif transition.action == "arrive" and work_order.arrived_at is None:
-            work_order.arrived_at = now
-            changed.append("arrived_at")
-        elif transition.action == "complete":
-            work_order.resolved_at = now
-            changed.append("resolved_at")
-        elif transition.action in ("close", "cancel"):
-            work_order.closed_at = now
-            changed.append("closed_at")
-        elif transition.action == "reopen":
-            work_order.resolved_at = work_order.closed_at = work_order.arrived_at = work_order.accepted_at = None
-            changed += ["resolved_at", "closed_at", "arrived_at", "accepted_at"]
-
-        work_order.status = target
-        # The SLA clock: targets met, pause on hold, resume, restart on reopen; new deadlines.
-        changed += sla_on_transition(work_order, action=transition.action, now=now, note=note)
-        try:
-            work_order.save(update_fields=sorted(set(changed)))
-        except IntegrityError as exc:
-            # PostgreSQL's exclusion constraint: the technician's windows overlap
-            # (the locked check above normally says so first, with the order's number).
-            if "wo_no_double_booking" not in str(exc):
-                raise
-            raise Conflict(
-                _("%(tech)s is already booked at an overlapping time.") % {"tech": technician},
-                code="double_booked",
-                fields={"appointment_end": [_("Overlaps another booking.")]},
-            ) from exc
-        event = WorkOrderEvent(
-            work_order=work_order,
-            action=transition.action,
-            from_status=from_status,
-            to_status=target,
-            actor=actor if actor is not None and actor.is_authenticated else None,
-            actor_role=role,
-            note=note,
-            latitude=latitude,
-            longitude=longitude,
-            data=event_data,
-            created_at=now,
+        ctx = hooks.Ctx(
+            work_order=work_order, transition=transition, from_status=work_order.status,
+            target=transition.target_for(work_order), now=timezone.now(), actor=actor, role=role, note=note,
+            latitude=latitude, longitude=longitude, technician_id=technician_id,
+            appointment_start=appointment_start, appointment_end=appointment_end, event_data=dict(data or {}),
         )
+        for check in checks:
+            check(ctx)
+        work_order.status = ctx.target
+        changed = ["status", "updated_at"]
+        for effect in effects:
+            changed += effect(ctx)
+        _save_transitioned(ctx, changed)
         # The event, and the messages the transition causes (to the technician, the
         # customer) in the outbox, written in this transaction (one statement) and
         # sent after commit.
-        transition_event_add(event, work_order, action=transition.action, now=now)
-        if latitude is not None and role in R.FIELD_ROLES:
-            # The technician's last known position, for the dispatch board.
-            Technician.objects.filter(user=actor).update(
-                last_latitude=latitude, last_longitude=longitude, last_seen_at=now
-            )
-        if transition.action == "follow_up":
-            survey_start(work_order=work_order, now=now)
-        elif transition.action == "reopen":
-            survey_void_open(work_order=work_order)
-        if transition.action == "complete" and not work_order.service_type.requires_review:
-            # No manager's review asked for: straight on to follow-up, which sends the survey.
-            work_order = workorder_send_survey(work_order_id=work_order.pk)
-    return work_order
+        transition_event_add(_transition_event(ctx), work_order, action=transition.action, now=ctx.now)
+        for hook in after:
+            hook(ctx)
+    return ctx.work_order
+
+
+def _transition_arguments(action, note, technician_id, appointment_start, appointment_end):
+    """The transition named ``action`` and the note as kept, or InvalidInput saying what is wrong."""
+    transition = TRANSITIONS.get(action)
+    if transition is None:
+        raise InvalidInput(_("Unknown action %(action)s.") % {"action": action}, fields={"action": [_("Unknown action.")]})
+    note = (note or "").strip()
+    if transition.reason_required and not note:
+        message = _("A reason is required.")
+        raise InvalidInput(message, fields={"note": [message]})
+    if len(note) > 2000:
+        raise InvalidInput(_("Keep the note under 2000 characters."), fields={"note": [_("Too long.")]})
+    if transition.needs_technician:
+        # Dispatch's rules, looked up before anything is locked (ImproperlyConfigured if missing).
+        technician_check(action)
+        if not technician_id:
+            message = _("Choose a technician.")
+            raise InvalidInput(message, fields={"technician": [message]})
+        _check_window(appointment_start, appointment_end, field="appointment_end")
+    return transition, note
+
+
+def _save_transitioned(ctx: hooks.Ctx, changed: list[str]) -> None:
+    try:
+        ctx.work_order.save(update_fields=sorted(set(changed)))
+    except IntegrityError as exc:
+        # PostgreSQL's exclusion constraint: the technician's windows overlap
+        # (the locked check normally says so first, with the order's number).
+        if "wo_no_double_booking" not in str(exc):
+            raise
+        raise Conflict(
+            _("%(tech)s is already booked at an overlapping time.") % {"tech": ctx.technician},
+            code="double_booked",
+            fields={"appointment_end": [_("Overlaps another booking.")]},
+        ) from exc
+
+
+def _transition_event(ctx: hooks.Ctx) -> WorkOrderEvent:
+    actor = ctx.actor
+    return WorkOrderEvent(
+        work_order=ctx.work_order,
+        action=ctx.transition.action,
+        from_status=ctx.from_status,
+        to_status=ctx.target,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        actor_role=ctx.role,
+        note=ctx.note,
+        latitude=ctx.latitude,
+        longitude=ctx.longitude,
+        data=ctx.event_data,
+        created_at=ctx.now,
+    )
 
 
 # A customer may move the visit while no technician is on the way yet.
@@ -941,7 +842,7 @@ def attachment_strip_metadata(*, attachment_id: int) -> str:
 # What may change on an order outside its lifecycle: what the customer asked for and where.
 # Status, technician and appointment change through transitions only (workorder_transition).
 EDITABLE_FIELDS = (
-    "priority", "preferred_start", "preferred_end", "description", "site", "equipment", "external_ref",
+    "priority", "preferred_start", "preferred_end", "description", "site", "equipment", "external_ref", "custom",
 )
 
 
@@ -985,7 +886,7 @@ def _clean_changes(changes: dict) -> dict:
 
 
 def _json_value(value):
-    if value is None or isinstance(value, (str, int)):
+    if value is None or isinstance(value, (str, int, dict)):
         return value
     if hasattr(value, "isoformat"):
         return value.isoformat()
@@ -1050,6 +951,9 @@ def workorder_update(*, work_order_id: int, actor, changes: dict, if_match: list
         start = clean.get("preferred_start", work_order.preferred_start)
         end = clean.get("preferred_end", work_order.preferred_end)
         _check_window(start, end, field="preferred_end")
+        if "custom" in clean:  # the keys given change, the others stay (catalog/custom_fields.py)
+            clean["custom"] = intake_values_clean(service_type_id=work_order.service_type_id,
+                                                  values=clean["custom"], existing=work_order.custom)
 
         diff = {}
         for name, value in clean.items():

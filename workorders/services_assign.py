@@ -49,7 +49,8 @@ from technicians.models import Technician
 from .lifecycle import TRANSITIONS, technician_check
 from .models import Escalation, WorkOrder, WorkOrderEvent
 from .messages import transition_notifications, transition_webhooks
-from .services import _acting_role, _check_window, _state_conflict, give_to_technician, site_points
+from .effects import give_to_technician, site_points
+from .services import _acting_role, _check_window, _state_conflict
 from .sla import sla_on_transition
 
 ACTION = "assign"

@@ -64,6 +64,8 @@ def _apply_service_errors(form, exc: InvalidInput):
     """Put a service's field errors beside the form's fields (the rest on top)."""
     placed = False
     for field, messages in (exc.fields or {}).items():
+        if field.startswith("custom."):  # a custom field's input is named custom_<key>
+            field = "custom_" + field[len("custom."):]
         target = field if field in form.fields else None
         for message in messages:
             form.add_error(target, str(message))
@@ -470,7 +472,8 @@ def _lookup_form(typed: dict, customer, phone_error):
     Only the phone can be wrong at this step: the other fields are still being
     filled in, so they show no errors yet.
     """
-    initial = {key: value for key, value in typed.items() if key in StaffIntakeForm.base_fields}
+    initial = {key: value for key, value in typed.items()
+               if key in StaffIntakeForm.base_fields or key.startswith("custom_")}
     if customer is not None:
         initial["contact_name"] = initial.get("contact_name") or customer.name
         initial["contact_email"] = initial.get("contact_email") or customer.email
@@ -508,6 +511,7 @@ def staff_intake(request):
                 site=site,
                 equipment=form.cleaned_data["equipment"],
                 event_data=_triage_outcome(request.POST, form),
+                custom=form.cleaned_data.get("custom", {}),
             )
             if work_order is not None:
                 return redirect(_detail_url(work_order.pk))
@@ -549,7 +553,7 @@ def customer_lookup(request):
             {"found": False, "phone": phone, "message": _("New caller: a customer record will be created.")}
         )
     sites = list(customer.sites.all())
-    equipment = list(customer.equipment.all())
+    equipment = [e for e in customer.equipment.all() if e.active]  # retired equipment is not offered
     return JsonResponse(
         {
             "found": True,

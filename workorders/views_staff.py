@@ -24,7 +24,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from catalog.selectors import service_type_refs
+from catalog.custom_fields import custom_values_shown
+from catalog.selectors import custom_fields_of, service_type_refs
 from core import roles as R
 from core.errors import ApplicationError, InvalidInput, NotFound
 from core.pagination import SORTS, keyset_page, keyset_page_compiled
@@ -637,6 +638,8 @@ def _shown(detail) -> dict:
         "channel_label": labels["channel"].get(row["channel"], row["channel"]),
         "service_type": detail.service_type.name,
         "description": row["description"],
+        # The service type's intake custom fields as asked (labels from the process's copy: no query).
+        "custom": custom_values_shown(custom_fields_of(row["service_type_id"]), row["custom"]),
         "preferred_start": when(row["preferred_start"]),
         "preferred_end": when(row["preferred_end"]),
         "created": when(row["created_at"]),

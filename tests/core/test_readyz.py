@@ -23,8 +23,8 @@ def beat_ran():
                                       started_at=timezone.now() - timedelta(minutes=1))
 
 
-def _notification(status, *, age=timedelta(0)):
-    return Notification.objects.create(channel="sms", recipient="+8613800000000", template="technician_departed",
+def _notification(status, *, age=timedelta(0), channel="sms"):
+    return Notification.objects.create(channel=channel, recipient="+8613800000000", template="technician_departed",
                                        status=status, created_at=timezone.now() - age)
 
 
@@ -59,7 +59,8 @@ def test_readyz_reports_each_server_and_the_outbox_backlog_without_login(client)
 def test_with_nothing_waiting_the_oldest_age_is_empty(client):
     _notification("sent")
     body = client.get("/readyz").json()
-    assert body["outbox"] == {"pending": 0, "failed": 0, "capped": False, "oldest_pending_seconds": None}
+    assert body["outbox"] == {"pending": 0, "failed": 0, "capped": False, "oldest_pending_seconds": None,
+                              "endpoint_pending": 0}
 
 
 def test_with_redis_down_readyz_answers_503_and_healthz_200(client, private_redis, settings):
@@ -107,6 +108,21 @@ def test_an_outbox_backlog_over_its_thresholds_makes_readyz_503(client, settings
     Notification.objects.all().delete()
     _notification("pending", age=timedelta(minutes=11))  # one, but waiting too long
     assert client.get("/readyz").json()["checks"]["outbox"]["ok"] is False
+
+
+def test_deliveries_waiting_for_an_integration_s_receiver_do_not_make_readyz_503(client, settings):
+    # An ERP's webhook receiver has been down for an hour: its deliveries wait, retried with backoff.
+    settings.READY_OUTBOX_MAX_PENDING = 2
+    settings.READY_OUTBOX_MAX_AGE_SECONDS = 600
+    for _ in range(5):
+        _notification("pending", age=timedelta(hours=1), channel="endpoint")
+    answer = client.get("/readyz")
+    assert answer.status_code == 200
+    assert answer.json()["outbox"] == {"pending": 0, "failed": 0, "capped": False, "oldest_pending_seconds": None,
+                                       "endpoint_pending": 5}
+    # ... while our own messages waiting too long still do.
+    _notification("pending", age=timedelta(minutes=11))
+    assert client.get("/readyz").status_code == 503
 
 
 def test_a_missing_media_folder_is_fine_until_it_is_not_a_folder(client, settings, tmp_path):

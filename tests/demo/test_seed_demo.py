@@ -308,3 +308,17 @@ def test_a_bounded_story_covers_only_the_most_recent_orders():
     # (and the maintenance plans' coming visits, created after the story)
     planned = set(WorkOrder.objects.filter(channel=WorkOrder.Channel.MAINTENANCE).values_list("pk", flat=True))
     assert set(WorkOrderFact.objects.values_list("work_order_id", flat=True)) == recent | planned
+
+
+def test_an_inspection_asks_for_a_before_photo_and_five_checklist_items(seeded):
+    # Given the demo's safety inspection (issue 22)
+    inspection = ServiceType.objects.get(code="inspection")
+    # Then completing one needs a photo taken before, a yes/no answer and five checklist items
+    required = {(f.key, f.kind, f.stage) for f in inspection.custom_fields.filter(required=True, active=True)}
+    assert required == {("before_photo", "photo", "completion"), ("hazard_found", "yesno", "completion")}
+    assert inspection.checklist_items.filter(mandatory=True, active=True).count() == 5
+    # And intake asks an optional question with options in both languages
+    question = inspection.custom_fields.get(stage="intake")
+    assert (question.kind, question.required) == ("choice", False)
+    assert "住宅" in question.choices_zh_hans and "Home" in question.choices_en
+    assert question.label_zh_hans and question.label_en

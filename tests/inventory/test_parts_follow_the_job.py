@@ -214,7 +214,7 @@ def test_reserving_adds_at_most_two_statements_to_an_assignment(dispatcher, tech
     assign(dispatcher, orders[0], technician)  # warm: roles, service types, their parts
     with_stock = _count(lambda: assign(dispatcher, orders[1], technician))
 
-    import workorders.services as wos
+    import workorders.effects as wos  # the lifecycle's stock hooks ("stock.reserve", ...)
     monkeypatch.setattr(wos, "stock_reserve_for_assignments", lambda **kw: {})
     monkeypatch.setattr(wos, "stock_release", lambda **kw: 0)
     without = _count(lambda: assign(dispatcher, orders[2], technician))

@@ -58,6 +58,28 @@ def test_the_compliance_rate_counts_the_visits_due_in_the_range_and_those_done_o
     assert (m["due"], m["on_time"], float(m["compliance"])) == (3, 1, 33.3)
 
 
+def test_a_visit_moved_to_a_later_day_is_on_time_when_done_on_that_day(visits):
+    # The customer moved the Sep 7 visit to Sep 10 (self-service reschedule moves the order's
+    # appointment); done on Sep 10 it is on time, while Sep 14's visit done on Sep 16 is late.
+    moved = visits[0].work_order
+    moved.preferred_start, moved.preferred_end = _at(dt.date(2026, 9, 10), 9), _at(dt.date(2026, 9, 10), 12)
+    moved.save(update_fields=["preferred_start", "preferred_end"])
+    _resolve(visits[0], dt.date(2026, 9, 10))
+    _resolve(visits[1], dt.date(2026, 9, 16))
+    now = _at(dt.date(2026, 9, 17), 12)
+
+    m = selectors.summary(Filters(date_from=dt.date(2026, 9, 1), date_to=dt.date(2026, 9, 16)), now=now).maintenance
+
+    assert (m["due"], m["on_time"]) == (2, 1)
+
+    # Assigned with an appointment on a day still ahead, not done yet: not due, not late.
+    WorkOrder.objects.filter(pk=moved.pk).update(status=Status.ASSIGNED, resolved_at=None,
+                                                 appointment_start=_at(dt.date(2026, 9, 20), 9),
+                                                 appointment_end=_at(dt.date(2026, 9, 20), 12))
+    m = selectors.summary(Filters(date_from=dt.date(2026, 9, 1), date_to=dt.date(2026, 9, 16)), now=now).maintenance
+    assert (m["due"], m["on_time"]) == (1, 0)
+
+
 def test_the_filters_apply_to_the_visit_s_order(visits, pm_type, service_type):
     _resolve(visits[0], visits[0].scheduled_on)
     now = _at(dt.date(2026, 9, 24), 12)

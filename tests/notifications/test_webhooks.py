@@ -3,6 +3,7 @@ disabled after failing for a day (notifications/webhooks.py)."""
 
 import json
 import threading
+from collections import Counter
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -16,7 +17,7 @@ from standardwebhooks.webhooks import Webhook
 
 from notifications import webhooks
 from notifications.models import Notification, WebhookAttempt, WebhookEndpoint
-from notifications.services import notification_deliver, notifications_deliver_due
+from notifications.services import notification_deliver, notifications_deliver_due, notifications_sweep
 from sla.models import SlaPolicy
 from tests.factories import TechnicianFactory, UserFactory, workorder_via_service
 from workorders.services import workorder_transition
@@ -25,12 +26,14 @@ E = WebhookEndpoint.Event
 
 
 class Receiver:
-    """A local webhook receiver: records each request's raw body and headers; answers with the
-    next status of ``statuses`` (200 when they run out)."""
+    """A local webhook receiver: records each request's raw body, headers and the status it
+    answered; answers with the next status of ``statuses`` (when they run out: 503 while
+    ``down``, else 200)."""
 
     def __init__(self):
         self.requests: list[dict] = []
         self.statuses: list[int] = []
+        self.down = False
         self._lock = threading.Lock()
         receiver = self
 
@@ -38,8 +41,8 @@ class Receiver:
             def do_POST(self):  # noqa: N802 (http.server's name)
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 with receiver._lock:
-                    receiver.requests.append({"body": raw, "headers": dict(self.headers)})
-                    status = receiver.statuses.pop(0) if receiver.statuses else 200
+                    status = receiver.statuses.pop(0) if receiver.statuses else 503 if receiver.down else 200
+                    receiver.requests.append({"body": raw, "headers": dict(self.headers), "status": status})
                 answer = b"ok" if status < 300 else b"receiver is down: " + b"x" * 5000
                 self.send_response(status)
                 self.send_header("Content-Length", str(len(answer)))
@@ -276,6 +279,119 @@ def test_a_success_ends_the_failure_window(receiver, owner, no_policies):
     notifications_deliver_due(now=timezone.now() + timedelta(hours=2))
     endpoint.refresh_from_db()
     assert endpoint.failing_since is None
+
+
+# --- A receiver down for ten minutes (bench/webhook_bench.py --outage 600, on the test's clock) ---
+
+
+def test_a_receiver_down_for_ten_minutes_loses_nothing_and_keeps_each_order_in_order(receiver, owner, no_policies,
+                                                                                       settings):
+    settings.OUTBOX_RETRY_BASE_SECONDS, settings.OUTBOX_RETRY_MAX_SECONDS = 60, 3600
+    settings.WEBHOOK_DISABLE_AFTER_SECONDS = 86400
+    endpoint = _endpoint(receiver, owner, contact_email="ops@example.com")
+    receiver.down = True
+    start = timezone.now().replace(microsecond=0)
+    with time_machine.travel(start, tick=False) as clock:
+        orders = [workorder_via_service() for _ in range(3)]
+        for wo in orders:
+            tech = TechnicianFactory()
+            _assign(wo, tech)
+            workorder_transition(work_order_id=wo.pk, action="accept", actor=tech.user)
+        rows = list(_rows())
+        heads = {min(r.pk for r in rows if r.subject_id == wo.pk) for wo in orders}  # each order's "created"
+        assert len(rows) == 12 and len(heads) == 3
+        # What the tasks handed the rows after commit do (the technicians' SMS go too): the first
+        # webhook of each order is tried and fails; the others wait for it, counting no attempt.
+        outcomes = {pk: notification_deliver(notification_id=pk)
+                    for pk in Notification.objects.order_by("id").values_list("id", flat=True)}
+        assert [outcomes[r.pk] for r in rows] == ["retry" if r.pk in heads else "waiting" for r in rows]
+
+        # Ten minutes down, the retry sweep running every minute. Its batch holds just the three
+        # first rows: the nine waiting behind them (due sooner) must not crowd them out.
+        for minute in range(1, 11):
+            clock.move_to(start + timedelta(minutes=minute))
+            notifications_deliver_due(batch=len(heads))
+
+        for head in heads:
+            tried = [int((at - start).total_seconds() // 60) for at in
+                     WebhookAttempt.objects.filter(delivery_id=head).order_by("id").values_list("attempted_at", flat=True)]
+            assert tried == [0, 1, 3, 7]  # backoff 1, 2, 4 minutes; the next one 8 minutes on
+        states = Counter(_rows().values_list("status", "attempts"))
+        assert states == {("pending", 4): 3, ("pending", 0): 9}  # none dropped, none given up
+        assert set(_rows(pk__in=heads).values_list("next_attempt_at", flat=True)) == {start + timedelta(minutes=15)}
+        first_ids = {webhooks.message_id(r) for r in rows if r.pk in heads}
+        assert {r["headers"]["webhook-id"] for r in receiver.requests} == first_ids  # no later event went out
+        assert {r["status"] for r in receiver.requests} == {503} and len(receiver.requests) == 12
+        endpoint.refresh_from_db()
+        assert endpoint.is_active and endpoint.failing_since == start  # a day is far off
+
+        # Back at minute 10; the first rows are retried when due (minute 15), and each one sent
+        # hands over the next of its order at once, without its own backoff: one sweep, in
+        # batches of two while they come back full, sends all twelve.
+        receiver.down = False
+        clock.move_to(start + timedelta(minutes=10, seconds=30))
+        assert notifications_sweep(batch=2)["sent"] == 0
+        clock.move_to(start + timedelta(minutes=15))
+        assert notifications_sweep(batch=2) == {"sent": 12, "retry": 0, "failed": 0}
+        delivered = [r for r in receiver.requests if r["status"] == 200]
+        verifier = Webhook(endpoint.secret)  # (as the receiver does, when they arrive: the timestamps are fresh)
+        bodies = [verifier.verify(r["body"], r["headers"]) for r in delivered]
+
+    assert not _rows().exclude(status="sent").exists()
+    ids = Counter(r["headers"]["webhook-id"] for r in delivered)
+    assert sorted(ids) == sorted(webhooks.message_id(r) for r in rows) and set(ids.values()) == {1}  # each once
+    for wo in orders:
+        told = [(b["type"], b["data"].get("to_status")) for b in bodies if b["data"]["work_order_id"] == wo.pk]
+        assert told == [("workorder.created", None), ("workorder.status_changed", "assigned"),
+                        ("workorder.assigned", "assigned"), ("workorder.status_changed", "accepted")]
+    endpoint.refresh_from_db()
+    assert endpoint.is_active and endpoint.failing_since is None
+    assert not Notification.objects.filter(template="webhook_disabled").exists()
+
+
+def test_after_a_broker_outage_one_sweep_sends_every_order_s_events_in_order(receiver, owner, no_policies):
+    _endpoint(receiver, owner, events=[E.WORK_ORDER_CREATED, E.WORK_ORDER_STATUS_CHANGED])
+    tech = TechnicianFactory()
+    orders = [workorder_via_service() for _ in range(2)]
+    for wo in orders:  # no task was handed any of these rows (the broker was down): the sweep finds them
+        _assign(wo, tech)
+        workorder_transition(work_order_id=wo.pk, action="accept", actor=tech.user)
+
+    assert _rows().count() == 6
+    notifications_sweep(batch=4, now=timezone.now() + timedelta(minutes=1))  # (the technician's SMS go too)
+    assert not _rows().exclude(status="sent").exists() and len(receiver.requests) == 6
+    for wo in orders:
+        told = [(e["type"], e["data"].get("to_status")) for e in receiver.events() if e["data"]["work_order_id"] == wo.pk]
+        assert told == [("workorder.created", None), ("workorder.status_changed", "assigned"),
+                        ("workorder.status_changed", "accepted")]
+
+
+def test_a_row_given_back_just_as_the_earlier_one_was_sent_goes_at_once(receiver, owner, no_policies,
+                                                                        monkeypatch):
+    _endpoint(receiver, owner, events=[E.WORK_ORDER_STATUS_CHANGED])
+    wo = workorder_via_service()
+    tech = TechnicianFactory()
+    _assign(wo, tech)
+    workorder_transition(work_order_id=wo.pk, action="accept", actor=tech.user)
+    first, second = _rows()
+    Notification.objects.filter(pk=first.pk).update(status="sending", attempts=1)  # another worker sends it
+    real, answers = webhooks.earlier_undelivered, []
+
+    def looking(notification):
+        answers.append(real(notification))
+        if len(answers) == 1:
+            # ... and is done right after this one looked: its hand-over finds this one still
+            # claimed, so hands nothing over.
+            Notification.objects.filter(pk=first.pk).update(status="sent", sent_at=timezone.now())
+            first.refresh_from_db()
+            webhooks.after_attempt(first, outcome="sent")
+        return answers[-1]
+
+    monkeypatch.setattr(webhooks, "earlier_undelivered", looking)
+    # Not left waiting for the sweep (up to a minute and a half): sent now.
+    assert notification_deliver(notification_id=second.pk) == "sent"
+    assert answers[0] is True
+    assert [e["data"]["to_status"] for e in receiver.events()] == ["accepted"]
 
 
 @pytest.mark.parametrize("url, message", [

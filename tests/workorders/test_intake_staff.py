@@ -126,6 +126,17 @@ def test_the_json_lookup_gives_the_same_caller_for_the_page_script(client, agent
     assert data["equipment"] == [{"id": fridge.pk, "label": "Midea BCD-520 #FRIDGE-0042 (Shop)", "site": shop.pk}]
 
 
+def test_retired_equipment_is_not_offered_on_the_page_or_in_the_lookup(client, agent, caller):
+    customer, home, shop, fridge = caller
+    EquipmentFactory(customer=customer, site=shop, serial="OLD-FRIDGE-0001", active=False)
+    client.force_login(agent)
+
+    response = client.post(URL, {"contact_phone": "13812345678", "description": "", "lookup": "1"})
+    assert [c[0] for c in response.context["form"].fields["equipment"].choices][1:] == [fridge.pk]
+    assert "OLD-FRIDGE-0001" not in response.content.decode()
+    assert [e["id"] for e in client.get(LOOKUP, {"phone": "13812345678"}).json()["equipment"]] == [fridge.pk]
+
+
 def test_the_json_lookup_of_a_new_number_or_a_bad_number(client, agent):
     client.force_login(agent)
     assert client.get(LOOKUP, {"phone": "139 0000 2222"}).json() == {

@@ -36,7 +36,7 @@ from django.db.models import Max
 from django.utils import timezone
 from tqdm import tqdm
 
-from catalog.models import Part, ServiceType, ServiceTypePart, ServiceTypeSkill, Skill
+from catalog.models import ChecklistItem, CustomField, Part, ServiceType, ServiceTypePart, ServiceTypeSkill, Skill
 from contracts.models import Contract
 from core import roles as R
 from core.i18n import bilingual
@@ -91,6 +91,24 @@ SERVICE_TYPES = [
     ("dishwasher-install", "洗碗机安装 Dishwasher install", 120, 100, False,
      [("kitchen", 2), ("plumbing", 1), ("installation", 1)], "dishwasher", 4),
     ("gas-stove-repair", "燃气灶维修 Gas stove repair", 60, 60, False, [("gas", 3)], "stove", 6),
+]
+
+# A safety inspection (issue 22): its own questions and a checklist the technician's phone enforces.
+# It has no history in the demo: the seeded orders are the repair and install types above.
+INSPECTION = ("inspection", "安全检查 Safety inspection", 60, 100, [("electrical", 2)])
+INSPECTION_CHECKLIST = [
+    "检查配电箱 Inspect the distribution box",
+    "测试漏电保护器 Test the residual-current device",
+    "检查接地 Check the earthing",
+    "检查燃气管道与阀门 Check the gas pipes and valves",
+    "测试烟雾报警器 Test the smoke alarms",
+]
+# key, label, kind, options (zh, en), required, stage
+INSPECTION_FIELDS = [
+    ("building_type", "建筑类型 Building type", "choice",
+     ("home = 住宅\nshop = 商铺\nfactory = 厂房", "home = Home\nshop = Shop\nfactory = Factory"), False, "intake"),
+    ("before_photo", "检查前照片 Photo before the inspection", "photo", ("", ""), True, "completion"),
+    ("hazard_found", "发现安全隐患 Safety hazard found", "yesno", ("", ""), True, "completion"),
 ]
 
 # Spare parts (number, name, unit, price, serial-numbered) and the service types that
@@ -625,6 +643,7 @@ class Command(BaseCommand):
                 )
             self.service_types.append((st, kind, weight))
         self.st_values, self.st_cum = _weighted([(i, w) for i, (_, _, w) in enumerate(self.service_types)])
+        self._inspection(skills)
 
         partners = [PartnerCompany.objects.get_or_create(name=name, defaults={
             "contact_phone": f"+86216{rng.randrange(10**7):07d}"})[0] for name in PARTNERS]
@@ -695,6 +714,29 @@ class Command(BaseCommand):
                     )
                 self._load_technicians()
         self._stock(partners[0])
+
+    def _inspection(self, skills):
+        """The inspection service type: a required before-photo, a yes/no answer and a five-item
+        checklist, all required to complete it; an optional question at intake."""
+        code, name, minutes, fee, required = INSPECTION
+        st, _ = ServiceType.objects.get_or_create(
+            code=code, defaults={**bilingual("name", name), "default_duration_minutes": minutes,
+                                 "callout_fee": Decimal(fee), **bilingual("description", name)},
+        )
+        for skill_code, level in required:
+            ServiceTypeSkill.objects.get_or_create(service_type=st, skill=skills[skill_code],
+                                                   defaults={"min_level": level})
+        for position, text in enumerate(INSPECTION_CHECKLIST):
+            ChecklistItem.objects.get_or_create(
+                service_type=st, text_zh_hans=bilingual("text", text)["text_zh_hans"],
+                defaults={**bilingual("text", text), "mandatory": True, "position": position},
+            )
+        for position, (key, label, kind, (zh, en), mandatory, stage) in enumerate(INSPECTION_FIELDS):
+            CustomField.objects.get_or_create(
+                service_type=st, key=key,
+                defaults={**bilingual("label", label), "kind": kind, "choices": zh, "choices_zh_hans": zh or None,
+                          "choices_en": en or None, "required": mandatory, "stage": stage, "position": position},
+            )
 
     def _stock(self, partner):
         """Parts, a central warehouse, vans for the demo technician and a few others, a partner's store,

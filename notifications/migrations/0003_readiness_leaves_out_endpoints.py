@@ -1,0 +1,29 @@
+# /readyz judges the outbox without the webhook endpoints' deliveries (notifications.selectors.outbox_backlog):
+# the pending index leaves them out and they get their own. Built concurrently: the outbox keeps
+# every message ever sent, so the table may be large, and sends go on during the migration.
+
+from django.contrib.postgres.operations import AddIndexConcurrently, RemoveIndexConcurrently
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    atomic = False
+
+    dependencies = [
+        ('notifications', '0002_webhook_endpoints'),
+    ]
+
+    operations = [
+        RemoveIndexConcurrently(
+            model_name='notification',
+            name='notification_pending',
+        ),
+        AddIndexConcurrently(
+            model_name='notification',
+            index=models.Index(condition=models.Q(('status', 'pending'), models.Q(('channel', 'endpoint'), _negated=True)), fields=['created_at'], name='notification_pending'),
+        ),
+        AddIndexConcurrently(
+            model_name='notification',
+            index=models.Index(condition=models.Q(('channel', 'endpoint'), ('status', 'pending')), fields=['created_at'], name='notification_endpoint_pending'),
+        ),
+    ]
