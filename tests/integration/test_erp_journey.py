@@ -112,6 +112,11 @@ def test_an_erp_creates_syncs_and_is_told(receiver, service_type, settings):
     assert _ids(erp.get("/api/v1/sites/", sync)) == []
     assert _ids(erp.get("/api/v1/work-orders/", sync)) == [order["id"]]
     assert bystander.pk in _ids(erp.get("/api/v1/customers/", {"sort": "-created_at"}))
+    # Under the changed order: its story and the customer's answer.
+    story = erp.get(f"/api/v1/work-orders/{order['id']}/events/").json()["results"]
+    assert [e["action"] for e in story][:2] == ["create", "assign"] and story[-1]["to_status"] == "closed"
+    [survey] = erp.get(f"/api/v1/work-orders/{order['id']}/surveys/").json()["results"]
+    assert (survey["status"], survey["satisfaction"], survey["solved"]) == ("answered", 5, True)
 
     # 4. The signed webhooks of the order's events, in order, each verifying with the secret.
     for _round in range(8):
