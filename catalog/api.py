@@ -47,7 +47,7 @@ class SkillRefField(serializers.Field):
     def to_internal_value(self, data):
         if isinstance(data, int) and not isinstance(data, bool) and 0 < data < 2**63:
             return data
-        if isinstance(data, str) and 0 < len(data) <= 40 and data.strip() == data:
+        if isinstance(data, str) and 0 < len(data) <= 40 and data.strip() == data and "\x00" not in data:
             return data
         self.fail("invalid")
 

@@ -12,7 +12,7 @@ class CatalogConfig(AppConfig):
         # the service types (a worker) still drops the other processes' copies when it saves one.
         from core.refcache import receiver_for
 
-        from .models import CustomField, ServiceType, ServiceTypePart
+        from .models import CustomField, Part, ServiceType, ServiceTypePart
         from .selectors import SERVICE_TYPES
 
         bump = receiver_for(SERVICE_TYPES)
@@ -21,6 +21,9 @@ class CatalogConfig(AppConfig):
         # The parts a service type needs are kept with the service types (catalog.selectors).
         post_save.connect(bump, sender=ServiceTypePart, weak=False, dispatch_uid="refcache-service-type-part-save")
         post_delete.connect(bump, sender=ServiceTypePart, weak=False, dispatch_uid="refcache-service-type-part-delete")
+        # ... with their parts' numbers and whether they are active.
+        post_save.connect(bump, sender=Part, weak=False, dispatch_uid="refcache-part-save")
+        post_delete.connect(bump, sender=Part, weak=False, dispatch_uid="refcache-part-delete")
         # So are their custom fields.
         post_save.connect(bump, sender=CustomField, weak=False, dispatch_uid="refcache-custom-field-save")
         post_delete.connect(bump, sender=CustomField, weak=False, dispatch_uid="refcache-custom-field-delete")

@@ -85,8 +85,11 @@ def part_update(*, actor, part_id: int, changes: dict, if_match: list[str]) -> P
     with transaction.atomic():
         part = locked_row(Part.objects.all(), part_id, _("No such part."))
         _named(Part, {name: changes.get(name, getattr(part, name)) for name in _NAMES[Part]})
+        # signal: the parts each service type needs are kept per process (catalog.selectors), and a part
+        # deactivated or renumbered must drop those copies as an admin save does.
         part, _diff = apply_changes(Part, _UNIQUE[Part], part, changes, if_match, _(
-            "Part %(id)s was changed since you read it; read it again and re-apply your change.") % {"id": part.pk})
+            "Part %(id)s was changed since you read it; read it again and re-apply your change.") % {"id": part.pk},
+            signal=True)
     return part
 
 

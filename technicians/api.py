@@ -32,7 +32,7 @@ from core.rows import (
 )
 
 from .models import Technician
-from .selectors import technicians_for_api
+from .selectors import technician_write_allowed, technicians_for_api
 from .services import technician_create, technician_update
 
 # --------------------------------------------------------------------------
@@ -66,14 +66,22 @@ class TechnicianSerializer(SyncFields):
     partner_company = serializers.IntegerField(source="partner_company_id", allow_null=True,
                                                help_text="Partner company id; null for the company's own staff.")
     active = serializers.BooleanField()
-    home_address = serializers.CharField(help_text="Where the technician starts the day (dispatch measures "
-                                         "travel from it).")
+    home_address = serializers.CharField(required=False, help_text="Where the technician starts the day (dispatch "
+                                         "measures travel from it). Only for those who may change technicians, "
+                                         "and in a technician's own profile.")
     skills = SkillLevelSerializer(many=True, source="skill_levels", help_text="Skills with their level, 1 to 5.")
     availability = ShiftSerializer(
         many=True, source="shifts",
         help_text="Weekly windows (`weekday`, 0 Monday) and dated ones (`date`: they replace that weekday's); "
         "`available` false is an absence (without times: the whole day). None at all: always available.",
     )
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        # A home address is private: colleagues (a partner's technicians see each other) do not read it.
+        if not self.context.get("home_addresses") and instance.user_id != self.context.get("user_id"):
+            data.pop("home_address", None)
+        return data
 
 
 # --------------------------------------------------------------------------
@@ -188,6 +196,10 @@ class TechnicianViewSet(RowViewSet):
 
     def visible(self):
         return technicians_for_api(self.request.user)
+
+    def output_context(self):
+        user = self.request.user
+        return {"home_addresses": technician_write_allowed(user), "user_id": user.pk}
 
     def written(self, row):
         return self.visible().get(pk=row.pk)

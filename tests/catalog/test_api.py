@@ -192,3 +192,27 @@ def test_keys_need_the_parts_or_service_types_scope_to_write(db):
     assert row.status_code == 200 and "stock_on_hand" not in row.json()
     assert partner.post("/api/v1/parts/", {"part_number": "K-2", "name_en": "V", "unit_price": "3.00"},
                         format="json").status_code == 403
+
+
+def test_a_part_retired_or_renumbered_through_the_api_leaves_what_assignment_reserves(manager, service_type):
+    from catalog.models import ServiceTypePart
+    from catalog.selectors import service_type_parts
+
+    part = _part("CMP-1")
+    ServiceTypePart.objects.create(service_type=service_type, part=part, quantity=1)
+    assert [p.part_number for p in service_type_parts(service_type.pk)] == ["CMP-1"]  # kept per process now
+    api = logged_in(manager)
+    url = f"/api/v1/parts/{part.pk}/"
+    renamed = api.patch(url, {"part_number": "CMP-2"}, format="json", HTTP_IF_MATCH=api.get(url)["ETag"])
+    assert renamed.status_code == 200
+    assert [p.part_number for p in service_type_parts(service_type.pk)] == ["CMP-2"]
+    retired = api.patch(url, {"active": False}, format="json", HTTP_IF_MATCH=renamed["ETag"])
+    assert retired.status_code == 200
+    assert service_type_parts(service_type.pk) == ()
+
+
+def test_a_nul_character_in_a_skill_is_refused_not_a_server_error(manager):
+    answer = logged_in(manager).post("/api/v1/service-types/", {"code": "nul", "name_en": "Nul",
+                                                                "skills": [{"skill": "hv\u0000ac"}]}, format="json")
+    assert answer.status_code == 400 and "skills" in answer.json()["fields"]
+    assert not ServiceType.objects.filter(code="nul").exists()

@@ -91,6 +91,12 @@ def test_the_technician_and_their_partner_company_read_their_own_orders(technici
     assert logged_in(colleague.user).get(f"/api/v1/work-orders/{order.pk}/events/").status_code == 200
 
 
+def test_the_customer_s_feedback_is_not_for_field_roles(technician, reported):
+    own = logged_in(technician.user)
+    assert own.get(f"/api/v1/work-orders/{reported.pk}/events/").status_code == 200
+    assert own.get(f"/api/v1/work-orders/{reported.pk}/surveys/").status_code == 404
+
+
 def test_keys_read_them_with_the_work_orders_scope_and_within_their_restriction(reported):
     _client, key = apiclient_create(name="ERP", scopes=["work_orders:read"])
     erp = APIClient()

@@ -200,3 +200,14 @@ def test_a_page_costs_the_same_queries_for_3_rows_as_for_12(dispatcher, skills):
             assert api.get("/api/v1/technicians/").status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+def test_a_home_address_is_shown_to_those_who_change_technicians_and_to_its_owner(dispatcher):
+    me = PartnerTechnicianFactory(home_address="1 My Road")
+    colleague = PartnerTechnicianFactory(partner_company=me.partner_company, home_address="2 Colleague Road")
+    listed = {row["id"]: row for row in logged_in(me.user).get("/api/v1/technicians/").json()["results"]}
+    assert listed[me.pk]["home_address"] == "1 My Road"
+    assert "home_address" not in listed[colleague.pk]
+    assert "home_address" not in logged_in(me.user).get(f"/api/v1/technicians/{colleague.pk}/").json()
+    assert logged_in(dispatcher).get(f"/api/v1/technicians/{colleague.pk}/").json()["home_address"] == \
+        "2 Colleague Road"
