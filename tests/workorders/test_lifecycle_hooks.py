@@ -12,6 +12,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
+from django.utils import translation
 
 from core import roles as R
 from tests.factories import TechnicianFactory, WorkOrderFactory
@@ -92,3 +93,17 @@ def test_a_registered_hook_runs_in_the_transitions_transaction(monkeypatch, disp
 def test_only_the_three_kinds_of_hook_can_be_registered():
     with pytest.raises(ImproperlyConfigured):
         hooks.register("before", "anything", lambda ctx: None)
+
+
+def test_every_transition_tells_the_customer_what_happened_in_both_languages():
+    """The tracking page's history: one sentence per transition, from its row (customer_text)."""
+    for transition in TRANSITIONS.values():
+        texts = [lambda t=transition: str(t.customer_text)]
+        if transition.customer_text_named:
+            texts.append(lambda t=transition: t.customer_text_named % {"name": "Wei"})
+        for text in texts:
+            with translation.override("en"):
+                english = text()
+            with translation.override("zh-hans"):
+                chinese = text()
+            assert english and chinese != english, transition.action
