@@ -34,6 +34,18 @@ def test_every_name_in_the_table_resolves_to_a_registered_hook():
     assert lifecycle_hooks_registered() == []
 
 
+def test_the_set_based_assignment_runs_every_effect_the_assign_row_names():
+    many = hooks.resolve_many(TRANSITIONS["assign"])
+    assert len(many) == len(TRANSITIONS["assign"].effects) and all(callable(fn) for fn in many)
+
+
+def test_an_effect_without_a_set_based_form_fails_the_set_based_path_loudly(monkeypatch):
+    monkeypatch.setitem(TRANSITIONS, "assign", dataclasses.replace(
+        TRANSITIONS["assign"], effects=(*TRANSITIONS["assign"].effects, "stamp.accepted_at")))
+    with pytest.raises(ImproperlyConfigured, match="'stamp.accepted_at' has no set-based form"):
+        hooks.resolve_many(TRANSITIONS["assign"])
+
+
 def test_every_transition_moves_the_sla_clock_last_and_takes_the_technicians_position_first():
     for transition in TRANSITIONS.values():
         assert transition.effects[-1] == "sla.clock", transition.action
