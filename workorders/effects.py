@@ -11,13 +11,13 @@ from django.utils.translation import gettext as _
 
 from core import roles as R
 from core.errors import Conflict, InvalidInput
-from customers.models import Site
+from customers.models import Customer, Site
 from inventory.services import stock_release, stock_reserve_for_assignments
 from technicians.models import Technician
 
 from . import hooks
 from .lifecycle import technician_check
-from .models import WorkOrder
+from .models import Escalation, WorkOrder
 from .sla import sla_on_transition
 from .survey import survey_start, survey_void_open, workorder_send_survey
 
@@ -130,6 +130,20 @@ def technician_give(ctx) -> list[str]:
     )
 
 
+@hooks.effect_many("technician.give")
+def technician_give_many(ctxs) -> list[list[str]]:
+    """``technician.give`` for many orders: the sites' points in one query."""
+    points = site_points({ctx.work_order.site_id for ctx in ctxs})
+    return [
+        give_to_technician(
+            ctx.work_order, technician=ctx.technician, appointment_start=ctx.appointment_start,
+            appointment_end=ctx.appointment_end, now=ctx.now, event_data=ctx.event_data,
+            point=points.get(ctx.work_order.site_id),
+        )
+        for ctx in ctxs
+    ]
+
+
 def _technician_changed(ctx) -> bool:
     return ctx.event_data["previous_technician"] != ctx.technician.pk
 
@@ -152,6 +166,19 @@ def stock_reserve(ctx) -> list[str]:
         if ctx.work_order.pk in stock:
             ctx.event_data["stock"] = stock[ctx.work_order.pk]
     return []
+
+
+@hooks.effect_many("stock.reserve")
+def stock_reserve_many(ctxs) -> list[list[str]]:
+    """``stock.reserve`` for many orders: one reservation for all (two statements)."""
+    todo = [ctx for ctx in ctxs if _technician_changed(ctx)]
+    if todo:
+        stock = stock_reserve_for_assignments(assignments=[(ctx.work_order, ctx.technician) for ctx in todo],
+                                              actor=todo[0].actor, now=todo[0].now)
+        for ctx in todo:
+            if ctx.work_order.pk in stock:
+                ctx.event_data["stock"] = stock[ctx.work_order.pk]
+    return [[] for _ctx in ctxs]
 
 
 @hooks.effect("technician.release")
@@ -225,6 +252,31 @@ def stamps_clear(ctx) -> list[str]:
 def sla_clock(ctx) -> list[str]:
     """The SLA clock: targets met, pause on hold, resume, restart on reopen; new deadlines."""
     return sla_on_transition(ctx.work_order, action=ctx.transition.action, now=ctx.now, note=ctx.note)
+
+
+@hooks.effect_many("sla.clock")
+def sla_clock_many(ctxs) -> list[list[str]]:
+    """``sla.clock`` for many orders. Orders whose clock never started (made before SLAs were
+    configured, or imported): starting it reads the customer's tier and the escalations already
+    fired; read those for all of them at once rather than per order."""
+    fresh = [ctx.work_order for ctx in ctxs if ctx.work_order.sla_started_at is None]
+    fired: dict[int, set] = {}
+    if fresh:
+        customers = Customer.objects.in_bulk({wo.customer_id for wo in fresh})
+        for wo in fresh:
+            wo.customer = customers[wo.customer_id]
+            fired[wo.pk] = set()
+        cycles = {wo.pk: wo.sla_cycle for wo in fresh}
+        for pk, cycle, target, level_id in Escalation.objects.filter(work_order_id__in=list(cycles)).values_list(
+            "work_order_id", "cycle", "target", "level_id"
+        ):
+            if cycle == cycles[pk]:
+                fired[pk].add((target, level_id))
+    return [
+        sla_on_transition(ctx.work_order, action=ctx.transition.action, now=ctx.now, note=ctx.note,
+                          fired=fired.get(ctx.work_order.pk))
+        for ctx in ctxs
+    ]
 
 
 # --- After hooks: the order and its event are saved; same transaction -------------------------

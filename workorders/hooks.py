@@ -11,6 +11,9 @@ completion, ...) registers its own from its ``AppConfig.ready()``, so that this 
 it. A name in the table that nothing registered is never skipped: ``resolve`` raises
 ImproperlyConfigured, ``manage.py check`` reports it (``workorders.E003``, ``workorders/checks.py``)
 and the transition refuses to run before it locks anything.
+
+An effect may also have a set-based form (``effect_many``), which ``workorders.services_assign``
+runs on many orders at once; it reads the same row of the table (``resolve_many``).
 """
 
 from collections.abc import Callable
@@ -47,6 +50,9 @@ class Ctx:
 
 
 _REGISTRY: dict[str, dict[str, Callable]] = {kind: {} for kind in KINDS}
+# Set-based forms of effects, for a path that fires one transition on many orders at once
+# (``workorders.services_assign``): many(ctxs) -> the fields changed, one list per Ctx.
+_MANY: dict[str, Callable] = {}
 
 
 def register(kind: str, name: str, fn: Callable) -> Callable:
@@ -72,6 +78,25 @@ def effect(name: str):
 def after(name: str):
     """Decorator: register an after hook."""
     return lambda fn: register(AFTER, name, fn)
+
+
+def effect_many(name: str):
+    """Decorator: register the set-based form of the effect ``name``."""
+    def register_many(fn):
+        _MANY[name] = fn
+        return fn
+    return register_many
+
+
+def resolve_many(transition) -> tuple[Callable, ...]:
+    """The set-based forms of one transition's effects, in the table's order (ImproperlyConfigured
+    when one has none: the set-based path never runs a transition without one of its effects)."""
+    try:
+        return tuple(_MANY[name] for name in transition.effects)
+    except KeyError as exc:
+        raise ImproperlyConfigured(
+            f"The {transition.action!r} transition's effect {exc.args[0]!r} has no set-based form."
+        ) from None
 
 
 def missing(transitions) -> list[str]:

@@ -76,6 +76,11 @@ class Transition:
     checks: tuple[str, ...] = ()
     effects: tuple[str, ...] = ()
     after: tuple[str, ...] = ()
+    # The sentence the customer's tracking page shows for this transition's event (its history;
+    # never the event's note). ``customer_text_named``: instead, when the event names the
+    # technician, with their first name as ``%(name)s``.
+    customer_text: str = ""
+    customer_text_named: str = ""
 
     def target_for(self, work_order) -> str:
         """The state this transition takes ``work_order`` to (resume: the one it left for the hold)."""
@@ -105,6 +110,9 @@ def _t(action, label, sources, target, roles, role_sources=None, checks=(), effe
                       **kw)
 
 
+# What the customer reads when a technician is given the order: without, and with, the first name.
+ASSIGNED_TEXTS = {"customer_text": _("A technician was assigned to your request."),
+                  "customer_text_named": _("Technician %(name)s was assigned to your request.")}
 # Hooks shared by several rows.
 GIVE = ("technician.lock_active", "technician.assignable")  # checks before giving the order to a technician
 TAKE_BACK = ("technician.release", "stock.release")  # the technician and the parts the order held
@@ -114,33 +122,47 @@ TRANSITIONS: dict[str, Transition] = {
     for t in [
         _t("assign", _("Assign"), {Status.NEW}, Status.ASSIGNED,
            {R.DISPATCHER, R.MANAGER, R.SYSTEM, R.INTEGRATION}, needs_technician=True,
-           checks=GIVE, effects=("technician.give", "stock.reserve")),
+           checks=GIVE, effects=("technician.give", "stock.reserve"),
+           **ASSIGNED_TEXTS),
         _t("reassign", _("Re-assign"), {Status.ASSIGNED, Status.ACCEPTED}, Status.ASSIGNED,
            {R.DISPATCHER, R.MANAGER, R.SYSTEM, R.INTEGRATION}, needs_technician=True,
            checks=("technician.lock_active", "technician.booking_changes", "technician.assignable"),
-           effects=("technician.give", "stock.release_previous", "stock.reserve")),
+           effects=("technician.give", "stock.release_previous", "stock.reserve"),
+           **ASSIGNED_TEXTS),
         _t("unassign", _("Un-assign"), {Status.ASSIGNED, Status.ACCEPTED}, Status.NEW,
-           {R.DISPATCHER, R.MANAGER, R.INTEGRATION}, effects=TAKE_BACK),
-        _t("reject", _("Reject"), {Status.ASSIGNED}, Status.NEW, FIELD, reason_required=True, effects=TAKE_BACK),
-        _t("accept", _("Accept"), {Status.ASSIGNED}, Status.ACCEPTED, FIELD, effects=("stamp.accepted_at",)),
-        _t("depart", _("Depart"), {Status.ACCEPTED}, Status.EN_ROUTE, FIELD),
-        _t("arrive", _("Arrive"), {Status.EN_ROUTE}, Status.IN_PROGRESS, FIELD, effects=("stamp.arrived_at",)),
+           {R.DISPATCHER, R.MANAGER, R.INTEGRATION}, effects=TAKE_BACK,
+           customer_text=_("We are arranging a technician for you.")),
+        _t("reject", _("Reject"), {Status.ASSIGNED}, Status.NEW, FIELD, reason_required=True, effects=TAKE_BACK,
+           customer_text=_("We are arranging a technician for you.")),
+        _t("accept", _("Accept"), {Status.ASSIGNED}, Status.ACCEPTED, FIELD, effects=("stamp.accepted_at",),
+           customer_text=_("Your technician confirmed the job.")),
+        _t("depart", _("Depart"), {Status.ACCEPTED}, Status.EN_ROUTE, FIELD,
+           customer_text=_("Your technician is on the way.")),
+        _t("arrive", _("Arrive"), {Status.EN_ROUTE}, Status.IN_PROGRESS, FIELD, effects=("stamp.arrived_at",),
+           customer_text=_("Your technician arrived and started work.")),
         _t("hold", _("Put on hold"), {Status.ACCEPTED, Status.EN_ROUTE, Status.IN_PROGRESS}, Status.ON_HOLD,
-           FIELD | {R.DISPATCHER, R.MANAGER, R.INTEGRATION}, reason_required=True, effects=("hold.remember",)),
+           FIELD | {R.DISPATCHER, R.MANAGER, R.INTEGRATION}, reason_required=True, effects=("hold.remember",),
+           customer_text=_("The work was paused.")),
         _t("resume", _("Resume"), {Status.ON_HOLD}, PREVIOUS,
-           FIELD | {R.DISPATCHER, R.MANAGER, R.INTEGRATION}, effects=("hold.return",)),
+           FIELD | {R.DISPATCHER, R.MANAGER, R.INTEGRATION}, effects=("hold.return",),
+           customer_text=_("The work resumed.")),
         _t("complete", _("Complete"), {Status.IN_PROGRESS}, Status.RESOLVED, FIELD,
-           effects=("stamp.resolved_at",), after=("survey.send_unless_review",)),
+           effects=("stamp.resolved_at",), after=("survey.send_unless_review",),
+           customer_text=_("The work was completed.")),
         _t("follow_up", _("Send for follow-up"), {Status.RESOLVED}, Status.FOLLOW_UP, {R.SYSTEM, R.MANAGER},
-           after=("survey.start",)),
+           after=("survey.start",),
+           customer_text=_("We asked how the service went.")),
         _t("close", _("Close"), {Status.FOLLOW_UP}, Status.CLOSED, {R.CUSTOMER, R.MANAGER, R.SYSTEM},
-           effects=("stamp.closed_at",)),
+           effects=("stamp.closed_at",),
+           customer_text=_("Your request was closed.")),
         _t("reopen", _("Reopen"), {Status.FOLLOW_UP, Status.CLOSED}, Status.NEW, {R.MANAGER, R.AGENT},
-           reason_required=True, effects=(*TAKE_BACK, "stamps.clear"), after=("survey.void",)),
+           reason_required=True, effects=(*TAKE_BACK, "stamps.clear"), after=("survey.void",),
+           customer_text=_("Your request was reopened.")),
         _t("cancel", _("Cancel"), OPEN_STATES, Status.CANCELLED, OFFICE | {R.INTEGRATION, R.CUSTOMER},
            reason_required=True,
            role_sources={R.CUSTOMER: {Status.NEW, Status.ASSIGNED, Status.ACCEPTED}},
-           effects=("stock.release", "stamp.closed_at")),
+           effects=("stock.release", "stamp.closed_at"),
+           customer_text=_("Your request was cancelled.")),
     ]
 }
 

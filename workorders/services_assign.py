@@ -20,12 +20,15 @@ with a fixed number of queries, and keeps every guarantee of the one-order path:
    ones after it, so a dispatcher's assignment made a moment earlier is seen
    and nobody is double-booked or over capacity. A refused pair is reported
    with the same message the one-order path gives; the others go ahead.
-4. The writes are set-based: one ``UPDATE ... FROM (VALUES ...)`` per set of
-   changed columns, guarded again by the source states; one multi-row INSERT
-   of the lifecycle events (each with its score and parts) and one of the
-   outbox rows (the technician's "new job" message). The SLA clock moves as
-   ``workorders.sla.sla_on_transition`` says (for ``assign`` it only starts a
-   clock that never started).
+4. What the order gets is what the lifecycle table names for ``assign`` (its
+   ``effects``: the technician and window, the parts reserved, the SLA clock,
+   which for ``assign`` only starts a clock that never started), each run in
+   its set-based form (``hooks.effect_many`` in ``workorders/effects.py``) on
+   all the orders at once. The writes are set-based: one
+   ``UPDATE ... FROM (VALUES ...)`` per set of changed columns, guarded again
+   by the source states; one multi-row INSERT of the lifecycle events (each
+   with its score and parts) and one of the outbox rows (the technician's
+   "new job" message).
 """
 
 from __future__ import annotations
@@ -41,17 +44,14 @@ from django.utils.translation import gettext as _
 from catalog.selectors import service_types_by_pk
 from core.errors import ApplicationError, InvalidInput, NotFound
 from core.inserts import bulk_insert
-from customers.models import Customer
-from inventory.services import stock_reserve_for_assignments
 from notifications.services import notifications_add
 from technicians.models import Technician
 
+from . import hooks
 from .lifecycle import TRANSITIONS, technician_check
-from .models import Escalation, WorkOrder, WorkOrderEvent
+from .models import WorkOrder
 from .messages import transition_notifications, transition_webhooks
-from .effects import give_to_technician, site_points
-from .services import _acting_role, _check_window, _state_conflict
-from .sla import sla_on_transition
+from .services import _acting_role, _check_window, _state_conflict, _transition_event
 
 ACTION = "assign"
 BUSY = "busy"
@@ -92,6 +92,8 @@ def workorders_assign_many(
     transition = TRANSITIONS[ACTION]
     # Dispatch's rules, set-based (ImproperlyConfigured if missing: never assign without them).
     check_assignable_many = technician_check(ACTION, many=True)
+    # The row's effects in their set-based forms (ImproperlyConfigured if one has none).
+    effects = hooks.resolve_many(transition)
     seen = set()
     for item in assignments:
         if not item.technician_id:
@@ -152,7 +154,7 @@ def workorders_assign_many(
         clock.append(time.perf_counter())
 
         # 4. Write.
-        written = _write(todo, locked, accepted, roles, transition, actor, data, now, refused)
+        written = _write(todo, locked, accepted, roles, transition, effects, actor, data, now, refused)
     clock.append(time.perf_counter())
     result.timings = {
         name: round(clock[i + 1] - clock[i], 4) for i, name in enumerate(("lock", "check", "write"))
@@ -199,113 +201,83 @@ def _explain_missing(missing: list[int], transition, refused: dict) -> None:
             refused[pk] = {"work_order": pk, "number": wo.number, "code": BUSY, "reason": message}
 
 
-def _write(todo, locked, accepted, roles, transition, actor, data, now, refused) -> dict[int, WorkOrder]:
-    """Set the fields, move the SLA clock, UPDATE per set of changed columns, INSERT events and messages."""
+def _write(todo, locked, accepted, roles, transition, effects, actor, data, now, refused) -> dict[int, WorkOrder]:
+    """Run the transition's effects as its row in the lifecycle table names them (their set-based
+    forms, ``hooks.effect_many``), UPDATE per set of changed columns, INSERT events and messages."""
     if not todo:
         return {}
     techs = Technician.objects.select_related("user").in_bulk({item.technician_id for item in todo})
     service_types = service_types_by_pk({locked[item.work_order_id].service_type_id for item in todo})
-    # Orders whose SLA clock never started (made before SLAs were configured, or imported):
-    # sla_on_transition starts it, which reads the customer's tier and the escalations
-    # already fired; read those for all of them at once rather than per order.
-    fresh_clock = [locked[item.work_order_id] for item in todo if locked[item.work_order_id].sla_started_at is None]
-    fired: dict[int, set] = {}
-    if fresh_clock:
-        customers = Customer.objects.in_bulk({wo.customer_id for wo in fresh_clock})
-        for wo in fresh_clock:
-            wo.customer = customers[wo.customer_id]
-            fired[wo.pk] = set()
-        cycles = {wo.pk: wo.sla_cycle for wo in fresh_clock}
-        for pk, cycle, target, level_id in Escalation.objects.filter(work_order_id__in=list(cycles)).values_list(
-            "work_order_id", "cycle", "target", "level_id"
-        ):
-            if cycle == cycles[pk]:
-                fired[pk].add((target, level_id))
 
-    points = site_points({locked[item.work_order_id].site_id for item in todo})
-    groups: dict[tuple[str, ...], list[WorkOrder]] = {}
-    events: dict[int, WorkOrderEvent] = {}
-    for item in todo:
-        wo = locked[item.work_order_id]
-        wo.service_type = service_types[wo.service_type_id]
-        from_status = wo.status
-        event_data = dict(data or {})
-        event_data.update(accepted[wo.pk])  # the score and its parts
-        changed = ["status", "updated_at"] + give_to_technician(
-            wo,
-            technician=techs[item.technician_id],
-            appointment_start=item.appointment_start,
-            appointment_end=item.appointment_end,
-            now=now,
-            event_data=event_data,
-            point=points.get(wo.site_id),
-        )
-        wo.status = transition.target
-        wo.updated_at = now
-        changed += sla_on_transition(wo, action=transition.action, now=now, fired=fired.get(wo.pk))
-        groups.setdefault(tuple(sorted(set(changed))), []).append(wo)
-        events[wo.pk] = WorkOrderEvent(
-            work_order=wo,
-            action=transition.action,
-            from_status=from_status,
-            to_status=transition.target,
-            actor=actor if actor is not None and actor.is_authenticated else None,
-            actor_role=roles[wo.pk],
-            note="",
-            data=event_data,
-            created_at=now,
-        )
+    def contexts(rows: dict[int, WorkOrder]) -> list[hooks.Ctx]:
+        ctxs = []
+        for item in todo:
+            wo = rows[item.work_order_id]
+            wo.service_type = service_types[wo.service_type_id]
+            event_data = dict(data or {})
+            event_data.update(accepted[wo.pk])  # the score and its parts
+            ctxs.append(hooks.Ctx(
+                work_order=wo, transition=transition, from_status=wo.status, target=transition.target, now=now,
+                actor=actor, role=roles[wo.pk], technician_id=item.technician_id, technician=techs[item.technician_id],
+                appointment_start=item.appointment_start, appointment_end=item.appointment_end, event_data=event_data,
+            ))
+        return ctxs
 
-    written: set[int] = set()
-    for fields, rows in groups.items():
-        written |= _update(rows, fields, sources=transition.sources, refused=refused)
-    order = [item.work_order_id for item in todo if item.work_order_id in written]
-    # The guard cannot miss a row this transaction holds locked; should it ever, say why, never drop it.
-    lost = [item.work_order_id for item in todo if item.work_order_id not in written]
-    _explain_missing([pk for pk in lost if pk not in refused], transition, refused)
-    # The parts each job needs, reserved from the van or the nearest warehouse (two statements).
-    stock = stock_reserve_for_assignments(assignments=[(locked[pk], locked[pk].technician) for pk in order],
-                                          actor=actor, now=now)
-    for pk, held in stock.items():
-        events[pk].data["stock"] = held
-    bulk_insert([events[pk] for pk in order], chunk=1000)
-    notifications_add(
-        [row for pk in order for row in transition_notifications(locked[pk], action=transition.action, now=now)]
-        + [row for pk in order for row in transition_webhooks(events[pk], locked[pk])]
-    )
-    return {pk: locked[pk] for pk in order}
-
-
-def _update(rows: list[WorkOrder], fields: tuple[str, ...], *, sources, refused: dict) -> set[int]:
-    """``UPDATE ... FROM (VALUES ...)`` of ``fields`` for ``rows``, only where the order still waits.
-
-    Returns the ids written. PostgreSQL's exclusion constraint is the last word
-    on overlapping bookings: if it refuses the statement (a booking made
-    without the technician's lock, which no code path here does), the rows are
-    written one by one so that only the overlapping ones are refused.
-    """
     try:
-        with transaction.atomic():
-            written = set()
-            # At most ~30,000 parameters per statement (PostgreSQL allows 65,535).
-            size = max(1, 30000 // (len(fields) + 1))
-            for start in range(0, len(rows), size):
-                written |= _update_statement(rows[start:start + size], fields, sources)
-            return written
+        with transaction.atomic():  # a savepoint: PostgreSQL's exclusion constraint may refuse the lot
+            done = _apply(contexts(locked), effects, transition.sources)
     except IntegrityError as exc:
         if "wo_no_double_booking" not in str(exc):
             raise
-    written = set()
-    for wo in rows:
-        try:
-            with transaction.atomic():
-                written |= _update_statement([wo], fields, sources)
-        except IntegrityError as exc:
-            if "wo_no_double_booking" not in str(exc):
-                raise
-            message = _("%(tech)s is already booked at an overlapping time.") % {"tech": wo.technician}
-            refused[wo.pk] = {"work_order": wo.pk, "number": wo.number, "code": "double_booked", "reason": message}
-    return written
+        # The last word on overlapping bookings (a booking made without the technician's lock, which
+        # no code path here does): again one order at a time from the rows as stored (locked above),
+        # so that only the overlapping ones are refused and nothing of theirs stays.
+        done = {}
+        for ctx in contexts(WorkOrder.objects.in_bulk([item.work_order_id for item in todo])):
+            try:
+                with transaction.atomic():
+                    done |= _apply([ctx], effects, transition.sources)
+            except IntegrityError as exc:
+                if "wo_no_double_booking" not in str(exc):
+                    raise
+                wo = ctx.work_order
+                message = _("%(tech)s is already booked at an overlapping time.") % {"tech": wo.technician}
+                refused[wo.pk] = {"work_order": wo.pk, "number": wo.number, "code": "double_booked", "reason": message}
+    order = [item.work_order_id for item in todo if item.work_order_id in done]
+    # The guard cannot miss a row this transaction holds locked; should it ever, say why, never drop it.
+    lost = [item.work_order_id for item in todo if item.work_order_id not in done]
+    _explain_missing([pk for pk in lost if pk not in refused], transition, refused)
+    events = {pk: _transition_event(done[pk]) for pk in order}
+    bulk_insert([events[pk] for pk in order], chunk=1000)
+    notifications_add(
+        [row for pk in order
+         for row in transition_notifications(done[pk].work_order, action=transition.action, now=now)]
+        + [row for pk in order for row in transition_webhooks(events[pk], done[pk].work_order)]
+    )
+    return {pk: done[pk].work_order for pk in order}
+
+
+def _apply(ctxs: list[hooks.Ctx], effects, sources) -> dict[int, hooks.Ctx]:
+    """Set the target state, run the effects on all of ``ctxs``, then ``UPDATE ... FROM (VALUES ...)``
+    per set of changed columns, only where the order still waits. Returns the Ctx of each order written."""
+    changed = {}
+    for ctx in ctxs:
+        ctx.work_order.status = ctx.target
+        ctx.work_order.updated_at = ctx.now
+        changed[ctx.work_order.pk] = ["status", "updated_at"]
+    for effect in effects:
+        for ctx, fields in zip(ctxs, effect(ctxs), strict=True):
+            changed[ctx.work_order.pk] += fields
+    groups: dict[tuple[str, ...], list[WorkOrder]] = {}
+    for ctx in ctxs:
+        groups.setdefault(tuple(sorted(set(changed[ctx.work_order.pk]))), []).append(ctx.work_order)
+    written: set[int] = set()
+    for fields, rows in groups.items():
+        # At most ~30,000 parameters per statement (PostgreSQL allows 65,535).
+        size = max(1, 30000 // (len(fields) + 1))
+        for start in range(0, len(rows), size):
+            written |= _update_statement(rows[start:start + size], fields, sources)
+    return {ctx.work_order.pk: ctx for ctx in ctxs if ctx.work_order.pk in written}
 
 
 def _update_statement(rows: list[WorkOrder], fields: tuple[str, ...], sources) -> set[int]:

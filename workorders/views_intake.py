@@ -36,7 +36,7 @@ from technicians.models import Technician
 
 from .duplicates import public_form_duplicate
 from .forms import EquipmentRequestForm, PhoneLookupForm, PublicRequestForm, StaffIntakeForm, equipment_label, site_label
-from .lifecycle import Status
+from .lifecycle import TRANSITIONS, Status
 from .models import Attachment, WorkOrder
 from .selectors import workorder_customer_page, workorder_for_tracking, workorder_visible_to
 from .services import workorder_add_customer_note, workorder_create
@@ -311,7 +311,8 @@ def _technician_first_names(work_order, events) -> dict:
 def _customer_history(work_order) -> list[dict]:
     """The events a customer may see, each in a fixed, translated sentence for its kind.
 
-    A whitelist: events not named here (escalations, reviews, call-backs) are left out.
+    A whitelist: a transition's sentence is its ``customer_text`` in the lifecycle table; other
+    events not named here (escalations, reviews, call-backs) are left out.
     No event's note is ever shown: hold and rejection reasons, cancellation reasons and
     the technician's and dispatchers' notes are written for the office, not for the
     customer. Staff are never named, except the technician by first name.
@@ -336,33 +337,13 @@ def _customer_history(work_order) -> list[dict]:
                 text = _("Your visit was moved to %(start)s–%(end)s.") % {
                     "start": formats.date_format(timezone.localtime(after[0]), "Y-m-d H:i"),
                     "end": formats.time_format(timezone.localtime(after[1]), "H:i")}
-        elif action in ("assign", "reassign"):
-            if first_name:
-                text = _("Technician %(name)s was assigned to your request.") % {"name": first_name}
-            else:
-                text = _("A technician was assigned to your request.")
-        elif action in ("unassign", "reject"):
-            text = _("We are arranging a technician for you.")
-        elif action == "accept":
-            text = _("Your technician confirmed the job.")
-        elif action == "depart":
-            text = _("Your technician is on the way.")
-        elif action == "arrive":
-            text = _("Your technician arrived and started work.")
-        elif action == "hold":
-            text = _("The work was paused.")
-        elif action == "resume":
-            text = _("The work resumed.")
-        elif action == "complete":
-            text = _("The work was completed.")
-        elif action == "follow_up":
-            text = _("We asked how the service went.")
-        elif action == "close":
-            text = _("Your request was closed.")
-        elif action == "reopen":
-            text = _("Your request was reopened.")
-        elif action == "cancel":
-            text = _("Your request was cancelled.")
+        elif action in TRANSITIONS:
+            # Each transition's sentence is in its row of the lifecycle table (customer_text).
+            transition = TRANSITIONS[action]
+            if first_name and transition.customer_text_named:
+                text = str(transition.customer_text_named) % {"name": first_name}
+            elif transition.customer_text:
+                text = str(transition.customer_text)
         if text is not None:
             rows.append({"time": event.created_at, "text": text, "status": event.to_status})
     return rows

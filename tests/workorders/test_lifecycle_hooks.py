@@ -12,6 +12,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
+from django.utils import translation
 
 from core import roles as R
 from tests.factories import TechnicianFactory, WorkOrderFactory
@@ -31,6 +32,18 @@ def test_every_name_in_the_table_resolves_to_a_registered_hook():
         assert len(after) == len(transition.after), transition.action
         assert all(callable(fn) for fn in (*checks, *effects, *after)), transition.action
     assert lifecycle_hooks_registered() == []
+
+
+def test_the_set_based_assignment_runs_every_effect_the_assign_row_names():
+    many = hooks.resolve_many(TRANSITIONS["assign"])
+    assert len(many) == len(TRANSITIONS["assign"].effects) and all(callable(fn) for fn in many)
+
+
+def test_an_effect_without_a_set_based_form_fails_the_set_based_path_loudly(monkeypatch):
+    monkeypatch.setitem(TRANSITIONS, "assign", dataclasses.replace(
+        TRANSITIONS["assign"], effects=(*TRANSITIONS["assign"].effects, "stamp.accepted_at")))
+    with pytest.raises(ImproperlyConfigured, match="'stamp.accepted_at' has no set-based form"):
+        hooks.resolve_many(TRANSITIONS["assign"])
 
 
 def test_every_transition_moves_the_sla_clock_last_and_takes_the_technicians_position_first():
@@ -92,3 +105,17 @@ def test_a_registered_hook_runs_in_the_transitions_transaction(monkeypatch, disp
 def test_only_the_three_kinds_of_hook_can_be_registered():
     with pytest.raises(ImproperlyConfigured):
         hooks.register("before", "anything", lambda ctx: None)
+
+
+def test_every_transition_tells_the_customer_what_happened_in_both_languages():
+    """The tracking page's history: one sentence per transition, from its row (customer_text)."""
+    for transition in TRANSITIONS.values():
+        texts = [lambda t=transition: str(t.customer_text)]
+        if transition.customer_text_named:
+            texts.append(lambda t=transition: t.customer_text_named % {"name": "Wei"})
+        for text in texts:
+            with translation.override("en"):
+                english = text()
+            with translation.override("zh-hans"):
+                chinese = text()
+            assert english and chinese != english, transition.action
