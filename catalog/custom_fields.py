@@ -12,6 +12,7 @@ report (completion), by key: text and choice codes as strings, numbers as JSON n
 """
 
 import math
+import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
@@ -58,6 +59,9 @@ def _empty(value) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+_THOUSANDS = re.compile(r"^[-+]?\d{1,3}(,\d{3})+(\.\d+)?$")
+
+
 def _clean_one(field: CustomField, value, photo_ids):
     """The value as stored, or raises ValueError with the message (without the label)."""
     kind = field.kind
@@ -73,8 +77,12 @@ def _clean_one(field: CustomField, value, photo_ids):
     if kind == Kind.NUMBER:
         if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
             raise ValueError(_("enter a number."))
+        text = str(value).strip()
+        # A comma only as a thousands separator (1,500): "1,5" (a decimal comma) is refused, not read as 15.
+        if "," in text and not _THOUSANDS.match(text):
+            raise ValueError(_("enter a number."))
         try:
-            number = Decimal(str(value).strip().replace(",", ""))
+            number = Decimal(text.replace(",", ""))
         except InvalidOperation:
             raise ValueError(_("enter a number.")) from None
         if not number.is_finite() or abs(number) >= NUMBER_MAX:

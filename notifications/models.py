@@ -73,7 +73,7 @@ class Notification(models.Model):
             # and how many failed, without reading the sent ones.
             # (Without the webhook endpoints' rows, counted apart: a partner's receiver being down
             # is not our backlog.)
-            models.Index(fields=["created_at"], name="notification_pending",
+            models.Index(fields=["created_at"], name="notification_waiting",
                          condition=Q(status="pending") & ~Q(channel="endpoint")),
             models.Index(fields=["created_at"], name="notification_endpoint_pending",
                          condition=Q(status="pending", channel="endpoint")),

@@ -19,8 +19,8 @@ def outbox_backlog(*, now=None) -> dict:
     that must not make every web node unready (/readyz) while our own messages flow. A worker or
     broker that stopped still shows: SMS and emails wait too.
 
-    One statement over the partial indexes ``notification_pending`` (without the endpoints'
-    rows), ``notification_failed`` and ``notification_endpoint_pending``: each count stops at
+    One statement over the partial indexes ``notification_waiting`` (pending, without the
+    endpoints' rows), ``notification_failed`` and ``notification_endpoint_pending``: each count stops at
     ``OUTBOX_COUNT_CAP`` (reported as that number, with ``capped``), so a long outage's backlog
     costs no more than a short one's.
     """

@@ -22,6 +22,7 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core import roles as R
 from core.db_router import reading_connection
 from customers.models import Customer
 from inventory.selectors import stock_value_by_location
@@ -31,7 +32,7 @@ from catalog.selectors import service_types_by_pk
 from workorders.history import repeat_failure_exists
 from workorders.lifecycle import OPEN_STATES, Status
 from completion.models import CompletionReport
-from workorders.models import WorkOrder
+from workorders.models import WorkOrder, WorkOrderEvent
 from workorders.selectors import technician_refs
 
 from .forms import OWN_STAFF, Filters
@@ -215,17 +216,22 @@ def _maintenance_sql(where: str) -> str:
     """Preventive maintenance compliance: the planned visits *scheduled* in the range (not the
     orders created in it: a visit's order is created months ahead) that are due - their day has
     passed, or they are done - and of those, the ones done on time (resolved on or before their
-    day, local time). A visit's day is the day it was scheduled for, or the day of its order's
-    appointment (else its preferred time) when that was moved later (the customer or a dispatcher rescheduled it: done on
-    the agreed day is on time). The filters apply to the visit's order, aliased ``f`` for them.
+    day, local time). A visit's day is the day it was scheduled for, or, when the customer moved
+    the visit (a ``reschedule`` event by the customer, from the tracking link), the day of its
+    order's appointment (else its preferred time) if later: done on the day they chose is on time.
+    A dispatcher booking an overdue visit later does not move its day. The filters apply to the visit's order, aliased ``f`` for them.
     It runs as a part of the summary's query (the page's query count stays as it was)."""
     return f"""
 SELECT count(*) FILTER (WHERE d.day < %(m_today)s OR m.on_time) AS maintenance_due,
        count(*) FILTER (WHERE m.on_time) AS maintenance_on_time
 FROM {_t(PlanVisit)} v
 JOIN {_t(WorkOrder)} f ON f.id = v.work_order_id
-CROSS JOIN LATERAL (SELECT greatest(v.scheduled_on, (coalesce(f.appointment_start, f.preferred_start)
-                                                AT TIME ZONE %(m_tz)s)::date) AS day) d
+CROSS JOIN LATERAL (SELECT CASE WHEN EXISTS (SELECT 1 FROM {_t(WorkOrderEvent)} e
+                                             WHERE e.work_order_id = f.id AND e.action = 'reschedule'
+                                               AND e.actor_role = '{R.CUSTOMER}')
+                                 THEN greatest(v.scheduled_on, (coalesce(f.appointment_start, f.preferred_start)
+                                                                AT TIME ZONE %(m_tz)s)::date)
+                                 ELSE v.scheduled_on END AS day) d
 CROSS JOIN LATERAL (SELECT coalesce((f.resolved_at AT TIME ZONE %(m_tz)s)::date <= d.day, FALSE) AS on_time) m
 WHERE v.scheduled_on BETWEEN %(m_from)s AND %(m_to)s AND {where}
 """

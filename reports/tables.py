@@ -53,6 +53,10 @@ def _custom_columns(f: Filters) -> list:
     return columns
 
 
+# The work-orders export (one row per order) covers at most this many days: it is built in the request.
+WORK_ORDERS_MAX_DAYS = 92
+
+
 def _work_orders(f: Filters) -> tuple[list[str], list[list]]:
     from workorders.lifecycle import Status
 

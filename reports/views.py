@@ -20,7 +20,7 @@ from workorders.lifecycle import Status
 from . import selectors
 from .forms import OWN_STAFF, DashboardFilterForm
 from .selectors import BACKLOG_BUCKETS, STATUSES
-from .tables import TABLES, table
+from .tables import TABLES, WORK_ORDERS_MAX_DAYS, table
 
 
 def manager_required(view):
@@ -138,6 +138,12 @@ def export(request, name: str, fmt: str):
                  for field, errors in form.errors.items()]
         return HttpResponse("\n".join(lines), status=400, content_type="text/plain; charset=utf-8")
     filters = form.filters()
+    days = (filters.date_to - filters.date_from).days + 1
+    if name == "work-orders" and days > WORK_ORDERS_MAX_DAYS:
+        # One row per order, built in this request: a year at a large company is a million rows.
+        message = _("The work-orders export covers at most %(n)d days; choose a shorter range.") % {
+            "n": WORK_ORDERS_MAX_DAYS}
+        return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
     with selectors.tuned():
         head, rows = table(name, filters)
     filename = f"report-{name}-{filters.date_from:%Y%m%d}-{filters.date_to:%Y%m%d}.{fmt}"

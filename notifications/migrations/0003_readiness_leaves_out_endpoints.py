@@ -1,6 +1,7 @@
 # /readyz judges the outbox without the webhook endpoints' deliveries (notifications.selectors.outbox_backlog):
-# the pending index leaves them out and they get their own. Built concurrently: the outbox keeps
-# every message ever sent, so the table may be large, and sends go on during the migration.
+# the new indexes are built first (under new names), then the old one is dropped, so /readyz always
+# has an index to read. Concurrently: the outbox keeps every message ever sent, so the table may be
+# large, and sends go on during the migration.
 
 from django.contrib.postgres.operations import AddIndexConcurrently, RemoveIndexConcurrently
 from django.db import migrations, models
@@ -14,16 +15,16 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        RemoveIndexConcurrently(
-            model_name='notification',
-            name='notification_pending',
-        ),
         AddIndexConcurrently(
             model_name='notification',
-            index=models.Index(condition=models.Q(('status', 'pending'), models.Q(('channel', 'endpoint'), _negated=True)), fields=['created_at'], name='notification_pending'),
+            index=models.Index(condition=models.Q(('status', 'pending'), models.Q(('channel', 'endpoint'), _negated=True)), fields=['created_at'], name='notification_waiting'),
         ),
         AddIndexConcurrently(
             model_name='notification',
             index=models.Index(condition=models.Q(('channel', 'endpoint'), ('status', 'pending')), fields=['created_at'], name='notification_endpoint_pending'),
+        ),
+        RemoveIndexConcurrently(
+            model_name='notification',
+            name='notification_pending',
         ),
     ]

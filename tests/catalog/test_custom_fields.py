@@ -53,6 +53,7 @@ def _fields(st):
 @pytest.mark.parametrize("key, value, problem", [
     ("floors", "three", "Number of floors: enter a number."),
     ("floors", True, "Number of floors: enter a number."),
+    ("floors", "1,5", "Number of floors: enter a number."),  # a decimal comma is not read as 15
     ("building_type", "castle", "Building type: “castle” is not one of the options (home, shop)."),
     ("access", 12, "How to get in: enter text."),
     ("last_inspected", "2026-02-30", "Last inspected: enter a date as YYYY-MM-DD."),
@@ -87,6 +88,7 @@ def test_good_values_are_stored_as_their_kinds(inspection):
     assert stored == {"floors": 12, "building_type": "shop", "access": "Ring the bell",
                       "last_inspected": "2025-03-01", "pets": False}
     assert custom_values_clean(fields=_fields(inspection), values={"floors": 2.5})["floors"] == 2.5
+    assert custom_values_clean(fields=_fields(inspection), values={"floors": "1,200"})["floors"] == 1200
 
 
 def test_a_photo_is_not_asked_at_intake(inspection):

@@ -3,6 +3,7 @@ answer to the safety question and all five checklist items; the report keeps the
 shows them and the managers' work-order export has a column for each."""
 
 import csv
+import datetime as dt
 import io
 import uuid
 
@@ -189,3 +190,14 @@ def test_the_work_order_export_has_a_column_per_custom_field(client, manager, te
 def test_the_job_page_shows_what_intake_asked(phone, job):
     page = phone.get(reverse("tech:job", args=[job.pk])).content.decode()
     assert "<dt>Building type</dt><dd>Shop</dd>" in page
+
+
+def test_the_work_orders_export_is_refused_for_more_than_92_days(client, manager):
+    client.force_login(manager)
+    today = timezone.localdate()
+    url = reverse("reports:export", args=["work-orders", "csv"])
+    long = client.get(url, {"from": (today - dt.timedelta(days=92)).isoformat(), "to": today.isoformat()},
+                      HTTP_ACCEPT_LANGUAGE="en")
+    assert long.status_code == 400 and "at most 92 days" in long.content.decode()
+    short = client.get(url, {"from": (today - dt.timedelta(days=91)).isoformat(), "to": today.isoformat()})
+    assert short.status_code == 200

@@ -58,12 +58,18 @@ def test_the_compliance_rate_counts_the_visits_due_in_the_range_and_those_done_o
     assert (m["due"], m["on_time"], float(m["compliance"])) == (3, 1, 33.3)
 
 
-def test_a_visit_moved_to_a_later_day_is_on_time_when_done_on_that_day(visits):
+def test_a_visit_the_customer_moved_to_a_later_day_is_on_time_when_done_on_that_day(visits):
     # The customer moved the Sep 7 visit to Sep 10 (self-service reschedule moves the order's
-    # appointment); done on Sep 10 it is on time, while Sep 14's visit done on Sep 16 is late.
+    # appointment and records the event); done on Sep 10 it is on time, while Sep 14's visit,
+    # booked by a dispatcher for Sep 16 and done then, is late.
     moved = visits[0].work_order
     moved.preferred_start, moved.preferred_end = _at(dt.date(2026, 9, 10), 9), _at(dt.date(2026, 9, 10), 12)
     moved.save(update_fields=["preferred_start", "preferred_end"])
+    moved.events.create(action="reschedule", from_status=moved.status, to_status=moved.status,
+                        actor_role=R.CUSTOMER)
+    booked = visits[1].work_order
+    booked.preferred_start, booked.preferred_end = _at(dt.date(2026, 9, 16), 9), _at(dt.date(2026, 9, 16), 12)
+    booked.save(update_fields=["preferred_start", "preferred_end"])
     _resolve(visits[0], dt.date(2026, 9, 10))
     _resolve(visits[1], dt.date(2026, 9, 16))
     now = _at(dt.date(2026, 9, 17), 12)
