@@ -3,10 +3,10 @@
     .venv/bin/python bench/maintenance_bench.py [--database-url postgres://postgres@127.0.0.1:5432/bench_pm]
                                                 [--plans 50000] [--horizon-days 365] [--rebuild]
 
-Target (issue 19): under 60 s. Measured 2026-12-06 on 2 cores shared with four other busy agents
-(load average about 7): 331,667 visits and work orders in 135 s (2,450 per s); a second sweep
-the same day created nothing in 9 s, the next day's 1,667 visits in 11 s (the plans are read in
-batches; only those with something due are locked).
+Target (issue 19): under 60 s. Measured 2026-12-06 (session 11) on a quiet machine (2 cores), the same
+database (50,000 plans, 365 days, 331,667 visits and work orders): 52.2 s and 51.5 s (CPU 21.2-21.5 s
+in this process + 29.8-30.2 s in its PostgreSQL backend), against 57.7 s (22.8 + 33.1 s) for the code
+before each visit drew its order's id (0e6aa94); a second sweep the same day created nothing in 3.2 s.
 
 The first run creates the database, migrates it and fills it (``--rebuild`` does it again):
 ``--plans`` customers, each with a site, a piece of equipment and a plan on it; a quarter of the
