@@ -50,62 +50,22 @@ import django  # noqa: E402
 django.setup()
 
 from django.conf import settings  # noqa: E402
-from django.core.management import call_command  # noqa: E402
+
+from bench.common import bench_people, process_cpu_seconds  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import override_settings  # noqa: E402
 
 from config.celery import app as celery_app  # noqa: E402
 from core import roles as R  # noqa: E402
-from customers.models import Customer, Site  # noqa: E402
-from technicians.models import Technician  # noqa: E402
-from catalog.models import ServiceType  # noqa: E402
 from notifications.models import Notification  # noqa: E402
 from notifications.services import PUBLISHER  # noqa: E402
 from workorders.models import WorkOrder  # noqa: E402
 from workorders.services import workorder_create, workorder_transition  # noqa: E402
 
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def backend_cpu_seconds(pid: int) -> float:
-    """utime + stime of a process (our PostgreSQL backend), if /proc shows it."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return float("nan")
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
 
 def setup(n_customers: int, n_technicians: int):
-    from django.contrib.auth.models import Group, User
-
-    call_command("migrate", verbosity=0)
-    service_type, _ = ServiceType.objects.get_or_create(
-        code="bench-outbox", defaults={"name": "Bench outbox", "requires_review": False}
-    )
-    customers = []
-    for i in range(n_customers):
-        customer, _ = Customer.objects.get_or_create(
-            phone=f"+8613{700000000 + i:09d}",
-            defaults={"name": f"bench-outbox-{i}", "email": f"bench-outbox-{i}@example.com",
-                      "language": "zh-hans" if i % 3 else "en"},
-        )
-        site = Site.objects.filter(customer=customer).first() or Site.objects.create(
-            customer=customer, address=f"{i} Bench Road, Shanghai", city="Shanghai", latitude=31.2, longitude=121.5
-        )
-        customers.append((customer, site))
-    group, _ = Group.objects.get_or_create(name=R.TECHNICIAN)
-    technicians = []
-    for i in range(n_technicians):
-        user, created = User.objects.get_or_create(username=f"bench-outbox-tech-{i}")
-        if created:
-            user.groups.add(group)
-        tech, _ = Technician.objects.get_or_create(
-            user=user, defaults={"phone": f"+8613{600000000 + i:09d}", "home_latitude": 31.2,
-                                 "home_longitude": 121.5}
-        )
-        technicians.append(tech)
-    return service_type, customers, technicians
+    return bench_people("bench-outbox", n_customers=n_customers, n_technicians=n_technicians,
+                        customer_phones=700_000_000, technician_phones=600_000_000, street="Bench Road")
 
 
 def drop_queue() -> None:
@@ -141,12 +101,12 @@ def one_order(i: int, service_type, customers, technicians) -> None:
 def run_round(outbox: bool, n: int, start: int, data, backend_pid: int, batch_ms: int | None = None) -> dict:
     extra = {} if batch_ms is None else {"OUTBOX_ENQUEUE_BATCH_MS": batch_ms}
     with override_settings(OUTBOX_WRITE_ENABLED=outbox, **extra):
-        cpu0, db0, t0 = time.process_time(), backend_cpu_seconds(backend_pid), time.perf_counter()
+        cpu0, db0, t0 = time.process_time(), process_cpu_seconds(backend_pid), time.perf_counter()
         for i in range(start, start + n):
             one_order(i, *data)
         wall = time.perf_counter() - t0
         cpu = time.process_time() - cpu0
-        db = backend_cpu_seconds(backend_pid) - db0
+        db = process_cpu_seconds(backend_pid) - db0
     return {"outbox": outbox, "wall": wall, "rate": n / wall, "cpu_ms": 1000 * (cpu + db) / n,
             "py_ms": 1000 * cpu / n, "db_ms": 1000 * db / n}
 
@@ -169,7 +129,7 @@ def main():
     with connection.cursor() as cur:
         cur.execute("SELECT pg_backend_pid()")
         backend_pid = cur.fetchone()[0]
-    if backend_cpu_seconds(backend_pid) != backend_cpu_seconds(backend_pid):
+    if process_cpu_seconds(backend_pid) != process_cpu_seconds(backend_pid):
         print("(PostgreSQL runs elsewhere: CPU figures are this process only)")
 
     before = Notification.objects.count()

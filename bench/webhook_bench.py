@@ -80,17 +80,15 @@ import django  # noqa: E402
 django.setup()
 
 from django.conf import settings  # noqa: E402
-from django.core.management import call_command  # noqa: E402
+
+from bench.common import bench_people  # noqa: E402
 from standardwebhooks.webhooks import Webhook  # noqa: E402
 
 from config.celery import app as celery_app  # noqa: E402
 from core import roles as R  # noqa: E402
-from catalog.models import ServiceType  # noqa: E402
-from customers.models import Customer, Site  # noqa: E402
 from notifications import webhooks  # noqa: E402
 from notifications.models import Notification, WebhookAttempt, WebhookEndpoint  # noqa: E402
 from notifications.services import PUBLISHER  # noqa: E402
-from technicians.models import Technician  # noqa: E402
 from workorders.models import Survey, WorkOrder  # noqa: E402
 from workorders.services import workorder_create, workorder_transition  # noqa: E402
 from workorders.survey import survey_answer  # noqa: E402
@@ -174,35 +172,8 @@ class Receiver:
 
 
 def setup(n_customers: int, n_technicians: int):
-    from django.contrib.auth.models import Group, User
-
-    call_command("migrate", verbosity=0)
-    service_type, _ = ServiceType.objects.get_or_create(
-        code="bench-webhook", defaults={"name": "Bench webhook", "requires_review": False}
-    )
-    customers = []
-    for i in range(n_customers):
-        customer, _ = Customer.objects.get_or_create(
-            phone=f"+8613{500000000 + i:09d}",
-            defaults={"name": f"bench-webhook-{i}", "email": f"bench-webhook-{i}@example.com",
-                      "language": "zh-hans" if i % 3 else "en"},
-        )
-        site = Site.objects.filter(customer=customer).first() or Site.objects.create(
-            customer=customer, address=f"{i} Hook Road, Shanghai", city="Shanghai", latitude=31.2, longitude=121.5
-        )
-        customers.append((customer, site))
-    group, _ = Group.objects.get_or_create(name=R.TECHNICIAN)
-    technicians = []
-    for i in range(n_technicians):
-        user, created = User.objects.get_or_create(username=f"bench-webhook-tech-{i}")
-        if created:
-            user.groups.add(group)
-        tech, _ = Technician.objects.get_or_create(
-            user=user, defaults={"phone": f"+8613{400000000 + i:09d}", "home_latitude": 31.2,
-                                 "home_longitude": 121.5}
-        )
-        technicians.append(tech)
-    return service_type, customers, technicians
+    return bench_people("bench-webhook", n_customers=n_customers, n_technicians=n_technicians,
+                        customer_phones=500_000_000, technician_phones=400_000_000, street="Hook Road")
 
 
 def start_worker(concurrency: int, sweep_seconds: int, workdir: Path) -> tuple[subprocess.Popen, Path]:
