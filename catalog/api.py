@@ -2,7 +2,7 @@
 /api/v1/service-types/ and parts (with the stock on hand) under /api/v1/parts/ - list, create,
 read and change (PATCH from a version: ``If-Match`` or the body's ``version``; a stale one is 412
 with the current version). Anyone with a role reads them (a technician picks parts for a report);
-managers and unrestricted API clients change them (``selectors.catalog_write_allowed``), as in the
+managers and unrestricted API clients change them (``catalog/permissions.py``), as in the
 admin; the others get 403.
 """
 
@@ -15,6 +15,7 @@ from rest_framework import serializers
 
 from core.api import TextField
 from core.filters import YesNoAnyFilter
+from core.permissions import may
 from core.rows import (
     NEVER,
     Body,
@@ -29,7 +30,7 @@ from core.rows import (
 
 from .custom_fields import field_options
 from .models import CustomField, Part, ServiceType
-from .selectors import custom_fields_of, parts_for_api, service_types_for_api, stock_totals_visible
+from .selectors import custom_fields_of, parts_for_api, service_types_for_api
 from .services import part_create, part_update, service_type_create, service_type_update
 
 SKILL_CODE_PATTERN = "^[-a-zA-Z0-9_]+$"
@@ -298,7 +299,7 @@ class PartViewSet(RowViewSet):
     not_found = gettext_lazy("No such part.")
 
     def stock(self) -> bool:
-        return stock_totals_visible(self.request.user)
+        return may(self.request.user, "catalog.read_stock_totals")
 
     def visible(self):
         return parts_for_api(with_stock=self.stock())

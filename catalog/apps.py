@@ -8,6 +8,7 @@ class CatalogConfig(AppConfig):
     verbose_name = _("Catalog")
 
     def ready(self):
+        from . import permissions  # noqa: F401 (registers the rules: core/permissions.py)
         # Connected here, not when catalog.selectors is imported: a process that never reads
         # the service types (a worker) still drops the other processes' copies when it saves one.
         from core.refcache import receiver_for

@@ -8,8 +8,6 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils.translation import get_language
 
-from core import roles as R
-from core.apps import ROLE_PERMISSIONS
 from core.refcache import VersionedCache
 
 from .models import ChecklistItem, CustomField, Part, ServiceType, ServiceTypePart
@@ -158,20 +156,6 @@ def checklist_for(*, service_type_id: int) -> list[ChecklistItem]:
 # --- The API (catalog/api.py): who reads stock totals, who changes the catalog ------------------
 
 
-def stock_totals_visible(user) -> bool:
-    """Whether ``user`` reads each part's ``stock_on_hand`` (the company's stock across every
-    location): office roles, superusers and unrestricted API clients. Field roles and restricted
-    clients read their own stock where they hold it (the stock API: a van, a partner's store)."""
-    if user is None or not user.is_authenticated:
-        return False
-    if user.is_superuser:
-        return True
-    names = R.roles_of(user)
-    if names & R.OFFICE_ROLES:
-        return True
-    return R.INTEGRATION in names and R.client_scope(user)[0] == "all"
-
-
 def parts_for_api(*, with_stock: bool) -> QuerySet:
     """Parts, each with ``stock_on_hand`` (the sum of its stock levels' on hand, 0 without any) when
     ``with_stock``: a subquery of the same query, whatever the page's size. (The stock levels are
@@ -190,22 +174,3 @@ def service_types_for_api() -> QuerySet:
     return ServiceType.objects.prefetch_related("required_skills__skill")
 
 
-def _roles_with(model: str) -> frozenset[str]:
-    return frozenset(role for role, apps in ROLE_PERMISSIONS.items() if model in apps.get("catalog", ()))
-
-
-# Managers: the role that changes parts and service types in the admin (core/apps.py).
-CATALOG_WRITERS = {"part": _roles_with("part"), "servicetype": _roles_with("servicetype")}
-
-
-def catalog_write_allowed(user, model: str) -> bool:
-    """Whether ``user`` may create and change ``model`` ("part", "servicetype") in the API: the roles
-    that change it in the admin, superusers and unrestricted API clients."""
-    if user is None or not user.is_authenticated:
-        return False
-    if user.is_superuser:
-        return True
-    names = R.roles_of(user)
-    if names & CATALOG_WRITERS[model]:
-        return True
-    return R.INTEGRATION in names and R.client_scope(user)[0] == "all"

@@ -13,11 +13,11 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
-from core.errors import Forbidden, InvalidInput
+from core.errors import InvalidInput
+from core.permissions import require
 from core.versions import apply_changes, clean_refs, locked_row, version_check, write_unique
 
 from .models import Part, ServiceType, ServiceTypeSkill, Skill
-from .selectors import catalog_write_allowed
 
 _UNIQUE = {
     Part: {"part_number": _lazy("Another part has this part number."),
@@ -30,8 +30,7 @@ _NAMES = {Part: ("name_zh_hans", "name_en"), ServiceType: ("name_zh_hans", "name
 
 
 def _may_write(actor, model) -> None:
-    if not catalog_write_allowed(actor, model._meta.model_name):
-        raise Forbidden(_("Only managers may change the catalog."))
+    require(actor, f"catalog.change_{model._meta.model_name}")
 
 
 def _named(model, values: dict) -> None:

@@ -5,27 +5,19 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core import roles as R
 from core.api import ErrorSerializer
 from core.errors import NotFound
+from core.permissions import allowed_by
 from workorders.api_children import ChildFilter, WorkOrderChildList, child_schema
 
 from .invoicing import invoice_batch_create, invoice_batch_release, invoicing_pending_summary
 from .models import CompletionReport, InvoiceBatch
 
 
-class ManagersOnly(BasePermission):
-    """Managers, and API clients with no restriction (the accounting system's, with the scope
-    ``invoicing``: its key's scopes are checked when it signs in)."""
-
-    message = "Only managers hand work over for invoicing."
-
-    def has_permission(self, request, view):
-        return R.has_role(request.user, R.MANAGER) or R.is_unrestricted_client(request.user)
+ManagersOnly = allowed_by("completion.hand_over_for_invoicing")
 
 
 class PendingSerializer(serializers.Serializer):

@@ -8,6 +8,7 @@ class CompletionConfig(AppConfig):
     verbose_name = capfirst(_("completion reports"))
 
     def ready(self):
+        from . import permissions  # noqa: F401 (registers the rules: core/permissions.py)
         from workorders.selectors import register_customer_page_part
 
         from .selectors import workorder_customer_page_part

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_safe
 from . import health
 from . import roles as R
 from .api import api_docs_allowed
+from .permissions import may
 
 
 def office_or_404(view):
@@ -23,7 +24,7 @@ def office_or_404(view):
     def wrapped(request, *args, **kwargs):
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
-        if not R.is_office(request.user):
+        if not may(request.user, "core.office_pages"):
             raise Http404(_("No such page."))
         return view(request, *args, **kwargs)
 

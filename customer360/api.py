@@ -8,9 +8,9 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core import roles as R
 from core.api import TEXT_PATTERN
 from core.errors import NotFound
+from core.permissions import may
 from customers.models import Customer
 from customers.selectors import CUSTOMER_SEARCH_SHOWN, customer_search
 from workorders.api import ERRORS, ErrorSerializer
@@ -52,7 +52,7 @@ MATCH_KINDS = ["code", "phone", "name", "address", "serial"]
 )
 class CustomerSearchView(APIView):
     def get(self, request):
-        if not R.is_office(request.user):
+        if not may(request.user, "core.office_pages"):
             raise NotFound(_("No such page."))
         terms = search_terms(request.query_params.get("q", ""))
         rows = customer_search(text=terms.text, phone=terms.phone, digits=terms.digits) if terms.text else []

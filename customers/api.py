@@ -15,6 +15,7 @@ from rest_framework import serializers
 
 from core.api import PhoneField, TextField
 from core.filters import IdFilter
+from core.permissions import may
 from core.rows import (
     NEVER,
     Body,
@@ -30,7 +31,6 @@ from core.rows import (
 from .models import Customer, Equipment, Site
 from .selectors import (
     CUSTOMER_INTERNAL_FIELDS,
-    customer_internals_visible,
     customers_visible_to,
     equipment_visible_to,
     sites_visible_to,
@@ -227,7 +227,7 @@ class CustomerViewSet(RowViewSet):
         return customers_visible_to(self.request.user)
 
     def output_context(self):
-        return {"internals": customer_internals_visible(self.request.user)}
+        return {"internals": may(self.request.user, "customers.read_internals")}
 
     def write_new(self, values):
         return customer_create(actor=self.request.user, values=values)

@@ -259,19 +259,3 @@ def customer_write_scope(user) -> tuple:
 CUSTOMER_INTERNAL_FIELDS = ("code", "tier", "notes")
 
 
-def customer_internals_visible(user) -> bool:
-    """Whether ``user`` reads the internal fields of the customers it sees: office roles,
-    superusers and unrestricted API clients (every customer), a client restricted to a customer
-    (its own). Field roles and partner-restricted clients read a customer's name, contact details
-    and language only, as the staff customer pages (customer360), which they do not open.
-
-    ``customer_scope``'s rule, read from the roles alone (kept per process): no query, so that a
-    list of work orders can ask it too (workorders/api.py)."""
-    if user is None or not user.is_authenticated:
-        return False
-    if user.is_superuser:
-        return True
-    names = R.roles_of(user)
-    if names & R.OFFICE_ROLES:
-        return True
-    return R.INTEGRATION in names and R.client_scope(user)[0] in ("all", "customer")

@@ -9,11 +9,10 @@ from __future__ import annotations
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core import roles as R
+from core.permissions import allowed_by
 from workorders.api import ERRORS, ErrorSerializer
 
 from .selectors import workorder_version
@@ -38,11 +37,8 @@ class DropSerializer(serializers.Serializer):
         return attrs
 
 
-class IsDispatcher(BasePermission):
-    """Dispatchers, managers and superusers, as on the board's pages."""
-
-    def has_permission(self, request, view):
-        return R.has_role(request.user, R.DISPATCHER, R.MANAGER)
+# Dispatchers, managers and superusers, as on the board's pages.
+IsDispatcher = allowed_by("dispatch.use_board")
 
 
 def drop_answer(work_order, action: str) -> dict:

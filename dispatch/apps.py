@@ -5,6 +5,7 @@ class DispatchConfig(AppConfig):
     name = "dispatch"
 
     def ready(self):
+        from . import permissions  # noqa: F401 (registers the rules: core/permissions.py)
         from workorders.lifecycle import register_check
 
         from . import services

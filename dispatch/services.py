@@ -20,8 +20,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from catalog.selectors import service_types_by_pk
-from core import roles as R
-from core.errors import ApplicationError, Conflict, Forbidden, InvalidInput, NotFound
+from core.errors import ApplicationError, Conflict, InvalidInput, NotFound
+from core.permissions import require
 from customers.models import Site
 from customers.services import site_place
 from technicians.models import Technician
@@ -237,8 +237,7 @@ def workorder_site_place(*, work_order_id: int, latitude, longitude, actor) -> t
     Dispatchers and managers only (Forbidden otherwise); an order the actor may not see is
     NotFound; an order without a site, or a point outside the region, is InvalidInput.
     """
-    if not R.has_role(actor, R.DISPATCHER, R.MANAGER):
-        raise Forbidden(_("The dispatch board is for dispatchers and managers."))
+    require(actor, "dispatch.use_board")
     work_order = workorder_visible_to(actor).filter(pk=work_order_id).only("pk", "site_id", "created_at").first()
     if work_order is None:
         raise NotFound(_("No such work order."))

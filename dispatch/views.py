@@ -30,10 +30,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from core import roles as R
 from catalog.selectors import service_type_parts
 from core.errors import ApplicationError, Forbidden, InvalidInput
 from core.choices import APPROXIMATE
+from core.permissions import require
 from customers.models import Site
 from workorders.lifecycle import Status
 from workorders.models import WorkOrder
@@ -61,8 +61,9 @@ def dispatcher_required(view):
     @login_required
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        if not R.has_role(request.user, R.DISPATCHER, R.MANAGER):
-            error = Forbidden(_("The dispatch board is for dispatchers and managers."))
+        try:
+            require(request.user, "dispatch.use_board")
+        except Forbidden as error:
             return render(request, "core/error.html", {"error": error}, status=403)
         return view(request, *args, **kwargs)
 
@@ -806,8 +807,9 @@ def _board_json(request, serializer_class):
     """A JSON action of the board: ``(validated data, None)``, or ``(None, the refusal)``: 403 for a
     user who is not a dispatcher or manager, 400 for a body that is not a JSON object or fails the
     serializer (``detail`` and ``fields`` in the user's language)."""
-    if not R.has_role(request.user, R.DISPATCHER, R.MANAGER):
-        error = Forbidden(_("The dispatch board is for dispatchers and managers."))
+    try:
+        require(request.user, "dispatch.use_board")
+    except Forbidden as error:
         return None, JsonResponse(error.as_dict(), status=403)
     try:
         body = json.loads(request.body or b"{}")

@@ -7,6 +7,7 @@ class InventoryConfig(AppConfig):
     verbose_name = _("Parts and stock")
 
     def ready(self):
+        from . import permissions  # noqa: F401 (registers the rules: core/permissions.py)
         from notifications.services import templates_register
 
         from .reorder import MESSAGES

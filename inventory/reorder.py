@@ -28,7 +28,8 @@ from django.utils.translation import gettext_lazy
 
 from catalog.models import FRACTIONAL_UNITS
 from core import roles as R
-from core.errors import Forbidden, InvalidInput
+from core.errors import InvalidInput
+from core.permissions import require
 from core.i18n import sql_translated
 from notifications.services import notification_build, notifications_add
 
@@ -37,7 +38,6 @@ from .models import ReorderPoint, StockLevel
 REORDER_USAGE_DAYS = 90
 # The suggestion covers this many days of use at the rate of the last REORDER_USAGE_DAYS.
 REORDER_COVER_DAYS = 30
-HANDLE_PERMISSION = "inventory.handle_partrequest"
 
 MESSAGES = {
     "stock_below_reorder_point": (
@@ -98,8 +98,7 @@ def _quantity(raw, name: str) -> Decimal:
 def reorder_point_set(*, location, part, point, quantity, actor) -> ReorderPoint:
     """Set (or change) the reorder point of a part at a location. Its flag starts from the stock as it
     is now, without a notification: whoever sets it sees the reorder list."""
-    if not (R.has_role(actor, R.MANAGER) or actor.has_perm(HANDLE_PERMISSION)):
-        raise Forbidden(_("Only a manager or a storekeeper can set reorder points."))
+    require(actor, "inventory.set_reorder_points")
     point, quantity = _quantity(point, "point"), _quantity(quantity, "quantity")
     with transaction.atomic():
         level = StockLevel.objects.select_for_update().filter(location=location, part=part).first()

@@ -29,9 +29,9 @@ from django.utils.translation import pgettext
 from catalog.models import Part
 from core import roles as R
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.permissions import may, require
 
 from .models import PartRequest, PartRequestLine, SerialUnit, StockLocation, StockMove
-from .reorder import HANDLE_PERMISSION
 from .services import Move, _plain, _serials_pick, _write, stock_quantity
 
 Status = PartRequest.Status
@@ -41,17 +41,11 @@ REASON_MAX = 300
 OPEN = (Status.REQUESTED, Status.APPROVED)
 
 
-def can_handle(user) -> bool:
-    """Approves, rejects and ships part requests: a manager or a storekeeper (the permission)."""
-    return user is not None and user.is_authenticated and (
-        R.has_role(user, R.MANAGER) or user.has_perm(HANDLE_PERMISSION))
-
-
 def part_requests_visible_to(user) -> QuerySet:
     requests = PartRequest.objects.select_related("technician__user", "destination", "source", "requested_by")
     if user is None or not user.is_authenticated:
         return requests.none()
-    if R.is_office(user) or can_handle(user) or R.is_unrestricted_client(user):
+    if may(user, "inventory.read_every_part_request"):
         return requests
     if R.has_role(user, R.TECHNICIAN, R.PARTNER_TECHNICIAN):
         return requests.filter(technician__user=user)
@@ -118,7 +112,8 @@ def _assigned_to(work_order_id, technician) -> bool:
 def part_request_create(*, actor, lines, work_order_id=None, note: str = "") -> PartRequest:
     """A technician asks for parts to their van: for one of their jobs (``work_order_id``), or to
     restock (none). ``lines``: (part id, quantity) pairs."""
-    technician = getattr(actor, "technician", None) if R.has_role(actor, R.TECHNICIAN, R.PARTNER_TECHNICIAN) else None
+    require(actor, "inventory.request_parts")
+    technician = R.technician_profile(actor)
     if technician is None:
         raise Forbidden(_("Only a technician can request parts."))
     if work_order_id not in (None, "") and not _assigned_to(work_order_id, technician):
@@ -154,8 +149,7 @@ def _state_conflict(request: PartRequest, action: str) -> Conflict:
 
 
 def _handler(actor) -> None:
-    if not can_handle(actor):
-        raise Forbidden(_("Only a manager or a storekeeper can approve, reject or ship part requests."))
+    require(actor, "inventory.handle_part_requests")
 
 
 def part_request_approve(*, request_id, actor, source_id, now=None) -> PartRequest:

@@ -33,8 +33,8 @@ from django.utils.translation import gettext as _
 
 from catalog.models import Part
 from catalog.selectors import service_type_parts
-from core import roles as R
-from core.errors import Conflict, Forbidden, InvalidInput
+from core.errors import Conflict, InvalidInput
+from core.permissions import require
 
 from .models import SerialUnit, StockLevel, StockLocation, StockMove
 
@@ -149,8 +149,7 @@ def _receiving(location: StockLocation, *, name: str = "location") -> None:
 
 
 def _manager(actor) -> None:
-    if not R.has_role(actor, R.MANAGER):
-        raise Forbidden(_("Only a manager can receive, transfer or adjust stock."))
+    require(actor, "inventory.move_stock")
 
 
 # --- the one write --------------------------------------------------------------------------

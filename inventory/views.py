@@ -14,8 +14,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from core import roles as R
 from core.errors import ApplicationError, NotFound
+from core.permissions import may
 
 from . import reorder, requests, selectors
 from .models import PartRequest, StockLocation
@@ -25,11 +25,11 @@ from .models import PartRequest, StockLocation
 @require_GET
 def location_list(request):
     locations = list(selectors.stock_locations_visible_to(request.user))
-    if not locations and not R.has_role(request.user, *R.STAFF_ROLES):
+    if not locations and not may(request.user, "inventory.open_stock_pages"):
         raise PermissionDenied
     return render(request, "inventory/locations.html", {
         "locations": locations,
-        "can_change": R.has_role(request.user, R.MANAGER) and request.user.is_staff,
+        "can_change": may(request.user, "inventory.change_locations"),
     })
 
 
@@ -60,7 +60,7 @@ def _handler_required(view):
     @wraps(view)
     @login_required
     def wrapped(request, *args, **kwargs):
-        if not requests.can_handle(request.user):
+        if not may(request.user, "inventory.handle_part_requests"):
             raise PermissionDenied
         return view(request, *args, **kwargs)
 

@@ -5,11 +5,10 @@ from datetime import date, timedelta
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from core import roles as R
 from core.errors import Forbidden
+from core.permissions import require
 
 from . import selectors
 
@@ -26,8 +25,9 @@ def _week(value: str | None) -> date | None:
 @require_GET
 @login_required
 def plan_calendar(request):
-    if not R.has_role(request.user, R.MANAGER, R.DISPATCHER):
-        error = Forbidden(_("The maintenance calendar is for managers and dispatchers."))
+    try:
+        require(request.user, "maintenance.view_calendar")
+    except Forbidden as error:
         return render(request, "core/error.html", {"error": error}, status=403)
     this_week = selectors.monday(timezone.localdate())
     start = _week(request.GET.get("from")) or this_week

@@ -6,7 +6,7 @@ absences, read-only here: they change on the pages, in the admin and by imports)
 Visibility as on the pages (``selectors.technician_visible_to``): office roles see every
 technician, a technician themselves, a partner technician their company's; another id answers
 404. Dispatchers and managers (and unrestricted API clients) create and change them
-(``selectors.technician_write_allowed``); the others get 403.
+(``technicians/permissions.py``); the others get 403.
 """
 
 import re
@@ -19,6 +19,7 @@ from rest_framework import serializers
 from catalog.api import SkillRefField
 from core.api import PhoneField, TextField
 from core.filters import IdFilter, YesNoAnyFilter
+from core.permissions import may
 from core.rows import (
     NEVER,
     Body,
@@ -32,7 +33,7 @@ from core.rows import (
 )
 
 from .models import Technician
-from .selectors import technician_write_allowed, technicians_for_api
+from .selectors import technicians_for_api
 from .services import technician_create, technician_update
 
 # --------------------------------------------------------------------------
@@ -199,7 +200,7 @@ class TechnicianViewSet(RowViewSet):
 
     def output_context(self):
         user = self.request.user
-        return {"home_addresses": technician_write_allowed(user), "user_id": user.pk}
+        return {"home_addresses": may(user, "technicians.change"), "user_id": user.pk}
 
     def written(self, row):
         return self.visible().get(pk=row.pk)

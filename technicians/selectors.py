@@ -3,7 +3,6 @@
 from django.db.models import QuerySet
 
 from core import roles as R
-from core.apps import ROLE_PERMISSIONS
 
 from .models import Technician
 
@@ -34,28 +33,6 @@ def technician_visible_to(user) -> QuerySet:
     return Technician.objects.none()
 
 
-def _roles_with(app_label: str, model: str) -> frozenset[str]:
-    """The roles whose admin permissions (``core.apps.ROLE_PERMISSIONS``) change ``model``."""
-    return frozenset(role for role, apps in ROLE_PERMISSIONS.items() if model in apps.get(app_label, ()))
-
-
-# Dispatchers and managers: the roles that change technicians in the admin.
-TECHNICIAN_WRITERS = _roles_with("technicians", "technician")
-
-
-def technician_write_allowed(user) -> bool:
-    """Whether ``user`` may create and change technicians (their details, skills, reference) in the
-    API: the roles that change them in the admin (dispatchers, managers), superusers and API
-    clients with no restriction (their scope ``technicians:write`` is checked with their key).
-    Agents, field roles and restricted clients only read."""
-    if user is None or not user.is_authenticated:
-        return False
-    if user.is_superuser:
-        return True
-    names = R.roles_of(user)
-    if names & TECHNICIAN_WRITERS:
-        return True
-    return R.INTEGRATION in names and R.client_scope(user)[0] == "all"
 
 
 def technicians_for_api(user) -> QuerySet:

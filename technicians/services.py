@@ -22,13 +22,14 @@ from django.utils.translation import gettext_lazy as _lazy
 
 from catalog.services import skill_levels
 from core import roles as R
-from core.errors import Forbidden, InvalidInput
+from core.errors import InvalidInput
+from core.permissions import require
 from core.geocoding import checked_point, geocode_many
 from core.validation import normalize_phone
 from core.versions import apply_changes, clean_refs, locked_row, version_check, write_unique
 
 from .models import PartnerCompany, Technician, TechnicianSkill
-from .selectors import technician_visible_to, technician_write_allowed
+from .selectors import technician_visible_to
 
 logger = logging.getLogger(__name__)
 
@@ -142,8 +143,7 @@ USER_FIELDS = ("first_name", "last_name", "email")
 
 
 def _may_write(actor) -> None:
-    if not technician_write_allowed(actor):
-        raise Forbidden(_("Only dispatchers and managers may change technicians."))
+    require(actor, "technicians.change")
 
 
 def _skill_levels(items) -> dict[int, int]:

@@ -20,10 +20,10 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core import roles as R
 from core.api import TextField
 from core.errors import InvalidInput, NotFound
 from core.validation import normalize_phone
+from core.permissions import may
 from workorders.api import ERRORS, ErrorSerializer
 from workorders.selectors import workorder_visible_to
 from workorders.services import DESCRIPTION_MAX
@@ -70,7 +70,7 @@ SUGGESTION = inline_serializer("TriageSuggestion", {
 
 def _office_or_404(user) -> None:
     """Office roles, and API clients with no restriction (with the scope ``triage``)."""
-    if not (R.is_office(user) or R.is_unrestricted_client(user)):
+    if not may(user, "triage.suggest"):
         raise NotFound(_("No such page."))
 
 

@@ -8,6 +8,7 @@ class TriageConfig(AppConfig):
     verbose_name = _("Triage suggestions")
 
     def ready(self):
+        from . import permissions  # noqa: F401 (registers the rules: core/permissions.py)
         from workorders.selectors import register_new_order_part
 
         from .views import detail_part

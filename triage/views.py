@@ -11,9 +11,9 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from core import roles as R
 from core.errors import ApplicationError, InvalidInput, NotFound
 from core.views import app_error_response
+from core.permissions import may
 from workorders.selectors import workorder_etag
 from workorders.services import workorder_update
 
@@ -22,7 +22,7 @@ from .selectors import likely_duplicates, suggest
 
 def detail_part(*, user, detail) -> dict | None:
     """The suggestion panel for a new order's page (office roles only)."""
-    if not R.is_office(user):
+    if not may(user, "triage.suggest"):
         return None
     row = detail.row
     suggestion = suggest(row["description"])
@@ -48,7 +48,7 @@ def detail_part(*, user, detail) -> dict | None:
 def accept(request, pk: int):
     """Apply the suggested priority to a new order (the agent pressed "Accept"), through
     ``workorder_update``: its ``update`` event keeps the suggestion that was accepted."""
-    if not R.is_office(request.user):
+    if not may(request.user, "triage.suggest"):
         return app_error_response(request, NotFound(_("No such work order.")))
     try:
         priority = int(request.POST.get("priority", ""))

@@ -55,11 +55,12 @@ from core.api import if_match as if_match_tags
 from core.errors import Forbidden, InvalidInput, NotFound
 from core.filters import DATETIME_PATTERN
 from core.pagination import TIME_SORTS
+from core.permissions import may
 from core.rows import VERSION_HELP, Body
 from core.renderers import PlainBody
 from core.validation import normalize_phone
 from customers.models import Customer
-from customers.selectors import customer_find_by_phone, customer_internals_visible
+from customers.selectors import customer_find_by_phone
 from sla.models import SlaTarget
 
 from . import search
@@ -116,7 +117,7 @@ class ActionsByStatus(dict):
         self.roles = frozenset(R.STAFF_ROLES) if superuser else R.roles_of(user)
         # Whether the caller reads the customer's tier (customers.selectors: office roles and
         # unrestricted or the customer's own API clients; not field roles), asked once per request.
-        self.customer_internals = customer_internals_visible(user)
+        self.customer_internals = may(user, "customers.read_internals")
 
     def __missing__(self, status):
         value = [

@@ -17,12 +17,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
 
-from core import roles as R
 from core.api import KeysetPagination, RoleRequired
 from core.errors import NotFound
 from core.filters import UtcDateTimeFilter
 from core.pagination import API_SORTS
 from core.rows import SYNC_PARAMETERS
+from core.permissions import may
 
 from .api import ERRORS, AttachmentSerializer, EventSerializer
 from .models import Attachment, Survey, WorkOrderEvent
@@ -148,12 +148,7 @@ class SurveyListView(WorkOrderChildList):
     def rows(self, work_order_id):
         # The customer's feedback and the office's call-back are the office's (the escalations page):
         # field roles and partner-restricted API clients do not read them, whatever orders they see.
-        if not _reads_feedback(self.request.user):
+        if not may(self.request.user, "workorders.read_feedback"):
             raise NotFound(str(_("No such work order.")))
         return Survey.objects.filter(work_order_id=work_order_id)
 
-
-def _reads_feedback(user) -> bool:
-    if user.is_superuser or R.is_office(user):
-        return True
-    return R.INTEGRATION in R.roles_of(user) and R.client_scope(user)[0] in ("all", "customer")

@@ -7,6 +7,7 @@ class WorkordersConfig(AppConfig):
     verbose_name = _("Work orders")
 
     def ready(self):
+        from . import permissions  # noqa: F401 (registers the rules: core/permissions.py)
         from notifications.services import templates_register
 
         from . import checks  # noqa: F401 (registers them)

@@ -13,14 +13,9 @@ from apiclients.models import ApiClient, ApiKey
 from apiclients.services import apiclient_create, apiclient_revoke, apiclient_rotate, apiclient_update
 from tests.factories import PartnerTechnicianFactory, UserFactory, WorkOrderFactory
 from tests.workorders.test_api import request_body
+from tests.clients import as_key
 
 ALL = ["work_orders:write", "technicians:read", "service_types:read", "parts:read", "stock:read"]
-
-
-def as_key(key):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
-    return client
 
 
 @pytest.fixture

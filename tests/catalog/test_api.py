@@ -10,27 +10,15 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from apiclients.services import apiclient_create
 from catalog.models import Part, ServiceType, Skill
 from catalog.selectors import service_type_by_code
 from inventory.models import StockLevel, StockLocation
 from tests.factories import PartnerCompanyFactory
+from tests.clients import as_key, logged_in
 
 pytestmark = pytest.mark.django_db
-
-
-def logged_in(user):
-    client = APIClient()
-    client.force_login(user)
-    return client
-
-
-def as_key(key):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
-    return client
 
 
 @pytest.fixture(autouse=True)

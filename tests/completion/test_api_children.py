@@ -14,16 +14,11 @@ from completion.services import completion_submit
 from tests.factories import PartnerTechnicianFactory, WorkOrderFactory
 from tests.technicians.helpers import job_for, signature_png
 from workorders.models import WorkOrderEvent
+from tests.clients import logged_in
 
 pytestmark = pytest.mark.django_db
 
 CHILDREN = ("events", "attachments", "completion-reports", "surveys")
-
-
-def logged_in(user):
-    client = APIClient()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture(autouse=True)

@@ -19,20 +19,9 @@ from tests.factories import (
     SiteFactory,
     WorkOrderFactory,
 )
+from tests.clients import as_key, logged_in
 
 pytestmark = pytest.mark.django_db
-
-
-def logged_in(user):
-    client = APIClient()
-    client.force_login(user)
-    return client
-
-
-def as_key(key):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
-    return client
 
 
 @pytest.fixture(autouse=True)

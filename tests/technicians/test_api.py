@@ -8,27 +8,15 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from apiclients.services import apiclient_create
 from catalog.models import Skill
 from core import roles as R
 from technicians.models import Technician
 from tests.factories import PartnerTechnicianFactory, TechnicianFactory
+from tests.clients import as_key, logged_in
 
 pytestmark = pytest.mark.django_db
-
-
-def logged_in(user):
-    client = APIClient()
-    client.force_login(user)
-    return client
-
-
-def as_key(key):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
-    return client
 
 
 @pytest.fixture(autouse=True)
