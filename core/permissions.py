@@ -120,6 +120,20 @@ def admin_permission(perm: str):
 
 
 @rules.predicate
+def has_a_role(user) -> bool:
+    """Holds any role (staff or an API client's service user), or is a superuser."""
+    return user is not None and user.is_authenticated and (user.is_superuser or bool(R.roles_of(user)))
+
+
+@rules.predicate
+def api_docs_public() -> bool:
+    """The company chose to publish the API's schema and docs (``settings.API_DOCS_PUBLIC``)."""
+    from django.conf import settings
+
+    return bool(settings.API_DOCS_PUBLIC)
+
+
+@rules.predicate
 def has_admin_access(user) -> bool:
     """The user may sign in to the admin (Django's ``is_staff`` flag)."""
     return user is not None and user.is_authenticated and user.is_staff
@@ -159,3 +173,6 @@ def registered() -> list[str]:
 # --- Rules of this app ---------------------------------------------------------------------
 
 rule("core.office_pages", is_office)  # the office's pages: queues, intake, customer pages, imports
+rule("core.use_api", has_a_role)  # what each caller then sees is each view's scope selector's business
+# The API's schema and docs: a map worth keeping from strangers unless the company publishes it.
+rule("core.read_api_docs", api_docs_public | has_a_role | has_admin_access)

@@ -6,9 +6,17 @@ partner technician their company's, an API client all or its restriction's. Whic
 role may fire from which state is the lifecycle table's (``lifecycle.TRANSITIONS``).
 """
 
-from core.permissions import client_scope_in, is_office, rule
+from django.utils.translation import gettext_lazy as _
+
+from core import roles as R
+from core.permissions import client_scope_in, is_manager, is_office, role, rule
 
 # The customer's survey answers and the office's call-back (the nested surveys list of the API, the
 # escalations page): the office, unrestricted clients and a client restricted to that customer;
 # field roles and partner-restricted clients do not read them, whatever orders they see.
 rule("workorders.read_feedback", is_office | client_scope_in("all", "customer"))
+rule("workorders.take_requests", is_office,
+     message=_("Only agents, dispatchers and managers may take requests."))  # the staff intake page
+rule("workorders.handle_escalations", role(R.MANAGER, R.DISPATCHER),
+     message=_("Only dispatchers and managers handle escalations."))
+rule("workorders.record_callback", is_manager, message=_("Only managers record call-backs."))

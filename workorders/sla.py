@@ -34,7 +34,8 @@ from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from core import roles as R
-from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.errors import Conflict, InvalidInput, NotFound
+from core.permissions import require
 from core.inserts import bulk_insert, json_rows
 from core.metrics import escalations_raised
 from notifications.services import notifications_add
@@ -763,8 +764,7 @@ def _acknowledge_merged(merged: list[tuple], now: datetime) -> None:
 
 def escalation_acknowledge(*, escalation_id: int, actor) -> Escalation:
     """A dispatcher or manager has seen an escalation: it leaves the open list."""
-    if not R.has_role(actor, R.MANAGER, R.DISPATCHER):
-        raise Forbidden(_("Only dispatchers and managers handle escalations."))
+    require(actor, "workorders.handle_escalations")
     with transaction.atomic():
         esc = Escalation.objects.select_for_update().filter(pk=escalation_id).first()
         if esc is None:
@@ -865,8 +865,7 @@ ACKNOWLEDGE_MAX_ORDERS = 500
 def escalations_acknowledge_many(*, work_order_ids, upto_id: int, actor) -> int:
     """Acknowledge the open escalations of these work orders, those up to ``upto_id`` (what the
     page showed: one raised after it was drawn stays open). Returns how many were acknowledged."""
-    if not R.has_role(actor, R.MANAGER, R.DISPATCHER):
-        raise Forbidden(gettext("Only dispatchers and managers handle escalations."))
+    require(actor, "workorders.handle_escalations")
     ids = sorted(set(work_order_ids))
     if not ids:
         raise InvalidInput(gettext("Tick at least one work order."))

@@ -24,7 +24,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core import roles as R
-from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.errors import Conflict, InvalidInput, NotFound
+from core.permissions import require
 from notifications.services import notifications_add, to_roles, with_messages_add
 
 from .lifecycle import Status
@@ -163,8 +164,7 @@ def survey_record_callback(*, survey_id: int, actor, note: str, outcome: str) ->
     """A manager called the customer back after a low answer; then the order closes or reopens."""
     from .services import workorder_transition
 
-    if not R.has_role(actor, R.MANAGER):
-        raise Forbidden(_("Only managers record call-backs."))
+    require(actor, "workorders.record_callback")
     if outcome not in Survey.Outcome.values:
         raise InvalidInput(_("Choose close or reopen."), fields={"outcome": [_("Choose close or reopen.")]})
     note = (note or "").strip()

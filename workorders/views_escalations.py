@@ -15,8 +15,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
-from core import roles as R
 from core.errors import ApplicationError, Forbidden, InvalidInput
+from core.permissions import may
 from core.views import app_error_response
 from technicians.models import PartnerCompany
 
@@ -32,7 +32,7 @@ from .survey import survey_record_callback, surveys_awaiting_callback
 
 
 def _allowed(user) -> bool:
-    return R.has_role(user, R.MANAGER, R.DISPATCHER)
+    return may(user, "workorders.handle_escalations")
 
 
 @login_required
@@ -50,7 +50,7 @@ def escalation_list(request):
         "listing": listing,
         "rows": [{"group": g, "states": states.get(g.work_order.pk, [])} for g in listing.groups],
         "callbacks": list(surveys_awaiting_callback()[:200]),
-        "can_call_back": R.has_role(request.user, R.MANAGER),
+        "can_call_back": may(request.user, "workorders.record_callback"),
     })
 
 

@@ -23,6 +23,7 @@ from django_ratelimit.decorators import ratelimit
 
 from core import roles as R
 from core.errors import Forbidden, InvalidInput, NotFound, ServiceUnavailable
+from core.permissions import may
 from core.storage import file_response
 from core.validation import normalize_phone
 from contracts.selectors import contract_line, contracts_running
@@ -160,7 +161,7 @@ def office_required(view=None, *, json=False):
                 if json:
                     return JsonResponse({"error": "not_authenticated", "detail": _("Log in first.")}, status=401)
                 return redirect_to_login(request.get_full_path())
-            if not R.is_office(user):
+            if not may(user, "workorders.take_requests"):
                 error = Forbidden(_("Only agents, dispatchers and managers may take requests."))
                 if json:
                     return JsonResponse(error.as_dict(), status=403)

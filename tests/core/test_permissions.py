@@ -40,6 +40,13 @@ EXPECTED = {
     "triage.suggest": {"agent", "dispatcher", "manager", "superuser", "all"},
     "completion.hand_over_for_invoicing": {"manager", "superuser", "all"},
     "workorders.read_feedback": {"agent", "dispatcher", "manager", "superuser", "all", "customer"},
+    "workorders.take_requests": {"agent", "dispatcher", "manager", "superuser"},
+    "workorders.handle_escalations": {"dispatcher", "manager", "superuser"},
+    "workorders.record_callback": {"manager", "superuser"},
+    "core.use_api": {"agent", "dispatcher", "manager", "technician", "partner_technician", "superuser", "all",
+                     "customer", "partner"},
+    "core.read_api_docs": {"agent", "dispatcher", "manager", "technician", "partner_technician", "superuser",
+                           "all", "customer", "partner"},
 }
 
 
@@ -59,10 +66,18 @@ def _people():
 
 
 @pytest.mark.django_db
-def test_each_rule_answers_each_kind_of_user_as_the_pages_always_have():
+def test_each_rule_answers_each_kind_of_user_as_the_pages_always_have(settings):
+    settings.API_DOCS_PUBLIC = False
     people = _people()
     answers = {name: {who for who in EVERYONE if may(people[who], name)} for name in EXPECTED}
     assert answers == EXPECTED
+
+
+@pytest.mark.django_db
+def test_a_company_that_publishes_its_api_docs_shows_them_to_anyone(settings):
+    settings.API_DOCS_PUBLIC = True
+    assert may(AnonymousUser(), "core.read_api_docs")
+    assert not may(AnonymousUser(), "core.use_api")
 
 
 def test_the_table_above_covers_every_rule():
