@@ -930,54 +930,9 @@ def workorder_update(*, work_order_id: int, actor, changes: dict, if_match: list
     """
     clean = _clean_changes(changes)
     with transaction.atomic():
-        # Lock the order's row (no joins; see workorder_transition): a second writer waits here,
-        # then finds the version changed and gets 412 instead of overwriting the first.
-        work_order = WorkOrder.objects.select_for_update().filter(pk=work_order_id).first()
-        if work_order is None or not workorder_is_visible_to(actor, work_order):
-            raise NotFound(_("No such work order."))
-        roles = R.roles_of(actor) & (R.OFFICE_ROLES | {R.INTEGRATION})
-        if not (roles or actor.is_superuser):
-            raise Forbidden(_("Only agents, dispatchers and managers may change a work order's details."))
-        version_check(
-            work_order.updated_at, if_match,
-            _("%(number)s was changed since you read it; read it again and re-apply your change.")
-            % {"number": work_order.number},
-        )
-        if work_order.status not in OPEN_STATES:
-            raise Conflict(
-                _("%(number)s is %(status)s: its details can no longer change.")
-                % {"number": work_order.number, "status": str(Status(work_order.status).label).lower()},
-            )
-        if "site" in clean and clean["site"] is not None:
-            site = Site.objects.filter(pk=clean["site"], customer_id=work_order.customer_id).first()
-            if site is None:
-                message = _("Not a site of this work order's customer.")
-                raise InvalidInput(message, fields={"site": [message]})
-            clean["site"] = site
-        if "equipment" in clean and clean["equipment"] is not None:
-            equipment = Equipment.objects.filter(pk=clean["equipment"], customer_id=work_order.customer_id).first()
-            if equipment is None:
-                message = _("Not equipment of this work order's customer.")
-                raise InvalidInput(message, fields={"equipment": [message]})
-            if not equipment.active and equipment.pk != work_order.equipment_id:
-                message = _("This equipment is out of service; a new work order cannot name it.")
-                raise InvalidInput(message, fields={"equipment": [message]})
-            clean["equipment"] = equipment
-        start = clean.get("preferred_start", work_order.preferred_start)
-        end = clean.get("preferred_end", work_order.preferred_end)
-        _check_window(start, end, field="preferred_end")
-        if "custom" in clean:  # the keys given change, the others stay (catalog/custom_fields.py)
-            clean["custom"] = intake_values_clean(service_type_id=work_order.service_type_id,
-                                                  values=clean["custom"], existing=work_order.custom)
-
-        diff = {}
-        for name, value in clean.items():
-            attname = f"{name}_id" if name in ("site", "equipment") else name
-            old = getattr(work_order, attname)
-            new = value.pk if name in ("site", "equipment") and value is not None else value
-            if old != new:
-                diff[name] = [_json_value(old), _json_value(new)]
-                setattr(work_order, name, value)
+        work_order, roles = _lock_to_update(work_order_id=work_order_id, actor=actor, if_match=if_match)
+        _check_changes_against(work_order, clean)
+        diff = _apply_changes(work_order, clean)
         if not diff:
             return work_order
         changed = list(diff)
@@ -1003,3 +958,66 @@ def workorder_update(*, work_order_id: int, actor, changes: dict, if_match: list
             data={**(event_data or {}), "changes": diff}, created_at=now,
         )
     return work_order
+
+
+def _lock_to_update(*, work_order_id: int, actor, if_match: list[str]) -> tuple[WorkOrder, set[str]]:
+    """The order locked, and the office roles in which ``actor`` changes it; or NotFound, Forbidden,
+    PreconditionFailed (changed since ``if_match``) or Conflict (no longer open)."""
+    # Lock the order's row (no joins; see workorder_transition): a second writer waits here,
+    # then finds the version changed and gets 412 instead of overwriting the first.
+    work_order = WorkOrder.objects.select_for_update().filter(pk=work_order_id).first()
+    if work_order is None or not workorder_is_visible_to(actor, work_order):
+        raise NotFound(_("No such work order."))
+    roles = R.roles_of(actor) & (R.OFFICE_ROLES | {R.INTEGRATION})
+    if not (roles or actor.is_superuser):
+        raise Forbidden(_("Only agents, dispatchers and managers may change a work order's details."))
+    version_check(
+        work_order.updated_at, if_match,
+        _("%(number)s was changed since you read it; read it again and re-apply your change.")
+        % {"number": work_order.number},
+    )
+    if work_order.status not in OPEN_STATES:
+        raise Conflict(
+            _("%(number)s is %(status)s: its details can no longer change.")
+            % {"number": work_order.number, "status": str(Status(work_order.status).label).lower()},
+        )
+    return work_order, roles
+
+
+def _check_changes_against(work_order: WorkOrder, clean: dict) -> None:
+    """``clean`` checked against the locked order, in place: the site and the equipment as rows of
+    its customer, the time window whole, the custom fields merged with the order's."""
+    if "site" in clean and clean["site"] is not None:
+        site = Site.objects.filter(pk=clean["site"], customer_id=work_order.customer_id).first()
+        if site is None:
+            message = _("Not a site of this work order's customer.")
+            raise InvalidInput(message, fields={"site": [message]})
+        clean["site"] = site
+    if "equipment" in clean and clean["equipment"] is not None:
+        equipment = Equipment.objects.filter(pk=clean["equipment"], customer_id=work_order.customer_id).first()
+        if equipment is None:
+            message = _("Not equipment of this work order's customer.")
+            raise InvalidInput(message, fields={"equipment": [message]})
+        if not equipment.active and equipment.pk != work_order.equipment_id:
+            message = _("This equipment is out of service; a new work order cannot name it.")
+            raise InvalidInput(message, fields={"equipment": [message]})
+        clean["equipment"] = equipment
+    start = clean.get("preferred_start", work_order.preferred_start)
+    end = clean.get("preferred_end", work_order.preferred_end)
+    _check_window(start, end, field="preferred_end")
+    if "custom" in clean:  # the keys given change, the others stay (catalog/custom_fields.py)
+        clean["custom"] = intake_values_clean(service_type_id=work_order.service_type_id,
+                                              values=clean["custom"], existing=work_order.custom)
+
+
+def _apply_changes(work_order: WorkOrder, clean: dict) -> dict:
+    """Set the values that differ on ``work_order``; returns field name → [old, new] (as JSON)."""
+    diff = {}
+    for name, value in clean.items():
+        attname = f"{name}_id" if name in ("site", "equipment") else name
+        old = getattr(work_order, attname)
+        new = value.pk if name in ("site", "equipment") and value is not None else value
+        if old != new:
+            diff[name] = [_json_value(old), _json_value(new)]
+            setattr(work_order, name, value)
+    return diff
