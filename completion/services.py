@@ -344,12 +344,60 @@ def completion_submit(
     ``(report, created)``: a replay of ``submission_key`` returns the first
     report and ``False``, with no second transition.
     """
-    if not isinstance(submission_key, uuid.UUID):
-        try:
-            submission_key = uuid.UUID(str(submission_key))
-        except (TypeError, ValueError):
-            raise _invalid("submission_key", _("The form has expired; open it again.")) from None
+    submission_key = _submission_key(submission_key)
     # The work order first: someone who may not see it learns nothing more.
+    work_order = _order_to_complete(work_order_id, actor)
+    existing = _existing(submission_key, work_order.pk)
+    if existing is not None:
+        return existing, False
+    _check_in_progress(work_order)
+    checked = _check_report(
+        work_order, work_done=work_done, labour_minutes=labour_minutes, signer_name=signer_name,
+        signature=signature, checklist=checklist, parts=parts, photos=photos, needs_second_visit=needs_second_visit,
+        second_visit_reason=second_visit_reason, latitude=latitude, longitude=longitude, custom=custom,
+    )
+    technician = getattr(actor, "technician", None) or work_order.technician
+    files = _store_files(work_order, checked)
+    committed = False
+    try:
+        with transaction.atomic():
+            # Locks the work order and checks state, role and scope again.
+            work_order = workorder_transition(
+                work_order_id=work_order.pk, action="complete", actor=actor, note=checked.work_done[:2000],
+                latitude=checked.latitude, longitude=checked.longitude,
+                data={"submission_key": str(submission_key), "total": str(checked.charges.total),
+                      "second_visit": checked.needs_second_visit},
+            )
+            now = work_order.resolved_at or timezone.now()
+            report = _save_report(work_order, actor=actor, technician=technician, submission_key=submission_key,
+                                  checked=checked, files=files, now=now)
+            _save_report_lines(report, actor=actor, checked=checked, files=files, now=now)
+        committed = True
+    except (IntegrityError, Conflict):
+        # Two submissions with one key raced past the first check (IntegrityError: the first won),
+        # or a replay that waited for the first one's row lock finds the order resolved (Conflict):
+        # answer with the report the first one made.
+        existing = _existing(submission_key, work_order.pk)
+        if existing is not None:
+            return existing, False
+        raise
+    finally:
+        if not committed:
+            delete_files(files.stored())
+    return report, True
+
+
+def _submission_key(value) -> uuid.UUID:
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except (TypeError, ValueError):
+        raise _invalid("submission_key", _("The form has expired; open it again.")) from None
+
+
+def _order_to_complete(work_order_id: int, actor) -> WorkOrder:
+    """The order, if ``actor`` may see it (else NotFound) and is a technician (else Forbidden)."""
     work_order = (
         workorder_visible_to(actor).select_related("service_type", "technician", "contract").filter(pk=work_order_id).first()
     )
@@ -357,9 +405,10 @@ def completion_submit(
         raise NotFound(_("No such work order."))
     if not R.has_role(actor, R.TECHNICIAN, R.PARTNER_TECHNICIAN):
         raise Forbidden(_("Only a technician can complete a work order."))
-    existing = _existing(submission_key, work_order.pk)
-    if existing is not None:
-        return existing, False
+    return work_order
+
+
+def _check_in_progress(work_order: WorkOrder) -> None:
     if work_order.status != Status.IN_PROGRESS:
         raise Conflict(
             _("%(number)s cannot be completed: it is %(status)s.")
@@ -367,6 +416,31 @@ def completion_submit(
             code="transition_not_allowed",
         )
 
+
+@dataclass
+class _CheckedReport:
+    """A completion's input as checked before anything is stored or locked (``_check_report``)."""
+
+    work_done: str
+    answers: list[tuple[ChecklistItem, str, str]]
+    custom: dict
+    lines: list[PartLine]
+    minutes: int
+    signer_name: str
+    needs_second_visit: bool
+    second_visit_reason: str
+    latitude: object
+    longitude: object
+    photos: list[CleanImage]
+    custom_photos: dict[str, CleanImage]  # a photo field's key → its photo
+    signature: CleanImage
+    charges: Charges
+    coverage_reason: str
+
+
+def _check_report(work_order: WorkOrder, *, work_done, labour_minutes, signer_name, signature, checklist, parts,
+                  photos, needs_second_visit, second_visit_reason, latitude, longitude, custom) -> _CheckedReport:
+    """``completion_submit``'s report checked against the order's service type, or InvalidInput."""
     work_done = (work_done or "").strip()
     if not work_done:
         raise _invalid("work_done", _("Describe the work done."))
@@ -397,114 +471,114 @@ def completion_submit(
     clean_signature = _check_signature(signature)
     charges = completion_charges(service_type=work_order.service_type, labour_minutes=minutes, lines=lines,
                                  covered_percent=work_order.coverage_percent)
-    coverage_reason = work_order.coverage_reason[:200]
-    technician = getattr(actor, "technician", None) or work_order.technician
+    return _CheckedReport(
+        work_done=work_done, answers=answers, custom=custom, lines=lines, minutes=minutes, signer_name=signer_name,
+        needs_second_visit=bool(needs_second_visit), second_visit_reason=second_visit_reason,
+        latitude=lat, longitude=lng, photos=clean_photos, custom_photos=custom_photos, signature=clean_signature,
+        charges=charges, coverage_reason=work_order.coverage_reason[:200],
+    )
+
+
+@dataclass
+class _StoredFiles:
+    """A report's files, in the file store; their rows are saved in the transaction (``_save_report``)."""
+
+    signature: Attachment
+    field_photos: dict[str, tuple[Attachment, CleanImage]]  # a photo field's key → its photo
+    photos: list[tuple[Attachment, CleanImage]]  # all the report's photos, the photo fields' first
+
+    def stored(self) -> list:
+        return [self.signature.file] + [attachment.file for attachment, _clean in self.photos]
+
+
+def _store_files(work_order: WorkOrder, checked: _CheckedReport) -> _StoredFiles:
     # The signature and the photos go to the file store before the order is locked, all or none
     # (the storage name comes from attachment_path, which reads the content type): a store that
     # does not answer refuses the completion with a message, and nothing is written. Should the
     # transaction then fail, the stored files are deleted again.
-    signature_file = _attachment(work_order, clean_signature, Attachment.Kind.SIGNATURE)
+    signature_file = _attachment(work_order, checked.signature, Attachment.Kind.SIGNATURE)
     field_photo_files = {key: (_attachment(work_order, clean, Attachment.Kind.ONSITE_PHOTO), clean)
-                         for key, clean in custom_photos.items()}
-    photo_files = [(_attachment(work_order, clean, Attachment.Kind.ONSITE_PHOTO), clean) for clean in clean_photos]
+                         for key, clean in checked.custom_photos.items()}
+    photo_files = [(_attachment(work_order, clean, Attachment.Kind.ONSITE_PHOTO), clean) for clean in checked.photos]
     photo_files = list(field_photo_files.values()) + photo_files
-    save_files([(signature_file.file, clean_signature.content)]
+    save_files([(signature_file.file, checked.signature.content)]
                + [(attachment.file, clean.content) for attachment, clean in photo_files])
-    committed = False
-    try:
-        with transaction.atomic():
-            # Locks the work order and checks state, role and scope again.
-            work_order = workorder_transition(
-                work_order_id=work_order.pk,
-                action="complete",
-                actor=actor,
-                note=work_done[:2000],
-                latitude=lat,
-                longitude=lng,
-                data={"submission_key": str(submission_key), "total": str(charges.total),
-                      "second_visit": bool(needs_second_visit)},
-            )
-            now = work_order.resolved_at or timezone.now()
-            costs = job_costs(technician=technician, labour_minutes=minutes,
-                              travel_minutes=travel_minutes(work_order.pk, until=now), lines=lines)
-            signature_file.save()
-            for key, (attachment, _clean) in field_photo_files.items():
-                attachment.save()
-                custom[key] = attachment.pk  # the report keeps the photo's attachment id
-            report = CompletionReport.objects.create(
-                work_order=work_order,
-                technician=technician,
-                submitted_by=actor,
-                submission_key=submission_key,
-                work_done=work_done,
-                labour_minutes=minutes,
-                labour_rate=charges.labour_rate,
-                callout_fee=charges.callout_fee,
-                labour_amount=charges.labour_amount,
-                parts_amount=charges.parts_amount,
-                covered_amount=charges.covered,
-                coverage_reason=coverage_reason,
-                total_amount=charges.total,
-                parts_cost=costs.parts,
-                labour_cost=costs.labour,
-                travel_minutes=costs.travel_minutes,
-                travel_cost=costs.travel,
-                signer_name=signer_name,
-                signature=signature_file,
-                signed_at=now,
-                latitude=lat,
-                longitude=lng,
-                needs_second_visit=bool(needs_second_visit),
-                second_visit_reason=second_visit_reason if needs_second_visit else "",
-                custom=custom,
-                created_at=now,
-            )
-            ChecklistAnswer.objects.bulk_create(
-                ChecklistAnswer(report=report, item=item, item_text=item.text, mandatory=item.mandatory,
-                                answer=answer, note=note)
-                for item, answer, note in answers
-            )
-            PartUsage.objects.bulk_create(
-                PartUsage(report=report, part=line.part, part_number=line.part.part_number, name=line.part.name,
-                          unit=line.part.unit, quantity=line.quantity, unit_price=line.part.unit_price,
-                          amount=line.amount, unit_cost=line.part.unit_cost)
-                for line in lines
-            )
-            # What the order held becomes use, the rest is released; parts beyond the reservation
-            # come from the van, or the completion is refused (inventory/services.py; two statements).
-            stock_use_for_completion(work_order_id=work_order.pk, technician_id=work_order.technician_id,
-                                     lines=[(line.part, line.quantity) for line in lines], actor=actor, now=now)
-            notifications_add(parts_used_webhooks(work_order, report_id=report.pk, now=now, lines=[
-                {"part_id": line.part.pk, "part_number": line.part.part_number, "name": line.part.name,
-                 "unit": line.part.unit, "quantity": format(line.quantity.normalize(), "f")}
-                for line in lines
-            ]))
-            for attachment, clean in photo_files:
-                if attachment.pk is None:
-                    attachment.save()
-                ReportPhoto.objects.create(report=report, attachment=attachment, latitude=clean.latitude,
-                                           longitude=clean.longitude, taken_at=clean.taken_at)
-            if needs_second_visit:
-                report.follow_up_work_order = _second_visit(work_order, actor=actor, reason=second_visit_reason)
-                report.save(update_fields=["follow_up_work_order"])
-        committed = True
-    except IntegrityError:
-        # Two submissions with one key raced past the first check: the first won.
-        existing = _existing(submission_key, work_order.pk)
-        if existing is not None:
-            return existing, False
-        raise
-    except Conflict:
-        # A replay that waited for the first one's row lock finds the order
-        # resolved: answer with the report the first one made.
-        existing = _existing(submission_key, work_order.pk)
-        if existing is not None:
-            return existing, False
-        raise
-    finally:
-        if not committed:
-            delete_files([signature_file.file] + [attachment.file for attachment, _clean in photo_files])
-    return report, True
+    return _StoredFiles(signature=signature_file, field_photos=field_photo_files, photos=photo_files)
+
+
+def _save_report(work_order: WorkOrder, *, actor, technician, submission_key: uuid.UUID, checked: _CheckedReport,
+                 files: _StoredFiles, now) -> CompletionReport:
+    """The report's row with its costs, after its signature's and photo fields' attachment rows."""
+    costs = job_costs(technician=technician, labour_minutes=checked.minutes,
+                      travel_minutes=travel_minutes(work_order.pk, until=now), lines=checked.lines)
+    files.signature.save()
+    for key, (attachment, _clean) in files.field_photos.items():
+        attachment.save()
+        checked.custom[key] = attachment.pk  # the report keeps the photo's attachment id
+    charges = checked.charges
+    return CompletionReport.objects.create(
+        work_order=work_order,
+        technician=technician,
+        submitted_by=actor,
+        submission_key=submission_key,
+        work_done=checked.work_done,
+        labour_minutes=checked.minutes,
+        labour_rate=charges.labour_rate,
+        callout_fee=charges.callout_fee,
+        labour_amount=charges.labour_amount,
+        parts_amount=charges.parts_amount,
+        covered_amount=charges.covered,
+        coverage_reason=checked.coverage_reason,
+        total_amount=charges.total,
+        parts_cost=costs.parts,
+        labour_cost=costs.labour,
+        travel_minutes=costs.travel_minutes,
+        travel_cost=costs.travel,
+        signer_name=checked.signer_name,
+        signature=files.signature,
+        signed_at=now,
+        latitude=checked.latitude,
+        longitude=checked.longitude,
+        needs_second_visit=checked.needs_second_visit,
+        second_visit_reason=checked.second_visit_reason if checked.needs_second_visit else "",
+        custom=checked.custom,
+        created_at=now,
+    )
+
+
+def _save_report_lines(report: CompletionReport, *, actor, checked: _CheckedReport, files: _StoredFiles, now) -> None:
+    """What hangs off the report: the checklist answers, the parts used (and the stock they come
+    from), the photos, and the second visit's order when one is needed."""
+    work_order = report.work_order
+    lines = checked.lines
+    ChecklistAnswer.objects.bulk_create(
+        ChecklistAnswer(report=report, item=item, item_text=item.text, mandatory=item.mandatory,
+                        answer=answer, note=note)
+        for item, answer, note in checked.answers
+    )
+    PartUsage.objects.bulk_create(
+        PartUsage(report=report, part=line.part, part_number=line.part.part_number, name=line.part.name,
+                  unit=line.part.unit, quantity=line.quantity, unit_price=line.part.unit_price,
+                  amount=line.amount, unit_cost=line.part.unit_cost)
+        for line in lines
+    )
+    # What the order held becomes use, the rest is released; parts beyond the reservation
+    # come from the van, or the completion is refused (inventory/services.py; two statements).
+    stock_use_for_completion(work_order_id=work_order.pk, technician_id=work_order.technician_id,
+                             lines=[(line.part, line.quantity) for line in lines], actor=actor, now=now)
+    notifications_add(parts_used_webhooks(work_order, report_id=report.pk, now=now, lines=[
+        {"part_id": line.part.pk, "part_number": line.part.part_number, "name": line.part.name,
+         "unit": line.part.unit, "quantity": format(line.quantity.normalize(), "f")}
+        for line in lines
+    ]))
+    for attachment, clean in files.photos:
+        if attachment.pk is None:
+            attachment.save()
+        ReportPhoto.objects.create(report=report, attachment=attachment, latitude=clean.latitude,
+                                   longitude=clean.longitude, taken_at=clean.taken_at)
+    if checked.needs_second_visit:
+        report.follow_up_work_order = _second_visit(work_order, actor=actor, reason=checked.second_visit_reason)
+        report.save(update_fields=["follow_up_work_order"])
 
 
 def _second_visit(work_order: WorkOrder, *, actor, reason: str) -> WorkOrder:

@@ -1,10 +1,12 @@
-"""The shape of the code: apps depend one way, and no model change goes without its migration.
+"""The shape of the code: apps depend one way, no model change goes without its migration, and
+no service function grows past what a reader takes in at once.
 
 The allowed direction is the ``[tool.importlinter]`` contract in pyproject.toml
 (docs/architecture.md, "Dependency direction"). Issue 13 removes today's exceptions one step
 at a time; the lists of exceptions here and there may only shrink.
 """
 
+import ast
 import io
 import shutil
 import subprocess
@@ -109,3 +111,22 @@ def test_every_model_change_has_its_migration():
     except SystemExit:
         pytest.fail(f"models and migrations differ; run manage.py makemigrations:\n{out.getvalue()}")
     assert "No changes detected" in out.getvalue()
+
+
+# Service code a reader must take in step by step (issue 13, S14): the services modules and the
+# escalation sweep, which lives beside the SLA clock in workorders/sla.py.
+SERVICE_FILES = ["*/services.py", "*/services_*.py", "*/services/*.py", "workorders/sla.py"]
+SERVICE_FUNCTION_MAX_LINES = 80
+
+
+def test_no_service_function_is_over_80_lines():
+    files = sorted({path for pattern in SERVICE_FILES for path in ROOT.glob(pattern)})
+    assert ROOT / "workorders" / "services.py" in files
+    long = []
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                lines = node.end_lineno - node.lineno + 1
+                if lines > SERVICE_FUNCTION_MAX_LINES:
+                    long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({lines} lines)")
+    assert not long, "split these into named steps (check, lock, write, after commit): " + ", ".join(long)

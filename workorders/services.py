@@ -60,6 +60,45 @@ def _check_window(start, end, *, field: str):
         raise InvalidInput(message, fields={field: [message]})
 
 
+def _check_create_arguments(
+    *, description, address, service_type, priority, photos, preferred_start, preferred_end, external_ref,
+    customer, site, equipment, custom,
+) -> tuple[str, str | None, dict]:
+    """``workorder_create``'s arguments checked before anything is written: the description, the
+    reference and the custom fields as kept, or InvalidInput saying what is wrong."""
+    description = (description or "").strip()
+    if not description:
+        raise InvalidInput(_("Describe the problem."), fields={"description": [_("This field is required.")]})
+    if len(description) > DESCRIPTION_MAX:
+        message = _("Keep the description under %(n)d characters.") % {"n": DESCRIPTION_MAX}
+        raise InvalidInput(message, fields={"description": [message]})
+    if not (address or "").strip() and site is None:
+        raise InvalidInput(_("The address is required."), fields={"address": [_("This field is required.")]})
+    if not service_type.active:
+        message = _("This service type is not offered any more.")
+        raise InvalidInput(message, fields={"service_type": [message]})
+    if priority not in WorkOrder.Priority.values:
+        raise InvalidInput(_("Unknown priority."), fields={"priority": [_("Unknown priority.")]})
+    if len(photos) > settings.PUBLIC_FORM_MAX_PHOTOS:
+        message = _("Attach at most %(n)d photos.") % {"n": settings.PUBLIC_FORM_MAX_PHOTOS}
+        raise InvalidInput(message, fields={"photos": [message]})
+    _check_window(preferred_start, preferred_end, field="preferred_end")
+    if external_ref is not None:
+        external_ref = _clean_external_ref(external_ref)
+    if customer is not None:
+        if site is not None and site.customer_id != customer.pk:
+            raise InvalidInput(_("That site belongs to another customer."), fields={"site": [_("Not this customer's site.")]})
+        if equipment is not None and equipment.customer_id != customer.pk:
+            raise InvalidInput(
+                _("That equipment belongs to another customer."), fields={"equipment": [_("Not this customer's equipment.")]}
+            )
+    if equipment is not None and not equipment.active:
+        message = _("This equipment is out of service; a new work order cannot name it.")
+        raise InvalidInput(message, fields={"equipment": [message]})
+    custom = {} if custom is None else intake_values_clean(service_type_id=service_type.pk, values=custom)
+    return description, external_ref, custom
+
+
 def workorder_create(
     *,
     channel: str,
@@ -106,61 +145,22 @@ def workorder_create(
     commits by itself: a request from a new number costs one round trip and one
     WAL flush. Nothing runs after the commit.
     """
-    description = (description or "").strip()
-    if not description:
-        raise InvalidInput(_("Describe the problem."), fields={"description": [_("This field is required.")]})
-    if len(description) > DESCRIPTION_MAX:
-        message = _("Keep the description under %(n)d characters.") % {"n": DESCRIPTION_MAX}
-        raise InvalidInput(message, fields={"description": [message]})
-    if not (address or "").strip() and site is None:
-        raise InvalidInput(_("The address is required."), fields={"address": [_("This field is required.")]})
-    if not service_type.active:
-        message = _("This service type is not offered any more.")
-        raise InvalidInput(message, fields={"service_type": [message]})
-    if priority not in WorkOrder.Priority.values:
-        raise InvalidInput(_("Unknown priority."), fields={"priority": [_("Unknown priority.")]})
-    if len(photos) > settings.PUBLIC_FORM_MAX_PHOTOS:
-        message = _("Attach at most %(n)d photos.") % {"n": settings.PUBLIC_FORM_MAX_PHOTOS}
-        raise InvalidInput(message, fields={"photos": [message]})
-    _check_window(preferred_start, preferred_end, field="preferred_end")
-    if external_ref is not None:
-        external_ref = _clean_external_ref(external_ref)
-    if customer is not None:
-        if site is not None and site.customer_id != customer.pk:
-            raise InvalidInput(_("That site belongs to another customer."), fields={"site": [_("Not this customer's site.")]})
-        if equipment is not None and equipment.customer_id != customer.pk:
-            raise InvalidInput(
-                _("That equipment belongs to another customer."), fields={"equipment": [_("Not this customer's equipment.")]}
-            )
-    if equipment is not None and not equipment.active:
-        message = _("This equipment is out of service; a new work order cannot name it.")
-        raise InvalidInput(message, fields={"equipment": [message]})
-    custom = {} if custom is None else intake_values_clean(service_type_id=service_type.pk, values=custom)
+    description, external_ref, custom = _check_create_arguments(
+        description=description, address=address, service_type=service_type, priority=priority, photos=photos,
+        preferred_start=preferred_start, preferred_end=preferred_end, external_ref=external_ref,
+        customer=customer, site=site, equipment=equipment, custom=custom,
+    )
     language = language or settings.LANGUAGE_CODE
     now = timezone.now()
     created_by = created_by if created_by is not None and created_by.is_authenticated else None
     work_order = WorkOrder(
-        channel=channel,
-        customer=customer,
-        site=site,
-        equipment=equipment,
-        service_type=service_type,
-        contact_name=contact_name.strip(),
-        contact_phone=contact_phone,
-        contact_email=contact_email,
-        address=(address or site.address).strip(),
-        description=description,
-        priority=priority,
-        preferred_start=preferred_start,
-        preferred_end=preferred_end,
-        language=language,
-        external_ref=external_ref,
-        custom=custom,
-        submission_key=submission_key,
-        submission_hash=submission_hash if submission_key is not None else "",
-        created_by=created_by,
-        created_at=now,
-        updated_at=now,
+        channel=channel, customer=customer, site=site, equipment=equipment, service_type=service_type,
+        contact_name=contact_name.strip(), contact_phone=contact_phone, contact_email=contact_email,
+        address=(address or site.address).strip(), description=description, priority=priority,
+        preferred_start=preferred_start, preferred_end=preferred_end, language=language,
+        external_ref=external_ref, custom=custom,
+        submission_key=submission_key, submission_hash=submission_hash if submission_key is not None else "",
+        created_by=created_by, created_at=now, updated_at=now,
     )
     event = WorkOrderEvent(
         action="create", from_status="", to_status=Status.NEW, actor=created_by, actor_role=actor_role,
@@ -168,27 +168,42 @@ def workorder_create(
     )
     caller = {"name": contact_name, "phone": contact_phone, "email": contact_email, "language": language}
     try:
-        # One statement commits by itself; inside a caller's transaction (or with photos
-        # to save beside it) a savepoint lets a replay's IntegrityError undo only this.
-        block = transaction.atomic() if photos or connection.in_atomic_block else nullcontext()
-        with block:
-            _insert_new_order(work_order, event, caller=caller, address=address)
-            _add_photos(work_order, photos)
+        _write_new_order(work_order, event, caller=caller, address=address, photos=photos)
     except IntegrityError:
-        # A replayed submission (double click, retry after a timeout): the
-        # unique submission key lets the first one win; answer with it.
-        if submission_key is not None:
-            existing = WorkOrder.objects.filter(submission_key=submission_key).first()
-            if existing is not None:
-                if submission_hash and existing.submission_hash and existing.submission_hash != submission_hash:
-                    message = _("This key was already used for a different request; send a new key.")
-                    raise Unprocessable(message, code="idempotency_key_reused",
-                                        fields={"Idempotency-Key": [message]}) from None
-                return existing, False
-        if external_ref is not None and WorkOrder.objects.filter(external_ref=external_ref).exists():
-            raise _external_ref_taken(external_ref) from None
-        raise
+        existing = _replayed_order(submission_key=submission_key, submission_hash=submission_hash,
+                                   external_ref=external_ref)
+        if existing is None:
+            raise
+        return existing, False
     return work_order, True
+
+
+def _write_new_order(work_order: WorkOrder, event: WorkOrderEvent, *, caller: dict, address: str,
+                     photos: list[CleanImage]) -> None:
+    # One statement commits by itself; inside a caller's transaction (or with photos
+    # to save beside it) a savepoint lets a replay's IntegrityError undo only this.
+    block = transaction.atomic() if photos or connection.in_atomic_block else nullcontext()
+    with block:
+        _insert_new_order(work_order, event, caller=caller, address=address)
+        _add_photos(work_order, photos)
+
+
+def _replayed_order(*, submission_key, submission_hash: str, external_ref: str | None) -> WorkOrder | None:
+    """Why a unique key refused a new order: the order a replayed submission made first, or
+    InvalidInput for a reference another order has; None when it was neither."""
+    # A replayed submission (double click, retry after a timeout): the
+    # unique submission key lets the first one win; answer with it.
+    if submission_key is not None:
+        existing = WorkOrder.objects.filter(submission_key=submission_key).first()
+        if existing is not None:
+            if submission_hash and existing.submission_hash and existing.submission_hash != submission_hash:
+                message = _("This key was already used for a different request; send a new key.")
+                raise Unprocessable(message, code="idempotency_key_reused",
+                                    fields={"Idempotency-Key": [message]}) from None
+            return existing
+    if external_ref is not None and WorkOrder.objects.filter(external_ref=external_ref).exists():
+        raise _external_ref_taken(external_ref) from None
+    return None
 
 
 @dataclass(frozen=True)
@@ -915,54 +930,9 @@ def workorder_update(*, work_order_id: int, actor, changes: dict, if_match: list
     """
     clean = _clean_changes(changes)
     with transaction.atomic():
-        # Lock the order's row (no joins; see workorder_transition): a second writer waits here,
-        # then finds the version changed and gets 412 instead of overwriting the first.
-        work_order = WorkOrder.objects.select_for_update().filter(pk=work_order_id).first()
-        if work_order is None or not workorder_is_visible_to(actor, work_order):
-            raise NotFound(_("No such work order."))
-        roles = R.roles_of(actor) & (R.OFFICE_ROLES | {R.INTEGRATION})
-        if not (roles or actor.is_superuser):
-            raise Forbidden(_("Only agents, dispatchers and managers may change a work order's details."))
-        version_check(
-            work_order.updated_at, if_match,
-            _("%(number)s was changed since you read it; read it again and re-apply your change.")
-            % {"number": work_order.number},
-        )
-        if work_order.status not in OPEN_STATES:
-            raise Conflict(
-                _("%(number)s is %(status)s: its details can no longer change.")
-                % {"number": work_order.number, "status": str(Status(work_order.status).label).lower()},
-            )
-        if "site" in clean and clean["site"] is not None:
-            site = Site.objects.filter(pk=clean["site"], customer_id=work_order.customer_id).first()
-            if site is None:
-                message = _("Not a site of this work order's customer.")
-                raise InvalidInput(message, fields={"site": [message]})
-            clean["site"] = site
-        if "equipment" in clean and clean["equipment"] is not None:
-            equipment = Equipment.objects.filter(pk=clean["equipment"], customer_id=work_order.customer_id).first()
-            if equipment is None:
-                message = _("Not equipment of this work order's customer.")
-                raise InvalidInput(message, fields={"equipment": [message]})
-            if not equipment.active and equipment.pk != work_order.equipment_id:
-                message = _("This equipment is out of service; a new work order cannot name it.")
-                raise InvalidInput(message, fields={"equipment": [message]})
-            clean["equipment"] = equipment
-        start = clean.get("preferred_start", work_order.preferred_start)
-        end = clean.get("preferred_end", work_order.preferred_end)
-        _check_window(start, end, field="preferred_end")
-        if "custom" in clean:  # the keys given change, the others stay (catalog/custom_fields.py)
-            clean["custom"] = intake_values_clean(service_type_id=work_order.service_type_id,
-                                                  values=clean["custom"], existing=work_order.custom)
-
-        diff = {}
-        for name, value in clean.items():
-            attname = f"{name}_id" if name in ("site", "equipment") else name
-            old = getattr(work_order, attname)
-            new = value.pk if name in ("site", "equipment") and value is not None else value
-            if old != new:
-                diff[name] = [_json_value(old), _json_value(new)]
-                setattr(work_order, name, value)
+        work_order, roles = _lock_to_update(work_order_id=work_order_id, actor=actor, if_match=if_match)
+        _check_changes_against(work_order, clean)
+        diff = _apply_changes(work_order, clean)
         if not diff:
             return work_order
         changed = list(diff)
@@ -988,3 +958,66 @@ def workorder_update(*, work_order_id: int, actor, changes: dict, if_match: list
             data={**(event_data or {}), "changes": diff}, created_at=now,
         )
     return work_order
+
+
+def _lock_to_update(*, work_order_id: int, actor, if_match: list[str]) -> tuple[WorkOrder, set[str]]:
+    """The order locked, and the office roles in which ``actor`` changes it; or NotFound, Forbidden,
+    PreconditionFailed (changed since ``if_match``) or Conflict (no longer open)."""
+    # Lock the order's row (no joins; see workorder_transition): a second writer waits here,
+    # then finds the version changed and gets 412 instead of overwriting the first.
+    work_order = WorkOrder.objects.select_for_update().filter(pk=work_order_id).first()
+    if work_order is None or not workorder_is_visible_to(actor, work_order):
+        raise NotFound(_("No such work order."))
+    roles = R.roles_of(actor) & (R.OFFICE_ROLES | {R.INTEGRATION})
+    if not (roles or actor.is_superuser):
+        raise Forbidden(_("Only agents, dispatchers and managers may change a work order's details."))
+    version_check(
+        work_order.updated_at, if_match,
+        _("%(number)s was changed since you read it; read it again and re-apply your change.")
+        % {"number": work_order.number},
+    )
+    if work_order.status not in OPEN_STATES:
+        raise Conflict(
+            _("%(number)s is %(status)s: its details can no longer change.")
+            % {"number": work_order.number, "status": str(Status(work_order.status).label).lower()},
+        )
+    return work_order, roles
+
+
+def _check_changes_against(work_order: WorkOrder, clean: dict) -> None:
+    """``clean`` checked against the locked order, in place: the site and the equipment as rows of
+    its customer, the time window whole, the custom fields merged with the order's."""
+    if "site" in clean and clean["site"] is not None:
+        site = Site.objects.filter(pk=clean["site"], customer_id=work_order.customer_id).first()
+        if site is None:
+            message = _("Not a site of this work order's customer.")
+            raise InvalidInput(message, fields={"site": [message]})
+        clean["site"] = site
+    if "equipment" in clean and clean["equipment"] is not None:
+        equipment = Equipment.objects.filter(pk=clean["equipment"], customer_id=work_order.customer_id).first()
+        if equipment is None:
+            message = _("Not equipment of this work order's customer.")
+            raise InvalidInput(message, fields={"equipment": [message]})
+        if not equipment.active and equipment.pk != work_order.equipment_id:
+            message = _("This equipment is out of service; a new work order cannot name it.")
+            raise InvalidInput(message, fields={"equipment": [message]})
+        clean["equipment"] = equipment
+    start = clean.get("preferred_start", work_order.preferred_start)
+    end = clean.get("preferred_end", work_order.preferred_end)
+    _check_window(start, end, field="preferred_end")
+    if "custom" in clean:  # the keys given change, the others stay (catalog/custom_fields.py)
+        clean["custom"] = intake_values_clean(service_type_id=work_order.service_type_id,
+                                              values=clean["custom"], existing=work_order.custom)
+
+
+def _apply_changes(work_order: WorkOrder, clean: dict) -> dict:
+    """Set the values that differ on ``work_order``; returns field name → [old, new] (as JSON)."""
+    diff = {}
+    for name, value in clean.items():
+        attname = f"{name}_id" if name in ("site", "equipment") else name
+        old = getattr(work_order, attname)
+        new = value.pk if name in ("site", "equipment") and value is not None else value
+        if old != new:
+            diff[name] = [_json_value(old), _json_value(new)]
+            setattr(work_order, name, value)
+    return diff

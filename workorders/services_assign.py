@@ -94,6 +94,38 @@ def workorders_assign_many(
     check_assignable_many = technician_check(ACTION, many=True)
     # The row's effects in their set-based forms (ImproperlyConfigured if one has none).
     effects = hooks.resolve_many(transition)
+    _check_assignments(assignments)
+    result = AssignManyResult(timings={"lock": 0.0, "check": 0.0, "write": 0.0})
+    if not assignments:
+        return result
+    now = now or timezone.now()
+    clock = [time.perf_counter()]
+
+    with transaction.atomic():
+        ids = [item.work_order_id for item in assignments]
+        # 1. The orders, then 2. their technicians (the one-order path's lock order).
+        locked, roles, refused = _lock_orders(ids, transition, actor=actor, actor_role=actor_role)
+        _lock_technicians(assignments, roles)
+
+        clock.append(time.perf_counter())
+
+        # 3. The rules on fresh rows, with everything locked.
+        todo, accepted = _check_rules(check_assignable_many, assignments, locked, roles, refused, now)
+
+        clock.append(time.perf_counter())
+
+        # 4. Write.
+        written = _write(todo, locked, accepted, roles, transition, effects, actor, data, now, refused)
+    clock.append(time.perf_counter())
+    result.timings = {
+        name: round(clock[i + 1] - clock[i], 4) for i, name in enumerate(("lock", "check", "write"))
+    }
+    _report(result, assignments, ids, written, accepted, refused)
+    return result
+
+
+def _check_assignments(assignments: list[Assignment]) -> None:
+    """InvalidInput for an assignment without a technician, with a broken window, or of an order given twice."""
     seen = set()
     for item in assignments:
         if not item.technician_id:
@@ -104,62 +136,57 @@ def workorders_assign_many(
             message = _("Work order %(id)s is given more than once.") % {"id": item.work_order_id}
             raise InvalidInput(message, fields={"work_order": [message]})
         seen.add(item.work_order_id)
-    result = AssignManyResult(timings={"lock": 0.0, "check": 0.0, "write": 0.0})
-    if not assignments:
-        return result
-    now = now or timezone.now()
-    clock = [time.perf_counter()]
 
-    with transaction.atomic():
-        ids = [item.work_order_id for item in assignments]
-        # 1. The orders, still waiting for a technician. SKIP LOCKED: an order a dispatcher
-        # is assigning right now is left alone (reported below), so this run never waits on a
-        # person, and since it holds no technician yet, nobody can be waiting on it either.
-        # No joins in the locking query (see workorder_transition).
-        locked = {
-            wo.pk: wo
-            for wo in WorkOrder.objects.select_for_update(skip_locked=True)
-            .filter(pk__in=ids, status__in=transition.sources, technician__isnull=True)
-            .order_by("pk")
-        }
-        refused: dict[int, dict] = {}
-        roles: dict[int, str] = {}
-        for wo in locked.values():
-            try:
-                roles[wo.pk] = _acting_role(actor=actor, actor_role=actor_role, transition=transition, work_order=wo)
-            except NotFound as exc:
-                refused[wo.pk] = _refusal(wo.pk, wo.number, exc)
-        _explain_missing([pk for pk in ids if pk not in locked], transition, refused)
 
-        # 2. Their technicians, after the orders (the one-order path's order), by id.
-        tech_ids = sorted({item.technician_id for item in assignments if item.work_order_id in roles})
-        list(Technician.objects.select_for_update().filter(pk__in=tech_ids).order_by("pk").values_list("pk"))
-
-        clock.append(time.perf_counter())
-
-        # 3. The rules on fresh rows, with everything locked.
-        todo = [item for item in assignments if item.work_order_id in roles]
-        accepted, rejected = check_assignable_many(
-            pairs=[
-                (locked[item.work_order_id], item.technician_id,
-                 (item.appointment_start, item.appointment_end) if item.appointment_start is not None else None)
-                for item in todo
-            ],
-            now=now,
-        )
-        for pk, error in rejected.items():
-            refused[pk] = _refusal(pk, locked[pk].number, error)
-        todo = [item for item in todo if item.work_order_id in accepted]
-
-        clock.append(time.perf_counter())
-
-        # 4. Write.
-        written = _write(todo, locked, accepted, roles, transition, effects, actor, data, now, refused)
-    clock.append(time.perf_counter())
-    result.timings = {
-        name: round(clock[i + 1] - clock[i], 4) for i, name in enumerate(("lock", "check", "write"))
+def _lock_orders(ids: list[int], transition, *, actor, actor_role) -> tuple[dict, dict, dict]:
+    """Lock the orders still waiting for a technician. Returns them by id, the role in which
+    ``actor`` assigns each, and why the others are refused (by id)."""
+    # SKIP LOCKED: an order a dispatcher is assigning right now is left alone (reported below), so
+    # this run never waits on a person, and since it holds no technician yet, nobody can be waiting
+    # on it either. No joins in the locking query (see workorder_transition).
+    locked = {
+        wo.pk: wo
+        for wo in WorkOrder.objects.select_for_update(skip_locked=True)
+        .filter(pk__in=ids, status__in=transition.sources, technician__isnull=True)
+        .order_by("pk")
     }
+    refused: dict[int, dict] = {}
+    roles: dict[int, str] = {}
+    for wo in locked.values():
+        try:
+            roles[wo.pk] = _acting_role(actor=actor, actor_role=actor_role, transition=transition, work_order=wo)
+        except NotFound as exc:
+            refused[wo.pk] = _refusal(wo.pk, wo.number, exc)
+    _explain_missing([pk for pk in ids if pk not in locked], transition, refused)
+    return locked, roles, refused
 
+
+def _lock_technicians(assignments: list[Assignment], roles: dict[int, str]) -> None:
+    """Lock the technicians of the orders still in play, after the orders (the one-order path's order), by id."""
+    tech_ids = sorted({item.technician_id for item in assignments if item.work_order_id in roles})
+    list(Technician.objects.select_for_update().filter(pk__in=tech_ids).order_by("pk").values_list("pk"))
+
+
+def _check_rules(check_assignable_many, assignments, locked, roles, refused, now) -> tuple[list, dict]:
+    """Dispatch's rules on the locked rows, each pair counting for the ones after it. Returns the
+    assignments to write and, by order id, what the check accepted (the score and its parts);
+    adds the refused ones to ``refused``."""
+    todo = [item for item in assignments if item.work_order_id in roles]
+    accepted, rejected = check_assignable_many(
+        pairs=[
+            (locked[item.work_order_id], item.technician_id,
+             (item.appointment_start, item.appointment_end) if item.appointment_start is not None else None)
+            for item in todo
+        ],
+        now=now,
+    )
+    for pk, error in rejected.items():
+        refused[pk] = _refusal(pk, locked[pk].number, error)
+    return [item for item in todo if item.work_order_id in accepted], accepted
+
+
+def _report(result: AssignManyResult, assignments, ids, written, accepted, refused) -> None:
+    """Fill ``result``: each order written or refused, in the order given."""
     by_id = {item.work_order_id: item for item in assignments}
     for pk in ids:
         if pk in written:
@@ -176,7 +203,6 @@ def workorders_assign_many(
             )
         elif pk in refused:
             result.refused.append(refused[pk])
-    return result
 
 
 def _refusal(pk: int, number: str, error: ApplicationError) -> dict:

@@ -648,30 +648,7 @@ def _sweep_batch(*, now: datetime, batch: int) -> tuple[int, int]:
         )
         if not orders:
             return 0, 0
-        cache = SlaCache()
-        cache.preload_policies({wo.sla_policy_id for wo in orders})
-        fired_by_order: dict[int, set] = {wo.pk: set() for wo in orders}
-        for wo_id, cycle, target, level_id in Escalation.objects.filter(work_order_id__in=fired_by_order).values_list(
-            "work_order_id", "cycle", "target", "level_id"
-        ):
-            fired_by_order[wo_id].add((cycle, target, level_id))
-        planned = []  # (wo, target, level, due) in firing order
-        for wo in orders:
-            policy = cache.policy(wo.sla_policy_id)
-            fired = {(t, lv) for c, t, lv in fired_by_order[wo.pk] if c == wo.sla_cycle}
-            try:
-                pending = _pending_levels(wo, policy, cache, fired)
-            except NoWorkingTime:
-                logger.exception("SLA calendar of policy %s has no working time", wo.sla_policy_id)
-                pending = []
-            # Every level whose moment has passed fires now, in order; the first one
-            # still ahead is the order's next escalation (nothing ahead: it leaves the index).
-            wo.next_escalation_at = None
-            for due, percent, target, level in pending:
-                if due > now:
-                    wo.next_escalation_at = due
-                    break
-                planned.append((wo, target, level, due))
+        planned = _plan_escalations(orders, now)
         inserted = _insert_escalations(
             [(wo.pk, wo.sla_cycle, t, lv.pk, lv.percent, due) for wo, t, lv, due in planned], now
         )
@@ -718,6 +695,36 @@ def _sweep_batch(*, now: datetime, batch: int) -> tuple[int, int]:
         logger.warning("SLA sweep raised %d escalation(s) late, by up to %d minutes: was the sweep not running?",
                        len(late), max(late) // 60)
     return len(orders), len(speaking)
+
+
+def _plan_escalations(orders: list[WorkOrder], now: datetime) -> list[tuple]:
+    """The levels of ``orders`` that are due and not fired yet in their cycle, as (order, target,
+    level, due) in firing order; sets each order's ``next_escalation_at`` to its first level still ahead."""
+    cache = SlaCache()
+    cache.preload_policies({wo.sla_policy_id for wo in orders})
+    fired_by_order: dict[int, set] = {wo.pk: set() for wo in orders}
+    for wo_id, cycle, target, level_id in Escalation.objects.filter(work_order_id__in=fired_by_order).values_list(
+        "work_order_id", "cycle", "target", "level_id"
+    ):
+        fired_by_order[wo_id].add((cycle, target, level_id))
+    planned = []  # (wo, target, level, due) in firing order
+    for wo in orders:
+        policy = cache.policy(wo.sla_policy_id)
+        fired = {(t, lv) for c, t, lv in fired_by_order[wo.pk] if c == wo.sla_cycle}
+        try:
+            pending = _pending_levels(wo, policy, cache, fired)
+        except NoWorkingTime:
+            logger.exception("SLA calendar of policy %s has no working time", wo.sla_policy_id)
+            pending = []
+        # Every level whose moment has passed fires now, in order; the first one
+        # still ahead is the order's next escalation (nothing ahead: it leaves the index).
+        wo.next_escalation_at = None
+        for due, percent, target, level in pending:
+            if due > now:
+                wo.next_escalation_at = due
+                break
+            planned.append((wo, target, level, due))
+    return planned
 
 
 def late_after() -> int:
