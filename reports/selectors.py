@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from django.db import connection, transaction
-from django.db.models import BooleanField, Case, Count, F, When
+from django.db.models import BooleanField, Case, Count, F, OuterRef, Subquery, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core import roles as R
 from core.db_router import reading_connection
-from customers.models import Customer
+from customers.models import Customer, Equipment
 from inventory.selectors import stock_value_by_location
 from maintenance.models import PlanVisit
 from technicians.models import PartnerCompany, Shift, Technician
@@ -540,9 +540,13 @@ def repeat_visits(f: Filters, *, limit: int = REPEAT_ROWS) -> dict:
                   output_field=BooleanField())
     # One pass over the cohort, counted per (service type, technician, model) in PostgreSQL, then
     # rolled up here into the three tables.
+    # The model by a lookup per row (a few milliseconds for ten thousand orders): a join lets
+    # PostgreSQL read the whole equipment table into a hash instead.
+    model = Subquery(Equipment.objects.filter(pk=OuterRef("equipment_id")).order_by().values("model"))
     cells = list(
         qs.order_by()
-        .values("service_type_id", "technician_id", "equipment__model")
+        .annotate(model=model)
+        .values("service_type_id", "technician_id", "model")
         .annotate(visits=Count("pk"), repeats=Count("pk", filter=repeat))
     )
 
@@ -568,7 +572,7 @@ def repeat_visits(f: Filters, *, limit: int = REPEAT_ROWS) -> dict:
     for row in by_technician:
         ref = technicians.get(row["key"]) if row["key"] is not None else None
         row["label"] = ref.name if ref else str(_("Unassigned"))
-    by_model = grouped("equipment__model")
+    by_model = grouped("model")
     for row in by_model:
         row["label"] = row["key"]
     return {"service_type": by_type, "technician": by_technician, "model": by_model}
