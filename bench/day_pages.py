@@ -6,7 +6,8 @@
 The day in the life (``bench/day_in_life.py``) measures every role at once, on a machine the
 load itself keeps busy; this measures what each page costs by itself, on the same data and
 server: one gunicorn server (one sync worker, production settings as ``bench/run.py`` starts
-them), no Celery, no other request in flight. The day's own preparation
+them), no Celery, no other request in flight, after the day's own settling of the database
+(``bench.day_in_life.settle``). The day's own preparation
 (``bench.day_in_life.prepare``: staff sessions, tracking links, callers, search terms, form
 bodies) gives the requests, made as ``bench/day/locustfile.py`` makes them, each page class
 ``--n`` times after ``--warm`` unmeasured ones. Every technician's flow (list, job, accept,
@@ -32,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.day_in_life import P95_TARGET_MS, day_env, percentile, prepare, wait_until_idle  # noqa: E402
+from bench.day_in_life import P95_TARGET_MS, day_env, percentile, prepare, settle, wait_until_idle  # noqa: E402
 from bench.run import DEFAULT_DB, DEFAULT_REDIS, free_port, log, manage, reachable, start_server, stop_server  # noqa: E402
 
 CLASSES = [
@@ -243,6 +244,8 @@ def main(argv=None):
     host = f"http://127.0.0.1:{port}"
     log(f"{WorkOrder.objects.count():,} work orders; preparing the day's staff")
     plan = prepare(Namespace(mix=args.mix, sla_minutes=args.sla_minutes, short_share=args.short_share), [host])
+    for step in settle():
+        log(f"Settled: {step}")
     # (Each of the day's technicians has one job assigned to it: the preparation gives one to each without.)
     classes = set(args.only)
     tech_classes = {"tech jobs", "tech job", "tech status", "tech complete form", "tech photo"}
