@@ -540,8 +540,9 @@ def repeat_visits(f: Filters, *, limit: int = REPEAT_ROWS) -> dict:
                   output_field=BooleanField())
     # One pass over the cohort, counted per (service type, technician, model) in PostgreSQL, then
     # rolled up here into the three tables.
-    # The model by a lookup per row (a few milliseconds for ten thousand orders): a join lets
-    # PostgreSQL read the whole equipment table into a hash instead.
+    # The model by a lookup per row by the equipment's key (about 0.01 ms each: 100 ms for the
+    # 11,000 orders with equipment of 30 days at 1,000,000 orders): with a join, PostgreSQL read
+    # the whole equipment table (420,000 rows) into a hash instead, 480 ms.
     model = Subquery(Equipment.objects.filter(pk=OuterRef("equipment_id")).order_by().values("model"))
     cells = list(
         qs.order_by()
