@@ -551,6 +551,11 @@ class Story:
         else:
             ids = WorkOrder.objects.filter(pk__gte=low).values_list("pk", flat=True)
             self.counts["facts"] = facts_refresh(work_order_ids=list(ids))
+        # The dashboard's plans need the rows' statistics (and index-only scans, pages marked
+        # all-visible) before autovacuum gets to them, if it runs at all.
+        command = "ANALYZE" if connection.in_atomic_block else "VACUUM (ANALYZE)"
+        with connection.cursor() as cursor:
+            cursor.execute(f"{command} {connection.ops.quote_name(WorkOrderFact._meta.db_table)}")
 
     def _escalations(self, low):
         """The escalation levels an order passed, from its SLA deadlines in the summary rows.

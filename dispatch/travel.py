@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,8 +38,19 @@ _KEY_DECIMALS = 4
 _TABLE_CHUNK = 50
 
 
+def _haversine_one(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """``haversine_km`` for one pair of points given as plain numbers, in the same steps with
+    ``math``: for one pair, numpy's per-call overhead is most of the cost (the board computes
+    a few thousand pairs, one or two at a time)."""
+    lat1, lon1, lat2, lon2 = math.radians(lat1), math.radians(lon1), math.radians(lat2), math.radians(lon2)
+    a = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(max(a, 0.0), 1.0)))
+
+
 def haversine_km(lat1, lon1, lat2, lon2):
     """Great-circle distance in km; works on floats and on numpy arrays (broadcasting)."""
+    if all(type(v) in (float, int) for v in (lat1, lon1, lat2, lon2)):
+        return _haversine_one(lat1, lon1, lat2, lon2)
     lat1, lon1, lat2, lon2 = (np.radians(np.asarray(v, dtype=float)) for v in (lat1, lon1, lat2, lon2))
     a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
     km = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
@@ -193,6 +205,9 @@ def estimate(origin, destination, *, when: dt.datetime | None = None) -> Estimat
     if origin is None or destination is None:
         return Estimate(None, None)
     km = haversine_km(origin[0], origin[1], destination[0], destination[1])
+    if not settings.DISPATCH_ROUTING_URL and not isinstance(km, np.ndarray):
+        # The straight line, as straight_minutes computes it, without numpy for one pair.
+        return Estimate(km * settings.DISPATCH_ROAD_FACTOR / speed_kmh(when) * 60.0, km, False)
     minutes, routed = minutes_many(origin[0], origin[1], destination[0], destination[1], when=when)
     return Estimate(float(minutes), km, bool(routed))
 
@@ -207,9 +222,11 @@ def nearest_next(start, points: list, *, when: dt.datetime | None = None) -> tup
     if not known:
         return unknown, 0.0
     coords = [points[i] for i in known] + ([start] if start is not None else [])
-    lat = np.array([c[0] for c in coords])
-    lon = np.array([c[1] for c in coords])
-    table, _routed_mask = minutes_many(lat[:, None], lon[:, None], lat[None, :], lon[None, :], when=when)
+    table = _small_table(coords, when)
+    if table is None:
+        lat = np.array([c[0] for c in coords])
+        lon = np.array([c[1] for c in coords])
+        table, _routed_mask = minutes_many(lat[:, None], lon[:, None], lat[None, :], lon[None, :], when=when)
     n = len(known)
     left = set(range(n))
     if start is not None:
@@ -219,12 +236,33 @@ def nearest_next(start, points: list, *, when: dt.datetime | None = None) -> tup
         left.discard(0)
     order = [] if start is not None else [0]
     while left:
-        nxt = min(left, key=lambda k: (table[here, k], k))
-        total += float(table[here, nxt])
+        nxt = min(left, key=lambda k: (table[here][k], k))
+        total += float(table[here][nxt])
         order.append(nxt)
         left.discard(nxt)
         here = nxt
     return [known[k] for k in order] + unknown, total
+
+
+# Up to this many points, without a routing service, the tables above are worked out pair by pair
+# in plain Python (a technician's day has a handful of stops; numpy pays off on larger tables).
+SMALL_TABLE = 12
+
+
+def _straight_one(a, b, speed: float) -> float:
+    """``straight_minutes`` from point ``a`` to point ``b`` ((lat, lon) pairs) at ``speed`` km/h."""
+    km = _haversine_one(float(a[0]), float(a[1]), float(b[0]), float(b[1]))
+    return km * settings.DISPATCH_ROAD_FACTOR / speed * 60.0
+
+
+def _small_table(coords: list, when) -> list[list[float]] | None:
+    """The straight-line minutes between every two of ``coords`` as nested lists (``table[i][k]``,
+    as ``minutes_many`` would give them), or None when the routing service or the size calls for
+    ``minutes_many``."""
+    if settings.DISPATCH_ROUTING_URL or len(coords) > SMALL_TABLE:
+        return None
+    speed = speed_kmh(when)
+    return [[_straight_one(a, b, speed) for b in coords] for a in coords]
 
 
 def route_minutes(start, points: list, *, when: dt.datetime | None = None) -> float:
@@ -232,6 +270,9 @@ def route_minutes(start, points: list, *, when: dt.datetime | None = None) -> fl
     stops = ([start] if start is not None else []) + [p for p in points if p is not None]
     if len(stops) < 2:
         return 0.0
+    if not settings.DISPATCH_ROUTING_URL and len(stops) <= SMALL_TABLE:
+        speed = speed_kmh(when)
+        return float(sum(_straight_one(a, b, speed) for a, b in zip(stops, stops[1:])))
     lat = np.array([p[0] for p in stops])
     lon = np.array([p[1] for p in stops])
     minutes, _routed_mask = minutes_many(lat[:-1], lon[:-1], lat[1:], lon[1:], when=when)

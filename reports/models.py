@@ -70,6 +70,18 @@ class WorkOrderFact(models.Model):
     labour_cost = models.DecimalField(max_digits=12, decimal_places=2, null=True)
     travel_cost = models.DecimalField(max_digits=12, decimal_places=2, null=True)
 
+    # Repeat visits (selectors.repeat_visits): the order's equipment, and whether the order is a
+    # repeat failure (workorders.history: created within REPEAT_FAILURE_DAYS of another order on
+    # the same equipment being resolved). NULL on an order with equipment: not worked out yet (a
+    # new order's row, written with the order; the next refresh fills it in), so the dashboard
+    # tests that order itself. A refresh of an order also sets the flag of the later orders on
+    # its equipment, whose answer depends on when (and whether) it was resolved (facts.py).
+    equipment = models.ForeignKey(
+        "customers.Equipment", on_delete=models.DO_NOTHING, null=True, related_name="+", db_constraint=False,
+        db_index=False,
+    )
+    repeat_failure = models.BooleanField(null=True)
+
     # The newest event of the order this row was built from: a refresh that read older
     # data never overwrites a newer one (facts.py, the upsert's WHERE).
     source_event_id = models.BigIntegerField(default=0)
@@ -98,6 +110,11 @@ class WorkOrderFact(models.Model):
                 fields=["appointment_start"], name="report_fact_booked",
                 condition=Q(appointment_start__isnull=False),
                 include=["appointment_end", "booked_s", "booked_technician_id", "status", "service_type_id"],
+            ),
+            # Repeat visits: the cohort's orders on a piece of equipment, from the index alone.
+            models.Index(
+                fields=["created_day"], name="report_fact_repeat", condition=Q(equipment__isnull=False),
+                include=["service_type_id", "technician_id", "equipment_id", "repeat_failure"],
             ),
         ] + [
             # The 90th percentiles walk these from the top (selectors._p90s), filtering on the

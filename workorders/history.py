@@ -6,6 +6,8 @@ completed (resolved). The rule lives here, once, in the three forms its readers 
 
 - ``repeat_failure_exists()``: a boolean SQL expression over the outer order's
   ``equipment_id``, ``created_at`` and ``id``, for querysets (the reports count with it);
+- ``repeat_failure_sql(alias)``: the same expression as SQL text, for a raw query (the reports'
+  summary rows store each order's answer, reports/facts.py);
 - ``repeat_failure_of(work_order)``: the earlier completed order, for one order (the job page);
 - ``repeat_failure_ids(rows)``: the same test on the orders of one piece of equipment already
   read (the equipment page, which has all of them at hand).
@@ -60,6 +62,18 @@ def repeat_failure_exists() -> Exists:
             resolved_at__lte=OuterRef("created_at"),
             resolved_at__gte=OuterRef("created_at") - repeat_window(),
         ).exclude(pk=OuterRef("pk"))
+    )
+
+
+def repeat_failure_sql(alias: str) -> tuple[str, list]:
+    """``repeat_failure_exists()`` as SQL text over the order aliased ``alias`` in a raw query (its
+    ``equipment_id``, ``created_at`` and ``id``), with its parameters (``%s`` placeholders)."""
+    table = WorkOrder._meta.db_table
+    return (
+        f"EXISTS (SELECT 1 FROM {table} rf WHERE rf.equipment_id = {alias}.equipment_id "
+        f"AND rf.resolved_at IS NOT NULL AND rf.resolved_at <= {alias}.created_at "
+        f"AND rf.resolved_at >= {alias}.created_at - %s AND rf.id <> {alias}.id)",
+        [repeat_window()],
     )
 
 

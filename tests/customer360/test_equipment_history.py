@@ -11,13 +11,16 @@ from django.utils import timezone
 
 from completion.models import ReportPhoto
 from reports import selectors as report_selectors
-from reports.facts import facts_rebuild
+from core import roles as R
+from reports.facts import facts_rebuild, facts_sweep
 from reports.forms import Filters
+from reports.models import WorkOrderFact
 from tests.customer360.helpers import open_order, part, visit
 from tests.factories import EquipmentFactory, ServiceTypeFactory, TechnicianFactory
 from workorders.history import repeat_failure_of
 from workorders.lifecycle import Status
 from workorders.models import WorkOrder
+from workorders.services import workorder_create, workorder_transition
 
 pytestmark = pytest.mark.django_db
 
@@ -135,3 +138,42 @@ def test_the_dashboard_shows_the_repeat_visit_tables(client, manager, fridge):
     client.force_login(manager)
     html = client.get("/reports/").content.decode()
     assert 'data-kpi="repeats-model" data-value="1"' in html and "BCD-470" in html
+
+
+def _repeats_by_model(days=90):
+    today = timezone.localdate()
+    figures = report_selectors.repeat_visits(Filters(date_from=today - timedelta(days=days), date_to=today))
+    return {r["label"]: (r["visits"], r["repeats"]) for r in figures["model"]}
+
+
+def test_a_reopened_completion_no_longer_makes_the_next_order_a_repeat(fridge, manager,
+                                                                      django_capture_on_commit_callbacks):
+    tech = TechnicianFactory()
+    first = visit(tech, fridge, days_ago=12)
+    visit(tech, fridge, days_ago=5)  # 7 days after the first was resolved: a repeat
+    facts_rebuild()
+    assert _repeats_by_model() == {"BCD-470": (2, 1)}
+
+    # The first job was not done after all: reopened, it is no longer a completion.
+    WorkOrder.objects.filter(pk=first.pk).update(status=Status.FOLLOW_UP)
+    with django_capture_on_commit_callbacks(execute=True):
+        workorder_transition(work_order_id=first.pk, action="reopen", actor=manager, note="Still leaking")
+
+    assert _repeats_by_model() == {"BCD-470": (2, 0)}
+
+
+def test_a_new_order_on_recently_repaired_equipment_counts_as_a_repeat_at_once(fridge, agent):
+    visit(TechnicianFactory(), fridge, days_ago=9)
+    facts_rebuild()
+    new, _created = workorder_create(
+        channel="phone", contact_name="王芳", contact_phone=fridge.customer.phone, address=fridge.site.address,
+        service_type=ServiceTypeFactory(), description="冰箱又不制冷了。", customer=fridge.customer,
+        site=fridge.site, equipment=fridge, created_by=agent, actor_role=R.AGENT,
+    )
+    # Its summary row came with the order, before anyone worked out whether it is a repeat ...
+    assert WorkOrderFact.objects.get(pk=new.pk).repeat_failure is None
+    assert _repeats_by_model() == {"BCD-470": (2, 1)}
+    # ... which the next refresh stores.
+    facts_sweep()
+    assert WorkOrderFact.objects.get(pk=new.pk).repeat_failure is True
+    assert _repeats_by_model() == {"BCD-470": (2, 1)}

@@ -150,6 +150,21 @@ def test_the_queue_filters_by_service_type_area_and_priority(client, dispatcher)
     assert len(queue_ids(board(client, priority="x", service_type="y"))) == 3
 
 
+def test_a_city_new_to_the_queue_joins_the_area_filter_within_a_minute(client, dispatcher, monkeypatch):
+    from dispatch import selectors
+
+    WorkOrderFactory(site=SiteFactory(city="Shanghai"))
+    client.force_login(dispatcher)
+    assert '<option value="Shanghai">' in get(client, BOARD).content.decode()
+    WorkOrderFactory(site=SiteFactory(city="Hangzhou"))
+    # Each web process keeps the list for AREAS_SECONDS (reading it walks the whole queue) ...
+    assert '<option value="Hangzhou">' not in get(client, BOARD).content.decode()
+    # ... and reads it again once that has passed.
+    monkeypatch.setattr(selectors._areas, "_loaded_at", selectors._areas._loaded_at - selectors.AREAS_SECONDS - 1)
+    html = get(client, BOARD).content.decode()
+    assert '<option value="Hangzhou">' in html and '<option value="Shanghai">' in html
+
+
 # --- the technicians, the map, the timeline ----------------------------------
 
 

@@ -8,6 +8,7 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import numpy as np
 import pytest
 import time_machine
 from django.core.cache import cache
@@ -58,6 +59,24 @@ def test_rush_hours_are_slower():
     assert calm == pytest.approx(minutes(a, b))
     assert rush == pytest.approx(calm * 30 / 15)
     assert travel.estimate(a, None).minutes is None
+
+
+def test_a_technician_s_day_drives_the_same_pair_by_pair_as_in_numpy(monkeypatch):
+    # A day's few stops are worked out in plain Python (travel.SMALL_TABLE); a larger table with
+    # numpy. Both give the same route and minutes, and the distance numpy gives for arrays.
+    start = (31.2304, 121.4737)
+    stops = [(31.30, 121.50), (31.19, 121.44), None, (31.25, 121.60), (31.21, 121.47), (31.27, 121.39)]
+    when = at(MONDAY, 8)  # rush hour: the slower speed applies to both
+    small = travel.nearest_next(start, stops, when=when), travel.route_minutes(start, stops, when=when)
+    small_trip = travel.estimate(stops[0], stops[1], when=when)
+    monkeypatch.setattr(travel, "SMALL_TABLE", 0)
+    (order, total), booked = travel.nearest_next(start, stops, when=when), travel.route_minutes(start, stops, when=when)
+    assert small[0][0] == order and small[0][1] == pytest.approx(total, rel=1e-12)
+    assert small[1] == pytest.approx(booked, rel=1e-12) and booked > 0
+    assert order[-1] == 2  # the stop with no known place goes last
+    km = travel.haversine_km(np.array([31.30]), np.array([121.50]), np.array([31.19]), np.array([121.44]))[0]
+    assert small_trip.km == pytest.approx(km, rel=1e-12)
+    assert small_trip.minutes == pytest.approx(km * 1.3 / 15 * 60, rel=1e-12)
 
 
 # --- candidates ----------------------------------------------------------------

@@ -98,8 +98,8 @@ def test_a_refresh_that_read_older_events_never_overwrites_a_newer_row(week):
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT wo.id, 'new', wo.priority, wo.service_type_id, NULL, wo.created_at, NULL, NULL, wo.sla_policy_id,"
-            " '', %s, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, false, wo.customer_id, NULL, NULL, NULL, NULL"
-            " FROM workorders_workorder wo WHERE wo.id = %s",
+            " '', %s, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, false, wo.customer_id, NULL, NULL, NULL, NULL,"
+            " wo.equipment_id, NULL FROM workorders_workorder wo WHERE wo.id = %s",
             [fact.source_event_id - 1, week.f.pk],
         )
         stale = cursor.fetchone()
