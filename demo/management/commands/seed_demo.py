@@ -667,7 +667,28 @@ class Command(BaseCommand):
                           **self._home_base()},
             )
 
-        # Field technicians: about 50 per 100,000 work orders, at least 10.
+        self._field_technicians(n, groups, skills, partners)
+        # The demo technicians can do the common jobs, so their pages have work on them.
+        for username, codes in (("technician", ["aircon", "laundry", "installation", "electrical"]),
+                                ("partner", ["plumbing", "gas", "refrigeration", "installation"])):
+            tech = self.users[username].technician
+            for code in codes:
+                TechnicianSkill.objects.update_or_create(technician=tech, skill=skills[code], defaults={"level": 4})
+        self._load_technicians()
+        # Every service type needs people who can do it.
+        for st, _, _ in self.service_types:
+            while len(self.qualified[st.pk]) < 3:
+                tech = rng.choice(self.techs)
+                for req in st.required_skills.all():
+                    TechnicianSkill.objects.update_or_create(
+                        technician_id=tech["id"], skill_id=req.skill_id, defaults={"level": max(req.min_level, 3)}
+                    )
+                self._load_technicians()
+        self._stock(partners[0])
+
+    def _field_technicians(self, n, groups, skills, partners):
+        """Field technicians: about 50 per 100,000 work orders, at least 10 (those missing), with skills."""
+        rng = self.rng
         wanted = max(10, round(n * 50 / 100_000))
         have = Technician.objects.count()
         if have < wanted:
@@ -697,23 +718,6 @@ class Command(BaseCommand):
                     levels.append(TechnicianSkill(technician=tech, skill=skills[code],
                                                   level=rng.choices([1, 2, 3, 4, 5], [1, 3, 4, 3, 1])[0]))
             TechnicianSkill.objects.bulk_create(levels, ignore_conflicts=True, batch_size=1000)
-        # The demo technicians can do the common jobs, so their pages have work on them.
-        for username, codes in (("technician", ["aircon", "laundry", "installation", "electrical"]),
-                                ("partner", ["plumbing", "gas", "refrigeration", "installation"])):
-            tech = self.users[username].technician
-            for code in codes:
-                TechnicianSkill.objects.update_or_create(technician=tech, skill=skills[code], defaults={"level": 4})
-        self._load_technicians()
-        # Every service type needs people who can do it.
-        for st, _, _ in self.service_types:
-            while len(self.qualified[st.pk]) < 3:
-                tech = rng.choice(self.techs)
-                for req in st.required_skills.all():
-                    TechnicianSkill.objects.update_or_create(
-                        technician_id=tech["id"], skill_id=req.skill_id, defaults={"level": max(req.min_level, 3)}
-                    )
-                self._load_technicians()
-        self._stock(partners[0])
 
     def _inspection(self, skills):
         """The inspection service type: a required before-photo, a yes/no answer and a five-item
@@ -915,13 +919,11 @@ class Command(BaseCommand):
         times.sort()
         return times
 
-    def _work_orders(self, n):
+    def _final_states(self, times):
+        """Where each order stands now, by its age (STATUS_BY_AGE)."""
         rng = self.rng
-        times = self._creation_times(n)
+        n = len(times)
         now_ts = self.now.timestamp()
-        start_id = (WorkOrder.objects.aggregate(m=Max("pk"))["m"] or 0) + 1
-        prio_values, prio_cum = _weighted(PRIORITIES)
-        chan_values, chan_cum = _weighted(CHANNELS)
         status_tables = [(limit, *_weighted(list(weights.items()))) for limit, weights in STATUS_BY_AGE]
         finals = []
         for t in times:
@@ -936,6 +938,16 @@ class Command(BaseCommand):
             index = n - 1 - k * 2
             if index >= 0:
                 finals[index] = status
+        return finals
+
+    def _work_orders(self, n):
+        rng = self.rng
+        times = self._creation_times(n)
+        now_ts = self.now.timestamp()
+        start_id = (WorkOrder.objects.aggregate(m=Max("pk"))["m"] or 0) + 1
+        prio_values, prio_cum = _weighted(PRIORITIES)
+        chan_values, chan_cum = _weighted(CHANNELS)
+        finals = self._final_states(times)
 
         self.event_count = 0
         self.busy = {}  # technician id -> list of active appointment intervals (timestamps)
