@@ -3,10 +3,13 @@
 Builds a demo user for each role, skills, service types, partner companies,
 technicians spread over Shanghai, customers with sites and equipment, and N
 work orders over the past 12 months in every state, each with the events that
-led it there. The events are replayed through the transition table in
-``workorders.lifecycle`` (the same sources, targets and side effects as
-``workorders.services.workorder_transition``), so the audit log of a seeded
-order reads exactly like one made by people.
+led it there. Each history is replayed through the rows of the lifecycle table
+(``workorders.lifecycle.TRANSITIONS``) on one unsaved ``WorkOrder``: a step must leave
+from the order's state in the role that fires it, the order goes to the row's target
+and the row's effects that set its fields run as registered (``workorders/effects.py``);
+the order's row is read from that object. So the audit log of a seeded order reads
+like one made by people, and a change in the table changes the seed (or stops it with
+the step it no longer allows). See ``_replay_plan`` for the effects it leaves out.
 
 Master data goes through the ORM; the bulk (customers, sites, equipment, work
 orders, events) is written with PostgreSQL ``COPY`` (or ``executemany`` on
@@ -22,9 +25,11 @@ import threading
 import time
 import uuid
 from bisect import bisect_right as _bisect  # first cumulative weight above x
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from datetime import timezone as dt_timezone
 from decimal import Decimal
+from operator import attrgetter
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
@@ -50,7 +55,9 @@ from maintenance.services import plans_sweep
 from notifications.models import Notification
 from reports.facts import facts_refresh
 from technicians.models import PartnerCompany, Technician, TechnicianSkill
-from workorders.lifecycle import PREVIOUS, TRANSITIONS, Status
+from workorders import hooks
+from workorders.effects import give_to_technician
+from workorders.lifecycle import TRANSITIONS, Status, Transition
 from workorders.models import WorkOrder, WorkOrderEvent
 
 DEMO_PASSWORD = "demo12345"
@@ -218,6 +225,83 @@ DELAYS = {
 }
 
 DAY = 86400.0
+UTC = dt_timezone.utc
+
+# Who creates an order, by channel (the "create" event's role).
+CREATED_BY = {"web": R.CUSTOMER, "phone": R.AGENT, "api": R.SYSTEM}
+# The columns of a seeded order the seed writes itself, in the order of _work_orders' rows...
+WO_FIELDS = [
+    "id", "priority", "channel", "customer", "site", "equipment", "service_type", "contact_name", "contact_phone",
+    "contact_email", "address", "description", "preferred_start", "preferred_end", "language", "public_token",
+    "submission_key", "created_by", "created_at",
+]
+# ...and those the replay sets on the unsaved order (with any other field a replayed effect names).
+REPLAYED = [
+    "status", "technician", "appointment_start", "appointment_end", "hold_return_status", "updated_at",
+    "assigned_at", "accepted_at", "arrived_at", "resolved_at", "closed_at",
+]
+EVENT_FIELDS = ["work_order", "action", "from_status", "to_status", "actor", "actor_role", "note",
+                "latitude", "longitude", "data", "created_at"]
+NOWHERE = (None, None)  # an event without a position
+
+
+# --- The replay: the lifecycle table's rows as a seeded history runs them -------------------------
+
+# Effects that only set fields of the order: they run as registered, on the unsaved order (no query).
+FIELD_EFFECT_PREFIXES = ("stamp.", "stamps.", "hold.")
+FIELD_EFFECTS = frozenset({"technician.release"})
+# Effects the replay leaves out: the stock (the demo's orders hold none; the story's completion
+# reports charge their parts at catalogue prices) and the SLA clock (a seeded order's clock stays
+# unstarted; the story derives every order's deadlines and escalations at once, demo/story.py).
+NOT_REPLAYED = frozenset({"stock.reserve", "stock.release_previous", "stock.release", "sla.clock"})
+
+
+def _give(ctx) -> list[str]:
+    """``technician.give`` as the replay runs it: to the technician and window ``Command._give``
+    chose, as the registered effect does, without the site's point (a query per order)."""
+    return give_to_technician(ctx.work_order, technician=ctx.technician, appointment_start=ctx.appointment_start,
+                              appointment_end=ctx.appointment_end, now=ctx.now, event_data=ctx.event_data)
+
+
+# Effects the replay runs in a form of its own, since the registered one reads the database.
+SEED_FORMS = {"technician.give": _give}
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One row of the table as the replay runs it."""
+
+    transition: Transition
+    allowed: frozenset  # the (state, role) pairs it may be fired from
+    effects: tuple  # effect(ctx), in the table's order
+
+
+def _replay_plan() -> tuple[dict[str, _Step], list[str]]:
+    """action -> _Step for each row of ``lifecycle.TRANSITIONS``; and the order's fields the replay
+    writes (REPLAYED, then any other that a replayed effect sets, found by running it once on a blank
+    order). Refuses (CommandError) an effect it neither replays nor leaves out (NOT_REPLAYED), so one
+    added to the table is never dropped silently."""
+    plan, fields = {}, list(REPLAYED)
+    probe = hooks.Ctx(work_order=WorkOrder(), transition=None, from_status=Status.NEW, target=Status.NEW,
+                      now=timezone.now(), actor=None, role="")
+    for action, transition in TRANSITIONS.items():
+        effects = []
+        for name, effect in zip(transition.effects, hooks.resolve(transition)[1]):
+            if name in SEED_FORMS:
+                effects.append(SEED_FORMS[name])
+            elif name in FIELD_EFFECTS or name.startswith(FIELD_EFFECT_PREFIXES):
+                probe.transition = transition
+                fields += [field for field in effect(probe) if field not in fields]
+                effects.append(effect)
+            elif name not in NOT_REPLAYED:
+                raise CommandError(
+                    f"seed_demo cannot replay the effect {name!r} of the {action!r} transition: run it on the "
+                    "unsaved order (FIELD_EFFECTS), give it a form of its own (SEED_FORMS) or leave it out "
+                    "(NOT_REPLAYED) in demo/management/commands/seed_demo.py."
+                )
+        allowed = frozenset((state, role) for role in transition.roles for state in transition.sources_for(role))
+        plan[action] = _Step(transition, allowed, tuple(effects))
+    return plan, fields
 
 
 def _weighted(pairs):
@@ -517,6 +601,7 @@ class Command(BaseCommand):
         self.tz = timezone.get_current_timezone()
         started = time.monotonic()
 
+        self._prepare_replay()
         if options["flush"]:
             self._flush()
         with transaction.atomic():
@@ -798,7 +883,9 @@ class Command(BaseCommand):
                 "role": R.PARTNER_TECHNICIAN if t.partner_company_id else R.TECHNICIAN,
                 "lat": float(t.home_latitude or 31.23), "lng": float(t.home_longitude or 121.47),
                 "skills": {s.skill_id: s.level for s in t.skill_levels.all()},
+                "obj": t,  # what the replay gives orders to (``technician.give``)
             })
+        self.tech_by_id = {t["id"]: t for t in self.techs}
         self.qualified = {}
         for st, _, _ in self.service_types:
             required = [(r.skill_id, r.min_level) for r in st.required_skills.all()]
@@ -941,6 +1028,7 @@ class Command(BaseCommand):
         return finals
 
     def _work_orders(self, n):
+        """n work orders over the past year, each with the events that led it where it stands."""
         rng = self.rng
         times = self._creation_times(n)
         now_ts = self.now.timestamp()
@@ -958,23 +1046,14 @@ class Command(BaseCommand):
         agent, dispatcher, manager = (self.users[u].pk for u in ("agent", "dispatcher", "manager"))
         self.office = {"agent": agent, "dispatcher": dispatcher, "manager": manager}
         n_cust = len(self.cust)
-        wo_fields = [
-            "id", "status", "priority", "channel", "customer", "site", "equipment", "service_type", "contact_name",
-            "contact_phone", "contact_email", "address", "description", "preferred_start", "preferred_end",
-            "language", "technician", "appointment_start", "appointment_end", "hold_return_status", "public_token",
-            "submission_key", "created_by", "created_at", "updated_at", "assigned_at", "accepted_at", "arrived_at",
-            "resolved_at", "closed_at",
-        ]
-        event_fields = ["work_order", "action", "from_status", "to_status", "actor", "actor_role", "note",
-                        "latitude", "longitude", "data", "created_at"]
-        utc = dt_timezone.utc
+        wo_fields = WO_FIELDS + self.replayed_fields
         bar = tqdm(total=n, desc="work orders", unit="", disable=not self.progress)
         wo_rows, event_rows = [], []
 
         def flush():
             self.writer.submit([
                 (WorkOrder, wo_fields, wo_rows[:], _work_order_line),
-                (WorkOrderEvent, event_fields, event_rows[:], _event_line),
+                (WorkOrderEvent, EVENT_FIELDS, event_rows[:], _event_line),
             ])
             bar.update(len(wo_rows))
             self.event_count += len(event_rows)
@@ -990,7 +1069,6 @@ class Command(BaseCommand):
             st, kind, _ = self.service_types[st_index]
             channel = chan_values[_bisect(chan_cum, rng.random() * chan_cum[-1])]
             priority = prio_values[_bisect(prio_cum, rng.random() * prio_cum[-1])]
-            created = datetime.fromtimestamp(t, utc)
             pref_start = pref_end = None
             if rng.random() < 0.5:
                 day = datetime.fromtimestamp(t + DAY * rng.randint(1, 3), self.tz)
@@ -1000,16 +1078,14 @@ class Command(BaseCommand):
                 1 for c in self.qualified[st.pk] if self.open_jobs[c["id"]] < self.max_open
             ) < 2:
                 final = S.NEW  # everyone who could do it is busy: it waits in the queue
-            row = self._replay(wid, t, final, st, (lat, lng), channel, now_ts, event_rows)
+            replayed = self._replay(wid, t, final, st, (lat, lng), channel, now_ts, event_rows)
             wo_rows.append((
-                wid, row["status"], priority, channel, cid, sid, equipment.get(kind) if rng.random() < 0.7 else None,
+                wid, priority, channel, cid, sid, equipment.get(kind) if rng.random() < 0.7 else None,
                 st.pk, name, phone, email, address, rng.choice(PROBLEMS[st.code]), pref_start, pref_end, language,
-                row["technician"], row["appointment_start"], row["appointment_end"], row["hold_return_status"],
                 secrets.token_urlsafe(18),
                 uuid.UUID(int=rng.getrandbits(128), version=4) if channel != WorkOrder.Channel.PHONE else None,
                 agent if channel == WorkOrder.Channel.PHONE else None,
-                created, row["updated_at"], row["assigned_at"], row["accepted_at"], row["arrived_at"],
-                row["resolved_at"], row["closed_at"],
+                datetime.fromtimestamp(t, UTC), *replayed,
             ))
             if len(wo_rows) >= self.batch_size:
                 flush()
@@ -1028,139 +1104,128 @@ class Command(BaseCommand):
         lat, lng = site
         return min(candidates, key=lambda c: (c["lat"] - lat) ** 2 + (c["lng"] - lng) ** 2)
 
+    def _prepare_replay(self):
+        """The table's rows as the replay runs them (``_replay_plan``: refused before anything is
+        written when one names an effect it cannot run) and the one unsaved order it runs them on.
+        One order and one Ctx serve every step: a new object per order costs more than the step."""
+        self.plan, self.replayed_fields = _replay_plan()
+        attnames = [WorkOrder._meta.get_field(name).attname for name in self.replayed_fields]
+        self.order = WorkOrder()
+        self.blank = [(attname, getattr(self.order, attname)) for attname in attnames]  # a new order's values
+        self.replayed = attrgetter(*attnames)  # the order's replayed columns, in replayed_fields' order
+        self.ctx = hooks.Ctx(work_order=self.order, transition=None, from_status="", target="", now=self.now,
+                             actor=None, role="")
+
     def _replay(self, wid, created_ts, final, st, site, channel, now_ts, event_rows):
-        """Walk the lifecycle from creation to ``final``; append events; return the order's columns."""
-        rng = self.rng
+        """Walk the lifecycle from creation to ``final`` (``_lifecycle_path``) on the unsaved order,
+        through the table's rows: a step must leave from the order's state in the role that fires it
+        (``_actor``), else CommandError; the order goes to the row's target and the row's effects run
+        on it. Appends the events; returns the order's replayed columns."""
+        rng, wo, ctx = self.rng, self.order, self.ctx
         path = _lifecycle_path(final, rng)
+        offsets, scale = self._offsets(path, created_ts, st, now_ts)
+        created = datetime.fromtimestamp(created_ts, UTC)
+        for attname, value in self.blank:
+            setattr(wo, attname, value)
+        wo.updated_at = created
+        event_rows.append((wid, "create", "", S.NEW, self.office["agent"] if channel == "phone" else None,
+                           CREATED_BY[channel], "", None, None, {"channel": channel}, created))
+        window = None
+        for action, (offset, appointment) in zip(path, offsets):
+            step = self.plan[action]
+            at_ts = created_ts + offset * scale
+            ctx.now = at = datetime.fromtimestamp(at_ts, UTC)
+            ctx.event_data = data = {}
+            if step.transition.needs_technician:
+                window = self._give(ctx, st, site, final, created_ts + appointment * scale, at_ts)
+            actor, role, position = self._actor(action, st, site)
+            status = wo.status
+            if (status, role) not in step.allowed:
+                raise CommandError(
+                    f"The lifecycle table does not let the role {role!r} fire {action!r} from '{status}' (order "
+                    f"{wid}, history {path}): the demo's story (_lifecycle_path, _actor) no longer fits it."
+                )
+            note = rng.choice(REASONS[action]) if step.transition.reason_required or action in REASONS else ""
+            ctx.transition, ctx.from_status, ctx.role, ctx.note = step.transition, status, role, note
+            ctx.target = wo.status = step.transition.target_for(wo)
+            for effect in step.effects:
+                effect(ctx)
+            wo.updated_at = at
+            event_rows.append((wid, action, status, wo.status, actor, role, note, *position, data, at))
+        if wo.status != final:
+            raise CommandError(f"The history {path} of order {wid} ends in '{wo.status}', not '{final}', by the "
+                               "lifecycle table: the demo's story (_lifecycle_path) no longer fits it.")
+        if final in ACTIVE:
+            self.open_jobs[wo.technician_id] += 1
+            if wo.appointment_start is not None:  # booked: moved later until it overlaps no other
+                start, end = self._book(wo.technician_id, window)
+                wo.appointment_start = datetime.fromtimestamp(start, UTC)
+                wo.appointment_end = datetime.fromtimestamp(end, UTC)
+        return self.replayed(wo)
+
+    def _offsets(self, path, created_ts, st, now_ts):
+        """When each step of ``path`` happens, in seconds after creation, with the appointment's start
+        as the last give set it; and the factor that squeezes them all before now."""
+        rng = self.rng
         duration = st.default_duration_minutes * 60
-        # Event times as offsets (seconds) from creation; squeezed if they would pass "now".
-        offsets, elapsed = [], 0.0
-        appointment = None  # offset of the appointment start, set by the last assign
+        offsets, elapsed, appointment = [], 0.0, None
         for action in path:
             low, high = DELAYS[action]
             step = rng.uniform(low, high) * 60
-            if action in ("assign", "reassign"):
+            if self.plan[action].transition.needs_technician:
                 elapsed += step
                 appointment = elapsed + rng.uniform(1, 36) * 3600
                 appointment = self._working_start(created_ts + appointment, duration) - created_ts
             elif action == "depart" and appointment is not None:
                 elapsed = max(elapsed + 60, appointment - step)
             elif action == "complete":
-                elapsed += st.default_duration_minutes * 60 * rng.uniform(0.6, 1.6)
+                elapsed += duration * rng.uniform(0.6, 1.6)
             else:
                 elapsed += step
             offsets.append((elapsed, appointment))
         room = now_ts - 30 - created_ts
-        scale = min(1.0, room / elapsed) if elapsed > 0 else 1.0
+        return offsets, (min(1.0, room / elapsed) if elapsed > 0 else 1.0)
 
-        utc = dt_timezone.utc
-        created = datetime.fromtimestamp(created_ts, utc)
-        wo = {"status": S.NEW, "technician": None, "appointment_start": None, "appointment_end": None,
-              "hold_return_status": "", "assigned_at": None, "accepted_at": None, "arrived_at": None,
-              "resolved_at": None, "closed_at": None, "updated_at": created}
-        role = {"web": R.CUSTOMER, "phone": R.AGENT, "api": R.SYSTEM}[channel]
-        event_rows.append((wid, "create", "", S.NEW, self.office["agent"] if channel == "phone" else None, role, "",
-                           None, None, {"channel": channel}, created))
-        tech = None
-        appt_ts = None
-        lat, lng = site
-        for action, (offset, appt_offset) in zip(path, offsets):
-            transition = TRANSITIONS[action]
-            status = wo["status"]
-            assert status in transition.sources, (action, status, path)
-            at_ts = created_ts + offset * scale
-            at = datetime.fromtimestamp(at_ts, utc)
-            note, data, actor, actor_role, position = "", {}, None, "", (None, None)
-            if action in ("assign", "reassign"):
-                previous = tech
-                tech = self._pick_technician(st, site, exclude=previous["id"] if previous else None,
-                                             need_room=final in ACTIVE)
-                start = created_ts + appt_offset * scale
-                start = start - start % 1800  # on the half hour
-                start = self._working_start(max(start, at_ts + 1800 - at_ts % 1800), duration)
-                appt_ts = (start, start + duration)
-                data = {"technician": tech["id"], "technician_name": tech["name"],
-                        "previous_technician": previous["id"] if previous else None,
-                        "appointment": [datetime.fromtimestamp(appt_ts[0], utc).isoformat(),
-                                        datetime.fromtimestamp(appt_ts[1], utc).isoformat()]}
-                if rng.random() < 0.15:
-                    actor_role = R.SYSTEM
-                else:
-                    actor, actor_role = self.office["dispatcher"], R.DISPATCHER
-                wo["technician"] = tech["id"]
-                wo["assigned_at"], wo["accepted_at"] = at, None
-            elif action in ("unassign", "reject", "reopen"):
-                data = {"previous_technician": tech["id"]} if tech else {}
-                if action == "reject":
-                    actor, actor_role = tech["user_id"], tech["role"]
-                elif action == "unassign":
-                    actor, actor_role = self.office["dispatcher"], R.DISPATCHER
-                else:
-                    who = rng.choice(("manager", "agent"))
-                    actor, actor_role = self.office[who], who
-                tech = None
-                appt_ts = None
-                wo["technician"] = None
-            elif action in ("accept", "depart", "arrive", "complete"):
-                actor, actor_role = tech["user_id"], tech["role"]
-                if action == "depart":
-                    position = (tech["lat"] + rng.uniform(-0.01, 0.01), tech["lng"] + rng.uniform(-0.01, 0.01))
-                elif action in ("arrive", "complete"):
-                    position = (lat + rng.uniform(-0.0005, 0.0005), lng + rng.uniform(-0.0005, 0.0005))
-            elif action in ("hold", "resume"):
-                if rng.random() < 0.7:
-                    actor, actor_role = tech["user_id"], tech["role"]
-                else:
-                    actor, actor_role = self.office["dispatcher"], R.DISPATCHER
-            elif action == "follow_up":
-                if st.requires_review:
-                    actor, actor_role = self.office["manager"], R.MANAGER
-                else:
-                    actor_role = R.SYSTEM
-            elif action == "close":
-                r = rng.random()
-                actor_role = R.CUSTOMER if r < 0.6 else (R.SYSTEM if r < 0.9 else R.MANAGER)
-                if actor_role == R.MANAGER:
-                    actor = self.office["manager"]
-            elif action == "cancel":
-                who = rng.choice(("agent", "dispatcher", "manager"))
-                actor, actor_role = self.office[who], who
-            if transition.reason_required or action in ("complete", "close"):
-                note = rng.choice(REASONS[action])
+    def _give(self, ctx, st, site, final, appointment_ts, at_ts):
+        """Whom the order goes to (``technician.give`` records it) and when: a qualified technician near
+        the site (with room, when the order stays open), on the half hour, in the working day. Sets them
+        on ``ctx``; returns the window (timestamps)."""
+        tech = self._pick_technician(st, site, exclude=self.order.technician_id, need_room=final in ACTIVE)
+        duration = st.default_duration_minutes * 60
+        start = appointment_ts - appointment_ts % 1800  # on the half hour
+        start = self._working_start(max(start, at_ts + 1800 - at_ts % 1800), duration)
+        ctx.technician = tech["obj"]
+        ctx.appointment_start = datetime.fromtimestamp(start, UTC)
+        ctx.appointment_end = datetime.fromtimestamp(start + duration, UTC)
+        return start, start + duration
 
-            # The same side effects as workorder_transition.
-            if transition.target == PREVIOUS:
-                target = wo["hold_return_status"] or S.ASSIGNED
-                wo["hold_return_status"] = ""
-            else:
-                target = transition.target
-            if action == "hold":
-                wo["hold_return_status"] = status
-            elif action == "accept":
-                wo["accepted_at"] = at
-            elif action == "arrive" and wo["arrived_at"] is None:
-                wo["arrived_at"] = at
-            elif action == "complete":
-                wo["resolved_at"] = at
-            elif action in ("close", "cancel"):
-                wo["closed_at"] = at
-            elif action == "reopen":
-                wo["resolved_at"] = wo["closed_at"] = wo["arrived_at"] = wo["accepted_at"] = None
-            wo["status"] = target
-            wo["updated_at"] = at
-            lat_text = f"{position[0]:.6f}" if position[0] is not None else None
-            lng_text = f"{position[1]:.6f}" if position[1] is not None else None
-            event_rows.append((wid, action, status, target, actor, actor_role, note, lat_text, lng_text, data, at))
-
-        assert wo["status"] == final, (final, wo["status"], path)
-        if final in ACTIVE:
-            self.open_jobs[tech["id"]] += 1
-        if appt_ts is not None and final in ACTIVE:
-            appt_ts = self._book(tech["id"], appt_ts)
-        if appt_ts is not None:
-            wo["appointment_start"] = datetime.fromtimestamp(appt_ts[0], utc)
-            wo["appointment_end"] = datetime.fromtimestamp(appt_ts[1], utc)
-        return wo
+    def _actor(self, action, st, site):
+        """Who fires ``action`` in the demo (user id or None, role) and where they stand (latitude and
+        longitude as text, or None): the demo's cast. The table says which roles may (``_replay``)."""
+        rng, office = self.rng, self.office
+        if action in ("assign", "reassign"):
+            return (None, R.SYSTEM, NOWHERE) if rng.random() < 0.15 else (office["dispatcher"], R.DISPATCHER, NOWHERE)
+        if action == "unassign":
+            return office["dispatcher"], R.DISPATCHER, NOWHERE
+        if action in ("reopen", "cancel"):
+            who = rng.choice(("manager", "agent") if action == "reopen" else ("agent", "dispatcher", "manager"))
+            return office[who], who, NOWHERE
+        if action == "follow_up":  # a manager after the review the service type asks for
+            return (office["manager"], R.MANAGER, NOWHERE) if st.requires_review else (None, R.SYSTEM, NOWHERE)
+        if action == "close":  # a good survey answer, the survey expiring, a manager after a call-back
+            r = rng.random()
+            return (None, R.CUSTOMER, NOWHERE) if r < 0.6 else (None, R.SYSTEM, NOWHERE) if r < 0.9 else (
+                office["manager"], R.MANAGER, NOWHERE)
+        if action in ("hold", "resume") and rng.random() >= 0.7:
+            return office["dispatcher"], R.DISPATCHER, NOWHERE
+        tech = self.tech_by_id[self.order.technician_id]  # the technician who has the order
+        if action == "depart":  # from near home
+            lat, lng = tech["lat"] + rng.uniform(-0.01, 0.01), tech["lng"] + rng.uniform(-0.01, 0.01)
+        elif action in ("arrive", "complete"):  # on site
+            lat, lng = site[0] + rng.uniform(-0.0005, 0.0005), site[1] + rng.uniform(-0.0005, 0.0005)
+        else:
+            return tech["user_id"], tech["role"], NOWHERE
+        return tech["user_id"], tech["role"], (f"{lat:.6f}", f"{lng:.6f}")
 
     def _book(self, tech_id, slot):
         """Move an active appointment later until it overlaps none of the technician's others."""
