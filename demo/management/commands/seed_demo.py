@@ -1109,6 +1109,7 @@ class Command(BaseCommand):
         written when one names an effect it cannot run) and the one unsaved order it runs them on.
         One order and one Ctx serve every step: a new object per order costs more than the step."""
         self.plan, self.replayed_fields = _replay_plan()
+        self.working_days = {}  # _working_day's
         attnames = [WorkOrder._meta.get_field(name).attname for name in self.replayed_fields]
         self.order = WorkOrder()
         self.blank = [(attname, getattr(self.order, attname)) for attname in attnames]  # a new order's values
@@ -1247,11 +1248,24 @@ class Command(BaseCommand):
         """The first time at or after ``ts`` when a job of ``duration`` seconds fits into the
         working day (WORK_DAY, local time): before it opens, at opening; too late to finish, at
         the next day's opening."""
-        local = datetime.fromtimestamp(ts, self.tz)
-        opening = local.replace(hour=WORK_DAY[0], minute=0, second=0, microsecond=0)
-        if local < opening:
-            return opening.timestamp()
-        closing = local.replace(hour=WORK_DAY[1], minute=0, second=0, microsecond=0)
-        if ts + duration > closing.timestamp():
-            return (opening + timedelta(days=1)).timestamp()
+        opening, closing, next_opening = self._working_day(ts)
+        if ts < opening:
+            return opening
+        if ts + duration > closing:
+            return next_opening
         return ts
+
+    def _working_day(self, ts):
+        """The opening and closing of the local day of ``ts`` and the next day's opening (timestamps).
+        Cached per quarter hour (a local day starts, and a time zone's offset changes, on one): the
+        replay asks twice per assignment, and working them out costs more than the rest of a step."""
+        key = int(ts // 900)
+        day = self.working_days.get(key)
+        if day is None:
+            local = datetime.fromtimestamp(ts, self.tz)
+            opening = local.replace(hour=WORK_DAY[0], minute=0, second=0, microsecond=0)
+            closing = local.replace(hour=WORK_DAY[1], minute=0, second=0, microsecond=0)
+            day = self.working_days[key] = (
+                opening.timestamp(), closing.timestamp(), (opening + timedelta(days=1)).timestamp()
+            )
+        return day
