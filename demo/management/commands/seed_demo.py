@@ -57,7 +57,7 @@ from reports.facts import facts_refresh
 from technicians.models import PartnerCompany, Technician, TechnicianSkill
 from workorders import hooks
 from workorders.effects import give_to_technician
-from workorders.lifecycle import TRANSITIONS, Status, Transition
+from workorders.lifecycle import PREVIOUS, TRANSITIONS, Status, Transition
 from workorders.models import WorkOrder, WorkOrderEvent
 
 DEMO_PASSWORD = "demo12345"
@@ -243,6 +243,7 @@ REPLAYED = [
 EVENT_FIELDS = ["work_order", "action", "from_status", "to_status", "actor", "actor_role", "note",
                 "latitude", "longitude", "data", "created_at"]
 NOWHERE = (None, None)  # an event without a position
+BY_TECHNICIAN = frozenset({"reject", "accept", "depart", "arrive", "complete"})  # (and hold, resume mostly)
 
 
 # --- The replay: the lifecycle table's rows as a seeded history runs them -------------------------
@@ -274,6 +275,7 @@ class _Step:
     transition: Transition
     allowed: frozenset  # the (state, role) pairs it may be fired from
     effects: tuple  # effect(ctx), in the table's order
+    target: str | None  # the row's target; None: ``transition.target_for`` the order (PREVIOUS)
 
 
 def _replay_plan() -> tuple[dict[str, _Step], list[str]]:
@@ -300,7 +302,8 @@ def _replay_plan() -> tuple[dict[str, _Step], list[str]]:
                     "(NOT_REPLAYED) in demo/management/commands/seed_demo.py."
                 )
         allowed = frozenset((state, role) for role in transition.roles for state in transition.sources_for(role))
-        plan[action] = _Step(transition, allowed, tuple(effects))
+        target = None if transition.target == PREVIOUS else transition.target
+        plan[action] = _Step(transition, allowed, tuple(effects), target)
     return plan, fields
 
 
@@ -1107,12 +1110,15 @@ class Command(BaseCommand):
     def _prepare_replay(self):
         """The table's rows as the replay runs them (``_replay_plan``: refused before anything is
         written when one names an effect it cannot run) and the one unsaved order it runs them on.
-        One order and one Ctx serve every step: a new object per order costs more than the step."""
+        One order and one Ctx serve every step (making a WorkOrder costs more than replaying a history)."""
         self.plan, self.replayed_fields = _replay_plan()
-        self.working_days = {}  # _working_day's
+        self.day_starts, self.days = [], []  # _working_day's: local midnights (sorted) and their days
         attnames = [WorkOrder._meta.get_field(name).attname for name in self.replayed_fields]
         self.order = WorkOrder()
-        self.blank = [(attname, getattr(self.order, attname)) for attname in attnames]  # a new order's values
+        self.blank = {attname: getattr(self.order, attname) for attname in attnames}  # a new order's values
+        # Relations are set through their descriptors (which drop the related object held).
+        self.blank_relations = [attname for name, attname in zip(self.replayed_fields, attnames)
+                                if WorkOrder._meta.get_field(name).is_relation]
         self.replayed = attrgetter(*attnames)  # the order's replayed columns, in replayed_fields' order
         self.ctx = hooks.Ctx(work_order=self.order, transition=None, from_status="", target="", now=self.now,
                              actor=None, role="")
@@ -1126,9 +1132,9 @@ class Command(BaseCommand):
         path = _lifecycle_path(final, rng)
         offsets, scale = self._offsets(path, created_ts, st, now_ts)
         created = datetime.fromtimestamp(created_ts, UTC)
-        for attname, value in self.blank:
-            setattr(wo, attname, value)
-        wo.updated_at = created
+        for attname in self.blank_relations:
+            setattr(wo, attname, self.blank[attname])
+        wo.__dict__.update(self.blank, updated_at=created)
         event_rows.append((wid, "create", "", S.NEW, self.office["agent"] if channel == "phone" else None,
                            CREATED_BY[channel], "", None, None, {"channel": channel}, created))
         window = None
@@ -1148,7 +1154,7 @@ class Command(BaseCommand):
                 )
             note = rng.choice(REASONS[action]) if step.transition.reason_required or action in REASONS else ""
             ctx.transition, ctx.from_status, ctx.role, ctx.note = step.transition, status, role, note
-            ctx.target = wo.status = step.transition.target_for(wo)
+            ctx.target = wo.status = step.target or step.transition.target_for(wo)
             for effect in step.effects:
                 effect(ctx)
             wo.updated_at = at
@@ -1204,9 +1210,18 @@ class Command(BaseCommand):
         """Who fires ``action`` in the demo (user id or None, role) and where they stand (latitude and
         longitude as text, or None): the demo's cast. The table says which roles may (``_replay``)."""
         rng, office = self.rng, self.office
+        if action in BY_TECHNICIAN or (action in ("hold", "resume") and rng.random() < 0.7):
+            tech = self.tech_by_id[self.order.technician_id]  # the technician who has the order
+            if action == "depart":  # from near home
+                lat, lng = tech["lat"] + rng.uniform(-0.01, 0.01), tech["lng"] + rng.uniform(-0.01, 0.01)
+            elif action in ("arrive", "complete"):  # on site
+                lat, lng = site[0] + rng.uniform(-0.0005, 0.0005), site[1] + rng.uniform(-0.0005, 0.0005)
+            else:
+                return tech["user_id"], tech["role"], NOWHERE
+            return tech["user_id"], tech["role"], (f"{lat:.6f}", f"{lng:.6f}")
         if action in ("assign", "reassign"):
             return (None, R.SYSTEM, NOWHERE) if rng.random() < 0.15 else (office["dispatcher"], R.DISPATCHER, NOWHERE)
-        if action == "unassign":
+        if action in ("unassign", "hold", "resume"):
             return office["dispatcher"], R.DISPATCHER, NOWHERE
         if action in ("reopen", "cancel"):
             who = rng.choice(("manager", "agent") if action == "reopen" else ("agent", "dispatcher", "manager"))
@@ -1217,16 +1232,7 @@ class Command(BaseCommand):
             r = rng.random()
             return (None, R.CUSTOMER, NOWHERE) if r < 0.6 else (None, R.SYSTEM, NOWHERE) if r < 0.9 else (
                 office["manager"], R.MANAGER, NOWHERE)
-        if action in ("hold", "resume") and rng.random() >= 0.7:
-            return office["dispatcher"], R.DISPATCHER, NOWHERE
-        tech = self.tech_by_id[self.order.technician_id]  # the technician who has the order
-        if action == "depart":  # from near home
-            lat, lng = tech["lat"] + rng.uniform(-0.01, 0.01), tech["lng"] + rng.uniform(-0.01, 0.01)
-        elif action in ("arrive", "complete"):  # on site
-            lat, lng = site[0] + rng.uniform(-0.0005, 0.0005), site[1] + rng.uniform(-0.0005, 0.0005)
-        else:
-            return tech["user_id"], tech["role"], NOWHERE
-        return tech["user_id"], tech["role"], (f"{lat:.6f}", f"{lng:.6f}")
+        raise CommandError(f"No one fires {action!r} in the demo's story (_actor).")
 
     def _book(self, tech_id, slot):
         """Move an active appointment later until it overlaps none of the technician's others."""
@@ -1248,7 +1254,7 @@ class Command(BaseCommand):
         """The first time at or after ``ts`` when a job of ``duration`` seconds fits into the
         working day (WORK_DAY, local time): before it opens, at opening; too late to finish, at
         the next day's opening."""
-        opening, closing, next_opening = self._working_day(ts)
+        opening, closing, next_opening, _end = self._working_day(ts)
         if ts < opening:
             return opening
         if ts + duration > closing:
@@ -1256,16 +1262,19 @@ class Command(BaseCommand):
         return ts
 
     def _working_day(self, ts):
-        """The opening and closing of the local day of ``ts`` and the next day's opening (timestamps).
-        Cached per quarter hour (a local day starts, and a time zone's offset changes, on one): the
-        replay asks twice per assignment, and working them out costs more than the rest of a step."""
-        key = int(ts // 900)
-        day = self.working_days.get(key)
-        if day is None:
-            local = datetime.fromtimestamp(ts, self.tz)
-            opening = local.replace(hour=WORK_DAY[0], minute=0, second=0, microsecond=0)
-            closing = local.replace(hour=WORK_DAY[1], minute=0, second=0, microsecond=0)
-            day = self.working_days[key] = (
-                opening.timestamp(), closing.timestamp(), (opening + timedelta(days=1)).timestamp()
-            )
+        """The local day of ``ts`` as timestamps: its opening and closing (WORK_DAY), the next day's
+        opening and the day's end. Worked out once per day (the replay asks twice per assignment, and
+        the time zone's arithmetic costs more than the rest of a step), found again by bisection."""
+        starts, days = self.day_starts, self.days
+        i = _bisect(starts, ts) - 1
+        if i >= 0 and ts < days[i][3]:
+            return days[i]
+        local = datetime.fromtimestamp(ts, self.tz)
+        midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        opening = local.replace(hour=WORK_DAY[0], minute=0, second=0, microsecond=0)
+        closing = local.replace(hour=WORK_DAY[1], minute=0, second=0, microsecond=0)
+        day = (opening.timestamp(), closing.timestamp(), (opening + timedelta(days=1)).timestamp(),
+               (midnight + timedelta(days=1)).timestamp())
+        starts.insert(i + 1, midnight.timestamp())
+        days.insert(i + 1, day)
         return day
