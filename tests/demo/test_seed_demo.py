@@ -1,6 +1,7 @@
 """Demo data: ``manage.py seed_demo`` builds a believable, consistent world."""
 
 import io
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
@@ -15,6 +16,7 @@ from core import roles as R
 from customers.models import Customer
 from knowledge.models import SuggestionOutcome
 from notifications.models import Notification
+from workorders import hooks
 from workorders.lifecycle import PREVIOUS, TRANSITIONS, Status
 from workorders.models import WorkOrder, WorkOrderEvent
 from workorders.services import workorder_create
@@ -139,6 +141,48 @@ def test_each_work_orders_history_follows_the_lifecycle_table(seeded):
             assert wo.hold_return_status in TRANSITIONS["hold"].sources
         else:
             assert wo.hold_return_status == ""
+
+
+def test_a_change_in_the_lifecycle_table_changes_the_seed(monkeypatch):
+    # Given a lifecycle table whose arrival no longer records the time of arrival
+    arrive = TRANSITIONS["arrive"]
+    monkeypatch.setitem(TRANSITIONS, "arrive",
+                        replace(arrive, effects=tuple(e for e in arrive.effects if e != "stamp.arrived_at")))
+    # When the demo is seeded
+    seed(60)
+    # Then its orders were worked on site without an arrival time, as real ones would be now
+    arrived = WorkOrder.objects.filter(events__action="arrive").distinct()
+    assert arrived.count() >= 10
+    assert not arrived.exclude(arrived_at=None).exists()
+    # And the table's other stamps are still there
+    assert not arrived.filter(status=Status.CLOSED, closed_at=None).exists()
+    assert not arrived.filter(status=Status.RESOLVED, resolved_at=None).exists()
+
+
+@pytest.mark.parametrize("action, change, refused", [
+    ("depart", {"sources": frozenset({Status.IN_PROGRESS})}, r"fire 'depart' from 'accepted'"),
+    ("close", {"roles": frozenset({R.MANAGER, R.SYSTEM})}, r"role 'customer' fire 'close' from 'follow_up'"),
+])
+def test_a_history_the_lifecycle_table_does_not_allow_is_refused(monkeypatch, action, change, refused):
+    # Given a lifecycle table that no longer allows a step of the demo's story (from that state, in that role)
+    monkeypatch.setitem(TRANSITIONS, action, replace(TRANSITIONS[action], **change))
+    # When the demo is seeded, it stops at that step, saying which
+    with pytest.raises(CommandError, match=refused):
+        seed(60)
+    # And no order nor event of that story was written
+    assert not WorkOrder.objects.exists() and not WorkOrderEvent.objects.exists()
+
+
+def test_an_effect_the_seed_cannot_replay_stops_it_before_anything_is_written(monkeypatch):
+    # Given a table whose "accept" does something the seed knows no way to replay
+    monkeypatch.setitem(hooks._REGISTRY[hooks.EFFECTS], "reminder.schedule", lambda ctx: [])
+    accept = TRANSITIONS["accept"]
+    monkeypatch.setitem(TRANSITIONS, "accept", replace(accept, effects=("reminder.schedule", *accept.effects)))
+    # When the demo is seeded, it is refused with the effect's name
+    with pytest.raises(CommandError, match=r"'reminder.schedule' of the 'accept' transition"):
+        seed(30)
+    # And nothing was written: no demo user, no customer
+    assert not User.objects.filter(username="agent").exists() and not Customer.objects.exists()
 
 
 def test_ids_follow_creation_time_and_new_requests_number_after_the_demo_ones(seeded, service_type):

@@ -3,10 +3,13 @@
 Builds a demo user for each role, skills, service types, partner companies,
 technicians spread over Shanghai, customers with sites and equipment, and N
 work orders over the past 12 months in every state, each with the events that
-led it there. The events are replayed through the transition table in
-``workorders.lifecycle`` (the same sources, targets and side effects as
-``workorders.services.workorder_transition``), so the audit log of a seeded
-order reads exactly like one made by people.
+led it there. Each history is replayed through the rows of the lifecycle table
+(``workorders.lifecycle.TRANSITIONS``) on one unsaved ``WorkOrder``: a step must leave
+from the order's state in the role that fires it, the order goes to the row's target
+and the row's effects that set its fields run as registered (``workorders/effects.py``);
+the order's row is read from that object. So the audit log of a seeded order reads
+like one made by people, and a change in the table changes the seed (or stops it with
+the step it no longer allows). See ``_replay_plan`` for the effects it leaves out.
 
 Master data goes through the ORM; the bulk (customers, sites, equipment, work
 orders, events) is written with PostgreSQL ``COPY`` (or ``executemany`` on
@@ -22,9 +25,11 @@ import threading
 import time
 import uuid
 from bisect import bisect_right as _bisect  # first cumulative weight above x
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from datetime import timezone as dt_timezone
 from decimal import Decimal
+from operator import attrgetter
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
@@ -50,7 +55,9 @@ from maintenance.services import plans_sweep
 from notifications.models import Notification
 from reports.facts import facts_refresh
 from technicians.models import PartnerCompany, Technician, TechnicianSkill
-from workorders.lifecycle import PREVIOUS, TRANSITIONS, Status
+from workorders import hooks
+from workorders.effects import give_to_technician
+from workorders.lifecycle import PREVIOUS, TRANSITIONS, Status, Transition
 from workorders.models import WorkOrder, WorkOrderEvent
 
 DEMO_PASSWORD = "demo12345"
@@ -218,6 +225,86 @@ DELAYS = {
 }
 
 DAY = 86400.0
+UTC = dt_timezone.utc
+
+# Who creates an order, by channel (the "create" event's role).
+CREATED_BY = {"web": R.CUSTOMER, "phone": R.AGENT, "api": R.SYSTEM}
+# The columns of a seeded order the seed writes itself, in the order of _work_orders' rows...
+WO_FIELDS = [
+    "id", "priority", "channel", "customer", "site", "equipment", "service_type", "contact_name", "contact_phone",
+    "contact_email", "address", "description", "preferred_start", "preferred_end", "language", "public_token",
+    "submission_key", "created_by", "created_at",
+]
+# ...and those the replay sets on the unsaved order (with any other field a replayed effect names).
+REPLAYED = [
+    "status", "technician", "appointment_start", "appointment_end", "hold_return_status", "updated_at",
+    "assigned_at", "accepted_at", "arrived_at", "resolved_at", "closed_at",
+]
+EVENT_FIELDS = ["work_order", "action", "from_status", "to_status", "actor", "actor_role", "note",
+                "latitude", "longitude", "data", "created_at"]
+NOWHERE = (None, None)  # an event without a position
+BY_TECHNICIAN = frozenset({"reject", "accept", "depart", "arrive", "complete"})  # (and hold, resume mostly)
+
+
+# --- The replay: the lifecycle table's rows as a seeded history runs them -------------------------
+
+# Effects that only set fields of the order: they run as registered, on the unsaved order (no query).
+FIELD_EFFECT_PREFIXES = ("stamp.", "stamps.", "hold.")
+FIELD_EFFECTS = frozenset({"technician.release"})
+# Effects the replay leaves out: the stock (the demo's orders hold none; the story's completion
+# reports charge their parts at catalogue prices) and the SLA clock (a seeded order's clock stays
+# unstarted; the story derives every order's deadlines and escalations at once, demo/story.py).
+NOT_REPLAYED = frozenset({"stock.reserve", "stock.release_previous", "stock.release", "sla.clock"})
+
+
+def _give(ctx) -> list[str]:
+    """``technician.give`` as the replay runs it: to the technician and window ``Command._give``
+    chose, as the registered effect does, without the site's point (a query per order)."""
+    return give_to_technician(ctx.work_order, technician=ctx.technician, appointment_start=ctx.appointment_start,
+                              appointment_end=ctx.appointment_end, now=ctx.now, event_data=ctx.event_data)
+
+
+# Effects the replay runs in a form of its own, since the registered one reads the database.
+SEED_FORMS = {"technician.give": _give}
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One row of the table as the replay runs it."""
+
+    transition: Transition
+    allowed: frozenset  # the (state, role) pairs it may be fired from
+    effects: tuple  # effect(ctx), in the table's order
+    target: str | None  # the row's target; None: ``transition.target_for`` the order (PREVIOUS)
+
+
+def _replay_plan() -> tuple[dict[str, _Step], list[str]]:
+    """action -> _Step for each row of ``lifecycle.TRANSITIONS``; and the order's fields the replay
+    writes (REPLAYED, then any other that a replayed effect sets, found by running it once on a blank
+    order). Refuses (CommandError) an effect it neither replays nor leaves out (NOT_REPLAYED), so one
+    added to the table is never dropped silently."""
+    plan, fields = {}, list(REPLAYED)
+    probe = hooks.Ctx(work_order=WorkOrder(), transition=None, from_status=Status.NEW, target=Status.NEW,
+                      now=timezone.now(), actor=None, role="")
+    for action, transition in TRANSITIONS.items():
+        effects = []
+        for name, effect in zip(transition.effects, hooks.resolve(transition)[1]):
+            if name in SEED_FORMS:
+                effects.append(SEED_FORMS[name])
+            elif name in FIELD_EFFECTS or name.startswith(FIELD_EFFECT_PREFIXES):
+                probe.transition = transition
+                fields += [field for field in effect(probe) if field not in fields]
+                effects.append(effect)
+            elif name not in NOT_REPLAYED:
+                raise CommandError(
+                    f"seed_demo cannot replay the effect {name!r} of the {action!r} transition: run it on the "
+                    "unsaved order (FIELD_EFFECTS), give it a form of its own (SEED_FORMS) or leave it out "
+                    "(NOT_REPLAYED) in demo/management/commands/seed_demo.py."
+                )
+        allowed = frozenset((state, role) for role in transition.roles for state in transition.sources_for(role))
+        target = None if transition.target == PREVIOUS else transition.target
+        plan[action] = _Step(transition, allowed, tuple(effects), target)
+    return plan, fields
 
 
 def _weighted(pairs):
@@ -517,6 +604,7 @@ class Command(BaseCommand):
         self.tz = timezone.get_current_timezone()
         started = time.monotonic()
 
+        self._prepare_replay()
         if options["flush"]:
             self._flush()
         with transaction.atomic():
@@ -667,7 +755,28 @@ class Command(BaseCommand):
                           **self._home_base()},
             )
 
-        # Field technicians: about 50 per 100,000 work orders, at least 10.
+        self._field_technicians(n, groups, skills, partners)
+        # The demo technicians can do the common jobs, so their pages have work on them.
+        for username, codes in (("technician", ["aircon", "laundry", "installation", "electrical"]),
+                                ("partner", ["plumbing", "gas", "refrigeration", "installation"])):
+            tech = self.users[username].technician
+            for code in codes:
+                TechnicianSkill.objects.update_or_create(technician=tech, skill=skills[code], defaults={"level": 4})
+        self._load_technicians()
+        # Every service type needs people who can do it.
+        for st, _, _ in self.service_types:
+            while len(self.qualified[st.pk]) < 3:
+                tech = rng.choice(self.techs)
+                for req in st.required_skills.all():
+                    TechnicianSkill.objects.update_or_create(
+                        technician_id=tech["id"], skill_id=req.skill_id, defaults={"level": max(req.min_level, 3)}
+                    )
+                self._load_technicians()
+        self._stock(partners[0])
+
+    def _field_technicians(self, n, groups, skills, partners):
+        """Field technicians: about 50 per 100,000 work orders, at least 10 (those missing), with skills."""
+        rng = self.rng
         wanted = max(10, round(n * 50 / 100_000))
         have = Technician.objects.count()
         if have < wanted:
@@ -697,23 +806,6 @@ class Command(BaseCommand):
                     levels.append(TechnicianSkill(technician=tech, skill=skills[code],
                                                   level=rng.choices([1, 2, 3, 4, 5], [1, 3, 4, 3, 1])[0]))
             TechnicianSkill.objects.bulk_create(levels, ignore_conflicts=True, batch_size=1000)
-        # The demo technicians can do the common jobs, so their pages have work on them.
-        for username, codes in (("technician", ["aircon", "laundry", "installation", "electrical"]),
-                                ("partner", ["plumbing", "gas", "refrigeration", "installation"])):
-            tech = self.users[username].technician
-            for code in codes:
-                TechnicianSkill.objects.update_or_create(technician=tech, skill=skills[code], defaults={"level": 4})
-        self._load_technicians()
-        # Every service type needs people who can do it.
-        for st, _, _ in self.service_types:
-            while len(self.qualified[st.pk]) < 3:
-                tech = rng.choice(self.techs)
-                for req in st.required_skills.all():
-                    TechnicianSkill.objects.update_or_create(
-                        technician_id=tech["id"], skill_id=req.skill_id, defaults={"level": max(req.min_level, 3)}
-                    )
-                self._load_technicians()
-        self._stock(partners[0])
 
     def _inspection(self, skills):
         """The inspection service type: a required before-photo, a yes/no answer and a five-item
@@ -794,7 +886,9 @@ class Command(BaseCommand):
                 "role": R.PARTNER_TECHNICIAN if t.partner_company_id else R.TECHNICIAN,
                 "lat": float(t.home_latitude or 31.23), "lng": float(t.home_longitude or 121.47),
                 "skills": {s.skill_id: s.level for s in t.skill_levels.all()},
+                "obj": t,  # what the replay gives orders to (``technician.give``)
             })
+        self.tech_by_id = {t["id"]: t for t in self.techs}
         self.qualified = {}
         for st, _, _ in self.service_types:
             required = [(r.skill_id, r.min_level) for r in st.required_skills.all()]
@@ -915,13 +1009,11 @@ class Command(BaseCommand):
         times.sort()
         return times
 
-    def _work_orders(self, n):
+    def _final_states(self, times):
+        """Where each order stands now, by its age (STATUS_BY_AGE)."""
         rng = self.rng
-        times = self._creation_times(n)
+        n = len(times)
         now_ts = self.now.timestamp()
-        start_id = (WorkOrder.objects.aggregate(m=Max("pk"))["m"] or 0) + 1
-        prio_values, prio_cum = _weighted(PRIORITIES)
-        chan_values, chan_cum = _weighted(CHANNELS)
         status_tables = [(limit, *_weighted(list(weights.items()))) for limit, weights in STATUS_BY_AGE]
         finals = []
         for t in times:
@@ -936,6 +1028,17 @@ class Command(BaseCommand):
             index = n - 1 - k * 2
             if index >= 0:
                 finals[index] = status
+        return finals
+
+    def _work_orders(self, n):
+        """n work orders over the past year, each with the events that led it where it stands."""
+        rng = self.rng
+        times = self._creation_times(n)
+        now_ts = self.now.timestamp()
+        start_id = (WorkOrder.objects.aggregate(m=Max("pk"))["m"] or 0) + 1
+        prio_values, prio_cum = _weighted(PRIORITIES)
+        chan_values, chan_cum = _weighted(CHANNELS)
+        finals = self._final_states(times)
 
         self.event_count = 0
         self.busy = {}  # technician id -> list of active appointment intervals (timestamps)
@@ -946,23 +1049,14 @@ class Command(BaseCommand):
         agent, dispatcher, manager = (self.users[u].pk for u in ("agent", "dispatcher", "manager"))
         self.office = {"agent": agent, "dispatcher": dispatcher, "manager": manager}
         n_cust = len(self.cust)
-        wo_fields = [
-            "id", "status", "priority", "channel", "customer", "site", "equipment", "service_type", "contact_name",
-            "contact_phone", "contact_email", "address", "description", "preferred_start", "preferred_end",
-            "language", "technician", "appointment_start", "appointment_end", "hold_return_status", "public_token",
-            "submission_key", "created_by", "created_at", "updated_at", "assigned_at", "accepted_at", "arrived_at",
-            "resolved_at", "closed_at",
-        ]
-        event_fields = ["work_order", "action", "from_status", "to_status", "actor", "actor_role", "note",
-                        "latitude", "longitude", "data", "created_at"]
-        utc = dt_timezone.utc
+        wo_fields = WO_FIELDS + self.replayed_fields
         bar = tqdm(total=n, desc="work orders", unit="", disable=not self.progress)
         wo_rows, event_rows = [], []
 
         def flush():
             self.writer.submit([
                 (WorkOrder, wo_fields, wo_rows[:], _work_order_line),
-                (WorkOrderEvent, event_fields, event_rows[:], _event_line),
+                (WorkOrderEvent, EVENT_FIELDS, event_rows[:], _event_line),
             ])
             bar.update(len(wo_rows))
             self.event_count += len(event_rows)
@@ -978,7 +1072,6 @@ class Command(BaseCommand):
             st, kind, _ = self.service_types[st_index]
             channel = chan_values[_bisect(chan_cum, rng.random() * chan_cum[-1])]
             priority = prio_values[_bisect(prio_cum, rng.random() * prio_cum[-1])]
-            created = datetime.fromtimestamp(t, utc)
             pref_start = pref_end = None
             if rng.random() < 0.5:
                 day = datetime.fromtimestamp(t + DAY * rng.randint(1, 3), self.tz)
@@ -988,16 +1081,14 @@ class Command(BaseCommand):
                 1 for c in self.qualified[st.pk] if self.open_jobs[c["id"]] < self.max_open
             ) < 2:
                 final = S.NEW  # everyone who could do it is busy: it waits in the queue
-            row = self._replay(wid, t, final, st, (lat, lng), channel, now_ts, event_rows)
+            replayed = self._replay(wid, t, final, st, (lat, lng), channel, now_ts, event_rows)
             wo_rows.append((
-                wid, row["status"], priority, channel, cid, sid, equipment.get(kind) if rng.random() < 0.7 else None,
+                wid, priority, channel, cid, sid, equipment.get(kind) if rng.random() < 0.7 else None,
                 st.pk, name, phone, email, address, rng.choice(PROBLEMS[st.code]), pref_start, pref_end, language,
-                row["technician"], row["appointment_start"], row["appointment_end"], row["hold_return_status"],
                 secrets.token_urlsafe(18),
                 uuid.UUID(int=rng.getrandbits(128), version=4) if channel != WorkOrder.Channel.PHONE else None,
                 agent if channel == WorkOrder.Channel.PHONE else None,
-                created, row["updated_at"], row["assigned_at"], row["accepted_at"], row["arrived_at"],
-                row["resolved_at"], row["closed_at"],
+                datetime.fromtimestamp(t, UTC), *replayed,
             ))
             if len(wo_rows) >= self.batch_size:
                 flush()
@@ -1016,139 +1107,132 @@ class Command(BaseCommand):
         lat, lng = site
         return min(candidates, key=lambda c: (c["lat"] - lat) ** 2 + (c["lng"] - lng) ** 2)
 
+    def _prepare_replay(self):
+        """The table's rows as the replay runs them (``_replay_plan``: refused before anything is
+        written when one names an effect it cannot run) and the one unsaved order it runs them on.
+        One order and one Ctx serve every step (making a WorkOrder costs more than replaying a history)."""
+        self.plan, self.replayed_fields = _replay_plan()
+        self.day_starts, self.days = [], []  # _working_day's: local midnights (sorted) and their days
+        attnames = [WorkOrder._meta.get_field(name).attname for name in self.replayed_fields]
+        self.order = WorkOrder()
+        self.blank = {attname: getattr(self.order, attname) for attname in attnames}  # a new order's values
+        # Relations are set through their descriptors (which drop the related object held).
+        self.blank_relations = [attname for name, attname in zip(self.replayed_fields, attnames)
+                                if WorkOrder._meta.get_field(name).is_relation]
+        self.replayed = attrgetter(*attnames)  # the order's replayed columns, in replayed_fields' order
+        self.ctx = hooks.Ctx(work_order=self.order, transition=None, from_status="", target="", now=self.now,
+                             actor=None, role="")
+
     def _replay(self, wid, created_ts, final, st, site, channel, now_ts, event_rows):
-        """Walk the lifecycle from creation to ``final``; append events; return the order's columns."""
-        rng = self.rng
+        """Walk the lifecycle from creation to ``final`` (``_lifecycle_path``) on the unsaved order,
+        through the table's rows: a step must leave from the order's state in the role that fires it
+        (``_actor``), else CommandError; the order goes to the row's target and the row's effects run
+        on it. Appends the events; returns the order's replayed columns."""
+        rng, wo, ctx = self.rng, self.order, self.ctx
         path = _lifecycle_path(final, rng)
+        offsets, scale = self._offsets(path, created_ts, st, now_ts)
+        created = datetime.fromtimestamp(created_ts, UTC)
+        for attname in self.blank_relations:
+            setattr(wo, attname, self.blank[attname])
+        wo.__dict__.update(self.blank, updated_at=created)
+        event_rows.append((wid, "create", "", S.NEW, self.office["agent"] if channel == "phone" else None,
+                           CREATED_BY[channel], "", None, None, {"channel": channel}, created))
+        window = None
+        for action, (offset, appointment) in zip(path, offsets):
+            step = self.plan[action]
+            at_ts = created_ts + offset * scale
+            ctx.now = at = datetime.fromtimestamp(at_ts, UTC)
+            ctx.event_data = data = {}
+            if step.transition.needs_technician:
+                window = self._give(ctx, st, site, final, created_ts + appointment * scale, at_ts)
+            actor, role, position = self._actor(action, st, site)
+            status = wo.status
+            if (status, role) not in step.allowed:
+                raise CommandError(
+                    f"The lifecycle table does not let the role {role!r} fire {action!r} from '{status}' (order "
+                    f"{wid}, history {path}): the demo's story (_lifecycle_path, _actor) no longer fits it."
+                )
+            note = rng.choice(REASONS[action]) if step.transition.reason_required or action in REASONS else ""
+            ctx.transition, ctx.from_status, ctx.role, ctx.note = step.transition, status, role, note
+            ctx.target = wo.status = step.target or step.transition.target_for(wo)
+            for effect in step.effects:
+                effect(ctx)
+            wo.updated_at = at
+            event_rows.append((wid, action, status, wo.status, actor, role, note, *position, data, at))
+        if wo.status != final:
+            raise CommandError(f"The history {path} of order {wid} ends in '{wo.status}', not '{final}', by the "
+                               "lifecycle table: the demo's story (_lifecycle_path) no longer fits it.")
+        if final in ACTIVE:
+            self.open_jobs[wo.technician_id] += 1
+            if wo.appointment_start is not None:  # booked: moved later until it overlaps no other
+                start, end = self._book(wo.technician_id, window)
+                wo.appointment_start = datetime.fromtimestamp(start, UTC)
+                wo.appointment_end = datetime.fromtimestamp(end, UTC)
+        return self.replayed(wo)
+
+    def _offsets(self, path, created_ts, st, now_ts):
+        """When each step of ``path`` happens, in seconds after creation, with the appointment's start
+        as the last give set it; and the factor that squeezes them all before now."""
+        rng = self.rng
         duration = st.default_duration_minutes * 60
-        # Event times as offsets (seconds) from creation; squeezed if they would pass "now".
-        offsets, elapsed = [], 0.0
-        appointment = None  # offset of the appointment start, set by the last assign
+        offsets, elapsed, appointment = [], 0.0, None
         for action in path:
             low, high = DELAYS[action]
             step = rng.uniform(low, high) * 60
-            if action in ("assign", "reassign"):
+            if self.plan[action].transition.needs_technician:
                 elapsed += step
                 appointment = elapsed + rng.uniform(1, 36) * 3600
                 appointment = self._working_start(created_ts + appointment, duration) - created_ts
             elif action == "depart" and appointment is not None:
                 elapsed = max(elapsed + 60, appointment - step)
             elif action == "complete":
-                elapsed += st.default_duration_minutes * 60 * rng.uniform(0.6, 1.6)
+                elapsed += duration * rng.uniform(0.6, 1.6)
             else:
                 elapsed += step
             offsets.append((elapsed, appointment))
         room = now_ts - 30 - created_ts
-        scale = min(1.0, room / elapsed) if elapsed > 0 else 1.0
+        return offsets, (min(1.0, room / elapsed) if elapsed > 0 else 1.0)
 
-        utc = dt_timezone.utc
-        created = datetime.fromtimestamp(created_ts, utc)
-        wo = {"status": S.NEW, "technician": None, "appointment_start": None, "appointment_end": None,
-              "hold_return_status": "", "assigned_at": None, "accepted_at": None, "arrived_at": None,
-              "resolved_at": None, "closed_at": None, "updated_at": created}
-        role = {"web": R.CUSTOMER, "phone": R.AGENT, "api": R.SYSTEM}[channel]
-        event_rows.append((wid, "create", "", S.NEW, self.office["agent"] if channel == "phone" else None, role, "",
-                           None, None, {"channel": channel}, created))
-        tech = None
-        appt_ts = None
-        lat, lng = site
-        for action, (offset, appt_offset) in zip(path, offsets):
-            transition = TRANSITIONS[action]
-            status = wo["status"]
-            assert status in transition.sources, (action, status, path)
-            at_ts = created_ts + offset * scale
-            at = datetime.fromtimestamp(at_ts, utc)
-            note, data, actor, actor_role, position = "", {}, None, "", (None, None)
-            if action in ("assign", "reassign"):
-                previous = tech
-                tech = self._pick_technician(st, site, exclude=previous["id"] if previous else None,
-                                             need_room=final in ACTIVE)
-                start = created_ts + appt_offset * scale
-                start = start - start % 1800  # on the half hour
-                start = self._working_start(max(start, at_ts + 1800 - at_ts % 1800), duration)
-                appt_ts = (start, start + duration)
-                data = {"technician": tech["id"], "technician_name": tech["name"],
-                        "previous_technician": previous["id"] if previous else None,
-                        "appointment": [datetime.fromtimestamp(appt_ts[0], utc).isoformat(),
-                                        datetime.fromtimestamp(appt_ts[1], utc).isoformat()]}
-                if rng.random() < 0.15:
-                    actor_role = R.SYSTEM
-                else:
-                    actor, actor_role = self.office["dispatcher"], R.DISPATCHER
-                wo["technician"] = tech["id"]
-                wo["assigned_at"], wo["accepted_at"] = at, None
-            elif action in ("unassign", "reject", "reopen"):
-                data = {"previous_technician": tech["id"]} if tech else {}
-                if action == "reject":
-                    actor, actor_role = tech["user_id"], tech["role"]
-                elif action == "unassign":
-                    actor, actor_role = self.office["dispatcher"], R.DISPATCHER
-                else:
-                    who = rng.choice(("manager", "agent"))
-                    actor, actor_role = self.office[who], who
-                tech = None
-                appt_ts = None
-                wo["technician"] = None
-            elif action in ("accept", "depart", "arrive", "complete"):
-                actor, actor_role = tech["user_id"], tech["role"]
-                if action == "depart":
-                    position = (tech["lat"] + rng.uniform(-0.01, 0.01), tech["lng"] + rng.uniform(-0.01, 0.01))
-                elif action in ("arrive", "complete"):
-                    position = (lat + rng.uniform(-0.0005, 0.0005), lng + rng.uniform(-0.0005, 0.0005))
-            elif action in ("hold", "resume"):
-                if rng.random() < 0.7:
-                    actor, actor_role = tech["user_id"], tech["role"]
-                else:
-                    actor, actor_role = self.office["dispatcher"], R.DISPATCHER
-            elif action == "follow_up":
-                if st.requires_review:
-                    actor, actor_role = self.office["manager"], R.MANAGER
-                else:
-                    actor_role = R.SYSTEM
-            elif action == "close":
-                r = rng.random()
-                actor_role = R.CUSTOMER if r < 0.6 else (R.SYSTEM if r < 0.9 else R.MANAGER)
-                if actor_role == R.MANAGER:
-                    actor = self.office["manager"]
-            elif action == "cancel":
-                who = rng.choice(("agent", "dispatcher", "manager"))
-                actor, actor_role = self.office[who], who
-            if transition.reason_required or action in ("complete", "close"):
-                note = rng.choice(REASONS[action])
+    def _give(self, ctx, st, site, final, appointment_ts, at_ts):
+        """Whom the order goes to (``technician.give`` records it) and when: a qualified technician near
+        the site (with room, when the order stays open), on the half hour, in the working day. Sets them
+        on ``ctx``; returns the window (timestamps)."""
+        tech = self._pick_technician(st, site, exclude=self.order.technician_id, need_room=final in ACTIVE)
+        duration = st.default_duration_minutes * 60
+        start = appointment_ts - appointment_ts % 1800  # on the half hour
+        start = self._working_start(max(start, at_ts + 1800 - at_ts % 1800), duration)
+        ctx.technician = tech["obj"]
+        ctx.appointment_start = datetime.fromtimestamp(start, UTC)
+        ctx.appointment_end = datetime.fromtimestamp(start + duration, UTC)
+        return start, start + duration
 
-            # The same side effects as workorder_transition.
-            if transition.target == PREVIOUS:
-                target = wo["hold_return_status"] or S.ASSIGNED
-                wo["hold_return_status"] = ""
+    def _actor(self, action, st, site):
+        """Who fires ``action`` in the demo (user id or None, role) and where they stand (latitude and
+        longitude as text, or None): the demo's cast. The table says which roles may (``_replay``)."""
+        rng, office = self.rng, self.office
+        if action in BY_TECHNICIAN or (action in ("hold", "resume") and rng.random() < 0.7):
+            tech = self.tech_by_id[self.order.technician_id]  # the technician who has the order
+            if action == "depart":  # from near home
+                lat, lng = tech["lat"] + rng.uniform(-0.01, 0.01), tech["lng"] + rng.uniform(-0.01, 0.01)
+            elif action in ("arrive", "complete"):  # on site
+                lat, lng = site[0] + rng.uniform(-0.0005, 0.0005), site[1] + rng.uniform(-0.0005, 0.0005)
             else:
-                target = transition.target
-            if action == "hold":
-                wo["hold_return_status"] = status
-            elif action == "accept":
-                wo["accepted_at"] = at
-            elif action == "arrive" and wo["arrived_at"] is None:
-                wo["arrived_at"] = at
-            elif action == "complete":
-                wo["resolved_at"] = at
-            elif action in ("close", "cancel"):
-                wo["closed_at"] = at
-            elif action == "reopen":
-                wo["resolved_at"] = wo["closed_at"] = wo["arrived_at"] = wo["accepted_at"] = None
-            wo["status"] = target
-            wo["updated_at"] = at
-            lat_text = f"{position[0]:.6f}" if position[0] is not None else None
-            lng_text = f"{position[1]:.6f}" if position[1] is not None else None
-            event_rows.append((wid, action, status, target, actor, actor_role, note, lat_text, lng_text, data, at))
-
-        assert wo["status"] == final, (final, wo["status"], path)
-        if final in ACTIVE:
-            self.open_jobs[tech["id"]] += 1
-        if appt_ts is not None and final in ACTIVE:
-            appt_ts = self._book(tech["id"], appt_ts)
-        if appt_ts is not None:
-            wo["appointment_start"] = datetime.fromtimestamp(appt_ts[0], utc)
-            wo["appointment_end"] = datetime.fromtimestamp(appt_ts[1], utc)
-        return wo
+                return tech["user_id"], tech["role"], NOWHERE
+            return tech["user_id"], tech["role"], (f"{lat:.6f}", f"{lng:.6f}")
+        if action in ("assign", "reassign"):
+            return (None, R.SYSTEM, NOWHERE) if rng.random() < 0.15 else (office["dispatcher"], R.DISPATCHER, NOWHERE)
+        if action in ("unassign", "hold", "resume"):
+            return office["dispatcher"], R.DISPATCHER, NOWHERE
+        if action in ("reopen", "cancel"):
+            who = rng.choice(("manager", "agent") if action == "reopen" else ("agent", "dispatcher", "manager"))
+            return office[who], who, NOWHERE
+        if action == "follow_up":  # a manager after the review the service type asks for
+            return (office["manager"], R.MANAGER, NOWHERE) if st.requires_review else (None, R.SYSTEM, NOWHERE)
+        if action == "close":  # a good survey answer, the survey expiring, a manager after a call-back
+            r = rng.random()
+            return (None, R.CUSTOMER, NOWHERE) if r < 0.6 else (None, R.SYSTEM, NOWHERE) if r < 0.9 else (
+                office["manager"], R.MANAGER, NOWHERE)
+        raise CommandError(f"No one fires {action!r} in the demo's story (_actor).")
 
     def _book(self, tech_id, slot):
         """Move an active appointment later until it overlaps none of the technician's others."""
@@ -1170,11 +1254,27 @@ class Command(BaseCommand):
         """The first time at or after ``ts`` when a job of ``duration`` seconds fits into the
         working day (WORK_DAY, local time): before it opens, at opening; too late to finish, at
         the next day's opening."""
-        local = datetime.fromtimestamp(ts, self.tz)
-        opening = local.replace(hour=WORK_DAY[0], minute=0, second=0, microsecond=0)
-        if local < opening:
-            return opening.timestamp()
-        closing = local.replace(hour=WORK_DAY[1], minute=0, second=0, microsecond=0)
-        if ts + duration > closing.timestamp():
-            return (opening + timedelta(days=1)).timestamp()
+        opening, closing, next_opening, _end = self._working_day(ts)
+        if ts < opening:
+            return opening
+        if ts + duration > closing:
+            return next_opening
         return ts
+
+    def _working_day(self, ts):
+        """The local day of ``ts`` as timestamps: its opening and closing (WORK_DAY), the next day's
+        opening and the day's end. Worked out once per day (the replay asks twice per assignment, and
+        the time zone's arithmetic costs more than the rest of a step), found again by bisection."""
+        starts, days = self.day_starts, self.days
+        i = _bisect(starts, ts) - 1
+        if i >= 0 and ts < days[i][3]:
+            return days[i]
+        local = datetime.fromtimestamp(ts, self.tz)
+        midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        opening = local.replace(hour=WORK_DAY[0], minute=0, second=0, microsecond=0)
+        closing = local.replace(hour=WORK_DAY[1], minute=0, second=0, microsecond=0)
+        day = (opening.timestamp(), closing.timestamp(), (opening + timedelta(days=1)).timestamp(),
+               (midnight + timedelta(days=1)).timestamp())
+        starts.insert(i + 1, midnight.timestamp())
+        days.insert(i + 1, day)
+        return day
