@@ -13,11 +13,9 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
-from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils import formats, timezone
-from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -50,7 +48,7 @@ from .selectors import (
     workorder_visible_to,
 )
 from .services import workorder_transition
-from .sla import target_states_html, target_states_html_rows, target_states_rows
+from .sla import target_states_rows, target_states_shown_rows
 
 SORT_LABELS = {
     "-id": gettext_lazy("Newest first"),
@@ -99,18 +97,9 @@ def _page_query(params, **changes) -> str:
     return query.urlencode()
 
 
-# One row of the queue (_queue_rows): rendered in the view, not cell by cell in the
-# template (with 50 rows the template's per-variable cost was most of the page's time):
-#   <tr><td><a href="{detail}">{number}</a></td><td><span class="badge status-{status}">{status label}</span></td>
-#   <td class="prio-{priority}">{priority label}</td><td>{service type}</td><td>{customer}</td>
-#   <td>{address}</td><td>{technician or "Unassigned"}</td><td>{created}</td><td>{appointment}</td>
-#   <td>{SLA badges}</td></tr>
-# (one line, no spaces between the cells). Every value is escaped.
-
-
-# What the queue shows the same on every page, per language: labels, translated and
-# escaped once per process rather than once per row or per request (each translation
-# lookup reads the request's language from thread- and task-local storage).
+# What the queue shows the same on every page, per language: labels, translated once per
+# process rather than once per row or per request (each translation lookup reads the
+# request's language from thread- and task-local storage).
 _QUEUE_TEXTS: dict = {}
 
 
@@ -119,13 +108,8 @@ def _queue_texts() -> dict:
     texts = _QUEUE_TEXTS.get(language)
     if texts is None:
         texts = _QUEUE_TEXTS[language] = {
-            "status": {value: html_escape(str(label)) for value, label in Status.choices},
-            "priority": {value: html_escape(str(label)) for value, label in WorkOrder.Priority.choices},
-            "unassigned": format_html('<span class="help">{}</span>', _("Unassigned")),
-            "number": html_escape(_("Work-order number")),
-            "sort": html_escape(_("Sort")),
-            "sort_options": [(key, html_escape(key), html_escape(str(label))) for key, label in SORT_CHOICES],
-            "labels": {},  # filter name -> its label, escaped (_filters_html)
+            "status": {value: str(label) for value, label in Status.choices},
+            "priority": {value: str(label) for value, label in WorkOrder.Priority.choices},
         }
     return texts
 
@@ -160,26 +144,24 @@ def _customer_url_format() -> str:
     return found
 
 
-def _queue_rows(items, *, customer_links: bool = False) -> list[str]:
-    """Each row of the queue as its HTML (above), every value escaped (the page marks the
-    rows safe once, joined). With ``customer_links`` (office roles) the customer's name links to
-    the customer page.
+def _queue_rows(items, *, customer_links: bool = False) -> list[dict]:
+    """What each row of the queue shows, for workorders/staff/_rows.html (which escapes it).
+    With ``customer_links`` (office roles) the customer's name links to the customer page.
 
     What repeats from row to row (labels, service type and technician names, the SLA
-    badges' labels) is looked up and escaped once for the page.
+    badges' labels) is looked up once for the page; the addresses come from per-process
+    formats rather than a ``reverse()`` per row.
     """
     texts = _queue_texts()
     status_labels, priority_labels = texts["status"], texts["priority"]
     tz = timezone.get_current_timezone()
-    detail_before, detail_after = _detail_url_format().split("{}")
-    customer_before, customer_after = _customer_url_format().split("{}") if customer_links else ("", "")
+    detail_url = _detail_url_format()
+    customer_url = _customer_url_format() if customer_links else None
     type_refs = service_type_refs({r["service_type_id"] for r in items})
     technicians = technician_refs({r["technician_id"] for r in items})
-    type_names = {pk: html_escape(ref["name"]) for pk, ref in type_refs.items()}
-    technician_names = {None: texts["unassigned"]}
-    sla_html = target_states_html_rows(target_states_rows(items))
+    sla = target_states_shown_rows(target_states_rows(items))
     rows = []
-    for r, sla in zip(items, sla_html, strict=True):
+    for r, badges in zip(items, sla, strict=True):
         pk = r["id"]
         created = r["created_at"].astimezone(tz)
         start = r["appointment_start"]
@@ -194,24 +176,23 @@ def _queue_rows(items, *, customer_links: bool = False) -> list[str]:
                 shown_end = end[11:] if end[:10] == start[:10] else end
             appointment = f"{start}–{shown_end}"
         technician_id = r["technician_id"]
-        technician = technician_names.get(technician_id)
-        if technician is None:
-            technician = technician_names[technician_id] = html_escape(technicians[technician_id].name)
         status, priority = r["status"], r["priority"]
-        status_label = status_labels[status] if status in status_labels else html_escape(status)
-        priority_label = priority_labels[priority] if priority in priority_labels else html_escape(str(priority))
-        customer = html_escape(r["customer__name"])
-        if customer_links:
-            customer = f'<a href="{customer_before}{r["customer_id"]}{customer_after}">{customer}</a>'
-        # Every value escaped: text here, labels and names above; the rest is generated.
-        rows.append(
-            f'<tr><td><a href="{detail_before}{pk}{detail_after}">WO-{created.year}-{pk:06d}</a></td>'
-            f'<td><span class="badge status-{status}">{status_label}</span></td>'
-            f'<td class="prio-{priority}">{priority_label}</td>'
-            f"<td>{type_names[r['service_type_id']]}</td><td>{customer}</td>"
-            f"<td>{html_escape(r['address'])}</td><td>{technician}</td>"
-            f"<td>{_minute(created)}</td><td>{appointment}</td><td>{sla}</td></tr>"
-        )
+        rows.append({
+            "url": detail_url.format(pk),
+            "number": f"WO-{created.year}-{pk:06d}",
+            "status": status,
+            "status_label": status_labels.get(status, status),
+            "priority": priority,
+            "priority_label": priority_labels.get(priority, priority),
+            "service_type": type_refs[r["service_type_id"]]["name"],
+            "customer": r["customer__name"],
+            "customer_url": customer_url.format(r["customer_id"]) if customer_url else None,
+            "address": r["address"],
+            "technician": None if technician_id is None else technicians[technician_id].name,
+            "created": _minute(created),
+            "appointment": appointment,
+            "sla": badges,
+        })
     return rows
 
 
@@ -234,55 +215,6 @@ def _matching_count(build, *, user, params) -> int:
         return SATURATED_COUNTS.get((workorder_scope_key(user), filters), count)
     except _Exact as exact:
         return exact.args[0]
-
-
-FILTER_HTML = '\n    <div>\n      <label for="{id}">{label}</label>\n      {html}\n      {errors}\n    </div>'
-NUMBER_FILTER_HTML = (
-    '<div>\n      <label for="{id}">{label}</label>\n      <input type="search" name="{name}" id="{id}" '
-    'value="{value}" placeholder="WO-2026-000123">\n      {errors}\n    </div>'
-)
-SORT_HTML = (
-    '\n    <div>\n      <label for="id_sort">{label}</label>\n      <select name="sort" id="id_sort">\n        '
-    "{options}\n      </select>\n    </div>"
-)
-
-
-def _filters_html(form, controls, sort) -> str:
-    """The filter form's controls (the number, each filter, the sort order), escaped, as the
-    queue shows them: built here rather than field by field in the template."""
-    texts = _queue_texts()
-    labels = texts["labels"]
-    number = form["number"]
-    value = number.value()
-    parts = [
-        NUMBER_FILTER_HTML.format(
-            id=conditional_escape(number.id_for_label),
-            label=texts["number"],
-            name=conditional_escape(number.html_name),
-            value=conditional_escape("" if value is None else value),
-            errors=number.errors or "",
-        )
-    ]
-    for control in controls:
-        name = control["name"]
-        if name != "number":
-            label = labels.get(name)
-            if label is None:
-                label = labels[name] = conditional_escape(control["label"])  # the filter's, fixed per language
-            parts.append(
-                FILTER_HTML.format(
-                    id=conditional_escape(control["id"]),
-                    label=label,
-                    html=control["html"],  # built escaped (filters.filter_controls)
-                    errors=control["errors"] or "",
-                )
-            )
-    options = "".join(
-        f'<option value="{key}"{" selected" if raw == sort else ""}>{label}</option>'
-        for raw, key, label in texts["sort_options"]
-    )
-    parts.append(SORT_HTML.format(label=texts["sort"], options=options))
-    return "".join(parts)
 
 
 @login_required
@@ -338,10 +270,8 @@ def workorder_list_page(request):
         "filter": filterset,
         "form": filterset.form,
         "filter_fields": filter_fields,
-        "filters_html": mark_safe(_filters_html(filterset.form, filter_fields, sort)),  # escaped there
         "page": page,
         "rows": rows,
-        "rows_html": mark_safe("\n".join(rows)),  # each row built escaped
         "sort": sort,
         "sort_choices": SORT_CHOICES,
         "shown_count": shown_count,
@@ -371,7 +301,7 @@ def search_page(request):
         "query": found.query if found else query[:MAX_QUERY],
         "error": error,
         "found": found,
-        "rows_html": mark_safe("\n".join(_queue_rows(found.orders, customer_links=office))) if found else "",  # each row escaped
+        "rows": _queue_rows(found.orders, customer_links=office) if found else [],
         "customers": [{**c, "tier": Customer.Tier(c["tier"]).label} for c in found.customers] if found and office else [],
         "more_customers": bool(found and office and found.more_customers),
         "max_query": MAX_QUERY,
@@ -397,8 +327,8 @@ def _local_input(value) -> str:
     return timezone.localtime(value).strftime("%Y-%m-%dT%H:%M") if value else ""
 
 
-# The detail page's labels in one language, translated and HTML-escaped once per process
-# (a page with 50 events and four actions would otherwise translate ~100 of them).
+# The detail page's labels in one language, translated once per process (a page with 50
+# events would otherwise translate ~100 of them).
 _DETAIL_LABELS: dict[str, dict] = {}
 
 
@@ -415,98 +345,66 @@ def _detail_labels() -> dict:
             "tier": {value: str(label) for value, label in Customer.Tier.choices},
             "role": {key: str(label) for key, label in R.LABELS.items()},
             "action": actions,
+            "position": _("position"),
+            "technician_named": _("technician: %(name)s"),
         }
-        escaped = {name: {key: html_escape(text) for key, text in texts.items()} for name, texts in labels.items()}
-        labels["escaped"] = escaped
-        escaped.update(
-            position=html_escape(_("position")),
-            technician=html_escape(_("Technician")),
-            appointment_start=html_escape(_("Appointment from")),
-            appointment_end=html_escape(_("Appointment until")),
-            reason=html_escape(_("Reason (required)")),
-            note=html_escape(_("Note (optional)")),
-        )
-        labels["technician_named"] = _("technician: %(name)s")
         _DETAIL_LABELS[language] = labels
     return labels
 
 
-# One entry of the history. Rendered here, not in the template: a detail page with 50
-# events spent most of its time on the template's per-variable work. Values are escaped.
-EVENT_HTML = (
-    '<li>\n      <time datetime="{iso}">{when}</time>\n      · <strong>{action}</strong>\n      · {states}\n'
-    '      <br><span class="help">{who}{extra}</span>{note}\n    </li>'
-)
-
-
-def _history(events: list[dict]) -> str:
-    """Label each event (from ``selectors.workorder_history``), give it its HTML
-    (``event["html"]``, escaped) and return the history's HTML, formatted once per page."""
+def _history(events: list[dict]) -> None:
+    """Work out what each event of the history shows (``selectors.workorder_history``), for
+    workorders/staff/detail.html to write and escape: when, the action, from → to, who (and in
+    which role), the lines under it (the technician named, the escalation, the position)."""
     labels = _detail_labels()
     status_labels, role_labels, action_labels = labels["status"], labels["role"], labels["action"]
-    escaped = labels["escaped"]
-    escaped_status, escaped_role, escaped_action = escaped["status"], escaped["role"], escaped["action"]
-    position, technician_named = escaped["position"], labels["technician_named"]
+    position, technician_named = labels["position"], labels["technician_named"]
     tz = timezone.get_current_timezone()
-    people: dict = {}  # (actor, role) -> who, escaped: the same few people act again and again
+    people: dict = {}  # (actor, role) -> who: the same few people act again and again
     for event in events:
         action, role = event["action"], event["actor_role"]
         event["action_label"] = action_labels.get(action, action)
         event["role_label"] = role_label = role_labels.get(role, role)
         to_status, from_status = event["to_status"], event["from_status"]
-        states = escaped_status.get(to_status) or html_escape(to_status)
-        if from_status:
-            states = f"{escaped_status.get(from_status) or html_escape(from_status)} → {states}"
+        event["to_label"] = status_labels.get(to_status) or to_status
+        event["from_label"] = (status_labels.get(from_status) or from_status) if from_status else ""
         who = people.get((event["actor_id"], role))
         if who is None:
             who = ""
             if event["actor_id"]:
                 # As User.get_full_name(), else the username.
                 full_name = f"{event['actor__first_name']} {event['actor__last_name']}".strip()
-                who = html_escape(full_name or event["actor__username"])
+                who = full_name or event["actor__username"]
             if role_label:
-                who += f" ({escaped_role.get(role) or html_escape(role_label)})"
+                who += f" ({role_label})"
             people[(event["actor_id"], role)] = who
-        extra = ""
+        event["who"] = who
+        extra = []
         technician_name = event["technician_name"]
         if technician_name:
-            extra += f"\n      · {html_escape(technician_named % {'name': technician_name})}"
+            extra.append(technician_named % {"name": technician_name})
         data = event["escalation"]
         if isinstance(data, dict) and data.get("target") in SlaTarget.values:
             # Which target, how much of it was used, and the priority it raised.
-            text = _("%(target)s at %(percent)s%%") % {"target": SlaTarget(data["target"]).label,
-                                                      "percent": data.get("percent")}
-            extra += f"\n      · {html_escape(text)}"
+            extra.append(_("%(target)s at %(percent)s%%") % {"target": SlaTarget(data["target"]).label,
+                                                            "percent": data.get("percent")})
             priority = data.get("priority")  # [before, after]
             if isinstance(priority, list) and len(priority) == 2 and priority[0] != priority[1] \
                     and priority[1] in WorkOrder.Priority.values:
-                text = _("priority raised to %(priority)s") % {"priority": WorkOrder.Priority(priority[1]).label}
-                extra += f"\n      · {html_escape(text)}"
+                extra.append(_("priority raised to %(priority)s") % {"priority": WorkOrder.Priority(priority[1]).label})
         if event["latitude"] is not None:
-            extra += (
-                f"\n      · {position} {html_escape(str(formats.localize(event['latitude'])))}, "
-                f"{html_escape(str(formats.localize(event['longitude'])))}"
-            )
+            extra.append(f"{position} {formats.localize(event['latitude'])}, {formats.localize(event['longitude'])}")
+        event["extra"] = extra
         iso = event["created_at"].astimezone(tz).isoformat()  # 2026-05-01T09:30:00[.123456]+08:00
-        note = event["note"]
-        if note:  # as the linebreaksbr filter: escaped, each line break a <br>
-            note = "<br>" + html_escape(note).replace("\r\n", "\n").replace("\r", "\n").replace("\n", "<br>")
-        event["html"] = EVENT_HTML.format(  # every value escaped
-            iso=iso,
-            when=f"{iso[:10]} {iso[11:19]}",
-            action=escaped_action.get(action) or html_escape(action),
-            states=states,
-            who=who,
-            extra=extra,
-            note=note,
-        )
-    return mark_safe("\n".join(event["html"] for event in events))  # each built escaped
+        event["iso"] = iso
+        event["when"] = f"{iso[:10]} {iso[11:19]}"
 
 
 def _technician_options_html() -> str:
     """The options of the technician choice for assign and re-assign: every active technician
     by username, with their partner company, escaped. Built once per process from the
-    technicians kept in memory (selectors.technician_refs), dropped with them."""
+    technicians kept in memory (selectors.technician_refs), dropped with them: hundreds of
+    options, which the detail page's template would otherwise write one by one on every request."""
 
     def build():
         return "".join(
@@ -520,73 +418,17 @@ def _technician_options_html() -> str:
     return TECHNICIAN_CHOICES.get("assign_options_html", build)
 
 
-# One transition form. Built here, not in the template: four forms, and a choice of
-# every active technician (hundreds) for assign and re-assign. Values are escaped.
-ACTION_HTML = (
-    '\n    <form method="post" action="{url}" class="transition"{geo}>\n'
-    '      <input type="hidden" name="csrfmiddlewaretoken" value="{csrf}">\n'
-    '      <input type="hidden" name="action" value="{action}">\n'
-    '      <input type="hidden" name="latitude" value="">\n'
-    '      <input type="hidden" name="longitude" value="">\n'
-    "{technician}"
-    '      <label for="note-{action}">{note_label}</label>\n'
-    '      <textarea name="note" id="note-{action}" rows="2" maxlength="2000"{required}></textarea>\n'
-    '      <p><button type="submit" class="{button}">{label}</button></p>\n'
-    "    </form>"
-)
-ACTION_TECHNICIAN_HTML = (
-    '      <label for="tech-{action}">{technician_label}</label>\n'
-    '      <select name="technician" id="tech-{action}" required>\n'
-    '        <option value="">—</option>\n'
-    "        {options}\n"
-    "      </select>\n"
-    '      <div class="grid grid-2">\n'
-    '        <div><label for="start-{action}">{start_label}</label>\n'
-    '          <input type="datetime-local" name="appointment_start" id="start-{action}" value="{start}"></div>\n'
-    '        <div><label for="end-{action}">{end_label}</label>\n'
-    '          <input type="datetime-local" name="appointment_end" id="end-{action}" value="{end}"></div>\n'
-    "      </div>\n"
-)
-
-
-def _actions_html(request, detail, actions, *, field_role: bool) -> str:
-    """The forms of the transitions ``actions`` on the order, escaped."""
-    if not actions:
+def _technician_options(detail, actions) -> str:
+    """The technician choice's options for the forms of ``actions`` (empty when none of them
+    assigns): every active technician, the current one disabled (re-assign: to someone else)."""
+    if not any(t.needs_technician for t in actions):
         return ""
-    labels = _detail_labels()["escaped"]
-    row = detail.row
-    url = reverse("staff:transition", args=[detail.pk])
-    csrf = html_escape(get_token(request))
-    options = ""
-    if any(t.needs_technician for t in actions):
-        options = _technician_options_html()
-        if row["technician_id"] is not None:  # re-assign: to someone else
-            current = f'<option value="{row["technician_id"]}">'
-            options = options.replace(current, f'{current[:-1]} disabled>', 1)
-    start = _local_input(row["appointment_start"] or row["preferred_start"])
-    end = _local_input(row["appointment_end"] or row["preferred_end"])
-    forms_html = []
-    for t in actions:
-        action = html_escape(t.action)
-        technician = ""
-        if t.needs_technician:
-            technician = ACTION_TECHNICIAN_HTML.format(
-                action=action, technician_label=labels["technician"], options=options,
-                start_label=labels["appointment_start"], start=start, end_label=labels["appointment_end"], end=end,
-            )
-        forms_html.append(ACTION_HTML.format(
-            url=url, geo=" data-geo" if field_role else "", csrf=csrf, action=action, technician=technician,
-            note_label=labels["reason"] if t.reason_required else labels["note"],
-            required=" required" if t.reason_required else "",
-            button="danger" if t.action in ("cancel", "reject") else "primary",
-            label=labels["action"].get(t.action) or html_escape(str(t.label)),
-        ))
-    return "".join(forms_html)
-
-
-def _sla_html(states) -> str:
-    """The order's SLA targets as workorders/_sla.html shows them, deadlines in the titles, escaped."""
-    return f'<span class="sla-targets">{target_states_html(states, with_due=True)}</span>' if states else ""
+    options = _technician_options_html()
+    technician_id = detail.row["technician_id"]
+    if technician_id is not None:
+        current = f'<option value="{technician_id}">'
+        options = options.replace(current, f"{current[:-1]} disabled>", 1)
+    return mark_safe(options)  # built escaped
 
 
 def _coverage_line(row) -> str:
@@ -644,7 +486,7 @@ def _shown(detail) -> dict:
         "preferred_end": when(row["preferred_end"]),
         "created": when(row["created_at"]),
         "updated": when(row["updated_at"]),
-        "sla_html": mark_safe(_sla_html(target_states_rows([row])[0])),  # escaped there
+        "sla": target_states_rows([row])[0],
         "assigned": when(row["assigned_at"]),
         "accepted": when(row["accepted_at"]),
         "arrived": when(row["arrived_at"]),
@@ -682,17 +524,18 @@ def workorder_detail_page(request, pk: int):
             photos.append({"pk": attachment["id"], "url": photo_url.format(attachment["id"])})
 
     events = detail.history
-    history_html = _history(events)
+    _history(events)
 
     field_role = _is_field(user)
     actions = _actions_for(user, detail.row["status"])
     context = {
         "wo": _shown(detail),
         "events": events,
-        "history_html": history_html,
         "photos": photos,
         "actions": actions,
-        "actions_html": mark_safe(_actions_html(request, detail, actions, field_role=field_role)),  # escaped there
+        "technician_options": _technician_options(detail, actions),
+        "assign_start": _local_input(detail.row["appointment_start"] or detail.row["preferred_start"]),
+        "assign_end": _local_input(detail.row["appointment_end"] or detail.row["preferred_end"]),
         "field_role": field_role,
     }
     if detail.row["status"] == Status.NEW:  # what other apps add (selectors.register_new_order_part)
