@@ -14,9 +14,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.template import engines
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils import formats, timezone
 from django.utils.safestring import mark_safe
+from markupsafe import Markup
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -110,6 +112,7 @@ def _queue_texts() -> dict:
         texts = _QUEUE_TEXTS[language] = {
             "status": {value: str(label) for value, label in Status.choices},
             "priority": {value: str(label) for value, label in WorkOrder.Priority.choices},
+            "unassigned": _("Unassigned"),
         }
     return texts
 
@@ -196,6 +199,25 @@ def _queue_rows(items, *, customer_links: bool = False) -> list[dict]:
     return rows
 
 
+def queue_rows_html(rows: list[dict]) -> str:
+    """The queue's rows (``_queue_rows``) as HTML, every value escaped: the Jinja2 partial
+    templates/workorders/staff/_rows.jinja.
+
+    Jinja2 rather than Django's template language for this one partial: the rows are ten
+    cells and three SLA badges each, 50 rows a page, and Django's engine resolves each of
+    those ~800 variables at several times Jinja2's cost: written by a Django template
+    they took the staff list from X to Y CPU ms per request (docs/operations.md, "Stock tools").
+    """
+    template = _JINJA_TEMPLATES.get("rows")
+    if template is None:
+        template = _JINJA_TEMPLATES["rows"] = engines["jinja2"].env.get_template("workorders/staff/_rows.jinja")
+    return mark_safe(template.render(rows=rows, unassigned=_queue_texts()["unassigned"]))  # escaped there
+
+
+# The Jinja2 partials, loaded once per process.
+_JINJA_TEMPLATES: dict = {}
+
+
 class _Exact(Exception):
     """A count under the cap: used, not kept."""
 
@@ -272,6 +294,7 @@ def workorder_list_page(request):
         "filter_fields": filter_fields,
         "page": page,
         "rows": rows,
+        "rows_html": queue_rows_html(rows),
         "sort": sort,
         "sort_choices": SORT_CHOICES,
         "shown_count": shown_count,
@@ -301,7 +324,7 @@ def search_page(request):
         "query": found.query if found else query[:MAX_QUERY],
         "error": error,
         "found": found,
-        "rows": _queue_rows(found.orders, customer_links=office) if found else [],
+        "rows_html": queue_rows_html(_queue_rows(found.orders, customer_links=office)) if found else "",
         "customers": [{**c, "tier": Customer.Tier(c["tier"]).label} for c in found.customers] if found and office else [],
         "more_customers": bool(found and office and found.more_customers),
         "max_query": MAX_QUERY,
@@ -398,6 +421,22 @@ def _history(events: list[dict]) -> None:
         iso = event["created_at"].astimezone(tz).isoformat()  # 2026-05-01T09:30:00[.123456]+08:00
         event["iso"] = iso
         event["when"] = f"{iso[:10]} {iso[11:19]}"
+        note = event["note"]
+        # As the linebreaksbr filter: each line break a <br> (the template escapes the text).
+        event["note_text"] = note.replace("\r\n", "\n").replace("\r", "\n") if note else ""
+
+
+_BR = Markup("<br>")
+
+
+def history_html(events: list[dict]) -> str:
+    """The history's entries (``_history``) as HTML, every value escaped: the Jinja2 partial
+    templates/workorders/staff/_history.jinja, for the reason ``queue_rows_html`` gives (50
+    entries a page)."""
+    template = _JINJA_TEMPLATES.get("history")
+    if template is None:
+        template = _JINJA_TEMPLATES["history"] = engines["jinja2"].env.get_template("workorders/staff/_history.jinja")
+    return mark_safe(template.render(events=events, br=_BR))  # escaped there
 
 
 def _technician_options_html() -> str:
@@ -531,6 +570,7 @@ def workorder_detail_page(request, pk: int):
     context = {
         "wo": _shown(detail),
         "events": events,
+        "history_html": history_html(events),
         "photos": photos,
         "actions": actions,
         "technician_options": _technician_options(detail, actions),
