@@ -107,15 +107,6 @@ TEMPLATES = [
             ],
         },
     },
-    {
-        # Jinja2 for the one partial whose markup repeats per row of a page, the staff queue's rows
-        # (templates/workorders/staff/_rows.jinja, views_staff.queue_rows_html says why); Django's
-        # engine above finds every other template first.
-        "NAME": "jinja2",
-        "BACKEND": "django.template.backends.jinja2.Jinja2",
-        "DIRS": [BASE_DIR / "templates"],
-        "APP_DIRS": False,
-    },
 ]
 
 WSGI_APPLICATION = "config.wsgi.application"

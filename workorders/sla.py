@@ -528,22 +528,6 @@ def target_states_json_rows(states_by_row: list[list[TargetState]], dt) -> list[
     ]
 
 
-def target_states_shown_rows(states_by_row: list[list[TargetState]]) -> list[list[dict]]:
-    """What each row's badges show (``state``, ``label``, ``state_label``, and ``text``, the time
-    left or over, empty for a met or stopped target), in the current language, for a template
-    (workorders/staff/_rows.html) to escape: labels and formats looked up once per page."""
-    target_labels, state_labels = _labels()
-    formats = _duration_formats()
-    return [
-        [
-            {"state": s.state, "label": target_labels[s.target], "state_label": state_labels[s.state],
-             "text": "" if s.state in ("met", "stopped") else _duration_text(s.state, s.seconds, formats)}
-            for s in states
-        ]
-        for states in states_by_row
-    ]
-
-
 def target_states_html(states: list[TargetState], *, with_due: bool = False) -> str:
     """The badges of one order's targets, escaped, as workorders/_sla.html shows them; with
     ``with_due`` each badge's title names its deadline too (the detail page)."""
