@@ -201,16 +201,6 @@ else:
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
         "ratelimit": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     }
-# {% cache %} in the templates (the navigation bar and the pages' fixed markup, rendered once per
-# role set and language: core.context_processors.roles's fragment_key): each process's memory,
-# never Redis (a network round trip per fragment would cost more than rendering it). It replaced a
-# tag of our own that kept the fragments in the template node: 0.23 ms more CPU a page with 16
-# fragments (the staff list; docs/operations.md "Stock tools").
-CACHES["template_fragments"] = {
-    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-    "LOCATION": "template_fragments",
-    "OPTIONS": {"MAX_ENTRIES": 2000},
-}
 # Sessions are read on every staff request: from the cache (no query), written through
 # to the database so that a restart, a cache flush or a Redis outage logs nobody out
 # (while Redis is unreachable they are read from the database: one query per request).

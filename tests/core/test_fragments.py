@@ -1,4 +1,4 @@
-"""The navigation bar is rendered once per role set and language ({% cache %} on fragment_key),
+"""The navigation bar is rendered once per role set and language ({% rolefragment %}),
 yet every person still sees the links of their own roles, in their own language, with
 their own name and a working logout form."""
 
@@ -52,3 +52,27 @@ def test_each_page_gets_a_fresh_csrf_token_in_the_logout_form(agent):
     first, second = nav(client), nav(client)
     token = 'name="csrfmiddlewaretoken" value="'
     assert first.split(token)[1][:64] != second.split(token)[1][:64]  # masked anew on every page
+
+
+def test_a_block_inside_a_fragment_is_refused_when_the_template_is_compiled():
+    # A child template could not override it: the fragment is kept per role set, not per template.
+    from django.template import Engine, TemplateSyntaxError
+
+    engine = Engine(libraries={"fragments": "core.templatetags.fragments"})
+    with pytest.raises(TemplateSyntaxError):
+        engine.from_string("{% load fragments %}{% rolefragment %}{% block x %}{% endblock %}{% endrolefragment %}")
+
+
+def test_an_included_template_keys_its_fragments_on_the_same_person(agent, manager):
+    from django.template import Context, Engine
+
+    engine = Engine(
+        libraries={"fragments": "core.templatetags.fragments"},
+        loaders=[("django.template.loaders.locmem.Loader", {
+            "page": "{% load fragments %}{% rolefragment %}[{{ is_manager }}]{% endrolefragment %}{% include 'part' %}",
+            "part": "{% load fragments %}{% rolefragment %}({{ is_manager }}){% endrolefragment %}",
+        })],
+    )
+    page = engine.get_template("page")
+    for user, flag in ((agent, False), (manager, True), (agent, False)):
+        assert page.render(Context({"user": user, "is_manager": flag})) == f"[{flag}]({flag})"
