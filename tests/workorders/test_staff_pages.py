@@ -207,6 +207,22 @@ def test_list_rows_show_what_staff_need(client, agent):
         assert text in page
 
 
+def test_what_people_typed_shows_as_text_in_the_queue_and_the_search(client, agent):
+    # The rows are a Jinja2 partial (workorders/staff/_rows.jinja): it escapes like the other templates.
+    tech = TechnicianFactory(user__first_name="<i>Wei</i>", user__last_name="")
+    WorkOrderFactory(
+        status=Status.ASSIGNED, technician=tech,
+        customer__name="Zhang <b>San</b> & Sons", address='88 "Century" <Avenue>',
+    )
+    client.force_login(agent)
+    for url in (LIST_URL, "/staff/work-orders/search/?q=Zhang"):
+        page = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        assert "Zhang &lt;b&gt;San&lt;/b&gt; &amp; Sons" in page
+        assert "88 &#34;Century&#34; &lt;Avenue&gt;" in page or "88 &quot;Century&quot; &lt;Avenue&gt;" in page
+        assert "&lt;i&gt;Wei&lt;/i&gt;" in page
+        assert "<b>San</b>" not in page and "<i>Wei</i>" not in page
+
+
 def test_walking_the_pages_shows_every_filtered_order_once_in_sort_order(client, dispatcher, settings):
     settings.STAFF_PAGE_SIZE = 3
     tech = TechnicianFactory()
