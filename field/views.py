@@ -27,6 +27,7 @@ from completion.models import ChecklistAnswer
 from completion.services import completion_revise, completion_submit, labour_rate
 from core import roles as R
 from core.errors import ApplicationError, NotFound
+from core.permissions import may
 from core.choices import APPROXIMATE
 from inventory.requests import (
     part_request_cancel,
@@ -61,7 +62,7 @@ def field_role_required(view):
     @wraps(view)
     @login_required
     def wrapped(request, *args, **kwargs):
-        if not R.has_role(request.user, R.TECHNICIAN, R.PARTNER_TECHNICIAN):
+        if not may(request.user, "field.use_phone_pages"):
             return render(request, "core/no_role.html", status=403)
         return view(request, *args, **kwargs)
 

@@ -14,8 +14,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django_ratelimit.decorators import ratelimit
 
-from core import roles as R
 from core.errors import InvalidInput, NotFound
+from core.permissions import may
 from core.pagination import keyset_page
 from catalog.models import ServiceType
 
@@ -99,7 +99,7 @@ def article_detail(request, pk: int):
     context = {
         "article": article,
         "voted": request.session.get(VOTED_KEY, {}).get(str(article.pk)),
-        "show_history": R.is_office(request.user),
+        "show_history": may(request.user, "knowledge.read_history"),
     }
     return render(request, "knowledge/detail.html", context)
 

@@ -8,6 +8,7 @@ class ReportsConfig(AppConfig):
     verbose_name = _("Reports")
 
     def ready(self):
+        from . import permissions  # noqa: F401 (registers the rules: core/permissions.py)
         from workorders.models import WorkOrderEvent
         from workorders.services import work_order_inserting
 

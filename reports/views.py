@@ -9,9 +9,9 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from core import roles as R
 from core.db_router import read_from_replica
 from core.errors import Forbidden
+from core.permissions import require
 from core.exports import FORMATS as EXPORT_FORMATS
 from core.exports import export_response
 from inventory.models import StockLocation
@@ -27,8 +27,9 @@ def manager_required(view):
     @wraps(view)
     @login_required
     def wrapped(request, *args, **kwargs):
-        if not R.has_role(request.user, R.MANAGER):
-            error = Forbidden(_("Reports are for managers."))
+        try:
+            require(request.user, "reports.view")
+        except Forbidden as error:
             return render(request, "core/error.html", {"error": error}, status=403)
         return view(request, *args, **kwargs)
 
