@@ -108,7 +108,8 @@ PRIORITY_LABELS = dict(WorkOrder.Priority.choices)
 
 
 class ActionsByStatus(dict):
-    """The transitions a user may offer, per status: computed once per status per request."""
+    """The transitions a user may offer, per status and service type (its flow): computed once per
+    pair per request. Key: ``(status, service_type_id)``."""
 
     def __init__(self, user):
         super().__init__()
@@ -118,7 +119,8 @@ class ActionsByStatus(dict):
         # unrestricted or the customer's own API clients; not field roles), asked once per request.
         self.customer_internals = customer_internals_visible(user)
 
-    def __missing__(self, status):
+    def __missing__(self, key):
+        status, service_type_id = key
         value = [
             {
                 "action": t.action,
@@ -126,9 +128,9 @@ class ActionsByStatus(dict):
                 "reason_required": t.reason_required,
                 "needs_technician": t.needs_technician,
             }
-            for t in available_actions(status, self.roles)
+            for t in available_actions(status, self.roles, service_type_id)
         ]
-        self[status] = value
+        self[key] = value
         return value
 
 
@@ -309,7 +311,7 @@ class WorkOrderSerializer(serializers.Serializer):
             "arrived_at": _dt(wo.arrived_at),
             "resolved_at": _dt(wo.resolved_at),
             "closed_at": _dt(wo.closed_at),
-            "available_actions": _actions_of(self.context)[wo.status],
+            "available_actions": _actions_of(self.context)[wo.status, wo.service_type_id],
             "sla": target_states_json(target_states(wo), _dt),
         }
 
@@ -437,7 +439,7 @@ def _rows_from_values(rows, actions: "ActionsByStatus", *, times_as_text: bool =
             "arrived_at": None if (v := r["arrived_at"]) is None else dt(v),
             "resolved_at": None if (v := r["resolved_at"]) is None else dt(v),
             "closed_at": None if (v := r["closed_at"]) is None else dt(v),
-            "available_actions": actions[status],
+            "available_actions": actions[status, r["service_type_id"]],
             "sla": sla_part,  # the last key, as in to_representation
         })
     return out
