@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from catalog.models import Part
 from catalog.custom_fields import custom_values_shown
+from catalog.flows import flow_of
 from catalog.forms import custom_errors_to_form
 from catalog.models import CustomField
 from catalog.selectors import checklist_for, custom_fields_for, custom_fields_of, part_active_list
@@ -36,7 +37,7 @@ from inventory.requests import (
 )
 from knowledge.models import Audience
 from knowledge.selectors import article_suggestions_for_work_order
-from workorders.lifecycle import OPEN_STATES, TRANSITIONS, Status, available_actions, event_label, flow_for
+from workorders.lifecycle import OPEN_STATES, TRANSITIONS, Status, available_actions, event_label
 from workorders.services import workorder_arrive, workorder_transition
 
 from . import selectors, services
@@ -160,7 +161,8 @@ def _early_warning(ahead) -> str:
 def job_detail(request, pk):
     work_order = _job_or_404(request, pk)
     roles = R.roles_of(request.user) or ({R.TECHNICIAN} if request.user.is_superuser else set())
-    allowed = {t.action for t in available_actions(work_order.status, roles, work_order.service_type_id)}
+    flow = flow_of(work_order.service_type)  # the service type's flow, from the row the page read
+    allowed = {t.action for t in available_actions(work_order.status, roles, flow=flow)}
     actions = [TRANSITIONS[a] for a in FIELD_ACTIONS if a in allowed]
     report = selectors.tech_latest_report(work_order=work_order)
     ahead = selectors.early_departure(work_order) if "depart" in allowed else None
@@ -170,7 +172,7 @@ def job_detail(request, pk):
         "actions": actions,
         "can_complete": "complete" in allowed,
         # The photos the service type's flow asks for on arrival (0: none; kept per process).
-        "before_photos": flow_for(work_order.service_type_id).before_photos if "arrive" in allowed else 0,
+        "before_photos": flow.before_photos if "arrive" in allowed else 0,
         "hold_reasons": HoldReason.CHOICES,
         "maps": _maps_links(work_order),
         "history": selectors.equipment_history(work_order=work_order),
@@ -252,7 +254,7 @@ def _completion_context(work_order, form, checklist, *, custom_form, answers=Non
         "part_rows": rows,
         "callout_fee": work_order.service_type.callout_fee,
         # What the service type's flow requires here (signature, fewest photos); kept per process.
-        "flow": flow_for(work_order.service_type_id),
+        "flow": flow_of(work_order.service_type),
         "covered_percent": work_order.coverage_percent,
         "coverage_reason": work_order.coverage_reason,
         "labour_rate": labour_rate(),

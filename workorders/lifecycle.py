@@ -194,10 +194,12 @@ def event_label(action: str) -> str:
     return str(OTHER_EVENT_LABELS.get(action, action))
 
 
-def available_actions(status: str, role_names, service_type_id: int | None = None) -> list[Transition]:
+def available_actions(status: str, role_names, service_type_id: int | None = None, *,
+                      flow: Flow | None = None) -> list[Transition]:
     """Transitions a holder of ``role_names`` could fire from ``status`` on an order of the service
-    type ``service_type_id`` (its flow; None: the table as it stands), object scope aside."""
-    return list(_available_actions(status, frozenset(role_names), flow_for(service_type_id)))
+    type ``service_type_id`` (its flow; None: the table as it stands), object scope aside. ``flow``:
+    the type's flow where the caller has it (read from a service type row it loaded)."""
+    return list(_available_actions(status, frozenset(role_names), flow or flow_for(service_type_id)))
 
 
 @lru_cache(maxsize=1024)  # one answer per status, set of roles and flow (a flow is a value)
