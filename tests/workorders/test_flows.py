@@ -401,3 +401,18 @@ def test_an_inspection_needs_its_before_photo_and_checklist_on_the_phone_and_mai
 def test_the_system_and_customer_roles_cannot_be_stripped_from_a_follow_up_close():
     st = ServiceTypeFactory(transition_roles={"close": [R.MANAGER, R.SYSTEM]})
     assert any("Customer must keep close" in p for p in flow_problems(st))
+
+
+def test_a_report_whose_parts_wait_for_approval_is_not_invoiced_until_approved(technician, manager):
+    from completion.invoicing import invoicing_pending
+
+    st = _type(requires_parts_approval=True, requires_follow_up=False)
+    wo = job_for(technician, service_type=st)
+    put(van(technician), part(part_number="FLT-2"), 3)
+    report = _complete(technician, wo, parts=[("FLT-2", 1)])
+    assert wo.status == Status.RESOLVED
+    workorder_transition(work_order_id=wo.pk, action="close", actor=manager, note="Closed by hand")
+    assert not invoicing_pending().filter(pk=report.pk).exists()
+
+    completion_review(report_id=report.pk, actor=manager, decision=APPROVE)
+    assert invoicing_pending().filter(pk=report.pk).exists()
