@@ -19,8 +19,8 @@ from django.db import models
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from catalog.flows import DEFAULT_FLOW, Flow, flow_of
-from catalog.selectors import service_types_by_pk
+from catalog.flows import DEFAULT_FLOW, Flow
+from catalog.selectors import service_type_flow
 from core import roles as R
 
 
@@ -218,7 +218,7 @@ def flow_for(service_type_id: int | None) -> Flow:
     """The flow of the service type ``service_type_id`` (the default flow for None or an unknown id)."""
     if service_type_id is None:
         return DEFAULT_FLOW
-    return flow_of(service_types_by_pk((service_type_id,)).get(service_type_id))
+    return service_type_flow(service_type_id)
 
 
 def transitions_for(service_type_id: int | None) -> dict[str, Transition]:
