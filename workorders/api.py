@@ -1140,7 +1140,9 @@ class WorkOrderViewSet(viewsets.GenericViewSet):
         summary="Fire a lifecycle transition",
         description="assign, reassign, unassign, reject, accept, depart, arrive, hold, resume, complete, "
         "follow_up, close, reopen or cancel, as the lifecycle table allows for the caller's role and the "
-        "work order's status. Each writes an event.",
+        "work order's status, narrowed or extended by the flow of the order's service type (the roles per "
+        "transition; no follow-up: `close` from resolved; photos before the work: `arrive` is 400 naming "
+        "`photos` until the order has them). Each writes an event.",
         request=TRANSITION_REQUEST,
         parameters=[ID_PATH],
         responses={200: WorkOrderSerializer, **_errors(400, 401, 403, 404, 409, 413, 415)},
