@@ -416,3 +416,11 @@ def test_a_report_whose_parts_wait_for_approval_is_not_invoiced_until_approved(t
 
     completion_review(report_id=report.pk, actor=manager, decision=APPROVE)
     assert invoicing_pending().filter(pk=report.pk).exists()
+
+
+def test_the_customer_is_offered_cancel_only_where_the_flow_lets_them(service_type):
+    from selfservice.selectors import may_cancel
+
+    office_only = _type(transition_roles={"cancel": [R.AGENT, R.DISPATCHER, R.MANAGER, R.INTEGRATION]})
+    assert may_cancel(WorkOrderFactory(service_type=service_type))
+    assert not may_cancel(WorkOrderFactory(service_type=office_only))
