@@ -29,6 +29,7 @@ from core.rows import (
 )
 
 from .custom_fields import field_options
+from .flows import MAX_PHOTOS
 from .models import CustomField, Part, ServiceType
 from .selectors import custom_fields_of, parts_for_api, service_types_for_api
 from .services import part_create, part_update, service_type_create, service_type_update
@@ -102,7 +103,21 @@ class ServiceTypeSerializer(SyncFields):
     description_en = serializers.CharField(allow_null=True)
     default_duration_minutes = serializers.IntegerField()
     callout_fee = serializers.DecimalField(max_digits=10, decimal_places=2)
-    requires_review = serializers.BooleanField(help_text="Completion reports are reviewed by a manager first.")
+    requires_review = serializers.BooleanField(
+        help_text="Flow: completion reports are reviewed by a manager before the order moves on.")
+    requires_follow_up = serializers.BooleanField(
+        help_text="Flow: resolved orders go to follow-up (survey, call-back) before closing; false: they close "
+        "once resolved (and reviewed), with no survey.")
+    requires_signature = serializers.BooleanField(help_text="Flow: the completion report needs the customer's "
+                                                  "signature.")
+    before_photos_min = serializers.IntegerField(help_text="Flow: photos taken on arrival, before the work (0: none).")
+    after_photos_min = serializers.IntegerField(help_text="Flow: on-site photos the completion report needs.")
+    requires_parts_approval = serializers.BooleanField(
+        help_text="Flow: a completion report that records parts used waits for a manager's approval.")
+    transition_roles = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="Flow: who may fire each transition, where narrower than the lifecycle's table (action → roles); "
+        "an action not named keeps the table's roles.")
     active = serializers.BooleanField()
     skills = RequiredSkillSerializer(many=True, source="required_skills",
                                      help_text="The skills a technician needs, each with the least level.")
@@ -209,6 +224,15 @@ class ServiceTypeCreateSerializer(Body):
                                                         help_text="How long a visit takes, in minutes.")
     callout_fee = _money("The call-out fee, e.g. `80.00`.", required=False)
     requires_review = serializers.BooleanField(required=False)
+    # The flow (docs/architecture.md, "The lifecycle"): refused with 400 when it would strand orders.
+    requires_follow_up = serializers.BooleanField(required=False)
+    requires_signature = serializers.BooleanField(required=False)
+    before_photos_min = serializers.IntegerField(min_value=0, max_value=MAX_PHOTOS, required=False)
+    after_photos_min = serializers.IntegerField(min_value=0, max_value=MAX_PHOTOS, required=False)
+    requires_parts_approval = serializers.BooleanField(required=False)
+    transition_roles = serializers.DictField(  # each value a list of role names (checked by catalog.flows)
+        required=False,
+        help_text="Action → the roles that may fire it (a subset of the lifecycle table's); {} for the table's.")
     active = serializers.BooleanField(required=False, help_text="False: customers can no longer ask for it.")
     skills = RequiredSkillInputSerializer(many=True, required=False, max_length=50,
                                           help_text="The skills a technician needs, each a skill's id or code with "
@@ -250,7 +274,8 @@ _FORBIDDEN = "The caller may read but not change the catalog (only managers and 
     create_text="For managers and unrestricted API clients (others: 403). The code and the external reference "
     "are each unique (409 when taken).",
     patch_text="For managers and unrestricted API clients: code, names, descriptions, duration, call-out fee, "
-    "review, active flag, required skills (they become exactly those sent) or reference.",
+    "the flow (review, follow-up, signature, photos, parts approval, roles per transition; 400 naming `flow` "
+    "when it would strand orders), active flag, required skills (they become exactly those sent) or reference.",
     extra_parameters=[ACTIVE],
     create_example={"code": "boiler-service", "name_zh_hans": "锅炉保养", "name_en": "Boiler service",
                     "default_duration_minutes": 90, "callout_fee": "80.00",

@@ -34,7 +34,36 @@ class ServiceType(models.Model):
     default_duration_minutes = models.PositiveIntegerField(_("default duration (minutes)"), default=60)
     callout_fee = models.DecimalField(_("call-out fee"), max_digits=10, decimal_places=2, default=0)
     requires_review = models.BooleanField(
-        _("needs a manager's review"), default=False, help_text=_("Completion reports are reviewed before follow-up.")
+        _("needs a manager's review"), default=False,
+        help_text=_("Completion reports are reviewed by a manager before the order moves on (follow-up or closing)."),
+    )
+    # The flow (docs/architecture.md, "The lifecycle": a flow per service type): the optional steps
+    # of this type's orders and who may fire each transition. ``workorders.lifecycle`` derives the
+    # type's transitions from its table and these; ``catalog.flows`` refuses a flow that strands orders.
+    requires_follow_up = models.BooleanField(
+        _("call-back before closing"), default=True,
+        help_text=_("Resolved orders go to follow-up (the satisfaction survey, a manager's call-back on a low "
+                    "answer) before they close. Off: they close once resolved (and reviewed), with no survey."),
+    )
+    requires_signature = models.BooleanField(
+        _("customer signature required"), default=True, help_text=_("The completion report needs the customer's signature."),
+    )
+    before_photos_min = models.PositiveSmallIntegerField(
+        _("photos before the work"), default=0,
+        help_text=_("How many photos the technician takes on arrival, before starting (0: none required)."),
+    )
+    after_photos_min = models.PositiveSmallIntegerField(
+        _("photos after the work"), default=0,
+        help_text=_("How many on-site photos the completion report needs (0: none required)."),
+    )
+    requires_parts_approval = models.BooleanField(
+        _("parts approval"), default=False,
+        help_text=_("A completion report that records parts used waits for a manager's approval before the "
+                    "order moves on (follow-up or closing)."),
+    )
+    transition_roles = models.JSONField(
+        _("roles per transition"), default=dict, blank=True,
+        help_text=_("Who may fire each transition, where narrower than the lifecycle's table: action → roles."),
     )
     active = models.BooleanField(_("active"), default=True)
     skills = models.ManyToManyField(Skill, through="ServiceTypeSkill", related_name="service_types", blank=True)
@@ -58,6 +87,14 @@ class ServiceType(models.Model):
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        super().clean()
+        from .flows import flow_problems  # (catalog.flows imports this module)
+
+        problems = flow_problems(self)
+        if problems:
+            raise ValidationError(problems)
 
 
 class ServiceTypeSkill(models.Model):

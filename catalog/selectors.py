@@ -10,6 +10,7 @@ from django.utils.translation import get_language
 
 from core.refcache import VersionedCache
 
+from .flows import DEFAULT_FLOW, Flow, flow_of
 from .models import ChecklistItem, CustomField, Part, ServiceType, ServiceTypePart
 
 
@@ -79,6 +80,21 @@ def service_types_by_pk(ids=()) -> dict[int, ServiceType]:
         SERVICE_TYPES.clear_local()
         by_pk = SERVICE_TYPES.get("by_pk", lambda: {st.pk: st for st in service_types_all()})
     return by_pk
+
+
+# --- Each service type's flow, kept with the service types ----------------------------------
+
+
+def service_type_flow(service_type_id) -> Flow:
+    """The flow of a service type (``catalog.flows``; the default flow for an unknown id), kept per
+    process with the service types: a transition, a page's buttons and the API's rows read it
+    without a query, and the same ``Flow`` object each time (the lifecycle caches by it)."""
+    flows = SERVICE_TYPES.get("flows", lambda: {pk: flow_of(st) for pk, st in service_types_by_pk().items()})
+    flow = flows.get(service_type_id)
+    if flow is None and service_type_id is not None:
+        by_pk = service_types_by_pk((service_type_id,))  # a type added since this process read them
+        flow = flow_of(by_pk.get(service_type_id))
+    return flow or DEFAULT_FLOW
 
 
 # --- The parts each service type probably needs, kept with the service types --------------

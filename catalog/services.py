@@ -8,6 +8,8 @@ reference another row has is a conflict (409) naming the field; nothing is writt
 service type's change is told to the per-process copies of the service types (catalog/apps.py).
 """
 
+from copy import copy
+
 from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
@@ -17,6 +19,7 @@ from core.errors import InvalidInput
 from core.permissions import require
 from core.versions import apply_changes, clean_refs, locked_row, version_check, write_unique
 
+from .flows import flow_problems
 from .models import Part, ServiceType, ServiceTypeSkill, Skill
 
 _UNIQUE = {
@@ -108,6 +111,18 @@ def _set_required_skills(service_type: ServiceType, levels: dict[int, int]) -> b
     return True
 
 
+# The fields of a service type's flow (catalog.flows).
+FLOW_FIELDS = frozenset({"requires_review", "requires_follow_up", "requires_signature", "before_photos_min",
+                         "after_photos_min", "requires_parts_approval", "transition_roles"})
+
+
+def _flow_check(service_type: ServiceType) -> None:
+    """A flow that would strand orders is refused (InvalidInput naming ``flow``), nothing changed."""
+    problems = flow_problems(service_type)
+    if problems:
+        raise InvalidInput(" ".join(problems), fields={"flow": problems})
+
+
 def service_type_create(*, actor, values: dict) -> ServiceType:
     """A new service type with the skills it needs (managers, unrestricted API clients)."""
     _may_write(actor, ServiceType)
@@ -115,6 +130,7 @@ def service_type_create(*, actor, values: dict) -> ServiceType:
     _named(ServiceType, values)
     levels = skill_levels(values.pop("skills", []), field="skills", level="min_level")
     service_type = ServiceType(**values)
+    _flow_check(service_type)
     with transaction.atomic():
         write_unique(ServiceType, _UNIQUE[ServiceType], values, service_type.save)
         _set_required_skills(service_type, levels)
@@ -135,6 +151,11 @@ def service_type_update(*, actor, service_type_id: int, changes: dict, if_match:
         _named(ServiceType, {name: changes.get(name, getattr(service_type, name)) for name in _NAMES[ServiceType]})
         levels = skill_levels(changes.pop("skills"), field="skills", level="min_level") if "skills" in changes \
             else None
+        if FLOW_FIELDS & set(changes):
+            probe = copy(service_type)
+            for name in FLOW_FIELDS & set(changes):
+                setattr(probe, name, changes[name])
+            _flow_check(probe)
         skills_changed = levels is not None and _set_required_skills(service_type, levels)
         service_type, _diff = apply_changes(ServiceType, _UNIQUE[ServiceType], service_type, changes, if_match,
                                             stale, force=skills_changed, signal=True)

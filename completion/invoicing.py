@@ -54,6 +54,9 @@ def invoicing_pending():
         Q(review_status=CompletionReport.Review.APPROVED)
         | Q(review_status=CompletionReport.Review.PENDING, work_order__service_type__requires_review=False),
         invoice_batch__isnull=True, work_order__status=Status.CLOSED,
+    ).exclude(  # not reviewed yet, and its service type's flow asks to approve the parts it records
+        review_status=CompletionReport.Review.PENDING, work_order__service_type__requires_parts_approval=True,
+        parts__isnull=False,
     )
 
 

@@ -58,8 +58,10 @@ class CompletionReport(models.Model):
     travel_cost = models.DecimalField(_("travel cost"), max_digits=12, decimal_places=2, default=0, db_default=0)
 
     signer_name = models.CharField(_("signed by"), max_length=120)
+    # None where the service type's flow does not ask for a signature and none was given.
     signature = models.OneToOneField(
-        "workorders.Attachment", on_delete=models.PROTECT, related_name="signed_report", verbose_name=_("signature")
+        "workorders.Attachment", on_delete=models.PROTECT, related_name="signed_report", verbose_name=_("signature"),
+        null=True, blank=True,
     )
     signed_at = models.DateTimeField(_("signed at"), default=timezone.now)
     latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)

@@ -206,14 +206,17 @@ def service_report_pdf(report: CompletionReport, *, for_customer: bool = False, 
             table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
             story.append(table)
 
-    story.append(_p(_("Customer's signature"), styles["h2"]))
-    signature = _image(report.signature, 70 * mm, 30 * mm)
-    if signature is not None:
-        story.append(signature)
+    if report.signature_id is not None:  # none where the service type's flow asks for none
+        story.append(_p(_("Customer's signature"), styles["h2"]))
+        signature = _image(report.signature, 70 * mm, 30 * mm)
+        if signature is not None:
+            story.append(signature)
+        story += [
+            Spacer(1, 2 * mm),
+            _p(_("Signed by %(name)s on %(when)s") % {"name": report.signer_name, "when": _when(report.signed_at)},
+               styles["body"]),
+        ]
     story += [
-        Spacer(1, 2 * mm),
-        _p(_("Signed by %(name)s on %(when)s") % {"name": report.signer_name, "when": _when(report.signed_at)},
-           styles["body"]),
         Spacer(1, 6 * mm),
         _p(_("Technician: %(name)s") % {"name": report.technician}, styles["body"]),
         _p(f"{settings.COMPANY_NAME} · {wo.number} · {_('printed')} {_when(timezone.now())}", styles["small"]),

@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from PIL import Image, ImageOps
 
 from core import roles as R
@@ -29,12 +30,12 @@ from catalog.models import ChecklistItem, CustomField, Part
 from catalog.selectors import custom_fields_for
 from inventory.services import stock_use_for_completion
 from notifications.services import notifications_add
-from workorders.lifecycle import Status
+from workorders.lifecycle import Status, flow_for
 from workorders.messages import parts_used_webhooks
 from workorders.models import Attachment, WorkOrder, WorkOrderEvent
 from workorders.selectors import workorder_visible_to
 from workorders.services import workorder_create, workorder_transition
-from workorders.survey import workorder_send_survey
+from workorders.survey import workorder_move_on
 
 from .models import ChecklistAnswer, CompletionReport, PartUsage, ReportPhoto
 
@@ -262,6 +263,25 @@ def _check_signature(signature) -> CleanImage:
     return clean
 
 
+def _check_flow_steps(work_order: WorkOrder, *, signature, signer_name: str, photo_count: int) -> CleanImage | None:
+    """The completion steps of the service type's flow (``catalog.flows``, kept per process): the
+    customer's signature (required unless the flow says otherwise; checked when given all the
+    same) and the fewest on-site photos. Returns the signature to store, or None (none given, none
+    required). Orders resolved before a flow changed are never checked again: this runs only here."""
+    flow = flow_for(work_order.service_type_id)
+    if photo_count < flow.after_photos:
+        raise _invalid("photos", ngettext(
+            "Attach at least %(n)d photo of the work done.", "Attach at least %(n)d photos of the work done.",
+            flow.after_photos,
+        ) % {"n": flow.after_photos})
+    given = not (signature is None or (isinstance(signature, bytes | bytearray) and not signature))
+    if not flow.signature and not given:
+        return None
+    if not signer_name:
+        raise _invalid("signer_name", _("Type the name of the person who signs."))
+    return _check_signature(signature)
+
+
 def _check_photos(photos: list[PhotoUpload]) -> list[CleanImage]:
     if len(photos) > MAX_PHOTOS:
         raise _invalid("photos", _("Attach at most %(n)d photos.") % {"n": MAX_PHOTOS})
@@ -366,7 +386,9 @@ def completion_submit(
                 work_order_id=work_order.pk, action="complete", actor=actor, note=checked.work_done[:2000],
                 latitude=checked.latitude, longitude=checked.longitude,
                 data={"submission_key": str(submission_key), "total": str(checked.charges.total),
-                      "second_visit": checked.needs_second_visit},
+                      "second_visit": checked.needs_second_visit,
+                      # Parts approval (the service type's flow): a report with parts waits for a manager.
+                      **({"parts_used": len(checked.lines)} if checked.lines else {})},
             )
             now = work_order.resolved_at or timezone.now()
             report = _save_report(work_order, actor=actor, technician=technician, submission_key=submission_key,
@@ -433,7 +455,7 @@ class _CheckedReport:
     longitude: object
     photos: list[CleanImage]
     custom_photos: dict[str, CleanImage]  # a photo field's key → its photo
-    signature: CleanImage
+    signature: CleanImage | None  # None: none given where the flow does not ask for one
     charges: Charges
     coverage_reason: str
 
@@ -452,9 +474,7 @@ def _check_report(work_order: WorkOrder, *, work_done, labour_minutes, signer_na
                                  values=custom or {})
     lines = _check_parts(parts)
     minutes = _check_labour(labour_minutes)
-    signer_name = (signer_name or "").strip()
-    if not signer_name:
-        raise _invalid("signer_name", _("Type the name of the person who signs."))
+    signer_name = (signer_name or "").strip()  # required with a signature (_check_flow_steps)
     if len(signer_name) > 120:
         raise _invalid("signer_name", _("Keep the name under 120 characters."))
     second_visit_reason = (second_visit_reason or "").strip()
@@ -468,7 +488,8 @@ def _check_report(work_order: WorkOrder, *, work_done, labour_minutes, signer_na
     # The photo fields' uploads (a before-photo...), checked as the other photos are.
     custom_photos = {key: _check_photos([value if isinstance(value, PhotoUpload) else PhotoUpload(value)])[0]
                      for key, value in custom.items() if hasattr(value, "read") or hasattr(value, "file")}
-    clean_signature = _check_signature(signature)
+    clean_signature = _check_flow_steps(work_order, signature=signature, signer_name=signer_name,
+                                        photo_count=len(clean_photos) + len(custom_photos))
     charges = completion_charges(service_type=work_order.service_type, labour_minutes=minutes, lines=lines,
                                  covered_percent=work_order.coverage_percent)
     return _CheckedReport(
@@ -483,12 +504,13 @@ def _check_report(work_order: WorkOrder, *, work_done, labour_minutes, signer_na
 class _StoredFiles:
     """A report's files, in the file store; their rows are saved in the transaction (``_save_report``)."""
 
-    signature: Attachment
+    signature: Attachment | None
     field_photos: dict[str, tuple[Attachment, CleanImage]]  # a photo field's key → its photo
     photos: list[tuple[Attachment, CleanImage]]  # all the report's photos, the photo fields' first
 
     def stored(self) -> list:
-        return [self.signature.file] + [attachment.file for attachment, _clean in self.photos]
+        signed = [self.signature.file] if self.signature else []
+        return signed + [attachment.file for attachment, _clean in self.photos]
 
 
 def _store_files(work_order: WorkOrder, checked: _CheckedReport) -> _StoredFiles:
@@ -496,13 +518,13 @@ def _store_files(work_order: WorkOrder, checked: _CheckedReport) -> _StoredFiles
     # (the storage name comes from attachment_path, which reads the content type): a store that
     # does not answer refuses the completion with a message, and nothing is written. Should the
     # transaction then fail, the stored files are deleted again.
-    signature_file = _attachment(work_order, checked.signature, Attachment.Kind.SIGNATURE)
+    signature_file = checked.signature and _attachment(work_order, checked.signature, Attachment.Kind.SIGNATURE)
+    signed = [(signature_file.file, checked.signature.content)] if signature_file else []
     field_photo_files = {key: (_attachment(work_order, clean, Attachment.Kind.ONSITE_PHOTO), clean)
                          for key, clean in checked.custom_photos.items()}
     photo_files = [(_attachment(work_order, clean, Attachment.Kind.ONSITE_PHOTO), clean) for clean in checked.photos]
     photo_files = list(field_photo_files.values()) + photo_files
-    save_files([(signature_file.file, checked.signature.content)]
-               + [(attachment.file, clean.content) for attachment, clean in photo_files])
+    save_files(signed + [(attachment.file, clean.content) for attachment, clean in photo_files])
     return _StoredFiles(signature=signature_file, field_photos=field_photo_files, photos=photo_files)
 
 
@@ -511,7 +533,8 @@ def _save_report(work_order: WorkOrder, *, actor, technician, submission_key: uu
     """The report's row with its costs, after its signature's and photo fields' attachment rows."""
     costs = job_costs(technician=technician, labour_minutes=checked.minutes,
                       travel_minutes=travel_minutes(work_order.pk, until=now), lines=checked.lines)
-    files.signature.save()
+    if files.signature:
+        files.signature.save()
     for key, (attachment, _clean) in files.field_photos.items():
         attachment.save()
         checked.custom[key] = attachment.pk  # the report keeps the photo's attachment id
@@ -661,9 +684,12 @@ def completion_review(*, report_id: int, actor, decision: str, comment: str = ""
         report.save(update_fields=["review_status", "review_comment", "reviewed_by", "reviewed_at"])
         _review_event(report, action=f"report_{report.review_status}", actor=actor, role=R.MANAGER, note=comment)
         work_order = report.work_order
-        if decision == APPROVE and work_order.service_type.requires_review and work_order.status == Status.RESOLVED:
-            # The survey goes out now that the report is approved (workorders/survey.py, issue 5).
-            report.work_order = workorder_send_survey(work_order_id=work_order.pk, actor=actor, actor_role=R.MANAGER)
+        if decision == APPROVE and work_order.status == Status.RESOLVED:
+            # A resolved order waits only for this approval (a review, or parts approval: the service
+            # type's flow, as it was when the report was sent): it moves on now, to follow-up (the
+            # survey, workorders/survey.py) or, where the flow has none, closed.
+            report.work_order = workorder_move_on(work_order_id=work_order.pk, actor=actor, actor_role=R.MANAGER,
+                                                  flow=flow_for(work_order.service_type_id))
     return report
 
 

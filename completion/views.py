@@ -88,7 +88,7 @@ def review_detail(request, pk):
         "wo": report.work_order,
         "form": form,
         "photos": [(p, _attachment_url(p.attachment_id)) for p in report.photos.all()],
-        "signature_url": _attachment_url(report.signature_id),
+        "signature_url": _attachment_url(report.signature_id) if report.signature_id else "",
     }
     return render(request, "completion/reviews/detail.html", context, status=400 if form.errors else 200)
 

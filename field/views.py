@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from catalog.models import Part
 from catalog.custom_fields import custom_values_shown
+from catalog.flows import flow_of
 from catalog.forms import custom_errors_to_form
 from catalog.models import CustomField
 from catalog.selectors import checklist_for, custom_fields_for, custom_fields_of, part_active_list
@@ -38,7 +39,7 @@ from inventory.requests import (
 from knowledge.models import Audience
 from knowledge.selectors import article_suggestions_for_work_order
 from workorders.lifecycle import OPEN_STATES, TRANSITIONS, Status, available_actions, event_label
-from workorders.services import workorder_transition
+from workorders.services import workorder_arrive, workorder_transition
 
 from . import selectors, services
 from .forms import (
@@ -161,7 +162,8 @@ def _early_warning(ahead) -> str:
 def job_detail(request, pk):
     work_order = _job_or_404(request, pk)
     roles = R.roles_of(request.user) or ({R.TECHNICIAN} if request.user.is_superuser else set())
-    allowed = {t.action for t in available_actions(work_order.status, roles)}
+    flow = flow_of(work_order.service_type)  # the service type's flow, from the row the page read
+    allowed = {t.action for t in available_actions(work_order.status, roles, flow=flow)}
     actions = [TRANSITIONS[a] for a in FIELD_ACTIONS if a in allowed]
     report = selectors.tech_latest_report(work_order=work_order)
     ahead = selectors.early_departure(work_order) if "depart" in allowed else None
@@ -170,6 +172,8 @@ def job_detail(request, pk):
         "wo": work_order,
         "actions": actions,
         "can_complete": "complete" in allowed,
+        # The photos the service type's flow asks for on arrival (0: none; kept per process).
+        "before_photos": flow.before_photos if "arrive" in allowed else 0,
         "hold_reasons": HoldReason.CHOICES,
         "maps": _maps_links(work_order),
         "history": selectors.equipment_history(work_order=work_order),
@@ -217,7 +221,13 @@ def job_status(request, pk):
             messages.warning(request, _early_warning(ahead))
             return redirect("tech:job", pk=pk)
     try:
-        workorder_transition(work_order_id=pk, actor=request.user, **form.transition_kwargs())
+        if form.cleaned_data["action"] == "arrive" and request.FILES.getlist("photos"):
+            # With the photos before the work, where the service type's flow asks for them.
+            kwargs = form.transition_kwargs()
+            workorder_arrive(work_order_id=pk, actor=request.user, photos=request.FILES.getlist("photos"),
+                             note=kwargs["note"], latitude=kwargs["latitude"], longitude=kwargs["longitude"])
+        else:
+            workorder_transition(work_order_id=pk, actor=request.user, **form.transition_kwargs())
     except NotFound:
         raise Http404(_("No such work order.")) from None
     except ApplicationError as exc:
@@ -244,6 +254,8 @@ def _completion_context(work_order, form, checklist, *, custom_form, answers=Non
         "catalog": catalog,
         "part_rows": rows,
         "callout_fee": work_order.service_type.callout_fee,
+        # What the service type's flow requires here (signature, fewest photos); kept per process.
+        "flow": flow_of(work_order.service_type),
         "covered_percent": work_order.coverage_percent,
         "coverage_reason": work_order.coverage_reason,
         "labour_rate": labour_rate(),

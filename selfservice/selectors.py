@@ -4,7 +4,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from core import roles as R
-from workorders.lifecycle import FINAL_STATES, TRANSITIONS
+from workorders.lifecycle import FINAL_STATES, transition_for
 from workorders.models import WorkOrder
 from workorders.services import RESCHEDULE_STATES
 
@@ -20,8 +20,10 @@ MY_REQUESTS_MAX = 50
 
 
 def may_cancel(work_order: WorkOrder) -> bool:
-    """Whether the customer may cancel now (the lifecycle table: before a technician is on the way)."""
-    return work_order.status in TRANSITIONS["cancel"].sources_for(R.CUSTOMER)
+    """Whether the customer may cancel now (the lifecycle table: before a technician is on the way;
+    the service type's flow may keep cancelling from the customer)."""
+    cancel = transition_for("cancel", work_order.service_type_id)
+    return R.CUSTOMER in cancel.roles and work_order.status in cancel.sources_for(R.CUSTOMER)
 
 
 def may_reschedule(work_order: WorkOrder) -> bool:

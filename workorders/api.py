@@ -109,7 +109,8 @@ PRIORITY_LABELS = dict(WorkOrder.Priority.choices)
 
 
 class ActionsByStatus(dict):
-    """The transitions a user may offer, per status: computed once per status per request."""
+    """The transitions a user may offer, per status and service type (its flow): computed once per
+    pair per request. Key: ``(status, service_type_id)``."""
 
     def __init__(self, user):
         super().__init__()
@@ -119,7 +120,8 @@ class ActionsByStatus(dict):
         # unrestricted or the customer's own API clients; not field roles), asked once per request.
         self.customer_internals = may(user, "customers.read_internals")
 
-    def __missing__(self, status):
+    def __missing__(self, key):
+        status, service_type_id = key
         value = [
             {
                 "action": t.action,
@@ -127,9 +129,9 @@ class ActionsByStatus(dict):
                 "reason_required": t.reason_required,
                 "needs_technician": t.needs_technician,
             }
-            for t in available_actions(status, self.roles)
+            for t in available_actions(status, self.roles, service_type_id)
         ]
-        self[status] = value
+        self[key] = value
         return value
 
 
@@ -310,7 +312,7 @@ class WorkOrderSerializer(serializers.Serializer):
             "arrived_at": _dt(wo.arrived_at),
             "resolved_at": _dt(wo.resolved_at),
             "closed_at": _dt(wo.closed_at),
-            "available_actions": _actions_of(self.context)[wo.status],
+            "available_actions": _actions_of(self.context)[wo.status, wo.service_type_id],
             "sla": target_states_json(target_states(wo), _dt),
         }
 
@@ -438,7 +440,7 @@ def _rows_from_values(rows, actions: "ActionsByStatus", *, times_as_text: bool =
             "arrived_at": None if (v := r["arrived_at"]) is None else dt(v),
             "resolved_at": None if (v := r["resolved_at"]) is None else dt(v),
             "closed_at": None if (v := r["closed_at"]) is None else dt(v),
-            "available_actions": actions[status],
+            "available_actions": actions[status, r["service_type_id"]],
             "sla": sla_part,  # the last key, as in to_representation
         })
     return out
@@ -1139,7 +1141,9 @@ class WorkOrderViewSet(viewsets.GenericViewSet):
         summary="Fire a lifecycle transition",
         description="assign, reassign, unassign, reject, accept, depart, arrive, hold, resume, complete, "
         "follow_up, close, reopen or cancel, as the lifecycle table allows for the caller's role and the "
-        "work order's status. Each writes an event.",
+        "work order's status, narrowed or extended by the flow of the order's service type (the roles per "
+        "transition; no follow-up: `close` from resolved; photos before the work: `arrive` is 400 naming "
+        "`photos` until the order has them). Each writes an event.",
         request=TRANSITION_REQUEST,
         parameters=[ID_PATH],
         responses={200: WorkOrderSerializer, **_errors(400, 401, 403, 404, 409, 413, 415)},

@@ -15,3 +15,11 @@ class WorkordersConfig(AppConfig):
         from .messages import MESSAGES, message_context
 
         templates_register(MESSAGES, context=message_context)
+
+        # The admin's and the API's choices for a service type's flow, and the check that refuses
+        # a flow that would strand orders (catalog.flows; this app's table decides both).
+        from catalog import flows
+
+        from .lifecycle import TRANSITIONS, flow_problems
+
+        flows.register(actions=[(t.action, t.label, t.roles) for t in TRANSITIONS.values()], problems=flow_problems)

@@ -8,6 +8,7 @@ name is one function below (or, for an app above this one, registered from its `
 """
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from core import roles as R
 from core.errors import Conflict, InvalidInput
@@ -16,10 +17,10 @@ from inventory.services import stock_release, stock_reserve_for_assignments
 from technicians.models import Technician
 
 from . import hooks
-from .lifecycle import technician_check
-from .models import Escalation, WorkOrder
+from .lifecycle import flow_for, review_needed, technician_check
+from .models import Attachment, Escalation, WorkOrder
 from .sla import sla_on_transition
-from .survey import survey_start, survey_void_open, workorder_send_survey
+from .survey import survey_start, survey_void_open, workorder_move_on
 
 
 def site_points(site_ids) -> dict[int, list]:
@@ -305,6 +306,28 @@ def survey_void(ctx) -> None:
 
 @hooks.after("survey.send_unless_review")
 def survey_send_unless_review(ctx) -> None:
-    """No manager's review asked for: straight on to follow-up, which sends the survey."""
-    if not ctx.work_order.service_type.requires_review:
-        ctx.work_order = workorder_send_survey(work_order_id=ctx.work_order.pk)
+    """Unless the flow asks a manager to review the report first (a review, or parts approval and
+    parts used), the resolved order moves on by itself: to follow-up, which sends the survey, or
+    closed where the service type's flow has no follow-up (``survey.workorder_move_on``)."""
+    flow = flow_for(ctx.work_order.service_type_id)
+    if not review_needed(flow, parts_used=ctx.event_data.get("parts_used", 0)):
+        ctx.work_order = workorder_move_on(work_order_id=ctx.work_order.pk, flow=flow)
+
+
+# --- The flow's steps (catalog.flows), checked where the technician acts ----------------------
+
+
+@hooks.check("flow.before_photos")
+def flow_before_photos(ctx) -> None:
+    """Photos before the work, where the service type's flow asks for them: the order has that
+    many before-photos when the technician starts (``services.workorder_arrive`` takes them with
+    the step). Orders already past arrival when the flow changed are not asked again."""
+    wanted = flow_for(ctx.work_order.service_type_id).before_photos
+    if not wanted:
+        return
+    have = Attachment.objects.filter(work_order_id=ctx.work_order.pk, kind=Attachment.Kind.BEFORE_PHOTO).count()
+    if have < wanted:
+        message = ngettext(
+            "Take %(n)d photo before starting the work.", "Take %(n)d photos before starting the work.", wanted,
+        ) % {"n": wanted}
+        raise InvalidInput(message, fields={"photos": [message]})

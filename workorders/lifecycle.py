@@ -12,12 +12,15 @@ this one registers its own from its ``AppConfig.ready()``.
 
 from collections.abc import Callable
 from functools import lru_cache
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from catalog.flows import DEFAULT_FLOW, Flow
+from catalog.selectors import service_type_flow
 from core import roles as R
 
 
@@ -138,7 +141,8 @@ TRANSITIONS: dict[str, Transition] = {
            customer_text=_("Your technician confirmed the job.")),
         _t("depart", _("Depart"), {Status.ACCEPTED}, Status.EN_ROUTE, FIELD,
            customer_text=_("Your technician is on the way.")),
-        _t("arrive", _("Arrive"), {Status.EN_ROUTE}, Status.IN_PROGRESS, FIELD, effects=("stamp.arrived_at",),
+        _t("arrive", _("Arrive"), {Status.EN_ROUTE}, Status.IN_PROGRESS, FIELD, checks=("flow.before_photos",),
+           effects=("stamp.arrived_at",),
            customer_text=_("Your technician arrived and started work.")),
         _t("hold", _("Put on hold"), {Status.ACCEPTED, Status.EN_ROUTE, Status.IN_PROGRESS}, Status.ON_HOLD,
            FIELD | {R.DISPATCHER, R.MANAGER, R.INTEGRATION}, reason_required=True, effects=("hold.remember",),
@@ -190,14 +194,115 @@ def event_label(action: str) -> str:
     return str(OTHER_EVENT_LABELS.get(action, action))
 
 
-def available_actions(status: str, role_names) -> list[Transition]:
-    """Transitions a holder of ``role_names`` could fire from ``status`` (object scope aside)."""
-    return list(_available_actions(status, frozenset(role_names)))
+def available_actions(status: str, role_names, service_type_id: int | None = None, *,
+                      flow: Flow | None = None) -> list[Transition]:
+    """Transitions a holder of ``role_names`` could fire from ``status`` on an order of the service
+    type ``service_type_id`` (its flow; None: the table as it stands), object scope aside. ``flow``:
+    the type's flow where the caller has it (read from a service type row it loaded)."""
+    return list(_available_actions(status, frozenset(role_names), flow or flow_for(service_type_id)))
 
 
-@lru_cache(maxsize=512)  # the table is fixed at import: one answer per status and set of roles
-def _available_actions(status: str, names: frozenset) -> tuple[Transition, ...]:
-    return tuple(t for t in TRANSITIONS.values() if any(status in t.sources_for(role) for role in t.roles & names))
+@lru_cache(maxsize=1024)  # one answer per status, set of roles and flow (a flow is a value)
+def _available_actions(status: str, names: frozenset, flow: Flow) -> tuple[Transition, ...]:
+    return tuple(t for t in derive(flow).values() if any(status in t.sources_for(role) for role in t.roles & names))
+
+
+# --- A flow per service type ----------------------------------------------------------------
+# The table above is the one source; a service type's flow (catalog.flows: its optional steps and
+# who may fire each transition, edited in admin) derives that type's rows from it. The service
+# types are kept per process with invalidation on save (catalog.selectors), so reading a type's
+# rows costs no query; the derived rows are computed once per distinct flow.
+
+
+def flow_for(service_type_id: int | None) -> Flow:
+    """The flow of the service type ``service_type_id`` (the default flow for None or an unknown id)."""
+    if service_type_id is None:
+        return DEFAULT_FLOW
+    return service_type_flow(service_type_id)
+
+
+def transitions_for(service_type_id: int | None) -> dict[str, Transition]:
+    """The transitions of an order of the service type ``service_type_id``: the table's rows, as
+    its flow narrows or extends them (``derive``)."""
+    return derive(flow_for(service_type_id))
+
+
+def transition_for(action: str, service_type_id: int | None) -> Transition | None:
+    return transitions_for(service_type_id).get(action)
+
+
+@lru_cache(maxsize=256)
+def derive(flow: Flow) -> dict[str, Transition]:
+    """The table's rows for ``flow``. The default flow gets the table itself.
+
+    - The roles of a transition: the flow's, where it names some (a subset of the row's roles).
+    - No follow-up: ``close`` also leaves from ``resolved`` (the order closes once resolved, and
+      reviewed where a review is asked for; ``survey.send_unless_review`` fires it) and
+      ``follow_up`` leaves from nowhere. Orders already waiting in ``follow_up`` (the flow changed
+      under them) still close from there, as before.
+    """
+    if flow == DEFAULT_FLOW:
+        return TRANSITIONS
+    rows = {action: replace(t, roles=flow.roles_for(action, t.roles)) for action, t in TRANSITIONS.items()}
+    if not flow.follow_up:
+        rows["close"] = replace(rows["close"], sources=rows["close"].sources | {Status.RESOLVED})
+        rows["follow_up"] = replace(rows["follow_up"], sources=frozenset())
+    return rows
+
+
+def moves_on_after_resolved(flow: Flow) -> str:
+    """The transition that takes a resolved order on: to follow-up, or straight to closed."""
+    return "follow_up" if flow.follow_up else "close"
+
+
+def review_needed(flow: Flow, *, parts_used: int = 0) -> bool:
+    """Whether a resolved order waits for a manager's approval of its report before moving on:
+    a review asked for, or parts approval and parts used on the report."""
+    return flow.review or (flow.parts_approval and parts_used > 0)
+
+
+# The steps every order takes to be closed: each needs a role that may fire it.
+MAIN_PATH = ("assign", "accept", "depart", "arrive", "complete")
+
+
+def flow_problems(flow: Flow) -> list[str]:
+    """Why ``flow`` would strand orders, one sentence each (empty: it would not).
+
+    - Each step of the path to closed needs a role that may fire it.
+    - The roles that the code itself fires a step in must keep it: the system moves a resolved
+      order on when no review is asked for, the approving manager does when one is; with follow-up,
+      a good survey answer closes as the customer, an expired survey as the system and a call-back
+      as a manager.
+    - Every state but closed and cancelled needs a transition out that some role may fire.
+    """
+    rows = derive(flow)
+    problems = []
+    on = moves_on_after_resolved(flow)
+    needed = [*MAIN_PATH, on] + (["close"] if flow.follow_up else [])
+    for action in needed:
+        if not rows[action].roles:
+            problems.append(gettext("No role may %(action)s: orders could never get past that step.")
+                            % {"action": str(rows[action].label).lower()})
+    required: dict[tuple[str, str], str] = {}
+    if flow.review or flow.parts_approval:
+        required[(on, R.MANAGER)] = gettext("a manager's approval of a completion report moves the order on")
+    if not flow.review:
+        required[(on, R.SYSTEM)] = gettext("the system moves a resolved order on by itself")
+    if flow.follow_up:
+        required[("close", R.CUSTOMER)] = gettext("a good survey answer closes the order as the customer")
+        required[("close", R.SYSTEM)] = gettext("an expired survey closes the order as the system")
+        required[("close", R.MANAGER)] = gettext("a manager closes the order after a call-back")
+    for (action, role), why in required.items():
+        if rows[action].roles and role not in rows[action].roles:
+            problems.append(gettext("%(role)s must keep %(action)s: %(why)s.") % {
+                "role": R.LABELS.get(role, role), "action": str(rows[action].label).lower(), "why": why})
+    for state in Status:
+        if state in FINAL_STATES:
+            continue
+        if not any(state in t.sources_for(role) for t in rows.values() for role in t.roles):
+            problems.append(gettext("Orders that are %(state)s would have no way out: no role may move them on.")
+                            % {"state": str(state.label).lower()})
+    return problems
 
 
 # The checks that decide whether a technician may be given an order ("assign",

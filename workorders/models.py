@@ -305,6 +305,7 @@ class Attachment(models.Model):
         CUSTOMER_PHOTO = "customer_photo", _("Customer photo")
         ONSITE_PHOTO = "onsite_photo", _("On-site photo")
         SIGNATURE = "signature", _("Signature")
+        BEFORE_PHOTO = "before_photo", _("Photo before the work")
 
     work_order = models.ForeignKey(WorkOrder, on_delete=models.CASCADE, related_name="attachments")
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.CUSTOMER_PHOTO)

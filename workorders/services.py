@@ -25,7 +25,7 @@ from core import roles as R
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unprocessable
 from core.inserts import Insert, insert_linked, json_rows
 from core.images import CleanImage, clean_image
-from core.storage import save_files
+from core.storage import delete_files, save_files
 from core.validation import position_check
 from core.versions import version_check
 from customers.models import Customer, Equipment, Site
@@ -41,7 +41,7 @@ from notifications.services import notifications_add
 from technicians.models import Technician
 
 from . import hooks
-from .lifecycle import OPEN_STATES, TRANSITIONS, Status, technician_check
+from .lifecycle import OPEN_STATES, TRANSITIONS, Status, technician_check, transition_for
 from .messages import created_webhooks, format_window, reschedule_event_add, transition_event_add
 from .models import Attachment, WorkOrder, WorkOrderEvent, new_public_token
 from .selectors import workorder_is_visible_to
@@ -499,16 +499,18 @@ def _insert_new_order(work_order: WorkOrder, event: WorkOrderEvent, *, caller: d
     raise IntegrityError("could not find or create the customer with this phone number")
 
 
-def _add_photos(work_order: WorkOrder, photos: list[CleanImage]) -> None:
-    """The customer's photos, as re-encoded by ``core.images.clean_image`` (no metadata). Stored all
-    or none (``core.storage.save_files``): a file store that does not answer refuses the request
-    (``ServiceUnavailable``, the caller's transaction rolled back), with no file left behind."""
+def _add_photos(work_order: WorkOrder, photos: list[CleanImage], *,
+                kind: str = Attachment.Kind.CUSTOMER_PHOTO) -> list[Attachment]:
+    """The customer's photos (or the technician's, by ``kind``), as re-encoded by
+    ``core.images.clean_image`` (no metadata). Stored all or none (``core.storage.save_files``): a
+    file store that does not answer refuses the request (``ServiceUnavailable``, the caller's
+    transaction rolled back), with no file left behind."""
     if not photos:
-        return
+        return []
     attachments = [
         Attachment(
             work_order=work_order,
-            kind=Attachment.Kind.CUSTOMER_PHOTO,
+            kind=kind,
             content_type=photo.content_type,
             size=photo.size,
             width=photo.width,
@@ -521,6 +523,37 @@ def _add_photos(work_order: WorkOrder, photos: list[CleanImage]) -> None:
     save_files([(attachment.file, photo.content) for attachment, photo in zip(attachments, photos)])
     for attachment in attachments:
         attachment.save()
+    return attachments
+
+
+# The most photos one step takes (a completion report takes as many).
+MAX_STEP_PHOTOS = 10
+
+
+def workorder_arrive(*, work_order_id: int, actor, photos=(), note: str = "", latitude=None,
+                     longitude=None) -> WorkOrder:
+    """Arrive and start the work (the ``arrive`` transition) with the photos taken before it, where
+    the service type's flow asks for some (its ``flow.before_photos`` check counts them). The photos
+    and the step are one transaction: a refused step keeps no photo and no file."""
+    photos = list(photos)
+    if len(photos) > MAX_STEP_PHOTOS:
+        message = _("Attach at most %(n)d photos.") % {"n": MAX_STEP_PHOTOS}
+        raise InvalidInput(message, fields={"photos": [message]})
+    # Someone who may not see the order learns nothing, and stores nothing.
+    work_order = WorkOrder.objects.filter(pk=work_order_id).first()
+    if work_order is None or actor is None or not workorder_is_visible_to(actor, work_order):
+        raise NotFound(_("No such work order."))
+    clean = [clean_image(photo, field="photos") for photo in photos]  # decoded before anything is locked
+    attachments = []
+    try:
+        with transaction.atomic():
+            attachments = _add_photos(work_order, clean, kind=Attachment.Kind.BEFORE_PHOTO)
+            return workorder_transition(work_order_id=work_order.pk, action="arrive", actor=actor, note=note,
+                                        latitude=latitude, longitude=longitude,
+                                        data={"before_photos": len(attachments)} if attachments else None)
+    except Exception:
+        delete_files([attachment.file for attachment in attachments])
+        raise
 
 
 def _acting_role(*, actor, actor_role: str | None, transition, work_order: WorkOrder) -> str:
@@ -598,6 +631,8 @@ def workorder_transition(
         work_order = WorkOrder.objects.select_for_update().filter(pk=work_order_id).first()
         if work_order is None:
             raise NotFound(_("No such work order."))
+        # The row as this order's service type's flow has it (its roles, its states; kept per process).
+        transition = transition_for(transition.action, work_order.service_type_id)
         role = _acting_role(actor=actor, actor_role=actor_role, transition=transition, work_order=work_order)
         if work_order.status not in transition.sources_for(role):
             raise _state_conflict(transition, work_order)

@@ -42,13 +42,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from catalog.selectors import service_types_by_pk
-from core.errors import ApplicationError, InvalidInput, NotFound
+from core.errors import ApplicationError, Forbidden, InvalidInput, NotFound
 from core.inserts import bulk_insert
 from notifications.services import notifications_add
 from technicians.models import Technician
 
 from . import hooks
-from .lifecycle import TRANSITIONS, technician_check
+from .lifecycle import TRANSITIONS, technician_check, transition_for
 from .models import WorkOrder
 from .messages import transition_notifications, transition_webhooks
 from .services import _acting_role, _check_window, _state_conflict, _transition_event
@@ -157,6 +157,16 @@ def _lock_orders(ids: list[int], transition, *, actor, actor_role) -> tuple[dict
             roles[wo.pk] = _acting_role(actor=actor, actor_role=actor_role, transition=transition, work_order=wo)
         except NotFound as exc:
             refused[wo.pk] = _refusal(wo.pk, wo.number, exc)
+            continue
+        # The order's service type's flow may give the step to fewer roles (kept per process):
+        # that order is refused, the others go on.
+        typed = transition_for(ACTION, wo.service_type_id)
+        if typed is not transition:
+            try:
+                _acting_role(actor=actor, actor_role=actor_role, transition=typed, work_order=wo)
+            except Forbidden as exc:
+                del roles[wo.pk]
+                refused[wo.pk] = _refusal(wo.pk, wo.number, exc)
     _explain_missing([pk for pk in ids if pk not in locked], transition, refused)
     return locked, roles, refused
 

@@ -54,6 +54,20 @@ def workorder_send_survey(*, work_order_id: int, actor=None, actor_role: str | N
     return workorder_transition(work_order_id=work_order_id, action="follow_up", actor=actor, actor_role=actor_role)
 
 
+def workorder_move_on(*, work_order_id: int, flow, actor=None, actor_role: str | None = None) -> WorkOrder:
+    """A resolved order moves on as its service type's ``flow`` says: to follow-up (the survey,
+    ``workorder_send_survey``), or, with no follow-up, closed (no survey is sent). Called when the
+    order is resolved with no review to wait for, and by the review once a manager approves."""
+    from .services import workorder_transition
+
+    if flow.follow_up:
+        return workorder_send_survey(work_order_id=work_order_id, actor=actor, actor_role=actor_role)
+    if actor is None and actor_role is None:
+        actor_role = R.SYSTEM
+    return workorder_transition(work_order_id=work_order_id, action="close", actor=actor, actor_role=actor_role,
+                                note=_("Closed once resolved: this service type has no follow-up."))
+
+
 def survey_start(*, work_order: WorkOrder, now=None) -> Survey:
     """Create the survey and text its link (inside the follow_up transition's transaction)."""
     now = now or timezone.now()

@@ -35,7 +35,7 @@ from customers.models import Customer
 from sla.models import SlaTarget
 
 from .filters import WorkOrderFilter, filter_controls, filters_key
-from .lifecycle import OTHER_EVENT_LABELS, TRANSITIONS, Status, available_actions
+from .lifecycle import OTHER_EVENT_LABELS, TRANSITIONS, Status, available_actions, transitions_for
 from .models import Attachment, WorkOrder
 from .search import MAX_QUERY, staff_search
 from .selectors import (
@@ -334,10 +334,11 @@ def _attachment_url(pk: int) -> str:
         return f"/attachments/{pk}/"
 
 
-def _actions_for(user, status):
+def _actions_for(user, status, service_type_id):
+    """The transitions ``user`` may fire on an order in ``status`` of the service type (its flow)."""
     if user.is_superuser:
-        return [t for t in TRANSITIONS.values() if status in t.sources]
-    return available_actions(status, R.roles_of(user))
+        return [t for t in transitions_for(service_type_id).values() if status in t.sources]
+    return available_actions(status, R.roles_of(user), service_type_id)
 
 
 def _local_input(value) -> str:
@@ -637,7 +638,7 @@ def workorder_detail_page(request, pk: int):
     history_html = _history(events)
 
     field_role = _is_field(user)
-    actions = _actions_for(user, detail.row["status"])
+    actions = _actions_for(user, detail.row["status"], detail.row["service_type_id"])
     context = {
         "wo": _shown(detail),
         "events": events,

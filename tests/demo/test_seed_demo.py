@@ -81,6 +81,8 @@ def test_a_site_s_chillers_have_their_next_quarter_s_visits_on_the_board(seeded)
     assert chiller_visits.count() == 3 and not chiller_visits.filter(work_order__isnull=True).exists()
     assert {v.work_order.status for v in chiller_visits} == {Status.NEW}
     assert chiller_visits.first().work_order.contract is not None
+    # Their service type's flow skips the call-back: a visit closes once resolved.
+    assert chiller_visits.first().work_order.service_type.requires_follow_up is False
     assert PlanVisit.objects.filter(plan__unit="meter", meter_at=12500).exists()  # the meter passed 12,500 hours
 
 
@@ -361,6 +363,8 @@ def test_an_inspection_asks_for_a_before_photo_and_five_checklist_items(seeded):
     required = {(f.key, f.kind, f.stage) for f in inspection.custom_fields.filter(required=True, active=True)}
     assert required == {("before_photo", "photo", "completion"), ("hazard_found", "yesno", "completion")}
     assert inspection.checklist_items.filter(mandatory=True, active=True).count() == 5
+    # And its flow asks for a photo on arrival, before the work starts
+    assert inspection.before_photos_min == 1
     # And intake asks an optional question with options in both languages
     question = inspection.custom_fields.get(stage="intake")
     assert (question.kind, question.required) == ("choice", False)

@@ -103,6 +103,7 @@ SERVICE_TYPES = [
 # A safety inspection (issue 22): its own questions and a checklist the technician's phone enforces.
 # It has no history in the demo: the seeded orders are the repair and install types above.
 INSPECTION = ("inspection", "安全检查 Safety inspection", 60, 100, [("electrical", 2)])
+INSPECTION_BEFORE_PHOTOS = 1  # its flow: photos on arrival, before the work starts
 INSPECTION_CHECKLIST = [
     "检查配电箱 Inspect the distribution box",
     "测试漏电保护器 Test the residual-current device",
@@ -645,9 +646,10 @@ class Command(BaseCommand):
         if site is None:
             return 0
         customer = site.customer
+        # Its flow skips the call-back: a maintenance visit closes once resolved (catalog.flows).
         st, _ = ServiceType.objects.get_or_create(code="chiller-maintenance", defaults={
             "name": "冷水机组保养 Chiller maintenance", "default_duration_minutes": 180, "callout_fee": Decimal(0),
-            "description": "冷水机组定期保养 Scheduled chiller maintenance"})
+            "description": "冷水机组定期保养 Scheduled chiller maintenance", "requires_follow_up": False})
         clean = ServiceType.objects.filter(code="aircon-clean").first() or st
         today = timezone.localdate()
         contract = Contract.objects.create(
@@ -815,6 +817,10 @@ class Command(BaseCommand):
             code=code, defaults={**bilingual("name", name), "default_duration_minutes": minutes,
                                  "callout_fee": Decimal(fee), **bilingual("description", name)},
         )
+        # Its flow: the technician takes a photo on arrival, before starting (catalog.flows).
+        if st.before_photos_min < INSPECTION_BEFORE_PHOTOS:
+            st.before_photos_min = INSPECTION_BEFORE_PHOTOS
+            st.save(update_fields=["before_photos_min", "updated_at"])
         for skill_code, level in required:
             ServiceTypeSkill.objects.get_or_create(service_type=st, skill=skills[skill_code],
                                                    defaults={"min_level": level})
