@@ -21,10 +21,11 @@ from django.utils.translation import ngettext
 from PIL import Image, ImageOps
 
 from core import roles as R
-from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.errors import Conflict, InvalidInput, NotFound
 from core.images import CleanImage, clean_image
 from core.storage import delete_files, save_files
 from core.validation import position_check
+from core.permissions import require
 from catalog.custom_fields import custom_values_clean
 from catalog.models import ChecklistItem, CustomField, Part
 from catalog.selectors import custom_fields_for
@@ -425,8 +426,7 @@ def _order_to_complete(work_order_id: int, actor) -> WorkOrder:
     )
     if work_order is None:
         raise NotFound(_("No such work order."))
-    if not R.has_role(actor, R.TECHNICIAN, R.PARTNER_TECHNICIAN):
-        raise Forbidden(_("Only a technician can complete a work order."))
+    require(actor, "completion.complete")
     return work_order
 
 
@@ -654,8 +654,7 @@ def completion_review(*, report_id: int, actor, decision: str, comment: str = ""
     Approving the report of a service type that asks for a review moves the
     resolved work order on to follow-up (the survey).
     """
-    if not R.has_role(actor, R.MANAGER):
-        raise Forbidden(_("Only a manager can review completion reports."))
+    require(actor, "completion.review")
     if decision not in (APPROVE, SEND_BACK):
         raise _invalid("decision", _("Choose approve or send back."))
     comment = (comment or "").strip()
@@ -703,8 +702,7 @@ def completion_revise(*, report_id: int, actor, reply: str, work_done: str = "")
     work_done = (work_done or "").strip()
     if len(work_done) > WORK_DONE_MAX:
         raise _invalid("work_done", _("Keep the description under %(n)d characters.") % {"n": WORK_DONE_MAX})
-    if not R.has_role(actor, R.TECHNICIAN, R.PARTNER_TECHNICIAN):
-        raise Forbidden(_("Only a technician can revise a completion report."))
+    require(actor, "completion.revise")
     with transaction.atomic():
         report = (
             CompletionReport.objects.select_for_update()

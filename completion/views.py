@@ -14,8 +14,8 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from core import roles as R
 from core.errors import ApplicationError
+from core.permissions import may
 
 from .models import CompletionReport
 from .report_pdf import service_report_pdf
@@ -38,7 +38,7 @@ def manager_required(view):
     @wraps(view)
     @login_required
     def wrapped(request, *args, **kwargs):
-        if not R.has_role(request.user, R.MANAGER):
+        if not may(request.user, "completion.review"):
             return render(request, "core/no_role.html", status=403)
         return view(request, *args, **kwargs)
 

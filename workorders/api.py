@@ -52,10 +52,10 @@ from core.api import (
     precondition_errors,
 )
 from core.api import if_match as if_match_tags
-from core.errors import Forbidden, InvalidInput, NotFound
+from core.errors import InvalidInput, NotFound
 from core.filters import DATETIME_PATTERN
 from core.pagination import TIME_SORTS
-from core.permissions import may
+from core.permissions import may, require
 from core.rows import VERSION_HELP, Body
 from core.renderers import PlainBody
 from core.validation import normalize_phone
@@ -1074,7 +1074,7 @@ class WorkOrderViewSet(viewsets.GenericViewSet):
     def search(self, request):
         user = request.user
         found = search.staff_search(user=user, query=request.query_params.get("q", ""), values=LIST_VALUES)
-        customers = found.customers if R.is_office(user) else []
+        customers = found.customers if may(user, "core.office_pages") else []
         return Response({
             "query": found.query,
             "results": _rows_from_values(found.orders, _actions_of(self.get_serializer_context())),
@@ -1098,8 +1098,7 @@ class WorkOrderViewSet(viewsets.GenericViewSet):
     def create(self, request):
         user = request.user
         # An API client restricted to a partner company or a customer creates none (it could not see it).
-        if not (R.is_office(user) or (R.INTEGRATION in R.roles_of(user) and R.client_scope(user) == ("all",))):
-            raise Forbidden(_("Only agents, dispatchers and managers may create work orders."))
+        require(user, "workorders.create")
         key = _idempotency_key(request)
         body_hash = _body_hash(request.data) if key is not None else ""
         serializer = WorkOrderCreateSerializer(data=request.data)

@@ -28,6 +28,7 @@ from core.images import CleanImage, clean_image
 from core.storage import delete_files, save_files
 from core.validation import position_check
 from core.versions import version_check
+from core.permissions import require
 from customers.models import Customer, Equipment, Site
 from customers.selectors import customer_with_site_at, site_at_address
 from customers.services import (
@@ -1003,9 +1004,8 @@ def _lock_to_update(*, work_order_id: int, actor, if_match: list[str]) -> tuple[
     work_order = WorkOrder.objects.select_for_update().filter(pk=work_order_id).first()
     if work_order is None or not workorder_is_visible_to(actor, work_order):
         raise NotFound(_("No such work order."))
+    require(actor, "workorders.change_details")
     roles = R.roles_of(actor) & (R.OFFICE_ROLES | {R.INTEGRATION})
-    if not (roles or actor.is_superuser):
-        raise Forbidden(_("Only agents, dispatchers and managers may change a work order's details."))
     version_check(
         work_order.updated_at, if_match,
         _("%(number)s was changed since you read it; read it again and re-apply your change.")

@@ -31,6 +31,7 @@ from core.errors import ApplicationError, InvalidInput, NotFound
 from core.pagination import SORTS, keyset_page, keyset_page_compiled
 from contracts.selectors import contract_line, contract_visits_used
 from core.refcache import VersionedCache
+from core.permissions import may
 from customers.models import Customer
 from sla.models import SlaTarget
 
@@ -78,11 +79,13 @@ DATE_PLACEHOLDERS = dict.fromkeys(("created_after", "created_before", "due_after
 
 
 def _has_staff_role(user) -> bool:
-    return user.is_superuser or bool(R.roles_of(user) & set(R.STAFF_ROLES))
+    return may(user, "workorders.open_staff_pages")
 
 
 def _is_field(user) -> bool:
-    return not user.is_superuser and not R.is_office(user) and bool(R.roles_of(user) & R.FIELD_ROLES)
+    """A technician's view of the staff pages (fewer filters, no customer pages): a staff member
+    who is not in the office (``_has_staff_role`` lets only staff in)."""
+    return not may(user, "core.office_pages")
 
 
 def _no_role(request):
@@ -281,7 +284,7 @@ def workorder_list_page(request):
         matched = _matching_count(lambda: filterset.qs, user=user, params=params)
         shown_count = f"{COUNT_CAP:,}+" if matched > COUNT_CAP else f"{matched:,}"
 
-    rows = _queue_rows(page.items, customer_links=R.is_office(user)) if page else []
+    rows = _queue_rows(page.items, customer_links=not field_role) if page else []
     filter_fields = filter_controls(filterset.form, placeholders=DATE_PLACEHOLDERS)
     context = {
         "filter": filterset,
@@ -314,7 +317,7 @@ def search_page(request):
         found = staff_search(user=user, query=query, values=QUEUE_ROW_FIELDS)
     except InvalidInput as exc:
         found, error = None, exc.message
-    office = R.is_office(user)
+    office = may(user, "core.office_pages")
     context = {
         "query": found.query if found else query[:MAX_QUERY],
         "error": error,
