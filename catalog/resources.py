@@ -4,6 +4,8 @@ the part number and the codes."""
 import re
 from decimal import Decimal, InvalidOperation
 
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from import_export import fields, widgets
 from import_export.instance_loaders import CachedInstanceLoader
@@ -18,6 +20,7 @@ from core.imports import (
     translated_columns,
 )
 
+from .flows import flow_problems
 from .models import Part, ServiceType, ServiceTypeSkill, Skill
 
 # Names (and service types' descriptions) in both languages: name_zh_hans and name_en columns; a
@@ -113,6 +116,40 @@ class SkillResource(MasterDataResource):
         check_translated(row, errors, "name", max_length=Skill._meta.get_field("name").max_length)
 
 
+class PhotoCountWidget(widgets.IntegerWidget):
+    """How many photos a step asks for: a whole number from 0 (empty is 0)."""
+
+    def clean(self, value, row=None, **kwargs):
+        text = "" if value is None else str(value).strip()
+        if text == "":
+            return 0
+        try:
+            number = int(float(text))  # a spreadsheet's 2.0
+        except ValueError:
+            number = -1
+        if number < 0 or number != float(text):
+            raise ValueError(gettext("Enter a whole number from 0."))
+        return number
+
+
+class TransitionRolesWidget(widgets.Widget):
+    """Who may fire a transition where the type narrows the lifecycle's roles:
+    ``close:manager,system;assign:dispatcher`` (empty: the lifecycle's roles for every transition)."""
+
+    def clean(self, value, row=None, **kwargs):
+        text = "" if value is None else str(value).strip()
+        roles = {}
+        for part in filter(None, (p.strip() for p in text.split(";"))):
+            action, colon, names = part.partition(":")
+            if not colon or not action.strip():
+                raise ValueError(gettext("Write each transition as action:role,role and separate them with ;."))
+            roles[action.strip()] = sorted({n.strip() for n in names.split(",") if n.strip()})
+        return roles
+
+    def render(self, value, obj=None, **kwargs):
+        return ";".join(f"{action}:{','.join(names)}" for action, names in sorted((value or {}).items()))
+
+
 class ServiceTypeResource(MasterDataResource):
     """Service types, matched on their code, with the skills and levels they need
     (``aircon:2;electrical:1``: a file with the column replaces the list, one without keeps it)."""
@@ -124,6 +161,13 @@ class ServiceTypeResource(MasterDataResource):
         Column("default_duration_minutes", _("default duration (minutes)")),
         Column("callout_fee", _("call-out fee")),
         Column("requires_review", _("needs a manager's review")),
+        # The rest of the type's flow (catalog/flows.py): checked as a whole on import, as in admin.
+        Column("requires_follow_up", _("call-back before closing")),
+        Column("requires_signature", _("customer signature required")),
+        Column("before_photos_min", _("photos before the work")),
+        Column("after_photos_min", _("photos after the work")),
+        Column("requires_parts_approval", _("parts approval")),
+        Column("transition_roles", _("roles per transition")),
         Column("skills", _("skills")),
         Column("active", _("active")),
     )
@@ -143,16 +187,37 @@ class ServiceTypeResource(MasterDataResource):
                                default=Decimal("0"))
     requires_review = fields.Field(attribute="requires_review", column_name="requires_review",
                                    widget=YesNoWidget(default=False))
+    requires_follow_up = fields.Field(attribute="requires_follow_up", column_name="requires_follow_up",
+                                      widget=YesNoWidget(default=True))
+    requires_signature = fields.Field(attribute="requires_signature", column_name="requires_signature",
+                                      widget=YesNoWidget(default=True))
+    before_photos_min = fields.Field(attribute="before_photos_min", column_name="before_photos_min",
+                                     widget=PhotoCountWidget(), default=0)
+    after_photos_min = fields.Field(attribute="after_photos_min", column_name="after_photos_min",
+                                    widget=PhotoCountWidget(), default=0)
+    requires_parts_approval = fields.Field(attribute="requires_parts_approval", column_name="requires_parts_approval",
+                                           widget=YesNoWidget(default=False))
+    transition_roles = fields.Field(attribute="transition_roles", column_name="transition_roles",
+                                    widget=TransitionRolesWidget(), default=dict)
     skills = fields.Field(column_name="skills", readonly=True)
     active = fields.Field(attribute="active", column_name="active", widget=YesNoWidget(default=True))
 
     class Meta(MasterDataResource.Meta):
         model = ServiceType
-        fields = ("code", "name_zh_hans", "name_en", "description_zh_hans", "description_en", "default_duration_minutes", "callout_fee", "requires_review",
-                  "skills", "active")
+        fields = ("code", "name_zh_hans", "name_en", "description_zh_hans", "description_en", "default_duration_minutes",
+                  "callout_fee", "requires_review", "requires_follow_up", "requires_signature", "before_photos_min",
+                  "after_photos_min", "requires_parts_approval", "transition_roles", "skills", "active")
         import_id_fields = ("code",)
         instance_loader_class = CachedInstanceLoader
         clean_model_instances = False
+
+    def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
+        super().validate_instance(instance, import_validation_errors, validate_unique)
+        # A flow that would strand orders is refused here as in admin and the API, row by row,
+        # with the same sentences (catalog/flows.py); the file's other rows are not written either.
+        problems = flow_problems(instance)
+        if problems:
+            raise ValidationError({"transition_roles": problems})
 
     def dehydrate_skills(self, service_type):
         if service_type.pk is None:

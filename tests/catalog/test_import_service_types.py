@@ -100,3 +100,37 @@ def test_the_sample_skills_and_service_types_import_cleanly():
     assert not types.has_errors() and not types.has_validation_errors()
     assert types.totals["new"] == 8
     assert required(ServiceType.objects.get(code="chiller-service")) == {"refrigeration": 4, "electrical": 2}
+
+
+def test_a_flow_imports_and_exports_with_its_service_type(client, manager, skills):
+    client.force_login(manager)
+    content = ("code,name,requires_follow_up,requires_signature,before_photos_min,after_photos_min,"
+               "requires_parts_approval,transition_roles\n"
+               "chiller-maintenance,冷水机组保养,no,否,0,2,yes,\n"
+               "inspection,安全检查,yes,yes,1,0,no,assign:dispatcher\n")
+    confirm(client, TYPES, upload(client, TYPES, content))
+    maintenance, inspection = (ServiceType.objects.get(code=code) for code in ("chiller-maintenance", "inspection"))
+    assert (maintenance.requires_follow_up, maintenance.requires_signature, maintenance.after_photos_min,
+            maintenance.requires_parts_approval) == (False, False, 2, True)
+    assert (inspection.before_photos_min, inspection.transition_roles) == (1, {"assign": ["dispatcher"]})
+
+    rows = {row[0]: dict(zip(ServiceTypeResource().export().headers, row)) for row in ServiceTypeResource().export()}
+    assert rows["inspection"]["transition_roles"] == "assign:dispatcher"
+    assert rows["chiller-maintenance"]["requires_follow_up"] == "no"
+    assert rows["chiller-maintenance"]["after_photos_min"] == "2"
+
+
+def test_a_flow_that_would_strand_orders_is_refused_by_line_and_nothing_is_written(client, manager, skills):
+    client.force_login(manager)
+    content = ("code,name,before_photos_min,transition_roles\n"
+               "fine,Fine,0,\n"
+               "welder,Unknown role,0,assign:welder\n"
+               "nobody-closes,Nobody closes,0,close:\n"
+               "photos,Photos,two,\n"
+               "badly-written,Badly written,0,assign\n")
+    preview = upload(client, TYPES, content)
+    bad = {(row.number + 1, column) for row in preview.context["result"].invalid_rows
+           for column in row.field_specific_errors}
+    assert bad == {(3, "transition_roles"), (4, "transition_roles"), (5, "before_photos_min"),
+                   (6, "transition_roles")}
+    assert not ServiceType.objects.filter(code="fine").exists()
