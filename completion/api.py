@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 from core.api import ErrorSerializer
 from core.errors import NotFound
 from core.permissions import allowed_by
-from workorders.api_children import ChildFilter, WorkOrderChildList, child_schema
+from workorders.api.children import ChildFilter, WorkOrderChildList, child_schema
 
 from .invoicing import invoice_batch_create, invoice_batch_release, invoicing_pending_summary
 from .models import CompletionReport, InvoiceBatch

@@ -26,8 +26,8 @@ from inventory.api import (
 )
 from technicians.api import TechnicianViewSet
 from triage.api import ModelInfoView, SuggestView, WorkOrderSuggestView
-from workorders.api import ERRORS, ErrorSerializer, WorkOrderViewSet
-from workorders.api_children import AttachmentListView, EventListView, SurveyListView
+from workorders.api.views import ERRORS, ErrorSerializer, WorkOrderViewSet
+from workorders.api.children import AttachmentListView, EventListView, SurveyListView
 
 router = DefaultRouter()
 router.register("work-orders", WorkOrderViewSet, basename="workorder")

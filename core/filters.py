@@ -12,7 +12,7 @@ from django_filters.fields import IsoDateTimeField
 # Real time zones are between UTC-12:00 and UTC+14:00; ISO 8601 allows offsets up to 23:59,
 # PostgreSQL refuses those beyond 15:59 (a 500, before this check).
 MAX_UTC_OFFSET = timedelta(hours=14)
-# The date-time text the list filters accept, as the API's schemas state it (workorders/api.py).
+# The date-time text the list filters accept, as the API's schemas state it (workorders/api/).
 DATETIME_PATTERN = (
     r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
     r"([Zz]|[+-](0[0-9]|1[0-3]):[0-5][0-9]|[+-]14:00)?$"

@@ -13,7 +13,7 @@ from core.errors import NotFound
 from core.permissions import may
 from customers.models import Customer
 from customers.selectors import CUSTOMER_SEARCH_SHOWN, customer_search
-from workorders.api import ERRORS, ErrorSerializer
+from workorders.api.views import ERRORS, ErrorSerializer
 from workorders.search import MAX_QUERY, search_terms
 
 MATCH_KINDS = ["code", "phone", "name", "address", "serial"]

@@ -2,7 +2,7 @@
 /api/v1/equipment/ - list, create, read and change (PATCH from a version: ``If-Match`` or the
 body's ``version``; a stale one is 412 with the current version).
 
-Thin, as the work orders' (workorders/api.py): parse, call a selector or a service, render.
+Thin, as the work orders' (workorders/api/): parse, call a selector or a service, render.
 Who sees what is ``selectors.customer_scope``; who may change what, ``services``. A row the caller
 may not see answers 404, as one that does not exist.
 """

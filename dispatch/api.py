@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.permissions import allowed_by
-from workorders.api import ERRORS, ErrorSerializer
+from workorders.api.views import ERRORS, ErrorSerializer
 
 from .selectors import workorder_version
 from .services import workorder_drop, workorder_site_place

@@ -1,7 +1,7 @@
 """Automatic assignment: every unassigned work order at once, by a minimum-cost assignment.
 
 The rules (``dispatch.rules``) exclude pairs, the cost (``dispatch.scoring``) ranks the
-rest, ``dispatch.solver`` picks the assignment, and ``workorders.services_assign``
+rest, ``dispatch.solver`` picks the assignment, and ``workorders.services.assign``
 writes it with the rules checked again on locked rows.
 """
 
@@ -26,7 +26,7 @@ from workorders.lifecycle import Status
 from workorders.models import WorkOrder
 from workorders.selectors import workorder_visible_to
 from workorders.services import workorder_transition
-from workorders.services_assign import Assignment, workorders_assign_many
+from workorders.services import Assignment, workorders_assign_many
 
 from . import rules, solver
 from .scoring import Weights, pair_cost_matrix, pair_parts, unassigned_penalty

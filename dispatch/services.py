@@ -4,7 +4,7 @@
 Assignments themselves are lifecycle transitions: one by hand goes through
 ``workorders.services.workorder_transition`` (which locks the work order and
 then the technician, and calls ``technician_check_assignable`` below); the
-automatic assignment's go through ``workorders.services_assign.workorders_assign_many``
+automatic assignment's go through ``workorders.services.assign.workorders_assign_many``
 (the same locks for all of them at once, then ``technicians_check_assignable_many``).
 ``workorders`` does not import this module: ``DispatchConfig.ready()`` registers both
 checks with the lifecycle (``workorders.lifecycle.register_check``).
@@ -93,7 +93,7 @@ def technicians_check_assignable_many(*, pairs, now=None) -> tuple[dict[int, dic
     """``technician_check_assignable`` for many pairs at once, in a fixed number of queries.
 
     ``pairs``: (work order, technician id, window or None), most urgent first.
-    Called by ``workorders.services_assign.workorders_assign_many`` with the
+    Called by ``workorders.services.assign.workorders_assign_many`` with the
     work orders and the technicians locked, so the bookings and loads read
     here cannot change before the assignments commit. Each accepted pair
     counts for the ones after it (its window becomes a booking, its order an

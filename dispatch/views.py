@@ -38,7 +38,7 @@ from customers.models import Site
 from workorders.lifecycle import Status
 from workorders.models import WorkOrder
 from workorders.services import workorder_transition
-from workorders.services_assign import Assignment
+from workorders.services import Assignment
 from workorders.sla import target_states_rows
 
 from . import selectors

@@ -24,7 +24,7 @@ from core.api import TextField
 from core.errors import InvalidInput, NotFound
 from core.validation import normalize_phone
 from core.permissions import may
-from workorders.api import ERRORS, ErrorSerializer
+from workorders.api.views import ERRORS, ErrorSerializer
 from workorders.selectors import workorder_visible_to
 from workorders.services import DESCRIPTION_MAX
 

@@ -44,7 +44,7 @@ def give_to_technician(work_order: WorkOrder, *, technician, appointment_start, 
     dispatched on even if the site's pin moves later.
 
     Returns the fields to save. Shared by ``workorder_transition`` and the bulk
-    ``workorders.services_assign.workorders_assign_many``.
+    ``workorders.services.assign.workorders_assign_many``.
     """
     if point is not None:
         event_data["point"] = point

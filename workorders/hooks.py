@@ -12,7 +12,7 @@ it. A name in the table that nothing registered is never skipped: ``resolve`` ra
 ImproperlyConfigured, ``manage.py check`` reports it (``workorders.E003``, ``workorders/checks.py``)
 and the transition refuses to run before it locks anything.
 
-An effect may also have a set-based form (``effect_many``), which ``workorders.services_assign``
+An effect may also have a set-based form (``effect_many``), which ``workorders.services.assign``
 runs on many orders at once; it reads the same row of the table (``resolve_many``).
 """
 
@@ -51,7 +51,7 @@ class Ctx:
 
 _REGISTRY: dict[str, dict[str, Callable]] = {kind: {} for kind in KINDS}
 # Set-based forms of effects, for a path that fires one transition on many orders at once
-# (``workorders.services_assign``): many(ctxs) -> the fields changed, one list per Ctx.
+# (``workorders.services.assign``): many(ctxs) -> the fields changed, one list per Ctx.
 _MANY: dict[str, Callable] = {}
 
 

@@ -315,7 +315,7 @@ class TechnicianCheck:
     # InvalidInput or Conflict with the reasons. Called with both rows locked.
     one: Callable
     # many(*, pairs, now) -> (accepted, refused) for [(work order, technician id, window or None)];
-    # the set-based form of ``one`` for ``workorders.services_assign``. None where unused.
+    # the set-based form of ``one`` for ``workorders.services.assign``. None where unused.
     many: Callable | None = None
 
 

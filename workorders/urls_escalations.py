@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views_escalations as views
+from .views import escalations as views
 
 app_name = "escalations"
 urlpatterns = [

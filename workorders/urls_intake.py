@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views_intake as views
+from .views import intake as views
 
 app_name = "intake"
 urlpatterns = [

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views_staff
+from .views import staff as views_staff
 
 app_name = "staff"
 urlpatterns = [

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views_survey
+from .views import survey as views_survey
 
 app_name = "survey"
 urlpatterns = [

@@ -170,12 +170,12 @@ def test_the_request_id_follows_the_request_into_the_task_it_enqueues_and_its_js
 
 
 def test_a_log_line_in_a_view_carries_the_request_id_of_its_answer(json_log, client, fresh_rate_limits, monkeypatch):
-    from workorders import views_intake
+    from workorders.views import intake as views_intake
 
     original = views_intake.render
 
     def render(request, template, *args, **kwargs):
-        logging.getLogger("workorders.views_intake").info("rendering %s", template)
+        logging.getLogger("workorders.views.intake").info("rendering %s", template)
         return original(request, template, *args, **kwargs)
 
     monkeypatch.setattr(views_intake, "render", render)

@@ -1,4 +1,4 @@
-"""Automatic assignment writes all its assignments at once (workorders/services_assign.py).
+"""Automatic assignment writes all its assignments at once (workorders/services/assign.py).
 
 Given a queue and technicians, when the automatic assignment runs, then each
 order it gives away has what a dispatcher's assignment would have written
@@ -28,7 +28,7 @@ from workorders.lifecycle import TRANSITIONS, Status
 from notifications.models import Notification
 from workorders.models import WorkOrder, WorkOrderEvent
 from workorders.services import workorder_transition
-from workorders.services_assign import Assignment, workorders_assign_many
+from workorders.services import Assignment, workorders_assign_many
 
 from .factories import at, booked
 from tests.dispatch.invariants import assert_nobody_double_booked_or_over_capacity

@@ -17,7 +17,7 @@ from workorders.checks import technician_checks_registered
 from workorders.lifecycle import TRANSITIONS, Status
 from workorders.models import WorkOrderEvent
 from workorders.services import workorder_transition
-from workorders.services_assign import Assignment, workorders_assign_many
+from workorders.services import Assignment, workorders_assign_many
 
 from .factories import ServiceTypeSkillFactory
 

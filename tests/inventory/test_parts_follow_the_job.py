@@ -22,7 +22,7 @@ from tests.technicians.helpers import signature_png
 from workorders.lifecycle import Status
 from workorders.models import WorkOrder
 from workorders.services import workorder_transition
-from workorders.services_assign import Assignment, workorders_assign_many
+from workorders.services import Assignment, workorders_assign_many
 
 from .helpers import assert_ledger_balances, level, moves, needs, part, put, van, warehouse
 

@@ -477,7 +477,7 @@ def test_an_escalation_is_told(receiver, owner, no_policies):
 
 
 def test_automatic_assignment_tells_each_order(receiver, owner, no_policies):
-    from workorders.services_assign import Assignment, workorders_assign_many
+    from workorders.services import Assignment, workorders_assign_many
 
     _endpoint(receiver, owner, events=[E.WORK_ORDER_ASSIGNED])
     tech = TechnicianFactory()

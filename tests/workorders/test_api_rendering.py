@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 
 from core.renderers import FastJSONRenderer, PlainBody
 from tests.factories import WorkOrderFactory
-from workorders.api import WorkOrderSerializer
+from workorders.api.output import WorkOrderSerializer
 from workorders.lifecycle import Status
 from workorders.models import WorkOrder
 

@@ -9,7 +9,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from tests.factories import UserFactory, WorkOrderFactory
-from workorders.api import WorkOrderDetailSerializer, WorkOrderSerializer
+from workorders.api.output import WorkOrderDetailSerializer, WorkOrderSerializer
 from workorders.lifecycle import Status
 
 pytestmark = pytest.mark.django_db

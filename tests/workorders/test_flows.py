@@ -25,7 +25,7 @@ from workorders.lifecycle import TRANSITIONS, Status, available_actions, transit
 from workorders.lifecycle import flow_problems as lifecycle_flow_problems
 from workorders.models import Attachment, Survey
 from workorders.services import workorder_transition
-from workorders.services_assign import Assignment, workorders_assign_many
+from workorders.services import Assignment, workorders_assign_many
 from workorders.survey import survey_expire_due
 
 pytestmark = pytest.mark.django_db

@@ -22,7 +22,7 @@ from tests.factories import (
     TechnicianFactory,
     WorkOrderFactory,
 )
-from workorders.api import WorkOrderDetailSerializer
+from workorders.api.output import WorkOrderDetailSerializer
 from workorders.lifecycle import Status
 from workorders.models import Attachment, WorkOrderEvent
 

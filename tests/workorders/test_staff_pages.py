@@ -157,7 +157,7 @@ def test_a_kept_1000_plus_count_lasts_seconds_and_small_counts_are_always_exact(
     client, dispatcher, service_type, monkeypatch
 ):
     from core import refcache
-    from workorders import views_staff
+    from workorders.views import staff as views_staff
 
     clock = [1000.0]
     monkeypatch.setattr(refcache.time, "monotonic", lambda: clock[0])

@@ -35,11 +35,11 @@ from core.permissions import may
 from customers.models import Customer
 from sla.models import SlaTarget
 
-from .filters import WorkOrderFilter, filter_controls, filters_key
-from .lifecycle import OTHER_EVENT_LABELS, TRANSITIONS, Status, available_actions, transitions_for
-from .models import Attachment, WorkOrder
-from .search import MAX_QUERY, staff_search
-from .selectors import (
+from ..filters import WorkOrderFilter, filter_controls, filters_key
+from ..lifecycle import OTHER_EVENT_LABELS, TRANSITIONS, Status, available_actions, transitions_for
+from ..models import Attachment, WorkOrder
+from ..search import MAX_QUERY, staff_search
+from ..selectors import (
     QUEUE_ROW_FIELDS,
     TECHNICIAN_CHOICES,
     technician_refs,
@@ -50,8 +50,8 @@ from .selectors import (
     workorder_scope_key,
     workorder_visible_to,
 )
-from .services import workorder_transition
-from .sla import target_states_html, target_states_html_rows, target_states_rows
+from ..services import workorder_transition
+from ..sla import target_states_html, target_states_html_rows, target_states_rows
 
 SORT_LABELS = {
     "-id": gettext_lazy("Newest first"),

@@ -20,15 +20,15 @@ from core.permissions import may
 from core.views import app_error_response
 from technicians.models import PartnerCompany
 
-from .forms import EscalationFilterForm
-from .sla import (
+from ..forms import EscalationFilterForm
+from ..sla import (
     escalation_acknowledge,
     escalation_groups,
     escalation_level_percents,
     escalations_acknowledge_many,
     target_states_many,
 )
-from .survey import survey_record_callback, surveys_awaiting_callback
+from ..survey import survey_record_callback, surveys_awaiting_callback
 
 
 def _allowed(user) -> bool:

@@ -47,11 +47,12 @@ from core.inserts import bulk_insert
 from notifications.services import notifications_add
 from technicians.models import Technician
 
-from . import hooks
-from .lifecycle import TRANSITIONS, technician_check, transition_for
-from .models import WorkOrder
-from .messages import transition_notifications, transition_webhooks
-from .services import _acting_role, _check_window, _state_conflict, _transition_event
+from .. import hooks
+from ..lifecycle import TRANSITIONS, technician_check, transition_for
+from ..models import WorkOrder
+from ..messages import transition_notifications, transition_webhooks
+from .create import _check_window
+from .transition import _acting_role, _state_conflict, _transition_event
 
 ACTION = "assign"
 BUSY = "busy"

@@ -24,9 +24,10 @@ from core.pagination import API_SORTS
 from core.rows import SYNC_PARAMETERS
 from core.permissions import may
 
-from .api import ERRORS, AttachmentSerializer, EventSerializer
-from .models import Attachment, Survey, WorkOrderEvent
-from .selectors import workorder_visible_to
+from .output import AttachmentSerializer, EventSerializer
+from .views import ERRORS
+from ..models import Attachment, Survey, WorkOrderEvent
+from ..selectors import workorder_visible_to
 
 CHILD_SORTS = {name: fields for name, fields in API_SORTS.items() if name.lstrip("-") in ("id", "created_at")}
 

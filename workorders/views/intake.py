@@ -35,12 +35,12 @@ from customers.selectors import customer_find_by_phone
 from knowledge.services import suggestion_ids_parse, suggestion_outcome_record
 from technicians.models import Technician
 
-from .duplicates import public_form_duplicate
-from .forms import EquipmentRequestForm, PhoneLookupForm, PublicRequestForm, StaffIntakeForm, equipment_label, site_label
-from .lifecycle import TRANSITIONS, Status
-from .models import Attachment, WorkOrder
-from .selectors import workorder_customer_page, workorder_for_tracking, workorder_visible_to
-from .services import workorder_add_customer_note, workorder_create
+from ..duplicates import public_form_duplicate
+from ..forms import EquipmentRequestForm, PhoneLookupForm, PublicRequestForm, StaffIntakeForm, equipment_label, site_label
+from ..lifecycle import TRANSITIONS, Status
+from ..models import Attachment, WorkOrder
+from ..selectors import workorder_customer_page, workorder_for_tracking, workorder_visible_to
+from ..services import workorder_add_customer_note, workorder_create
 
 logger = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods
 
 from core.errors import ApplicationError, Conflict, InvalidInput, NotFound
 
-from .survey import survey_answer, survey_for_token, survey_state
+from ..survey import survey_answer, survey_for_token, survey_state
 
 
 class SurveyForm(forms.Form):
