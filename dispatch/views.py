@@ -389,7 +389,8 @@ def _board_payload(request) -> dict:
     for day, name in board.holidays:
         a = timezone.make_aware(dt.datetime.combine(day, dt.time.min))
         b = a + dt.timedelta(days=1)
-        holidays.append({"date": day.isoformat(), "name": name or _("Holiday"), "start": _iso(a, tz), "end": _iso(b, tz),
+        holidays.append({"date": day.isoformat(), "name": name or _("Holiday"), "start": _iso(a, tz),
+                         "end": _iso(b, tz),
                          "bar": [pct(a), round(pct(b) - pct(a), 2)]})
     return {
         "queue": {

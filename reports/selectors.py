@@ -205,7 +205,9 @@ def _summary_rollup_sql(rollup_where: str, rows_where: str) -> str:
             ]
         measures += [f"coalesce(sum(f.{target}_met), 0)::bigint AS {target}_met",
                      f"coalesce(sum(f.{target}_late), 0)::bigint AS {target}_late"]
-        overdue.append(f"count(*) FILTER (WHERE f.{target}_met IS NULL AND f.{target}_due < %(now)s) AS {target}_overdue")
+        overdue.append(
+            f"count(*) FILTER (WHERE f.{target}_met IS NULL AND f.{target}_due < %(now)s) AS {target}_overdue"
+        )
         missed.append(f"r.{target}_late + p.{target}_overdue AS {target}_missed")
     for name in ("resolved", "first_time_fixed", "second_visits", "reopened", "answers", "recommend_answers",
                  "promoters", "passives", "detractors"):
