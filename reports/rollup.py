@@ -126,3 +126,13 @@ def check_sql() -> str:
         f" UNION ALL (SELECT {cols} FROM {ROLLUP} WHERE ({' OR '.join(f'{c} <> 0' for c in COLUMNS)})"
         f" EXCEPT ({select}))"
     )
+
+
+def refill() -> None:
+    """Rebuild the rollups from the summary rows: after writing them with the triggers silenced
+    (``session_replication_role = replica``, as the demo seed does for speed)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(fill_sql())
+
