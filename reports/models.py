@@ -157,8 +157,8 @@ class DayRollup(models.Model):
     - ``grain`` 1 (``BY_TECHNICIAN``): per day, status and technician (0: nobody has the order;
       ``service_type_id`` 0).
 
-    A trigger on ``WorkOrderFact`` keeps every row equal to the sums of the summary rows it covers,
-    in the transaction that writes them (migration 0005). Each measure is a count or a sum, so
+    A trigger on ``WorkOrderFact`` keeps the rows of each key adding up to the sums of the summary
+    rows it covers, in the transaction that writes them (migration 0005). Each measure is a count or a sum, so
     averages and rates are exact: sum ÷ count, as ``avg`` computes them. The dashboard reads these
     instead of the ~3,000 summary rows a day (reports.selectors, docs/reports.md "Day rollups")."""
 
@@ -205,11 +205,9 @@ class DayRollup(models.Model):
     class Meta:
         verbose_name = _("day rollup of work-order figures")
         verbose_name_plural = _("day rollups of work-order figures")
-        constraints = [
-            models.UniqueConstraint(
-                fields=["grain", "created_day", "status", "service_type_id", "technician_id"], name="report_rollup_key"
-            ),
-        ]
+        # Not unique: a key may have several rows (deltas appended by the trigger) until the
+        # sweep adds them up (rollup.compact).
+        indexes = [models.Index(fields=["grain", "created_day"], name="report_rollup_day")]
 
     def __str__(self):
         return f"rollup {self.grain} {self.created_day} {self.status}"

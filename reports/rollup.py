@@ -1,14 +1,15 @@
 """Day rollups of the summary rows (``DayRollup``), kept by a trigger on ``WorkOrderFact``.
 
-Each rollup row holds counts and sums over the summary rows of one creation day and status,
-per service type (grain 0) and per technician (grain 1). Statement-level triggers on the
-summary table (INSERT, UPDATE, DELETE, with their transition tables; TRUNCATE) add the new rows'
-measures and take away the old ones' in the statement that writes them, so every writer keeps
-them exact in its own transaction: a new order's row written with the order
-(``reports.facts.new_order_row``), a refresh, a bulk rebuild, a migration, the demo seed. A
-statement whose rows change no measure (the repeat-failure flag, the money, the appointment)
-touches no rollup row. The rollup rows a statement changes are upserted in key order, so two
-writers lock them in the same order.
+Each rollup row holds counts and sums over summary rows of one creation day and status, per
+service type (grain 0) and per technician (grain 1). Statement-level triggers on the summary
+table (INSERT, UPDATE, DELETE, with their transition tables; TRUNCATE) append, in the statement
+that writes the rows, one delta row per key the statement changed: the new rows' measures less
+the old ones'. So every writer keeps the rollups exact in its own transaction: a new order's
+row written with the order (``reports.facts.new_order_row``), a refresh, a bulk rebuild, a
+migration. Appended, never updated: two transactions writing rows of the same day and service
+type (every create of the day does) neither wait for each other nor deadlock. A statement whose
+rows change no measure (the repeat-failure flag, the money, the appointment) appends nothing.
+The reports sweep (``compact``, every minute) adds each key's rows up into one.
 
 ``MEASURES`` is the one list of what a rollup row holds, as an expression over a summary row;
 migration 0005 installs the trigger from ``trigger_sql()`` and fills the table with
@@ -49,25 +50,27 @@ MEASURES = _measures()
 COLUMNS = [name for name, _expr in MEASURES]
 
 
-def _delta_sql(source: str) -> str:
-    """Upsert into the rollup the measures of ``source`` (rows of the summary table with a
-    ``sign`` column, +1 or -1), by key, skipping keys whose measures all add up to zero."""
+def _sums_sql(source: str) -> str:
+    """The measures of ``source`` (rows of the summary table with a ``sign`` column, +1 or -1)
+    added up by rollup key, leaving out keys whose measures all add up to zero."""
     signed = ", ".join(f"sign * {expr} AS {name}" for name, expr in MEASURES)
     sums = ", ".join(f"sum({name})::bigint AS {name}" for name in COLUMNS)
     nonzero = " OR ".join(f"sum({name}) <> 0" for name in COLUMNS)
-    updates = ", ".join(f"{name} = r.{name} + excluded.{name}" for name in COLUMNS)
     return f"""
-    INSERT INTO {ROLLUP} AS r ({", ".join(KEY)}, {", ".join(COLUMNS)})
     SELECT g.grain, d.created_day, d.status,
-           CASE WHEN g.grain = 0 THEN d.service_type_id ELSE 0 END,
-           CASE WHEN g.grain = 1 THEN coalesce(d.technician_id, 0) ELSE 0 END,
+           CASE WHEN g.grain = 0 THEN d.service_type_id ELSE 0 END AS service_type_id,
+           CASE WHEN g.grain = 1 THEN coalesce(d.technician_id, 0) ELSE 0 END AS technician_id,
            {sums}
     FROM (SELECT created_day, status, service_type_id, technician_id, {signed} FROM ({source}) s) d
     CROSS JOIN (VALUES (0), (1)) g(grain)
     GROUP BY 1, 2, 3, 4, 5
-    HAVING {nonzero}
-    ORDER BY 1, 2, 3, 4, 5
-    ON CONFLICT ({", ".join(KEY)}) DO UPDATE SET {updates}"""
+    HAVING {nonzero}"""
+
+
+def _delta_sql(source: str) -> str:
+    """Append to the rollup the measures of ``source``, one row per key (``_sums_sql``)."""
+    return f"""
+    INSERT INTO {ROLLUP} ({", ".join(KEY)}, {", ".join(COLUMNS)}){_sums_sql(source)}"""
 
 
 def trigger_sql() -> str:
@@ -116,16 +119,40 @@ def fill_sql() -> str:
     return f"DELETE FROM {ROLLUP};" + _delta_sql(f"SELECT 1 AS sign, * FROM {FACT}")
 
 
+def compact_sql() -> str:
+    """Add up each key's rows into one (the rows of keys with more than one; keys that add up to
+    nothing go). Rows appended meanwhile are not in this statement's snapshot and stay as they are;
+    a row another compaction took first is skipped by this one's DELETE, and so not added twice."""
+    key = ", ".join(KEY)
+    cols = ", ".join(COLUMNS)
+    sums = ", ".join(f"sum({name})::bigint" for name in COLUMNS)
+    nonzero = " OR ".join(f"sum({name}) <> 0" for name in COLUMNS)
+    return f"""
+WITH many AS (SELECT {key} FROM {ROLLUP} GROUP BY {key} HAVING count(*) > 1),
+gone AS (DELETE FROM {ROLLUP} r USING many m
+         WHERE ({", ".join(f"r.{k}" for k in KEY)}) = ({", ".join(f"m.{k}" for k in KEY)})
+         RETURNING {", ".join(f"r.{c}" for c in KEY + COLUMNS)})
+INSERT INTO {ROLLUP} ({key}, {cols})
+SELECT {key}, {sums} FROM gone GROUP BY {key} HAVING {nonzero}"""
+
+
+def compact() -> int:
+    """``compact_sql`` (the reports sweep runs it): returns the rows written."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(compact_sql())
+        return cursor.rowcount
+
+
 def check_sql() -> str:
-    """The rollup rows that differ from the sums of the summary rows (none, when all is well)."""
-    expected = _delta_sql(f"SELECT 1 AS sign, * FROM {FACT}")
-    select = expected.split("INSERT INTO", 1)[1].split("\n", 1)[1].split("ON CONFLICT")[0]
-    cols = ", ".join(KEY + COLUMNS)
-    return (
-        f"(({select}) EXCEPT SELECT {cols} FROM {ROLLUP} WHERE ({' OR '.join(f'{c} <> 0' for c in COLUMNS)}))"
-        f" UNION ALL (SELECT {cols} FROM {ROLLUP} WHERE ({' OR '.join(f'{c} <> 0' for c in COLUMNS)})"
-        f" EXCEPT ({select}))"
-    )
+    """The keys whose rollup rows do not add up to the sums of the summary rows (none, when all is
+    well), both ways."""
+    expected = _sums_sql(f"SELECT 1 AS sign, * FROM {FACT}")
+    nonzero = " OR ".join(f"sum({name}) <> 0" for name in COLUMNS)
+    actual = (f"SELECT {', '.join(KEY)}, {', '.join(f'sum({c})::bigint' for c in COLUMNS)} FROM {ROLLUP} "
+              f"GROUP BY {', '.join(KEY)} HAVING {nonzero}")
+    return f"(({expected}) EXCEPT ({actual})) UNION ALL (({actual}) EXCEPT ({expected}))"
 
 
 def refill() -> None:

@@ -73,7 +73,7 @@ class Migration(migrations.Migration):
             options={
                 'verbose_name': 'day rollup of work-order figures',
                 'verbose_name_plural': 'day rollups of work-order figures',
-                'constraints': [models.UniqueConstraint(fields=('grain', 'created_day', 'status', 'service_type_id', 'technician_id'), name='report_rollup_key')],
+                'indexes': [models.Index(fields=['grain', 'created_day'], name='report_rollup_day')],
             },
         ),
         migrations.RunSQL(

@@ -4,12 +4,14 @@ dashboard's figures from them equal those from the rows, for every filter."""
 import pytest
 import time_machine
 from django.db import connection
+from django.db.models import Count
 
 from reports import rollup
 from reports.facts import facts_rebuild
 from reports.forms import OWN_STAFF, Filters
 from reports.models import DayRollup, WorkOrderFact
 from reports.selectors import leaderboard, rollup_grain, summary, tuned, volume
+from reports.tasks import reports_facts_sweep
 from tests.reports.conftest import NOW, Story, at
 from tests.reports.helpers import dashboard, kpi
 
@@ -62,12 +64,34 @@ def test_the_rollups_equal_the_rows_they_sum_after_create_complete_and_reopen(
     assert _differences() == []
 
 
+def test_writers_append_and_the_sweep_adds_each_day_up_into_one_row_with_the_same_figures(
+        week, django_capture_on_commit_callbacks):
+    s = Story(week.service_type, week.manager)
+    with django_capture_on_commit_callbacks(execute=True):
+        for minute in (0, 10, 20):  # three creates of one day and service type: three rows appended
+            s.create(at(3, 7, 9, minute))
+    key = {"grain": DayRollup.BY_TYPE, "created_day": at(3, 7, 0).date(), "status": "new",
+           "service_type_id": week.service_type.pk}
+    assert DayRollup.objects.filter(**key).count() > 1
+    f = Filters(*WEEK)
+    with time_machine.travel(NOW, tick=False):
+        before = _figures(f, "auto")
+        rollup.compact()
+        assert DayRollup.objects.filter(**key).count() == 1
+        assert _figures(f, "auto") == before == _figures(f, None)
+    assert _differences() == []
+    # The sweep compacts too: after it, one row per key.
+    reports_facts_sweep.apply().get()
+    assert not DayRollup.objects.values(*rollup.KEY).annotate(n=Count("pk")).filter(n__gt=1).exists()
+    assert _differences() == []
+
+
 def test_deleting_or_truncating_summary_rows_takes_them_out_of_the_rollups(week):
     WorkOrderFact.objects.filter(pk=week.a.pk).delete()
     assert _differences() == []
     with connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE; TRUNCATE reports_workorderfact")
-    assert not DayRollup.objects.exclude(orders=0).exists()
+    assert not DayRollup.objects.exists()
 
 
 def test_a_write_that_changes_no_figure_leaves_the_rollups_alone(week):
