@@ -594,11 +594,14 @@ def _save_report_lines(report: CompletionReport, *, actor, checked: _CheckedRepo
          "unit": line.part.unit, "quantity": format(line.quantity.normalize(), "f")}
         for line in lines
     ]))
-    for attachment, clean in files.photos:
-        if attachment.pk is None:
-            attachment.save()
-        ReportPhoto.objects.create(report=report, attachment=attachment, latitude=clean.latitude,
-                                   longitude=clean.longitude, taken_at=clean.taken_at)
+    # All the photos' rows in two statements, whatever their number (PostgreSQL hands back the
+    # attachments' ids); the photo fields' attachments were saved with the report.
+    Attachment.objects.bulk_create([attachment for attachment, _clean in files.photos if attachment.pk is None])
+    ReportPhoto.objects.bulk_create([
+        ReportPhoto(report=report, attachment=attachment, latitude=clean.latitude, longitude=clean.longitude,
+                    taken_at=clean.taken_at)
+        for attachment, clean in files.photos
+    ])
     if checked.needs_second_visit:
         report.follow_up_work_order = _second_visit(work_order, actor=actor, reason=checked.second_visit_reason)
         report.save(update_fields=["follow_up_work_order"])

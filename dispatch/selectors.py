@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -421,7 +423,7 @@ class Travel:
     minutes: float | None = None
 
 
-@dataclass
+@dataclass(frozen=True)
 class DayRoute:
     """One technician's booked jobs on one day: in the order of their times, and a suggested order
     (nearest next, from where the technician starts), with the drive each takes."""
@@ -511,8 +513,9 @@ def _travel(jobs: list[OpenJob], buffer_minutes: float) -> list[Travel]:
     """Between consecutive bookings of one technician on the same local day."""
     booked = sorted((j for j in jobs if j.start is not None), key=lambda j: j.start)
     out = []
+    tz = timezone.get_current_timezone()
     for before, after in zip(booked, booked[1:]):
-        if timezone.localdate(before.end) != timezone.localdate(after.start) or after.start < before.end:
+        if before.end.astimezone(tz).date() != after.start.astimezone(tz).date() or after.start < before.end:
             continue
         trip = travel.estimate(_job_point(before), _job_point(after), when=before.end)
         gap = (after.start - before.end).total_seconds() / 60.0
@@ -522,12 +525,52 @@ def _travel(jobs: list[OpenJob], buffer_minutes: float) -> list[Travel]:
     return out
 
 
+# A technician's routes, kept per process by what they are computed from (``_route_key``): their
+# booked jobs (id, time, place) and where they start. The board asks for every technician's on each
+# poll (every 10 s per dispatcher); they change only when those jobs or that position do.
+ROUTES_KEPT = 4096
+_routes: OrderedDict = OrderedDict()
+_routes_lock = threading.Lock()
+
+
+def _route_key(booked: list[OpenJob], start, tz) -> tuple | None:
+    if settings.DISPATCH_ROUTING_URL:
+        return None  # the routing server's answers come and go with its cache: never kept here
+    return (
+        start, str(tz), settings.DISPATCH_SPEED_KMH, settings.DISPATCH_RUSH_SPEED_KMH,
+        tuple(map(tuple, settings.DISPATCH_RUSH_HOURS)), settings.DISPATCH_ROAD_FACTOR,
+        tuple((j.id, j.start, j.latitude, j.longitude) for j in booked),
+    )
+
+
 def day_routes(jobs: list[OpenJob], start: tuple[float, float] | None) -> list[DayRoute]:
     """For each local day with two or more booked jobs: the booked order's drive from ``start``
-    and the nearest-next order's (``dispatch.travel.nearest_next``)."""
+    and the nearest-next order's (``dispatch.travel.nearest_next``). Computed once per change of
+    those jobs or of ``start`` in each process (``_routes``)."""
+    tz = timezone.get_current_timezone()
+    booked = sorted((j for j in jobs if j.start is not None), key=lambda j: j.start)
+    if len(booked) < 2:
+        return []
+    key = _route_key(booked, start, tz)
+    if key is not None:
+        with _routes_lock:
+            kept = _routes.get(key)
+            if kept is not None:
+                _routes.move_to_end(key)
+                return list(kept)
+    routes = _day_routes(booked, start, tz)
+    if key is not None:
+        with _routes_lock:
+            _routes[key] = tuple(routes)
+            if len(_routes) > ROUTES_KEPT:
+                _routes.popitem(last=False)
+    return routes
+
+
+def _day_routes(booked: list[OpenJob], start, tz) -> list[DayRoute]:
     by_day: dict[dt.date, list[OpenJob]] = {}
-    for job in sorted((j for j in jobs if j.start is not None), key=lambda j: j.start):
-        by_day.setdefault(timezone.localdate(job.start), []).append(job)
+    for job in booked:
+        by_day.setdefault(job.start.astimezone(tz).date(), []).append(job)
     routes = []
     for day, day_jobs in sorted(by_day.items()):
         if len(day_jobs) < 2:

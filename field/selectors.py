@@ -87,13 +87,17 @@ def early_departure(work_order: WorkOrder, *, now=None) -> timedelta | None:
     return None
 
 
-def tech_job_detail(*, user, pk: int) -> WorkOrder | None:
-    """One work order for the job page, if ``user`` may see it (404 otherwise)."""
-    return (
+def tech_job_detail(*, user, pk: int, history: bool = True) -> WorkOrder | None:
+    """One work order for the job page, if ``user`` may see it (404 otherwise). ``history``: with
+    its events and the customer's photos (two more queries; a completion being submitted needs
+    neither)."""
+    qs = (
         workorder_visible_to(user)
         .select_related("customer", "site", "equipment", "service_type", "technician__user",
                         "follow_up_of_report__work_order")
-        .prefetch_related(
+    )
+    if history:
+        qs = qs.prefetch_related(
             Prefetch("events", queryset=WorkOrderEvent.objects.select_related("actor").order_by("id")),
             Prefetch(
                 "attachments",
@@ -101,9 +105,7 @@ def tech_job_detail(*, user, pk: int) -> WorkOrder | None:
                 to_attr="customer_photos",
             ),
         )
-        .filter(pk=pk)
-        .first()
-    )
+    return qs.filter(pk=pk).first()
 
 
 def tech_job_state(*, user, pk: int) -> dict | None:

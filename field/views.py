@@ -128,8 +128,8 @@ def _maps_links(work_order) -> dict:
     }
 
 
-def _job_or_404(request, pk):
-    work_order = selectors.tech_job_detail(user=request.user, pk=pk)
+def _job_or_404(request, pk, *, history: bool = True):
+    work_order = selectors.tech_job_detail(user=request.user, pk=pk, history=history)
     if work_order is None:
         raise Http404(_("No such work order."))
     return work_order
@@ -266,7 +266,8 @@ def _completion_context(work_order, form, checklist, *, custom_form, answers=Non
 
 @field_role_required
 def job_complete(request, pk):
-    work_order = _job_or_404(request, pk)
+    # The form (GET) reads the events (a hold for a second visit); a submission (POST) does not.
+    work_order = _job_or_404(request, pk, history=request.method != "POST")
     checklist = checklist_for(service_type_id=work_order.service_type_id)
     custom_fields = custom_fields_for(work_order.service_type_id, CustomField.Stage.COMPLETION)
     if request.method != "POST":

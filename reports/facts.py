@@ -61,6 +61,7 @@ from workorders.history import repeat_failure_sql
 from workorders.lifecycle import OPEN_STATES
 from workorders.models import Survey, WorkOrder, WorkOrderEvent
 
+from . import rollup
 from .models import RefreshState, WorkOrderFact
 
 logger = logging.getLogger(__name__)
@@ -306,6 +307,9 @@ def facts_sweep(*, max_events: int = 50_000) -> int:
         state.done_event_id = state.seen_event_id
         state.seen_event_id = upper
         state.save(update_fields=["done_event_id", "seen_event_id", "updated_at"])
+    # The day rollups' rows appended since the last sweep, added up (one statement, its own
+    # transaction).
+    rollup.compact()
     return refreshed
 
 

@@ -148,3 +148,66 @@ class RefreshState(models.Model):
 
     def __str__(self):
         return f"{self.name}: {self.done_event_id}"
+
+
+class DayRollup(models.Model):
+    """The summary rows added up per creation day and status, in two grains (reports/rollup.py).
+
+    - ``grain`` 0 (``BY_TYPE``): per day, status and service type (``technician_id`` 0);
+    - ``grain`` 1 (``BY_TECHNICIAN``): per day, status and technician (0: nobody has the order;
+      ``service_type_id`` 0).
+
+    A trigger on ``WorkOrderFact`` keeps the rows of each key adding up to the sums of the summary
+    rows it covers, in the transaction that writes them (migration 0005). Each measure is a count or a sum, so
+    averages and rates are exact: sum ÷ count, as ``avg`` computes them. The dashboard reads these
+    instead of the ~3,000 summary rows a day (reports.selectors, docs/reports.md "Day rollups")."""
+
+    BY_TYPE = 0
+    BY_TECHNICIAN = 1
+
+    grain = models.PositiveSmallIntegerField()
+    created_day = models.DateField()
+    status = models.CharField(max_length=16)
+    service_type_id = models.BigIntegerField(default=0)
+    technician_id = models.BigIntegerField(default=0)
+
+    orders = models.BigIntegerField(default=0)
+    first_response_clock_n = models.BigIntegerField(default=0)
+    first_response_clock_sum = models.BigIntegerField(default=0)
+    first_response_business_n = models.BigIntegerField(default=0)
+    first_response_business_sum = models.BigIntegerField(default=0)
+    arrival_clock_n = models.BigIntegerField(default=0)
+    arrival_clock_sum = models.BigIntegerField(default=0)
+    arrival_business_n = models.BigIntegerField(default=0)
+    arrival_business_sum = models.BigIntegerField(default=0)
+    resolution_clock_n = models.BigIntegerField(default=0)
+    resolution_clock_sum = models.BigIntegerField(default=0)
+    resolution_business_n = models.BigIntegerField(default=0)
+    resolution_business_sum = models.BigIntegerField(default=0)
+    # per SLA target: met, and met late (the misses of orders still open are counted from the rows)
+    first_response_met = models.BigIntegerField(default=0)
+    first_response_late = models.BigIntegerField(default=0)
+    arrival_met = models.BigIntegerField(default=0)
+    arrival_late = models.BigIntegerField(default=0)
+    resolution_met = models.BigIntegerField(default=0)
+    resolution_late = models.BigIntegerField(default=0)
+    resolved = models.BigIntegerField(default=0)
+    first_time_fixed = models.BigIntegerField(default=0)
+    second_visits = models.BigIntegerField(default=0)
+    reopened = models.BigIntegerField(default=0)
+    answers = models.BigIntegerField(default=0)
+    satisfaction_sum = models.BigIntegerField(default=0)
+    recommend_answers = models.BigIntegerField(default=0)
+    promoters = models.BigIntegerField(default=0)
+    passives = models.BigIntegerField(default=0)
+    detractors = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("day rollup of work-order figures")
+        verbose_name_plural = _("day rollups of work-order figures")
+        # Not unique: a key may have several rows (deltas appended by the trigger) until the
+        # sweep adds them up (rollup.compact).
+        indexes = [models.Index(fields=["grain", "created_day"], name="report_rollup_day")]
+
+    def __str__(self):
+        return f"rollup {self.grain} {self.created_day} {self.status}"

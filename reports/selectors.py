@@ -36,7 +36,8 @@ from workorders.models import WorkOrder, WorkOrderEvent
 from workorders.selectors import technician_refs
 
 from .forms import OWN_STAFF, Filters
-from .models import WorkOrderFact
+from .models import DayRollup, WorkOrderFact
+from .rollup import DURATIONS, TARGETS
 
 STATUSES = list(Status.values)
 OPEN = [s for s in STATUSES if s in OPEN_STATES]  # in lifecycle order
@@ -54,7 +55,6 @@ TARGET_LABELS = {
     "arrival": _("Arrival"),
     "resolution": _("Resolution"),
 }
-TARGETS = list(TARGET_LABELS)
 # A booked window is found by its start; none is longer than this (see the leaderboard query).
 MAX_BOOKING = timedelta(days=7)
 LEADERBOARD_ROWS = 100
@@ -131,6 +131,25 @@ def _range_bounds(f: Filters) -> tuple[datetime, datetime]:
     return start, end
 
 
+def rollup_grain(f: Filters) -> int | None:
+    """Which day rollup serves these filters (reports/rollup.py), or None: the summary rows.
+
+    Per service type for all orders or one service type; per technician for a technician or a
+    partner (the technician's partner, as on the rows). Both a service type and a technician or
+    partner: the rows (a small cohort, found by the index on technician and day)."""
+    if f.technician_id or f.partner:
+        return None if f.service_type_id else DayRollup.BY_TECHNICIAN
+    return DayRollup.BY_TYPE
+
+
+def _rollup_where(f: Filters, grain: int, prefix: str = "w") -> tuple[str, dict]:
+    """The WHERE clause for the filters over the rollup table aliased ``f`` (its columns are named
+    as the summary rows' are), in ``grain``."""
+    where, params = _where(f, prefix=prefix)
+    params[f"{prefix}_grain"] = grain
+    return f"f.grain = %({prefix}_grain)s AND {where}", params
+
+
 # --- Summary: times, SLA compliance, first-time fix, satisfaction ----------------------------
 
 
@@ -170,6 +189,39 @@ WHERE {where}
 """
 
 
+def _summary_rollup_sql(rollup_where: str, rows_where: str) -> str:
+    """The summary from the day rollups: the same columns as ``_summary_sql``, each a sum of the
+    rollup's counts and sums (an average is sum ÷ count, as ``avg`` computes it). A target missed
+    by an order still open, its deadline passed by now, depends on the moment the page is read:
+    those are counted from the summary rows whose target is still open (the partial index
+    report_fact_sla_open, migration reports/0005: a tenth of the cohort at most)."""
+    measures, overdue, missed = [], [], []
+    for target in TARGETS:
+        for kind in ("clock", "business"):
+            base = f"{target}_{kind}"
+            measures += [
+                f"coalesce(sum(f.{base}_n), 0)::bigint AS {base}_n",
+                f"round(sum(f.{base}_sum)::numeric / nullif(sum(f.{base}_n), 0), 1) AS {base}_avg",
+            ]
+        measures += [f"coalesce(sum(f.{target}_met), 0)::bigint AS {target}_met",
+                     f"coalesce(sum(f.{target}_late), 0)::bigint AS {target}_late"]
+        overdue.append(
+            f"count(*) FILTER (WHERE f.{target}_met IS NULL AND f.{target}_due < %(now)s) AS {target}_overdue"
+        )
+        missed.append(f"r.{target}_late + p.{target}_overdue AS {target}_missed")
+    for name in ("resolved", "first_time_fixed", "second_visits", "reopened", "answers", "recommend_answers",
+                 "promoters", "passives", "detractors"):
+        measures.append(f"coalesce(sum(f.{name}), 0)::bigint AS {name}")
+    open_sla = " OR ".join(f"(f.{t}_met IS NULL AND f.{t}_due IS NOT NULL)" for t in TARGETS)
+    return f"""
+SELECT r.*, {", ".join(missed)}
+FROM (SELECT coalesce(sum(f.orders), 0)::bigint AS total, {", ".join(measures)},
+             sum(f.satisfaction_sum)::numeric / nullif(sum(f.answers), 0) AS satisfaction_avg
+      FROM {_t(DayRollup)} f WHERE {rollup_where}) r,
+     (SELECT {", ".join(overdue)} FROM {_t(WorkOrderFact)} f WHERE ({open_sla}) AND {rows_where}) p
+"""
+
+
 # The 90th percentiles. percentile_cont sorts every value of the cohort, six times over
 # (three intervals, clock and business): for a 90-day range of a million orders that is
 # most of the page's time. Each duration column has an index in value order that also
@@ -182,7 +234,6 @@ WHERE {where}
 # percentile), whatever the range, so it is used for large cohorts; small ones sort.
 P90 = 0.9
 WALK_FROM = 20_000
-DURATIONS = [f"{t}_{kind}_s" for t in TARGETS for kind in ("clock", "business")]
 
 
 def _p90s(f: Filters, counts: dict) -> dict:
@@ -246,8 +297,17 @@ class Summary:
     maintenance: dict | None = None  # planned visits due, done on time, compliance %
 
 
-def summary(f: Filters, *, now=None) -> Summary:
+def summary(f: Filters, *, now=None, grain: int | None | str = "auto") -> Summary:
+    """The summary figures; from the day rollups when they serve the filters (``rollup_grain``),
+    else from the summary rows (``grain=None`` forces the rows: the tests compare the two)."""
     where, params = _where(f)
+    grain = rollup_grain(f) if grain == "auto" else grain
+    if grain is None:
+        main = _summary_sql(where)
+    else:
+        r_where, r_params = _rollup_where(f, grain, prefix="r")
+        params.update(r_params)
+        main = _summary_rollup_sql(r_where, where)
     params["now"] = now = now or timezone.now()
     m_where, m_params = _where(f, dates=False, prefix="m")
     params.update(m_params)
@@ -255,7 +315,7 @@ def summary(f: Filters, *, now=None) -> Summary:
                    "m_tz": timezone.get_current_timezone_name()})
     row = _rows(
         f"""
-WITH s AS ({_summary_sql(where)}), mv AS ({_maintenance_sql(m_where)})
+WITH s AS ({main}), mv AS ({_maintenance_sql(m_where)})
 SELECT s.*, mv.*,
        round(100.0 * mv.maintenance_on_time / nullif(mv.maintenance_due, 0), 1) AS maintenance_compliance,
        round(100.0 * s.first_time_fixed / nullif(s.resolved, 0), 1) AS first_time_fix_rate,
@@ -305,15 +365,20 @@ class Volume:
     weekly: list[dict]  # week (Monday), total, one key per status
 
 
-def volume(f: Filters) -> Volume:
-    where, params = _where(f)
+def volume(f: Filters, *, grain: int | None | str = "auto") -> Volume:
+    grain = rollup_grain(f) if grain == "auto" else grain
+    if grain is None:
+        where, params = _where(f)
+        counted = f"SELECT f.created_day, f.status, count(*) AS n FROM {_t(WorkOrderFact)} f WHERE {where}"
+    else:  # the day rollups (the same counts)
+        where, params = _rollup_where(f, grain)
+        counted = f"SELECT f.created_day, f.status, sum(f.orders) AS n FROM {_t(DayRollup)} f WHERE {where}"
     per_status = ", ".join(f"coalesce(sum(c.n) FILTER (WHERE c.status = '{s}'), 0)::int AS {s}" for s in STATUSES)
     sums = ", ".join(f"sum({s})::int AS {s}" for s in STATUSES)
     rows = _rows(
         f"""
 WITH c AS (
-    SELECT f.created_day, f.status, count(*) AS n
-    FROM {_t(WorkOrderFact)} f WHERE {where}
+    {counted}
     GROUP BY f.created_day, f.status
 ), daily AS (
     -- every day of the range, with or without orders, so the trend has no gaps
@@ -381,7 +446,8 @@ GROUP BY ROLLUP (f.status)
 # --- Technician leaderboard ---------------------------------------------------------------
 
 
-def leaderboard(f: Filters, *, limit: int | None = LEADERBOARD_ROWS) -> tuple[list[dict], int]:
+def leaderboard(f: Filters, *, limit: int | None = LEADERBOARD_ROWS,
+                grain: int | None | str = "auto") -> tuple[list[dict], int]:
     """Per technician: completed jobs, first-time fix, satisfaction, booked and shift hours, utilisation.
 
     Returns (rows, how many technicians in all). Utilisation is booked hours / shift hours
@@ -390,11 +456,27 @@ def leaderboard(f: Filters, *, limit: int | None = LEADERBOARD_ROWS) -> tuple[li
     technician's shifts give each day of the range (a dated row replaces that weekday's
     pattern, absences are cut out), as ``dispatch.rules.working_windows`` reads them.
     """
-    where, params = _where(f)
-    booked_where, booked_params = _where(f, dates=False, technician_column="f.booked_technician_id", prefix="b")
-    start, end = _range_bounds(f)
-    sql = f"""
-WITH jobs AS (
+    grain = rollup_grain(f) if grain == "auto" else grain
+    if grain == DayRollup.BY_TYPE and not f.service_type_id:
+        grain = DayRollup.BY_TECHNICIAN  # per technician is what this table counts
+    if grain == DayRollup.BY_TECHNICIAN:
+        # The day rollups per technician (0: nobody has the order); a technician whose rollup rows
+        # are all empty (their orders moved to someone else) has no orders in the cohort.
+        where, params = _rollup_where(f, grain)
+        jobs = f"""
+    SELECT f.technician_id AS tid,
+           sum(f.resolved)::bigint AS completed,
+           sum(f.first_time_fixed)::bigint AS first_time_fixed,
+           round(100.0 * sum(f.first_time_fixed) / nullif(sum(f.resolved), 0), 1) AS first_time_fix_rate,
+           round(sum(f.satisfaction_sum)::numeric / nullif(sum(f.answers), 0), 2) AS satisfaction_avg,
+           sum(f.answers)::bigint AS answers
+    FROM {_t(DayRollup)} f
+    WHERE f.technician_id <> 0 AND {where}
+    GROUP BY f.technician_id
+    HAVING sum(f.orders) > 0"""
+    else:
+        where, params = _where(f)
+        jobs = f"""
     SELECT f.technician_id AS tid,
            count(f.first_time_fix) AS completed,  -- set exactly when the order was resolved
            count(*) FILTER (WHERE f.first_time_fix) AS first_time_fixed,
@@ -404,7 +486,11 @@ WITH jobs AS (
            count(f.satisfaction) AS answers
     FROM {_t(WorkOrderFact)} f
     WHERE f.technician_id IS NOT NULL AND {where}
-    GROUP BY f.technician_id
+    GROUP BY f.technician_id"""
+    booked_where, booked_params = _where(f, dates=False, technician_column="f.booked_technician_id", prefix="b")
+    start, end = _range_bounds(f)
+    sql = f"""
+WITH jobs AS ({jobs}
 ), booked AS (
     SELECT f.booked_technician_id AS tid,
            -- Two sums, not one over a CASE: extract() gives numeric, and a CASE with it would make

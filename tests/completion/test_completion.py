@@ -326,3 +326,19 @@ def test_a_job_held_for_a_second_visit_opens_the_report_with_second_visit_ticked
     form = tech_client.get(reverse("tech:complete", args=[wo.pk])).content.decode()
 
     assert 'name="needs_second_visit" value="on" checked' in form
+
+
+def test_a_completion_costs_the_same_queries_with_one_photo_or_three(client, technician):
+    from django.test.utils import CaptureQueriesContext
+
+    counts = []
+    for n in (1, 1, 3):  # the first fills this process's caches
+        job = job_for(technician)
+        client.force_login(technician.user)
+        photos = [photo_upload(f"site{i}.jpg", jpeg_bytes(size=(640, 480))) for i in range(n)]
+        with CaptureQueriesContext(connection) as queries:
+            response = client.post(reverse("tech:complete", args=[job.pk]), completion_post(photos=photos))
+        assert response.status_code == 302
+        assert CompletionReport.objects.get(work_order=job).photos.count() == n
+        counts.append(len(queries))
+    assert counts[1] == counts[2]

@@ -239,6 +239,29 @@ def test_the_gantt_suggests_the_nearest_next_order_and_says_what_the_booked_orde
     assert stops == {near.pk: 1, middle.pk: 2, far.pk: 3}
 
 
+def test_each_route_is_worked_out_once_per_change_of_its_jobs_and_follows_every_change(
+        client, dispatcher, monkeypatch):
+    tech = TechnicianFactory(home_latitude=31.0, home_longitude=121.5)
+    far = booked(tech, at(TUESDAY, 10), at(TUESDAY, 11), site=SiteFactory(latitude=31.3, longitude=121.5))
+    near = booked(tech, at(TUESDAY, 12), at(TUESDAY, 13), site=SiteFactory(latitude=31.1, longitude=121.5))
+    client.force_login(dispatcher)
+    worked_out = []
+    real = travel.nearest_next
+    monkeypatch.setattr(travel, "nearest_next", lambda *a, **kw: worked_out.append(1) or real(*a, **kw))
+
+    def route():
+        [r] = technician(board(client, view="day", date=TUESDAY.isoformat()), tech)["routes"]
+        return r["suggested"], r["booked_minutes"]
+
+    step = minutes((31.0, 121.5), (31.1, 121.5))
+    assert route() == ([near.pk, far.pk], round(5 * step))  # booked: 0.3, then 0.2 back
+    assert route() == ([near.pk, far.pk], round(5 * step)) and len(worked_out) == 1  # the next poll
+    # The far job's site is placed again, nearer than the other: the next poll has the new route.
+    far.site.latitude = 31.05
+    far.site.save()
+    assert route() == ([far.pk, near.pk], round(step)) and len(worked_out) == 2  # 0.05 + 0.05
+
+
 def test_moving_a_booking_on_the_gantt_says_the_driving_it_adds(client, dispatcher):
     tech = TechnicianFactory(home_latitude=31.0, home_longitude=121.5)
     booked(tech, at(TUESDAY, 10), at(TUESDAY, 11), site=SiteFactory(latitude=31.1, longitude=121.5))
