@@ -1,7 +1,8 @@
 """Reads of completion reports: for the job page, the review queue and the PDF."""
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Case, IntegerField, Prefetch, QuerySet, Value, When
 
+from workorders.lifecycle import Status
 from workorders.models import WorkOrder
 from workorders.selectors import workorder_visible_to
 
@@ -38,12 +39,17 @@ def completion_report_detail(*, pk: int) -> CompletionReport | None:
 
 
 def completion_review_queue(*, review_status: str = CompletionReport.Review.PENDING, limit: int = 100) -> list:
-    """Reports in one review state for the managers' queue: those whose service type asks for a review first,
-    then the oldest first (they have waited longest)."""
+    """Reports in one review state for the managers' queue: those whose order waits for the approval
+    first (still resolved: a review, or parts approval, holds it), then those whose service type asks
+    for a review, then the oldest first (they have waited longest). A report of a type without a
+    review stays pending for good once its order has moved on; it must not hide one that holds an order."""
+    waiting = Case(When(work_order__status=Status.RESOLVED, then=Value(1)), default=Value(0),
+                   output_field=IntegerField())
     qs = (
         CompletionReport.objects.filter(review_status=review_status)
         .select_related("work_order__service_type", "work_order__customer", "technician__user")
-        .order_by("-work_order__service_type__requires_review", "id")
+        .annotate(waiting=waiting)
+        .order_by("-waiting", "-work_order__service_type__requires_review", "id")
     )
     if review_status != CompletionReport.Review.PENDING:
         qs = qs.order_by("-id")

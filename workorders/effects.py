@@ -317,6 +317,21 @@ def survey_send_unless_review(ctx) -> None:
 # --- The flow's steps (catalog.flows), checked where the technician acts ----------------------
 
 
+@hooks.check("flow.completion_report")
+def flow_completion_report(ctx) -> None:
+    """Where the service type's flow asks for photos after the work, the order is completed only with
+    its completion report (``completion.services.completion_submit``, which counts them and passes its
+    ``submission_key``): a bare "complete" from the staff page or the API would resolve it without.
+    (A bare "complete" records no parts, so parts approval has nothing to hold; a review type
+    completed bare waits for a manager as before.)"""
+    if ctx.event_data.get("submission_key"):
+        return
+    if flow_for(ctx.work_order.service_type_id).after_photos:
+        raise Conflict(_("%(number)s is completed with its completion report (photos, checklist, signature), "
+                         "not with a bare status change.") % {"number": ctx.work_order.number},
+                       code="report_required")
+
+
 @hooks.check("flow.before_photos")
 def flow_before_photos(ctx) -> None:
     """Photos before the work, where the service type's flow asks for them: the order has that

@@ -150,7 +150,7 @@ TRANSITIONS: dict[str, Transition] = {
         _t("resume", _("Resume"), {Status.ON_HOLD}, PREVIOUS,
            FIELD | {R.DISPATCHER, R.MANAGER, R.INTEGRATION}, effects=("hold.return",),
            customer_text=_("The work resumed.")),
-        _t("complete", _("Complete"), {Status.IN_PROGRESS}, Status.RESOLVED, FIELD,
+        _t("complete", _("Complete"), {Status.IN_PROGRESS}, Status.RESOLVED, FIELD, checks=("flow.completion_report",),
            effects=("stamp.resolved_at",), after=("survey.send_unless_review",),
            customer_text=_("The work was completed.")),
         _t("follow_up", _("Send for follow-up"), {Status.RESOLVED}, Status.FOLLOW_UP, {R.SYSTEM, R.MANAGER},

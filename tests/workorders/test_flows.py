@@ -17,7 +17,7 @@ from catalog.models import ServiceType
 from completion.models import CompletionReport
 from completion.services import APPROVE, PhotoUpload, completion_review, completion_submit
 from core import roles as R
-from core.errors import Forbidden, InvalidInput
+from core.errors import Conflict, Forbidden, InvalidInput
 from tests.factories import ChecklistItemFactory, ServiceTypeFactory, WorkOrderFactory
 from tests.inventory.helpers import part, put, van
 from tests.technicians.helpers import completion_post, job_for, photo_upload, signature_png
@@ -224,6 +224,17 @@ def test_bulk_assignment_refuses_the_orders_whose_flow_keeps_assign_from_the_cal
     assert narrowed.status == Status.NEW
 
 
+def test_bulk_assignment_records_the_role_the_type_s_flow_lets_the_caller_assign_in(technician):
+    from tests.factories import UserFactory
+
+    both = UserFactory(username="both", roles=[R.DISPATCHER, R.MANAGER])
+    st = _type(transition_roles={"assign": [R.MANAGER, R.SYSTEM, R.INTEGRATION]})
+    wo = WorkOrderFactory(service_type=st)
+    result = workorders_assign_many(assignments=[Assignment(wo.pk, technician.pk)], actor=both)
+    assert not result.refused
+    assert wo.events.get(action="assign").actor_role == R.MANAGER
+
+
 # --- flows that would strand orders are refused ----------------------------------------------
 
 
@@ -427,3 +438,42 @@ def test_the_customer_is_offered_cancel_only_where_the_flow_lets_them(service_ty
     office_only = _type(transition_roles={"cancel": [R.AGENT, R.DISPATCHER, R.MANAGER, R.INTEGRATION]})
     assert may_cancel(WorkOrderFactory(service_type=service_type))
     assert not may_cancel(WorkOrderFactory(service_type=office_only))
+
+
+# --- no path around the completion report's steps, none lost in the review queue ----------------
+
+
+def test_a_bare_complete_is_refused_where_the_flow_asks_for_photos_after_the_work(technician):
+    wo = job_for(technician, service_type=_type(after_photos_min=1))
+    with pytest.raises(Conflict) as refused:
+        workorder_transition(work_order_id=wo.pk, action="complete", actor=technician.user)
+    assert refused.value.code == "report_required"
+    wo.refresh_from_db()
+    assert wo.status == Status.IN_PROGRESS and not wo.events.filter(action="complete").exists()
+    api = APIClient()
+    api.force_authenticate(technician.user)
+    answer = api.post(f"/api/v1/work-orders/{wo.pk}/transitions/", {"action": "complete"}, format="json")
+    assert answer.status_code == 409 and answer.json()["error"] == "report_required"
+    # The completion report, with what the flow asks, completes it.
+    _complete(technician, wo, photos=1)
+    assert wo.status in (Status.RESOLVED, Status.FOLLOW_UP)
+
+
+def test_a_bare_complete_still_resolves_an_order_of_the_default_flow(technician, service_type):
+    wo = job_for(technician, service_type=service_type)
+    workorder_transition(work_order_id=wo.pk, action="complete", actor=technician.user)
+    wo.refresh_from_db()
+    assert wo.status != Status.IN_PROGRESS
+
+
+def test_a_report_holding_its_order_comes_first_in_the_review_queue_however_many_others_wait(technician):
+    from completion.selectors import completion_review_queue
+
+    no_review = _type()
+    for _ in range(3):  # reports of a type without a review stay pending once their orders moved on
+        _complete(technician, job_for(technician, service_type=no_review))
+    holding = job_for(technician, service_type=_type(requires_parts_approval=True))
+    put(van(technician), part(part_number="CAP-1"), 5)
+    report = _complete(technician, holding, parts=[("CAP-1", 1)])
+    assert holding.status == Status.RESOLVED
+    assert [r.pk for r in completion_review_queue(limit=2)][0] == report.pk

@@ -164,7 +164,7 @@ def _lock_orders(ids: list[int], transition, *, actor, actor_role) -> tuple[dict
         typed = transition_for(ACTION, wo.service_type_id)
         if typed is not transition:
             try:
-                _acting_role(actor=actor, actor_role=actor_role, transition=typed, work_order=wo)
+                roles[wo.pk] = _acting_role(actor=actor, actor_role=actor_role, transition=typed, work_order=wo)
             except Forbidden as exc:
                 del roles[wo.pk]
                 refused[wo.pk] = _refusal(wo.pk, wo.number, exc)
