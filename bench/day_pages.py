@@ -19,7 +19,6 @@ loopback). It adds to the database it is given as the day does (users ``day-*``,
 """
 
 import argparse
-import io
 import os
 import random
 import re
@@ -33,6 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.day.day_media import photo_jpeg, signature_data_url  # noqa: E402
 from bench.day_in_life import P95_TARGET_MS, day_env, percentile, prepare, settle, wait_until_idle  # noqa: E402
 from bench.run import DEFAULT_DB, DEFAULT_REDIS, free_port, log, manage, reachable, start_server, stop_server  # noqa: E402
 
@@ -68,34 +68,6 @@ def parse_args(argv=None):
     return args
 
 
-def _photo(seed, size=(1280, 960)):
-    """A phone-sized JPEG with detail in it, as the day's technicians send."""
-    from PIL import Image, ImageDraw
-
-    rng = random.Random(seed)
-    image = Image.new("RGB", size, (200, 210, 220))
-    draw = ImageDraw.Draw(image)
-    for _ in range(400):
-        x, y = rng.randrange(size[0]), rng.randrange(size[1])
-        draw.rectangle([x, y, x + rng.randrange(10, 120), y + rng.randrange(10, 90)],
-                       fill=(rng.randrange(256), rng.randrange(256), rng.randrange(256)))
-    out = io.BytesIO()
-    image.save(out, "JPEG", quality=85)
-    return out.getvalue()
-
-
-def _signature():
-    import base64
-
-    from PIL import Image, ImageDraw
-
-    image = Image.new("RGBA", (300, 100), (0, 0, 0, 0))
-    ImageDraw.Draw(image).line([(10, 80), (80, 20), (150, 70), (290, 30)], fill=(0, 0, 0, 255), width=4)
-    out = io.BytesIO()
-    image.save(out, "PNG")
-    return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
-
-
 class Pages:
     """The day's requests, each timed under its page class."""
 
@@ -104,8 +76,8 @@ class Pages:
 
         self.host, self.plan, self.times, self.measuring = host, plan, {}, False
         self.requests = requests
-        self.photos = [_photo(7), _photo(11)]
-        self.signature = _signature()
+        self.photos = [photo_jpeg(7), photo_jpeg(11)]
+        self.signature = signature_data_url()
 
     def session(self, role, index=0):
         session = self.requests.Session()

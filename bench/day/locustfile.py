@@ -22,7 +22,6 @@ search", "board poll", "assign", "tech jobs", "tech job", "tech status", "tech c
 Loopback only: the plan names 127.0.0.1 addresses.
 """
 
-import io
 import itertools
 import json
 import os
@@ -30,6 +29,7 @@ import random
 import re
 import uuid
 
+from day_media import photo_jpeg, signature_data_url  # beside this file: locust puts its folder on the path
 from locust import HttpUser, between, task
 
 PLAN_ENV = "DAY_PLAN"
@@ -71,36 +71,8 @@ def csrf_token(html):
     return match.group(1) if match else ""
 
 
-def _photo_bytes(size=(1280, 960), seed=7):
-    """A phone-sized JPEG with some detail in it (a flat picture would compress to nothing)."""
-    from PIL import Image, ImageDraw
-
-    rng = random.Random(seed)
-    image = Image.new("RGB", size, (200, 210, 220))
-    draw = ImageDraw.Draw(image)
-    for _ in range(400):
-        x, y = rng.randrange(size[0]), rng.randrange(size[1])
-        draw.rectangle([x, y, x + rng.randrange(10, 120), y + rng.randrange(10, 90)],
-                       fill=(rng.randrange(256), rng.randrange(256), rng.randrange(256)))
-    out = io.BytesIO()
-    image.save(out, "JPEG", quality=85)
-    return out.getvalue()
-
-
-def _signature_data_url():
-    import base64
-
-    from PIL import Image, ImageDraw
-
-    image = Image.new("RGBA", (300, 100), (0, 0, 0, 0))
-    ImageDraw.Draw(image).line([(10, 80), (80, 20), (150, 70), (290, 30)], fill=(0, 0, 0, 255), width=4)
-    out = io.BytesIO()
-    image.save(out, "PNG")
-    return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
-
-
-PHOTOS = [_photo_bytes(seed=s) for s in (7, 11)]
-SIGNATURE = _signature_data_url()
+PHOTOS = [photo_jpeg(seed=s) for s in (7, 11)]
+SIGNATURE = signature_data_url()
 
 
 class DayUser(HttpUser):
