@@ -190,12 +190,33 @@
     });
   }
 
+  // While the dispatcher holds or places a pin, a refresh must not redraw the markers (the pin in
+  // the hand would vanish and the drag become a pan): the newest board waits and is drawn after.
+  var held = false, placing = false, heldBoard = null;
+  function release() {
+    held = false;
+    if (placing || !heldBoard) return;
+    var board = heldBoard;
+    heldBoard = null;
+    render(board, false);
+  }
+  if (mapEl) {
+    mapEl.addEventListener("pointerdown", function (e) {
+      if (e.target.closest && e.target.closest(".order-pin")) held = true;
+    }, true);
+    // After Leaflet's own handlers: a drag that ended has set `placing` by then.
+    document.addEventListener("pointerup", function () { if (held) window.setTimeout(release, 0); });
+  }
+
   // The dispatcher drags a pin to where the site really is: confirm, store it (precision "manual"),
   // and reload the board; refused or failed, the pin goes back.
   function placeOrder(o, marker) {
     var to = marker.getLatLng();
+    placing = true;
+    function done() { placing = false; release(); }
     if (!window.confirm((words.place_confirm || "").replace("%(number)s", o.number))) {
       marker.setLatLng(o.pos);
+      done();
       return;
     }
     fetch(url("place", o.id), {
@@ -207,11 +228,14 @@
       return r.json().catch(function () { return {}; }).then(function (data) {
         if (!r.ok) throw new Error(data.detail || String(r.status));
         say(data.detail);
+        heldBoard = null;  // older than the pin just placed
+        done();
         root.dispatchEvent(new CustomEvent("dispatch:reload"));
       });
     }).catch(function (err) {
       marker.setLatLng(o.pos);
       say((words.place_failed || "%(reason)s").replace("%(reason)s", err.message));
+      done();
     });
   }
 
@@ -242,6 +266,7 @@
   }
 
   function render(board, first) {
+    if (held || placing) { heldBoard = board; return; }
     links = board.links;
     window.dispatchBoard = board;  // for gantt.js, which draws the same data on the Gantt
     document.dispatchEvent(new CustomEvent("dispatch:board", { detail: board }));

@@ -7,9 +7,10 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from core import roles as R
+from core.choices import Priority
 from customers.models import Site
 from customers.services import sites_geocode_pending
-from tests.factories import ServiceTypeFactory, TechnicianFactory, UserFactory
+from tests.factories import ServiceTypeFactory, TechnicianFactory, UserFactory, WorkOrderFactory
 from workorders.models import WorkOrder
 from workorders.services import workorder_transition
 
@@ -52,9 +53,15 @@ def test_a_public_request_is_placed_on_the_map_and_its_pin_moved_by_hand(people,
     screenshots.folder.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(screenshots.folder / "map-desktop.png"), full_page=True)
 
-    # The dispatcher drags the pin a little east and confirms. (On a slow machine the map may still
-    # be fitting itself to the pin: grab it once it stands still, and drag again if the map moved
-    # under the mouse and took the drag as a pan.)
+    # Another request comes in (no address located yet: no pin of its own).
+    other = WorkOrderFactory(service_type=service_type, site__latitude=None, site__longitude=None,
+                             site__address="somewhere", address="somewhere")
+    page.wait_for_selector(f"#queue-rows tr[data-work-order='{other.pk}']")
+
+    # The dispatcher drags the pin a little east and confirms; while the pin is in the hand, the
+    # board refreshes with a change (the other order's priority) and must not take the pin away.
+    # (On a slow machine the map may still be fitting itself to the pin: grab it once it stands
+    # still, and drag again if the map moved under the mouse and took the drag as a pan.)
     page.on("dialog", lambda dialog: dialog.accept())
     for attempt in range(3):
         pin = _standing_still(page, page.locator(".order-pin"))
@@ -62,6 +69,8 @@ def test_a_public_request_is_placed_on_the_map_and_its_pin_moved_by_hand(people,
         page.mouse.move(x, y)
         page.mouse.down()
         page.mouse.move(x + 10, y, steps=3)
+        WorkOrder.objects.filter(pk=other.pk).update(priority=Priority.URGENT if attempt % 2 == 0 else Priority.LOW)
+        _a_changed_board_arrives(page)
         page.mouse.move(x + 60, y + 20, steps=10)
         page.mouse.up()
         try:
@@ -91,6 +100,16 @@ def test_a_public_request_is_placed_on_the_map_and_its_pin_moved_by_hand(people,
     assert not desk.script_errors and not desk.csp_violations, desk.script_errors + desk.csp_violations
     assert not phone.script_errors and not phone.csp_violations
     assert findings == [], findings
+
+
+def _a_changed_board_arrives(page):
+    """Waits for the board's next poll that brings a change (it polls every second here)."""
+    for _ in range(30):
+        with page.expect_response(lambda response: "/dispatch/board.json" in response.url) as answer:
+            pass
+        if answer.value.ok and answer.value.json().get("changed"):
+            return
+    raise AssertionError("the board brought no change")
 
 
 def _standing_still(page, locator):
