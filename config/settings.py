@@ -491,6 +491,10 @@ SLA_HOLIDAY_LOOKAHEAD_DAYS = env_int("SLA_HOLIDAY_LOOKAHEAD_DAYS", 60)
 OUTBOX_SWEEP_SECONDS = env_int("OUTBOX_SWEEP_SECONDS", 60)
 SURVEY_SWEEP_SECONDS = env_int("SURVEY_SWEEP_SECONDS", 300)
 REPORTS_SWEEP_SECONDS = env_int("REPORTS_SWEEP_SECONDS", 60)
+# The dashboard's figures of one set of filters are kept this long in the shared cache, and the
+# reports sweep works out the default page afresh each run (reports/selectors.py dashboard_kept);
+# longer than the sweep's interval, so the default page never lapses between two runs. 0: never kept.
+REPORTS_DASHBOARD_CACHE_SECONDS = env_int("REPORTS_DASHBOARD_CACHE_SECONDS", 90)
 
 
 def periodic_entry(task: str, seconds: int, *, expires: bool = True) -> dict:

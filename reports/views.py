@@ -83,7 +83,7 @@ def dashboard(request):
     if not form.is_valid():
         return render(request, "reports/dashboard.html", context, status=400)
     filters = form.filters()
-    data = selectors.dashboard(filters)
+    data = selectors.dashboard_kept(filters)
     context.update(data)
     context.update({
         "filters": filters,

@@ -111,6 +111,13 @@ def client():
 
 
 @pytest.fixture(autouse=True)
+def _dashboard_worked_out_each_time(settings):
+    """The KPI dashboard's figures are not kept between pages (a shared Redis would carry them from
+    one test to the next); tests/reports/test_dashboard_kept.py turns keeping them on."""
+    settings.REPORTS_DASHBOARD_CACHE_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
 def _english_messages(settings):
     """Services' messages (errors, notifications) in English outside a request, as above; the
     default language too, for code that runs in threads of its own (they start with the default)."""
