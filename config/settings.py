@@ -441,8 +441,10 @@ SPECTACULAR_SETTINGS = {
         "core.api.require_discriminated_bodies",
     ],
     # Two choice sets named "status": the work order's keeps its name, the part request's has its own.
+    # The action "arrive" is asked by the JSON and the multipart (with photos) request of a transition.
     "ENUM_NAME_OVERRIDES": {"PartRequestStatusEnum": "inventory.models.PartRequest.Status",
-                            "StatusEnum": "workorders.lifecycle.Status"},
+                            "StatusEnum": "workorders.lifecycle.Status",
+                            "TransitionArriveActionEnum": ["arrive"]},
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

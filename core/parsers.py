@@ -91,3 +91,22 @@ class BoundedFormParser(parsers.FormParser):
         if limit is not None and len(raw) > limit:
             raise too_large()
         return super().parse(io.BytesIO(raw), media_type, parser_context)
+
+
+class BoundedMultiPartParser(parsers.MultiPartParser):
+    """``MultiPartParser`` that refuses a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` with 413 before
+    reading it. Django's own check counts a form's text fields only, not its files; the body is
+    read no further than its ``Content-Length`` (Django's ``LimitedStream``), so the length
+    declared is the most that is read."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        request = (parser_context or {}).get("request")
+        if limit is not None and request is not None:
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = 0  # Django's parser refuses it (400)
+            if length > limit:
+                raise too_large()
+        return super().parse(stream, media_type, parser_context)

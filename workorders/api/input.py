@@ -23,7 +23,7 @@ from core.validation import normalize_phone
 
 from ..lifecycle import TRANSITIONS
 from ..models import WorkOrder
-from ..services import DESCRIPTION_MAX, EXTERNAL_REF_MAX
+from ..services import DESCRIPTION_MAX, EXTERNAL_REF_MAX, MAX_STEP_PHOTOS
 
 from .output import CUSTOM_HELP
 
@@ -127,6 +127,28 @@ class TransitionSerializer(serializers.Serializer):
         return attrs
 
 
+def transition_photos(request, action: str) -> list:
+    """The photos a transition request uploads: the ``photos`` file parts of a multipart body
+    (a JSON body uploads none). Only ``arrive`` takes photos (``services.workorder_arrive``); a
+    ``photos`` part on another action, one that is not a file, or a file under another name is
+    refused (400) before anything is read or stored."""
+    if not request.content_type.startswith("multipart/"):
+        return []
+    files = request.FILES
+    for name in files:
+        if name != "photos":
+            message = _("Only photos are uploaded with a step, as parts named photos.")
+            raise InvalidInput(message, fields={name: [message]})
+    photos = files.getlist("photos")
+    if request.POST.getlist("photos"):
+        message = _("Send each photo as a file.")
+        raise InvalidInput(message, fields={"photos": [message]})
+    if photos and action != "arrive":
+        message = _("Only arrive takes photos; send %(action)s without them.") % {"action": action}
+        raise InvalidInput(message, fields={"photos": [message]})
+    return photos
+
+
 class WorkOrderPatchSerializer(Body):
     """The details of an order an agent, dispatcher or manager may change (PATCH): each field
     optional; any other field, one shown on the order (status, technician, customer, ...) too,
@@ -196,3 +218,29 @@ TRANSITION_REQUEST = PolymorphicProxySerializer(
     serializers={name: _transition_request(t) for name, t in TRANSITIONS.items()},
     resource_type_field_name="action",
 )
+
+
+def _arrive_upload_request() -> serializers.Serializer:
+    """The schema of ``arrive`` sent as multipart/form-data with the photos before the work."""
+    position = "Where the caller is; give both `latitude` and `longitude` or neither."
+    return inline_serializer("TransitionArriveWithPhotos", {
+        "action": serializers.ChoiceField(choices=["arrive"], help_text="Only `arrive` takes photos; any other "
+                                          "action with a `photos` part is refused (400 naming `photos`)."),
+        "note": TextField(required=False, allow_blank=True, max_length=2000),
+        "latitude": serializers.FloatField(required=False, allow_null=True, min_value=-90, max_value=90,
+                                           help_text=position),
+        "longitude": serializers.FloatField(required=False, allow_null=True, min_value=-180, max_value=180,
+                                            help_text=position),
+        "photos": serializers.ListField(
+            child=serializers.ImageField(), min_length=1, max_length=MAX_STEP_PHOTOS,
+            help_text=f"The photos before the work, one file part each (at most {MAX_STEP_PHOTOS}): JPEG, PNG or "
+            "WebP by their content, each at most `PHOTO_MAX_BYTES` (10 MB) and `IMAGE_MAX_PIXELS`; the whole "
+            "body at most `DATA_UPLOAD_MAX_MEMORY_SIZE` (12 MB; 413 beyond). Stored as attachments of kind "
+            "`before_photo` in the transaction of the step: a refused step keeps none.",
+        ),
+    })
+
+
+# The request of a transition as JSON (every action), or as multipart/form-data for ``arrive``
+# with its photos (the only step that uploads files).
+TRANSITION_REQUESTS = {"application/json": TRANSITION_REQUEST, "multipart/form-data": _arrive_upload_request()}

@@ -39,6 +39,7 @@ from core.api import if_match as if_match_tags
 from core.errors import InvalidInput, NotFound
 from core.filters import DATETIME_PATTERN
 from core.pagination import TIME_SORTS
+from core.parsers import BoundedJSONParser, BoundedMultiPartParser
 from core.permissions import may, require
 from core.renderers import PlainBody
 from customers.models import Customer
@@ -56,9 +57,21 @@ from ..selectors import (
     workorder_scope_key,
     workorder_visible_to,
 )
-from ..services import EXTERNAL_REF_MAX, workorder_create, workorder_transition, workorder_update
+from ..services import (
+    EXTERNAL_REF_MAX,
+    workorder_arrive,
+    workorder_create,
+    workorder_transition,
+    workorder_update,
+)
 
-from .input import TRANSITION_REQUEST, TransitionSerializer, WorkOrderCreateSerializer, WorkOrderPatchSerializer
+from .input import (
+    TRANSITION_REQUESTS,
+    TransitionSerializer,
+    WorkOrderCreateSerializer,
+    WorkOrderPatchSerializer,
+    transition_photos,
+)
 from .output import (
     LIST_FIELDS,
     LIST_VALUES,
@@ -476,27 +489,41 @@ class WorkOrderViewSet(viewsets.GenericViewSet):
         "follow_up, close, reopen or cancel, as the lifecycle table allows for the caller's role and the "
         "work order's status, narrowed or extended by the flow of the order's service type (the roles per "
         "transition; no follow-up: `close` from resolved; photos before the work: `arrive` is 400 naming "
-        "`photos` until the order has them). Each writes an event.",
-        request=TRANSITION_REQUEST,
+        "`photos` until the order has them). Each writes an event.\n\n"
+        "A JSON body fires any action. `arrive` may instead be sent as `multipart/form-data` with the photos "
+        "before the work as file parts named `photos` (and `note`, `latitude`, `longitude` as text parts): "
+        "the photos are stored as attachments of kind `before_photo` and the step fired in one transaction, "
+        "so a refused step (too few photos, a bad image, the wrong status) keeps no photo. A `photos` part "
+        "with any other action is 400 naming `photos`.",
+        request=TRANSITION_REQUESTS,
         parameters=[ID_PATH],
-        responses={200: WorkOrderSerializer, **_errors(400, 401, 403, 404, 409, 413, 415)},
+        responses={200: WorkOrderSerializer, **_errors(400, 401, 403, 404, 409, 413),
+                    415: OpenApiResponse(ErrorSerializer, description="The body is neither JSON nor "
+                                         "multipart/form-data.")},
     )
-    @action(detail=True, methods=["post"], url_path="transitions")
+    @action(detail=True, methods=["post"], url_path="transitions",
+            parser_classes=[BoundedJSONParser, BoundedMultiPartParser])
     def transitions(self, request, pk=None):
         serializer = TransitionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        work_order = workorder_transition(
-            work_order_id=int(pk),
-            action=data["action"],
-            actor=request.user,
-            note=data["note"],
-            latitude=data["latitude"],
-            longitude=data["longitude"],
-            technician_id=data["technician"],
-            appointment_start=data["appointment_start"],
-            appointment_end=data["appointment_end"],
-        )
+        photos = transition_photos(request, data["action"])  # none for JSON
+        if photos:
+            # The photos and the step in one transaction (a refused step keeps none).
+            work_order = workorder_arrive(work_order_id=int(pk), actor=request.user, photos=photos,
+                                          note=data["note"], latitude=data["latitude"], longitude=data["longitude"])
+        else:
+            work_order = workorder_transition(
+                work_order_id=int(pk),
+                action=data["action"],
+                actor=request.user,
+                note=data["note"],
+                latitude=data["latitude"],
+                longitude=data["longitude"],
+                technician_id=data["technician"],
+                appointment_start=data["appointment_start"],
+                appointment_end=data["appointment_end"],
+            )
         # Read back with what a row shows. Not through the caller's visibility:
         # after a reject the technician no longer sees the order, yet the
         # answer to their own request is the order as they left it.

@@ -21,7 +21,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from catalog.custom_fields import custom_values_shown
@@ -36,7 +36,7 @@ from customers.models import Customer
 from sla.models import SlaTarget
 
 from ..filters import WorkOrderFilter, filter_controls, filters_key
-from ..lifecycle import OTHER_EVENT_LABELS, TRANSITIONS, Status, available_actions, transitions_for
+from ..lifecycle import OTHER_EVENT_LABELS, TRANSITIONS, Status, available_actions, flow_for, transitions_for
 from ..models import Attachment, WorkOrder
 from ..search import MAX_QUERY, staff_search
 from ..selectors import (
@@ -50,7 +50,7 @@ from ..selectors import (
     workorder_scope_key,
     workorder_visible_to,
 )
-from ..services import workorder_transition
+from ..services import workorder_arrive, workorder_transition
 from ..sla import target_states_html, target_states_html_rows, target_states_rows
 
 SORT_LABELS = {
@@ -479,12 +479,12 @@ def _technician_options_html() -> str:
 # 0.57 ms as a Django template (+12 % of the detail page, docs/operations.md "Stock tools").
 # Values are escaped.
 ACTION_HTML = (
-    '\n    <form method="post" action="{url}" class="transition"{geo}>\n'
+    '\n    <form method="post" action="{url}" class="transition"{geo}{enctype}>\n'
     '      <input type="hidden" name="csrfmiddlewaretoken" value="{csrf}">\n'
     '      <input type="hidden" name="action" value="{action}">\n'
     '      <input type="hidden" name="latitude" value="">\n'
     '      <input type="hidden" name="longitude" value="">\n'
-    "{technician}"
+    "{technician}{photos}"
     '      <label for="note-{action}">{note_label}</label>\n'
     '      <textarea name="note" id="note-{action}" rows="2" maxlength="2000"{required}></textarea>\n'
     '      <p><button type="submit" class="{button}">{label}</button></p>\n'
@@ -503,6 +503,13 @@ ACTION_TECHNICIAN_HTML = (
     '          <input type="datetime-local" name="appointment_end" id="end-{action}" value="{end}"></div>\n'
     "      </div>\n"
 )
+# Arrive on a type whose flow asks for photos before the work: the photos, taken with the step.
+ACTION_PHOTOS_HTML = (
+    '      <label for="photos-{action}">{photos_label}</label>\n'
+    '      <input type="file" name="photos" id="photos-{action}" accept="image/jpeg,image/png,image/webp" '
+    'multiple required>\n'
+)
+MULTIPART = ' enctype="multipart/form-data"'
 
 
 def _actions_html(request, detail, actions, *, field_role: bool) -> str:
@@ -524,14 +531,22 @@ def _actions_html(request, detail, actions, *, field_role: bool) -> str:
     forms_html = []
     for t in actions:
         action = html_escape(t.action)
-        technician = ""
+        technician = photos = ""
         if t.needs_technician:
             technician = ACTION_TECHNICIAN_HTML.format(
                 action=action, technician_label=labels["technician"], options=options,
                 start_label=labels["appointment_start"], start=start, end_label=labels["appointment_end"], end=end,
             )
+        if t.action == "arrive":
+            # The photos the service type's flow asks for before the work (kept per process: no query).
+            wanted = flow_for(row["service_type_id"]).before_photos
+            if wanted:
+                photos = ACTION_PHOTOS_HTML.format(action=action, photos_label=html_escape(ngettext(
+                    "Photo before the work (at least %(n)s, required)",
+                    "Photos before the work (at least %(n)s, required)", wanted) % {"n": wanted}))
         forms_html.append(ACTION_HTML.format(
-            url=url, geo=" data-geo" if field_role else "", csrf=csrf, action=action, technician=technician,
+            url=url, geo=" data-geo" if field_role else "", enctype=MULTIPART if photos else "", csrf=csrf,
+            action=action, technician=technician, photos=photos,
             note_label=labels["reason"] if t.reason_required else labels["note"],
             required=" required" if t.reason_required else "",
             button="danger" if t.action in ("cancel", "reject") else "primary",
@@ -687,18 +702,30 @@ def workorder_transition_page(request, pk: int):
         messages.error(request, _form_error_message(form))
         return redirect(detail_url)
     data = form.cleaned_data
+    photos = request.FILES.getlist("photos")
     try:
-        work_order = workorder_transition(
-            work_order_id=pk,
-            action=data["action"],
-            actor=user,
-            note=data["note"],
-            technician_id=data["technician"],
-            appointment_start=data["appointment_start"],
-            appointment_end=data["appointment_end"],
-            latitude=data["latitude"] or None,
-            longitude=data["longitude"] or None,
-        )
+        if photos:
+            # Arrive with the photos before the work: photos and step in one transaction
+            # (a refused step keeps none). No other step takes photos.
+            if data["action"] != "arrive":
+                raise InvalidInput(_("Only arrive takes photos; send %(action)s without them.")
+                                   % {"action": data["action"]})
+            work_order = workorder_arrive(
+                work_order_id=pk, actor=user, photos=photos, note=data["note"],
+                latitude=data["latitude"] or None, longitude=data["longitude"] or None,
+            )
+        else:
+            work_order = workorder_transition(
+                work_order_id=pk,
+                action=data["action"],
+                actor=user,
+                note=data["note"],
+                technician_id=data["technician"],
+                appointment_start=data["appointment_start"],
+                appointment_end=data["appointment_end"],
+                latitude=data["latitude"] or None,
+                longitude=data["longitude"] or None,
+            )
     except NotFound:
         raise Http404(_("No such work order.")) from None
     except ApplicationError as exc:
