@@ -149,10 +149,24 @@ def test_an_order_the_caller_may_not_see_is_404_and_nothing_is_kept(other_techni
     assert not Attachment.objects.filter(work_order=arriving).exists() and stored_files(settings) == []
 
 
-def test_a_multipart_step_without_photos_is_an_ordinary_step(api, technician):
+def test_multipart_is_only_arrive_with_photos(api, technician, arriving):
     wo = job_for(technician, status=Status.ACCEPTED)
-    response = api.post(_url(wo), {"action": "depart"}, format="multipart")
-    assert response.status_code == 200 and response.json()["status"] == Status.EN_ROUTE
+    depart = api.post(_url(wo), {"action": "depart"}, format="multipart")
+    assert depart.status_code == 400 and "action" in depart.json()["fields"]
+    bare = api.post(_url(arriving), {"action": "arrive"}, format="multipart")
+    assert bare.status_code == 400 and "photos" in bare.json()["fields"]
+    wo.refresh_from_db()
+    arriving.refresh_from_db()
+    assert (wo.status, arriving.status) == (Status.ACCEPTED, Status.EN_ROUTE)
+    # As JSON the same steps are as before.
+    assert api.post(_url(wo), {"action": "depart"}, format="json").status_code == 200
+
+
+def test_photos_on_a_type_that_asks_for_none_are_kept(api, technician):
+    wo = job_for(technician, status=Status.EN_ROUTE)
+    response = api.post(_url(wo), {"action": "arrive", "photos": [photo_upload("a.jpg")]}, format="multipart")
+    assert response.status_code == 200
+    assert wo.attachments.filter(kind=Attachment.Kind.BEFORE_PHOTO).count() == 1
 
 
 def test_the_schema_describes_the_multipart_arrive(agent):

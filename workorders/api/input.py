@@ -129,9 +129,11 @@ class TransitionSerializer(serializers.Serializer):
 
 def transition_photos(request, action: str) -> list:
     """The photos a transition request uploads: the ``photos`` file parts of a multipart body
-    (a JSON body uploads none). Only ``arrive`` takes photos (``services.workorder_arrive``); a
-    ``photos`` part on another action, one that is not a file, or a file under another name is
-    refused (400) before anything is read or stored."""
+    (a JSON body uploads none). A multipart body is ``arrive`` with at least one photo
+    (``services.workorder_arrive``), as the schema says; anything else in one is refused (400)
+    before anything is stored: a ``photos`` part on another action or one that is not a file
+    (naming ``photos``), another action without photos (naming ``action``), a file under
+    another name (naming it)."""
     if not request.content_type.startswith("multipart/"):
         return []
     files = request.FILES
@@ -143,8 +145,15 @@ def transition_photos(request, action: str) -> list:
     if request.POST.getlist("photos"):
         message = _("Send each photo as a file.")
         raise InvalidInput(message, fields={"photos": [message]})
-    if photos and action != "arrive":
-        message = _("Only arrive takes photos; send %(action)s without them.") % {"action": action}
+    if action != "arrive":
+        if photos:
+            message = _("Only arrive takes photos; send %(action)s without them.") % {"action": action}
+            raise InvalidInput(message, fields={"photos": [message]})
+        message = _("Only arrive, with its photos, is sent as multipart/form-data; send %(action)s as JSON.") % {
+            "action": action}
+        raise InvalidInput(message, fields={"action": [message]})
+    if not photos:
+        message = _("Attach the photos as file parts named photos, or send arrive as JSON.")
         raise InvalidInput(message, fields={"photos": [message]})
     return photos
 

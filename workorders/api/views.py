@@ -493,8 +493,10 @@ class WorkOrderViewSet(viewsets.GenericViewSet):
         "A JSON body fires any action. `arrive` may instead be sent as `multipart/form-data` with the photos "
         "before the work as file parts named `photos` (and `note`, `latitude`, `longitude` as text parts): "
         "the photos are stored as attachments of kind `before_photo` and the step fired in one transaction, "
-        "so a refused step (too few photos, a bad image, the wrong status) keeps no photo. A `photos` part "
-        "with any other action is 400 naming `photos`.",
+        "so a refused step (too few photos, a bad image, the wrong status) keeps no photo. A multipart body "
+        "is for `arrive` with at least one photo only: a `photos` part with any other action is 400 naming "
+        "`photos`, another action without photos 400 naming `action`, `arrive` without photos 400 naming "
+        "`photos`.",
         request=TRANSITION_REQUESTS,
         parameters=[ID_PATH],
         responses={200: WorkOrderSerializer, **_errors(400, 401, 403, 404, 409, 413),
@@ -507,7 +509,7 @@ class WorkOrderViewSet(viewsets.GenericViewSet):
         serializer = TransitionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        photos = transition_photos(request, data["action"])  # none for JSON
+        photos = transition_photos(request, data["action"])  # none for JSON; at least one for multipart
         if photos:
             # The photos and the step in one transaction (a refused step keeps none).
             work_order = workorder_arrive(work_order_id=int(pk), actor=request.user, photos=photos,
