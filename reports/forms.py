@@ -7,6 +7,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from workorders.selectors import technician_choices
 from technicians.models import PartnerCompany, Technician
 from catalog.models import ServiceType
 
@@ -114,7 +115,5 @@ class DashboardFilterForm(forms.Form):
         return {
             "service_types": list(ServiceType.objects.order_by("name").values_list("pk", "name")),
             "partners": list(PartnerCompany.objects.order_by("name").values_list("pk", "name")),
-            "technicians": [
-                (t.pk, str(t)) for t in Technician.objects.select_related("user").order_by("user__username")
-            ],
+            "technicians": technician_choices(),  # kept per process (reference data)
         }

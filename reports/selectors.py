@@ -613,7 +613,8 @@ def dashboard(f: Filters, *, now=None) -> dict:
 # no filter) afresh in each language, so that one is never worked out while a manager waits.
 
 
-def _dashboard_key(f: Filters) -> str:
+def dashboard_key(f: Filters) -> str:
+    """The shared cache's key of the figures of ``f`` in the current language."""
     parts = [get_language() or "", f.date_from.isoformat(), f.date_to.isoformat(), f.service_type_id or "",
              f.partner or "", f.technician_id or ""]
     return "reports:dashboard:" + ":".join(str(part) for part in parts)
@@ -624,7 +625,7 @@ def dashboard_kept(f: Filters, *, refresh: bool = False) -> dict:
     them (``refresh`` works them out again), else worked out now and kept there.
     REPORTS_DASHBOARD_CACHE_SECONDS = 0 keeps nothing (every page works them out)."""
     seconds = settings.REPORTS_DASHBOARD_CACHE_SECONDS
-    key = _dashboard_key(f)
+    key = dashboard_key(f)
     if seconds > 0 and not refresh:
         kept = cache.get(key)
         if kept is not None:

@@ -87,6 +87,10 @@ def dashboard(request):
     context.update(data)
     context.update({
         "filters": filters,
+        # The page's figures rendered once per figures kept (the template's {% cache %}: rendering
+        # the tables took 35 of the page's 43 ms of CPU when the figures came from the cache).
+        "figures_key": f"{selectors.dashboard_key(filters)}:{data['as_of'].timestamp()}",
+        "figures_seconds": settings.REPORTS_DASHBOARD_CACHE_SECONDS,
         "export_query": "&".join(f"{k}={v}" for k, v in filters.query().items()),
         "chart_data": _chart_data(data),
         "backlog_buckets": BACKLOG_BUCKETS,
