@@ -191,21 +191,32 @@
   }
 
   // While the dispatcher holds or places a pin, a refresh must not redraw the markers (the pin in
-  // the hand would vanish and the drag become a pan): the newest board waits and is drawn after.
-  var held = false, placing = false, heldBoard = null;
+  // the hand would vanish and the drag become a pan): the queue, the list and the Gantt refresh as
+  // ever, and the map draws the newest board once the pin is let go (after HOLD_MS at most, should
+  // the browser never say the button went up).
+  var HOLD_MS = 20000, PLACE_MS = 15000;
+  var held = false, placing = false, heldBoard = null, holdTimer = null;
   function release() {
     held = false;
+    window.clearTimeout(holdTimer);
     if (placing || !heldBoard) return;
     var board = heldBoard;
     heldBoard = null;
-    render(board, false);
+    drawBoardMarkers(board, false);
   }
+  function releaseSoon() { if (held) window.setTimeout(release, 0); }
   if (mapEl) {
     mapEl.addEventListener("pointerdown", function (e) {
-      if (e.target.closest && e.target.closest(".order-pin")) held = true;
+      if (e.button !== 0 || !(e.target.closest && e.target.closest(".order-pin"))) return;
+      held = true;
+      window.clearTimeout(holdTimer);
+      holdTimer = window.setTimeout(release, HOLD_MS);
     }, true);
     // After Leaflet's own handlers: a drag that ended has set `placing` by then.
-    document.addEventListener("pointerup", function () { if (held) window.setTimeout(release, 0); });
+    document.addEventListener("pointerup", releaseSoon);
+    document.addEventListener("pointercancel", releaseSoon);
+    document.addEventListener("contextmenu", releaseSoon);
+    window.addEventListener("blur", releaseSoon);
   }
 
   // The dispatcher drags a pin to where the site really is: confirm, store it (precision "manual"),
@@ -219,12 +230,16 @@
       done();
       return;
     }
+    // A request that hangs gives up after PLACE_MS (the pin goes back, the map refreshes again).
+    var abort = window.AbortController ? new AbortController() : null;
+    var timer = abort ? window.setTimeout(function () { abort.abort(); }, PLACE_MS) : null;
     fetch(url("place", o.id), {
-      method: "POST", credentials: "same-origin",
+      method: "POST", credentials: "same-origin", signal: abort ? abort.signal : undefined,
       headers: { "Content-Type": "application/json", Accept: "application/json",
                  "X-CSRFToken": tokenInput ? tokenInput.value : "" },
       body: JSON.stringify({ latitude: to.lat, longitude: to.lng })
     }).then(function (r) {
+      window.clearTimeout(timer);
       return r.json().catch(function () { return {}; }).then(function (data) {
         if (!r.ok) throw new Error(data.detail || String(r.status));
         say(data.detail);
@@ -233,6 +248,7 @@
         root.dispatchEvent(new CustomEvent("dispatch:reload"));
       });
     }).catch(function (err) {
+      window.clearTimeout(timer);
       marker.setLatLng(o.pos);
       say((words.place_failed || "%(reason)s").replace("%(reason)s", err.message));
       done();
@@ -266,14 +282,17 @@
   }
 
   function render(board, first) {
-    if (held || placing) { heldBoard = board; return; }
     links = board.links;
     window.dispatchBoard = board;  // for gantt.js, which draws the same data on the Gantt
     document.dispatchEvent(new CustomEvent("dispatch:board", { detail: board }));
     renderQueue(board.queue);
     renderTechnicians(board);
-    // Fitted on the first drawing, and again on the first that has orders on it (a job appears as
-    // soon as its address resolves); after that the dispatcher's zoom is left alone.
+    if (held || placing) { heldBoard = board; return; }
+    drawBoardMarkers(board, first);
+  }
+  // Fitted on the first drawing, and again on the first that has orders on it (a job appears as
+  // soon as its address resolves); after that the dispatcher's zoom is left alone.
+  function drawBoardMarkers(board, first) {
     if (drawMarkers(board, first || !fitted) > 0) fitted = true;
   }
   var drawn = false, fitted = false;

@@ -69,8 +69,11 @@ def test_a_public_request_is_placed_on_the_map_and_its_pin_moved_by_hand(people,
         page.mouse.move(x, y)
         page.mouse.down()
         page.mouse.move(x + 10, y, steps=3)
-        WorkOrder.objects.filter(pk=other.pk).update(priority=Priority.URGENT if attempt % 2 == 0 else Priority.LOW)
+        priority, word = (Priority.URGENT, "Urgent") if attempt % 2 == 0 else (Priority.LOW, "Low")
+        WorkOrder.objects.filter(pk=other.pk).update(priority=priority)
         _a_changed_board_arrives(page)
+        # The queue refreshes meanwhile; only the map waits for the pin to be let go.
+        assert word in page.inner_text(f"#queue-rows tr[data-work-order='{other.pk}']")
         page.mouse.move(x + 60, y + 20, steps=10)
         page.mouse.up()
         try:

@@ -74,3 +74,22 @@ def test_without_keeping_every_page_works_the_figures_out(manager_client, week, 
     assert kpi(dashboard(manager_client).content.decode(), "volume-total") == "7"
     Story(week.service_type, week.manager).create(at(3, 5, 11))
     assert kpi(dashboard(manager_client).content.decode(), "volume-total") == "8"
+
+
+def test_figures_kept_by_another_release_that_cannot_be_read_are_worked_out_again(manager_client, week, kept,
+                                                                                   monkeypatch):
+    import pickle
+
+    from reports import selectors
+
+    get = selectors.cache.get
+
+    def unreadable(key, *args, **kwargs):
+        if key.startswith("reports:dashboard:"):
+            raise pickle.UnpicklingError(f"no class for {key}")
+        return get(key, *args, **kwargs)
+
+    monkeypatch.setattr(selectors.cache, "get", unreadable)
+    response = dashboard(manager_client)
+    assert response.status_code == 200
+    assert kpi(response.content.decode(), "volume-total") == "7"
