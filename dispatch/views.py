@@ -192,12 +192,16 @@ def _iso(value, tz=None) -> str:
     return value.astimezone(tz or timezone.get_current_timezone()).isoformat()
 
 
-def _board_payload(request) -> dict:
-    """What the board shows, as plain data: the page embeds it, board.json refreshes it.
+def _board_payload(request) -> tuple[dict, dict]:
+    """What the board shows, as plain data, and the clock: ``(board, {"now", "now_iso"})``.
 
     The browser only places these strings (board.js); every word is chosen and
     translated here, so the page needs no language logic of its own. Times for
     the Gantt (``gantt``, gantt.js) are ISO strings in the company's time zone.
+
+    The current time (``now``: where it falls on the axis, in percent, or None off the axis;
+    ``now_iso``) is kept out of the board: board.json fingerprints the board, and a board that
+    held the time of the request changed on every poll.
     """
     filters = _filters(request)
     view, first_day, days = board_range(request)
@@ -404,8 +408,7 @@ def _board_payload(request) -> dict:
             ),
             "rows": queue,
         },
-        "axis": {"hours": hours, "now": pct(now) if axis_start <= now <= axis_end else None,
-                 "start": _iso(axis_start, tz), "end": _iso(axis_end, tz), "now_iso": _iso(now, tz)},
+        "axis": {"hours": hours, "start": _iso(axis_start, tz), "end": _iso(axis_end, tz)},
         "range": {"view": view, "date": first_day.isoformat(), "days": days, "label": _range_label(first_day, days)},
         "holidays": holidays,
         "technicians": technicians,
@@ -417,7 +420,7 @@ def _board_payload(request) -> dict:
             "drop": _url_pattern("dispatch:drop"),
             "place": _url_pattern("dispatch:place"),
         },
-    }
+    }, {"now": pct(now) if axis_start <= now <= axis_end else None, "now_iso": _iso(now, tz)}
 
 
 PLACE_LABELS = {
@@ -571,17 +574,20 @@ def board_data(request):
     """The board as data, for the page to refresh itself without a reload.
 
     ``?version=`` is the fingerprint the page has; when nothing changed, the
-    answer is just ``{"changed": false}``.
+    answer is just ``{"changed": false}``. Either answer carries the current time beside it
+    (``now``: percent of the axis or null, ``now_iso``), outside the fingerprint, so the
+    now-line moves on while the board stays the same.
     """
-    payload = _board_payload(request)
+    payload, clock = _board_payload(request)
     # orjson: the board is about a megabyte at 500 technicians, which the standard encoder took
     # 50-90 ms to write; anything it does not know (lazy translations, times) as Django's encoder has it.
     body = orjson.dumps(payload, default=_DJANGO_JSON.default, option=orjson.OPT_PASSTHROUGH_DATETIME)
     version = hashlib.sha1(body).hexdigest()[:16]
     if request.GET.get("version") == version:
-        return JsonResponse({"changed": False, "version": version})
+        return JsonResponse({"changed": False, "version": version, **clock})
     return HttpResponse(
-        b'{"changed": true, "version": "%s", "board": %s}' % (version.encode(), body), content_type="application/json"
+        b'{"changed": true, "version": "%s", %s, "board": %s}' % (version.encode(), orjson.dumps(clock)[1:-1], body),
+        content_type="application/json",
     )
 
 

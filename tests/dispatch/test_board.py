@@ -220,9 +220,25 @@ def test_the_refresh_endpoint_answers_small_when_nothing_changed(client, dispatc
     first = get(client, DATA).json()
     assert first["changed"] and [row["id"] for row in first["board"]["queue"]["rows"]] == [wo.pk]
     same = get(client, DATA, version=first["version"]).json()
-    assert same == {"changed": False, "version": first["version"]}
+    assert same == {"changed": False, "version": first["version"], "now": first["now"], "now_iso": first["now_iso"]}
     WorkOrderFactory()
     assert get(client, DATA, version=first["version"]).json()["changed"] is True
+
+
+def test_an_unchanged_board_still_answers_the_current_time(client, dispatcher):
+    """The time is not part of the board: a poll seconds later is "unchanged", and its now-line
+    (the time beside the answer) has moved on."""
+    tech = TechnicianFactory()
+    booked(tech, at(MONDAY, 9), at(MONDAY, 11))
+    WorkOrderFactory()
+    client.force_login(dispatcher)
+    first = get(client, DATA).json()
+    assert first["changed"] and "now" not in first["board"]["axis"] and "now_iso" not in first["board"]["axis"]
+    assert first["now_iso"] == "2026-11-23T10:00:00+08:00" and 0 < first["now"] < 100
+    with time_machine.travel(at(MONDAY, 10) + dt.timedelta(seconds=40), tick=False):
+        later = get(client, DATA, version=first["version"]).json()
+    assert later["changed"] is False and later["version"] == first["version"] and "board" not in later
+    assert later["now_iso"] == "2026-11-23T10:00:40+08:00" and later["now"] > first["now"]
 
 
 def _many_technicians(count: int):
