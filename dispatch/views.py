@@ -133,6 +133,14 @@ def _hhmm(value, tz) -> str:
 def _window_label(start, end, tz) -> str:
     if start is None:
         return ""
+    return _local_window(start, end, tz)
+
+
+# The board's labels and times of its ~1,900 jobs, made again on every poll (every 10 s per
+# dispatcher) from the same few thousand moments: kept per process by moment and zone (equal
+# moments in any zone give the same text). Both together: 8 ms of CPU a poll at 500 technicians.
+@functools.lru_cache(maxsize=8192)
+def _local_window(start, end, tz) -> str:
     local, local_end = start.astimezone(tz), end.astimezone(tz)
     return (f"{local.month:02d}-{local.day:02d} {local.hour:02d}:{local.minute:02d}–"
             f"{local_end.hour:02d}:{local_end.minute:02d}")
@@ -190,7 +198,12 @@ def _iso(value, tz=None) -> str:
     caller that converts many: each lookup of the current zone costs more than the conversion)."""
     if value is None:
         return ""
-    return value.astimezone(tz or timezone.get_current_timezone()).isoformat()
+    return _local_iso(value, tz or timezone.get_current_timezone())
+
+
+@functools.lru_cache(maxsize=8192)  # see _local_window
+def _local_iso(value, tz) -> str:
+    return value.astimezone(tz).isoformat()
 
 
 def _board_payload(request) -> tuple[dict, dict]:
