@@ -196,6 +196,34 @@ def test_the_technician_panel_shows_skills_state_load_and_position(client, dispa
     assert row["state"] == "available" and row["where"].startswith("home base") and row["all_day"]
 
 
+def test_a_technicians_row_follows_every_change_between_polls(client, dispatcher):
+    """Rows are kept between polls (dispatch.views._technician_rows): whatever changes in what a
+    row shows (a job's time, status or service name, a skill, the minutes since the technician was
+    seen, the language) shows on the next poll."""
+    tech = TechnicianFactory(user__first_name="Kept", last_latitude=31.2, last_longitude=121.4,
+                             last_seen_at=timezone.now() - dt.timedelta(minutes=3))
+    job = booked(tech, at(MONDAY, 9), at(MONDAY, 11))
+    client.force_login(dispatcher)
+    first = technician(board(client), tech)
+    assert technician(board(client), tech) == first  # nothing changed: the same row
+    assert [j["when"] for j in first["jobs"]] == ["11-23 09:00–11:00"] and "seen 3\xa0minutes ago" in first["where"]
+
+    WorkOrder.objects.filter(pk=job.pk).update(appointment_start=at(MONDAY, 13), appointment_end=at(MONDAY, 15))
+    assert [j["when"] for j in technician(board(client), tech)["jobs"]] == ["11-23 13:00–15:00"]
+    WorkOrder.objects.filter(pk=job.pk).update(status=Status.ACCEPTED)
+    [row_job] = technician(board(client), tech)["jobs"]
+    assert row_job["status"] == "accepted" and row_job["status_label"] == "Accepted"
+    job.service_type.name_en = "Boiler check"
+    job.service_type.save()
+    assert technician(board(client), tech)["jobs"][0]["service"] == "Boiler check"
+    skilled(tech, SkillFactory(name="Gas"), 2)
+    assert technician(board(client), tech)["skills"] == "Gas L2"
+    with time_machine.travel(at(MONDAY, 10, 2), tick=False):
+        assert "seen 5\xa0minutes ago" in technician(board(client), tech)["where"]
+    chinese = client.get(DATA, HTTP_ACCEPT_LANGUAGE="zh-hans").json()["board"]
+    assert technician(chinese, tech)["jobs"][0]["status_label"] == "已接单"
+
+
 def test_the_map_gets_markers_and_a_blank_background_without_a_tile_server(client, dispatcher, settings):
     settings.DISPATCH_TILE_URL = ""
     WorkOrderFactory(site=SiteFactory(latitude=31.25, longitude=121.5))
