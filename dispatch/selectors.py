@@ -648,7 +648,8 @@ def dispatch_board(
         position, source = technician_position(facts, now=now, weights=weights)
         windows = rules.working_windows(facts, today, tz)
         if facts.has_schedule:
-            shifts = [w for day in day_list for w in (windows if day == today else rules.working_windows(facts, day, tz))]
+            shifts = [w for day in day_list
+                      for w in (windows if day == today else rules.working_windows(facts, day, tz))]
             absences = [a for day in day_list for a in _absences(facts, day, tz)]
         else:
             shifts, absences = None, []
