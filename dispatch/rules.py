@@ -133,11 +133,13 @@ def _at(day: dt.date, time: dt.time, tz=None) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, time), tz or timezone.get_current_timezone())
 
 
-def working_windows(tech: TechFacts, day: dt.date) -> list[tuple[dt.datetime, dt.datetime]] | None:
-    """The technician's working windows on ``day`` (local), merged; None = no schedule (always available)."""
+def working_windows(tech: TechFacts, day: dt.date, tz=None) -> list[tuple[dt.datetime, dt.datetime]] | None:
+    """The technician's working windows on ``day`` (local), merged; None = no schedule (always available).
+
+    ``tz``: the current time zone, from a caller that asks for many (each lookup costs more than the rest)."""
     if not tech.has_schedule:
         return None
-    tz = timezone.get_current_timezone()
+    tz = tz or timezone.get_current_timezone()
     dated = [s for s in tech.shifts if s.date == day and s.available]
     pattern = dated or [s for s in tech.shifts if s.date is None and s.weekday == day.weekday()]
     windows = sorted((_at(day, s.start, tz), _at(day, s.end, tz)) for s in pattern if s.available)

@@ -84,6 +84,25 @@
     return form;
   }
 
+  // The current time: beside the board in each answer of board.json (not in the board, whose
+  // fingerprint it would change on every poll): where it falls on the axis in percent, or null.
+  var clock = { now: null, now_iso: "" };
+  function placeNow(track) {
+    var line = track.querySelector(".tl-now");
+    if (clock.now === null || clock.now === undefined) {
+      if (line) track.removeChild(line);
+      return;
+    }
+    if (!line) {
+      line = el("span", { className: "tl-now" }, []);
+      track.insertBefore(line, track.querySelector(".tl-bar"));  // under the bookings
+    }
+    line.style.left = clock.now + "%";
+  }
+  function moveNow() {
+    document.querySelectorAll("#technician-rows .tl-track").forEach(placeNow);
+  }
+
   function renderTechnicians(board) {
     var axis = document.getElementById("timeline-axis");
     axis.textContent = "";
@@ -118,9 +137,7 @@
         track.appendChild(el("span", { className: "tl-travel" + (tr.tight ? " tl-travel-tight" : ""), title: tr.label,
           style: "left:" + tr.bar[0] + "%;width:" + tr.bar[1] + "%" }, []));
       });
-      if (board.axis.now !== null) {
-        track.appendChild(el("span", { className: "tl-now", style: "left:" + board.axis.now + "%" }, []));
-      }
+      placeNow(track);
       t.jobs.forEach(function (j) {
         if (!j.bar) return;
         var times = board.range && board.range.days > 1 ? j.when : j.when.slice(6);  // "11-23 09:00–11:00" -> "09:00–11:00"
@@ -313,9 +330,13 @@
       .then(function (data) {
         version = data.version;
         root.classList.remove("board-stale");
+        clock = { now: data.now, now_iso: data.now_iso };
+        document.dispatchEvent(new CustomEvent("dispatch:now", { detail: clock }));  // for gantt.js
         if (data.changed) {
           render(data.board, !drawn);
           drawn = true;
+        } else {
+          moveNow();
         }
       })
       .catch(function () { root.classList.add("board-stale"); })

@@ -113,8 +113,15 @@
       timeline.setOptions({ start: board.axis.start, end: board.axis.end, min: board.axis.start,
                             max: board.axis.end });
     }
-    if (board.axis.now !== null) timeline.setCurrentTime(board.axis.now_iso);
+    showNow();
   }
+
+  // The current time, announced by board.js with every answer of board.json (changed or not).
+  var clock = { now: null, now_iso: "" };
+  function showNow() {
+    if (timeline && clock.now !== null && clock.now !== undefined) timeline.setCurrentTime(clock.now_iso);
+  }
+  document.addEventListener("dispatch:now", function (event) { clock = event.detail; showNow(); });
 
   function options(board) {
     return {

@@ -196,6 +196,34 @@ def test_the_technician_panel_shows_skills_state_load_and_position(client, dispa
     assert row["state"] == "available" and row["where"].startswith("home base") and row["all_day"]
 
 
+def test_a_technicians_row_follows_every_change_between_polls(client, dispatcher):
+    """Rows are kept between polls (dispatch.views._technician_rows): whatever changes in what a
+    row shows (a job's time, status or service name, a skill, the minutes since the technician was
+    seen, the language) shows on the next poll."""
+    tech = TechnicianFactory(user__first_name="Kept", last_latitude=31.2, last_longitude=121.4,
+                             last_seen_at=timezone.now() - dt.timedelta(minutes=3))
+    job = booked(tech, at(MONDAY, 9), at(MONDAY, 11))
+    client.force_login(dispatcher)
+    first = technician(board(client), tech)
+    assert technician(board(client), tech) == first  # nothing changed: the same row
+    assert [j["when"] for j in first["jobs"]] == ["11-23 09:00–11:00"] and "seen 3\xa0minutes ago" in first["where"]
+
+    WorkOrder.objects.filter(pk=job.pk).update(appointment_start=at(MONDAY, 13), appointment_end=at(MONDAY, 15))
+    assert [j["when"] for j in technician(board(client), tech)["jobs"]] == ["11-23 13:00–15:00"]
+    WorkOrder.objects.filter(pk=job.pk).update(status=Status.ACCEPTED)
+    [row_job] = technician(board(client), tech)["jobs"]
+    assert row_job["status"] == "accepted" and row_job["status_label"] == "Accepted"
+    job.service_type.name_en = "Boiler check"
+    job.service_type.save()
+    assert technician(board(client), tech)["jobs"][0]["service"] == "Boiler check"
+    skilled(tech, SkillFactory(name="Gas"), 2)
+    assert technician(board(client), tech)["skills"] == "Gas L2"
+    with time_machine.travel(at(MONDAY, 10, 2), tick=False):
+        assert "seen 5\xa0minutes ago" in technician(board(client), tech)["where"]
+    chinese = client.get(DATA, HTTP_ACCEPT_LANGUAGE="zh-hans").json()["board"]
+    assert technician(chinese, tech)["jobs"][0]["status_label"] == "已接单"
+
+
 def test_the_map_gets_markers_and_a_blank_background_without_a_tile_server(client, dispatcher, settings):
     settings.DISPATCH_TILE_URL = ""
     WorkOrderFactory(site=SiteFactory(latitude=31.25, longitude=121.5))
@@ -220,9 +248,25 @@ def test_the_refresh_endpoint_answers_small_when_nothing_changed(client, dispatc
     first = get(client, DATA).json()
     assert first["changed"] and [row["id"] for row in first["board"]["queue"]["rows"]] == [wo.pk]
     same = get(client, DATA, version=first["version"]).json()
-    assert same == {"changed": False, "version": first["version"]}
+    assert same == {"changed": False, "version": first["version"], "now": first["now"], "now_iso": first["now_iso"]}
     WorkOrderFactory()
     assert get(client, DATA, version=first["version"]).json()["changed"] is True
+
+
+def test_an_unchanged_board_still_answers_the_current_time(client, dispatcher):
+    """The time is not part of the board: a poll seconds later is "unchanged", and its now-line
+    (the time beside the answer) has moved on."""
+    tech = TechnicianFactory()
+    booked(tech, at(MONDAY, 9), at(MONDAY, 11))
+    WorkOrderFactory()
+    client.force_login(dispatcher)
+    first = get(client, DATA).json()
+    assert first["changed"] and "now" not in first["board"]["axis"] and "now_iso" not in first["board"]["axis"]
+    assert first["now_iso"] == "2026-11-23T10:00:00+08:00" and 0 < first["now"] < 100
+    with time_machine.travel(at(MONDAY, 10) + dt.timedelta(seconds=40), tick=False):
+        later = get(client, DATA, version=first["version"]).json()
+    assert later["changed"] is False and later["version"] == first["version"] and "board" not in later
+    assert later["now_iso"] == "2026-11-23T10:00:40+08:00" and later["now"] > first["now"]
 
 
 def _many_technicians(count: int):

@@ -37,7 +37,8 @@ def test_tomorrows_bookings_show_in_the_day_view_of_tomorrow_and_in_the_week(cli
     tomorrow = board(client, view="day", date=TUESDAY.isoformat())
     assert bar_whens(technician(tomorrow, tech)) == ["11-24 14:00–16:00"]
     assert tomorrow["range"] == {"view": "day", "date": "2026-11-24", "days": 1, "label": "2026-11-24 Tue"}
-    assert tomorrow["axis"]["now"] is None  # now is not on tomorrow's axis
+    answer = get(client, DATA, view="day", date=TUESDAY.isoformat()).json()
+    assert answer["now"] is None and answer["now_iso"] == "2026-11-23T10:00:00+08:00"  # now is not on tomorrow's axis
     assert "1 job in these days" in technician(tomorrow, tech)["load"]
     [job] = [j for j in technician(tomorrow, tech)["jobs"] if "bar" in j]
     assert job["start"] == "2026-11-24T14:00:00+08:00" and job["end"] == "2026-11-24T16:00:00+08:00"

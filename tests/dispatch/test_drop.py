@@ -317,3 +317,21 @@ def test_two_dispatchers_drop_the_same_order_at_once_one_wins():
     wo.refresh_from_db()
     assert wo.technician_id == winner[0].technician_id
     assert WorkOrderEvent.objects.filter(work_order=wo, action__in=["assign", "reassign"]).count() == 1
+
+
+def test_the_version_token_is_the_same_in_every_process_and_zone():
+    """The board makes it in one worker, the drop checks it in another (and in a release later):
+    a hash of the order's values only, kept per process but never different from one made afresh."""
+    updated = dt.datetime(2026, 11, 23, 2, 3, 4, 567890, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2026, 11, 23, 1, 0, tzinfo=dt.timezone.utc)
+    end = start + dt.timedelta(hours=2)
+    token = workorder_version(updated, "assigned", 7, start, end)
+    assert token == "32dc1c1827dc1f0b9c09"  # sha1 of the values, as every release has made it
+    shanghai = timezone.get_fixed_timezone(8 * 60)
+    workorder_version.cache_clear()
+    assert workorder_version(updated.astimezone(shanghai), "assigned", 7, start.astimezone(shanghai),
+                             end.astimezone(shanghai)) == token
+    assert workorder_version(updated + dt.timedelta(microseconds=1), "assigned", 7, start, end) != token
+    assert workorder_version(updated, "accepted", 7, start, end) != token
+    assert workorder_version(updated, "assigned", 8, start, end) != token
+    assert workorder_version(updated, "assigned", 7, start, end + dt.timedelta(minutes=30)) != token
