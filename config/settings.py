@@ -350,6 +350,11 @@ if STORAGE_S3_BUCKET:
 WHITENOISE_USE_FINDERS = DEBUG
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
+# The most files one request may carry: no form takes more than 10 photos (a completion report, a
+# step's photos) and a signature. Each file under FILE_UPLOAD_MAX_MEMORY_SIZE is held in memory
+# while the request is read, so Django's default of 100 let one request hold 1.2 GB; 12 hold at most
+# 144 MB. More files: 400, nothing read further.
+DATA_UPLOAD_MAX_NUMBER_FILES = 12
 
 # Master-data imports (django-import-export; core/imports.py). A file larger than this is refused
 # before it is read; import and export need the model's import_*/export_* permission.

@@ -244,3 +244,22 @@ def test_a_type_without_before_photos_keeps_the_plain_arrive_form(technician):
     web.post(reverse("staff:transition", args=[wo.pk]), {"action": "arrive"})
     wo.refresh_from_db()
     assert wo.status == Status.IN_PROGRESS
+
+
+def test_a_request_with_more_files_than_any_form_takes_is_refused_before_it_is_read(technician, arriving, settings):
+    # DATA_UPLOAD_MAX_NUMBER_FILES (12): each file is held in memory while the request is read, so a
+    # 13th file stops the reading (a plain 400) before any view counts the photos.
+    assert settings.DATA_UPLOAD_MAX_NUMBER_FILES == 12
+    web = Client(HTTP_ACCEPT_LANGUAGE="en")
+    web.force_login(technician.user)
+    refused = web.post(reverse("staff:transition", args=[arriving.pk]),
+                       {"action": "arrive", "photos": [photo_upload(f"p{i}.jpg") for i in range(13)]})
+    assert refused.status_code == 400 and b"Attach at most" not in refused.content
+    api = APIClient(HTTP_ACCEPT_LANGUAGE="en")
+    api.force_login(technician.user)
+    refused = api.post(_url(arriving), {"action": "arrive", "photos": [photo_upload(f"p{i}.jpg") for i in range(13)]},
+                       format="multipart")
+    assert refused.status_code == 400 and b"Attach at most" not in refused.content
+    arriving.refresh_from_db()
+    assert arriving.status == Status.EN_ROUTE
+    assert not Attachment.objects.filter(work_order=arriving).exists() and stored_files(settings) == []
