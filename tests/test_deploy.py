@@ -166,7 +166,9 @@ def test_compose_runs_the_production_shape_with_health_checks(compose):
         assert services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
     # Two web containers and two workers (and two beats, below).
     assert services["web"]["deploy"]["replicas"] == 2 and services["worker"]["deploy"]["replicas"] == 2
-    assert "/healthz" in " ".join(services["web"]["healthcheck"]["test"])
+    # The web containers' health is readiness (database, Redis, object store, migrations, beat, outbox).
+    assert "/readyz" in " ".join(services["web"]["healthcheck"]["test"])
+    assert "web" not in services["worker"]["depends_on"] and "web" not in services["beat"]["depends_on"]
     assert "exec celery -A config worker" in " ".join(services["worker"]["command"])
     assert services["worker"]["environment"]["WORKER_METRICS_PORT"]
     for name in ("web", "worker"):  # each process's metrics add up, from an emptied folder
