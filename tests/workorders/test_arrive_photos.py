@@ -263,3 +263,26 @@ def test_a_request_with_more_files_than_any_form_takes_is_refused_before_it_is_r
     arriving.refresh_from_db()
     assert arriving.status == Status.EN_ROUTE
     assert not Attachment.objects.filter(work_order=arriving).exists() and stored_files(settings) == []
+
+
+def test_photos_whose_rows_cannot_be_written_leave_no_file(technician, arriving, settings, monkeypatch):
+    from django.db import DatabaseError
+
+    from workorders.services import workorder_arrive
+
+    saved = []
+
+    def save(self, *args, **kwargs):
+        if saved:
+            raise DatabaseError("the database went away")
+        saved.append(self)
+        return original(self, *args, **kwargs)
+
+    original = Attachment.save
+    monkeypatch.setattr(Attachment, "save", save)
+    with pytest.raises(DatabaseError):
+        workorder_arrive(work_order_id=arriving.pk, actor=technician.user,
+                         photos=[photo_upload("a.jpg"), photo_upload("b.jpg")])
+    arriving.refresh_from_db()
+    assert arriving.status == Status.EN_ROUTE
+    assert not Attachment.objects.filter(work_order=arriving).exists() and stored_files(settings) == []

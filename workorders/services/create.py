@@ -18,7 +18,7 @@ from core import roles as R
 from core.errors import InvalidInput, Unprocessable
 from core.inserts import Insert, insert_linked, json_rows
 from core.images import CleanImage
-from core.storage import save_files
+from core.storage import delete_files, save_files
 from customers.models import Customer, Equipment, Site
 from customers.selectors import customer_with_site_at, site_at_address
 from customers.services import (
@@ -511,8 +511,13 @@ def _add_photos(work_order: WorkOrder, photos: list[CleanImage], *,
     ]
     # The storage name comes from attachment_path, which reads the content type.
     save_files([(attachment.file, photo.content) for attachment, photo in zip(attachments, photos)])
-    for attachment in attachments:
-        attachment.save()
+    try:
+        for attachment in attachments:
+            attachment.save()
+    except BaseException:
+        # A row that could not be written: its files go too (the caller's transaction rolls back).
+        delete_files([attachment.file for attachment in attachments])
+        raise
     return attachments
 
 
