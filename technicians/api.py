@@ -5,8 +5,9 @@ absences, read-only here: they change on the pages, in the admin and by imports)
 
 Visibility as on the pages (``selectors.technician_visible_to``): office roles see every
 technician, a technician themselves, a partner technician their company's; another id answers
-404. Dispatchers and managers (and unrestricted API clients) create and change them
-(``technicians/permissions.py``); the others get 403.
+404. Dispatchers and managers (and API clients with ``technicians:write``: unrestricted, or
+restricted to a partner company, which then creates and changes that company's technicians only)
+create and change them (``technicians/permissions.py``); the others get 403.
 """
 
 import re
@@ -185,7 +186,8 @@ ACTIVE = query_param("active", {"type": "boolean"}, "true: only active ones; fal
                     "phone": "139 0000 1111", "skills": [{"skill": "hvac", "level": 3}],
                     "external_ref": "HR-T-2001"},
     patch_example={"skills": [{"skill": "hvac", "level": 4}, {"skill": "electrical", "level": 2}]},
-    forbidden="The caller may read but not change technicians (agents, field roles, a restricted API client).",
+    forbidden="The caller may read but not change technicians (agents, field roles, an API client restricted "
+              "to a customer, or without technicians:write).",
     conflict="username, employee number, external reference",
 )
 class TechnicianViewSet(RowViewSet):

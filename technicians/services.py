@@ -175,9 +175,15 @@ def _partner_company(pk):
 
 def technician_create(*, actor, values: dict) -> Technician:
     """A new technician with a login (``username``, names, email), details and skills (dispatchers,
-    managers, unrestricted API clients)."""
+    managers, API clients; a client restricted to a partner company creates that company's)."""
     _may_write(actor)
     values = clean_refs(dict(values), ("external_ref", "employee_number"))
+    scope = R.client_scope(actor)
+    if scope[0] == "partner":
+        if values.get("partner_company") not in (None, scope[1]):
+            message = _("This key creates only its own partner company's technicians.")
+            raise InvalidInput(message, fields={"partner_company": [message]})
+        values["partner_company"] = scope[1]
     company = _partner_company(values.pop("partner_company", None))
     levels = _skill_levels(values.pop("skills", []))
     user_values = {"username": values.pop("username"), **{n: values.pop(n) for n in USER_FIELDS if n in values}}

@@ -25,7 +25,7 @@ EXPECTED = {
     "catalog.change_part": {"manager", "superuser", "all"},
     "catalog.change_servicetype": {"manager", "superuser", "all"},
     "catalog.read_stock_totals": {"agent", "dispatcher", "manager", "superuser", "all"},
-    "technicians.change": {"dispatcher", "manager", "superuser", "all"},
+    "technicians.change": {"dispatcher", "manager", "superuser", "all", "partner"},
     "customers.read_internals": {"agent", "dispatcher", "manager", "superuser", "all", "customer"},
     "inventory.move_stock": {"manager", "superuser"},
     "inventory.handle_part_requests": {"manager", "superuser", "storekeeper"},

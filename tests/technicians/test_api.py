@@ -160,7 +160,7 @@ def test_field_roles_and_agents_read_but_do_not_write(agent, technician, partner
     assert Technician.objects.filter(pk=colleague.pk, active=True).exists()
 
 
-def test_keys_write_with_the_technicians_scope_and_a_partner_key_sees_its_company(db):
+def test_keys_write_with_the_technicians_scope_and_a_partner_key_keeps_its_company(db):
     _client, key = apiclient_create(name="HR", scopes=["technicians:write"])
     assert as_key(key).post("/api/v1/technicians/", {"username": "hr.made"}, format="json").status_code == 201
     _client, key = apiclient_create(name="Reader", scopes=["technicians:read"])
@@ -172,9 +172,26 @@ def test_keys_write_with_the_technicians_scope_and_a_partner_key_sees_its_compan
     partner = as_key(key)
     assert ids(partner.get("/api/v1/technicians/")) == [mine.pk]
     assert partner.get(f"/api/v1/technicians/{theirs.pk}/").status_code == 404
+    # A partner company's key keeps that company's technicians: it changes them ...
     url = f"/api/v1/technicians/{mine.pk}/"
     assert partner.patch(url, {"active": False}, format="json",
-                         HTTP_IF_MATCH=partner.get(url)["ETag"]).status_code == 403
+                         HTTP_IF_MATCH=partner.get(url)["ETag"]).status_code == 200
+    mine.refresh_from_db()
+    assert mine.active is False
+    # ... and creates new ones, which join the company in the partner technician role,
+    made = partner.post("/api/v1/technicians/", {"username": "partner.new", "phone": "139 0000 2222"}, format="json")
+    assert made.status_code == 201 and made.json()["partner_company"] == mine.partner_company_id
+    new = Technician.objects.get(pk=made.json()["id"])
+    assert new.partner_company_id == mine.partner_company_id
+    assert list(new.user.groups.values_list("name", flat=True)) == [R.PARTNER_TECHNICIAN]
+    # but never another company's: refused naming the field, nothing written.
+    refused = partner.post("/api/v1/technicians/", {"username": "partner.other",
+                                                     "partner_company": theirs.partner_company_id}, format="json")
+    assert refused.status_code == 400 and list(refused.json()["fields"]) == ["partner_company"]
+    assert not Technician.objects.filter(user__username="partner.other").exists()
+    assert partner.patch(f"/api/v1/technicians/{theirs.pk}/", {"active": False}, format="json",
+                         HTTP_IF_MATCH='"x"').status_code == 404
+    assert sorted(ids(partner.get("/api/v1/technicians/"))) == sorted([mine.pk, new.pk])
 
 
 def test_a_page_costs_the_same_queries_for_3_rows_as_for_12(dispatcher, skills):
