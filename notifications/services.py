@@ -39,7 +39,7 @@ from uuid import UUID, uuid4, uuid5
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import Case, F, Value, When
 from django.db.models.signals import post_save, pre_save
 from django.utils import timezone, translation
 
@@ -148,9 +148,14 @@ def _to_write(rows: list[Notification]) -> list[Notification]:
 
 
 def _deliver_after_commit(rows: list[Notification]) -> None:
-    ids = [n.pk for n in rows]
-    if ids:
-        transaction.on_commit(lambda: _enqueue_delivery(ids))
+    # Webhook deliveries go in tasks of their own: a receiver that does not answer holds its task
+    # for WEBHOOK_TIMEOUT a delivery, and must not hold the customers' and staff's messages with it.
+    messages = [n.pk for n in rows if n.channel != Notification.Channel.ENDPOINT]
+    deliveries = [n.pk for n in rows if n.channel == Notification.Channel.ENDPOINT]
+    if messages:
+        transaction.on_commit(lambda: _enqueue_delivery(messages))
+    if deliveries:
+        transaction.on_commit(lambda: _enqueue_delivery(deliveries, endpoint=True))
 
 
 def with_messages_add(obj, rows: list[Notification]) -> list[Notification]:
@@ -172,14 +177,15 @@ def with_messages_add(obj, rows: list[Notification]) -> list[Notification]:
     return rows
 
 
-def _enqueue_delivery(ids: list[int]) -> None:
-    """After commit: hand the rows to a worker, now or with the next batch (``OUTBOX_ENQUEUE_BATCH_MS``)."""
+def _enqueue_delivery(ids: list[int], *, endpoint: bool = False) -> None:
+    """After commit: hand the rows to a worker, now or with the next batch (``OUTBOX_ENQUEUE_BATCH_MS``);
+    ``endpoint``: webhook deliveries, batched apart from the messages (``WEBHOOK_PUBLISHER``)."""
     if not settings.OUTBOX_ENQUEUE_ON_COMMIT:
         return  # the sweep alone delivers (tests that must not reach a broker)
     if settings.OUTBOX_ENQUEUE_BATCH_MS <= 0:
         _publish(ids)
     else:
-        PUBLISHER.add(ids)
+        (WEBHOOK_PUBLISHER if endpoint else PUBLISHER).add(ids)
 
 
 class _BrokerPause:
@@ -226,7 +232,10 @@ def _publish(ids: list[int]) -> None:
 
 
 PUBLISHER = BatchPublisher(_publish, window_ms=lambda: settings.OUTBOX_ENQUEUE_BATCH_MS, name="outbox-publisher")
+WEBHOOK_PUBLISHER = BatchPublisher(_publish, window_ms=lambda: settings.OUTBOX_ENQUEUE_BATCH_MS,
+                                   name="webhook-publisher")
 atexit.register(PUBLISHER.flush, 2.0)
+atexit.register(WEBHOOK_PUBLISHER.flush, 2.0)
 
 
 def role_emails(role_names, cache: dict | None = None) -> list[str]:
@@ -405,10 +414,16 @@ def notifications_deliver_due(*, now=None, batch: int = 100) -> dict:
     down, the waiting rows would otherwise fill every batch and put off the retries of the rows
     they wait for."""
     now = now or timezone.now()
+    # The messages (SMS, email, group robots) before the webhook deliveries: a receiver that does
+    # not answer costs WEBHOOK_TIMEOUT a delivery, and must not put off a customer's SMS. Rows of one
+    # transaction share their time: by id then, so that a work order's deliveries go in their order
+    # within one batch (each one sent lets the next one go).
+    webhook_last = Case(When(channel=Notification.Channel.ENDPOINT, then=Value(1)), default=Value(0))
     ids = list(
         Notification.objects.filter(
             status__in=[Notification.State.PENDING, Notification.State.SENDING], next_attempt_at__lte=now
-        ).exclude(webhooks.waiting_behind_earlier()).order_by("next_attempt_at").values_list("id", flat=True)[:batch]
+        ).exclude(webhooks.waiting_behind_earlier()).order_by(webhook_last, "next_attempt_at", "id")
+        .values_list("id", flat=True)[:batch]
     )
     outcome = {"sent": 0, "retry": 0, "failed": 0}  # and "waiting": webhook rows behind an earlier one
     for notification_id in ids:
@@ -421,7 +436,7 @@ def notifications_deliver_due(*, now=None, batch: int = 100) -> dict:
 
 def notifications_sweep(*, batch: int = 100, budget_seconds: float | None = None, now=None) -> dict:
     """The periodic retry sweep: ``notifications_deliver_due`` (as of ``now``) again while its batches
-    come back full, for at most ``budget_seconds`` (``OUTBOX_SWEEP_SECONDS``; the next tick goes on). After an
+    come back full or send something, for at most ``budget_seconds`` (``OUTBOX_SWEEP_SECONDS``; the next tick goes on). After an
     outage (a receiver, a provider, the broker) more than a batch is due at once; one batch a
     minute would stretch every retry round by a minute per hundred rows."""
     budget = settings.OUTBOX_SWEEP_SECONDS if budget_seconds is None else budget_seconds
@@ -431,7 +446,9 @@ def notifications_sweep(*, batch: int = 100, budget_seconds: float | None = None
         outcome = notifications_deliver_due(batch=batch, now=now)
         for key, count in outcome.items():
             total[key] = total.get(key, 0) + count
-        if sum(outcome.values()) < batch or time.monotonic() - started >= budget:
+        # Go on while batches come back full, or sent something: a webhook delivery sent hands the
+        # next one of its work order over (due now), which the next batch takes.
+        if (sum(outcome.values()) < batch and not outcome["sent"]) or time.monotonic() - started >= budget:
             return total
 
 

@@ -320,7 +320,7 @@ def _hand_over_next(notification: Notification, *, now) -> None:
 
         Notification.objects.filter(pk=following[0], status=Notification.State.PENDING).update(
             next_attempt_at=now, last_error="")
-        _enqueue_delivery([following[0]])
+        _enqueue_delivery([following[0]], endpoint=True)
 
 
 def _disable_if_failing(endpoint_id: int, *, now) -> None:
@@ -373,7 +373,7 @@ def deliveries_replay(*, notification_ids) -> int:
             status=Notification.State.PENDING, attempts=0, next_attempt_at=now, last_error="", sent_at=None,
         )
         if ids:
-            transaction.on_commit(lambda: _enqueue_delivery(ids))
+            transaction.on_commit(lambda: _enqueue_delivery(ids, endpoint=True))
     return len(ids)
 
 

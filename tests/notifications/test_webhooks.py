@@ -3,6 +3,7 @@ disabled after failing for a day (notifications/webhooks.py)."""
 
 import json
 import threading
+import time
 from collections import Counter
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -34,12 +35,15 @@ class Receiver:
         self.requests: list[dict] = []
         self.statuses: list[int] = []
         self.down = False
+        self.hang = 0.0  # seconds to wait before answering (a receiver that does not answer in time)
         self._lock = threading.Lock()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802 (http.server's name)
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if receiver.hang:
+                    time.sleep(receiver.hang)
                 with receiver._lock:
                     status = receiver.statuses.pop(0) if receiver.statuses else 503 if receiver.down else 200
                     receiver.requests.append({"body": raw, "headers": dict(self.headers), "status": status})
@@ -510,3 +514,37 @@ def test_parts_used_on_a_job_are_told(receiver, owner, technician):
     assert used["report_id"] == report.pk
     assert used["parts"] == [{"part_id": part.pk, "part_number": "DP-100", "name": "Drain pump",
                               "unit": part.unit, "quantity": "2"}]
+
+
+def test_a_receiver_that_does_not_answer_holds_no_customer_or_staff_message(receiver, owner, no_policies, settings,
+                                                                            django_capture_on_commit_callbacks,
+                                                                            monkeypatch):
+    from notifications import services
+
+    settings.WEBHOOK_TIMEOUT = 1
+    receiver.hang = 3  # longer than the timeout: each delivery costs the sweep a second
+    _endpoint(receiver, owner)
+    # After commit, the webhook deliveries are handed to workers in tasks of their own.
+    settings.OUTBOX_ENQUEUE_ON_COMMIT, settings.OUTBOX_ENQUEUE_BATCH_MS = True, 50
+    published = {"messages": [], "webhooks": []}
+    monkeypatch.setattr(services.PUBLISHER, "publish", published["messages"].extend)
+    monkeypatch.setattr(services.WEBHOOK_PUBLISHER, "publish", published["webhooks"].extend)
+    with django_capture_on_commit_callbacks(execute=True):
+        orders = [workorder_via_service() for _ in range(3)]
+        for wo in orders:
+            _assign(wo, TechnicianFactory())
+    services.PUBLISHER.flush()
+    services.WEBHOOK_PUBLISHER.flush()
+    endpoint_ids = set(_rows().values_list("id", flat=True))
+    message_ids = set(Notification.objects.exclude(channel=Notification.Channel.ENDPOINT).values_list("id", flat=True))
+    assert endpoint_ids and message_ids  # the orders are told to the endpoint, the technicians get an SMS
+    assert set(published["webhooks"]) == endpoint_ids and set(published["messages"]) == message_ids
+
+    # Were the tasks lost, the retry sweep (once their first attempt is due) sends the messages
+    # first, then tries the deliveries (each in vain, a second each).
+    notifications_deliver_due(batch=100, now=timezone.now() + timedelta(minutes=5))
+    sent = Notification.objects.filter(pk__in=message_ids).values_list("status", "sent_at")
+    assert {status for status, _at in sent} == {"sent"}
+    first_try = WebhookAttempt.objects.order_by("attempted_at").values_list("attempted_at", flat=True).first()
+    assert first_try is not None and max(at for _status, at in sent) <= first_try
+    assert set(_rows(pk__in=endpoint_ids).values_list("status", flat=True)) == {"pending"}
