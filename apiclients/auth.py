@@ -199,6 +199,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         logger.info("api client %s (%s, key %s): %s %s", row.client_name, row.client_id, row.prefix,
                     request.method, request.get_full_path())
         user.api_client_scope = row.scope
+        user.api_client_scopes = row.scopes
         user.api_client_name = row.client_name
         return user, ClientAuth(row.client_id, row.client_name, row.prefix)
 

@@ -85,6 +85,12 @@ def client_scope(user) -> tuple:
     return getattr(user, "api_client_scope", NO_CLIENT_SCOPE)
 
 
+def client_scopes(user) -> frozenset | None:
+    """The scopes of the key ``user`` came with (``technicians:write`` ...), set by apiclients.auth;
+    None for a person."""
+    return getattr(user, "api_client_scopes", None)
+
+
 def is_unrestricted_client(user) -> bool:
     """Whether ``user`` is an API client's service user with no restriction (its key's scopes were
     checked by apiclients.auth): it stands for the company, as an office role does."""

@@ -216,3 +216,12 @@ def test_a_home_address_is_shown_to_those_who_change_technicians_and_to_its_owne
     assert "home_address" not in logged_in(me.user).get(f"/api/v1/technicians/{colleague.pk}/").json()
     assert logged_in(dispatcher).get(f"/api/v1/technicians/{colleague.pk}/").json()["home_address"] == \
         "2 Colleague Road"
+
+
+def test_a_key_reads_home_addresses_only_with_the_technicians_write_scope(db):
+    mine = PartnerTechnicianFactory(home_address="1 Partner Road")
+    for scope, shown in (("technicians:read", False), ("technicians:write", True)):
+        for company in (None, mine.partner_company):
+            _client, key = apiclient_create(name=f"{scope} {company}", scopes=[scope], partner_company=company)
+            row = as_key(key).get(f"/api/v1/technicians/{mine.pk}/").json()
+            assert ("home_address" in row) is shown, (scope, company)
