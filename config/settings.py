@@ -516,6 +516,8 @@ def periodic_entry(task: str, seconds: int, *, expires: bool = True) -> dict:
 CELERY_BEAT_SCHEDULE: dict = {
     "sla-escalation-sweep": periodic_entry("workorders.tasks.sla_escalation_sweep", SLA_SWEEP_SECONDS),
     "notifications-sweep": periodic_entry("workorders.tasks.notifications_sweep", OUTBOX_SWEEP_SECONDS),
+    # The webhook deliveries' retries, apart from the messages' (a receiver that hangs holds no SMS).
+    "webhooks-sweep": periodic_entry("notifications.tasks.webhooks_sweep", OUTBOX_SWEEP_SECONDS),
     "survey-sweep": periodic_entry("workorders.tasks.survey_sweep", SURVEY_SWEEP_SECONDS),
     # Reports: figures of orders with new events (a backstop for the refresh after each commit).
     "reports-facts-sweep": periodic_entry("reports.tasks.reports_facts_sweep", REPORTS_SWEEP_SECONDS),

@@ -39,7 +39,7 @@ from uuid import UUID, uuid4, uuid5
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import Case, F, Value, When
+from django.db.models import F
 from django.db.models.signals import post_save, pre_save
 from django.utils import timezone, translation
 
@@ -405,24 +405,26 @@ def notification_deliver(*, notification_id: int) -> str:
     return _send_claimed(claimed)
 
 
-def notifications_deliver_due(*, now=None, batch: int = 100) -> dict:
+def notifications_deliver_due(*, now=None, batch: int = 100, endpoint: bool | None = None) -> dict:
     """The retry sweep: rows due (pending, or sending under a lapsed claim), each claimed
     just before it is sent (so that a slow provider cannot let the claims of rows further
     down the batch lapse while they wait), and skipped if another worker took it first.
+    ``endpoint``: only the webhook deliveries (True) or only the messages (False); None: both.
     A webhook row given back to wait for an earlier undelivered one of its subject is not taken
     while that one is still to be sent (it hands this one over when done): while a receiver is
     down, the waiting rows would otherwise fill every batch and put off the retries of the rows
-    they wait for."""
+    they wait for. Rows of one transaction share their time: by id then, so that a work order's
+    deliveries go in their order within a batch (each one sent lets the next one go)."""
     now = now or timezone.now()
-    # The messages (SMS, email, group robots) before the webhook deliveries: a receiver that does
-    # not answer costs WEBHOOK_TIMEOUT a delivery, and must not put off a customer's SMS. Rows of one
-    # transaction share their time: by id then, so that a work order's deliveries go in their order
-    # within one batch (each one sent lets the next one go).
-    webhook_last = Case(When(channel=Notification.Channel.ENDPOINT, then=Value(1)), default=Value(0))
+    due = Notification.objects.filter(
+        status__in=[Notification.State.PENDING, Notification.State.SENDING], next_attempt_at__lte=now
+    )
+    if endpoint is True:
+        due = due.filter(channel=Notification.Channel.ENDPOINT)
+    elif endpoint is False:
+        due = due.exclude(channel=Notification.Channel.ENDPOINT)
     ids = list(
-        Notification.objects.filter(
-            status__in=[Notification.State.PENDING, Notification.State.SENDING], next_attempt_at__lte=now
-        ).exclude(webhooks.waiting_behind_earlier()).order_by(webhook_last, "next_attempt_at", "id")
+        due.exclude(webhooks.waiting_behind_earlier()).order_by("next_attempt_at", "id")
         .values_list("id", flat=True)[:batch]
     )
     outcome = {"sent": 0, "retry": 0, "failed": 0}  # and "waiting": webhook rows behind an earlier one
@@ -434,16 +436,22 @@ def notifications_deliver_due(*, now=None, batch: int = 100) -> dict:
     return outcome
 
 
-def notifications_sweep(*, batch: int = 100, budget_seconds: float | None = None, now=None) -> dict:
-    """The periodic retry sweep: ``notifications_deliver_due`` (as of ``now``) again while its batches
-    come back full or send something, for at most ``budget_seconds`` (``OUTBOX_SWEEP_SECONDS``; the next tick goes on). After an
-    outage (a receiver, a provider, the broker) more than a batch is due at once; one batch a
-    minute would stretch every retry round by a minute per hundred rows."""
+def notifications_sweep(*, batch: int = 100, budget_seconds: float | None = None, now=None,
+                        endpoint: bool | None = None) -> dict:
+    """The periodic retry sweep: ``notifications_deliver_due`` (as of ``now``, of ``endpoint``'s rows)
+    again while its batches come back full or send something, for at most ``budget_seconds``
+    (``OUTBOX_SWEEP_SECONDS``; the next tick goes on). After an outage (a receiver, a provider, the
+    broker) more than a batch is due at once; one batch a minute would stretch every retry round by a
+    minute per hundred rows.
+
+    Beat runs it twice, apart: the messages (SMS, email, group robots; task ``notifications_sweep``)
+    and the webhook deliveries (``webhooks_sweep``). A receiver that does not answer costs
+    WEBHOOK_TIMEOUT a delivery, and must not put off a customer's SMS in the same sweep."""
     budget = settings.OUTBOX_SWEEP_SECONDS if budget_seconds is None else budget_seconds
     started = time.monotonic()
     total = {"sent": 0, "retry": 0, "failed": 0}
     while True:
-        outcome = notifications_deliver_due(batch=batch, now=now)
+        outcome = notifications_deliver_due(batch=batch, now=now, endpoint=endpoint)
         for key, count in outcome.items():
             total[key] = total.get(key, 0) + count
         # Go on while batches come back full, or sent something: a webhook delivery sent hands the

@@ -18,5 +18,12 @@ def deliver_notifications(notification_ids: list[int]) -> None:
 
 @shared_task(name="workorders.tasks.notifications_sweep", ignore_result=True)
 def notifications_sweep() -> dict:
-    """Retry what is still pending (broker or provider outage), with backoff."""
-    return services.notifications_sweep()
+    """Retry the messages still pending (broker or provider outage), with backoff."""
+    return services.notifications_sweep(endpoint=False)
+
+
+@shared_task(name="notifications.tasks.webhooks_sweep", ignore_result=True)
+def webhooks_sweep() -> dict:
+    """Retry the webhook deliveries still pending (a receiver down), with backoff: apart from the
+    messages, so that a receiver that does not answer holds no SMS or email."""
+    return services.notifications_sweep(endpoint=True)
