@@ -215,8 +215,9 @@ def _local_iso(value, tz) -> str:
 # view and day shown) and, within it, by the technician's _technician_key and "where" words (the
 # "seen 5 minutes ago" changes by the minute); each poll keeps only the rows it used, so a context
 # holds one board's rows (about 3 MB at 500 technicians), for the BOARD_CONTEXTS_KEPT contexts
-# used last. Measured at 530 technicians, 1,880 open jobs (/work/notes/split_board.py, CPU):
-# the technicians' rows took 10.2 ms a poll made afresh, 2.5 ms when looked up.
+# used last. Measured at 532 technicians, 1,860 open jobs (bench/board_cpu.py on the bench
+# database, CPU of the whole _board_payload, alternating): 71.1 and 73.6 ms with nothing kept
+# (BOARD_CONTEXTS_KEPT = 0), 59.3 and 54.0 ms with the rows kept.
 BOARD_CONTEXTS_KEPT = 4
 _technician_rows: OrderedDict = OrderedDict()
 _technician_rows_lock = threading.Lock()
