@@ -18,7 +18,6 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
 from catalog.api import SkillRefField
-from core import roles as R
 from core.api import PhoneField, TextField
 from core.filters import IdFilter, YesNoAnyFilter
 from core.permissions import may
@@ -203,10 +202,7 @@ class TechnicianViewSet(RowViewSet):
 
     def output_context(self):
         user = self.request.user
-        # Home addresses for those who change technicians: a key needs technicians:write for them.
-        scopes = R.client_scopes(user)
-        addresses = may(user, "technicians.change") and (scopes is None or "technicians:write" in scopes)
-        return {"home_addresses": addresses, "user_id": user.pk}
+        return {"home_addresses": may(user, "technicians.read_home_addresses"), "user_id": user.pk}
 
     def written(self, row):
         return self.visible().get(pk=row.pk)

@@ -26,6 +26,7 @@ EXPECTED = {
     "catalog.change_servicetype": {"manager", "superuser", "all"},
     "catalog.read_stock_totals": {"agent", "dispatcher", "manager", "superuser", "all"},
     "technicians.change": {"dispatcher", "manager", "superuser", "all", "partner"},
+    "technicians.read_home_addresses": {"dispatcher", "manager", "superuser", "all", "partner"},
     "customers.read_internals": {"agent", "dispatcher", "manager", "superuser", "all", "customer"},
     "inventory.move_stock": {"manager", "superuser"},
     "inventory.handle_part_requests": {"manager", "superuser", "storekeeper"},
